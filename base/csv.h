@@ -1,0 +1,59 @@
+/* base/csv.h: a small, fast CSV reader on top of base_lines (plain or gzip input).
+ * Fields are split in place (RFC 4180 quotes supported, "" unescaped); the separator is ','
+ * or '\t', chosen from the header line unless forced. Field pointers are borrowed and valid
+ * until the next base_csv_next. Errors read "FILE:LINE: column NAME: why". */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "base/io.h"
+
+/* Splits LINE in place into at most MAX fields; returns the number of fields the line has
+ * (which may exceed MAX: extra fields are not stored). */
+size_t base_csv_split(char *line, char sep, char **fields, size_t max);
+
+/* Strict number parsing: the whole string (surrounding blanks allowed) must be a number. */
+bool base_parse_int64(const char *s, int64_t *out);
+bool base_parse_double(const char *s, double *out);
+
+typedef struct base_csv base_csv;
+
+typedef enum {
+    BASE_CSV_HEADER = 0,    /* first line is a header (the default) */
+    BASE_CSV_NO_HEADER = 1, /* no header: columns are addressed by index */
+} base_csv_flags;
+
+/* Opens PATH (or wraps an existing reader, taking ownership of it on success) and reads the header. SEP 0 means
+ * detect ',' vs '\t' from the first line. Empty input is an error ("FILE: empty file"). */
+base_csv *base_csv_open(const char *path, char sep, base_csv_flags flags, GError **error);
+base_csv *base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, GError **error);
+void base_csv_free(base_csv *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_csv, base_csv_free)
+
+/* Advances to the next non-empty row. Returns FALSE at end (or error, with *ERROR set). */
+gboolean base_csv_next(base_csv *c, GError **error);
+size_t base_csv_nfields(const base_csv *c);        /* fields in the current row */
+const char *base_csv_field(const base_csv *c, size_t i); /* "" when i is out of range */
+uint64_t base_csv_lineno(const base_csv *c);
+const char *base_csv_name(const base_csv *c);
+char base_csv_sep(const base_csv *c);
+
+/* Header access. base_csv_col returns the index of NAME (exact match after trimming blanks,
+ * case-sensitive) or -1. */
+size_t base_csv_ncols(const base_csv *c);
+const char *base_csv_colname(const base_csv *c, size_t i);
+int base_csv_col(const base_csv *c, const char *name);
+/* Like base_csv_col but a missing column is an error "FILE: missing column NAME". */
+int base_csv_require_col(const base_csv *c, const char *name, GError **error);
+
+/* Typed cell access for the current row; on failure sets "FILE:LINE: column NAME: why". */
+gboolean base_csv_get_double(const base_csv *c, int col, double *out, GError **error);
+gboolean base_csv_get_int64(const base_csv *c, int col, int64_t *out, GError **error);
+
+/* Sets *ERROR to "FILE:LINE: column NAME: <message>" for the current row. */
+void base_csv_set_error(const base_csv *c, int col, GError **error, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);

@@ -1,0 +1,82 @@
+/* base/match.c: edit distance and close-name suggestions. Candidate order is deterministic:
+ * by score, then by position in the candidate list. */
+#include "base/match.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <glib.h>
+
+size_t
+base_edit_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    g_autofree size_t *row = g_new(size_t, nb + 1);
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
+static char *
+squash(const char *s)
+{
+    GString *g = g_string_new(NULL);
+    for (; *s; s++)
+        if (*s != '-' && *s != '_' && *s != '.' && *s != ' ')
+            g_string_append_c(g, (char)tolower((unsigned char)*s));
+    return g_string_free(g, FALSE);
+}
+
+typedef struct {
+    size_t score;
+    size_t index;
+} cand;
+
+static int
+cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+char *
+base_suggest(const char *name, const char *const *candidates, size_t n)
+{
+    g_autofree char *sq = squash(name);
+    size_t len = strlen(sq);
+    size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
+    g_autofree cand *c = g_new(cand, n + 1);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *cs = squash(candidates[i]);
+        size_t d = base_edit_distance(sq, cs);
+        if (len >= 3 && (strstr(cs, sq) != NULL || (strlen(cs) >= 3 && strstr(sq, cs) != NULL)))
+            d = d < 1 ? d : 1;
+        if (d <= limit)
+            c[m++] = (cand){d, i};
+    }
+    if (m == 0)
+        return NULL;
+    qsort(c, m, sizeof *c, cand_cmp);
+    GString *g = g_string_new(NULL);
+    for (size_t i = 0; i < m && i < 5; i++)
+        g_string_append_printf(g, "%s%s", i ? ", " : "", candidates[c[i].index]);
+    return g_string_free(g, FALSE);
+}

@@ -1,0 +1,191 @@
+/* sim/config.c: the simulator's own settings rows and the composition of every module's
+ * table into the sim_config schema. */
+#include "sim/config.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json.h"
+
+static const char *const routers[] = {"round_robin", "least_loaded", "prefix_affinity", "random",
+                                      NULL};
+static const char *const schedulers[] = {"vllm", "sarathi", "orca", "static", NULL};
+static const char *const policies[] = {"fcfs", "priority", NULL};
+
+#define O(field) offsetof(sim_options, field)
+
+static const base_opt rows[] = {
+    {"seed", "seed", BASE_OPT_INT, O(seed), "0", NULL, 0, 9.2e18, 0, "N",
+     "random seed; same inputs and seed give byte-identical outputs"},
+    {"cluster.replicas", "replicas", BASE_OPT_INT, O(replicas), "1", NULL, 1, 1e6, 0, "N",
+     "number of engine replicas (each TP×PP GPUs)"},
+    {"cluster.router", "router", BASE_OPT_ENUM, O(router), "round_robin", routers, 0, 0, 0, "POLICY",
+     "how arrivals are assigned to replicas"},
+    {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "named replica pools (PD disaggregation)"},
+    {"scheduler.policy", "scheduler", BASE_OPT_ENUM, O(scheduler), "vllm", schedulers, 0, 0, 0,
+     "NAME", "replica scheduler"},
+    {"scheduler.max_num_seqs", "max-num-seqs", BASE_OPT_INT, O(max_num_seqs), NULL, NULL, 1, 1e7,
+     BASE_OPT_NULLABLE, "N", "max running requests per replica (vLLM default by GPU memory)"},
+    {"scheduler.max_num_batched_tokens", "max-num-batched-tokens", BASE_OPT_INT,
+     O(max_num_batched_tokens), NULL, NULL, 1, 1e9, BASE_OPT_NULLABLE, "N",
+     "token budget per step (vLLM default by GPU memory)"},
+    {"scheduler.max_model_len", "max-model-len", BASE_OPT_INT, O(max_model_len), NULL, NULL, 2,
+     1e9, BASE_OPT_NULLABLE, "N", "max prompt+output tokens per request (default: model's)"},
+    {"scheduler.long_prefill_token_threshold", "long-prefill-token-threshold", BASE_OPT_INT,
+     O(long_prefill_token_threshold), "0", NULL, 0, 1e9, 0, "N",
+     "per-request cap on new tokens per step (0 = off)"},
+    {"scheduler.enable_chunked_prefill", "enable-chunked-prefill", BASE_OPT_BOOL,
+     O(enable_chunked_prefill), "true", NULL, 0, 0, 0, NULL, "split long prompts across steps"},
+    {"scheduler.scheduling_policy", "scheduling-policy", BASE_OPT_ENUM, O(scheduling_policy),
+     "fcfs", policies, 0, 0, 0, "NAME", "waiting-queue order"},
+    {"scheduler.chunk_size", "chunk-size", BASE_OPT_INT, O(chunk_size), NULL, NULL, 1, 1e9,
+     BASE_OPT_NULLABLE, "N", "sarathi: fixed prefill chunk"},
+    {"scheduler.batch_size", "batch-size", BASE_OPT_INT, O(batch_size), NULL, NULL, 1, 1e7,
+     BASE_OPT_NULLABLE, "N", "static: requests per batch"},
+    {"scheduler.step_overhead_us", "step-overhead-us", BASE_OPT_DOUBLE, O(step_overhead_us), NULL,
+     NULL, 0, 1e9, BASE_OPT_NULLABLE, "US", "CPU/scheduling overhead per step (default: calibration)"},
+    {"kv.block_size", "block-size", BASE_OPT_INT, O(block_size), NULL, NULL, 1, 65536,
+     BASE_OPT_NULLABLE, "N", "tokens per KV block (default 16; 64 for MLA models)"},
+    {"kv.gpu_memory_utilization", "gpu-memory-utilization", BASE_OPT_DOUBLE,
+     O(gpu_memory_utilization), "0.9", NULL, 0.01, 1.0, 0, "X",
+     "fraction of GPU memory for weights + activations + KV"},
+    {"kv.num_gpu_blocks_override", "num-gpu-blocks-override", BASE_OPT_INT,
+     O(num_gpu_blocks_override), NULL, NULL, 2, 1e12, BASE_OPT_NULLABLE, "N",
+     "use exactly N KV blocks per replica"},
+    {"kv.enable_prefix_caching", "enable-prefix-caching", BASE_OPT_BOOL, O(enable_prefix_caching),
+     "true", NULL, 0, 0, 0, NULL, "hash-based KV block reuse"},
+    {"kv.watermark", "watermark", BASE_OPT_DOUBLE, O(watermark), "0", NULL, 0, 1, 0, "X",
+     "fraction of blocks kept free when admitting"},
+    {"metrics.goodput", "goodput", BASE_OPT_STRV, O(goodput), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
+     "SLO", "SLOs in ms, e.g. ttft:500 tpot:50 e2el:10000 (repeat or comma-separate)"},
+    {"metrics.warmup_s", "warmup", BASE_OPT_DOUBLE, O(warmup_s), "0", NULL, 0, 1e12, 0, "S",
+     "exclude requests arriving in the first S seconds"},
+    {"metrics.cooldown_s", "cooldown", BASE_OPT_DOUBLE, O(cooldown_s), "0", NULL, 0, 1e12, 0, "S",
+     "exclude requests arriving in the last S seconds"},
+    {"outputs.dir", "output-dir", BASE_OPT_STRING, O(output_dir), "servesim-out", NULL, 0, 0, 0,
+     "DIR", "where summary.json, requests.csv, ... are written"},
+    {"outputs.steps", "steps", BASE_OPT_BOOL, O(write_steps), "false", NULL, 0, 0, 0, NULL,
+     "write steps.jsonl.gz (one line per engine step)"},
+    {"outputs.steps_file", "steps-file", BASE_OPT_STRING, O(steps_file), "steps.jsonl.gz", NULL, 0,
+     0, 0, "NAME", "file name of the step log inside the output dir (.gz = compressed)"},
+    {"outputs.perfetto", "perfetto", BASE_OPT_STRING, O(perfetto), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE, "FILE", "write a Chrome/Perfetto trace of steps"},
+    {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
+     "do not print the summary table"},
+    {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
+     NULL, "prefill/decode disaggregation"},
+    {"sweep", NULL, BASE_OPT_JSON, O(sweep), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
+     NULL, "load sweeps"},
+    {"search", NULL, BASE_OPT_JSON, O(search), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "configuration search"},
+    {"dsa", NULL, BASE_OPT_JSON, O(dsa), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
+     NULL, "DeepSeek-V3.2 DSA trace"},
+};
+
+const base_opt_table sim_options_table = {"Cluster, scheduler, KV cache, metrics, outputs", rows,
+                                          G_N_ELEMENTS(rows), 0};
+
+const base_opt_set *
+sim_config_schema(void)
+{
+    /* The module tables placed at their offsets in sim_config. Filled once, then read-only. */
+    static base_opt_table composed[3];
+    static const base_opt_set set = {composed, 3};
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        composed[0] = tm_options_table;
+        composed[0].base_offset = offsetof(sim_config, tm);
+        composed[1] = wl_options_table;
+        composed[1].base_offset = offsetof(sim_config, wl);
+        composed[2] = sim_options_table;
+        composed[2].base_offset = offsetof(sim_config, sim);
+        g_once_init_leave(&once, 1);
+    }
+    return &set;
+}
+
+void
+sim_config_init(sim_config *c)
+{
+    memset(c, 0, sizeof *c);
+    base_opts_defaults(sim_config_schema(), c);
+}
+
+void
+sim_config_clear(sim_config *c)
+{
+    base_opts_clear(sim_config_schema(), c);
+}
+
+void
+sim_config_copy(sim_config *dst, const sim_config *src)
+{
+    memset(dst, 0, sizeof *dst);
+    base_opts_copy(sim_config_schema(), dst, src);
+}
+
+gboolean
+sim_config_load_file(sim_config *c, const char *path, GError **error)
+{
+    json_auto_t *root = base_json_load_file(path, error);
+    if (root == NULL)
+        return FALSE;
+    return base_opts_load_json(sim_config_schema(), c, root, path, error);
+}
+
+gboolean
+sim_config_parse_args(sim_config *c,
+                      const base_opt_set *schema,
+                      int argc,
+                      char **argv,
+                      GPtrArray *positional,
+                      GError **error)
+{
+    /* Pass 1: config files, in order. Pass 2: everything else. */
+    g_autoptr(GPtrArray) rest = g_ptr_array_new();
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            for (; i < argc; i++)
+                g_ptr_array_add(rest, argv[i]);
+            break;
+        }
+        const char *file = NULL;
+        if (strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "--config: missing FILE");
+                return FALSE;
+            }
+            file = argv[++i];
+        } else if (g_str_has_prefix(a, "--config=")) {
+            file = a + strlen("--config=");
+        }
+        if (file != NULL) {
+            if (!sim_config_load_file(c, file, error))
+                return FALSE;
+            continue;
+        }
+        g_ptr_array_add(rest, argv[i]);
+    }
+    g_autoptr(GPtrArray) pos = g_ptr_array_new();
+    if (!base_opts_parse_args(schema != NULL ? schema : sim_config_schema(), c, (int)rest->len,
+                              (char **)rest->pdata, pos, error))
+        return FALSE;
+    if (positional != NULL) {
+        for (guint i = 0; i < pos->len; i++)
+            g_ptr_array_add(positional, pos->pdata[i]);
+    } else if (pos->len > 0) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "unexpected argument '%s'",
+                    (const char *)pos->pdata[0]);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+json_t *
+sim_config_to_json(const sim_config *c)
+{
+    return base_opts_to_json(sim_config_schema(), c);
+}

@@ -1,0 +1,223 @@
+/* tests/base/test_io.c: line reading from plain, gzip, truncated gzip and memory; atomic
+ * outputs never appear under their final name unless committed. */
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <zlib.h>
+
+#include "base/error.h"
+#include "base/io.h"
+
+static char *tmpdir;
+
+static void
+setup(void)
+{
+    tmpdir = g_dir_make_tmp("servesim-io-XXXXXX", NULL);
+}
+
+static void
+teardown(void)
+{
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+    (void)!system(cmd);
+    g_free(tmpdir);
+}
+
+TestSuite(io, .init = setup, .fini = teardown, .timeout = 30);
+
+static char *
+write_file(const char *name, const char *data, size_t len)
+{
+    char *p = g_build_filename(tmpdir, name, NULL);
+    g_file_set_contents(p, data, (gssize)len, NULL);
+    return p;
+}
+
+static char *
+write_gz(const char *name, const char *data, size_t len)
+{
+    char *p = g_build_filename(tmpdir, name, NULL);
+    gzFile g = gzopen(p, "wb");
+    gzwrite(g, data, (unsigned)len);
+    gzclose(g);
+    return p;
+}
+
+static int
+count_lines(base_lines *r, GError **err, char last[64])
+{
+    char *l;
+    size_t n;
+    int c = 0;
+    while (base_lines_next(r, &l, &n, err)) {
+        c++;
+        g_strlcpy(last, l, 64);
+    }
+    return c;
+}
+
+Test(io, reads_plain_lines_with_crlf_and_no_final_newline)
+{
+    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 14);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(p, &err);
+    cr_assert_not_null(r);
+    char *l;
+    size_t n;
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "a,b");
+    cr_expect_eq(n, 3);
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "1,2");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "3,4");
+    cr_expect_eq(base_lines_lineno(r), 4);
+    cr_expect(!base_lines_next(r, &l, &n, &err));
+    cr_expect_null(err);
+}
+
+Test(io, gzip_detected_by_magic_not_name_and_long_lines_grow_buffer)
+{
+    GString *g = g_string_new(NULL);
+    for (int i = 0; i < 20000; i++)
+        g_string_append_printf(g, "line %d\n", i);
+    /* one line longer than the 256 KiB chunk */
+    for (int i = 0; i < 300000; i++)
+        g_string_append_c(g, 'x');
+    g_string_append(g, "\nend\n");
+    g_autofree char *p = write_gz("trace.csv", g->str, g->len); /* no .gz suffix */
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(p, &err);
+    char last[64];
+    cr_expect_eq(count_lines(r, &err, last), 20002);
+    cr_expect_null(err);
+    cr_expect_str_eq(last, "end");
+    g_string_free(g, TRUE);
+}
+
+Test(io, truncated_gzip_is_an_error_not_silent_end)
+{
+    GString *g = g_string_new(NULL);
+    for (int i = 0; i < 50000; i++)
+        g_string_append_printf(g, "%d,%d\n", i, i * 7);
+    g_autofree char *full = write_gz("t.gz", g->str, g->len);
+    g_autofree char *data = NULL;
+    size_t len = 0;
+    g_file_get_contents(full, &data, &len, NULL);
+    g_autofree char *cut = write_file("cut.gz", data, len / 2);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(cut, &err);
+    cr_assert_not_null(r);
+    char last[64];
+    count_lines(r, &err, last);
+    cr_assert_not_null(err, "truncated gzip must be reported");
+    cr_expect(strstr(err->message, "cut.gz") != NULL, "%s", err->message);
+    g_error_free(err);
+    /* The same through the memory path. */
+    GError *e2 = NULL;
+    base_lines *m = base_lines_new_from_memory("mem.gz", data, len / 2, &e2);
+    cr_expect_null(m);
+    cr_expect_not_null(e2);
+    g_clear_error(&e2);
+    g_string_free(g, TRUE);
+}
+
+Test(io, memory_reader_handles_gzip)
+{
+    const char *text = "x\ny\n";
+    uLongf cap = 256;
+    unsigned char buf[256];
+    /* Build a gzip member with deflateInit2 (windowBits 31 = gzip header). */
+    z_stream zs = {0};
+    deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+    zs.next_in = (Bytef *)(uintptr_t)text;
+    zs.avail_in = 4;
+    zs.next_out = buf;
+    zs.avail_out = (uInt)cap;
+    deflate(&zs, Z_FINISH);
+    size_t n = cap - zs.avail_out;
+    deflateEnd(&zs);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_new_from_memory("m", buf, n, &err);
+    cr_assert_not_null(r);
+    char last[64];
+    cr_expect_eq(count_lines(r, &err, last), 2);
+    cr_expect_str_eq(last, "y");
+}
+
+Test(io, missing_file_reports_path)
+{
+    GError *err = NULL;
+    base_lines *r = base_lines_open("/nonexistent/x.csv", &err);
+    cr_expect_null(r);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "/nonexistent/x.csv") != NULL);
+    g_error_free(err);
+}
+
+Test(io, atomic_output_appears_only_on_commit)
+{
+    g_autofree char *p = g_build_filename(tmpdir, "out.json", NULL);
+    GError *err = NULL;
+    base_out *o = base_out_open(p, &err);
+    base_out_printf(o, "{\"a\": %d}\n", 1);
+    cr_expect(!g_file_test(p, G_FILE_TEST_EXISTS), "not visible before commit");
+    cr_assert(base_out_commit(o, &err));
+    base_out_free(o);
+    g_autofree char *got = NULL;
+    g_file_get_contents(p, &got, NULL, NULL);
+    cr_expect_str_eq(got, "{\"a\": 1}\n");
+
+    /* aborted: no final file, no temporary left behind */
+    g_autofree char *q = g_build_filename(tmpdir, "aborted.csv", NULL);
+    base_out *a = base_out_open(q, &err);
+    base_out_puts(a, "partial");
+    base_out_free(a);
+    cr_expect(!g_file_test(q, G_FILE_TEST_EXISTS));
+    GDir *d = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL)
+        cr_expect(strstr(name, ".tmp.") == NULL, "leftover %s", name);
+    g_dir_close(d);
+}
+
+Test(io, gz_output_is_deterministic_and_readable)
+{
+    g_autofree char *p1 = g_build_filename(tmpdir, "a.jsonl.gz", NULL);
+    g_autofree char *p2 = g_build_filename(tmpdir, "b.jsonl.gz", NULL);
+    for (int k = 0; k < 2; k++) {
+        base_out *o = base_out_open(k ? p2 : p1, NULL);
+        for (int i = 0; i < 1000; i++)
+            base_out_printf(o, "{\"i\":%d}\n", i);
+        cr_assert(base_out_commit(o, NULL));
+        base_out_free(o);
+        if (k == 0)
+            g_usleep(1100000); /* a different mtime must not change the bytes */
+    }
+    g_autofree char *a = NULL, *b = NULL;
+    size_t la, lb;
+    g_file_get_contents(p1, &a, &la, NULL);
+    g_file_get_contents(p2, &b, &lb, NULL);
+    cr_assert_eq(la, lb);
+    cr_expect(memcmp(a, b, la) == 0);
+    g_autoptr(base_lines) r = base_lines_open(p1, NULL);
+    char last[64];
+    cr_expect_eq(count_lines(r, NULL, last), 1000);
+    cr_expect_str_eq(last, "{\"i\":999}");
+}
+
+Test(io, unwritable_directory_fails_fast)
+{
+    GError *err = NULL;
+    cr_expect(!base_dir_ensure_writable("/proc/servesim-cannot-exist", &err));
+    cr_expect_not_null(err);
+    g_clear_error(&err);
+    g_autofree char *d = g_build_filename(tmpdir, "x", "y", NULL);
+    cr_expect(base_dir_ensure_writable(d, &err));
+}

@@ -1,0 +1,176 @@
+/* tests/base/test_opts.c: the settings table drives JSON, flags and serialisation: defaults,
+ * overrides, errors naming JSON paths, unset values, round trip. */
+#include <math.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <glib.h>
+
+#include "base/json.h"
+#include "base/opts.h"
+
+typedef struct {
+    int64_t n;
+    double x;
+    bool flag;
+    char *name;
+    char *kind;
+    char **list;
+    int64_t maybe;
+    json_t *blob;
+    json_t *later;
+} demo;
+
+static const char *const kinds[] = {"a", "b", NULL};
+
+static const base_opt rows[] = {
+    {"sec.n", "n", BASE_OPT_INT, offsetof(demo, n), "4", NULL, 1, 100, 0, "N", "a count"},
+    {"sec.x", "x", BASE_OPT_DOUBLE, offsetof(demo, x), "0.5", NULL, 0, 1, 0, "X", "a fraction"},
+    {"sec.flag", "flag", BASE_OPT_BOOL, offsetof(demo, flag), "true", NULL, 0, 0, 0, NULL, "f"},
+    {"top.name", "name", BASE_OPT_STRING, offsetof(demo, name), "hello", NULL, 0, 0, 0, "S", "s"},
+    {"top.kind", "kind", BASE_OPT_ENUM, offsetof(demo, kind), "a", kinds, 0, 0, 0, "K", "k"},
+    {"top.list", "list", BASE_OPT_STRV, offsetof(demo, list), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
+     "L", "l"},
+    {"sec.maybe", "maybe", BASE_OPT_INT, offsetof(demo, maybe), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE, "N", "auto by default"},
+    {"blob", NULL, BASE_OPT_JSON, offsetof(demo, blob), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, NULL,
+     "any json"},
+    {"later", NULL, BASE_OPT_JSON, offsetof(demo, later), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL,
+     "reserved"},
+};
+static const base_opt_table table = {"demo", rows, G_N_ELEMENTS(rows), 0};
+static const base_opt_set set = {&table, 1};
+
+static json_t *
+J(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    cr_assert_not_null(j, "%s", e.text);
+    return j;
+}
+
+static char *
+load_err(const char *text)
+{
+    demo d = {0};
+    base_opts_defaults(&set, &d);
+    json_t *j = J(text);
+    GError *err = NULL;
+    gboolean ok = base_opts_load_json(&set, &d, j, "cfg.json", &err);
+    json_decref(j);
+    base_opts_clear(&set, &d);
+    if (ok)
+        return NULL;
+    char *m = g_strdup(err->message);
+    g_error_free(err);
+    return m;
+}
+
+Test(opts, defaults_then_json_then_flags)
+{
+    demo d = {0};
+    base_opts_defaults(&set, &d);
+    cr_expect_eq(d.n, 4);
+    cr_expect_eq(d.x, 0.5);
+    cr_expect(d.flag);
+    cr_expect_str_eq(d.name, "hello");
+    cr_expect_eq(d.maybe, BASE_OPT_UNSET_INT);
+    json_t *j = J("{\"sec\": {\"n\": 7, \"flag\": false}, \"top\": {\"kind\": \"b\"}}");
+    GError *err = NULL;
+    cr_assert(base_opts_load_json(&set, &d, j, "cfg.json", &err));
+    json_decref(j);
+    cr_expect_eq(d.n, 7);
+    cr_expect(!d.flag);
+    cr_expect_str_eq(d.kind, "b");
+    char *argv[] = {"--n", "9", "--flag", "--name=world", "pos", "--list", "a,b", "--list=c",
+                    "--maybe", "auto"};
+    GPtrArray *pos = g_ptr_array_new();
+    cr_assert(base_opts_parse_args(&set, &d, 10, argv, pos, &err));
+    cr_expect_eq(d.n, 9);
+    cr_expect(d.flag);
+    cr_expect_str_eq(d.name, "world");
+    cr_expect_eq(pos->len, 1);
+    cr_expect_str_eq(pos->pdata[0], "pos");
+    cr_assert_eq(g_strv_length(d.list), 3);
+    cr_expect_str_eq(d.list[2], "c");
+    cr_expect_eq(d.maybe, BASE_OPT_UNSET_INT);
+    char *argv2[] = {"--no-flag"};
+    cr_assert(base_opts_parse_args(&set, &d, 1, argv2, NULL, &err));
+    cr_expect(!d.flag);
+    g_ptr_array_free(pos, TRUE);
+    base_opts_clear(&set, &d);
+}
+
+Test(opts, json_errors_name_the_path_and_expectation)
+{
+    g_autofree char *a = load_err("{\"sec\": {\"nn\": 1}}");
+    cr_expect_str_eq(a, "cfg.json: sec.nn: unknown key (did you mean: n?)");
+    g_autofree char *b = load_err("{\"sec\": {\"n\": \"seven\"}}");
+    cr_expect_str_eq(b, "cfg.json: sec.n: expected an integer, got string");
+    g_autofree char *c = load_err("{\"sec\": {\"n\": 1000}}");
+    cr_expect_str_eq(c, "cfg.json: sec.n: 1000 is out of range [1, 100]");
+    g_autofree char *d = load_err("{\"top\": {\"kind\": \"z\"}}");
+    cr_expect_str_eq(d, "cfg.json: top.kind: unknown value 'z' (expected one of: a, b)");
+    g_autofree char *e = load_err("{\"later\": {}}");
+    cr_expect_str_eq(e, "cfg.json: later: not implemented yet");
+    g_autofree char *f = load_err("{\"sec\": 3}");
+    cr_expect_str_eq(f, "cfg.json: sec: expected an object, got integer");
+    g_autofree char *g = load_err("{\"sec\": {\"n\": null}}");
+    cr_expect_str_eq(g, "cfg.json: sec.n: expected an integer, got null");
+    g_autofree char *h = load_err("{\"bogus\": 1}");
+    cr_expect_str_eq(h, "cfg.json: bogus: unknown key");
+    g_autofree char *ok = load_err("{\"sec\": {\"maybe\": null}, \"blob\": [1, {\"a\": 2}]}");
+    cr_expect_null(ok);
+}
+
+Test(opts, flag_errors)
+{
+    demo d = {0};
+    base_opts_defaults(&set, &d);
+    GError *err = NULL;
+    char *a1[] = {"--nn", "3"};
+    cr_expect(!base_opts_parse_args(&set, &d, 2, a1, NULL, &err));
+    cr_expect_str_eq(err->message, "unknown flag --nn (did you mean --n?)");
+    g_clear_error(&err);
+    char *a2[] = {"--n"};
+    cr_expect(!base_opts_parse_args(&set, &d, 1, a2, NULL, &err));
+    cr_expect_str_eq(err->message, "--n: missing value (N)");
+    g_clear_error(&err);
+    char *a3[] = {"--x", "abc"};
+    cr_expect(!base_opts_parse_args(&set, &d, 2, a3, NULL, &err));
+    cr_expect_str_eq(err->message, "--x: expected a number, got 'abc'");
+    g_clear_error(&err);
+    char *a4[] = {"-q"};
+    cr_expect(!base_opts_parse_args(&set, &d, 1, a4, NULL, &err));
+    cr_expect_str_eq(err->message, "unknown option -q");
+    g_clear_error(&err);
+    base_opts_clear(&set, &d);
+}
+
+Test(opts, round_trip_through_json)
+{
+    demo d = {0};
+    base_opts_defaults(&set, &d);
+    char *argv[] = {"--n", "11", "--x", "0.1", "--list", "p,q", "--kind", "b"};
+    cr_assert(base_opts_parse_args(&set, &d, 8, argv, NULL, NULL));
+    json_t *j1 = base_opts_to_json(&set, &d);
+    g_autofree char *s1 = base_json_dumps(j1);
+    cr_expect(strstr(s1, "\"x\": 0.1") != NULL, "reals print short: %s", s1);
+    cr_expect(strstr(s1, "\"maybe\": null") != NULL);
+    cr_expect(strstr(s1, "later") == NULL, "reserved sections are not serialised");
+    demo e = {0};
+    base_opts_defaults(&set, &e);
+    cr_assert(base_opts_load_json(&set, &e, j1, "rt", NULL));
+    json_t *j2 = base_opts_to_json(&set, &e);
+    g_autofree char *s2 = base_json_dumps(j2);
+    cr_expect_str_eq(s1, s2);
+    json_decref(j1);
+    json_decref(j2);
+    demo f = {0};
+    base_opts_copy(&set, &f, &e);
+    cr_expect_str_eq(f.list[1], "q");
+    base_opts_clear(&set, &d);
+    base_opts_clear(&set, &e);
+    base_opts_clear(&set, &f);
+}

@@ -1,0 +1,52 @@
+/* timemodel/options.c: the time model's rows in the settings schema. Flag names follow
+ * vLLM's where the concept is the same (--tensor-parallel-size, --kv-cache-dtype, ...). */
+#include "timemodel/options.h"
+
+#include <stddef.h>
+
+static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4", NULL};
+static const char *const kv_dtypes[] = {"auto", "bf16", "fp16", "fp8", "int8", "int4", NULL};
+static const char *const kinds[] = {"roofline", NULL};
+static const char *const backends[] = {"nvlink", "pcie", "nv_like", "pcie_like", NULL};
+
+#define O(field) offsetof(tm_options, field)
+
+static const base_opt rows[] = {
+    {"model.name", "model", BASE_OPT_STRING, O(model), "llama-3.1-8b", NULL, 0, 0, 0, "NAME|FILE",
+     "model preset (see `servesim presets`) or path to a Hugging Face config.json"},
+    {"model.dtype", "dtype", BASE_OPT_ENUM, O(dtype), "bf16", dtypes, 0, 0, 0, "DTYPE",
+     "weight and activation dtype"},
+    {"model.kv_cache_dtype", "kv-cache-dtype", BASE_OPT_ENUM, O(kv_cache_dtype), "auto", kv_dtypes,
+     0, 0, 0, "DTYPE", "KV cache dtype (auto = same as --dtype)"},
+    {"hardware.name", "hardware", BASE_OPT_STRING, O(hardware), "h100-sxm", NULL, 0, 0, 0,
+     "NAME|FILE", "GPU preset (see `servesim presets`) or path to a hardware JSON"},
+    {"parallelism.tensor_parallel_size", "tensor-parallel-size", BASE_OPT_INT, O(tp), "1", NULL, 1,
+     1024, 0, "N", "tensor parallel degree per replica"},
+    {"parallelism.pipeline_parallel_size", "pipeline-parallel-size", BASE_OPT_INT, O(pp), "1", NULL,
+     1, 1024, 0, "N", "pipeline parallel degree per replica"},
+    {"parallelism.data_parallel_size", "data-parallel-size", BASE_OPT_INT, O(dp), "1", NULL, 1,
+     65536, 0, "N", "data parallel degree (attention DP inside one engine)"},
+    {"parallelism.enable_expert_parallel", "enable-expert-parallel", BASE_OPT_BOOL,
+     O(expert_parallel), "false", NULL, 0, 0, 0, NULL,
+     "shard MoE experts over TP×DP GPUs instead of tensor-splitting each expert"},
+    {"timemodel.kind", "time-model", BASE_OPT_ENUM, O(kind), "roofline", kinds, 0, 0, 0, "KIND",
+     "step-time model"},
+    {"timemodel.calibration", "calibration", BASE_OPT_STRING, O(calibration), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE, "FILE|NAME",
+     "calibration JSON from `servesim calibrate` (default: the shipped one for the hardware)"},
+    {"timemodel.compute_efficiency", "compute-efficiency", BASE_OPT_DOUBLE, O(compute_eff), NULL,
+     NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_c, fraction of peak FLOP/s"},
+    {"timemodel.memory_efficiency", "memory-efficiency", BASE_OPT_DOUBLE, O(memory_eff), NULL,
+     NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_m, fraction of peak HBM bandwidth"},
+    {"timemodel.comm_efficiency", "comm-efficiency", BASE_OPT_DOUBLE, O(comm_eff), NULL, NULL, 1e-6,
+     10, BASE_OPT_NULLABLE, "X", "override η_x, fraction of peak link bandwidth"},
+    {"timemodel.overlap", "comm-overlap", BASE_OPT_DOUBLE, O(overlap), "0", NULL, 0, 1, 0, "X",
+     "fraction of communication overlapped with compute (DOMAIN.md §3.7)"},
+    {"timemodel.comm_backend", "comm-backend", BASE_OPT_ENUM, O(comm_backend), NULL, backends, 0, 0,
+     BASE_OPT_NULLABLE, "NAME", "intra-node link model (default: from the hardware preset)"},
+    {"timemodel.moe_imbalance", "moe-imbalance", BASE_OPT_DOUBLE, O(moe_imbalance), "0", NULL, 0,
+     100, 0, "X", "extra tokens on the most loaded expert, as a fraction of the mean"},
+};
+
+const base_opt_table tm_options_table = {"Model, hardware and time model", rows,
+                                         G_N_ELEMENTS(rows), 0};

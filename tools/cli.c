@@ -1,0 +1,90 @@
+/* tools/cli.c: error printing, help, clocks. The only place (with main.c and the cmd_*.c
+ * files) that prints errors: libraries return them through GError. */
+#include "tools/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+int
+cli_fail(GError *error, int code)
+{
+    fprintf(stderr, "servesim: %s\n", error != NULL ? error->message : "unknown error");
+    g_clear_error(&error);
+    return code;
+}
+
+int
+cli_failf(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("servesim: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+bool
+cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    }
+    return false;
+}
+
+void
+cli_print_help(const char *synopsis, const char *description, const base_opt_set *set)
+{
+    GString *g = g_string_new(NULL);
+    g_string_append_printf(g, "usage: servesim %s\n", synopsis);
+    if (description != NULL)
+        g_string_append_printf(g, "\n%s\n", description);
+    if (set != NULL)
+        base_opts_help(set, g);
+    fputs(g->str, stdout);
+    g_string_free(g, TRUE);
+}
+
+int
+cli_usage_error(const char *synopsis, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("servesim: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: servesim %s\n", synopsis);
+    return CLI_USAGE;
+}
+
+double
+cli_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double
+cli_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+long
+cli_peak_rss_bytes(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss * 1024L; /* Linux reports KiB */
+}

@@ -1,0 +1,45 @@
+/* tools/cli.h: what every subcommand shares: the command table, error printing with exit
+ * codes (0 ok, 1 runtime failure, 2 bad usage or bad input), help detection. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <glib.h>
+
+#include "base/opts.h"
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+} cli_command;
+
+enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };
+
+/* Prints "servesim: MESSAGE" to stderr and returns CODE; frees ERROR. */
+int cli_fail(GError *error, int code);
+int cli_failf(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* True if ARGV contains --help or -h (before any "--"). */
+bool cli_wants_help(int argc, char **argv);
+/* Prints "usage: servesim SYNOPSIS", DESCRIPTION and the flags of SET (may be NULL). */
+void cli_print_help(const char *synopsis, const char *description, const base_opt_set *set);
+/* Prints the usage line to stderr and returns CLI_USAGE. */
+int cli_usage_error(const char *synopsis, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Monotonic wall clock in seconds (benchmarks and progress only, never simulation). */
+double cli_now_s(void);
+/* CPU time of this process in seconds. */
+double cli_cpu_s(void);
+/* Peak resident set size of this process in bytes. */
+long cli_peak_rss_bytes(void);
+
+/* Subcommands (tools/cmd_*.c). */
+int cmd_run(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_memory(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
+int cmd_bench(int argc, char **argv);

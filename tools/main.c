@@ -1,0 +1,57 @@
+/* tools/main.c: the `servesim` binary: dispatch to a subcommand by name. */
+#include <stdio.h>
+#include <string.h>
+
+#include "servesim_version.h"
+#include "tools/cli.h"
+
+static const cli_command commands[] = {
+    {"run", "simulate serving a workload and report TTFT/TPOT/ITL/E2E, throughput, goodput",
+     cmd_run},
+    {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV",
+     cmd_estimate},
+    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory},
+    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate},
+    {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep},
+    {"search", "search TP/DP/PD configurations for the best goodput", cmd_search},
+    {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)",
+     cmd_analyze},
+    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets},
+    {"bench", "measure servesim's own speed and memory", cmd_bench},
+};
+
+static void
+print_help(FILE *f)
+{
+    fprintf(f, "usage: servesim COMMAND [FLAGS...]   (servesim COMMAND --help for flags)\n\n"
+               "servesim simulates LLM inference serving (vLLM-style continuous batching, paged\n"
+               "KV cache with prefix caching, multi-replica routing) on a roofline time model\n"
+               "calibrated against real GPU timings.\n\ncommands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n  --version  print the version\n  --help     this text\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("servesim %s (%s)\n", SERVESIM_VERSION, SERVESIM_GIT_DESCRIBE);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "servesim: unknown command '%s'\n", name);
+    print_help(stderr);
+    return CLI_USAGE;
+}
