@@ -1,0 +1,44 @@
+/* timemodel/batch.h: the batch summary a scheduler accumulates while planning a step
+ * (DESIGN.md §5, DOMAIN.md §3.1), so that pricing a step is O(1) in the number of sequences.
+ *
+ * Per scheduled sequence i: q_i new tokens this step, c_i tokens already in the KV cache before
+ * the step. Causal (query, key) pairs P_i = q_i·c_i + q_i(q_i+1)/2 (decode: c_i + 1).
+ * Sequences with q_i == 1 are "decode class" (vLLM's MLA backends pick the absorbed form by
+ * query length), others "prefill class" (MHA form). Sums are doubles: exact below 2^53. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct tm_batch {
+    uint32_t num_seqs;      /* sequences scheduled this step */
+    uint32_t num_prefill;   /* prefill class: q > 1 */
+    uint32_t num_decode;    /* decode class: q == 1 */
+    uint32_t num_sampled;   /* S: sequences that produce a token (logits computed) */
+    double tokens;          /* T = Σ q */
+    double prefill_tokens;  /* Σ q, prefill class */
+    double decode_tokens;   /* Σ q, decode class (= num_decode) */
+    double pairs_prefill;   /* Σ P_i, prefill class */
+    double pairs_decode;    /* Σ P_i, decode class */
+    double kv_prefill;      /* Σ (c_i + q_i), prefill class: KV tokens attention reads */
+    double kv_decode;       /* Σ (c_i + q_i), decode class */
+    double sparse_prefill;  /* DSA: Σ over query positions of min(topk, ctx), prefill class */
+    double sparse_decode;   /* same, decode class */
+    double sq_prefill;      /* Σ q_i², prefill class (Vidur's chunk collapse) */
+    uint32_t dsa_topk;      /* top-k of the DSA indexer, 0 = dense attention */
+} tm_batch;
+
+/* Empties B; DSA_TOPK 0 for dense-attention models. */
+void tm_batch_init(tm_batch *b, uint32_t dsa_topk);
+/* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
+ * token this step (its chunk reaches the end of its known tokens). */
+void tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples);
+/* Removes a sequence previously added with the same arguments (a scheduler that drops a
+ * planned request when preempting it). */
+void tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples);
+
+/* Σ_{x=c+1}^{c+q} min(k, x): sparse-attention pairs of a chunk (each query at position c+j
+ * sees c+j keys, of which the indexer keeps min(k, c+j)). k == 0 means dense (no cap). */
+double tm_sparse_pairs(uint64_t q, uint64_t c, uint64_t k);
+/* q·c + q(q+1)/2 */
+double tm_causal_pairs(uint64_t q, uint64_t c);

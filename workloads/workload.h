@@ -1,0 +1,95 @@
+/* workloads/workload.h: every request source (trace reader, inference-perf spec, synthetic
+ * generator) is a streaming iterator of requests in non-decreasing nominal send time, so
+ * memory does not grow with trace length (DESIGN.md §2). Sources are pure: they never learn
+ * about completions. Closed-loop behaviour is expressed as gating the simulator applies:
+ *   - session_id != 0: a request is sent no earlier than think_ns after the completion of the
+ *     previous request of the same session (multi-turn chats, inference-perf multi-turn);
+ *   - wl_source_info.max_concurrency: a global cap on requests in flight (vLLM bench
+ *     --max-concurrency, inference-perf `concurrent` load); the next request waits for a slot.
+ *
+ * Content model (DESIGN.md §4): a request's prompt is a list of segments {content_id, tokens};
+ * two prompts share a KV block iff every token up to the end of that block comes from the same
+ * segments at the same offsets. Tokens the request generates belong to segment
+ * output_content_id, so a later turn whose prompt includes that answer (same id) hits the
+ * blocks filled during decoding. A request without content information gets one segment with
+ * a unique id (no accidental sharing).
+ *
+ * Ownership: wl_request.segments is borrowed and valid until the next wl_source_next call. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "workloads/options.h"
+
+#define WL_ERROR (wl_error_quark())
+GQuark wl_error_quark(void);
+
+typedef enum {
+    WL_ERROR_PARSE,   /* malformed row: "FILE:LINE: column NAME: why" */
+    WL_ERROR_INVALID, /* bad option / spec */
+    WL_ERROR_IO,
+} wl_error_code;
+
+typedef struct wl_segment {
+    uint64_t content_id; /* identity of the text; equal ids = equal tokens */
+    uint32_t tokens;
+} wl_segment;
+
+typedef struct wl_request {
+    uint64_t id;                /* 0, 1, 2, ... in stream order */
+    int64_t arrival_ns;         /* nominal send time from the start of the run */
+    uint32_t prompt_tokens;     /* = Σ segment tokens */
+    uint32_t output_tokens;     /* forced output length (ignore_eos) */
+    uint64_t session_id;        /* 0 = independent request */
+    uint32_t turn;              /* round within the session, 0-based */
+    int64_t think_ns;           /* min gap after the previous turn completes (sessions) */
+    uint32_t stage;             /* load stage index (0 when the source has no stages) */
+    int32_t priority;           /* lower = more urgent (vLLM priority scheduling) */
+    uint32_t nsegments;
+    const wl_segment *segments; /* borrowed */
+    uint64_t output_content_id; /* content id of the generated tokens */
+} wl_request;
+
+typedef struct wl_stage {
+    double rate;       /* configured request rate (req/s) */
+    double duration_s; /* configured duration */
+    int64_t start_ns;  /* when the stage starts */
+} wl_stage;
+
+typedef struct wl_source wl_source;
+
+typedef struct wl_source_info {
+    const char *format;      /* detected or forced format name */
+    const char *name;        /* file path or embedded sample name */
+    int64_t max_concurrency; /* 0 = open loop */
+    uint32_t nstages;
+    const wl_stage *stages;  /* borrowed; NULL when nstages == 0 */
+} wl_source_info;
+
+typedef struct wl_counters {
+    uint64_t rows;         /* input rows read */
+    uint64_t emitted;      /* requests returned */
+    uint64_t skipped_bad;  /* malformed rows skipped (--skip-bad-rows) */
+    uint64_t filtered;     /* dropped by filters / time window */
+    uint64_t clipped;      /* lengths clipped to max_model_len */
+    uint64_t rejected;     /* dropped for exceeding max_model_len */
+} wl_counters;
+
+/* Parameters the source needs from outside workload options. */
+typedef struct wl_open_params {
+    uint64_t seed;
+    int64_t max_model_len; /* 0 = unknown */
+} wl_open_params;
+
+/* Opens the source described by OPTS (path or embedded sample name, format detected from the
+ * content unless forced, transforms applied). */
+wl_source *wl_open(const wl_options *opts, const wl_open_params *params, GError **error);
+/* 1: *OUT holds the next request; 0: end of stream; -1: error (*ERROR set). */
+int wl_source_next(wl_source *s, wl_request *out, GError **error);
+const wl_source_info *wl_source_get_info(const wl_source *s);
+wl_counters wl_source_get_counters(const wl_source *s);
+void wl_source_free(wl_source *s); /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(wl_source, wl_source_free)
