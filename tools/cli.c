@@ -88,3 +88,13 @@ cli_peak_rss_bytes(void)
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss * 1024L; /* Linux reports KiB */
 }
+
+int
+cli_not_yet(int argc, char **argv, const char *synopsis, const char *what)
+{
+    if (cli_wants_help(argc, argv)) {
+        cli_print_help(synopsis, what, NULL);
+        return CLI_OK;
+    }
+    return cli_failf(CLI_USAGE, "%s: not implemented yet", argv[0]);
+}

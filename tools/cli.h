@@ -26,6 +26,9 @@ void cli_print_help(const char *synopsis, const char *description, const base_op
 /* Prints the usage line to stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *synopsis, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* For subcommands not implemented yet: help on --help, else "not implemented yet", exit 2. */
+int cli_not_yet(int argc, char **argv, const char *synopsis, const char *what);
+
 /* Monotonic wall clock in seconds (benchmarks and progress only, never simulation). */
 double cli_now_s(void);
 /* CPU time of this process in seconds. */

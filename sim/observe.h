@@ -1,0 +1,69 @@
+/* sim/observe.h: payloads the simulator publishes on the engine's observer bus
+ * (sim/engine.h SIM_TOPIC_*), the contract between the simulator core and everything that
+ * measures or writes outputs (sim/metrics, traces/). Payloads are borrowed for the duration
+ * of the callback. Times are integer nanoseconds from the start of the run (t = 0 is the
+ * nominal time of the first request of the workload). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "timemodel/batch.h"
+#include "timemodel/timemodel.h"
+
+/* SIM_TOPIC_REQUEST_DONE: one per request, when it finishes or fails. */
+typedef struct sim_request_record {
+    uint64_t id;                 /* workload request id */
+    uint32_t replica;            /* replica that served it (UINT32_MAX if never routed) */
+    uint32_t stage;              /* load stage it was sent in */
+    uint64_t session_id;         /* 0 = none */
+    uint32_t turn;
+    int64_t arrival_ns;          /* nominal arrival from the workload */
+    int64_t send_ns;             /* when the client sent it (after session/concurrency gating);
+                                    TTFT and E2E are measured from here, like vLLM bench */
+    int64_t first_scheduled_ns;  /* first step that scheduled any of its tokens (-1: never) */
+    int64_t first_token_ns;      /* first output token (-1: none) */
+    int64_t finish_ns;           /* last output token, or failure time */
+    uint32_t prompt_tokens;
+    uint32_t output_tokens;      /* tokens actually produced */
+    uint32_t preemptions;
+    uint32_t prefix_hit_tokens;  /* tokens served from the prefix cache (first admission) */
+    uint32_t computed_prompt_tokens; /* prompt tokens actually computed (all admissions) */
+    bool failed;
+    const char *fail_reason;     /* static string, e.g. "prompt exceeds max_model_len" */
+} sim_request_record;
+
+/* SIM_TOPIC_TOKEN: a request emitted output tokens at TIME_NS. */
+typedef struct sim_token_event {
+    uint64_t request_id;
+    uint32_t replica;
+    uint32_t ntokens;      /* tokens in this chunk (1 for normal decoding) */
+    int64_t time_ns;
+    int64_t gap_ns;        /* since the request's previous chunk; -1 for the first (TTFT) */
+} sim_token_event;
+
+/* SIM_TOPIC_STEP_END: one per engine step of a replica. */
+typedef struct sim_step_record {
+    uint32_t replica;
+    uint64_t step;             /* per-replica step counter */
+    int64_t start_ns, end_ns;
+    tm_batch batch;            /* what ran */
+    tm_step_cost cost;         /* how the time model priced it */
+    uint32_t num_running;      /* len(running) after planning */
+    uint32_t num_waiting;      /* len(waiting) after planning */
+    uint32_t num_preempted;    /* preemptions while planning this step */
+    uint32_t num_admitted;     /* waiting requests admitted this step */
+    uint32_t kv_used_blocks;   /* blocks referenced after planning */
+    uint32_t kv_cached_blocks; /* free blocks still holding a cached hash */
+    uint32_t kv_total_blocks;  /* usable blocks (excludes the null block) */
+} sim_step_record;
+
+/* SIM_TOPIC_ARRIVAL: a request entered the system (after gating, i.e. at send time). */
+typedef struct sim_arrival_event {
+    uint64_t request_id;
+    uint32_t replica;
+    int64_t time_ns;
+    uint32_t prompt_tokens;
+    uint32_t output_tokens;
+    uint32_t stage;
+} sim_arrival_event;
