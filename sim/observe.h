@@ -40,6 +40,8 @@ typedef struct sim_token_event {
     uint32_t ntokens;      /* tokens in this chunk (1 for normal decoding) */
     int64_t time_ns;
     int64_t gap_ns;        /* since the request's previous chunk; -1 for the first (TTFT) */
+    int64_t send_ns;       /* the request's send time (warm-up/cool-down exclusion of ITL) */
+    uint32_t stage;        /* the request's load stage (per-stage ITL) */
 } sim_token_event;
 
 /* SIM_TOPIC_STEP_END: one per engine step of a replica. */
