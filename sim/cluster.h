@@ -1,0 +1,88 @@
+/* sim/cluster.h: one simulation of N replicas serving a workload (DESIGN.md §2):
+ *   workload stream ──next arrival──▶ ARRIVAL ──▶ gating (session / concurrency) ──▶ router
+ *   ──▶ replica.waiting; an idle replica with work gets a SCHEDULE event (late phase, so every
+ *   arrival of the instant is seen) ──▶ scheduler plans ──▶ time model prices ──▶ STEP_END
+ *   ──▶ commit: tokens, finished requests, KV release ──▶ observers.
+ * Arrivals are pulled lazily: only the next request of the stream is held, so memory is
+ * O(requests in flight). Pools are the unit routing works on; today every replica is in one
+ * pool ("default"); prefill/decode pools will add a second routing hop and a KV transfer on
+ * hand-off without changing replicas or schedulers.
+ * Ownership: the cluster owns replicas, requests and gating state; it borrows the engine,
+ * workload source, time model, scheduler and router. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "sim/engine.h"
+#include "sim/replica.h"
+#include "sim/sched.h"
+#include "timemodel/timemodel.h"
+#include "workloads/workload.h"
+
+typedef struct sim_cluster sim_cluster;
+
+/* Where requests come from: any iterator with wl_source_next's contract (1 request, 0 end,
+ * -1 error). tools/ adapts a wl_source; tests use arrays (sim_source_array). */
+typedef struct sim_source {
+    int (*next)(void *ctx, wl_request *out, GError **error);
+    void *ctx;
+    int64_t max_concurrency; /* from the workload (0 = open loop) */
+} sim_source;
+
+/* A source over a borrowed array of requests (ids and order as given); A must outlive the run. */
+typedef struct sim_array_source {
+    const wl_request *reqs;
+    size_t n;
+    size_t cursor; /* next index; start at 0 */
+} sim_array_source;
+sim_source sim_source_array(sim_array_source *a);
+/* A source over a borrowed wl_source. */
+sim_source sim_source_wl(wl_source *src);
+
+typedef struct sim_cluster_params {
+    sim_sched_params sched;          /* copied */
+    const sim_scheduler *scheduler;  /* borrowed const */
+    const sim_router *router;
+    uint32_t nreplicas;
+    uint32_t num_blocks;             /* per replica, including the null block */
+    uint32_t block_size;
+    bool prefix_caching;
+    const tm_timemodel *tm;          /* borrowed */
+    double step_overhead_s;          /* added to every step (CPU scheduling, launch) */
+    uint64_t seed;
+    int64_t max_concurrency;         /* 0 = open loop (or as the source says) */
+    double overlap_weight;           /* prefix_affinity */
+    bool check_invariants;           /* walk the KV pools after every step (tests) */
+} sim_cluster_params;
+
+typedef struct sim_cluster_stats {
+    uint64_t pulled;      /* requests read from the workload */
+    uint64_t sent;        /* sent by clients (after gating) */
+    uint64_t finished;
+    uint64_t failed;
+    uint64_t steps;       /* engine steps over all replicas */
+    uint64_t preemptions;
+    int64_t first_send_ns, last_finish_ns;
+    size_t peak_in_flight;
+} sim_cluster_stats;
+
+/* Validates parameters (one-line GError) and subscribes the cluster's handlers to E. */
+sim_cluster *sim_cluster_new(sim_engine *e,
+                             const sim_cluster_params *p,
+                             const sim_source *src,
+                             GError **error);
+void sim_cluster_free(sim_cluster *c); /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_cluster, sim_cluster_free)
+
+/* Runs until every request is finished (or HORIZON_NS). Returns FALSE if the workload failed
+ * (bad row, truncated file), with ERROR set. */
+gboolean sim_cluster_run(sim_cluster *c, sim_time horizon_ns, GError **error);
+
+sim_cluster_stats sim_cluster_get_stats(const sim_cluster *c);
+uint32_t sim_cluster_nreplicas(const sim_cluster *c);
+const sim_replica *sim_cluster_replica(const sim_cluster *c, uint32_t i);
+/* Requests allocated and not yet finished (0 after a complete run: nothing leaks). */
+size_t sim_cluster_live_requests(const sim_cluster *c);

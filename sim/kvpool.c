@@ -1,0 +1,485 @@
+/* sim/kvpool.c: block pool + prefix cache. Blocks are an array of small structs; the free
+ * queue is an intrusive doubly linked list of block indices; the hash map is open addressing
+ * with linear probing and backward-shift deletion (no tombstones), keyed by nonzero 64-bit
+ * chain hashes. Like vLLM's hash → {block_id: block} map, several blocks may carry one hash
+ * (a request recomputes the block its capped hit left out): the map points at the first
+ * inserted, the others hang off it in insertion order and take over when it is evicted. */
+#include "sim/kvpool.h"
+
+#include <string.h>
+
+#include "base/rng.h"
+
+#define NIL UINT32_MAX
+
+typedef struct {
+    uint32_t ref;
+    uint32_t prev, next; /* free-queue links (NIL at the ends / when not free) */
+    bool in_free;
+    uint64_t hash;       /* 0 = not hashed */
+    uint32_t dup_next;   /* next block carrying the same hash (insertion order), or NIL */
+} block;
+
+struct sim_kvpool {
+    uint32_t nblocks, block_size;
+    bool prefix_caching;
+    block *b;
+    uint32_t head, tail, nfree;
+    uint32_t cached_free; /* free blocks with hash != 0 */
+    /* hash map */
+    uint64_t *mkeys;
+    uint32_t *mvals;
+    uint32_t mmask, mcount;
+    sim_kvpool_stats st;
+};
+
+/* ---- hash map ---- */
+
+static inline uint32_t
+slot_of(const sim_kvpool *p, uint64_t h)
+{
+    return (uint32_t)(sim_mix64(h) & p->mmask);
+}
+
+static uint32_t
+map_get(const sim_kvpool *p, uint64_t h)
+{
+    for (uint32_t i = slot_of(p, h);; i = (i + 1) & p->mmask) {
+        if (p->mkeys[i] == 0)
+            return NIL;
+        if (p->mkeys[i] == h)
+            return p->mvals[i];
+    }
+}
+
+static uint32_t
+map_slot(const sim_kvpool *p, uint64_t h)
+{
+    for (uint32_t i = slot_of(p, h);; i = (i + 1) & p->mmask)
+        if (p->mkeys[i] == 0 || p->mkeys[i] == h)
+            return i;
+}
+
+/* Adds BLK under H; an existing entry keeps priority (first inserted wins on lookup). */
+static void
+map_put(sim_kvpool *p, uint64_t h, uint32_t blk)
+{
+    uint32_t i = map_slot(p, h);
+    p->b[blk].dup_next = NIL;
+    if (p->mkeys[i] == h) {
+        uint32_t t = p->mvals[i];
+        while (p->b[t].dup_next != NIL)
+            t = p->b[t].dup_next;
+        p->b[t].dup_next = blk;
+        return;
+    }
+    p->mkeys[i] = h;
+    p->mvals[i] = blk;
+    p->mcount++;
+}
+
+/* Removes BLK from H's entry; the key goes when its last block does. */
+static void
+map_del(sim_kvpool *p, uint64_t h, uint32_t blk)
+{
+    uint32_t i = map_slot(p, h);
+    g_assert(p->mkeys[i] == h);
+    uint32_t head = p->mvals[i];
+    if (head != blk) {
+        uint32_t t = head;
+        while (p->b[t].dup_next != blk) {
+            t = p->b[t].dup_next;
+            g_assert(t != NIL);
+        }
+        p->b[t].dup_next = p->b[blk].dup_next;
+        p->b[blk].dup_next = NIL;
+        return;
+    }
+    if (p->b[blk].dup_next != NIL) {
+        p->mvals[i] = p->b[blk].dup_next;
+        p->b[blk].dup_next = NIL;
+        return;
+    }
+    /* backward-shift deletion keeps probe sequences intact */
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & p->mmask;
+        if (p->mkeys[j] == 0)
+            break;
+        uint32_t home = slot_of(p, p->mkeys[j]);
+        /* move j to i if its home is not in (i, j] cyclically */
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            p->mkeys[i] = p->mkeys[j];
+            p->mvals[i] = p->mvals[j];
+            i = j;
+        }
+    }
+    p->mkeys[i] = 0;
+    p->mcount--;
+}
+
+/* ---- free queue ---- */
+
+static void
+fq_append(sim_kvpool *p, uint32_t i)
+{
+    block *x = &p->b[i];
+    g_assert(!x->in_free && x->ref == 0);
+    x->in_free = true;
+    x->next = NIL;
+    x->prev = p->tail;
+    if (p->tail != NIL)
+        p->b[p->tail].next = i;
+    else
+        p->head = i;
+    p->tail = i;
+    p->nfree++;
+    if (x->hash != 0)
+        p->cached_free++;
+}
+
+static void
+fq_remove(sim_kvpool *p, uint32_t i)
+{
+    block *x = &p->b[i];
+    g_assert(x->in_free);
+    if (x->prev != NIL)
+        p->b[x->prev].next = x->next;
+    else
+        p->head = x->next;
+    if (x->next != NIL)
+        p->b[x->next].prev = x->prev;
+    else
+        p->tail = x->prev;
+    x->prev = x->next = NIL;
+    x->in_free = false;
+    p->nfree--;
+    if (x->hash != 0)
+        p->cached_free--;
+}
+
+/* Pops the LRU block, evicting its hash (lazy eviction). */
+static uint32_t
+fq_pop(sim_kvpool *p)
+{
+    uint32_t i = p->head;
+    g_assert(i != NIL);
+    fq_remove(p, i);
+    block *x = &p->b[i];
+    if (x->hash != 0) {
+        map_del(p, x->hash, i);
+        x->hash = 0;
+        p->st.evictions++;
+    }
+    p->st.allocations++;
+    return i;
+}
+
+sim_kvpool *
+sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching)
+{
+    g_return_val_if_fail(num_blocks >= 2 && block_size >= 1, NULL);
+    sim_kvpool *p = g_new0(sim_kvpool, 1);
+    p->nblocks = num_blocks;
+    p->block_size = block_size;
+    p->prefix_caching = prefix_caching;
+    p->b = g_new0(block, num_blocks);
+    p->head = p->tail = NIL;
+    for (uint32_t i = 0; i < num_blocks; i++)
+        p->b[i].prev = p->b[i].next = p->b[i].dup_next = NIL;
+    p->b[0].ref = 1; /* the null block is permanently taken */
+    for (uint32_t i = 1; i < num_blocks; i++)
+        fq_append(p, i);
+    uint32_t cap = 16;
+    while (cap < 2u * num_blocks)
+        cap *= 2;
+    p->mkeys = g_new0(uint64_t, cap);
+    p->mvals = g_new0(uint32_t, cap);
+    p->mmask = cap - 1;
+    return p;
+}
+
+void
+sim_kvpool_free(sim_kvpool *p)
+{
+    if (p == NULL)
+        return;
+    g_free(p->b);
+    g_free(p->mkeys);
+    g_free(p->mvals);
+    g_free(p);
+}
+
+uint32_t
+sim_kvpool_block_size(const sim_kvpool *p)
+{
+    return p->block_size;
+}
+
+uint32_t
+sim_kvpool_usable(const sim_kvpool *p)
+{
+    return p->nblocks - 1;
+}
+
+uint32_t
+sim_kvpool_num_free(const sim_kvpool *p)
+{
+    return p->nfree;
+}
+
+uint32_t
+sim_kvpool_num_used(const sim_kvpool *p)
+{
+    return p->nblocks - 1 - p->nfree;
+}
+
+uint32_t
+sim_kvpool_num_cached_free(const sim_kvpool *p)
+{
+    return p->cached_free;
+}
+
+bool
+sim_kvpool_prefix_caching(const sim_kvpool *p)
+{
+    return p->prefix_caching;
+}
+
+sim_kvpool_stats
+sim_kvpool_get_stats(const sim_kvpool *p)
+{
+    return p->st;
+}
+
+/* ---- content hashing (DESIGN.md §4) ---- */
+
+/* Folds one piece (content id, offset inside the content, length) into the chain. Two blocks
+ * hash equal iff their parents are equal and they consist of the same pieces. */
+static inline uint64_t
+fold_piece(uint64_t h, uint64_t cid, uint32_t off, uint32_t len)
+{
+    h = sim_mix64(h ^ sim_mix64(cid + UINT64_C(0x632BE59BD9B4E019)));
+    return sim_mix64(h + (((uint64_t)off << 32) | len));
+}
+
+void
+sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
+{
+    sim_kvseq *kv = &r->kv;
+    if (nblocks <= kv->nhashes)
+        return;
+    g_assert((uint64_t)nblocks * p->block_size <= sim_request_num_tokens(r));
+    if (kv->hcap < nblocks) {
+        uint32_t cap = kv->hcap ? kv->hcap : 16;
+        while (cap < nblocks)
+            cap *= 2;
+        kv->hashes = g_renew(uint64_t, kv->hashes, cap);
+        kv->hcap = cap;
+    }
+    uint64_t parent = kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1] : UINT64_C(0x5EED0F5EED0F5EED);
+    for (uint32_t j = kv->nhashes; j < nblocks; j++) {
+        uint64_t h = parent;
+        uint32_t need = p->block_size;
+        while (need > 0) {
+            if (kv->cur_seg < r->nsegs) {
+                const wl_segment *s = &r->segs[kv->cur_seg];
+                uint32_t avail = s->tokens - kv->cur_off;
+                if (avail == 0) { /* empty segment or exhausted */
+                    kv->cur_seg++;
+                    kv->cur_off = 0;
+                    continue;
+                }
+                uint32_t take = avail < need ? avail : need;
+                h = fold_piece(h, s->content_id, kv->cur_off, take);
+                kv->cur_off += take;
+                need -= take;
+            } else {
+                /* generated tokens: offset counts from the first output token */
+                h = fold_piece(h, r->output_cid, kv->cur_off, need);
+                kv->cur_off += need;
+                need = 0;
+            }
+        }
+        if (h == 0)
+            h = 1;
+        kv->hashes[j] = h;
+        parent = h;
+    }
+    kv->nhashes = nblocks;
+}
+
+uint32_t
+sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count)
+{
+    uint32_t ntok = sim_request_num_tokens(r);
+    if (count) {
+        p->st.lookups++;
+        p->st.queries += ntok;
+    }
+    if (!p->prefix_caching || ntok == 0)
+        return 0;
+    uint32_t maxb = (ntok - 1) / p->block_size;
+    uint32_t n = 0;
+    while (n < maxb) {
+        if (n >= r->kv.nhashes)
+            sim_kvpool_hash_blocks(p, r, n + 1 + (maxb - n - 1 < 15 ? maxb - n - 1 : 15));
+        if (map_get(p, r->kv.hashes[n]) == NIL)
+            break;
+        n++;
+    }
+    if (count)
+        p->st.hits += (uint64_t)n * p->block_size;
+    return n;
+}
+
+static void
+push_block(sim_kvseq *kv, uint32_t id)
+{
+    if (kv->nblocks == kv->cap) {
+        kv->cap = kv->cap ? kv->cap * 2 : 16;
+        kv->blocks = g_renew(uint32_t, kv->blocks, kv->cap);
+    }
+    kv->blocks[kv->nblocks++] = id;
+}
+
+bool
+sim_kvpool_allocate(sim_kvpool *p,
+                    sim_request *r,
+                    uint32_t num_new,
+                    uint32_t hit_blocks,
+                    uint32_t watermark_blocks,
+                    uint32_t max_model_len)
+{
+    sim_kvseq *kv = &r->kv;
+    g_assert(hit_blocks == 0 || kv->nblocks == 0);
+    uint64_t computed = (uint64_t)r->num_computed + (uint64_t)hit_blocks * p->block_size;
+    uint64_t slots = computed + num_new;
+    if (max_model_len > 0 && slots > max_model_len)
+        slots = max_model_len;
+    uint64_t total_blocks = (slots + p->block_size - 1) / p->block_size;
+    uint64_t have = (uint64_t)kv->nblocks + hit_blocks;
+    uint32_t need = total_blocks > have ? (uint32_t)(total_blocks - have) : 0;
+    /* Hit blocks that sit in the free queue leave it, so they count against free space. */
+    uint32_t evictable_hits = 0;
+    for (uint32_t j = 0; j < hit_blocks; j++) {
+        uint32_t id = map_get(p, kv->hashes[j]);
+        g_assert(id != NIL);
+        if (p->b[id].ref == 0)
+            evictable_hits++;
+    }
+    if ((uint64_t)need + evictable_hits + watermark_blocks > p->nfree) {
+        p->st.alloc_fails++;
+        return false;
+    }
+    for (uint32_t j = 0; j < hit_blocks; j++) {
+        uint32_t id = map_get(p, kv->hashes[j]);
+        if (p->b[id].ref == 0)
+            fq_remove(p, id);
+        p->b[id].ref++;
+        push_block(kv, id);
+    }
+    if (hit_blocks > 0)
+        kv->ncached = hit_blocks;
+    for (uint32_t k = 0; k < need; k++) {
+        uint32_t id = fq_pop(p);
+        p->b[id].ref = 1;
+        push_block(kv, id);
+    }
+    if (p->prefix_caching) {
+        /* cache_blocks(num_computed + num_new capped at num_tokens): full blocks only */
+        uint64_t filled = computed + num_new;
+        uint32_t ntok = sim_request_num_tokens(r);
+        if (filled > ntok)
+            filled = ntok;
+        uint32_t full = (uint32_t)(filled / p->block_size);
+        if (full > kv->nblocks)
+            full = kv->nblocks;
+        if (full > kv->ncached) {
+            sim_kvpool_hash_blocks(p, r, full);
+            for (uint32_t j = kv->ncached; j < full; j++) {
+                block *x = &p->b[kv->blocks[j]];
+                g_assert(x->hash == 0);
+                x->hash = kv->hashes[j];
+                map_put(p, x->hash, kv->blocks[j]);
+            }
+            kv->ncached = full;
+        }
+    }
+    return true;
+}
+
+void
+sim_kvpool_release(sim_kvpool *p, sim_request *r)
+{
+    sim_kvseq *kv = &r->kv;
+    for (uint32_t k = kv->nblocks; k-- > 0;) {
+        block *x = &p->b[kv->blocks[k]];
+        g_assert(x->ref > 0);
+        if (--x->ref == 0)
+            fq_append(p, kv->blocks[k]);
+    }
+    kv->nblocks = 0;
+    kv->ncached = 0;
+}
+
+bool
+sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowners)
+{
+    uint32_t *owned = g_new0(uint32_t, p->nblocks);
+    for (size_t k = 0; k < nowners; k++)
+        for (uint32_t j = 0; j < owners[k]->kv.nblocks; j++)
+            owned[owners[k]->kv.blocks[j]]++;
+    bool ok = true;
+    uint32_t nfree = 0, cached = 0;
+    for (uint32_t i = p->head, prev = NIL; i != NIL; prev = i, i = p->b[i].next) {
+        if (!p->b[i].in_free || p->b[i].prev != prev || ++nfree > p->nblocks) {
+            g_warning("kvpool: free queue broken at block %u", i);
+            ok = false;
+            break;
+        }
+        cached += p->b[i].hash != 0;
+    }
+    if (ok && (nfree != p->nfree || cached != p->cached_free)) {
+        g_warning("kvpool: free count %u/%u cached %u/%u", nfree, p->nfree, cached,
+                  p->cached_free);
+        ok = false;
+    }
+    for (uint32_t i = 1; i < p->nblocks && ok; i++) {
+        const block *x = &p->b[i];
+        if (x->in_free == (x->ref > 0)) {
+            g_warning("kvpool: block %u free=%d ref=%u", i, x->in_free, x->ref);
+            ok = false;
+        } else if (x->ref != owned[i]) {
+            g_warning("kvpool: block %u ref %u but %u owners", i, x->ref, owned[i]);
+            ok = false;
+        } else if (x->hash != 0) {
+            uint32_t t = map_get(p, x->hash);
+            while (t != NIL && t != i)
+                t = p->b[t].dup_next;
+            if (t != i) {
+                g_warning("kvpool: block %u hash not reachable from the map", i);
+                ok = false;
+            }
+        }
+    }
+    uint32_t mc = 0;
+    for (uint32_t s = 0; s <= p->mmask && ok; s++) {
+        if (p->mkeys[s] == 0)
+            continue;
+        mc++;
+        uint32_t id = p->mvals[s];
+        if (id == 0 || id >= p->nblocks || p->b[id].hash != p->mkeys[s] ||
+            map_get(p, p->mkeys[s]) != id) {
+            g_warning("kvpool: map entry %u inconsistent", s);
+            ok = false;
+        }
+    }
+    if (ok && mc != p->mcount) {
+        g_warning("kvpool: map count %u != %u", mc, p->mcount);
+        ok = false;
+    }
+    g_free(owned);
+    return ok;
+}

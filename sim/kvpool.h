@@ -1,0 +1,73 @@
+/* sim/kvpool.h: the paged KV block pool with prefix caching, the mechanism of vLLM V1's
+ * BlockPool / KVCacheManager (DOMAIN.md §1.5–1.6):
+ *   - fixed-size blocks with reference counts; block 0 is the reserved null block;
+ *   - a free queue of ref-0 blocks in LRU order: allocation pops the head, a released
+ *     sequence appends its blocks to the tail in reverse order (tail blocks are evicted first);
+ *   - a hash → block map over the content chain (DESIGN.md §4): only full blocks are hashed;
+ *     a free block keeps its hash (evictable cached block) until it is reallocated (lazy
+ *     eviction); several blocks may carry one hash (a recomputed block): the first inserted
+ *     wins on lookup and the next takes over when it is evicted;
+ *   - a prefix hit is capped at num_tokens − 1 tokens (the last prompt token is recomputed).
+ * Requests own their block tables (sim_request.kv); the pool owns blocks and the map. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim/request.h"
+
+typedef struct sim_kvpool sim_kvpool;
+
+typedef struct sim_kvpool_stats {
+    uint64_t queries;      /* prefix lookups: Σ num_tokens looked up (vLLM's metric) */
+    uint64_t hits;         /* Σ hit tokens */
+    uint64_t lookups;      /* number of lookups */
+    uint64_t evictions;    /* cached blocks whose hash was dropped on reallocation */
+    uint64_t allocations;  /* blocks taken from the free queue */
+    uint64_t alloc_fails;  /* allocate calls that did not fit */
+} sim_kvpool_stats;
+
+/* NUM_BLOCKS includes the null block (usable = NUM_BLOCKS − 1). */
+sim_kvpool *sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching);
+void sim_kvpool_free(sim_kvpool *p); /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_kvpool, sim_kvpool_free)
+
+uint32_t sim_kvpool_block_size(const sim_kvpool *p);
+uint32_t sim_kvpool_usable(const sim_kvpool *p);     /* num_blocks − 1 */
+uint32_t sim_kvpool_num_free(const sim_kvpool *p);   /* blocks in the free queue */
+uint32_t sim_kvpool_num_used(const sim_kvpool *p);   /* blocks with ref_cnt > 0 */
+uint32_t sim_kvpool_num_cached_free(const sim_kvpool *p); /* free blocks still holding a hash */
+bool sim_kvpool_prefix_caching(const sim_kvpool *p);
+sim_kvpool_stats sim_kvpool_get_stats(const sim_kvpool *p);
+
+/* Makes sure R's chain hashes of its first NBLOCKS full blocks are computed (they depend only
+ * on content and block size, so they survive preemption). NBLOCKS must not exceed the
+ * request's full blocks of known tokens. */
+void sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks);
+
+/* Longest cached prefix of R in blocks (find_longest_cache_hit), capped at
+ * (num_tokens − 1) / block_size blocks. With COUNT, updates queries/hits statistics (vLLM counts
+ * each admission lookup). Read-only otherwise (routers use it to score replicas). */
+uint32_t sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count);
+
+/* vLLM allocate_slots: makes room for NUM_NEW tokens after R's num_computed tokens plus
+ * HIT_BLOCKS leading cached blocks (only for a request holding no blocks). Fails without side
+ * effects if the new blocks, plus hit blocks that must leave the free queue, plus
+ * WATERMARK_BLOCKS exceed the free blocks. On success touches the hit blocks, allocates, and
+ * caches the blocks filled up to min(computed + hits + NUM_NEW, num_tokens). The caller then
+ * adds HIT_BLOCKS·block_size + NUM_NEW to num_computed. MAX_MODEL_LEN caps the slots. */
+bool sim_kvpool_allocate(sim_kvpool *p,
+                         sim_request *r,
+                         uint32_t num_new,
+                         uint32_t hit_blocks,
+                         uint32_t watermark_blocks,
+                         uint32_t max_model_len);
+
+/* Releases every block R holds: ref counts drop; blocks reaching 0 go to the free-queue tail
+ * in reverse order (DOMAIN.md §1.6). Hashed blocks stay findable until reallocated. */
+void sim_kvpool_release(sim_kvpool *p, sim_request *r);
+
+/* Invariant walker: every usable block is free xor referenced; ref counts equal the number of
+ * OWNERS holding the block; free-queue links and count are consistent; every map entry points
+ * to a block carrying that hash; every hashed block is reachable from its hash's entry. Returns false with a g_warning on violation. */
+bool sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowners);

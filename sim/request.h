@@ -1,0 +1,128 @@
+/* sim/request.h: one request's simulation state, following vLLM V1 (DOMAIN.md §1.1):
+ * num_tokens = prompt + generated so far; num_computed = tokens whose KV is in the cache.
+ * Each step the scheduler gives it num_new ≤ num_tokens − num_computed tokens, so prefill
+ * chunks, decode (num_new = 1) and recompute after preemption are one code path.
+ *
+ * Ownership: a request owns its content segments and KV block table; requests are allocated
+ * and recycled by a sim_request_pool (no malloc per request in steady state). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "sim/evq.h"
+#include "workloads/workload.h"
+
+typedef enum {
+    SIM_REQ_PENDING,   /* pulled from the workload, not yet sent (gated) */
+    SIM_REQ_WAITING,   /* in a replica's waiting queue (new) */
+    SIM_REQ_RUNNING,
+    SIM_REQ_PREEMPTED, /* back in the waiting queue after preemption */
+    SIM_REQ_FINISHED,
+    SIM_REQ_FAILED,
+} sim_req_state;
+
+/* Per-request KV state: the block table and the chain hashes of its full blocks. */
+typedef struct sim_kvseq {
+    uint32_t *blocks;      /* block ids held, in sequence order (owned) */
+    uint32_t nblocks, cap;
+    uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
+    uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
+    uint32_t nhashes, hcap;
+    /* hashing cursor: where block nhashes starts in the content */
+    uint32_t cur_seg;      /* segment index (== nsegs means "in the output") */
+    uint32_t cur_off;      /* token offset inside that segment */
+} sim_kvseq;
+
+typedef struct sim_request {
+    uint64_t id;
+    sim_req_state state;
+    uint32_t replica;
+    uint32_t stage;
+    int32_t priority;
+    uint64_t session_id;
+    uint32_t turn;
+    int64_t think_ns;
+
+    uint32_t prompt_tokens;
+    uint32_t output_target;   /* forced output length */
+    uint32_t num_output;      /* generated so far */
+    uint32_t num_computed;    /* tokens with KV in cache */
+
+    /* content (DESIGN.md §4) */
+    wl_segment *segs;         /* owned copy */
+    uint32_t nsegs, segcap;
+    uint64_t output_cid;
+
+    sim_kvseq kv;
+
+    /* times (ns) */
+    sim_time arrival_ns;
+    sim_time send_ns;
+    sim_time first_scheduled_ns; /* -1 until scheduled */
+    sim_time first_token_ns;     /* -1 until the first token */
+    sim_time last_token_ns;
+
+    uint32_t preemptions;
+    uint32_t prefix_hit_tokens;      /* hit at first admission */
+    uint32_t computed_prompt_tokens; /* prompt tokens computed, over all admissions */
+    bool admitted_once;
+
+    /* per-step planning scratch (owned by the replica's scheduler) */
+    uint64_t planned_step;    /* step stamp when planned; valid iff == replica step + 1 */
+    uint32_t planned_new;     /* tokens planned this step */
+    uint32_t planned_ctx;     /* num_computed before this step's chunk */
+    bool planned_samples;     /* chunk reaches num_tokens: emits a token at step end */
+
+    struct sim_request *next_free; /* pool free list */
+    /* heap position / links for the waiting queue */
+    uint64_t wseq;            /* FIFO order stamp */
+} sim_request;
+
+static inline uint32_t
+sim_request_num_tokens(const sim_request *r)
+{
+    return r->prompt_tokens + r->num_output;
+}
+
+static inline bool
+sim_request_done(const sim_request *r)
+{
+    return r->num_output >= r->output_target;
+}
+
+/* A free list of requests (content and KV arrays keep their capacity across reuse). */
+typedef struct sim_request_pool sim_request_pool;
+sim_request_pool *sim_request_pool_new(void);
+void sim_request_pool_free(sim_request_pool *p);
+/* A zeroed request initialised from W (segments copied; a unique segment is synthesised when
+ * W has none). */
+sim_request *sim_request_pool_take(sim_request_pool *p, const wl_request *w);
+void sim_request_pool_give(sim_request_pool *p, sim_request *r);
+size_t sim_request_pool_live(const sim_request_pool *p);
+
+/* The waiting queue: FCFS deque (preempted requests go to the front) or, under priority
+ * scheduling, a heap keyed by (priority, arrival, FIFO stamp). */
+typedef struct sim_waitq {
+    bool priority;
+    sim_request **a;   /* ring buffer (FCFS) or heap array (priority) */
+    uint32_t head, len, cap;
+    uint64_t next_front; /* FIFO stamps: front pushes count down, back pushes count up */
+    uint64_t next_back;
+} sim_waitq;
+
+void sim_waitq_init(sim_waitq *q, bool priority);
+void sim_waitq_clear(sim_waitq *q);
+void sim_waitq_push_back(sim_waitq *q, sim_request *r);
+void sim_waitq_push_front(sim_waitq *q, sim_request *r);
+sim_request *sim_waitq_peek(const sim_waitq *q);
+sim_request *sim_waitq_pop(sim_waitq *q);
+static inline uint32_t
+sim_waitq_len(const sim_waitq *q)
+{
+    return q->len;
+}
+/* i-th element in queue order for FCFS (0 = head); for priority, heap order (any order). */
+sim_request *sim_waitq_at(const sim_waitq *q, uint32_t i);
