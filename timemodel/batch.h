@@ -11,21 +11,21 @@
 #include <stdint.h>
 
 typedef struct tm_batch {
-    uint32_t num_seqs;      /* sequences scheduled this step */
-    uint32_t num_prefill;   /* prefill class: q > 1 */
-    uint32_t num_decode;    /* decode class: q == 1 */
-    uint32_t num_sampled;   /* S: sequences that produce a token (logits computed) */
-    double tokens;          /* T = Σ q */
-    double prefill_tokens;  /* Σ q, prefill class */
-    double decode_tokens;   /* Σ q, decode class (= num_decode) */
-    double pairs_prefill;   /* Σ P_i, prefill class */
-    double pairs_decode;    /* Σ P_i, decode class */
-    double kv_prefill;      /* Σ (c_i + q_i), prefill class: KV tokens attention reads */
-    double kv_decode;       /* Σ (c_i + q_i), decode class */
-    double sparse_prefill;  /* DSA: Σ over query positions of min(topk, ctx), prefill class */
-    double sparse_decode;   /* same, decode class */
-    double sq_prefill;      /* Σ q_i², prefill class (Vidur's chunk collapse) */
-    uint32_t dsa_topk;      /* top-k of the DSA indexer, 0 = dense attention */
+    uint32_t num_seqs;     /* sequences scheduled this step */
+    uint32_t num_prefill;  /* prefill class: q > 1 */
+    uint32_t num_decode;   /* decode class: q == 1 */
+    uint32_t num_sampled;  /* S: sequences that produce a token (logits computed) */
+    double tokens;         /* T = Σ q */
+    double prefill_tokens; /* Σ q, prefill class */
+    double decode_tokens;  /* Σ q, decode class (= num_decode) */
+    double pairs_prefill;  /* Σ P_i, prefill class */
+    double pairs_decode;   /* Σ P_i, decode class */
+    double kv_prefill;     /* Σ (c_i + q_i), prefill class: KV tokens attention reads */
+    double kv_decode;      /* Σ (c_i + q_i), decode class */
+    double sparse_prefill; /* DSA: Σ over query positions of min(topk, ctx), prefill class */
+    double sparse_decode;  /* same, decode class */
+    double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
+    uint32_t dsa_topk;     /* top-k of the DSA indexer, 0 = dense attention */
 } tm_batch;
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */

@@ -36,17 +36,21 @@ static const base_opt rows[] = {
      "calibration JSON from `servesim calibrate` (default: the shipped one for the hardware)"},
     {"timemodel.compute_efficiency", "compute-efficiency", BASE_OPT_DOUBLE, O(compute_eff), NULL,
      NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_c, fraction of peak FLOP/s"},
-    {"timemodel.memory_efficiency", "memory-efficiency", BASE_OPT_DOUBLE, O(memory_eff), NULL,
-     NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_m, fraction of peak HBM bandwidth"},
+    {"timemodel.memory_efficiency", "memory-efficiency", BASE_OPT_DOUBLE, O(memory_eff), NULL, NULL,
+     1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_m, fraction of peak HBM bandwidth"},
     {"timemodel.comm_efficiency", "comm-efficiency", BASE_OPT_DOUBLE, O(comm_eff), NULL, NULL, 1e-6,
      10, BASE_OPT_NULLABLE, "X", "override η_x, fraction of peak link bandwidth"},
-    {"timemodel.overlap", "comm-overlap", BASE_OPT_DOUBLE, O(overlap), "0", NULL, 0, 1, 0, "X",
-     "fraction of communication overlapped with compute (DOMAIN.md §3.7)"},
+    {"timemodel.overlap", "comm-overlap", BASE_OPT_DOUBLE, O(overlap), NULL, NULL, 0, 1,
+     BASE_OPT_NULLABLE, "X",
+     "fraction of communication overlapped with compute, DOMAIN.md §3.7 (default: calibration, "
+     "else 0)"},
     {"timemodel.comm_backend", "comm-backend", BASE_OPT_ENUM, O(comm_backend), NULL, backends, 0, 0,
      BASE_OPT_NULLABLE, "NAME", "intra-node link model (default: from the hardware preset)"},
-    {"timemodel.moe_imbalance", "moe-imbalance", BASE_OPT_DOUBLE, O(moe_imbalance), "0", NULL, 0,
-     100, 0, "X", "extra tokens on the most loaded expert, as a fraction of the mean"},
+    {"timemodel.moe_imbalance", "moe-imbalance", BASE_OPT_DOUBLE, O(moe_imbalance), NULL, NULL, 0,
+     100, BASE_OPT_NULLABLE, "X",
+     "extra tokens on the most loaded expert, as a fraction of the mean (default: calibration, "
+     "else 0)"},
 };
 
-const base_opt_table tm_options_table = {"Model, hardware and time model", rows,
-                                         G_N_ELEMENTS(rows), 0};
+const base_opt_table tm_options_table = {"Model, hardware and time model", rows, G_N_ELEMENTS(rows),
+                                         0};

@@ -31,8 +31,8 @@ struct tm_timemodel {
     const tm_timemodel_vtable *vt;
     /* Per-request overheads outside the engine step (API server, tokenizer, detokenizer):
      * added to a request's client-visible times. 0 unless a calibration supplies them. */
-    double request_overhead_s;   /* before the first scheduling (queueing/tokenize) */
-    double per_output_token_s;   /* streaming/detokenize cost per output token */
+    double request_overhead_s; /* before the first scheduling (queueing/tokenize) */
+    double per_output_token_s; /* streaming/detokenize cost per output token */
 };
 
 static inline double

@@ -1,0 +1,301 @@
+/* tests/timemodel/test_model.c: model specs from config.json: every shared config parses,
+ * hand-derived parameter counts and KV bytes (DOMAIN.md §2.1, §3.2–3.4), the DeepSeek
+ * reference-code format, and one-line errors for absurd configs and unknown names. */
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <glib.h>
+
+#include "base/csv.h"
+#include "base/json.h"
+#include "timemodel/model.h"
+
+static tm_model_spec
+load(const char *name)
+{
+    tm_model_spec m;
+    GError *err = NULL;
+    cr_assert(tm_model_spec_load(&m, name, &err), "%s: %s", name, err ? err->message : "");
+    return m;
+}
+
+Test(model, every_shared_config_parses)
+{
+    const char *dir = SERVESIM_SHARED_DATA "/model-configs";
+    GError *err = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &err);
+    cr_assert_not_null(d, "%s", err ? err->message : "");
+    int n = 0;
+    for (const char *f; (f = g_dir_read_name(d)) != NULL;) {
+        if (!g_str_has_suffix(f, ".json"))
+            continue;
+        g_autofree char *path = g_build_filename(dir, f, NULL);
+        tm_model_spec m;
+        cr_expect(tm_model_spec_load(&m, path, &err), "%s: %s", f, err ? err->message : "");
+        g_clear_error(&err);
+        cr_expect_gt(m.params.total, 1e9, "%s", f);
+        cr_expect_gt(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 0, "%s", f);
+        tm_model_spec_clear(&m);
+        n++;
+    }
+    cr_expect_geq(n, 21, "expected every config of ../shared/data/model-configs");
+}
+
+Test(model, every_preset_parses)
+{
+    g_auto(GStrv) names = tm_model_preset_names();
+    cr_assert_geq(g_strv_length(names), 20);
+    for (char **p = names; *p; p++) {
+        tm_model_spec m = load(*p);
+        cr_expect_str_eq(m.name, *p);
+        tm_model_spec_clear(&m);
+    }
+}
+
+/* extra_model_facts.csv: each row becomes a config object with the same keys. */
+Test(model, extra_model_facts_rows_parse)
+{
+    GError *err = NULL;
+    g_autoptr(base_csv) c = base_csv_open(
+        SERVESIM_SHARED_DATA "/model-configs/extra_model_facts.csv", 0, BASE_CSV_HEADER, &err);
+    cr_assert_not_null(c, "%s", err ? err->message : "");
+    int rows = 0;
+    while (base_csv_next(c, &err)) {
+        json_auto_t *cfg = json_object();
+        for (size_t i = 1; i < base_csv_ncols(c); i++) {
+            int64_t v;
+            if (base_parse_int64(base_csv_field(c, i), &v))
+                json_object_set_new(cfg, base_csv_colname(c, i), json_integer(v));
+        }
+        tm_model_spec m;
+        cr_expect(tm_model_spec_from_json(&m, cfg, base_csv_field(c, 0), &err), "%s",
+                  err ? err->message : "");
+        g_clear_error(&err);
+        cr_expect_gt(m.params.total, 1e10);
+        tm_model_spec_clear(&m);
+        rows++;
+    }
+    cr_expect_eq(rows, 3);
+}
+
+/* Llama-3-8B by hand: h 4096, L 32, H 32, K 8, d 128, I 14336, V 128256, untied.
+ * attention 4096·(32+16)·128 + 32·128·4096 = 41,943,040; MLP 3·4096·14336 = 176,160,768;
+ * norms 2·4096; per layer 218,112,000 → ×32 = 6,979,584,000; embed + lm-head 2·128256·4096 =
+ * 1,050,673,152; final norm 4096 → 8,030,261,248 (8.03 B). KV: 2·32·8·128·2 = 131,072 B. */
+Test(model, llama3_8b_hand_counts)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    cr_expect_eq(m.params.total, 8030261248.0, "%.0f", m.params.total);
+    cr_expect_eq(m.params.active, m.params.total);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 131072.0);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_FP8), 65536.0);
+    cr_expect_eq(m.head_dim, 128);
+    cr_expect_eq(m.experts, 0);
+    tm_model_spec_clear(&m);
+}
+
+/* Llama-3-70B: attention 8192·80·128 + 64·128·8192 = 150,994,944; MLP 3·8192·28672 =
+ * 704,643,072; norms 16,384 → 855,654,400 ×80 = 68,452,352,000; + 2·128256·8192 + 8192 =
+ * 70,553,706,496 (70.55 B). KV 2·80·8·128·2 = 327,680 B. */
+Test(model, llama3_70b_hand_counts)
+{
+    tm_model_spec m = load("llama-3.1-70b");
+    cr_expect_eq(m.params.total, 70553706496.0, "%.0f", m.params.total);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 327680.0);
+    tm_model_spec_clear(&m);
+}
+
+/* DeepSeek-V3 (DOMAIN.md §3.4), by hand:
+ *   MLA per layer: q_a 7168·1536 + q_b 1536·128·192 + kv_a 7168·576 + kv_b 512·128·256 +
+ *     o 128·128·7168 = 187,105,280 → ×61 = 11,413,422,080
+ *   dense MLP 3·7168·18432 = 396,361,728 ×3 = 1,189,085,184
+ *   routed experts 3·7168·2048 = 44,040,192 each ×256 ×58 = 653,908,770,816
+ *   shared 44,040,192 ×58 = 2,554,331,136;  router (7168 + 1 bias)·256 ×58 = 106,445,312
+ *   norms (2·7168 + 512 + 1536)·61 + 7168 = 1,006,592; embed + lm-head 2·129280·7168 =
+ *   1,853,358,080  → total 671,026,419,200 (671.0 B)
+ *   active = total − routed + 8·44,040,192·58 = 37,552,297,472 (≈ 37 B)
+ *   MLA KV (512 + 64)·61·2 = 70,272 B. */
+Test(model, deepseek_v3_hand_counts)
+{
+    tm_model_spec m = load("deepseek-v3");
+    cr_expect(m.mla);
+    cr_expect_eq(m.moe_layers, 58);
+    cr_expect_eq(m.dense_layers, 3);
+    cr_expect_eq(m.params.attn, 11413422080.0, "%.0f", m.params.attn);
+    cr_expect_eq(m.params.total, 671026419200.0, "%.0f", m.params.total);
+    cr_expect_eq(m.params.active, 37552297472.0, "%.0f", m.params.active);
+    cr_expect(m.params.active > 36e9 && m.params.active < 38e9);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 70272.0);
+    tm_model_spec_clear(&m);
+}
+
+/* V3.2: DSA fp8 cache 656 + indexer 132 = 788 B per layer ×61 = 48,068 B (DOMAIN.md §2.1). */
+Test(model, deepseek_v32_dsa_fields_and_kv)
+{
+    tm_model_spec m = load("deepseek-v3.2");
+    cr_expect_eq(m.index_topk, 2048);
+    cr_expect_eq(m.index_heads, 64);
+    cr_expect_eq(m.index_head_dim, 128);
+    cr_expect_eq(tm_model_mla_latent_bytes(&m, TM_DTYPE_FP8), 656.0);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_FP8), 48068.0);
+    /* bf16 cache: (576·2 + 132)·61 = 78,324 */
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 78324.0);
+    tm_model_spec_clear(&m);
+}
+
+Test(model, deepseek_reference_format_matches_hf_form)
+{
+    tm_model_spec hf = load("deepseek-v3.2");
+    tm_model_spec nat = load("deepseek-v3.2-exp");
+    cr_expect_str_eq(nat.arch, "deepseek_native");
+    cr_expect_eq(nat.layers, hf.layers);
+    cr_expect_eq(nat.hidden, hf.hidden);
+    cr_expect_eq(nat.heads, hf.heads);
+    cr_expect_eq(nat.ffn, hf.ffn);
+    cr_expect_eq(nat.experts, hf.experts);
+    cr_expect_eq(nat.topk, hf.topk);
+    cr_expect_eq(nat.shared_experts, hf.shared_experts);
+    cr_expect_eq(nat.expert_ffn, hf.expert_ffn);
+    cr_expect_eq(nat.moe_layers, hf.moe_layers);
+    cr_expect_eq(nat.q_lora_rank, hf.q_lora_rank);
+    cr_expect_eq(nat.kv_lora_rank, hf.kv_lora_rank);
+    cr_expect_eq(nat.index_topk, hf.index_topk);
+    cr_expect_eq(nat.params.total, hf.params.total);
+    cr_expect_eq(nat.max_position_embeddings, 163840);
+    tm_model_spec_clear(&hf);
+    tm_model_spec_clear(&nat);
+}
+
+/* Mixtral: attention 41,943,040; experts 8·3·4096·14336 = 1,409,286,144; router 32,768; norms
+ * 8192 → 1,451,270,144 ×32 + 2·32000·4096 + 4096 = 46,702,792,704 (46.7 B); active 32·
+ * (41,943,040 + 2·176,160,768 + 32,768 + 8192) + 262,148,096 = 12,879,925,248 (12.9 B). */
+Test(model, mixtral_total_and_active)
+{
+    tm_model_spec m = load("mixtral-8x7b");
+    cr_expect_eq(m.experts, 8);
+    cr_expect_eq(m.topk, 2);
+    cr_expect_eq(m.moe_layers, 32);
+    cr_expect_eq(m.ffn, 0);
+    cr_expect_eq(m.params.total, 46702792704.0, "%.0f", m.params.total);
+    cr_expect_eq(m.params.active, 12879925248.0, "%.0f", m.params.active);
+    cr_expect_eq(tm_model_kv_bytes_per_token(&m, TM_DTYPE_BF16), 131072.0);
+    tm_model_spec_clear(&m);
+}
+
+Test(model, moe_layer_patterns)
+{
+    tm_model_spec q = load("qwen3-30b-a3b");
+    cr_expect_eq(q.moe_layers, 48);
+    cr_expect_eq(q.experts, 128);
+    cr_expect_eq(q.shared_experts, 0);
+    tm_model_spec_clear(&q);
+    tm_model_spec v2 = load("deepseek-v2-lite");
+    cr_expect_eq(v2.dense_layers, 1); /* first_k_dense_replace 1 */
+    cr_expect_eq(v2.shared_experts, 2);
+    cr_expect_eq(v2.q_lora_rank, 0); /* q_lora_rank null: q projected from h */
+    cr_expect(v2.mla);
+    tm_model_spec_clear(&v2);
+}
+
+Test(model, kv_per_gpu_splits_heads_and_replicates)
+{
+    tm_model_spec m = load("llama-3.1-70b");
+    tm_parallel p = tm_parallel_make(4, 2, 1, false);
+    /* 40 layers per stage · 2 KV heads per GPU · 2·128·2 B = 40,960 */
+    cr_expect_eq(tm_model_kv_bytes_per_token_gpu(&m, TM_DTYPE_BF16, &p), 40960.0);
+    p = tm_parallel_make(16, 1, 1, false); /* K = 8 < 16: one replicated head per GPU */
+    cr_expect_eq(tm_model_kv_bytes_per_token_gpu(&m, TM_DTYPE_BF16, &p), 80.0 * 512.0);
+    tm_model_spec_clear(&m);
+    tm_model_spec d = load("deepseek-v3");
+    p = tm_parallel_make(8, 1, 1, false); /* MLA latent is not split by tp */
+    cr_expect_eq(tm_model_kv_bytes_per_token_gpu(&d, TM_DTYPE_BF16, &p), 70272.0);
+    tm_model_spec_clear(&d);
+}
+
+Test(model, weights_per_gpu)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_parallel p = tm_parallel_make(1, 1, 1, false);
+    cr_expect_eq(tm_model_weight_bytes_gpu(&m, TM_DTYPE_BF16, &p), 2.0 * 8030261248.0);
+    /* fp8: linear layers (6,979,584,000 − norms 262,144) at 1 B, the rest at 2 B */
+    double lin = 6979584000.0 - 32.0 * 8192.0;
+    cr_expect_eq(tm_model_weight_bytes_gpu(&m, TM_DTYPE_FP8, &p), lin + 2.0 * (8030261248.0 - lin));
+    tm_model_spec_clear(&m);
+}
+
+static void
+expect_bad(const char *json, const char *needle)
+{
+    GError *err = NULL;
+    json_auto_t *j = json_loads(json, 0, NULL);
+    cr_assert_not_null(j, "%s", json);
+    tm_model_spec m;
+    cr_expect_not(tm_model_spec_from_json(&m, j, "bad.json", &err), "%s accepted", json);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, needle) != NULL, "'%s' lacks '%s'", err->message, needle);
+    cr_expect(strchr(err->message, '\n') == NULL, "one line");
+    cr_expect(g_str_has_prefix(err->message, "bad.json: "), "%s", err->message);
+    g_error_free(err);
+}
+
+#define BASE                                                                                       \
+    "\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"vocab_size\": 32000, "                    \
+    "\"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+
+Test(model, absurd_configs_are_one_line_errors)
+{
+    expect_bad("{" BASE "\"num_attention_heads\": 0}", "num_attention_heads: 0 is out of range");
+    expect_bad("{" BASE "\"num_attention_heads\": -4}", "must be positive");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"num_key_value_heads\": 5}",
+               "not divisible by num_key_value_heads 5");
+    expect_bad("{\"num_hidden_layers\": 32, \"num_attention_heads\": 32, \"vocab_size\": 1}",
+               "missing hidden_size");
+    expect_bad("{" BASE "\"num_attention_heads\": \"32\"}", "expected an integer, got string");
+    expect_bad("{\"hidden_size\": -4096, \"num_hidden_layers\": 32}", "must be positive");
+    expect_bad("[1, 2]", "expected a JSON object");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"num_local_experts\": 8, "
+               "\"num_experts_per_tok\": 9}",
+               "exceeds the 8 experts");
+}
+
+Test(model, unknown_name_lists_close_matches)
+{
+    GError *err = NULL;
+    tm_model_spec m;
+    cr_expect_not(tm_model_spec_load(&m, "llama-3.1-8", &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "unknown model 'llama-3.1-8' (did you mean llama-3.1-8b") !=
+                  NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    cr_expect_not(tm_model_spec_load(&m, "/no/such/config.json", &err));
+    cr_expect(strstr(err->message, "/no/such/config.json") != NULL, "%s", err->message);
+    g_clear_error(&err);
+}
+
+Test(model, parallel_checks)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    GError *err = NULL;
+    tm_parallel p = tm_parallel_make(3, 1, 1, false);
+    cr_expect_not(tm_model_check_parallel(&m, &p, &err));
+    cr_expect(
+        strstr(err->message, "--tensor-parallel-size 3 does not divide num_attention_heads 32"),
+        "%s", err->message);
+    g_clear_error(&err);
+    p = tm_parallel_make(1, 3, 1, false);
+    cr_expect_not(tm_model_check_parallel(&m, &p, &err));
+    cr_expect(strstr(err->message, "does not divide num_hidden_layers 32"), "%s", err->message);
+    g_clear_error(&err);
+    p = tm_parallel_make(16, 1, 1, false); /* 8 KV heads replicated over 16: allowed */
+    cr_expect(tm_model_check_parallel(&m, &p, &err));
+    tm_model_spec_clear(&m);
+    tm_model_spec x = load("mixtral-8x7b");
+    p = tm_parallel_make(4, 1, 4, true); /* ep 16 > 8 experts */
+    cr_expect_not(tm_model_check_parallel(&x, &p, &err));
+    cr_expect(strstr(err->message, "does not divide the routed experts 8"), "%s", err->message);
+    g_clear_error(&err);
+    p = tm_parallel_make(2, 1, 4, true); /* ep 8 */
+    cr_expect(tm_model_check_parallel(&x, &p, &err));
+    tm_model_spec_clear(&x);
+}

@@ -1,0 +1,64 @@
+/* timemodel/hardware.h: accelerator specs (peak dense FLOP/s per dtype, memory capacity and
+ * bandwidth, L2, intra-node peer link, PCIe, network) from JSON files with datasheet citations.
+ * Presets are embedded under timemodel/presets/hardware/ (`servesim presets`); a path to a
+ * JSON file of the same format works too, and a file may say "base": "<preset>" to inherit
+ * every field it does not set. Units in JSON: TFLOP/s, GB (datasheet), GB/s per direction, µs,
+ * MB; in the struct: SI base units (FLOP/s, bytes, B/s, s). Ownership: tm_hardware_clear frees
+ * the strings. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "timemodel/common.h"
+
+typedef enum {
+    TM_BACKEND_NVLINK, /* the GPU's peer fabric: NVLink/NVSwitch, Infinity Fabric, ICI */
+    TM_BACKEND_PCIE,   /* peer traffic over PCIe (no NVLink) */
+} tm_backend;
+
+/* nvlink | pcie, and the aliases nv_like | pcie_like. */
+gboolean tm_backend_parse(const char *s, tm_backend *out, GError **error);
+const char *tm_backend_name(tm_backend b);
+
+typedef struct tm_link {
+    double bw;        /* B/s per direction per GPU; 0 = absent */
+    double latency_s; /* per collective / message start-up */
+} tm_link;
+
+typedef struct tm_hardware {
+    char *name;                        /* preset name or file path */
+    char *display_name;                /* e.g. "NVIDIA H100 SXM5 80GB" */
+    double peak_flops[TM_DTYPE_COUNT]; /* dense tensor FLOP/s (OP/s for ints); 0 = none */
+    double memory_gb;                  /* datasheet capacity (GB as printed) */
+    double memory_bytes;               /* usable capacity as CUDA reports it */
+    double mem_bw;                     /* HBM/GDDR bandwidth, B/s */
+    double l2_bytes;                   /* last-level on-chip cache */
+    tm_link nvlink, pcie, network;
+    tm_backend default_backend;
+    int64_t gpus_per_node;
+    bool is_a100;                             /* vLLM's batch defaults single out A100 */
+    double eff_compute, eff_memory, eff_comm; /* hardware-specific defaults; NAN = global */
+} tm_hardware;
+
+/* From a JSON object (after "base" inheritance has been resolved). NAME used in messages. */
+gboolean tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError **error);
+/* Preset name (case-insensitive; also GenZ-style table names such as H100_GPU) or path.
+ * Unknown names list close matches. */
+gboolean tm_hardware_load(tm_hardware *hw, const char *name_or_path, GError **error);
+void tm_hardware_clear(tm_hardware *hw);
+
+/* Short names of the embedded hardware presets, sorted. Free with g_strfreev. */
+char **tm_hardware_preset_names(void);
+
+/* GEMM throughput for weights of dtype W: the dtype's own tensor rate for bf16/fp16/fp8/int8
+ * when the hardware has one (W8A8), else the bf16 rate (weight-only quantisation dequantises
+ * to bf16: int4 AWQ/GPTQ, fp8 on A100). */
+double tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w);
+/* The link a backend uses (falls back to PCIe when the GPU has no peer fabric). */
+const tm_link *tm_hardware_link(const tm_hardware *hw, tm_backend b);
+/* Usable memory in GiB (what vLLM's defaults compare with 70 GiB). */
+double tm_hardware_memory_gib(const tm_hardware *hw);

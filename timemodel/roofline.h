@@ -1,0 +1,120 @@
+/* timemodel/roofline.h: the roofline step-time model (DOMAIN.md §3) as a tm_timemodel.
+ *
+ * For a batch summary (tm_batch) it prices every operator of one forward step on one GPU of
+ * the replica: t_op = max(F/(P·η_c), B/(W·η_m)), summed over operators and layers, plus the
+ * exposed part of communication (1−ω)·t_comm and the CPU overheads
+ * (step_overhead + per_seq_overhead·num_seqs). Operators are grouped into component rows
+ * (qkv, attention, o-proj, mlp, moe, router, lm-head, indexer, collectives, overhead).
+ * The simulator's fast path (tm_step_s) and the detailed rows of `servesim estimate` are the
+ * same function, tm_roofline_eval, called with or without a detail struct: O(1) in the number
+ * of sequences, no allocation.
+ * Ownership: tm_roofline_new copies everything it needs from its arguments. */
+#pragma once
+
+#include <stddef.h>
+
+#include "timemodel/batch.h"
+#include "timemodel/common.h"
+#include "timemodel/hardware.h"
+#include "timemodel/model.h"
+#include "timemodel/timemodel.h"
+
+/* Defaults of the knobs a calibration overrides (docs/timemodel.md explains each value). */
+#define TM_DEFAULT_COMPUTE_EFF        0.70 /* η_c, fraction of peak dense FLOP/s */
+#define TM_DEFAULT_MEMORY_EFF         0.80 /* η_m, fraction of peak HBM bandwidth */
+#define TM_DEFAULT_COMM_EFF           0.75 /* η_x, fraction of peak link bandwidth */
+#define TM_DEFAULT_STEP_OVERHEAD_S    126e-6
+#define TM_DEFAULT_PER_SEQ_OVERHEAD_S 4e-6
+
+typedef struct tm_roofline_params {
+    tm_dtype weight_dtype;
+    tm_dtype kv_dtype;
+    tm_parallel par;
+    tm_backend backend;        /* link used by TP/EP/PP collectives */
+    double compute_eff;        /* η_c in (0, ∞); 1 = peak */
+    double memory_eff;         /* η_m */
+    double comm_eff;           /* η_x */
+    double overlap;            /* ω in [0, 1]: share of communication hidden under compute */
+    double moe_imbalance;      /* ≥ 0: most loaded expert gets (1 + x)·mean tokens */
+    double step_overhead_s;    /* fixed CPU/launch cost per step */
+    double per_seq_overhead_s; /* per scheduled sequence per step */
+    double request_overhead_s; /* copied to tm_timemodel.request_overhead_s */
+    double per_output_token_s; /* copied to tm_timemodel.per_output_token_s */
+} tm_roofline_params;
+
+/* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
+ * from HW when it sets them else the TM_DEFAULT_* values, ω = 0, no imbalance. */
+void tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw);
+
+typedef enum {
+    TM_ROW_QKV,
+    TM_ROW_ATTENTION,
+    TM_ROW_OPROJ,
+    TM_ROW_MLP,
+    TM_ROW_MOE,
+    TM_ROW_ROUTER,
+    TM_ROW_LMHEAD,
+    TM_ROW_INDEXER,
+    TM_ROW_COLLECTIVES,
+    TM_ROW_OVERHEAD,
+    TM_ROW_COUNT,
+} tm_row_id;
+
+const char *tm_row_name(tm_row_id r); /* "qkv", "attention", "o-proj", ... */
+
+typedef struct tm_row {
+    double flops;      /* per GPU, whole step (all layers) */
+    double bytes;      /* HBM bytes (collectives: bytes sent per GPU) */
+    double compute_s;  /* Σ F/(P·η_c) */
+    double memory_s;   /* Σ B/(W·η_m) */
+    double comm_s;     /* raw communication time (collectives row) */
+    double time_s;     /* contribution to the step: Σ per-operator max; (1−ω)·comm; overhead */
+    const char *bound; /* "compute", "memory", "comm", "overhead" or "-" (empty row) */
+} tm_row;
+
+#define TM_MAX_OPS 40
+
+/* One operator of one layer (times are for all COUNT layers). */
+typedef struct tm_op {
+    const char *name; /* e.g. "qkv", "mlp.gate_up", "attention.decode" */
+    tm_row_id row;
+    double count;  /* layers it runs in */
+    double flops;  /* one layer */
+    double bytes;  /* one layer */
+    double time_s; /* count·max(compute, memory) */
+} tm_op;
+
+typedef struct tm_roofline_detail {
+    tm_row rows[TM_ROW_COUNT];
+    tm_step_cost cost;
+    double tp_allreduce_s; /* raw (before overlap) parts of the collectives row */
+    double ep_alltoall_s;
+    double pp_send_s;
+    double logits_gather_s;
+    size_t n_ops;
+    tm_op ops[TM_MAX_OPS];
+} tm_roofline_detail;
+
+/* A roofline time model for M on HW with P (validated by the caller: tm_setup_new checks the
+ * parallel layout). transfer full. */
+tm_timemodel *
+tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline_params *p);
+/* True if TM was made by tm_roofline_new. */
+bool tm_is_roofline(const tm_timemodel *tm);
+/* Step time of B in seconds; fills DETAIL (rows, operators, cost split) when non-NULL.
+ * The same code as tm_step_s on a roofline. An empty batch costs 0. */
+double tm_roofline_eval(const tm_timemodel *tm, const tm_batch *b, tm_roofline_detail *detail);
+/* The row with the largest time (the step's bottleneck component). */
+tm_row_id tm_roofline_bottleneck(const tm_roofline_detail *d);
+/* Looks up an operator by name in DETAIL; NULL if absent. */
+const tm_op *tm_roofline_find_op(const tm_roofline_detail *d, const char *name);
+
+/* Expected distinct experts touched by T tokens routed top-K among E experts with uniform,
+ * independent routing: E·(1 − (1 − K/E)^T) (DOMAIN.md §3.3). The roofline uses the same
+ * expression (through log1p/expm1 for accuracy). */
+double tm_moe_distinct_experts(double e, double k, double t);
+
+/* A GEMM of an M×K activation by a K×N weight: F = 2MNK, bytes = N·K·b_w (weights read once)
+ * + M·K·b_act (input) + M·N·b_act (output). Every GEMM of the roofline is priced with it. */
+void
+tm_gemm_work(double m, double n, double k, double b_w, double b_act, double *flops, double *bytes);

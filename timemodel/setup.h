@@ -1,0 +1,62 @@
+/* timemodel/setup.h: the one entry point the simulator and the CLI use to get a time model
+ * from the settings (tm_options): resolves model, hardware, dtypes, parallelism and
+ * calibration, validates them (heads / KV heads / FFN by tp, layers by pp, experts by ep,
+ * weights fit in GPU memory) with one-line TM_ERROR messages, and builds tm_timemodel values
+ * and memory plans from the result.
+ *
+ * Typical use (simulator):
+ *   g_autoptr(tm_setup) s = tm_setup_new(&cfg->tm, &error);
+ *   if (step_overhead_us is set) tm_setup_params(s)->step_overhead_s = us * 1e-6;
+ *   tm_memory_plan plan;  tm_setup_memory_plan(s, &args, &plan, &error);  → plan.num_gpu_blocks
+ *   tm_timemodel *tm = tm_setup_timemodel(s);            (one per replica or shared, read-only)
+ *   tm_batch_init(&b, tm_setup_dsa_topk(s));
+ * Ownership: the setup owns model, hardware and params; tm_setup_timemodel returns a new
+ * model (transfer full) that does not reference the setup. */
+#pragma once
+
+#include <stdint.h>
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "timemodel/calibration.h"
+#include "timemodel/common.h"
+#include "timemodel/hardware.h"
+#include "timemodel/memory.h"
+#include "timemodel/model.h"
+#include "timemodel/options.h"
+#include "timemodel/roofline.h"
+#include "timemodel/timemodel.h"
+
+typedef struct tm_setup tm_setup;
+
+tm_setup *tm_setup_new(const tm_options *o, GError **error);
+void tm_setup_free(tm_setup *s); /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(tm_setup, tm_setup_free)
+
+const tm_model_spec *tm_setup_model(const tm_setup *s);
+const tm_hardware *tm_setup_hardware(const tm_setup *s);
+const tm_parallel *tm_setup_parallel(const tm_setup *s);
+/* The resolved knobs (defaults, then calibration, then explicit options). Mutable until the
+ * next tm_setup_timemodel call, e.g. to apply the simulator's --step-overhead-us. */
+tm_roofline_params *tm_setup_params(tm_setup *s);
+const tm_roofline_params *tm_setup_params_const(const tm_setup *s);
+/* Name or path of the calibration in use; NULL when uncalibrated. */
+const char *tm_setup_calibration(const tm_setup *s);
+
+/* A new roofline time model from the current params. transfer full. */
+tm_timemodel *tm_setup_timemodel(const tm_setup *s);
+/* The memory plan of one replica (see memory.h); FALSE with TM_ERROR_NO_FIT if it does not
+ * fit (PLAN still filled). */
+gboolean tm_setup_memory_plan(const tm_setup *s,
+                              const tm_memory_args *args,
+                              tm_memory_plan *plan,
+                              GError **error);
+/* vLLM defaults for this model and GPU: max_num_batched_tokens, max_num_seqs, block size
+ * (64 for MLA), max_model_len (the model's max_position_embeddings). */
+void tm_setup_vllm_defaults(const tm_setup *s, tm_vllm_defaults *d);
+/* DSA top-k for tm_batch_init (0 for dense-attention models). */
+uint32_t tm_setup_dsa_topk(const tm_setup *s);
+/* Resolved description (model dims and parameter counts, hardware figures, parallelism,
+ * dtypes, knobs) for summary.json / `estimate --json`. transfer full. */
+json_t *tm_setup_to_json(const tm_setup *s);
