@@ -401,20 +401,6 @@ sim_source_array(sim_array_source *a)
     return (sim_source){array_next, a, 0};
 }
 
-static int
-wl_next(void *ctx, wl_request *out, GError **error)
-{
-    return wl_source_next(ctx, out, error);
-}
-
-sim_source
-sim_source_wl(wl_source *src)
-{
-    const wl_source_info *info = wl_source_get_info(src);
-    sim_source s = {wl_next, src, info != NULL ? info->max_concurrency : 0};
-    return s;
-}
-
 sim_cluster *
 sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error)
 {

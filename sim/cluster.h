@@ -25,7 +25,7 @@
 typedef struct sim_cluster sim_cluster;
 
 /* Where requests come from: any iterator with wl_source_next's contract (1 request, 0 end,
- * -1 error). tools/ adapts a wl_source; tests use arrays (sim_source_array). */
+ * -1 error). tools/ adapts a wl_source (workloads/); tests use arrays (sim_source_array). */
 typedef struct sim_source {
     int (*next)(void *ctx, wl_request *out, GError **error);
     void *ctx;
@@ -39,8 +39,6 @@ typedef struct sim_array_source {
     size_t cursor; /* next index; start at 0 */
 } sim_array_source;
 sim_source sim_source_array(sim_array_source *a);
-/* A source over a borrowed wl_source. */
-sim_source sim_source_wl(wl_source *src);
 
 typedef struct sim_cluster_params {
     sim_sched_params sched;          /* copied */
