@@ -1,6 +1,6 @@
 /* workloads/options.h: settings that select and shape the request stream (source, format,
  * synthetic generator, transforms), described once as a base_opt table (base/opts.h).
- * Strings are owned (freed by base_opts_clear). */
+ * Strings are owned (freed by base_opts_clear). docs/workloads.md explains every row. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,22 +11,36 @@
 #include "base/opts.h"
 
 typedef struct wl_options {
-    char *source;         /* file path, embedded sample name, or NULL = embedded default */
-    char *format;         /* "auto" = detect from content */
-    json_t *spec;         /* inline workload spec (inference-perf style), or NULL */
-    char *arrival;        /* synthetic arrivals: poisson | gamma | constant */
-    double rate;          /* target mean request rate (req/s); NAN = as the source says */
-    double burstiness;    /* gamma shape; 1.0 = Poisson (vLLM bench semantics) */
-    int64_t num_requests; /* synthetic request count / cap; unset = source length */
+    char *source;            /* file path, embedded sample name, "synthetic", or NULL = default */
+    char *format;            /* "auto" = detect from content */
+    json_t *spec;            /* inline workload spec (inference-perf style), or NULL */
+    char *arrival;           /* synthetic arrivals: poisson | gamma | constant */
+    double rate;             /* target mean request rate (req/s); NAN = as the source says */
+    double burstiness;       /* gamma shape; 1.0 = Poisson (vLLM bench semantics) */
+    int64_t num_requests;    /* synthetic request count / cap; unset = source length */
     int64_t max_concurrency; /* in-flight cap (vLLM --max-concurrency); unset = none */
-    char *input_len;      /* synthetic prompt length distribution, e.g. "fixed:512" */
-    char *output_len;     /* synthetic output length distribution */
-    double time_scale;    /* multiply inter-arrival times */
-    double start_s;       /* skip arrivals before this time (s, after scaling) */
-    double duration_s;    /* keep arrivals within this window (s); NAN = all */
-    int64_t limit;        /* keep at most this many requests; unset = all */
-    bool shuffle;         /* seeded shuffle of request order (lengths), keeping arrival times */
-    bool skip_bad_rows;   /* count and skip malformed rows instead of failing */
+    char *input_len;         /* synthetic prompt length distribution, e.g. "fixed:512" */
+    char *output_len;        /* synthetic output length distribution */
+    json_t *stages;         /* load stages: [{rate, duration}] or "RATE:SECONDS,..."; NULL = none */
+    int64_t clients;        /* closed-loop clients (each waits for its reply); unset = open loop */
+    char *think_time;       /* think time distribution in seconds (sessions, clients) */
+    char *turns;            /* synthetic multi-turn sessions: turns per session distribution */
+    int64_t prefix_len;     /* synthetic shared prefix (system prompt) tokens; 0 = none */
+    int64_t num_prefixes;   /* number of distinct shared prefixes */
+    double time_scale;      /* multiply inter-arrival times */
+    double start_s;         /* skip arrivals before this time (s, after scaling) */
+    double duration_s;      /* keep arrivals within this window (s); NAN = all */
+    int64_t limit;          /* keep at most this many requests; unset = all */
+    char *over_length;      /* prompt + output > max_model_len: pass | clip | reject */
+    bool shuffle;           /* seeded shuffle of request order (lengths), keeping arrival times */
+    int64_t shuffle_window; /* requests held by the streaming shuffle */
+    bool skip_bad_rows;     /* count and skip malformed rows instead of failing */
+    char *burstgpt_model;   /* BurstGPT: keep only this Model (e.g. ChatGPT, GPT-4); NULL = all */
+    char *burstgpt_log_type; /* BurstGPT: keep only this Log Type (conversation | api) */
+    char *burstgpt_failed;   /* BurstGPT rows with Response tokens 0: skip | prefill */
+    char *sharegpt_mode;     /* ShareGPT conversations: full | per_user_turn */
+    double bytes_per_token;  /* ShareGPT text: token estimate = ceil(UTF-8 bytes / this) */
+    char *servegen_dataset;  /* ServeGen length PMFs; NULL = sibling *-dataset.json */
 } wl_options;
 
 extern const base_opt_table wl_options_table;

@@ -14,7 +14,14 @@
  * blocks filled during decoding. A request without content information gets one segment with
  * a unique id (no accidental sharing).
  *
- * Ownership: wl_request.segments is borrowed and valid until the next wl_source_next call. */
+ * Ordering: requests come in non-decreasing arrival_ns. Requests of one session come in turn
+ * order, and several of them may be pulled before the first completes (they all carry the
+ * session's nominal time); a simulator keeps a per-session FIFO of pulled-but-gated requests
+ * (bounded by the turns of the sessions in flight) and keeps pulling past a gated request.
+ *
+ * Ownership: wl_request.segments is borrowed and valid until the next wl_source_next call;
+ * the strings and stages in wl_source_info live as long as the source.
+ * docs/workloads.md describes every format, option and transform. */
 #pragma once
 
 #include <stdbool.h>
@@ -39,24 +46,26 @@ typedef struct wl_segment {
 } wl_segment;
 
 typedef struct wl_request {
-    uint64_t id;                /* 0, 1, 2, ... in stream order */
-    int64_t arrival_ns;         /* nominal send time from the start of the run */
-    uint32_t prompt_tokens;     /* = Σ segment tokens */
-    uint32_t output_tokens;     /* forced output length (ignore_eos) */
-    uint64_t session_id;        /* 0 = independent request */
-    uint32_t turn;              /* round within the session, 0-based */
-    int64_t think_ns;           /* min gap after the previous turn completes (sessions) */
-    uint32_t stage;             /* load stage index (0 when the source has no stages) */
-    int32_t priority;           /* lower = more urgent (vLLM priority scheduling) */
+    uint64_t id;            /* 0, 1, 2, ... in stream order */
+    int64_t arrival_ns;     /* nominal send time from the start of the run */
+    uint32_t prompt_tokens; /* = Σ segment tokens */
+    uint32_t output_tokens; /* forced output length (ignore_eos) */
+    uint64_t session_id;    /* 0 = independent request */
+    uint32_t turn;          /* round within the session, 0-based */
+    int64_t think_ns;       /* min gap after the previous turn completes (sessions) */
+    uint32_t stage;         /* load stage index (0 when the source has no stages) */
+    int32_t priority;       /* lower = more urgent (vLLM priority scheduling) */
     uint32_t nsegments;
     const wl_segment *segments; /* borrowed */
     uint64_t output_content_id; /* content id of the generated tokens */
 } wl_request;
 
 typedef struct wl_stage {
-    double rate;       /* configured request rate (req/s) */
-    double duration_s; /* configured duration */
-    int64_t start_ns;  /* when the stage starts */
+    double rate;          /* configured request rate (req/s); 0 for concurrent stages */
+    double duration_s;    /* configured duration; 0 for concurrent stages */
+    int64_t start_ns;     /* when the stage starts (nominal; 0 for concurrent stages) */
+    int64_t concurrency;  /* inference-perf `concurrent` stage: in-flight cap; 0 = open loop */
+    int64_t num_requests; /* requests of a concurrent stage; 0 for rate stages */
 } wl_stage;
 
 typedef struct wl_source wl_source;
@@ -64,18 +73,25 @@ typedef struct wl_source wl_source;
 typedef struct wl_source_info {
     const char *format;      /* detected or forced format name */
     const char *name;        /* file path or embedded sample name */
-    int64_t max_concurrency; /* 0 = open loop */
+    int64_t max_concurrency; /* 0 = open loop; for staged concurrent loads, the largest stage
+                              * cap (stages[k].concurrency is the cap of requests with
+                              * stage == k; stage k+1 starts when stage k has completed) */
     uint32_t nstages;
-    const wl_stage *stages;  /* borrowed; NULL when nstages == 0 */
+    const wl_stage *stages; /* borrowed; NULL when nstages == 0 */
+    bool sessions;          /* requests may carry session_id != 0 (closed-loop gating) */
+    double time_factor;     /* multiplier applied to the source's times (--time-scale and
+                             * --rate rescaling); 1 = as the source says */
+    double source_rate;     /* mean request rate measured on the source before rescaling
+                             * (req/s; NAN unless --rate asked for it) */
 } wl_source_info;
 
 typedef struct wl_counters {
-    uint64_t rows;         /* input rows read */
-    uint64_t emitted;      /* requests returned */
-    uint64_t skipped_bad;  /* malformed rows skipped (--skip-bad-rows) */
-    uint64_t filtered;     /* dropped by filters / time window */
-    uint64_t clipped;      /* lengths clipped to max_model_len */
-    uint64_t rejected;     /* dropped for exceeding max_model_len */
+    uint64_t rows;        /* input rows read */
+    uint64_t emitted;     /* requests returned */
+    uint64_t skipped_bad; /* malformed rows skipped (--skip-bad-rows) */
+    uint64_t filtered;    /* dropped by filters / time window */
+    uint64_t clipped;     /* lengths clipped to max_model_len */
+    uint64_t rejected;    /* dropped for exceeding max_model_len */
 } wl_counters;
 
 /* Parameters the source needs from outside workload options. */
@@ -91,5 +107,19 @@ wl_source *wl_open(const wl_options *opts, const wl_open_params *params, GError 
 int wl_source_next(wl_source *s, wl_request *out, GError **error);
 const wl_source_info *wl_source_get_info(const wl_source *s);
 wl_counters wl_source_get_counters(const wl_source *s);
+/* Message ("FILE:LINE: column NAME: why") of the first malformed row skipped under
+ * --skip-bad-rows, or NULL if none was skipped. Borrowed. */
+const char *wl_source_first_skipped(const wl_source *s);
 void wl_source_free(wl_source *s); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(wl_source, wl_source_free)
+
+/* The embedded workload used when wl_options.source is NULL. */
+#define WL_DEFAULT_WORKLOAD "azure-conv-10min"
+/* Short names of the embedded workloads (usable as --workload NAME), sorted. g_strfreev. */
+char **wl_embedded_names(void);
+/* Detects the format of PATH (file or embedded name) from its content, as wl_open does with
+ * format "auto". Returns a static format name (one of the workload.format choices). */
+const char *wl_detect_format(const char *path, GError **error);
+
+/* Sanity limit on any token count read from a file: larger values are malformed rows. */
+#define WL_MAX_TOKENS 10000000
