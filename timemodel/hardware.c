@@ -228,9 +228,7 @@ tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w)
 const tm_link *
 tm_hardware_link(const tm_hardware *hw, tm_backend b)
 {
-    if (b == TM_BACKEND_NVLINK && hw->nvlink.bw > 0)
-        return &hw->nvlink;
-    return &hw->pcie;
+    return b == TM_BACKEND_NVLINK ? &hw->nvlink : &hw->pcie;
 }
 
 double

@@ -58,7 +58,7 @@ char **tm_hardware_preset_names(void);
  * when the hardware has one (W8A8), else the bf16 rate (weight-only quantisation dequantises
  * to bf16: int4 AWQ/GPTQ, fp8 on A100). */
 double tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w);
-/* The link a backend uses (falls back to PCIe when the GPU has no peer fabric). */
+/* The link a backend uses (bandwidth 0 when the GPU has no such link). */
 const tm_link *tm_hardware_link(const tm_hardware *hw, tm_backend b);
 /* Usable memory in GiB (what vLLM's defaults compare with 70 GiB). */
 double tm_hardware_memory_gib(const tm_hardware *hw);

@@ -21,7 +21,7 @@
 
 /* Defaults of the knobs a calibration overrides (docs/timemodel.md explains each value). */
 #define TM_DEFAULT_COMPUTE_EFF        0.70 /* η_c, fraction of peak dense FLOP/s */
-#define TM_DEFAULT_MEMORY_EFF         0.80 /* η_m, fraction of peak HBM bandwidth */
+#define TM_DEFAULT_MEMORY_EFF         0.70 /* η_m, fraction of peak HBM bandwidth */
 #define TM_DEFAULT_COMM_EFF           0.75 /* η_x, fraction of peak link bandwidth */
 #define TM_DEFAULT_STEP_OVERHEAD_S    126e-6
 #define TM_DEFAULT_PER_SEQ_OVERHEAD_S 4e-6

@@ -1,0 +1,409 @@
+/* tests/timemodel/test_roofline.c: the roofline against hand-derived figures (DOMAIN.md §3),
+ * the fast path against the detailed path, monotonicity, knobs (efficiencies, dtypes,
+ * overlap, overheads, imbalance), MoE distinct experts, MLA forms and the DSA decode bytes. */
+#include <math.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+#include <glib.h>
+
+#include "base/rng.h"
+#include "timemodel/roofline.h"
+
+static tm_hardware h100;
+
+static void
+setup(void)
+{
+    GError *err = NULL;
+    cr_assert(tm_hardware_load(&h100, "h100-sxm", &err), "%s", err ? err->message : "");
+}
+
+static void
+teardown(void)
+{
+    tm_hardware_clear(&h100);
+}
+
+TestSuite(roofline, .init = setup, .fini = teardown, .timeout = 60);
+
+static tm_model_spec
+load(const char *name)
+{
+    tm_model_spec m;
+    GError *err = NULL;
+    cr_assert(tm_model_spec_load(&m, name, &err), "%s", err ? err->message : "");
+    return m;
+}
+
+/* Peak params: η = 1, no overheads, tp/pp/dp as given. */
+static tm_roofline_params
+peak(int64_t tp, int64_t pp, int64_t dp, bool ep)
+{
+    tm_roofline_params p;
+    tm_roofline_params_defaults(&p, &h100);
+    p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
+    p.step_overhead_s = p.per_seq_overhead_s = 0.0;
+    p.par = tm_parallel_make(tp, pp, dp, ep);
+    return p;
+}
+
+#define NEAR(a, b, rel) (fabs((a) - (b)) <= (rel)*fabs(b))
+
+/* One Llama-3.1-8B decode at 1024 tokens of context on one H100 at peak, by hand:
+ * linear weights per layer (bf16): qkv 4096·6144·2 = 50,331,648; o 33,554,432; gate_up
+ * 2·4096·14336·2 = 234,881,024; down 117,440,512 → 436,207,616 ×32 = 13,958,643,712 B;
+ * lm-head 128256·4096·2 = 1,050,673,152 B; KV: 1024 tokens read + 1 written, 4096 B each,
+ * ×32 layers = 134,348,800 B. Activations, norms, sampler add < 0.1 %. Σ ≈ 15,143,665,664 B at
+ * 3.35 TB/s = 4.5205 ms. */
+Test(roofline, llama8b_single_decode_by_hand)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 1023, true);
+    tm_roofline_detail d;
+    double t = tm_roofline_eval(tm, &b, &d);
+    cr_expect(NEAR(t, 4.5205e-3, 0.002), "step %.4f ms", t * 1e3);
+    const tm_op *qkv = tm_roofline_find_op(&d, "qkv");
+    cr_assert_not_null(qkv);
+    cr_expect_eq(qkv->bytes, 50331648.0 + 8192.0 + 12288.0); /* weights + in + out */
+    cr_expect_eq(qkv->flops, 2.0 * 6144.0 * 4096.0);
+    cr_expect_eq(qkv->count, 32);
+    const tm_op *att = tm_roofline_find_op(&d, "attention.decode");
+    cr_assert_not_null(att);
+    /* (1024 read + 1 written)·2·8·128·2 + q and o 2·32·128·2 */
+    cr_expect_eq(att->bytes, 1025.0 * 4096.0 + 16384.0);
+    cr_expect_eq(att->flops, 4.0 * 128.0 * 32.0 * 1024.0);
+    cr_expect_str_eq(d.rows[TM_ROW_MLP].bound, "memory");
+    cr_expect_eq(tm_roofline_bottleneck(&d), TM_ROW_MLP);
+    cr_expect_eq(d.rows[TM_ROW_COLLECTIVES].time_s, 0.0);
+    cr_expect_str_eq(d.rows[TM_ROW_MOE].bound, "-");
+    tm_model_spec_clear(&m);
+}
+
+/* An 8192-token prompt: gate_up is 2·8192·28672·4096 = 1.924e12 FLOP per layer, 1.945 ms at
+ * 989.4 TFLOP/s → 62.2 ms over 32 layers; compute bound. */
+Test(roofline, llama8b_prefill_is_compute_bound)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 8192, 0, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *gu = tm_roofline_find_op(&d, "mlp.gate_up");
+    cr_assert_not_null(gu);
+    cr_expect(NEAR(gu->time_s, 32 * 2.0 * 8192 * 28672 * 4096 / 989.4e12, 1e-9));
+    cr_expect_str_eq(d.rows[TM_ROW_MLP].bound, "compute");
+    cr_expect_str_eq(d.rows[TM_ROW_ATTENTION].bound, "compute");
+    cr_expect_eq(d.cost.memory_s < d.cost.compute_s, true);
+    tm_model_spec_clear(&m);
+}
+
+Test(roofline, fast_path_equals_detailed_path)
+{
+    const char *models[] = {"llama-3.1-8b",  "mixtral-8x7b",  "deepseek-v3",
+                            "deepseek-v3.2", "qwen3-30b-a3b", "deepseek-v2-lite"};
+    sim_rng r;
+    sim_rng_init(&r, 3, SIM_STREAM_TEST);
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        tm_model_spec m = load(models[i]);
+        tm_roofline_params p;
+        tm_roofline_params_defaults(&p, &h100);
+        p.par = tm_parallel_make(2, 1, 1, false);
+        p.overlap = 0.3;
+        g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+        for (int k = 0; k < 50; k++) {
+            tm_batch b;
+            tm_batch_init(&b, (uint32_t)m.index_topk);
+            int n = 1 + (int)sim_rng_below(&r, 200);
+            for (int s = 0; s < n; s++) {
+                bool pre = sim_rng_below(&r, 10) == 0;
+                tm_batch_add(&b, pre ? 1 + sim_rng_below(&r, 4000) : 1, sim_rng_below(&r, 60000),
+                             sim_rng_below(&r, 5) != 0);
+            }
+            tm_step_cost fast;
+            double t1 = tm_step_s(tm, &b, &fast);
+            tm_roofline_detail d;
+            double t2 = tm_roofline_eval(tm, &b, &d);
+            cr_assert_eq(t1, t2, "%s", models[i]);
+            cr_assert_eq(fast.total_s, d.cost.total_s);
+            cr_assert_eq(fast.compute_s, d.cost.compute_s);
+            double rows = 0;
+            for (int j = 0; j < TM_ROW_COUNT; j++)
+                rows += d.rows[j].time_s;
+            cr_assert(NEAR(rows, t2, 1e-12), "rows sum %.9g vs %.9g", rows, t2);
+            cr_assert(
+                NEAR(fast.compute_s + fast.memory_s + fast.comm_s + fast.overhead_s, t1, 1e-12));
+            cr_assert(tm_step_s(tm, &b, NULL) == t1);
+        }
+        tm_model_spec_clear(&m);
+    }
+}
+
+Test(roofline, adding_a_sequence_never_makes_a_step_faster)
+{
+    const char *models[] = {"llama-3.1-70b", "mixtral-8x7b", "deepseek-v3.2"};
+    sim_rng r;
+    sim_rng_init(&r, 11, SIM_STREAM_TEST);
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        tm_model_spec m = load(models[i]);
+        tm_roofline_params p;
+        tm_roofline_params_defaults(&p, &h100);
+        p.par = tm_parallel_make(8, 1, 1, false);
+        g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+        tm_batch b;
+        tm_batch_init(&b, (uint32_t)m.index_topk);
+        double prev = 0;
+        for (int s = 0; s < 300; s++) {
+            bool pre = sim_rng_below(&r, 8) == 0;
+            tm_batch_add(&b, pre ? 2 + sim_rng_below(&r, 2000) : 1, sim_rng_below(&r, 30000), true);
+            double t = tm_step_s(tm, &b, NULL);
+            cr_assert_geq(t, prev, "%s at %d sequences", models[i], s);
+            prev = t;
+        }
+        tm_model_spec_clear(&m);
+    }
+}
+
+Test(roofline, empty_batch_costs_nothing)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    cr_expect_eq(tm_step_s(tm, &b, NULL), 0.0);
+    tm_model_spec_clear(&m);
+}
+
+/* TP=2: per-GPU GEMM work halves; two all-reduces per layer of T·h·2 bytes: ring volume
+ * 2·(1/2)·8192 B at 450 GB/s = 18.2 ns + 4.5 µs latency, ×64 → 289.2 µs; ω = 1 hides them. */
+Test(roofline, tensor_parallel_halves_gemms_and_adds_allreduce)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p1 = peak(1, 1, 1, false), p2 = peak(2, 1, 1, false);
+    g_autoptr(tm_timemodel) t1 = tm_roofline_new(&m, &h100, &p1);
+    g_autoptr(tm_timemodel) t2 = tm_roofline_new(&m, &h100, &p2);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 100, true);
+    tm_roofline_detail d1, d2;
+    tm_roofline_eval(t1, &b, &d1);
+    tm_roofline_eval(t2, &b, &d2);
+    cr_expect_eq(tm_roofline_find_op(&d2, "mlp.down")->flops,
+                 tm_roofline_find_op(&d1, "mlp.down")->flops / 2);
+    cr_expect(NEAR(d2.tp_allreduce_s, 64 * (8192.0 / 450e9 + 4.5e-6), 1e-9), "%.3g",
+              d2.tp_allreduce_s);
+    cr_expect(
+        NEAR(d2.rows[TM_ROW_COLLECTIVES].time_s, d2.tp_allreduce_s + d2.logits_gather_s, 1e-12));
+    cr_expect_str_eq(d2.rows[TM_ROW_COLLECTIVES].bound, "comm");
+    p2.overlap = 1.0;
+    g_autoptr(tm_timemodel) t3 = tm_roofline_new(&m, &h100, &p2);
+    tm_roofline_detail d3;
+    tm_roofline_eval(t3, &b, &d3);
+    cr_expect_eq(d3.rows[TM_ROW_COLLECTIVES].time_s, 0.0);
+    cr_expect_gt(d3.rows[TM_ROW_COLLECTIVES].comm_s, 0.0);
+    /* PCIe backend: 64 GB/s and 10 µs instead */
+    p2.overlap = 0.0;
+    p2.backend = TM_BACKEND_PCIE;
+    g_autoptr(tm_timemodel) t4 = tm_roofline_new(&m, &h100, &p2);
+    tm_roofline_detail d4;
+    tm_roofline_eval(t4, &b, &d4);
+    cr_expect(NEAR(d4.tp_allreduce_s, 64 * (8192.0 / 64e9 + 10e-6), 1e-9));
+    tm_model_spec_clear(&m);
+}
+
+Test(roofline, pipeline_adds_stage_sends)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 4, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 100, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    /* 3 boundaries × (4096·2 B / 450 GB/s + 4.5 µs) */
+    cr_expect(NEAR(d.pp_send_s, 3 * (8192.0 / 450e9 + 4.5e-6), 1e-9));
+    tm_model_spec_clear(&m);
+}
+
+Test(roofline, efficiencies_dtypes_and_overheads)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_batch pre, dec;
+    tm_batch_init(&pre, 0);
+    tm_batch_add(&pre, 4096, 0, true);
+    tm_batch_init(&dec, 0);
+    for (int i = 0; i < 8; i++)
+        tm_batch_add(&dec, 1, 500, true);
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) base = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_detail a, b;
+    tm_roofline_eval(base, &pre, &a);
+    p.compute_eff = 0.5;
+    g_autoptr(tm_timemodel) half = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_eval(half, &pre, &b);
+    cr_expect(NEAR(tm_roofline_find_op(&b, "mlp.gate_up")->time_s,
+                   2 * tm_roofline_find_op(&a, "mlp.gate_up")->time_s, 1e-12));
+    /* fp8 weights: qkv weight bytes halve, GEMMs run at the fp8 rate (2× bf16 on H100) */
+    p = peak(1, 1, 1, false);
+    p.weight_dtype = TM_DTYPE_FP8;
+    g_autoptr(tm_timemodel) f8 = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_eval(f8, &dec, &b);
+    tm_roofline_eval(base, &dec, &a);
+    double act = 8 * (4096.0 + 6144.0) * 2.0;
+    cr_expect_eq(tm_roofline_find_op(&b, "qkv")->bytes - act,
+                 (tm_roofline_find_op(&a, "qkv")->bytes - act) / 2);
+    tm_roofline_eval(f8, &pre, &b);
+    tm_roofline_eval(base, &pre, &a);
+    cr_expect(NEAR(tm_roofline_find_op(&b, "mlp.gate_up")->time_s,
+                   tm_roofline_find_op(&a, "mlp.gate_up")->time_s * 989.4 / 1978.9, 1e-12));
+    /* int4 (weight-only): a quarter of the bytes, bf16 compute rate */
+    p.weight_dtype = TM_DTYPE_INT4;
+    g_autoptr(tm_timemodel) i4 = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_eval(i4, &pre, &b);
+    cr_expect(NEAR(tm_roofline_find_op(&b, "mlp.gate_up")->time_s,
+                   tm_roofline_find_op(&a, "mlp.gate_up")->time_s, 1e-12));
+    /* overheads: fixed + per sequence */
+    p = peak(1, 1, 1, false);
+    p.step_overhead_s = 100e-6;
+    p.per_seq_overhead_s = 5e-6;
+    g_autoptr(tm_timemodel) ov = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_eval(ov, &dec, &b);
+    tm_roofline_eval(base, &dec, &a);
+    cr_expect(NEAR(b.rows[TM_ROW_OVERHEAD].time_s, 100e-6 + 8 * 5e-6, 1e-12));
+    cr_expect(NEAR(b.cost.total_s - a.cost.total_s, 140e-6, 1e-9));
+    tm_model_spec_clear(&m);
+}
+
+/* DOMAIN.md §3.3: E=256, k=8: 1→8, 4→30.5, 16→102, 32→163, 64→222, 128→252, 256→256;
+ * Mixtral E=8, k=2: 1→2, 4→5.5, 16→7.9 (the table's rounding, ±0.5). */
+Test(roofline, distinct_experts_table)
+{
+    const double big[][2] = {{1, 8},    {4, 30.5},  {16, 102}, {32, 163},
+                             {64, 222}, {128, 252}, {256, 256}};
+    for (size_t i = 0; i < G_N_ELEMENTS(big); i++)
+        cr_expect(fabs(tm_moe_distinct_experts(256, 8, big[i][0]) - big[i][1]) <= 0.5, "T=%g: %.2f",
+                  big[i][0], tm_moe_distinct_experts(256, 8, big[i][0]));
+    const double mx[][2] = {{1, 2}, {4, 5.5}, {16, 7.9}};
+    for (size_t i = 0; i < G_N_ELEMENTS(mx); i++)
+        cr_expect(fabs(tm_moe_distinct_experts(8, 2, mx[i][0]) - mx[i][1]) <= 0.05, "T=%g: %.3f",
+                  mx[i][0], tm_moe_distinct_experts(8, 2, mx[i][0]));
+}
+
+/* DeepSeek-V3, 64 decodes, fp8 weights, tp 1: the experts' weight bytes are those of the
+ * ≈222.4 distinct experts (44,040,192 fp8 bytes each); the activations are 512 assignments ×
+ * (2·7168 + 6·2048)·2 B. */
+Test(roofline, moe_reads_distinct_experts)
+{
+    tm_model_spec m = load("deepseek-v3");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    p.weight_dtype = TM_DTYPE_FP8;
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    for (int i = 0; i < 64; i++)
+        tm_batch_add(&b, 1, 1000, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *e = tm_roofline_find_op(&d, "moe.experts");
+    cr_assert_not_null(e);
+    double weights = e->bytes - 512.0 * (2 * 7168 + 6 * 2048) * 2.0;
+    cr_expect(fabs(weights / 44040192.0 - 222.4) < 0.1, "%.2f experts", weights / 44040192.0);
+    cr_expect_eq(e->count, 58);
+    /* imbalance 0.5 makes the (compute) work 1.5× */
+    double f0 = e->flops;
+    p.moe_imbalance = 0.5;
+    g_autoptr(tm_timemodel) t2 = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_eval(t2, &b, &d);
+    cr_expect(NEAR(tm_roofline_find_op(&d, "moe.experts")->flops, 1.5 * f0, 1e-12));
+    tm_model_spec_clear(&m);
+}
+
+Test(roofline, expert_parallel_uses_alltoall)
+{
+    tm_model_spec m = load("mixtral-8x7b");
+    tm_roofline_params p = peak(2, 1, 4, true); /* ep = 8 */
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    for (int i = 0; i < 16; i++)
+        tm_batch_add(&b, 1, 1000, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    cr_expect_gt(d.ep_alltoall_s, 0.0);
+    /* one local expert (8 / 8) per GPU; 64 tokens in the group touch it almost surely */
+    const tm_op *e = tm_roofline_find_op(&d, "moe.experts");
+    double assign = 16.0 * 4 * 2 / 8; /* T·dp·k / ep */
+    double w = e->bytes - assign * (2 * 4096 + 6 * 14336) * 2.0;
+    cr_expect(NEAR(w, 3.0 * 4096 * 14336 * 2 * tm_moe_distinct_experts(8, 2, 64) / 8, 1e-9));
+    tm_model_spec_clear(&m);
+}
+
+/* MLA pair costs (DOMAIN.md §3.4): MHA form 2H(192 + 128) = 81,920 FLOP per pair, absorbed
+ * 2H(2·512 + 64) = 278,528 (H = 128 at tp 1). */
+Test(roofline, mla_uses_mha_form_for_prefill_and_absorbed_for_decode)
+{
+    tm_model_spec m = load("deepseek-v3");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1000, 3000, false);
+    tm_batch_add(&b, 1, 7000, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *pre = tm_roofline_find_op(&d, "attention.prefill");
+    const tm_op *dec = tm_roofline_find_op(&d, "attention.decode");
+    const tm_op *exp = tm_roofline_find_op(&d, "attention.kv-b-expand");
+    cr_assert(pre && dec && exp);
+    cr_expect_eq(pre->flops / b.pairs_prefill, 81920.0);
+    cr_expect_eq(dec->flops / b.pairs_decode, 278528.0);
+    /* kv_b expansion: 2·512·128·256 = 33.6 MFLOP per materialised token (4000 tokens) */
+    cr_expect_eq(exp->flops, 4000.0 * 2 * 512 * 128 * 256);
+    /* decode reads the 576-element bf16 latent per cached token: ≥ 7001·1152 B */
+    cr_expect_geq(dec->bytes, 7001.0 * 1152);
+    tm_model_spec_clear(&m);
+}
+
+/* DOMAIN.md §3.5 decode bytes per token per layer: indexer keys ctx·132 and gathered latents
+ * min(2048, ctx)·656 (fp8 cache): 4K 0.54 + 1.34 MB, 32K 4.33 + 1.34, 128K 17.3 + 1.34. */
+Test(roofline, dsa_decode_bytes_table)
+{
+    tm_model_spec m = load("deepseek-v3.2");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    p.weight_dtype = TM_DTYPE_FP8;
+    p.kv_dtype = TM_DTYPE_FP8;
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+
+    const struct {
+        double ctx, indexer, sparse;
+    } rows[] = {{4096, 540672, 1343488}, {32768, 4325376, 1343488}, {131072, 17301504, 1343488}};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+        tm_batch b;
+        tm_batch_init(&b, 2048);
+        tm_batch_add(&b, 1, (uint64_t)rows[i].ctx - 1, true); /* ctx keys incl. the new one */
+        tm_roofline_detail d;
+        tm_roofline_eval(tm, &b, &d);
+        const tm_op *ix = tm_roofline_find_op(&d, "indexer.scores");
+        const tm_op *sa = tm_roofline_find_op(&d, "attention.sparse");
+        cr_assert(ix && sa);
+        /* indexer: cached keys read + new key written (132) + fp8 query 64·128 + fp32 logits */
+        double idx_read = ix->bytes - 132.0 - 64 * 128 - 4.0 * rows[i].ctx;
+        cr_expect_eq(idx_read, rows[i].indexer, "ctx %.0f: %.0f", rows[i].ctx, idx_read);
+        /* sparse attention: gathered latents + the new latent written + q/o in latent space */
+        double kv_read = sa->bytes - 656.0 - 128.0 * (2 * 512 + 64) * 2;
+        cr_expect_eq(kv_read, rows[i].sparse, "ctx %.0f: %.0f", rows[i].ctx, kv_read);
+        /* sparse pairs cap at 2048: 278,528 FLOP each */
+        cr_expect_eq(sa->flops, fmin(2048, rows[i].ctx) * 278528.0);
+    }
+    tm_model_spec_clear(&m);
+}
