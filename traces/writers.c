@@ -1,46 +1,110 @@
 /* traces/writers.c: requests.csv, steps.jsonl and the Perfetto step trace, streamed as the
- * simulation publishes. Rows are formatted with snprintf into a stack buffer (no allocation
- * per row); times are integer nanoseconds printed as exact decimals (ms with 6 decimals, µs
- * with 3), so output is byte-deterministic. Nothing appears under the final name before
- * commit. */
+ * simulation publishes. Rows are formatted by hand into a stack buffer (no allocation and no
+ * printf per row); times are integer nanoseconds printed as exact decimals (ms with 6
+ * decimals, µs with 3), so output is byte-deterministic. Nothing appears under the final name
+ * before commit. */
 #include "traces/writers.h"
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include "base/io.h"
 
-/* A tiny append-only line buffer. */
+/* An append buffer for one output line, formatted by hand (vsnprintf costs ~10× more and
+ * rows are written per request). Appends are bounded: every call reserves its maximum length
+ * and flushes the buffer to OUT first if needed, so long strings cannot overflow it. */
 typedef struct line {
-    char buf[2048];
+    base_out *out;
     size_t n;
+    char buf[1024];
 } line;
 
-static void lput(line *l, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
 static void
-lput(line *l, const char *fmt, ...)
+lflush(line *l)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(l->buf + l->n, sizeof l->buf - l->n, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        l->n += (size_t)k < sizeof l->buf - l->n ? (size_t)k : sizeof l->buf - l->n - 1;
+    base_out_write(l->out, l->buf, l->n);
+    l->n = 0;
 }
 
-/* ns as an exact decimal in units of 10^DIGITS ns (ms: 6, µs: 3). */
-static void
-lput_ns(line *l, int64_t ns, int digits)
+static inline void
+lreserve(line *l, size_t k)
 {
-    int64_t unit = digits == 6 ? 1000000 : 1000;
+    if (l->n + k > sizeof l->buf)
+        lflush(l);
+}
+
+static inline void
+lc(line *l, char c)
+{
+    lreserve(l, 1);
+    l->buf[l->n++] = c;
+}
+
+/* A string literal or short text (≤ 256 bytes per call). */
+static inline void
+ls(line *l, const char *s)
+{
+    size_t k = strlen(s);
+    g_assert(k <= 256);
+    lreserve(l, k);
+    memcpy(l->buf + l->n, s, k);
+    l->n += k;
+}
+
+static inline void
+lu(line *l, uint64_t v)
+{
+    char tmp[20];
+    int k = 0;
+    do {
+        tmp[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    lreserve(l, (size_t)k);
+    while (k > 0)
+        l->buf[l->n++] = tmp[--k];
+}
+
+static inline void
+li(line *l, int64_t v)
+{
+    if (v < 0) {
+        lc(l, '-');
+        lu(l, (uint64_t)0 - (uint64_t)v);
+    } else {
+        lu(l, (uint64_t)v);
+    }
+}
+
+/* An integral double (token counts, pair sums: exact below 2^53), rounded. */
+static inline void
+ld(line *l, double v)
+{
+    li(l, isfinite(v) ? (int64_t)llround(v) : 0);
+}
+
+/* NS as an exact decimal in units of 10^DIGITS ns (ms: 6, µs: 3). */
+static void
+lns(line *l, int64_t ns, int digits)
+{
+    uint64_t unit = digits == 6 ? 1000000 : 1000;
     uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    lput(l, "%s%" PRIu64 ".%0*" PRIu64, ns < 0 ? "-" : "", a / (uint64_t)unit, digits,
-         a % (uint64_t)unit);
+    if (ns < 0)
+        lc(l, '-');
+    lu(l, a / unit);
+    lc(l, '.');
+    char tmp[6];
+    uint64_t f = a % unit;
+    for (int i = digits - 1; i >= 0; i--) {
+        tmp[i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    lreserve(l, (size_t)digits);
+    memcpy(l->buf + l->n, tmp, (size_t)digits);
+    l->n += (size_t)digits;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -74,59 +138,74 @@ csv_cell_text(line *l, const char *s)
 {
     if (s == NULL)
         return;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        lput(l, "%s", s);
-        return;
-    }
-    lput(l, "\"");
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        lc(l, '"');
     for (const char *p = s; *p != '\0'; p++) {
         if (*p == '"')
-            lput(l, "\"\"");
-        else
-            lput(l, "%c", *p);
+            lc(l, '"');
+        lc(l, *p);
     }
-    lput(l, "\"");
+    if (quote)
+        lc(l, '"');
 }
 
 void
 tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r)
 {
-    line l = {.n = 0};
-    lput(&l, "%" PRIu64 ",", r->id);
-    if (r->replica != UINT32_MAX)
-        lput(&l, "%" PRIu32, r->replica);
-    lput(&l, ",%" PRIu32 ",%" PRIu64 ",%" PRIu32 ",", r->stage, r->session_id, r->turn);
-    lput_ns(&l, r->arrival_ns, 6);
-    lput(&l, ",");
-    lput_ns(&l, r->send_ns, 6);
-    lput(&l, ",");
-    if (r->first_scheduled_ns >= 0)
-        lput_ns(&l, r->first_scheduled_ns, 6);
-    lput(&l, ",");
-    if (r->first_token_ns >= 0)
-        lput_ns(&l, r->first_token_ns, 6);
-    lput(&l, ",");
-    lput_ns(&l, r->finish_ns, 6);
-    lput(&l, ",");
+    line l = {.out = w->out, .n = 0};
     bool ok = !r->failed;
-    if (ok && r->first_token_ns >= 0)
-        lput_ns(&l, r->first_token_ns - r->send_ns, 6);
-    lput(&l, ",");
-    if (ok && r->first_token_ns >= 0 && r->output_tokens > 1)
-        lput(&l, "%.6f",
-             (double)(r->finish_ns - r->first_token_ns) / (double)(r->output_tokens - 1) / 1e6);
-    lput(&l, ",");
-    if (ok)
-        lput_ns(&l, r->finish_ns - r->send_ns, 6);
-    lput(&l, ",");
+    lu(&l, r->id);
+    lc(&l, ',');
+    if (r->replica != UINT32_MAX)
+        lu(&l, r->replica);
+    lc(&l, ',');
+    lu(&l, r->stage);
+    lc(&l, ',');
+    lu(&l, r->session_id);
+    lc(&l, ',');
+    lu(&l, r->turn);
+    lc(&l, ',');
+    lns(&l, r->arrival_ns, 6);
+    lc(&l, ',');
+    lns(&l, r->send_ns, 6);
+    lc(&l, ',');
     if (r->first_scheduled_ns >= 0)
-        lput_ns(&l, r->first_scheduled_ns - r->send_ns, 6);
-    lput(&l, ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%d,", r->prompt_tokens,
-         r->failed ? 0 : r->output_tokens, r->prefix_hit_tokens, r->preemptions, r->failed ? 1 : 0);
-    if (r->failed)
+        lns(&l, r->first_scheduled_ns, 6);
+    lc(&l, ',');
+    if (r->first_token_ns >= 0)
+        lns(&l, r->first_token_ns, 6);
+    lc(&l, ',');
+    lns(&l, r->finish_ns, 6);
+    lc(&l, ',');
+    if (ok && r->first_token_ns >= 0)
+        lns(&l, r->first_token_ns - r->send_ns, 6);
+    lc(&l, ',');
+    if (ok && r->first_token_ns >= 0 && r->output_tokens > 1) {
+        /* TPOT rounded to the nearest ns (half away from zero), printed exactly */
+        int64_t span = r->finish_ns - r->first_token_ns, d = (int64_t)r->output_tokens - 1;
+        int64_t q = span >= 0 ? (span + d / 2) / d : -((-span + d / 2) / d);
+        lns(&l, q, 6);
+    }
+    lc(&l, ',');
+    if (ok)
+        lns(&l, r->finish_ns - r->send_ns, 6);
+    lc(&l, ',');
+    if (r->first_scheduled_ns >= 0)
+        lns(&l, r->first_scheduled_ns - r->send_ns, 6);
+    lc(&l, ',');
+    lu(&l, r->prompt_tokens);
+    lc(&l, ',');
+    lu(&l, ok ? r->output_tokens : 0);
+    lc(&l, ',');
+    lu(&l, r->prefix_hit_tokens);
+    lc(&l, ',');
+    lu(&l, r->preemptions);
+    ls(&l, ok ? ",0," : ",1,");
+    if (!ok)
         csv_cell_text(&l, r->fail_reason);
-    lput(&l, "\n");
-    base_out_write(w->out, l.buf, l.n);
+    lc(&l, '\n');
+    lflush(&l);
     w->rows++;
 }
 
@@ -182,38 +261,81 @@ tr_steps_open(const char *path, GError **error)
     return w;
 }
 
-static long long
-ns_of(double s)
+static int64_t
+ns_of(double sec)
 {
-    return isfinite(s) ? llround(s * 1e9) : 0;
+    return isfinite(sec) ? (int64_t)llround(sec * 1e9) : 0;
 }
 
 void
 tr_steps_write(tr_steps *w, const sim_step_record *s)
 {
     const tm_batch *b = &s->batch;
-    line l = {.n = 0};
-    lput(&l,
-         "{\"replica\":%" PRIu32 ",\"step\":%" PRIu64 ",\"start_ns\":%" PRId64
-         ",\"end_ns\":%" PRId64 ",\"batch\":{\"num_seqs\":%" PRIu32 ",\"num_prefill\":%" PRIu32
-         ",\"num_decode\":%" PRIu32 ",\"num_sampled\":%" PRIu32
-         ",\"tokens\":%.0f,\"prefill_tokens\":%.0f,\"decode_tokens\":%.0f"
-         ",\"pairs_prefill\":%.0f,\"pairs_decode\":%.0f,\"kv_prefill\":%.0f,\"kv_decode\":%.0f",
-         s->replica, s->step, s->start_ns, s->end_ns, b->num_seqs, b->num_prefill, b->num_decode,
-         b->num_sampled, b->tokens, b->prefill_tokens, b->decode_tokens, b->pairs_prefill,
-         b->pairs_decode, b->kv_prefill, b->kv_decode);
-    if (b->dsa_topk > 0)
-        lput(&l, ",\"dsa_topk\":%" PRIu32 ",\"sparse_prefill\":%.0f,\"sparse_decode\":%.0f",
-             b->dsa_topk, b->sparse_prefill, b->sparse_decode);
-    lput(&l,
-         "},\"num_running\":%" PRIu32 ",\"num_waiting\":%" PRIu32 ",\"num_preempted\":%" PRIu32
-         ",\"num_admitted\":%" PRIu32 ",\"kv_blocks\":{\"used\":%" PRIu32 ",\"cached\":%" PRIu32
-         ",\"total\":%" PRIu32 "},\"cost_ns\":{\"total\":%lld,\"compute\":%lld,\"memory\":%lld"
-         ",\"comm\":%lld,\"overhead\":%lld}}\n",
-         s->num_running, s->num_waiting, s->num_preempted, s->num_admitted, s->kv_used_blocks,
-         s->kv_cached_blocks, s->kv_total_blocks, ns_of(s->cost.total_s), ns_of(s->cost.compute_s),
-         ns_of(s->cost.memory_s), ns_of(s->cost.comm_s), ns_of(s->cost.overhead_s));
-    base_out_write(w->out, l.buf, l.n);
+    line l = {.out = w->out, .n = 0};
+    ls(&l, "{\"replica\":");
+    lu(&l, s->replica);
+    ls(&l, ",\"step\":");
+    lu(&l, s->step);
+    ls(&l, ",\"start_ns\":");
+    li(&l, s->start_ns);
+    ls(&l, ",\"end_ns\":");
+    li(&l, s->end_ns);
+    ls(&l, ",\"batch\":{\"num_seqs\":");
+    lu(&l, b->num_seqs);
+    ls(&l, ",\"num_prefill\":");
+    lu(&l, b->num_prefill);
+    ls(&l, ",\"num_decode\":");
+    lu(&l, b->num_decode);
+    ls(&l, ",\"num_sampled\":");
+    lu(&l, b->num_sampled);
+    ls(&l, ",\"tokens\":");
+    ld(&l, b->tokens);
+    ls(&l, ",\"prefill_tokens\":");
+    ld(&l, b->prefill_tokens);
+    ls(&l, ",\"decode_tokens\":");
+    ld(&l, b->decode_tokens);
+    ls(&l, ",\"pairs_prefill\":");
+    ld(&l, b->pairs_prefill);
+    ls(&l, ",\"pairs_decode\":");
+    ld(&l, b->pairs_decode);
+    ls(&l, ",\"kv_prefill\":");
+    ld(&l, b->kv_prefill);
+    ls(&l, ",\"kv_decode\":");
+    ld(&l, b->kv_decode);
+    if (b->dsa_topk > 0) {
+        ls(&l, ",\"dsa_topk\":");
+        lu(&l, b->dsa_topk);
+        ls(&l, ",\"sparse_prefill\":");
+        ld(&l, b->sparse_prefill);
+        ls(&l, ",\"sparse_decode\":");
+        ld(&l, b->sparse_decode);
+    }
+    ls(&l, "},\"num_running\":");
+    lu(&l, s->num_running);
+    ls(&l, ",\"num_waiting\":");
+    lu(&l, s->num_waiting);
+    ls(&l, ",\"num_preempted\":");
+    lu(&l, s->num_preempted);
+    ls(&l, ",\"num_admitted\":");
+    lu(&l, s->num_admitted);
+    ls(&l, ",\"kv_blocks\":{\"used\":");
+    lu(&l, s->kv_used_blocks);
+    ls(&l, ",\"cached\":");
+    lu(&l, s->kv_cached_blocks);
+    ls(&l, ",\"total\":");
+    lu(&l, s->kv_total_blocks);
+    ls(&l, "},\"cost_ns\":{\"total\":");
+    li(&l, ns_of(s->cost.total_s));
+    ls(&l, ",\"compute\":");
+    li(&l, ns_of(s->cost.compute_s));
+    ls(&l, ",\"memory\":");
+    li(&l, ns_of(s->cost.memory_s));
+    ls(&l, ",\"comm\":");
+    li(&l, ns_of(s->cost.comm_s));
+    ls(&l, ",\"overhead\":");
+    li(&l, ns_of(s->cost.overhead_s));
+    ls(&l, "}}\n");
+    lflush(&l);
 }
 
 static void
@@ -304,26 +426,43 @@ tr_perfetto_write(tr_perfetto *w, const sim_step_record *s)
     perfetto_replica(w, s->replica);
     perfetto_sep(w);
     const tm_batch *b = &s->batch;
-    const char *name = b->num_prefill == 0 ? "decode" : b->num_decode == 0 ? "prefill" : "mixed";
-    line l = {.n = 0};
-    lput(&l, "{\"name\":\"%s\",\"cat\":\"step\",\"ph\":\"X\",\"pid\":%" PRIu32 ",\"tid\":0,\"ts\":",
-         name, s->replica);
-    lput_ns(&l, s->start_ns, 3);
-    lput(&l, ",\"dur\":");
-    lput_ns(&l, s->end_ns - s->start_ns, 3);
-    lput(&l,
-         ",\"args\":{\"step\":%" PRIu64 ",\"num_seqs\":%" PRIu32 ",\"num_prefill\":%" PRIu32
-         ",\"num_decode\":%" PRIu32 ",\"tokens\":%.0f,\"prefill_tokens\":%.0f"
-         ",\"num_preempted\":%" PRIu32 ",\"num_admitted\":%" PRIu32 "}},\n",
-         s->step, b->num_seqs, b->num_prefill, b->num_decode, b->tokens, b->prefill_tokens,
-         s->num_preempted, s->num_admitted);
-    lput(&l, "{\"name\":\"queue\",\"ph\":\"C\",\"pid\":%" PRIu32 ",\"tid\":0,\"ts\":", s->replica);
-    lput_ns(&l, s->start_ns, 3);
-    lput(&l,
-         ",\"args\":{\"running\":%" PRIu32 ",\"waiting\":%" PRIu32 ",\"kv_used_blocks\":%" PRIu32
-         "}}",
-         s->num_running, s->num_waiting, s->kv_used_blocks);
-    base_out_write(w->out, l.buf, l.n);
+    line l = {.out = w->out, .n = 0};
+    ls(&l, "{\"name\":\"");
+    ls(&l, b->num_prefill == 0 ? "decode" : b->num_decode == 0 ? "prefill" : "mixed");
+    ls(&l, "\",\"cat\":\"step\",\"ph\":\"X\",\"pid\":");
+    lu(&l, s->replica);
+    ls(&l, ",\"tid\":0,\"ts\":");
+    lns(&l, s->start_ns, 3);
+    ls(&l, ",\"dur\":");
+    lns(&l, s->end_ns - s->start_ns, 3);
+    ls(&l, ",\"args\":{\"step\":");
+    lu(&l, s->step);
+    ls(&l, ",\"num_seqs\":");
+    lu(&l, b->num_seqs);
+    ls(&l, ",\"num_prefill\":");
+    lu(&l, b->num_prefill);
+    ls(&l, ",\"num_decode\":");
+    lu(&l, b->num_decode);
+    ls(&l, ",\"tokens\":");
+    ld(&l, b->tokens);
+    ls(&l, ",\"prefill_tokens\":");
+    ld(&l, b->prefill_tokens);
+    ls(&l, ",\"num_preempted\":");
+    lu(&l, s->num_preempted);
+    ls(&l, ",\"num_admitted\":");
+    lu(&l, s->num_admitted);
+    ls(&l, "}},\n{\"name\":\"queue\",\"ph\":\"C\",\"pid\":");
+    lu(&l, s->replica);
+    ls(&l, ",\"tid\":0,\"ts\":");
+    lns(&l, s->start_ns, 3);
+    ls(&l, ",\"args\":{\"running\":");
+    lu(&l, s->num_running);
+    ls(&l, ",\"waiting\":");
+    lu(&l, s->num_waiting);
+    ls(&l, ",\"kv_used_blocks\":");
+    lu(&l, s->kv_used_blocks);
+    ls(&l, "}}");
+    lflush(&l);
     w->written++;
 }
 
