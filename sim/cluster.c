@@ -39,7 +39,8 @@ struct sim_cluster {
 
     int64_t max_concurrency;
     int64_t in_flight;    /* sent or being sent, not finished (concurrency cap) */
-    GQueue fifo;          /* requests waiting for a concurrency slot */
+    GQueue fifo;          /* requests waiting for a concurrency slot or their stage */
+    uint32_t cur_stage;   /* staged closed-loop loads: the stage now sending */
 
     sim_cluster_stats st;
 };
@@ -107,22 +108,11 @@ kick(sim_cluster *c, sim_replica *rep)
     sim_engine_at(c->e, sim_engine_now(c->e), SIM_PHASE_LATE, SIM_EV_SCHEDULE, rep->id, 0);
 }
 
+/* Routes R and puts it in the chosen replica's waiting queue. */
 static void
-send_now(sim_cluster *c, sim_request *r)
+enqueue(sim_cluster *c, sim_request *r)
 {
     int64_t now = sim_engine_now(c->e);
-    r->send_ns = now;
-    c->st.sent++;
-    if (c->st.sent == 1)
-        c->st.first_send_ns = now;
-    size_t live = sim_request_pool_live(c->pool);
-    if (live > c->st.peak_in_flight)
-        c->st.peak_in_flight = live;
-    /* vLLM's API server rejects prompt + max_tokens > max_model_len with an error. */
-    if ((uint64_t)r->prompt_tokens + r->output_target > c->p.sched.max_model_len) {
-        request_end(c, r, true, "prompt + output exceeds max_model_len");
-        return;
-    }
     sim_route_ctx ctx = {c->rep, c->p.nreplicas, &c->router_rng, &c->rr_next, c->p.overlap_weight};
     uint32_t k = c->p.nreplicas == 1 ? 0 : c->p.router->route(&ctx, r);
     g_assert(k < c->p.nreplicas);
@@ -140,6 +130,37 @@ send_now(sim_cluster *c, sim_request *r)
     kick(c, rep);
 }
 
+static void
+on_enqueue(sim_engine *e, const sim_event *ev, void *ctx)
+{
+    (void)e;
+    enqueue(ctx, (sim_request *)(uintptr_t)ev->b);
+}
+
+static void
+send_now(sim_cluster *c, sim_request *r)
+{
+    int64_t now = sim_engine_now(c->e);
+    r->send_ns = now;
+    c->st.sent++;
+    if (c->st.sent == 1)
+        c->st.first_send_ns = now;
+    size_t live = sim_request_pool_live(c->pool);
+    if (live > c->st.peak_in_flight)
+        c->st.peak_in_flight = live;
+    /* vLLM's API server rejects prompt + max_tokens > max_model_len with an error. */
+    if ((uint64_t)r->prompt_tokens + r->output_target > c->p.sched.max_model_len) {
+        request_end(c, r, true, "prompt + output exceeds max_model_len");
+        return;
+    }
+    if (c->p.request_overhead_s > 0.0) {
+        sim_engine_after_s(c->e, c->p.request_overhead_s, SIM_PHASE_NORMAL, SIM_EV_ENQUEUE, 0,
+                           (uint64_t)(uintptr_t)r);
+        return;
+    }
+    enqueue(c, r);
+}
+
 /* Sends R at time T (now or later, via CLIENT_WAKE). */
 static void
 send_at(sim_cluster *c, sim_request *r, int64_t t)
@@ -151,16 +172,41 @@ send_at(sim_cluster *c, sim_request *r, int64_t t)
         sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_CLIENT_WAKE, 0, (uint64_t)(uintptr_t)r);
 }
 
-/* Global concurrency gate (vLLM --max-concurrency): a slot is taken from the moment a request
- * is scheduled to be sent until it ends. */
+/* May R take a concurrency slot now? Under staged loads a later stage waits until nothing of
+ * the current one is in flight. */
+static bool
+can_send(const sim_cluster *c, const sim_request *r)
+{
+    int64_t cap = c->max_concurrency;
+    if (c->src.stage_caps != NULL) {
+        if (r->stage != c->cur_stage && c->in_flight > 0)
+            return false;
+        if (r->stage < c->src.nstage_caps && c->src.stage_caps[r->stage] > 0)
+            cap = c->src.stage_caps[r->stage];
+    }
+    return cap <= 0 || c->in_flight < cap;
+}
+
+static void
+take_slot(sim_cluster *c, const sim_request *r)
+{
+    c->in_flight++;
+    if (c->src.stage_caps != NULL)
+        c->cur_stage = r->stage;
+}
+
+/* Concurrency gate (vLLM --max-concurrency, inference-perf concurrent stages): a slot is taken
+ * from the moment a request is scheduled to be sent until it ends; requests wait in FIFO
+ * order. */
 static void
 gate_concurrency(sim_cluster *c, sim_request *r, int64_t t)
 {
-    if (c->max_concurrency > 0 && c->in_flight >= c->max_concurrency) {
+    if (c->fifo.length > 0 || !can_send(c, r)) {
+        r->release_ns = t; /* earliest send time, kept while it waits for a slot */
         g_queue_push_tail(&c->fifo, r);
         return;
     }
-    c->in_flight++;
+    take_slot(c, r);
     send_at(c, r, t);
 }
 
@@ -233,11 +279,13 @@ release_gates(sim_cluster *c, sim_request *r)
     int64_t now = sim_engine_now(c->e);
     bool was_blocked = c->fifo.length > 0 || c->parked >= PARK_LIMIT;
     c->in_flight--;
-    if (c->fifo.length > 0 && c->in_flight < c->max_concurrency) {
+    while (c->fifo.length > 0 && can_send(c, g_queue_peek_head(&c->fifo))) {
         sim_request *q = g_queue_pop_head(&c->fifo);
-        c->in_flight++;
-        /* closed-loop client: the freed slot sends its next request after think time */
-        send_at(c, q, now + q->think_ns > q->send_ns ? now + q->think_ns : now);
+        take_slot(c, q);
+        /* closed-loop client: the freed slot sends its next request after think time, and
+         * never before the time its own gating allowed (nominal time, session think time) */
+        int64_t t = now + (q->session_id == 0 ? q->think_ns : 0);
+        send_at(c, q, t > q->release_ns ? t : q->release_ns);
     }
     if (r->session_id != 0) {
         session *s = g_hash_table_lookup(c->sessions, &r->session_id);
@@ -398,7 +446,7 @@ array_next(void *ctx, wl_request *out, GError **error)
 sim_source
 sim_source_array(sim_array_source *a)
 {
-    return (sim_source){array_next, a, 0};
+    return (sim_source){.next = array_next, .ctx = a};
 }
 
 sim_cluster *
@@ -459,6 +507,7 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
     sim_engine_on(e, SIM_EV_CLIENT_WAKE, on_client_wake, c);
     sim_engine_on(e, SIM_EV_SCHEDULE, on_schedule, c);
     sim_engine_on(e, SIM_EV_STEP_END, on_step_end, c);
+    sim_engine_on(e, SIM_EV_ENQUEUE, on_enqueue, c);
     return c;
 }
 

@@ -30,6 +30,11 @@ typedef struct sim_source {
     int (*next)(void *ctx, wl_request *out, GError **error);
     void *ctx;
     int64_t max_concurrency; /* from the workload (0 = open loop) */
+    /* Staged closed-loop loads (inference-perf `concurrent` stages): requests of stage k are
+     * capped at stage_caps[k] in flight, and stage k+1 starts sending only when every request of
+     * stage k has ended. NULL = no staging. */
+    const int64_t *stage_caps;
+    uint32_t nstage_caps;
 } sim_source;
 
 /* A source over a borrowed array of requests (ids and order as given); A must outlive the run. */
@@ -50,6 +55,8 @@ typedef struct sim_cluster_params {
     bool prefix_caching;
     const tm_timemodel *tm;          /* borrowed */
     double step_overhead_s;          /* added to every step (CPU scheduling, launch) */
+    double request_overhead_s;       /* API server / tokenizer time between a request's send
+                                        and its arrival in a replica's waiting queue */
     uint64_t seed;
     int64_t max_concurrency;         /* 0 = open loop (or as the source says) */
     double overlap_weight;           /* prefix_affinity */

@@ -24,7 +24,8 @@ enum {
     SIM_EV_SCHEDULE = 6,     /* a replica plans its next batch (runs last in its instant) */
     SIM_EV_USER0 = 7,        /* free for tests and extensions */
     SIM_EV_USER1 = 8,
-    SIM_EV_NKINDS = 9,
+    SIM_EV_ENQUEUE = 9,      /* a sent request reaches the engine after the API server overhead */
+    SIM_EV_NKINDS = 10,
 };
 
 /* Phases order events of equal time: arrivals and completions first, planning last. */

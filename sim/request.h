@@ -61,6 +61,7 @@ typedef struct sim_request {
     /* times (ns) */
     sim_time arrival_ns;
     sim_time send_ns;
+    sim_time release_ns;         /* earliest send time allowed by gating (while queued) */
     sim_time first_scheduled_ns; /* -1 until scheduled */
     sim_time first_token_ns;     /* -1 until the first token */
     sim_time last_token_ns;
