@@ -290,6 +290,8 @@ typedef struct spill_rec {
     uint32_t preemptions, prefix_hit;
 } spill_rec;
 
+G_STATIC_ASSERT(sizeof(spill_rec) == 56);
+
 #define ITL_MAX_LOG2  43 /* ITL histogram range: gaps < 2^44 ns (4.9 h); max stays exact */
 #define STEP_MAX_LOG2 31 /* step histograms: values < 2^32 */
 #define COOL_SLABS    64 /* cool-down attribution: slabs of cooldown/64 */

@@ -7,11 +7,14 @@
  * Only successful requests enter TTFT/TPOT/ITL/E2EL; failed requests count 0 output tokens.
  *
  * Memory is flat in the number of requests: each request record is appended to an unlinked
- * temporary file (48 bytes), and sim_metrics_finish computes EXACT linear-interpolated
+ * temporary file (56 bytes), and sim_metrics_finish computes EXACT linear-interpolated
  * percentiles of per-request metrics by radix selection over that file (a few sequential
  * passes, O(buckets) memory). Pooled ITL uses a log histogram with relative error ≤ 1/256
  * (0.39 %) on percentiles; its count, mean, min and max are exact. Step distributions (batch
- * size, tokens per step) use the same histogram (exact below 128).
+ * size, tokens per step) use the same histogram (exact below 128). Under a cool-down, ITL gaps
+ * are attributed by send-time slabs of cooldown/64: the one slab straddling the boundary is
+ * included or not as a whole (per-request metrics are excluded exactly). docs/outputs.md
+ * documents every definition and window.
  *
  * Ownership: sim_metrics owns its temporary file and histograms; the result returned by
  * sim_metrics_get_result is owned by the sim_metrics and lives until sim_metrics_free. */
