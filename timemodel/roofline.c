@@ -13,16 +13,33 @@
 #include <math.h>
 #include <string.h>
 
+/* A GEMM priced per row of its M dimension: F = m·f, B = w + m·a (tm_gemm_work at m = 0, 1). */
+typedef struct {
+    double f; /* 2·n·k */
+    double w; /* weight bytes n·k·b_w */
+    double a; /* activation bytes per row (k + n)·b_act */
+} gemm_c;
+
 typedef struct {
     tm_timemodel base;
     tm_roofline_params p;
-    bool mla, dsa;
-    double L, Ld, Lm;               /* attention / dense-MLP / MoE layers */
-    double h, Hl, Kl, d, Il, V, Vl; /* per-GPU heads, KV heads, FFN, vocab slice */
-    double nope, rope, vdim, qlora, r;
-    double ih, id, key_b, latent_b; /* DSA indexer; MLA latent bytes per token */
-    double E, k, log1m, Ie, Ie_loc, Ish_l, dp, G, ep, tp, pp;
-    double bw, ba, bkv, bdisp; /* bytes per weight / activation / KV / dispatch element */
+    bool mla, dsa, qlora;
+    double L, Ld, Lm; /* attention / dense-MLP / MoE layers */
+    double h, Hl, V, ba;
+    gemm_c g_qkv, g_qa, g_qb, g_o, g_kvb, g_iq, g_ikw, g_gu, g_down, g_router, g_lm;
+    /* dense attention: F = att_f·pairs; B = (kv + q)·att_kv + q·att_q */
+    double att_f, att_kv, att_q;
+    /* MLA MHA form: F = mha_f·pairs; B = kv·mha_kv + q·mha_q */
+    double mha_f, mha_kv, mha_q;
+    /* MLA absorbed form: fold F = abs_f·q, B = abs_w + q·abs_a; attention F = sp_f·pairs,
+     * B = (read + q)·latent + q·sp_q */
+    double abs_f, abs_w, abs_a, sp_f, sp_q, latent_b;
+    /* DSA indexer scores: F = ix_f·pairs; B = (kv + T)·key_b + T·ix_q + 4·pairs */
+    double ix_f, ix_q, key_b;
+    /* elementwise bytes per token, per layer kind */
+    double norm_b, act_b;
+    /* MoE: assignments = T·assign_k; F = e_f·assign; B = e_w·frac + e_a·assign */
+    double log1m, dp, assign_k, e_f, e_w, e_a, sh_f, sh_w, sh_a, G, ep, tp, pp, k, bdisp;
     double invPg, invPa, invPi, invPr, invW;
     double inv_link, lat;
 } roofline;
@@ -80,7 +97,7 @@ tm_gemm_work(double m, double n, double k, double b_w, double b_act, double *flo
 static inline double
 touched_fraction(double log1m, double t)
 {
-    return -expm1(t * log1m); /* 1 − (1 − k/E)^t with log1m = log(1 − k/E) */
+    return 1.0 - exp(t * log1m); /* 1 − (1 − k/E)^t with log1m = log(1 − k/E) */
 }
 
 double
@@ -92,7 +109,7 @@ tm_moe_distinct_experts(double e, double k, double t)
 /* ---- evaluation ------------------------------------------------------------------------- */
 
 typedef struct {
-    double total, comp, mem;
+    double comp, mem; /* Σ times of compute-bound / memory-bound operators */
     tm_roofline_detail *d;
 } acc;
 
@@ -104,10 +121,10 @@ record(tm_roofline_detail *d,
        double flops,
        double bytes,
        double tc,
-       double tm,
-       double t)
+       double tm)
 {
     tm_row *rw = &d->rows[row];
+    double t = tc >= tm ? tc : tm;
     rw->flops += flops * count;
     rw->bytes += bytes * count;
     rw->compute_s += tc;
@@ -117,6 +134,7 @@ record(tm_roofline_detail *d,
         d->ops[d->n_ops++] = (tm_op){name, row, count, flops, bytes, t};
 }
 
+/* t = count·max(F·invP, B·invW), booked as compute- or memory-bound (branch-free). */
 static inline void
 op(acc *a,
    tm_row_id row,
@@ -128,15 +146,21 @@ op(acc *a,
    double invW)
 {
     double tc = flops * invP * count, tm = bytes * invW * count;
-    if (tc >= tm) {
-        a->comp += tc;
-        a->total += tc;
-    } else {
-        a->mem += tm;
-        a->total += tm;
-    }
+    bool cb = tc >= tm;
+    a->comp += cb ? tc : 0.0;
+    a->mem += cb ? 0.0 : tm;
     if (G_UNLIKELY(a->d != NULL))
-        record(a->d, row, name, count, flops, bytes, tc, tm, tc >= tm ? tc : tm);
+        record(a->d, row, name, count, flops, bytes, tc, tm);
+}
+
+/* An operator with no arithmetic worth counting (norms, activation, sampler): memory bound. */
+static inline void
+mem_op(acc *a, tm_row_id row, const char *name, double count, double bytes, double invW)
+{
+    double tm = bytes * invW * count;
+    a->mem += tm;
+    if (G_UNLIKELY(a->d != NULL))
+        record(a->d, row, name, count, 0.0, bytes, 0.0, tm);
 }
 
 static inline void
@@ -145,16 +169,20 @@ gemm(acc *a,
      const char *name,
      double count,
      double m,
-     double n,
-     double k,
-     double b_w,
-     double b_act,
+     const gemm_c *g,
      double invP,
      double invW)
 {
-    double f, b;
-    gemm_work(m, n, k, b_w, b_act, &f, &b);
-    op(a, row, name, count, f, b, invP, invW);
+    op(a, row, name, count, m * g->f, g->w + m * g->a, invP, invW);
+}
+
+static gemm_c
+gemm_const(double n, double k, double b_w, double b_act)
+{
+    double f0, b0, f1, b1;
+    gemm_work(0.0, n, k, b_w, b_act, &f0, &b0);
+    gemm_work(1.0, n, k, b_w, b_act, &f1, &b1);
+    return (gemm_c){f1, b0, b1 - b0};
 }
 
 /* Ring all-reduce of M bytes over N GPUs: 2(n−1)/n·M/(BW·η) plus one start-up latency
@@ -178,107 +206,89 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             memset(cost, 0, sizeof *cost);
         return 0.0;
     }
-    acc a = {0.0, 0.0, 0.0, d};
+    acc a = {0.0, 0.0, d};
     const double T = b->tokens, S = b->num_sampled, Tp = b->prefill_tokens, Td = b->decode_tokens;
-    const double L = r->L, h = r->h, Hl = r->Hl, ba = r->ba, bw = r->bw;
+    const double L = r->L, h = r->h, ba = r->ba;
 
     /* qkv: input norm (fused residual add: read x and residual, write both) + projections */
-    op(&a, TM_ROW_QKV, "input-norm", L, 0.0, 4.0 * T * h * ba, r->invPa, r->invW);
+    mem_op(&a, TM_ROW_QKV, "input-norm", L, T * r->norm_b, r->invW);
     if (!r->mla) {
-        gemm(&a, TM_ROW_QKV, "qkv", L, T, (Hl + 2.0 * r->Kl) * r->d, h, bw, ba, r->invPg, r->invW);
-    } else if (r->qlora > 0) {
-        /* fused q_a + kv_a (replicated on every TP rank), then q_b (heads split) */
-        gemm(&a, TM_ROW_QKV, "q-a+kv-a", L, T, r->qlora + r->r + r->rope, h, bw, ba, r->invPg,
-             r->invW);
-        gemm(&a, TM_ROW_QKV, "q-b", L, T, Hl * (r->nope + r->rope), r->qlora, bw, ba, r->invPg,
-             r->invW);
+        gemm(&a, TM_ROW_QKV, "qkv", L, T, &r->g_qkv, r->invPg, r->invW);
     } else {
-        gemm(&a, TM_ROW_QKV, "kv-a", L, T, r->r + r->rope, h, bw, ba, r->invPg, r->invW);
-        gemm(&a, TM_ROW_QKV, "q", L, T, Hl * (r->nope + r->rope), h, bw, ba, r->invPg, r->invW);
+        /* q_lora models: fused q_a + kv_a (replicated on every TP rank), then q_b (heads
+         * split); otherwise kv_a, and q straight from h */
+        gemm(&a, TM_ROW_QKV, r->qlora ? "q-a+kv-a" : "kv-a", L, T, &r->g_qa, r->invPg, r->invW);
+        gemm(&a, TM_ROW_QKV, r->qlora ? "q-b" : "q", L, T, &r->g_qb, r->invPg, r->invW);
     }
 
     /* attention (DOMAIN.md §3.2, §3.4, §3.5) */
     if (!r->mla) {
-        double kvb = 2.0 * r->Kl * r->d * r->bkv; /* K+V bytes per token per layer */
         if (Tp > 0)
-            op(&a, TM_ROW_ATTENTION, "attention.prefill", L, 4.0 * r->d * Hl * b->pairs_prefill,
-               (b->kv_prefill + Tp) * kvb + Tp * 2.0 * Hl * r->d * ba, r->invPa, r->invW);
+            op(&a, TM_ROW_ATTENTION, "attention.prefill", L, r->att_f * b->pairs_prefill,
+               (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q, r->invPa, r->invW);
         if (Td > 0)
-            op(&a, TM_ROW_ATTENTION, "attention.decode", L, 4.0 * r->d * Hl * b->pairs_decode,
-               (b->kv_decode + Td) * kvb + Td * 2.0 * Hl * r->d * ba, r->invPa, r->invW);
+            op(&a, TM_ROW_ATTENTION, "attention.decode", L, r->att_f * b->pairs_decode,
+               (b->kv_decode + Td) * r->att_kv + Td * r->att_q, r->invPa, r->invW);
     } else {
         if (!r->dsa && Tp > 0) {
             /* MHA form: expand the latent of every attended token with kv_b, then attend */
-            gemm(&a, TM_ROW_ATTENTION, "attention.kv-b-expand", L, b->kv_prefill,
-                 Hl * (r->nope + r->vdim), r->r, bw, ba, r->invPg, r->invW);
-            op(&a, TM_ROW_ATTENTION, "attention.prefill", L,
-               2.0 * Hl * (r->nope + r->rope + r->vdim) * b->pairs_prefill,
-               b->kv_prefill * (Hl * (r->nope + r->vdim) + r->rope) * ba +
-                   Tp * Hl * (r->nope + r->rope + r->vdim) * ba + Tp * r->latent_b,
-               r->invPa, r->invW);
+            gemm(&a, TM_ROW_ATTENTION, "attention.kv-b-expand", L, b->kv_prefill, &r->g_kvb,
+                 r->invPg, r->invW);
+            op(&a, TM_ROW_ATTENTION, "attention.prefill", L, r->mha_f * b->pairs_prefill,
+               b->kv_prefill * r->mha_kv + Tp * r->mha_q, r->invPa, r->invW);
         }
         /* absorbed (MQA) form: decode class, and every query under DSA */
         double tq = r->dsa ? T : Td;
         if (tq > 0) {
-            op(&a, TM_ROW_ATTENTION, "attention.absorb", L,
-               2.0 * tq * Hl * r->r * (r->nope + r->vdim),
-               r->r * Hl * (r->nope + r->vdim) * bw +
-                   tq * Hl * (r->nope + 2.0 * r->r + r->vdim) * ba,
+            op(&a, TM_ROW_ATTENTION, "attention.absorb", L, r->abs_f * tq, r->abs_w + tq * r->abs_a,
                r->invPa, r->invW);
             double pairs, read;
             if (r->dsa) {
                 pairs = b->sparse_prefill + b->sparse_decode;
                 /* a chunk's queries gather overlapping keys: at most its Σ(c+q) distinct ones */
-                read = fmin(b->sparse_prefill, b->kv_prefill) + b->sparse_decode;
+                read = (b->sparse_prefill < b->kv_prefill ? b->sparse_prefill : b->kv_prefill) +
+                       b->sparse_decode;
             } else {
                 pairs = b->pairs_decode;
                 read = b->kv_decode;
             }
             op(&a, TM_ROW_ATTENTION, r->dsa ? "attention.sparse" : "attention.decode", L,
-               2.0 * Hl * (2.0 * r->r + r->rope) * pairs,
-               (read + tq) * r->latent_b + tq * Hl * (2.0 * r->r + r->rope) * ba, r->invPa,
-               r->invW);
+               r->sp_f * pairs, (read + tq) * r->latent_b + tq * r->sp_q, r->invPa, r->invW);
         }
     }
 
     /* DSA lightning indexer (replicated on every TP rank) */
     if (r->dsa) {
-        gemm(&a, TM_ROW_INDEXER, "indexer.q", L, T, r->ih * r->id, r->qlora > 0 ? r->qlora : h, bw,
-             ba, r->invPg, r->invW);
-        gemm(&a, TM_ROW_INDEXER, "indexer.k+w", L, T, r->id + r->ih, h, bw, ba, r->invPg, r->invW);
+        gemm(&a, TM_ROW_INDEXER, "indexer.q", L, T, &r->g_iq, r->invPg, r->invW);
+        gemm(&a, TM_ROW_INDEXER, "indexer.k+w", L, T, &r->g_ikw, r->invPg, r->invW);
         double pairs = b->pairs_prefill + b->pairs_decode;
         /* read every cached key, write the new ones, read fp8 queries, write fp32 logits */
-        op(&a, TM_ROW_INDEXER, "indexer.scores", L, 2.0 * r->ih * r->id * pairs,
-           (b->kv_prefill + b->kv_decode + T) * r->key_b + T * r->ih * r->id + 4.0 * pairs,
-           r->invPi, r->invW);
+        op(&a, TM_ROW_INDEXER, "indexer.scores", L, r->ix_f * pairs,
+           (b->kv_prefill + b->kv_decode + T) * r->key_b + T * r->ix_q + 4.0 * pairs, r->invPi,
+           r->invW);
     }
 
-    gemm(&a, TM_ROW_OPROJ, "o-proj", L, T, h, Hl * (r->mla ? r->vdim : r->d), bw, ba, r->invPg,
-         r->invW);
+    gemm(&a, TM_ROW_OPROJ, "o-proj", L, T, &r->g_o, r->invPg, r->invW);
 
     if (r->Ld > 0) {
-        op(&a, TM_ROW_MLP, "mlp.post-norm", r->Ld, 0.0, 4.0 * T * h * ba, r->invPa, r->invW);
-        gemm(&a, TM_ROW_MLP, "mlp.gate_up", r->Ld, T, 2.0 * r->Il, h, bw, ba, r->invPg, r->invW);
-        op(&a, TM_ROW_MLP, "mlp.act", r->Ld, 0.0, 3.0 * T * r->Il * ba, r->invPa, r->invW);
-        gemm(&a, TM_ROW_MLP, "mlp.down", r->Ld, T, h, r->Il, bw, ba, r->invPg, r->invW);
+        mem_op(&a, TM_ROW_MLP, "mlp.post-norm", r->Ld, T * r->norm_b, r->invW);
+        gemm(&a, TM_ROW_MLP, "mlp.gate_up", r->Ld, T, &r->g_gu, r->invPg, r->invW);
+        mem_op(&a, TM_ROW_MLP, "mlp.act", r->Ld, T * r->act_b, r->invW);
+        gemm(&a, TM_ROW_MLP, "mlp.down", r->Ld, T, &r->g_down, r->invPg, r->invW);
     }
     double moe_comm = 0.0, sent = 0.0, ep_s = 0.0, tp_s = 0.0;
     if (r->Lm > 0) {
-        op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, 0.0, 4.0 * T * h * ba, r->invPa, r->invW);
-        gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, r->E, h, 2.0, ba, r->invPr, r->invW);
+        mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invW);
+        gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, &r->g_router, r->invPr, r->invW);
         /* distinct experts among Tg tokens of the MoE group (DOMAIN.md §3.3) */
         double tg = T * r->dp;
         double frac = touched_fraction(r->log1m, tg);
-        double local_experts = r->ep > 1 ? r->E / r->ep : r->E;
-        double assign = r->ep > 1 ? tg * r->k / r->ep : tg * r->k;
-        op(&a, TM_ROW_MOE, "moe.experts", r->Lm,
-           6.0 * assign * h * r->Ie_loc * (1.0 + r->p.moe_imbalance),
-           bw * 3.0 * h * r->Ie_loc * local_experts * frac +
-               assign * (2.0 * h + 6.0 * r->Ie_loc) * ba,
+        double assign = T * r->assign_k;
+        op(&a, TM_ROW_MOE, "moe.experts", r->Lm, r->e_f * assign, r->e_w * frac + r->e_a * assign,
            r->invPg, r->invW);
-        if (r->Ish_l > 0)
-            op(&a, TM_ROW_MOE, "moe.shared", r->Lm, 6.0 * T * h * r->Ish_l,
-               bw * 3.0 * h * r->Ish_l + T * (2.0 * h + 6.0 * r->Ish_l) * ba, r->invPg, r->invW);
+        if (r->sh_f > 0)
+            op(&a, TM_ROW_MOE, "moe.shared", r->Lm, T * r->sh_f, r->sh_w + T * r->sh_a, r->invPg,
+               r->invW);
         /* MoE communication per layer */
         if (r->ep > 1) {
             double f = (r->ep - 1.0) / r->ep;
@@ -301,11 +311,11 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
 
     /* lm-head: embedding gather, final norm over all T, logits for the S sampling positions,
      * sampler over the full vocabulary (fp32 logits written and read) */
-    op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 0.0, 2.0 * T * h * ba, r->invPa, r->invW);
-    op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 0.0, 3.0 * T * h * ba, r->invPa, r->invW);
+    mem_op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 2.0 * T * h * ba, r->invW);
+    mem_op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 3.0 * T * h * ba, r->invW);
     if (S > 0) {
-        gemm(&a, TM_ROW_LMHEAD, "lm-head", 1.0, S, r->Vl, h, 2.0, ba, r->invPr, r->invW);
-        op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 0.0, 2.0 * S * r->V * 4.0, r->invPa, r->invW);
+        gemm(&a, TM_ROW_LMHEAD, "lm-head", 1.0, S, &r->g_lm, r->invPr, r->invW);
+        mem_op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 2.0 * S * r->V * 4.0, r->invW);
     }
 
     /* collectives (DOMAIN.md §3.6) */
@@ -329,7 +339,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     double comm = tp_s + ep_s + pp_s + logits_s;
     double exposed = (1.0 - r->p.overlap) * comm;
     double over = r->p.step_overhead_s + r->p.per_seq_overhead_s * (double)b->num_seqs;
-    double total = a.total + exposed + over;
+    double total = a.comp + a.mem + exposed + over;
     if (cost != NULL)
         *cost = (tm_step_cost){total, a.comp, a.mem, exposed, over};
     if (d != NULL) {
@@ -419,42 +429,77 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->base.per_output_token_s = p->per_output_token_s;
     r->p = *p;
     const tm_parallel *par = &p->par;
-    r->tp = (double)par->tp;
+    double tp = (double)par->tp, dp = (double)par->dp, ep = (double)par->ep;
+    double h = (double)m->hidden, Hl = (double)m->heads / tp;
+    double Kl = (double)tm_model_kv_heads_per_gpu(m, par->tp), d = (double)m->head_dim;
+    double bw = tm_dtype_bytes(p->weight_dtype), ba = 2.0, bkv = tm_dtype_bytes(p->kv_dtype);
+    double nope = (double)m->qk_nope_head_dim, rope = (double)m->qk_rope_head_dim;
+    double vd = (double)m->v_head_dim, rk = (double)m->kv_lora_rank, ql = (double)m->q_lora_rank;
+    double Il = (double)m->ffn / tp;
+    r->tp = tp;
     r->pp = (double)par->pp;
-    r->dp = (double)par->dp;
-    r->ep = (double)par->ep;
-    r->G = r->tp * r->dp;
+    r->dp = dp;
+    r->ep = ep;
+    r->G = tp * dp;
     r->mla = m->mla;
     r->dsa = m->index_topk > 0;
+    r->qlora = m->q_lora_rank > 0;
     r->L = (double)m->layers;
     r->Ld = (double)m->dense_layers;
     r->Lm = (double)m->moe_layers;
-    r->h = (double)m->hidden;
-    r->Hl = (double)m->heads / r->tp;
-    r->Kl = (double)tm_model_kv_heads_per_gpu(m, par->tp);
-    r->d = (double)m->head_dim;
-    r->Il = (double)m->ffn / r->tp;
+    r->h = h;
+    r->Hl = Hl;
     r->V = (double)m->vocab;
-    r->Vl = r->V / r->tp;
-    r->nope = (double)m->qk_nope_head_dim;
-    r->rope = (double)m->qk_rope_head_dim;
-    r->vdim = (double)m->v_head_dim;
-    r->qlora = (double)m->q_lora_rank;
-    r->r = (double)m->kv_lora_rank;
-    r->ih = (double)m->index_heads;
-    r->id = (double)m->index_head_dim;
-    r->key_b = r->id + 4.0 * ceil(r->id / 128.0);
+    r->ba = ba;
+    /* GEMMs: (n, k) of each projection on one GPU */
+    r->g_qkv = gemm_const((Hl + 2.0 * Kl) * d, h, bw, ba);
+    r->g_qa = gemm_const((r->qlora ? ql : 0.0) + rk + rope, h, bw, ba);
+    r->g_qb = gemm_const(Hl * (nope + rope), r->qlora ? ql : h, bw, ba);
+    r->g_kvb = gemm_const(Hl * (nope + vd), rk, bw, ba);
+    r->g_o = gemm_const(h, Hl * (m->mla ? vd : d), bw, ba);
+    double ih = (double)m->index_heads, id = (double)m->index_head_dim;
+    r->g_iq = gemm_const(ih * id, r->qlora ? ql : h, bw, ba);
+    r->g_ikw = gemm_const(id + ih, h, bw, ba);
+    r->g_gu = gemm_const(2.0 * Il, h, bw, ba);
+    r->g_down = gemm_const(h, Il, bw, ba);
+    r->g_router = gemm_const((double)m->experts, h, 2.0, ba); /* gates stay in bf16 */
+    r->g_lm = gemm_const(r->V / tp, h, 2.0, ba);              /* vocab-parallel, bf16 */
+    /* dense attention: QKᵀ + PV = 4·d·H per pair; K+V of every attended token, q and o */
+    r->att_f = 4.0 * d * Hl;
+    r->att_kv = 2.0 * Kl * d * bkv;
+    r->att_q = 2.0 * Hl * d * ba;
+    /* MLA (DOMAIN.md §3.4) */
     r->latent_b = m->mla ? tm_model_mla_latent_bytes(m, p->kv_dtype) : 0.0;
-    r->E = (double)m->experts;
+    r->mha_f = 2.0 * Hl * (nope + rope + vd);
+    r->mha_kv = (Hl * (nope + vd) + rope) * ba;
+    r->mha_q = Hl * (nope + rope + vd) * ba + r->latent_b; /* q, o and the new latent written */
+    r->abs_f = 2.0 * Hl * rk * (nope + vd);
+    r->abs_w = rk * Hl * (nope + vd) * bw;
+    r->abs_a = Hl * (nope + 2.0 * rk + vd) * ba;
+    r->sp_f = 2.0 * Hl * (2.0 * rk + rope);
+    r->sp_q = Hl * (2.0 * rk + rope) * ba;
+    /* DSA indexer (DOMAIN.md §3.5): fp8 keys + fp32 scale per 128 values */
+    r->ix_f = 2.0 * ih * id;
+    r->ix_q = ih * id;
+    r->key_b = id + 4.0 * ceil(id / 128.0);
+    r->norm_b = 4.0 * h * ba;
+    r->act_b = 3.0 * Il * ba;
+    /* MoE (DOMAIN.md §3.3): EP holds E/ep whole experts and gets T·dp·k/ep assignments;
+     * without EP every GPU holds 1/(tp·dp) of each expert and sees all T·dp·k assignments */
+    double E = (double)m->experts, Ie = (double)m->expert_ffn;
+    double ie_loc = par->ep > 1 ? Ie : Ie / r->G;
+    double local_experts = par->ep > 1 ? E / ep : E;
     r->k = (double)m->topk;
-    r->log1m = m->experts > 0 ? log1p(-r->k / r->E) : 0.0;
-    r->Ie = (double)m->expert_ffn;
-    r->Ie_loc = par->ep > 1 ? r->Ie : r->Ie / r->G;
-    r->Ish_l = (double)(m->shared_experts * m->shared_ffn) / r->tp;
-    r->bw = tm_dtype_bytes(p->weight_dtype);
-    r->ba = 2.0;
-    r->bkv = tm_dtype_bytes(p->kv_dtype);
-    r->bdisp = p->weight_dtype == TM_DTYPE_FP8 ? 1.0 : r->ba; /* FP8 dispatch (DeepEP) */
+    r->log1m = m->experts > 0 ? log1p(-r->k / E) : 0.0;
+    r->assign_k = par->ep > 1 ? dp * r->k / ep : dp * r->k;
+    r->e_f = 6.0 * h * ie_loc * (1.0 + p->moe_imbalance);
+    r->e_w = bw * 3.0 * h * ie_loc * local_experts;
+    r->e_a = (2.0 * h + 6.0 * ie_loc) * ba;
+    double ish = (double)(m->shared_experts * m->shared_ffn) / tp;
+    r->sh_f = 6.0 * h * ish;
+    r->sh_w = bw * 3.0 * h * ish;
+    r->sh_a = (2.0 * h + 6.0 * ish) * ba;
+    r->bdisp = p->weight_dtype == TM_DTYPE_FP8 ? 1.0 : ba; /* FP8 dispatch (DeepEP) */
     double ec = p->compute_eff, em = p->memory_eff, ex = p->comm_eff;
     double bf16 = hw->peak_flops[TM_DTYPE_BF16];
     double fp8 = hw->peak_flops[TM_DTYPE_FP8] > 0 ? hw->peak_flops[TM_DTYPE_FP8] : bf16;

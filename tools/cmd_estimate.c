@@ -1,10 +1,583 @@
-/* tools/cmd_estimate.c: `servesim estimate` (placeholder until its issue lands: prints help, otherwise
- * says "not implemented yet" and exits 2). */
+/* tools/cmd_estimate.c: `servesim estimate`: roofline latency and throughput without a
+ * simulation (timemodel/setup.h, roofline.h).
+ *   One scenario: BATCH prompts of INPUT_LEN tokens prefilled in one step, then OUTPUT_LEN − 1
+ *   decode steps (the first token comes from the prefill); component tables for the prefill
+ *   step and for the decode step at the mean context, TTFT (prefill latency), TPOT, tokens/s
+ *   per replica and per GPU, bottlenecks; --json / --csv.
+ *   --scenarios FILE.csv: one row per scenario with columns tp, dp, batch_per_gpu, seq_len,
+ *   decode_tokens, grad_accum (optional; missing ones take the flag values; pp, model,
+ *   hardware, dtype, kv_cache_dtype are honoured too); every row is written back with the
+ *   predicted columns appended, extra columns passed through.
+ * --batch is the number of sequences of one DP rank (one engine of tp×pp GPUs). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/csv.h"
+#include "base/error.h"
+#include "base/io.h"
+#include "base/json.h"
+#include "base/opts.h"
+#include "timemodel/setup.h"
 #include "tools/cli.h"
+
+static const char synopsis[] = "estimate [--model M] [--hardware H] [--batch N] [--input-len N] "
+                               "[--output-len N] [--json|--csv] | --scenarios FILE.csv";
+
+typedef struct estimate_args {
+    tm_options tm; /* first: tm_options_table offsets apply as they are */
+    int64_t batch;
+    int64_t input_len;
+    int64_t output_len;
+    bool json;
+    bool csv;
+    char *scenarios;
+    char *output;
+    bool keep_going;
+    double step_overhead_us;
+    double per_seq_overhead_us;
+    double gpu_memory_utilization;
+    int64_t max_model_len;
+    int64_t block_size;
+} estimate_args;
+
+#define A(f) offsetof(estimate_args, f)
+static const base_opt rows[] = {
+    {"batch", "batch", BASE_OPT_INT, A(batch), "1", NULL, 1, 1e7, BASE_OPT_CLI_ONLY, "N",
+     "sequences in the batch (per DP rank)"},
+    {"input_len", "input-len", BASE_OPT_INT, A(input_len), "1024", NULL, 1, 1e8, BASE_OPT_CLI_ONLY,
+     "N", "prompt tokens per sequence"},
+    {"output_len", "output-len", BASE_OPT_INT, A(output_len), "128", NULL, 1, 1e8,
+     BASE_OPT_CLI_ONLY, "N", "output tokens per sequence (the first comes from the prefill)"},
+    {"json", "json", BASE_OPT_BOOL, A(json), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
+     "print one JSON object"},
+    {"csv", "csv", BASE_OPT_BOOL, A(csv), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
+     "print the component rows as CSV"},
+    {"scenarios", "scenarios", BASE_OPT_STRING, A(scenarios), NULL, NULL, 0, 0,
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "FILE.csv",
+     "price every row of FILE (columns tp,dp,batch_per_gpu,seq_len,decode_tokens,grad_accum)"},
+    {"output", "output", BASE_OPT_STRING, A(output), NULL, NULL, 0, 0,
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "FILE",
+     "--scenarios: write the CSV here (default stdout)"},
+    {"keep_going", "keep-going", BASE_OPT_BOOL, A(keep_going), "false", NULL, 0, 0,
+     BASE_OPT_CLI_ONLY, NULL,
+     "--scenarios: write a row's error in an 'error' column instead of stopping"},
+    {"step_overhead_us", "step-overhead-us", BASE_OPT_DOUBLE, A(step_overhead_us), NULL, NULL, 0,
+     1e9, BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "US",
+     "CPU overhead per step (default: calibration, else 126)"},
+    {"per_seq_overhead_us", "per-seq-overhead-us", BASE_OPT_DOUBLE, A(per_seq_overhead_us), NULL,
+     NULL, 0, 1e9, BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "US",
+     "CPU overhead per sequence per step (default: calibration, else 4)"},
+    {"gpu_memory_utilization", "gpu-memory-utilization", BASE_OPT_DOUBLE, A(gpu_memory_utilization),
+     "0.9", NULL, 0.01, 1.0, BASE_OPT_CLI_ONLY, "X",
+     "fraction of GPU memory for weights + activations + KV (memory check)"},
+    {"max_model_len", "max-model-len", BASE_OPT_INT, A(max_model_len), NULL, NULL, 2, 1e9,
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "N",
+     "context the KV cache must hold per request (default: input + output length)"},
+    {"block_size", "block-size", BASE_OPT_INT, A(block_size), NULL, NULL, 1, 65536,
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "N", "KV block size (default 16; 64 for MLA)"},
+};
+static const base_opt_table local = {"Estimate", rows, G_N_ELEMENTS(rows), 0};
+
+static const base_opt_set *
+schema(void)
+{
+    static base_opt_table tables[2];
+    static base_opt_set set;
+    tables[0] = tm_options_table;
+    tables[1] = local;
+    set.tables = tables;
+    set.n = 2;
+    return &set;
+}
+
+/* ---- pricing ---------------------------------------------------------------------------- */
+
+typedef struct phase {
+    tm_roofline_detail d; /* prefill step, or the decode step at the mean context */
+    double time_s;        /* prefill latency, or Σ of every decode step */
+    int64_t steps;
+    tm_row_id bottleneck;
+} phase;
+
+typedef struct result {
+    phase prefill, decode;
+    double tpot_s;        /* mean decode step */
+    double decode_tok_s;  /* per replica (all DP ranks) during decode */
+    double e2e_s;         /* prefill + all decode steps */
+    double overall_tok_s; /* output tokens / e2e, per replica */
+    int64_t gpus;
+    tm_memory_plan plan;
+    double kv_needed_bytes; /* per GPU for the batch's full contexts */
+} result;
+
+static void
+price(const tm_setup *s, const tm_timemodel *tm, int64_t batch, int64_t in, int64_t out, result *r)
+{
+    memset(r, 0, sizeof *r);
+    uint32_t k = tm_setup_dsa_topk(s);
+    tm_batch b;
+    tm_batch_init(&b, k);
+    for (int64_t i = 0; i < batch; i++)
+        tm_batch_add(&b, (uint64_t)in, 0, true);
+    r->prefill.time_s = tm_roofline_eval(tm, &b, &r->prefill.d);
+    r->prefill.steps = 1;
+    r->prefill.bottleneck = tm_roofline_bottleneck(&r->prefill.d);
+    /* decode: steps j = 0 .. out−2, each sequence with in + j cached tokens */
+    r->decode.steps = out - 1;
+    for (int64_t j = 0; j < out - 1; j++) {
+        tm_batch_init(&b, k);
+        for (int64_t i = 0; i < batch; i++)
+            tm_batch_add(&b, 1, (uint64_t)(in + j), true);
+        r->decode.time_s += tm_step_s(tm, &b, NULL);
+    }
+    tm_batch_init(&b, k);
+    for (int64_t i = 0; i < batch; i++)
+        tm_batch_add(&b, 1, (uint64_t)(in + (out - 1) / 2), true);
+    tm_roofline_eval(tm, &b, &r->decode.d);
+    r->decode.bottleneck = tm_roofline_bottleneck(&r->decode.d);
+    const tm_parallel *p = tm_setup_parallel(s);
+    r->gpus = tm_parallel_gpus(p);
+    r->tpot_s = out > 1 ? r->decode.time_s / (double)(out - 1) : 0.0;
+    r->decode_tok_s = r->tpot_s > 0 ? (double)(p->dp * batch) / r->tpot_s : 0.0;
+    r->e2e_s = r->prefill.time_s + r->decode.time_s;
+    r->overall_tok_s = (double)(p->dp * batch * out) / r->e2e_s;
+}
+
+/* Memory check: the batch's full contexts must fit in the KV cache next to the weights. */
+static gboolean
+check_memory(const tm_setup *s,
+             const estimate_args *a,
+             int64_t batch,
+             int64_t in,
+             int64_t out,
+             result *r,
+             GError **error)
+{
+    tm_memory_args m = {0};
+    m.gpu_memory_utilization = a->gpu_memory_utilization;
+    m.block_size = a->block_size != BASE_OPT_UNSET_INT ? a->block_size : 0;
+    m.max_model_len = a->max_model_len != BASE_OPT_UNSET_INT ? a->max_model_len : in + out;
+    m.context_len = in + out;
+    if (!tm_setup_memory_plan(s, &m, &r->plan, error))
+        return FALSE;
+    int64_t per = (in + out + r->plan.block_size - 1) / r->plan.block_size;
+    int64_t need = per * batch;
+    r->kv_needed_bytes = (double)need * (double)r->plan.block_size * r->plan.kv_bytes_per_token;
+    if (need > r->plan.num_gpu_blocks - 1) {
+        double short_b = (double)(need - (r->plan.num_gpu_blocks - 1)) *
+                         (double)r->plan.block_size * r->plan.kv_bytes_per_token;
+        g_set_error(error, TM_ERROR, TM_ERROR_NO_FIT,
+                    "batch of %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
+                    " tokens needs %.2f GiB of KV cache per GPU but %s on %s has %.2f GiB; short "
+                    "by %.2f GB (at most %" G_GINT64_FORMAT " such sequences fit)",
+                    batch, in + out, r->kv_needed_bytes / 1073741824.0, tm_setup_model(s)->name,
+                    tm_setup_hardware(s)->name, r->plan.kv_bytes / 1073741824.0, short_b / 1e9,
+                    r->plan.max_concurrent);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static tm_setup *
+make_setup(const estimate_args *a, const tm_options *o, GError **error)
+{
+    tm_setup *s = tm_setup_new(o, error);
+    if (s == NULL)
+        return NULL;
+    tm_roofline_params *p = tm_setup_params(s);
+    if (isfinite(a->step_overhead_us))
+        p->step_overhead_s = a->step_overhead_us * 1e-6;
+    if (isfinite(a->per_seq_overhead_us))
+        p->per_seq_overhead_s = a->per_seq_overhead_us * 1e-6;
+    return s;
+}
+
+static char *
+bottleneck_name(const phase *ph)
+{
+    const tm_row *r = &ph->d.rows[ph->bottleneck];
+    return g_strdup_printf("%s (%s)", tm_row_name(ph->bottleneck), r->bound);
+}
+
+/* ---- single scenario output ---------------------------------------------------------- */
+
+static void
+print_rows(const char *title, const phase *ph)
+{
+    printf("%s\n", title);
+    printf("  %-12s %12s %10s %11s %10s %9s %9s  %s\n", "component", "GFLOP", "GB", "compute ms",
+           "memory ms", "comm ms", "time ms", "bound");
+    for (int i = 0; i < TM_ROW_COUNT; i++) {
+        const tm_row *r = &ph->d.rows[i];
+        if (r->time_s <= 0 && r->comm_s <= 0 && r->flops <= 0)
+            continue;
+        printf("  %-12s %12.2f %10.4f %11.4f %10.4f %9.4f %9.4f  %s\n", tm_row_name((tm_row_id)i),
+               r->flops / 1e9, r->bytes / 1e9, r->compute_s * 1e3, r->memory_s * 1e3,
+               r->comm_s * 1e3, r->time_s * 1e3, r->bound);
+    }
+    printf("  %-12s %12s %10s %11s %10s %9s %9.4f\n\n", "total", "", "", "", "", "",
+           ph->d.cost.total_s * 1e3);
+}
+
+static json_t *
+rows_json(const phase *ph)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < TM_ROW_COUNT; i++) {
+        const tm_row *r = &ph->d.rows[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "component", json_string(tm_row_name((tm_row_id)i)));
+        json_object_set_new(o, "flops", base_json_real(r->flops));
+        json_object_set_new(o, "bytes", base_json_real(r->bytes));
+        json_object_set_new(o, "compute_ms", base_json_real(r->compute_s * 1e3));
+        json_object_set_new(o, "memory_ms", base_json_real(r->memory_s * 1e3));
+        json_object_set_new(o, "comm_ms", base_json_real(r->comm_s * 1e3));
+        json_object_set_new(o, "time_ms", base_json_real(r->time_s * 1e3));
+        json_object_set_new(o, "bound", json_string(r->bound));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *
+phase_json(const phase *ph, const char *time_key, double time_s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, time_key, base_json_real(time_s * 1e3));
+    json_object_set_new(o, "steps", json_integer(ph->steps));
+    g_autofree char *bn = bottleneck_name(ph);
+    json_object_set_new(o, "bottleneck", json_string(bn));
+    json_object_set_new(o, "step_ms", base_json_real(ph->d.cost.total_s * 1e3));
+    json_object_set_new(o, "compute_bound_ms", base_json_real(ph->d.cost.compute_s * 1e3));
+    json_object_set_new(o, "memory_bound_ms", base_json_real(ph->d.cost.memory_s * 1e3));
+    json_object_set_new(o, "comm_exposed_ms", base_json_real(ph->d.cost.comm_s * 1e3));
+    json_object_set_new(o, "overhead_ms", base_json_real(ph->d.cost.overhead_s * 1e3));
+    json_object_set_new(o, "components", rows_json(ph));
+    return o;
+}
+
+static int
+single(const estimate_args *a)
+{
+    GError *err = NULL;
+    g_autoptr(tm_setup) s = make_setup(a, &a->tm, &err);
+    if (s == NULL)
+        return cli_fail(err, CLI_USAGE);
+    result r;
+    if (!check_memory(s, a, a->batch, a->input_len, a->output_len, &r, &err))
+        return cli_fail(err, CLI_USAGE);
+    tm_memory_plan plan = r.plan;
+    double kv_need = r.kv_needed_bytes;
+    g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
+    price(s, tm, a->batch, a->input_len, a->output_len, &r);
+    r.plan = plan;
+    r.kv_needed_bytes = kv_need;
+    const tm_model_spec *m = tm_setup_model(s);
+    const tm_hardware *hw = tm_setup_hardware(s);
+    const tm_parallel *p = tm_setup_parallel(s);
+    const tm_roofline_params *kp = tm_setup_params_const(s);
+    g_autofree char *bp = bottleneck_name(&r.prefill);
+    g_autofree char *bd = bottleneck_name(&r.decode);
+    double per_gpu = 1.0 / (double)r.gpus;
+    if (a->json) {
+        json_auto_t *root = tm_setup_to_json(s);
+        json_t *sc = json_object();
+        json_object_set_new(sc, "batch", json_integer(a->batch));
+        json_object_set_new(sc, "input_len", json_integer(a->input_len));
+        json_object_set_new(sc, "output_len", json_integer(a->output_len));
+        json_object_set_new(sc, "gpus_per_replica", json_integer(r.gpus));
+        json_object_set_new(root, "scenario", sc);
+        json_object_set_new(root, "prefill",
+                            phase_json(&r.prefill, "latency_ms", r.prefill.time_s));
+        json_object_set_new(root, "decode", phase_json(&r.decode, "total_ms", r.decode.time_s));
+        json_t *su = json_object();
+        json_object_set_new(su, "ttft_ms", base_json_real(r.prefill.time_s * 1e3));
+        json_object_set_new(su, "tpot_ms", base_json_real(r.tpot_s * 1e3));
+        json_object_set_new(su, "e2e_ms", base_json_real(r.e2e_s * 1e3));
+        json_object_set_new(su, "decode_tokens_per_s_per_replica", base_json_real(r.decode_tok_s));
+        json_object_set_new(su, "decode_tokens_per_s_per_gpu",
+                            base_json_real(r.decode_tok_s * per_gpu));
+        json_object_set_new(su, "output_tokens_per_s_per_replica", base_json_real(r.overall_tok_s));
+        json_object_set_new(su, "output_tokens_per_s_per_gpu",
+                            base_json_real(r.overall_tok_s * per_gpu));
+        json_object_set_new(su, "prefill_bottleneck", json_string(bp));
+        json_object_set_new(su, "decode_bottleneck", json_string(bd));
+        json_object_set_new(su, "kv_needed_gib", base_json_real(r.kv_needed_bytes / 1073741824.0));
+        json_object_set_new(su, "kv_available_gib", base_json_real(r.plan.kv_bytes / 1073741824.0));
+        json_object_set_new(su, "num_gpu_blocks", json_integer(r.plan.num_gpu_blocks));
+        json_object_set_new(root, "summary", su);
+        g_autofree char *txt = base_json_dumps(root);
+        fputs(txt, stdout);
+        return CLI_OK;
+    }
+    if (a->csv) {
+        printf("phase,component,flops,bytes,compute_ms,memory_ms,comm_ms,time_ms,bound\n");
+        const phase *ph[2] = {&r.prefill, &r.decode};
+        const char *names[2] = {"prefill", "decode"};
+        for (int k = 0; k < 2; k++) {
+            for (int i = 0; i < TM_ROW_COUNT; i++) {
+                const tm_row *w = &ph[k]->d.rows[i];
+                printf("%s,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s\n", names[k],
+                       tm_row_name((tm_row_id)i), w->flops, w->bytes, w->compute_s * 1e3,
+                       w->memory_s * 1e3, w->comm_s * 1e3, w->time_s * 1e3, w->bound);
+            }
+            printf("%s,total,,,,,,%.6g,\n", names[k], ph[k]->d.cost.total_s * 1e3);
+        }
+        return CLI_OK;
+    }
+    printf("%s on %s (%s): tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT " dp=%" G_GINT64_FORMAT
+           " ep=%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " GPU(s) per replica), %s weights, %s KV, "
+           "%s links\n",
+           m->name, hw->name, hw->display_name, p->tp, p->pp, p->dp, p->ep, r.gpus,
+           tm_dtype_name(kp->weight_dtype), tm_dtype_name(kp->kv_dtype),
+           tm_backend_name(kp->backend));
+    printf(
+        "knobs: compute %.2f, memory %.2f, comm %.2f of peak; overlap %.2f; overheads %.0f us/step "
+        "+ %.1f us/seq; %s\n",
+        kp->compute_eff, kp->memory_eff, kp->comm_eff, kp->overlap, kp->step_overhead_s * 1e6,
+        kp->per_seq_overhead_s * 1e6,
+        tm_setup_calibration(s) ? tm_setup_calibration(s) : "uncalibrated defaults");
+    printf("scenario: %" G_GINT64_FORMAT " sequences × %" G_GINT64_FORMAT
+           " prompt tokens → %" G_GINT64_FORMAT " output tokens\n\n",
+           a->batch, a->input_len, a->output_len);
+    g_autofree char *t1 = g_strdup_printf("prefill step (%" G_GINT64_FORMAT
+                                          " prompts of %" G_GINT64_FORMAT " tokens)",
+                                          a->batch, a->input_len);
+    print_rows(t1, &r.prefill);
+    if (r.decode.steps > 0) {
+        g_autofree char *t2 = g_strdup_printf("decode step at mean context %" G_GINT64_FORMAT
+                                              " (%" G_GINT64_FORMAT " sequences)",
+                                              a->input_len + (a->output_len - 1) / 2, a->batch);
+        print_rows(t2, &r.decode);
+    }
+    printf("summary\n");
+    printf("  prefill latency (TTFT, no queueing)  %10.3f ms   bottleneck %s\n",
+           r.prefill.time_s * 1e3, bp);
+    if (r.decode.steps > 0)
+        printf("  time per output token (TPOT)         %10.3f ms   bottleneck %s  (mean of "
+               "%" G_GINT64_FORMAT " steps)\n",
+               r.tpot_s * 1e3, bd, r.decode.steps);
+    printf("  end-to-end per request               %10.3f ms\n", r.e2e_s * 1e3);
+    printf("  decode throughput                    %10.1f tok/s per replica, %.1f per GPU\n",
+           r.decode_tok_s, r.decode_tok_s * per_gpu);
+    printf("  output throughput incl. prefill      %10.1f tok/s per replica, %.1f per GPU\n",
+           r.overall_tok_s, r.overall_tok_s * per_gpu);
+    printf("  KV cache                             %10.2f GiB needed of %.2f GiB per GPU "
+           "(%" G_GINT64_FORMAT " blocks of %" G_GINT64_FORMAT ")\n",
+           r.kv_needed_bytes / 1073741824.0, r.plan.kv_bytes / 1073741824.0, r.plan.num_gpu_blocks,
+           r.plan.block_size);
+    return CLI_OK;
+}
+
+/* ---- scenarios CSV ------------------------------------------------------------------- */
+
+static void
+put_field(GString *g, const char *s, bool first)
+{
+    if (!first)
+        g_string_append_c(g, ',');
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        g_string_append(g, s);
+        return;
+    }
+    g_string_append_c(g, '"');
+    for (const char *c = s; *c; c++) {
+        if (*c == '"')
+            g_string_append_c(g, '"');
+        g_string_append_c(g, *c);
+    }
+    g_string_append_c(g, '"');
+}
+
+static const char *const out_cols[] = {"predicted_prefill_ms",
+                                       "predicted_decode_ms",
+                                       "predicted_tpot_ms",
+                                       "predicted_tokens_per_s",
+                                       "predicted_tokens_per_s_per_gpu",
+                                       "prefill_bottleneck",
+                                       "decode_bottleneck",
+                                       "error"};
+
+/* Integer cell COL of the current row, or DEF when the column is absent or the cell empty. */
+static gboolean
+cell_int(const base_csv *c, int col, int64_t def, int64_t min, int64_t *out, GError **error)
+{
+    if (col < 0 || *base_csv_field(c, (size_t)col) == '\0') {
+        *out = def;
+        return TRUE;
+    }
+    if (!base_csv_get_int64(c, col, out, error))
+        return FALSE;
+    if (*out < min) {
+        base_csv_set_error(c, col, error, "must be ≥ %" G_GINT64_FORMAT, min);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+price_row(
+    const estimate_args *a, const base_csv *c, const int *cols, GPtrArray *vals, GError **error)
+{
+    tm_options o;
+    memset(&o, 0, sizeof o);
+    base_opt_set tmset = {&tm_options_table, 1};
+    base_opts_copy(&tmset, &o, &a->tm);
+    int64_t tp, dp, pp, batch, seq, dec, ga;
+    gboolean ok = cell_int(c, cols[0], a->tm.tp, 1, &tp, error) &&
+                  cell_int(c, cols[1], a->tm.dp, 1, &dp, error) &&
+                  cell_int(c, cols[2], a->batch, 1, &batch, error) &&
+                  cell_int(c, cols[3], a->input_len, 1, &seq, error) &&
+                  cell_int(c, cols[4], a->output_len, 0, &dec, error) &&
+                  cell_int(c, cols[5], 1, 1, &ga, error) &&
+                  cell_int(c, cols[6], a->tm.pp, 1, &pp, error);
+    static const char *const str_paths[] = {"model.name", "hardware.name", "model.dtype",
+                                            "model.kv_cache_dtype"};
+    for (int i = 0; ok && i < 4; i++) {
+        int col = cols[7 + i];
+        if (col >= 0 && *base_csv_field(c, (size_t)col) != '\0' &&
+            !base_opts_set_string(&tmset, &o, str_paths[i], base_csv_field(c, (size_t)col),
+                                  error)) {
+            g_prefix_error(error, "column %s: ", base_csv_colname(c, (size_t)col));
+            ok = FALSE;
+        }
+    }
+    if (!ok) {
+        base_opts_clear(&tmset, &o);
+        return FALSE;
+    }
+    o.tp = tp;
+    o.dp = dp;
+    o.pp = pp;
+    g_autoptr(tm_setup) s = make_setup(a, &o, error);
+    base_opts_clear(&tmset, &o);
+    if (s == NULL)
+        return FALSE;
+    /* decode_tokens tokens generated after the prompt: prefill + decode_tokens decode steps */
+    result r;
+    if (!check_memory(s, a, batch, seq, dec, &r, error))
+        return FALSE;
+    g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
+    price(s, tm, batch, seq, dec + 1, &r);
+    g_autofree char *bp = bottleneck_name(&r.prefill);
+    g_autofree char *bd = bottleneck_name(&r.decode);
+    g_ptr_array_add(vals, g_strdup_printf("%.4f", r.prefill.time_s * 1e3));
+    g_ptr_array_add(vals, g_strdup_printf("%.4f", r.decode.time_s * 1e3));
+    g_ptr_array_add(vals, g_strdup_printf("%.4f", r.tpot_s * 1e3));
+    g_ptr_array_add(vals, g_strdup_printf("%.2f", r.decode_tok_s));
+    g_ptr_array_add(vals, g_strdup_printf("%.2f", r.decode_tok_s / (double)r.gpus));
+    g_ptr_array_add(vals, g_strdup(bp));
+    g_ptr_array_add(vals, g_strdup(dec > 0 ? bd : ""));
+    g_ptr_array_add(vals, g_strdup(""));
+    return TRUE;
+}
+
+static int
+scenarios(const estimate_args *a)
+{
+    GError *err = NULL;
+    g_autoptr(base_csv) c = base_csv_open(a->scenarios, 0, BASE_CSV_HEADER, &err);
+    if (c == NULL)
+        return cli_fail(err, CLI_USAGE);
+    static const char *const in_cols[] = {
+        "tp", "dp",    "batch_per_gpu", "seq_len", "decode_tokens", "grad_accum",
+        "pp", "model", "hardware",      "dtype",   "kv_cache_dtype"};
+    int cols[G_N_ELEMENTS(in_cols)];
+    for (size_t i = 0; i < G_N_ELEMENTS(in_cols); i++)
+        cols[i] = base_csv_col(c, in_cols[i]);
+    /* output header: input columns (minus predicted ones we rewrite), then ours */
+    size_t n = base_csv_ncols(c);
+    bool *keep = g_new0(bool, n);
+    GString *g = g_string_new(NULL);
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = base_csv_colname(c, i);
+        keep[i] = !g_strv_contains(out_cols, name);
+        if (keep[i]) {
+            put_field(g, name, first);
+            first = false;
+        }
+    }
+    size_t nout = a->keep_going ? G_N_ELEMENTS(out_cols) : G_N_ELEMENTS(out_cols) - 1;
+    for (size_t i = 0; i < nout; i++) {
+        put_field(g, out_cols[i], first);
+        first = false;
+    }
+    g_string_append_c(g, '\n');
+    int rc = CLI_OK;
+    while (base_csv_next(c, &err)) {
+        g_autoptr(GPtrArray) vals = g_ptr_array_new_with_free_func(g_free);
+        GError *rerr = NULL;
+        if (!price_row(a, c, cols, vals, &rerr)) {
+            g_autofree char *msg =
+                g_strdup_printf("%s:%" G_GUINT64_FORMAT ": %s", base_csv_name(c),
+                                base_csv_lineno(c), rerr ? rerr->message : "invalid row");
+            g_clear_error(&rerr);
+            if (!a->keep_going) {
+                rc = cli_failf(CLI_USAGE, "%s", msg);
+                break;
+            }
+            g_ptr_array_set_size(vals, 0);
+            for (size_t i = 0; i + 1 < G_N_ELEMENTS(out_cols); i++)
+                g_ptr_array_add(vals, g_strdup(""));
+            g_ptr_array_add(vals, g_strdup(msg));
+        }
+        first = true;
+        for (size_t i = 0; i < n; i++) {
+            if (keep[i]) {
+                put_field(g, base_csv_field(c, i), first);
+                first = false;
+            }
+        }
+        for (size_t i = 0; i < nout; i++) {
+            put_field(g, (const char *)vals->pdata[i], first);
+            first = false;
+        }
+        g_string_append_c(g, '\n');
+    }
+    g_free(keep);
+    if (rc == CLI_OK && err != NULL)
+        rc = cli_fail(g_steal_pointer(&err), CLI_USAGE);
+    if (rc == CLI_OK) {
+        if (a->output != NULL) {
+            if (!base_file_write_atomic(a->output, g->str, g->len, &err))
+                rc = cli_fail(err, CLI_RUNTIME);
+        } else {
+            fputs(g->str, stdout);
+        }
+    }
+    g_string_free(g, TRUE);
+    return rc;
+}
 
 int
 cmd_estimate(int argc, char **argv)
 {
-    return cli_not_yet(argc, argv, "estimate [FLAGS]",
-                   "Roofline latency and throughput for one scenario or a scenarios CSV.");
+    const base_opt_set *set = schema();
+    if (cli_wants_help(argc, argv)) {
+        cli_print_help(synopsis,
+                       "Roofline latency and throughput (no simulation): component tables for "
+                       "the prefill step and a decode step, TTFT, TPOT, tokens/s per replica and "
+                       "per GPU, bottlenecks. --scenarios prices every row of a CSV and writes it "
+                       "back with predicted_prefill_ms, predicted_decode_ms, tokens/s and "
+                       "bottleneck columns (docs/timemodel.md).",
+                       set);
+        return CLI_OK;
+    }
+    estimate_args a;
+    memset(&a, 0, sizeof a);
+    base_opts_defaults(set, &a);
+    GError *err = NULL;
+    int rc;
+    if (!base_opts_parse_args(set, &a, argc - 1, argv + 1, NULL, &err))
+        rc = cli_fail(err, CLI_USAGE);
+    else if (a.json && a.csv)
+        rc = cli_usage_error(synopsis, "--json and --csv are exclusive");
+    else if (a.scenarios != NULL)
+        rc = scenarios(&a);
+    else
+        rc = single(&a);
+    base_opts_clear(set, &a);
+    return rc;
 }
