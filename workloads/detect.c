@@ -112,8 +112,8 @@ wl__detect(const wl__input *in, GError **error)
                     in->name);
         return NULL;
     }
-    g_autofree char *copy = g_strdup(line);
-    if (is_servegen_row(copy))
+    g_autofree char *copy = g_strdup(line), *probe = g_strdup(line);
+    if (is_servegen_row(probe)) /* splits PROBE in place */
         return "servegen";
     char *f[64];
     size_t n =

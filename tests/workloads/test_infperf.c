@@ -61,8 +61,8 @@ Test(infperf, shared_prefix_single_turn)
     /* The first 12 requests are the 12 prompts once each: 12 questions, 3 system prompts of
      * 4 questions each; then the same order again. */
     g_autoptr(GHashTable) qs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
-    g_autoptr(GHashTable) per_sys = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                                          g_free);
+    g_autoptr(GHashTable) per_sys =
+        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     for (int i = 0; i < 12; i++) {
         g_hash_table_add(qs, g_memdup2(&q[i], 8));
         int *c = g_hash_table_lookup(per_sys, &sys[i]);
@@ -233,12 +233,13 @@ Test(infperf, inline_spec_and_servesim_spec_file)
     wl_options o;
     memset(&o, 0, sizeof o);
     base_opts_defaults(&set, &o);
-    cr_assert(base_opts_set_string(&set, &o, "workload.spec",
-                                   "{\"load\": {\"stages\": [{\"rate\": 2, \"duration\": 2}]}, "
-                                   "\"data\": {\"type\": \"random\", \"input_distribution\": "
-                                   "{\"min\": 5, \"max\": 5, \"mean\": 5}, \"output_distribution\": "
-                                   "{\"min\": 3, \"max\": 3, \"mean\": 3}}}",
-                                   &err));
+    cr_assert(
+        base_opts_set_string(&set, &o, "workload.spec",
+                             "{\"load\": {\"stages\": [{\"rate\": 2, \"duration\": 2}]}, "
+                             "\"data\": {\"type\": \"random\", \"input_distribution\": "
+                             "{\"min\": 5, \"max\": 5, \"mean\": 5}, \"output_distribution\": "
+                             "{\"min\": 3, \"max\": 3, \"mean\": 3}}}",
+                             &err));
     wl_open_params p = {0, 0};
     g_autoptr(wl_source) t = wl_open(&o, &p, &err);
     base_opts_clear(&set, &o);
@@ -251,11 +252,11 @@ Test(infperf, inline_spec_and_servesim_spec_file)
     g_autofree char *dir = g_dir_make_tmp("servesim-wl-XXXXXX", NULL);
     g_autofree char *trace = g_build_filename(dir, "t.csv", NULL);
     g_autofree char *spec = g_build_filename(dir, "w.json", NULL);
-    cr_assert(g_file_set_contents(trace, "num_prefill_tokens,num_decode_tokens\n5,6\n7,8\n", -1,
-                                  NULL));
+    cr_assert(
+        g_file_set_contents(trace, "num_prefill_tokens,num_decode_tokens\n5,6\n7,8\n", -1, NULL));
     cr_assert(g_file_set_contents(
-        spec, "{\"workload\": {\"source\": \"t.csv\", \"arrival\": \"constant\", \"rate\": 4}}",
-        -1, NULL));
+        spec, "{\"workload\": {\"source\": \"t.csv\", \"arrival\": \"constant\", \"rate\": 4}}", -1,
+        NULL));
     g_autoptr(wl_source) u = wlt_open(0, 0, &err, "--workload", spec, NULL);
     cr_assert_not_null(u, "%s", err ? err->message : "");
     cr_assert_eq(wlt_drain(u, &st, &err), 0);
@@ -290,6 +291,7 @@ Test(infperf, bad_specs_are_clear_errors)
          "input_distribution: need 1 <= min <= mean <= max"},
         {"{\"data\": {\"type\": \"random\"}}", "missing"},
     };
+
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         g_autofree char *p = wlt_tmp(".json", cases[i].json, false);
         GError *err = NULL;

@@ -108,8 +108,13 @@ Test(transforms, clipping_keeps_the_leading_segments)
 {
     /* Mooncake row 1: 6,758 prompt tokens in 14 blocks, 500 output. max_model_len 1,300 keeps
      * the output and 800 prompt tokens: blocks 0 (512) and 1 (288 of 512). */
-    const char *a[] = {"--workload", SERVESIM_SHARED_DATA "/mooncake-fast25/conversation_trace.first4000.jsonl",
-                       "--over-length", "clip", "--limit", "1", NULL};
+    const char *a[] = {"--workload",
+                       SERVESIM_SHARED_DATA "/mooncake-fast25/conversation_trace.first4000.jsonl",
+                       "--over-length",
+                       "clip",
+                       "--limit",
+                       "1",
+                       NULL};
     GError *err = NULL;
     g_autoptr(wl_source) s = wlt_openv(0, 1300, a, &err);
     wl_request r;
@@ -131,8 +136,8 @@ cmp_u64(const void *a, const void *b)
 Test(transforms, shuffle_keeps_times_and_the_multiset_of_bodies)
 {
     const char *plain[] = {"--workload", "azure-conv-10min", NULL};
-    const char *shuf[] = {"--workload", "azure-conv-10min", "--shuffle", "--shuffle-window",
-                          "500", NULL};
+    const char *shuf[] = {"--workload", "azure-conv-10min", "--shuffle", "--shuffle-window", "500",
+                          NULL};
     GError *err = NULL;
     g_autoptr(wl_source) a = wlt_openv(9, 0, plain, &err);
     g_autoptr(wl_source) b = wlt_openv(9, 0, shuf, &err);
@@ -167,8 +172,8 @@ Test(transforms, shuffle_keeps_times_and_the_multiset_of_bodies)
 Test(transforms, shuffle_refuses_sessions)
 {
     GError *err = NULL;
-    wl_source *s = wlt_open(0, 0, &err, "--workload", "synthetic", "--clients", "2", "--shuffle",
-                            NULL);
+    wl_source *s =
+        wlt_open(0, 0, &err, "--workload", "synthetic", "--clients", "2", "--shuffle", NULL);
     cr_expect_null(s);
     cr_expect(err != NULL && strstr(err->message, "sessions") != NULL);
     g_clear_error(&err);
@@ -176,8 +181,9 @@ Test(transforms, shuffle_refuses_sessions)
 
 Test(transforms, time_scale_scales_think_times)
 {
-    const char *a[] = {"--workload", "synthetic", "--clients", "1", "--num-requests", "2",
-                       "--think-time", "fixed:1", "--time-scale", "0.5", NULL};
+    const char *a[] = {
+        "--workload", "synthetic",    "--clients", "1", "--num-requests", "2", "--think-time",
+        "fixed:1",    "--time-scale", "0.5",       NULL};
     GError *err = NULL;
     g_autoptr(wl_source) s = wlt_openv(0, 0, a, &err);
     wl_request r;
@@ -188,10 +194,11 @@ Test(transforms, time_scale_scales_think_times)
 
 Test(transforms, rate_needs_a_time_span)
 {
-    g_autofree char *p = wlt_tmp(".jsonl",
-                                 "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 5}\n"
-                                 "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 5}\n",
-                                 false);
+    g_autofree char *p =
+        wlt_tmp(".jsonl",
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 5}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 5}\n",
+                false);
     GError *err = NULL;
     wl_source *s = wlt_open(0, 0, &err, "--workload", p, "--rate", "3", NULL);
     cr_expect_null(s);

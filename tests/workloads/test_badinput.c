@@ -1,0 +1,229 @@
+/* tests/workloads/test_badinput.c: malformed rows name FILE:LINE: column NAME: why (WL_ERROR,
+ * WL_ERROR_PARSE); --skip-bad-rows counts, remembers and skips them; empty files, missing
+ * columns, non-monotone timestamps (rejected), absurd values, truncated gzip, undetectable
+ * formats: clear errors, no crash. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <glib.h>
+
+#include "wlt.h"
+#include "workloads/workload.h"
+
+TestSuite(badinput, .timeout = 60);
+
+/* Opens and drains PATH; returns the error (open or read), or NULL. */
+static GError *
+fail_of(const char *path, const char *extra_flag, const char *extra_value)
+{
+    GError *err = NULL;
+    g_autoptr(wl_source) s =
+        extra_flag != NULL ? wlt_open(0, 0, &err, "--workload", path, extra_flag, extra_value, NULL)
+                           : wlt_open(0, 0, &err, "--workload", path, NULL);
+    if (s == NULL)
+        return err;
+    wlt_stats st;
+    if (wlt_drain(s, &st, &err) < 0)
+        return err;
+    return NULL;
+}
+
+static void
+expect_error(const char *contents, bool gz, const char *suffix, const char *expected_tail)
+{
+    g_autofree char *p = wlt_tmp(suffix, contents, gz);
+    GError *err = fail_of(p, NULL, NULL);
+    cr_assert_not_null(err, "no error for %s", expected_tail);
+    cr_expect(err->domain == WL_ERROR, "%s", err->message);
+    g_autofree char *want = g_strdup_printf("%s%s", p, expected_tail);
+    cr_expect_str_eq(err->message, want);
+    g_error_free(err);
+    unlink(p);
+}
+
+Test(badinput, azure_rows)
+{
+    const char *h = "TIMESTAMP,ContextTokens,GeneratedTokens\n";
+    const char *ok = "2023-11-16 18:15:46.6805900,374,44\n";
+    g_autofree char *a = g_strconcat(h, ok, "2023-11-16 18:15:47.0,abc,5\n", NULL);
+    expect_error(a, false, ".csv", ":3: column ContextTokens: not an integer: 'abc'");
+    g_autofree char *b = g_strconcat(h, ok, "2023-11-16 18:15:47.0,5,0\n", NULL);
+    expect_error(b, false, ".csv", ":3: column GeneratedTokens: zero tokens");
+    g_autofree char *c = g_strconcat(h, ok, "2023-11-16 18:15:47.0,-5,3\n", NULL);
+    expect_error(c, false, ".csv", ":3: column ContextTokens: negative token count -5");
+    g_autofree char *d = g_strconcat(h, ok, "2023-11-16 18:15:47.0,20000000,3\n", NULL);
+    expect_error(d, false, ".csv",
+                 ":3: column ContextTokens: 20000000 tokens is absurd (limit 10000000)");
+    g_autofree char *e = g_strconcat(h, ok, "yesterday,5,3\n", NULL);
+    expect_error(e, false, ".csv",
+                 ":3: column TIMESTAMP: bad timestamp 'yesterday' (expected YYYY-MM-DD "
+                 "HH:MM:SS[.fraction])");
+    g_autofree char *f = g_strconcat(h, ok, "2023-11-16 18:15:40.5,5,3\n", NULL);
+    expect_error(f, false, ".csv",
+                 ":3: column TIMESTAMP: arrival -6.180590 s is earlier than the previous row's "
+                 "0.000000 s (traces must be sorted by arrival time)");
+    g_autofree char *g = g_strconcat(h, ok, "2023-11-16 18:15:47.0,5\n", NULL);
+    expect_error(g, false, ".csv", ":3: column GeneratedTokens: missing value (row has 2 fields)");
+}
+
+Test(badinput, missing_column_and_empty_files)
+{
+    expect_error("TIMESTAMP,ContextTokens\n2023-11-16 18:15:46.68,3\n", false, ".csv",
+                 ":1: missing column GeneratedTokens");
+    expect_error("Timestamp,Model,Request tokens\n1,ChatGPT,5\n", false, ".csv",
+                 ":1: missing column Response tokens");
+    expect_error("", false, ".csv", ": empty file");
+    expect_error("\n\n", true, ".csv.gz", ": empty file");
+}
+
+Test(badinput, skip_bad_rows_counts_and_reports)
+{
+    g_autofree char *p = wlt_tmp(".csv",
+                                 "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log "
+                                 "Type\n"
+                                 "1,ChatGPT,10,5,15,API log\n"
+                                 "2,ChatGPT,x,5,15,API log\n"
+                                 "3,ChatGPT,10,5,15,API log\n"
+                                 "2.5,ChatGPT,10,5,15,API log\n"
+                                 "4,GPT-4,10,5,15,API log\n",
+                                 false);
+    GError *err = fail_of(p, NULL, NULL);
+    cr_assert_not_null(err);
+    cr_expect(g_str_has_suffix(err->message, ":3: column Request tokens: not an integer: 'x'"),
+              "%s", err->message);
+    cr_expect_eq(err->code, WL_ERROR_PARSE);
+    g_clear_error(&err);
+    g_autoptr(wl_source) s = wlt_open(0, 0, &err, "--workload", p, "--skip-bad-rows", NULL);
+    cr_assert_not_null(s);
+    wlt_stats st;
+    cr_assert_eq(wlt_drain(s, &st, &err), 0);
+    cr_expect_eq(st.n, 3);
+    wl_counters c = wl_source_get_counters(s);
+    cr_expect_eq(c.skipped_bad, 2, "the bad cell and the row that goes back in time");
+    cr_expect_eq(c.rows, 5);
+    const char *first = wl_source_first_skipped(s);
+    cr_assert_not_null(first);
+    cr_expect(g_str_has_suffix(first, ":3: column Request tokens: not an integer: 'x'"), "%s",
+              first);
+    unlink(p);
+}
+
+Test(badinput, truncated_gzip)
+{
+    GString *text = g_string_new("TIMESTAMP,ContextTokens,GeneratedTokens\n");
+    for (int i = 0; i < 20000; i++)
+        g_string_append_printf(text, "2023-11-16 18:%02d:%02d.%07d,%d,%d\n", 15 + i / 6000,
+                               (i / 100) % 60, i % 100 * 1000, 100 + i % 977, 1 + i % 311);
+    g_autofree char *p = wlt_tmp(".csv.gz", text->str, true);
+    g_string_free(text, TRUE);
+    g_autofree char *data = NULL;
+    size_t n = 0;
+    cr_assert(g_file_get_contents(p, &data, &n, NULL));
+    cr_assert(g_file_set_contents(p, data, (gssize)(n / 2), NULL));
+    GError *err = fail_of(p, NULL, NULL);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "truncated gzip") != NULL, "%s", err->message);
+    cr_expect(g_str_has_prefix(err->message, p));
+    g_error_free(err);
+    unlink(p);
+}
+
+Test(badinput, jsonl_rows)
+{
+    expect_error(
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": [1]}\n"
+        "{\"timestamp\": 1, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": [1]\n",
+        false, ".jsonl", ":2: invalid JSON at character 71: '}' expected near end of file");
+    expect_error(
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": [1]}\n"
+        "{\"timestamp\": 1, \"output_length\": 2, \"hash_ids\": [1]}\n",
+        false, ".jsonl", ":2: column input_length: missing");
+    expect_error(
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": [1]}\n"
+        "{\"timestamp\": 1, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": "
+        "[\"a\"]}\n",
+        false, ".jsonl", ":2: column hash_ids: element 0 is not an integer >= 0");
+    expect_error("{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 10}\n"
+                 "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 5}\n",
+                 false, ".jsonl",
+                 ":2: column arrival_time_ns: arrival 0.000000 s is earlier than the previous "
+                 "row's 0.000000 s (traces must be sorted by arrival time)");
+    expect_error("{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 1, "
+                 "\"input_tok_ids\": [1, 2]}\n",
+                 false, ".jsonl", ":1: column input_tok_ids: has 2 ids but input_toks is 3");
+}
+
+Test(badinput, sharegpt_json_truncated_and_malformed)
+{
+    expect_error("[{\"conversations\": [{\"from\": \"human\", \"value\": \"hi\"}", false, ".json",
+                 ":1: truncated JSON (the conversation is not closed)");
+    expect_error("[{\"conversations\": [{\"from\": \"human\", \"value\": \"hi\"}]},\n", false,
+                 ".json", ":1: truncated JSON (the top-level array is not closed)");
+    expect_error("[{\"conversations\": [{\"from\": \"human\"}]}]", false, ".json",
+                 ":1: column conversations: message 0 needs string \"from\" and \"value\" (or "
+                 "\"role\" and \"content\")");
+    expect_error("[{\"chat\": []}]", false, ".json", ":1: column conversations: missing");
+}
+
+Test(badinput, servegen_rows)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-wl-XXXXXX", NULL);
+    g_autofree char *trace = g_build_filename(dir, "chunk-0-trace.csv", NULL);
+    g_autofree char *ds = g_build_filename(dir, "chunk-0-dataset.json", NULL);
+    cr_assert(g_file_set_contents(ds,
+                                  "{\"0\": {\"input_tokens\": \"{10: 0.5, 20: 0.5}\", "
+                                  "\"output_tokens\": \"{5: 1.0}\"}}",
+                                  -1, NULL));
+    cr_assert(
+        g_file_set_contents(trace, "0,1,1,Exponential,0,0\n600,1,2,Lognormal,1,1\n", -1, NULL));
+    GError *err = fail_of(trace, NULL, NULL);
+    cr_assert_not_null(err);
+    g_autofree char *want = g_strdup_printf(
+        "%s:2: column interarrival_dist: unknown distribution 'Lognormal' (expected Gamma, "
+        "Weibull, Exponential)",
+        trace);
+    cr_expect_str_eq(err->message, want);
+    g_clear_error(&err);
+    cr_assert(g_file_set_contents(trace, "0,1,1,Exponential,0,0\n", -1, NULL));
+    cr_assert(g_file_set_contents(ds,
+                                  "{\"0\": {\"input_tokens\": \"{10: 0.5, 0: 0.5}\", "
+                                  "\"output_tokens\": \"{5: 1.0}\"}}",
+                                  -1, NULL));
+    err = fail_of(trace, NULL, NULL);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "0.input_tokens: bad PMF") != NULL, "%s", err->message);
+    g_clear_error(&err);
+    unlink(ds);
+    err = fail_of(trace, NULL, NULL);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "chunk-0-dataset.json") != NULL, "%s", err->message);
+    g_clear_error(&err);
+    unlink(trace);
+    rmdir(dir);
+}
+
+Test(badinput, undetectable_unknown_and_missing)
+{
+    expect_error("a,b,c\n1,2,3\n", false, ".csv",
+                 ":1: cannot detect the workload format from the first line 'a,b,c' (known: "
+                 "Azure, BurstGPT, ShareGPT/Vidur length CSV, ServeGen, Mooncake, JSONL, "
+                 "ShareGPT JSON, inference-perf); use --workload-format");
+    GError *err = fail_of("/no/such/trace.csv", NULL, NULL);
+    cr_assert_not_null(err);
+    cr_expect(g_str_has_prefix(err->message,
+                               "/no/such/trace.csv: no such file or embedded workload (embedded: "),
+              "%s", err->message);
+    cr_expect_eq(err->code, WL_ERROR_IO);
+    g_clear_error(&err);
+    /* A forced format that does not fit the file. */
+    err = fail_of("burstgpt-sample", "--workload-format", "azure");
+    cr_assert_not_null(err);
+    cr_expect_str_eq(err->message, "burstgpt-sample:1: missing column TIMESTAMP");
+    g_clear_error(&err);
+    err = fail_of("burstgpt-sample", "--stages", "1:10");
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "has its own arrival times") != NULL, "%s", err->message);
+    g_clear_error(&err);
+}
