@@ -138,7 +138,8 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     if (blocks > UINT32_MAX)
         blocks = UINT32_MAX;
     if (fl->print_config) {
-        json_auto_t *j = resolved_json(cfg, setup, &plan, (uint32_t)blocks, NULL);
+        /* Only the settings, with "auto" resolved: the output loads back with --config. */
+        json_auto_t *j = sim_config_to_json(cfg);
         g_autofree char *s = base_json_dumps(j);
         fputs(s, stdout);
         return CLI_OK;
