@@ -262,3 +262,72 @@ Test(lowerbound, aiconfigurator_generation_attention)
     attention_table("vllm-0.14.0_generation_attention_perf.bf16kv.csv",
                     "aiconfigurator generation attention", "attention.decode", true);
 }
+
+/* DeepSeek-V3.2 DSA attention module (one layer: q/kv projections, lightning indexer, sparse
+ * MLA, o-proj; bf16 weights and KV) against the roofline's qkv + indexer + attention + o-proj
+ * operators of one layer. num_heads is the per-GPU head count (128 / tp). */
+static void
+dsa_table(const char *file, const char *name, bool decode)
+{
+    GError *err = NULL;
+    g_autofree char *path = g_build_filename(DATA, "aiconfigurator-h100", file, NULL);
+    g_autoptr(base_csv) c = base_csv_open(path, 0, BASE_CSV_HEADER, &err);
+    cr_assert_not_null(c, "%s", err ? err->message : "");
+    tm_model_spec m;
+    cr_assert(tm_model_spec_load(&m, "deepseek-v3.2", &err), "%s", err ? err->message : "");
+    tally t;
+    tally_init(&t, name);
+    tm_timemodel *models[8] = {NULL};
+    while (base_csv_next(c, &err)) {
+        int64_t heads = (int64_t)col(c, "num_heads"), batch = (int64_t)col(c, "batch_size");
+        int64_t isl = (int64_t)col(c, "isl"), step = (int64_t)col(c, "step");
+        int64_t tp = m.heads / heads;
+        cr_assert(tp >= 1 && tp <= 128 && m.heads % heads == 0);
+        int slot = 0;
+        while ((1 << slot) < tp)
+            slot++;
+        cr_assert_lt(slot, 8);
+        if (models[slot] == NULL) {
+            tm_roofline_params p;
+            tm_roofline_params_defaults(&p, &hw);
+            p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
+            p.step_overhead_s = p.per_seq_overhead_s = 0.0;
+            p.par = tm_parallel_make(tp, 1, 1, false);
+            models[slot] = tm_roofline_new(&m, &hw, &p);
+        }
+        tm_batch b;
+        tm_batch_init(&b, (uint32_t)m.index_topk);
+        for (int64_t i = 0; i < batch; i++)
+            tm_batch_add(&b, decode ? 1 : (uint64_t)isl, decode ? (uint64_t)step : 0, true);
+        tm_roofline_detail det;
+        tm_roofline_eval(models[slot], &b, &det);
+        double time = 0, bytes = 0;
+        for (size_t i = 0; i < det.n_ops; i++) {
+            const tm_op *o = &det.ops[i];
+            if (o->row == TM_ROW_QKV || o->row == TM_ROW_ATTENTION || o->row == TM_ROW_INDEXER ||
+                o->row == TM_ROW_OPROJ) {
+                time += o->time_s / o->count;
+                bytes += o->bytes;
+            }
+        }
+        char row[160];
+        g_snprintf(row, sizeof row,
+                   "batch=%" G_GINT64_FORMAT " isl=%" G_GINT64_FORMAT " step=%" G_GINT64_FORMAT
+                   " heads=%" G_GINT64_FORMAT,
+                   batch, isl, step, heads);
+        tally_add(&t, col(c, "latency") * 1e-3, time, bytes, hw.l2_bytes, row);
+    }
+    cr_assert_null(err);
+    for (int i = 0; i < 8; i++)
+        tm_timemodel_free(models[i]);
+    tm_model_spec_clear(&m);
+    tally_report(&t);
+}
+
+Test(lowerbound, aiconfigurator_dsa_modules)
+{
+    dsa_table("vllm-0.19.0_dsa_context_module_perf.DeepSeek-V3.2.bf16kv.csv",
+              "aiconfigurator DSA context module", false);
+    dsa_table("vllm-0.19.0_dsa_generation_module_perf.DeepSeek-V3.2.bf16kv.csv",
+              "aiconfigurator DSA generation module", true);
+}
