@@ -3,7 +3,13 @@
  * with linear probing and backward-shift deletion (no tombstones), keyed by nonzero 64-bit
  * chain hashes. Like vLLM's hash → {block_id: block} map, several blocks may carry one hash
  * (a request recomputes the block its capped hit left out): the map points at the first
- * inserted, the others hang off it in insertion order and take over when it is evicted. */
+ * inserted, the others hang off it in insertion order and take over when it is evicted.
+ *
+ * Private blocks: once a request's chain includes private content (WL_CONTENT_PRIVATE), its
+ * later blocks can only ever be hit by that request itself (after a preemption). They carry a
+ * tag (PRIVATE bit | request uid | block index) instead of a chain hash, stay out of the map,
+ * and are found again through the request's remembered block table, checking the block still
+ * carries the tag (it loses it when reallocated). Same hits as the map would give. */
 #include "sim/kvpool.h"
 
 #include <string.h>
@@ -11,6 +17,13 @@
 #include "base/rng.h"
 
 #define NIL UINT32_MAX
+#define PRIVATE_TAG (UINT64_C(1) << 63) /* hash values with this bit are private tags */
+
+static inline bool
+is_private(uint64_t h)
+{
+    return (h & PRIVATE_TAG) != 0;
+}
 
 typedef struct {
     uint32_t ref;
@@ -35,10 +48,11 @@ struct sim_kvpool {
 
 /* ---- hash map ---- */
 
+/* Chain hashes are already mixed (splitmix64 outputs): fold, no further mixing. */
 static inline uint32_t
 slot_of(const sim_kvpool *p, uint64_t h)
 {
-    return (uint32_t)(sim_mix64(h) & p->mmask);
+    return (uint32_t)(h ^ (h >> 29)) & p->mmask;
 }
 
 static uint32_t
@@ -168,7 +182,8 @@ fq_pop(sim_kvpool *p)
     fq_remove(p, i);
     block *x = &p->b[i];
     if (x->hash != 0) {
-        map_del(p, x->hash, i);
+        if (!is_private(x->hash))
+            map_del(p, x->hash, i);
         x->hash = 0;
         p->st.evictions++;
     }
@@ -264,6 +279,12 @@ fold_piece(uint64_t h, uint64_t cid, uint32_t off, uint32_t len)
     return sim_mix64(h + (((uint64_t)off << 32) | len));
 }
 
+static inline uint64_t
+private_tag(const sim_request *r, uint32_t j)
+{
+    return PRIVATE_TAG | ((r->uid & ((UINT64_C(1) << 39) - 1)) << 24) | (j & 0xFFFFFFu);
+}
+
 void
 sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
 {
@@ -280,9 +301,17 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
     }
     uint64_t parent = kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1] : UINT64_C(0x5EED0F5EED0F5EED);
     for (uint32_t j = kv->nhashes; j < nblocks; j++) {
+        if (is_private(parent)) {
+            /* the chain is private from here on: no hashing, just tags */
+            parent = kv->hashes[j] = private_tag(r, j);
+            continue;
+        }
         uint64_t h = parent;
         uint32_t need = p->block_size;
+        bool priv = false;
         while (need > 0) {
+            uint64_t cid;
+            uint32_t take;
             if (kv->cur_seg < r->nsegs) {
                 const wl_segment *s = &r->segs[kv->cur_seg];
                 uint32_t avail = s->tokens - kv->cur_off;
@@ -291,23 +320,42 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
                     kv->cur_off = 0;
                     continue;
                 }
-                uint32_t take = avail < need ? avail : need;
-                h = fold_piece(h, s->content_id, kv->cur_off, take);
-                kv->cur_off += take;
-                need -= take;
+                cid = s->content_id;
+                take = avail < need ? avail : need;
             } else {
                 /* generated tokens: offset counts from the first output token */
-                h = fold_piece(h, r->output_cid, kv->cur_off, need);
-                kv->cur_off += need;
-                need = 0;
+                cid = r->output_cid;
+                take = need;
             }
+            priv |= (cid & WL_CONTENT_PRIVATE) != 0;
+            h = fold_piece(h, cid, kv->cur_off, take);
+            kv->cur_off += take;
+            need -= take;
         }
-        if (h == 0)
-            h = 1;
+        if (priv) {
+            h = private_tag(r, j);
+        } else {
+            h &= ~PRIVATE_TAG;
+            if (h == 0)
+                h = 1;
+        }
         kv->hashes[j] = h;
         parent = h;
     }
     kv->nhashes = nblocks;
+}
+
+/* The cached block holding R's block J (whose hash is computed), or NIL. */
+static uint32_t
+find_block(const sim_kvpool *p, const sim_request *r, uint32_t j)
+{
+    uint64_t h = r->kv.hashes[j];
+    if (!is_private(h))
+        return map_get(p, h);
+    /* only R itself can hold it: where R's block J was before its last release */
+    if (j < r->kv.prev_nblocks && p->b[r->kv.blocks[j]].hash == h)
+        return r->kv.blocks[j];
+    return NIL;
 }
 
 uint32_t
@@ -325,7 +373,7 @@ sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count)
     while (n < maxb) {
         if (n >= r->kv.nhashes)
             sim_kvpool_hash_blocks(p, r, n + 1 + (maxb - n - 1 < 15 ? maxb - n - 1 : 15));
-        if (map_get(p, r->kv.hashes[n]) == NIL)
+        if (find_block(p, r, n) == NIL)
             break;
         n++;
     }
@@ -364,7 +412,7 @@ sim_kvpool_allocate(sim_kvpool *p,
     /* Hit blocks that sit in the free queue leave it, so they count against free space. */
     uint32_t evictable_hits = 0;
     for (uint32_t j = 0; j < hit_blocks; j++) {
-        uint32_t id = map_get(p, kv->hashes[j]);
+        uint32_t id = find_block(p, r, j);
         g_assert(id != NIL);
         if (p->b[id].ref == 0)
             evictable_hits++;
@@ -374,7 +422,7 @@ sim_kvpool_allocate(sim_kvpool *p,
         return false;
     }
     for (uint32_t j = 0; j < hit_blocks; j++) {
-        uint32_t id = map_get(p, kv->hashes[j]);
+        uint32_t id = find_block(p, r, j); /* before push_block overwrites blocks[j] */
         if (p->b[id].ref == 0)
             fq_remove(p, id);
         p->b[id].ref++;
@@ -402,7 +450,8 @@ sim_kvpool_allocate(sim_kvpool *p,
                 block *x = &p->b[kv->blocks[j]];
                 g_assert(x->hash == 0);
                 x->hash = kv->hashes[j];
-                map_put(p, x->hash, kv->blocks[j]);
+                if (!is_private(x->hash))
+                    map_put(p, x->hash, kv->blocks[j]);
             }
             kv->ncached = full;
         }
@@ -420,6 +469,7 @@ sim_kvpool_release(sim_kvpool *p, sim_request *r)
         if (--x->ref == 0)
             fq_append(p, kv->blocks[k]);
     }
+    kv->prev_nblocks = kv->nblocks;
     kv->nblocks = 0;
     kv->ncached = 0;
 }
@@ -454,7 +504,7 @@ sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowner
         } else if (x->ref != owned[i]) {
             g_warning("kvpool: block %u ref %u but %u owners", i, x->ref, owned[i]);
             ok = false;
-        } else if (x->hash != 0) {
+        } else if (x->hash != 0 && !is_private(x->hash)) {
             uint32_t t = map_get(p, x->hash);
             while (t != NIL && t != i)
                 t = p->b[t].dup_next;

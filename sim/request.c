@@ -9,6 +9,7 @@
 #include "base/rng.h"
 
 struct sim_request_pool {
+    uint64_t next_uid;
     sim_request *free;
     GPtrArray *all; /* every request ever allocated (owned) */
     size_t live;
@@ -69,6 +70,7 @@ sim_request_pool_take(sim_request_pool *p, const wl_request *w)
     r->kv.hcap = hcap;
 
     r->id = w->id;
+    r->uid = ++p->next_uid;
     r->state = SIM_REQ_PENDING;
     r->replica = UINT32_MAX;
     r->stage = w->stage;
@@ -94,11 +96,13 @@ sim_request_pool_take(sim_request_pool *p, const wl_request *w)
         r->nsegs = n;
     } else {
         /* No content information: one segment unique to this request (no accidental hits). */
-        r->segs[0] = (wl_segment){sim_mix64(w->id ^ UINT64_C(0x5EC0DE5EC0DE)), w->prompt_tokens};
+        r->segs[0] = (wl_segment){sim_mix64(r->uid ^ UINT64_C(0x5EC0DE5EC0DE)) | WL_CONTENT_PRIVATE,
+                                  w->prompt_tokens};
         r->nsegs = 1;
     }
-    r->output_cid = w->output_content_id != 0 ? w->output_content_id
-                                              : sim_mix64(w->id ^ UINT64_C(0x00707AB1E5)) | 1;
+    r->output_cid = w->output_content_id != 0
+                        ? w->output_content_id
+                        : sim_mix64(r->uid ^ UINT64_C(0x00707AB1E5)) | WL_CONTENT_PRIVATE;
     return r;
 }
 

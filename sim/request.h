@@ -26,8 +26,10 @@ typedef enum {
 
 /* Per-request KV state: the block table and the chain hashes of its full blocks. */
 typedef struct sim_kvseq {
-    uint32_t *blocks;      /* block ids held, in sequence order (owned) */
+    uint32_t *blocks;      /* block ids held, in sequence order (owned); after a release the
+                              first prev_nblocks entries remember where its blocks were */
     uint32_t nblocks, cap;
+    uint32_t prev_nblocks; /* blocks held before the last release (private-hit lookup) */
     uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
     uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
     uint32_t nhashes, hcap;
@@ -38,6 +40,7 @@ typedef struct sim_kvseq {
 
 typedef struct sim_request {
     uint64_t id;
+    uint64_t uid;             /* unique per simulation (request pool counter) */
     sim_req_state state;
     uint32_t replica;
     uint32_t stage;

@@ -45,6 +45,13 @@ typedef struct wl_segment {
     uint32_t tokens;
 } wl_segment;
 
+/* Content id bit: content that no other request's prompt contains (a trace without content
+ * information, a private question, an answer no later turn quotes). The simulator then knows
+ * such KV blocks can only be hit by their own request (after a preemption) and keeps them out
+ * of the shared prefix-cache map: same hits as vLLM, far cheaper. Setting it on content that IS
+ * shared would hide real prefix hits. */
+#define WL_CONTENT_PRIVATE (UINT64_C(1) << 63)
+
 typedef struct wl_request {
     uint64_t id;            /* 0, 1, 2, ... in stream order */
     int64_t arrival_ns;     /* nominal send time from the start of the run */

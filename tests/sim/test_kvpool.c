@@ -242,7 +242,8 @@ Test(kvpool, random_operations_keep_invariants)
         if (live[k] == NULL) {
             /* a shared prefix from a small set + a private suffix */
             segs[k][0] = (wl_segment){1 + sim_rng_below(&rng, 3), (uint32_t)(4 + sim_rng_below(&rng, 12))};
-            segs[k][1] = (wl_segment){100 + id, (uint32_t)(1 + sim_rng_below(&rng, 20))};
+            uint64_t priv = sim_rng_below(&rng, 2) ? WL_CONTENT_PRIVATE : 0;
+            segs[k][1] = (wl_segment){(100 + id) | priv, (uint32_t)(1 + sim_rng_below(&rng, 20))};
             live[k] = mk(id++, 1 + (uint32_t)sim_rng_below(&rng, 30), 2, segs[k]);
         }
         sim_request *r = live[k];
@@ -278,5 +279,36 @@ Test(kvpool, random_operations_keep_invariants)
     cr_expect_eq(sim_kvpool_num_used(kv), 0);
     cr_expect_gt(sim_kvpool_get_stats(kv).hits, 0);
     cr_expect_gt(sim_kvpool_get_stats(kv).evictions, 0);
+    sim_kvpool_free(kv);
+}
+
+Test(kvpool, private_content_is_found_only_by_its_own_request)
+{
+    sim_kvpool *kv = sim_kvpool_new(12, 4, true); /* 11 usable, free queue 1..11 */
+    wl_segment ps = {42 | WL_CONTENT_PRIVATE, 12};
+    sim_request *a = mk(1, 5, 1, &ps);
+    cr_assert(alloc(kv, a, 12, 0, 0)); /* blocks 1 2 3, all full, tagged (not in the map) */
+    cr_expect_eq(a->kv.ncached, 3);
+    check(kv, &a, 1);
+    /* preemption: release (queue 4..11 3 2 1), computed back to 0; its own blocks are found
+     * again, capped at (12 − 1)/4 = 2 */
+    sim_kvpool_release(kv, a);
+    a->num_computed = 0;
+    cr_expect_eq(sim_kvpool_lookup(kv, a, true), 2);
+    /* another request with the same (private) content id shares nothing */
+    sim_request *b = mk(2, 5, 1, &ps);
+    cr_expect_eq(sim_kvpool_lookup(kv, b, true), 0);
+    cr_assert(alloc(kv, b, 12, 0, 0)); /* 4 5 6 */
+    sim_request *c = mk1(3, 77, 28);
+    cr_assert(alloc(kv, c, 28, 0, 0)); /* 7 8 9 10 11, then A's 3 and 2 */
+    cr_expect_eq(c->kv.blocks[6], 2);
+    sim_kvpool_release(kv, c);
+    cr_expect_eq(sim_kvpool_lookup(kv, a, false), 1, "only A's first block kept its tag");
+    cr_assert(alloc(kv, a, 8, 1, 0)); /* re-admitted with that hit */
+    cr_expect_eq(a->kv.blocks[0], 1);
+    sim_request *own[] = {a, b};
+    check(kv, own, 2);
+    sim_kvpool_release(kv, a);
+    sim_kvpool_release(kv, b);
     sim_kvpool_free(kv);
 }
