@@ -42,18 +42,6 @@ static const base_opt rows[] = {
 };
 static const base_opt_table local = {"Analyze", rows, G_N_ELEMENTS(rows), 0};
 
-static const base_opt_set *
-schema(void)
-{
-    static base_opt_table tables[2];
-    static base_opt_set set;
-    tables[0] = wl_options_table;
-    tables[1] = local;
-    set.tables = tables;
-    set.n = 2;
-    return &set;
-}
-
 static json_t *
 length_json(const wl_length_stats *s)
 {
@@ -198,7 +186,10 @@ print_text(const wl_source_info *info, const wl_counters *c, const wl_analysis_r
 int
 cmd_analyze(int argc, char **argv)
 {
-    const base_opt_set *set = schema();
+    /* wl_options sits at offset 0 of analyze_args, so both tables apply as they are. */
+    const base_opt_table tables[2] = {wl_options_table, local};
+    const base_opt_set schema = {tables, 2};
+    const base_opt_set *set = &schema;
     if (cli_wants_help(argc, argv)) {
         cli_print_help(
             synopsis,
