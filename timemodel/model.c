@@ -211,17 +211,15 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
     const char *mt = get_str(cfg, "model_type");
     m->name = g_strdup(name);
     m->arch = g_strdup(native ? "deepseek_native" : mt != NULL ? mt : "unknown");
-    int64_t mixed_vocab = 0;
     gboolean ok = get_int(cfg, name, KEYS("hidden_size", "dim", "n_embd", "d_model"), true, 0, 1,
                           &m->hidden, error) &&
                   get_int(cfg, name, KEYS("num_hidden_layers", "n_layers", "n_layer"), true, 0, 1,
                           &m->layers, error) &&
                   get_int(cfg, name, KEYS("num_attention_heads", "n_heads", "n_head"), true, 0, 1,
                           &m->heads, error) &&
-                  get_int(cfg, name, KEYS("vocab_size"), true, 0, 1, &mixed_vocab, error);
+                  get_int(cfg, name, KEYS("vocab_size"), true, 0, 1, &m->vocab, error);
     if (!ok)
         goto fail;
-    m->vocab = mixed_vocab;
     if (m->layers > TM_MAX_LAYERS) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "%s: %" G_GINT64_FORMAT " layers is more than servesim supports (%d)", name,
@@ -310,9 +308,10 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
             m->experts > 0 && i >= first_dense && i % freq == 0 && (i + 1) % sparse_step == 0;
         size_t j;
         const json_t *e;
-        json_array_foreach(mlp_only, j, e)
+        json_array_foreach(mlp_only, j, e) {
             if (json_is_integer(e) && json_integer_value(e) == i)
                 moe = false;
+        }
         m->layer_is_moe[i] = moe;
         m->moe_layers += moe;
     }

@@ -189,6 +189,21 @@ Test(model, moe_layer_patterns)
     cr_expect_eq(q.experts, 128);
     cr_expect_eq(q.shared_experts, 0);
     tm_model_spec_clear(&q);
+    /* Qwen-MoE rule: layer i is MoE unless listed in mlp_only_layers, every decoder_sparse_step */
+    json_auto_t *cfg =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:[i,i]}", "hidden_size", 1024,
+                  "num_hidden_layers", 8, "num_attention_heads", 8, "vocab_size", 1000,
+                  "intermediate_size", 4096, "max_position_embeddings", 4096, "num_experts", 16,
+                  "num_experts_per_tok", 2, "decoder_sparse_step", 2, "mlp_only_layers", 3, 5);
+    tm_model_spec s;
+    GError *err = NULL;
+    cr_assert(tm_model_spec_from_json(&s, cfg, "qwen-moe", &err), "%s", err ? err->message : "");
+    /* step 2 → layers 1, 3, 5, 7; minus 3 and 5 → 2 MoE layers, 6 dense with FFN 4096 */
+    cr_expect_eq(s.moe_layers, 2);
+    cr_expect(s.layer_is_moe[1] && s.layer_is_moe[7] && !s.layer_is_moe[3]);
+    cr_expect_eq(s.ffn, 4096);
+    cr_expect_eq(s.expert_ffn, 4096, "no moe_intermediate_size: experts use intermediate_size");
+    tm_model_spec_clear(&s);
     tm_model_spec v2 = load("deepseek-v2-lite");
     cr_expect_eq(v2.dense_layers, 1); /* first_k_dense_replace 1 */
     cr_expect_eq(v2.shared_experts, 2);
