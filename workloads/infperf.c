@@ -118,18 +118,18 @@ ip_next(wl__src *b, wl_request *out, GError **error)
         } else {
             in = (uint32_t)wl_dist_draw(s->idist, &s->r_in);
             on = (uint32_t)wl_dist_draw(s->odist, &s->r_out);
-            pid = wl__unique_id(b->ctx);
+            pid = wl__private_id(b->ctx);
         }
         push(s, pid, in);
         out->output_tokens = on;
-        out->output_content_id = wl__unique_id(b->ctx);
+        out->output_content_id = wl__private_id(b->ctx);
     } else if (!s->multi_turn) {
         uint64_t p = s->perm[i % s->nprompts];
         uint64_t g = p / s->per_group;
         push(s, wl__hash3(WL_TAG_SYSTEM, seed, g), s->sys_len);
         push(s, wl__hash3(WL_TAG_QUESTION, seed, p), s->qlen[p]);
         out->output_tokens = s->olen[p];
-        out->output_content_id = wl__unique_id(b->ctx);
+        out->output_content_id = wl__private_id(b->ctx);
     } else {
         uint64_t u = i % s->nprompts, r = i / s->nprompts;
         uint64_t p = s->perm[u];

@@ -112,10 +112,21 @@ enum {
     WL_TAG_PROMPT = 0x70726d,
 };
 
-uint64_t wl__hash3(uint64_t tag, uint64_t a, uint64_t b);
-/* A content id no other request shares. */
+/* Content ids. Every id has WL_CONTENT_PRIVATE clear unless it comes from wl__private_id:
+ * the simulator keeps private content out of its shared prefix map, so the bit may only mark
+ * content that no other request's prompt contains. */
+static inline uint64_t
+wl__shared(uint64_t id)
+{
+    return id & ~WL_CONTENT_PRIVATE;
+}
+
+uint64_t wl__hash3(uint64_t tag, uint64_t a, uint64_t b); /* shared (bit clear) */
+/* Fresh content that a later prompt may quote (multi-turn questions and answers). */
 uint64_t wl__unique_id(wl__ctx *ctx);
-/* Fills a single-segment request body (no content information). */
+/* Fresh content that no other prompt contains (WL_CONTENT_PRIVATE set). */
+uint64_t wl__private_id(wl__ctx *ctx);
+/* Fills a single-segment request body (no content information): private prompt and output. */
 void wl__unique_body(wl__ctx *ctx, wl_segment *seg, wl_request *out);
 
 /* ---- arrival process (synthetic.c) ----

@@ -189,12 +189,12 @@ mooncake_row(jsonl_src *s, const json_t *o, uint64_t ln, wl_request *out, GError
         left -= tok;
     }
     if (left > 0) {
-        wl_segment seg = {wl__unique_id(s->base.ctx), (uint32_t)left};
+        wl_segment seg = {wl__private_id(s->base.ctx), (uint32_t)left};
         g_array_append_val(s->segs, seg);
     }
     out->segments = (const wl_segment *)(void *)s->segs->data;
     out->nsegments = s->segs->len;
-    out->output_content_id = wl__unique_id(s->base.ctx);
+    out->output_content_id = wl__private_id(s->base.ctx);
     return TRUE;
 }
 
@@ -255,7 +255,7 @@ token_segments(jsonl_src *s, const json_t *ids, int64_t in, uint64_t ln, GError 
         }
         /* The id of block i chains every id before it. */
         h = sim_mix64(h);
-        wl_segment seg = {h, (uint32_t)(end - i)};
+        wl_segment seg = {wl__shared(h), (uint32_t)(end - i)};
         g_array_append_val(s->segs, seg);
     }
     return TRUE;
@@ -292,7 +292,7 @@ request_row(jsonl_src *s, const json_t *o, uint64_t ln, wl_request *out, GError 
         return FALSE;
     out->segments = (const wl_segment *)(void *)s->segs->data;
     out->nsegments = s->segs->len;
-    out->output_content_id = wl__unique_id(s->base.ctx);
+    out->output_content_id = wl__private_id(s->base.ctx);
     return TRUE;
 }
 

@@ -325,8 +325,8 @@ synth_next(wl__src *b, wl_request *out, GError **error)
         out->think_ns = out->turn > 0 ? think_ns(s) : 0;
         add_prefix(s, s->segs);
         wl__lengths_draw(&s->len, &s->r_in, &s->r_out, &prompt, &output);
-        out->output_content_id = wl__unique_id(b->ctx);
-        push_seg(s->segs, wl__unique_id(b->ctx), prompt);
+        out->output_content_id = wl__private_id(b->ctx);
+        push_seg(s->segs, wl__private_id(b->ctx), prompt);
     } else if (s->turns != NULL) {
         if (s->turn >= s->nturns) {
             /* A new session starts at the next arrival. */
@@ -358,8 +358,8 @@ synth_next(wl__src *b, wl_request *out, GError **error)
             return 0;
         add_prefix(s, s->segs);
         wl__lengths_draw(&s->len, &s->r_in, &s->r_out, &prompt, &output);
-        out->output_content_id = wl__unique_id(b->ctx);
-        push_seg(s->segs, wl__unique_id(b->ctx), prompt);
+        out->output_content_id = wl__private_id(b->ctx);
+        push_seg(s->segs, wl__private_id(b->ctx), prompt);
     }
     finish(s, out, s->segs, output);
     if (s->remaining != INT64_MAX)

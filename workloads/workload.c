@@ -98,7 +98,7 @@ wl__check_order(
 uint64_t
 wl__hash3(uint64_t tag, uint64_t a, uint64_t b)
 {
-    return sim_mix64(sim_mix64(sim_mix64(tag) ^ a) + b);
+    return wl__shared(sim_mix64(sim_mix64(sim_mix64(tag) ^ a) + b));
 }
 
 uint64_t
@@ -107,14 +107,20 @@ wl__unique_id(wl__ctx *ctx)
     return wl__hash3(WL_TAG_UNIQUE, ctx->seed, ctx->uniq++);
 }
 
+uint64_t
+wl__private_id(wl__ctx *ctx)
+{
+    return wl__unique_id(ctx) | WL_CONTENT_PRIVATE;
+}
+
 void
 wl__unique_body(wl__ctx *ctx, wl_segment *seg, wl_request *out)
 {
-    seg->content_id = wl__unique_id(ctx);
+    seg->content_id = wl__private_id(ctx);
     seg->tokens = out->prompt_tokens;
     out->segments = seg;
     out->nsegments = 1;
-    out->output_content_id = wl__unique_id(ctx);
+    out->output_content_id = wl__private_id(ctx);
 }
 
 void

@@ -439,3 +439,44 @@ Test(readers, detection_names_the_format)
         wl_detect_format(WLT_DATA "/mooncake-fast25/synthetic_trace.first1000.jsonl", &err),
         "mooncake");
 }
+
+/* WL_CONTENT_PRIVATE marks content no other prompt contains; every possibly shared id must
+ * have it clear (the simulator keeps private blocks out of its prefix map). */
+static void
+private_bits(const char *const *argv, uint64_t *priv, uint64_t *shared, uint64_t *priv_out)
+{
+    GError *err = NULL;
+    g_autoptr(wl_source) s = wlt_openv(0, 0, argv, &err);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    wl_request r;
+    *priv = *shared = *priv_out = 0;
+    while (wl_source_next(s, &r, &err) == 1) {
+        for (uint32_t i = 0; i < r.nsegments; i++) {
+            if (r.segments[i].content_id & WL_CONTENT_PRIVATE)
+                (*priv)++;
+            else
+                (*shared)++;
+        }
+        *priv_out += (r.output_content_id & WL_CONTENT_PRIVATE) != 0;
+    }
+}
+
+Test(readers, private_bit_marks_only_unshared_content)
+{
+    uint64_t p, s, o;
+    const char *azure[] = {"--workload", "azure-conv-10min", NULL};
+    private_bits(azure, &p, &s, &o);
+    cr_expect(p == 2867 && s == 0 && o == 2867);
+    const char *moon[] = {"--workload",
+                          WLT_DATA "/mooncake-fast25/conversation_trace.first4000.jsonl", NULL};
+    private_bits(moon, &p, &s, &o);
+    cr_expect(p == 0 && s == 105904 && o == 4000, "hash-id blocks are shared content");
+    const char *turns[] = {"--workload", "synthetic",      "--turns", "fixed:3", "--rate",
+                           "1",          "--num-requests", "30",      NULL};
+    private_bits(turns, &p, &s, &o);
+    cr_expect(p == 0 && o == 0, "multi-turn questions and answers are quoted later");
+    const char *prefix[] = {"--workload", "synthetic", "--prefix-len", "64", "--num-requests",
+                            "10",         NULL};
+    private_bits(prefix, &p, &s, &o);
+    cr_expect(p == 10 && s == 10 && o == 10, "shared prefix clear, private tail set");
+}
