@@ -38,5 +38,6 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
 /* A preset name (embedded "calibrations/<name>.json") or a path. */
 gboolean tm_calibration_load(tm_calibration *c, const char *name_or_path, GError **error);
 void tm_calibration_clear(tm_calibration *c);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_calibration, tm_calibration_clear)
 /* Overrides the knobs C sets. */
 void tm_calibration_apply(const tm_calibration *c, tm_roofline_params *p);

@@ -50,6 +50,7 @@ gboolean tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *nam
  * Unknown names list close matches. */
 gboolean tm_hardware_load(tm_hardware *hw, const char *name_or_path, GError **error);
 void tm_hardware_clear(tm_hardware *hw);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_hardware, tm_hardware_clear)
 
 /* Short names of the embedded hardware presets, sorted. Free with g_strfreev. */
 char **tm_hardware_preset_names(void);

@@ -65,6 +65,7 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
  * or ending in ".json" is a path). Unknown names list close matches. */
 gboolean tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError **error);
 void tm_model_spec_clear(tm_model_spec *m);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 
 /* Short names of the embedded model presets, sorted. Free with g_strfreev. */
 char **tm_model_preset_names(void);
