@@ -1,5 +1,8 @@
 /* sim/kvpool.c: block pool + prefix cache. Blocks are an array of small structs; the free
- * queue is an intrusive doubly linked list of block indices; the hash map is open addressing
+ * queue is a ring of block ids in LRU order with lazy deletion (a block taken out of the middle
+ * by a prefix hit leaves a stale entry that pop skips; the ring is compacted when full), which
+ * touches memory sequentially where a linked list would miss cache on both neighbours of every
+ * block it moves; the hash map is open addressing
  * with linear probing and backward-shift deletion (no tombstones), keyed by nonzero 64-bit
  * chain hashes. Like vLLM's hash → {block_id: block} map, several blocks may carry one hash
  * (a request recomputes the block its capped hit left out): the map points at the first
@@ -27,17 +30,20 @@ is_private(uint64_t h)
 
 typedef struct {
     uint32_t ref;
-    uint32_t prev, next; /* free-queue links (NIL at the ends / when not free) */
+    uint32_t fpos;       /* ring counter of its live free-queue entry (valid while in_free) */
+    uint32_t dup_next;   /* next block carrying the same hash (insertion order), or NIL */
     bool in_free;
     uint64_t hash;       /* 0 = not hashed */
-    uint32_t dup_next;   /* next block carrying the same hash (insertion order), or NIL */
 } block;
 
 struct sim_kvpool {
     uint32_t nblocks, block_size;
     bool prefix_caching;
     block *b;
-    uint32_t head, tail, nfree;
+    uint32_t *ring;       /* free queue: ring[k & rmask] for k in [rhead, rtail) */
+    uint32_t rmask;
+    uint32_t rhead, rtail; /* wrapping counters */
+    uint32_t nfree;
     uint32_t cached_free; /* free blocks with hash != 0 */
     /* hash map */
     uint64_t *mkeys;
@@ -135,38 +141,51 @@ map_del(sim_kvpool *p, uint64_t h, uint32_t blk)
 
 /* ---- free queue ---- */
 
+static inline bool
+fq_live(const sim_kvpool *p, uint32_t k)
+{
+    const block *x = &p->b[p->ring[k & p->rmask]];
+    return x->in_free && x->fpos == k;
+}
+
+/* Rewrites the live entries contiguously (order kept); stale ones vanish. */
+static void
+fq_compact(sim_kvpool *p)
+{
+    uint32_t w = p->rhead;
+    for (uint32_t k = p->rhead; k != p->rtail; k++) {
+        if (!fq_live(p, k))
+            continue;
+        uint32_t id = p->ring[k & p->rmask];
+        p->ring[w & p->rmask] = id;
+        p->b[id].fpos = w;
+        w++;
+    }
+    p->rtail = w;
+}
+
 static void
 fq_append(sim_kvpool *p, uint32_t i)
 {
     block *x = &p->b[i];
     g_assert(!x->in_free && x->ref == 0);
+    if (p->rtail - p->rhead == p->rmask + 1)
+        fq_compact(p); /* at most nblocks live entries in a ring of ≥ 2·nblocks */
     x->in_free = true;
-    x->next = NIL;
-    x->prev = p->tail;
-    if (p->tail != NIL)
-        p->b[p->tail].next = i;
-    else
-        p->head = i;
-    p->tail = i;
+    x->fpos = p->rtail;
+    p->ring[p->rtail & p->rmask] = i;
+    p->rtail++;
     p->nfree++;
     if (x->hash != 0)
         p->cached_free++;
 }
 
+/* Takes block I out of the free queue (its ring entry goes stale). */
 static void
 fq_remove(sim_kvpool *p, uint32_t i)
 {
     block *x = &p->b[i];
     g_assert(x->in_free);
-    if (x->prev != NIL)
-        p->b[x->prev].next = x->next;
-    else
-        p->head = x->next;
-    if (x->next != NIL)
-        p->b[x->next].prev = x->prev;
-    else
-        p->tail = x->prev;
-    x->prev = x->next = NIL;
     x->in_free = false;
     p->nfree--;
     if (x->hash != 0)
@@ -177,8 +196,11 @@ fq_remove(sim_kvpool *p, uint32_t i)
 static uint32_t
 fq_pop(sim_kvpool *p)
 {
-    uint32_t i = p->head;
-    g_assert(i != NIL);
+    g_assert(p->nfree > 0);
+    while (!fq_live(p, p->rhead))
+        p->rhead++;
+    uint32_t i = p->ring[p->rhead & p->rmask];
+    p->rhead++;
     fq_remove(p, i);
     block *x = &p->b[i];
     if (x->hash != 0) {
@@ -200,9 +222,13 @@ sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching)
     p->block_size = block_size;
     p->prefix_caching = prefix_caching;
     p->b = g_new0(block, num_blocks);
-    p->head = p->tail = NIL;
+    uint32_t rcap = 16;
+    while (rcap < 2u * num_blocks)
+        rcap *= 2;
+    p->ring = g_new(uint32_t, rcap);
+    p->rmask = rcap - 1;
     for (uint32_t i = 0; i < num_blocks; i++)
-        p->b[i].prev = p->b[i].next = p->b[i].dup_next = NIL;
+        p->b[i].dup_next = NIL;
     p->b[0].ref = 1; /* the null block is permanently taken */
     for (uint32_t i = 1; i < num_blocks; i++)
         fq_append(p, i);
@@ -221,6 +247,7 @@ sim_kvpool_free(sim_kvpool *p)
     if (p == NULL)
         return;
     g_free(p->b);
+    g_free(p->ring);
     g_free(p->mkeys);
     g_free(p->mvals);
     g_free(p);
@@ -483,8 +510,11 @@ sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowner
             owned[owners[k]->kv.blocks[j]]++;
     bool ok = true;
     uint32_t nfree = 0, cached = 0;
-    for (uint32_t i = p->head, prev = NIL; i != NIL; prev = i, i = p->b[i].next) {
-        if (!p->b[i].in_free || p->b[i].prev != prev || ++nfree > p->nblocks) {
+    for (uint32_t k = p->rhead; k != p->rtail; k++) {
+        if (!fq_live(p, k))
+            continue;
+        uint32_t i = p->ring[k & p->rmask];
+        if (++nfree > p->nblocks) {
             g_warning("kvpool: free queue broken at block %u", i);
             ok = false;
             break;
