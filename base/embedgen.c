@@ -1,9 +1,11 @@
 /* base/embedgen.c: build-time tool. Usage: servesim-embedgen OUT.c NAME FILE [NAME FILE...]
  * Writes each FILE as a NUL-terminated byte array and a name-sorted table of base_asset
  * entries (base/asset.h). Output is rewritten only if it changed, to keep builds incremental. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     const char *name;
@@ -56,6 +58,17 @@ main(int argc, char **argv)
             fprintf(stderr, "embedgen: duplicate asset name %s\n", e[i].name);
             return 1;
         }
+    /* create the output directory (one level: build/<dir>/generated) */
+    char *dir = strdup(argv[1]);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            fprintf(stderr, "embedgen: %s: cannot create directory\n", dir);
+            return 1;
+        }
+    }
+    free(dir);
     char *tmp = malloc(strlen(argv[1]) + 5);
     sprintf(tmp, "%s.new", argv[1]);
     FILE *out = fopen(tmp, "wb");

@@ -38,10 +38,16 @@ cmd_presets(int argc, char **argv)
             last = n;
             lastlen = dl;
         }
+        /* strip the file type (".json", ".csv.gz"), not the dots of names like llama-3.1-8b */
         const char *shortname = slash != NULL ? slash + 1 : n;
-        const char *dot = strchr(shortname, '.');
-        printf("  %.*s\n", dot != NULL ? (int)(dot - shortname) : (int)strlen(shortname),
-               shortname);
+        size_t len = strlen(shortname);
+        const char *const exts[] = {".json", ".csv.gz", ".jsonl.gz", ".csv", ".jsonl", ".gz"};
+        for (size_t k = 0; k < G_N_ELEMENTS(exts); k++)
+            if (g_str_has_suffix(shortname, exts[k])) {
+                len -= strlen(exts[k]);
+                break;
+            }
+        printf("  %.*s\n", (int)len, shortname);
     }
     if (base_asset_count() == 0)
         printf("(nothing embedded)\n");
