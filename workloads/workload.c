@@ -7,9 +7,10 @@
  *   -> --limit -> streaming shuffle (bounded window) -> ids 0, 1, 2, ...
  * Memory is that of the inner source plus the shuffle window, never the trace length. The
  * --rate rescale of a trace needs its mean rate, measured by a first pass over an identical
- * second instance of the source (files are read twice; stdin cannot be). */
+ * second instance of the source (files are read twice; standard input is held in memory). */
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/asset.h"
@@ -208,7 +209,27 @@ static gboolean
 input_resolve(const char *src, wl__input *in, GError **error)
 {
     memset(in, 0, sizeof *in);
-    if (strcmp(src, "-") == 0 || g_file_test(src, G_FILE_TEST_EXISTS)) {
+    if (strcmp(src, "-") == 0) {
+        /* Standard input is read into memory once: detection, the --rate pass and the reader
+         * all need to start from its beginning. */
+        GByteArray *buf = g_byte_array_new();
+        guint8 chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+            g_byte_array_append(buf, chunk, (guint)n);
+        g_autoptr(GBytes) raw = g_byte_array_free_to_bytes(buf);
+        GError *e = NULL;
+        size_t len = 0;
+        const void *data = g_bytes_get_data(raw, &len);
+        in->mem = base_bytes_maybe_gunzip("-", data, len, &e);
+        if (in->mem == NULL) {
+            wl__propagate(error, e);
+            return FALSE;
+        }
+        in->name = g_strdup("-");
+        return TRUE;
+    }
+    if (g_file_test(src, G_FILE_TEST_EXISTS)) {
         in->name = g_strdup(src);
         in->path = g_strdup(src);
         return TRUE;
@@ -536,11 +557,6 @@ measure_rate(const wl_source *s,
              double *rate,
              GError **error)
 {
-    if (in->path != NULL && strcmp(in->path, "-") == 0) {
-        g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
-                    "--rate: rescaling a trace reads it twice; standard input cannot be");
-        return FALSE;
-    }
     wl__ctx ctx = {.skip_bad = s->ctx.skip_bad, .seed = s->ctx.seed};
     g_autoptr(wl__src) src = open_inner(&ctx, o, in, fmt, error);
     if (src == NULL)
