@@ -673,6 +673,12 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
         s->name = g_strdup("workload.spec");
     } else if (strcmp(fmt, "synthetic") == 0 ||
                (o->source != NULL && strcmp(o->source, "synthetic") == 0)) {
+        if (o->source != NULL && strcmp(o->source, "synthetic") != 0) {
+            g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
+                        "--workload-format synthetic generates requests; it reads no file (%s)",
+                        o->source);
+            return NULL;
+        }
         fmt = "synthetic";
         s->name = g_strdup("synthetic");
     } else {
