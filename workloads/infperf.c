@@ -67,6 +67,8 @@ ip_free(wl__src *b)
 static void
 push(infperf *s, uint64_t id, uint32_t tokens)
 {
+    if (tokens == 0)
+        return; /* system_prompt_len 0: no system prompt */
     wl_segment seg = {id, tokens};
     g_array_append_val(s->segs, seg);
 }
@@ -179,7 +181,8 @@ invalid(GError **error, const char *name, const char *fmt, ...)
     return FALSE;
 }
 
-/* Positive integer at KEY (or its older name OLD); DEF if absent (< 0: required). */
+/* Integer in [1, MAX] at KEY (or its older name OLD; [0, MAX] for system_prompt_len); DEF if
+ * absent (< 0: required). */
 static gboolean
 get_count(const json_t *o,
           const char *key,
@@ -201,9 +204,11 @@ get_count(const json_t *o,
         *v = def;
         return TRUE;
     }
-    if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > max)
-        return invalid(error, name, "%s.%s: expected an integer in [1, %" G_GINT64_FORMAT "]",
-                       where, k, max);
+    int64_t lo = strcmp(key, "system_prompt_len") == 0 ? 0 : 1;
+    if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > max)
+        return invalid(error, name,
+                       "%s.%s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]",
+                       where, k, lo, max);
     *v = json_integer_value(x);
     return TRUE;
 }
