@@ -128,6 +128,7 @@ struct base_csv {
     char **fields;   /* borrowed pointers into the current line */
     size_t cap;      /* capacity of fields */
     size_t nfields;  /* fields in the current row */
+    uint64_t header_line; /* line number of the header (blank lines may precede it) */
     bool pending;    /* no-header mode: the first line is the current row, not yet returned */
 };
 
@@ -167,6 +168,7 @@ base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, GError **er
             return NULL;
         }
     } while (only_blank(line));
+    c->header_line = base_lines_lineno(lines);
     if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
         (unsigned char)line[2] == 0xBF)
         line += 3; /* UTF-8 BOM from spreadsheet exports */
@@ -293,8 +295,8 @@ base_csv_require_col(const base_csv *c, const char *name, GError **error)
 {
     int i = base_csv_col(c, name);
     if (i < 0)
-        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:1: missing column %s",
-                    base_csv_name(c), name);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": missing column %s",
+                    base_csv_name(c), c->header_line, name);
     return i;
 }
 

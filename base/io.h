@@ -15,8 +15,8 @@ typedef struct base_lines base_lines;
 /* Opens PATH for line reading; gzip is detected from the first two bytes, so plain and
  * compressed files are both accepted whatever their name. "-" reads standard input. */
 base_lines *base_lines_open(const char *path, GError **error);
-/* Reads from DATA (borrowed, must outlive the reader); gzip-compressed data is inflated
- * incrementally. NAME is used in messages. */
+/* Reads from a copy of DATA (gzip-compressed data is inflated into memory at once: used for
+ * embedded samples and standard input). NAME is used in messages. */
 base_lines *base_lines_new_from_memory(const char *name,
                                        const void *data,
                                        size_t size,
