@@ -123,13 +123,13 @@ base_parse_double(const char *s, double *out)
 struct base_csv {
     base_lines *lines;
     char sep;
-    char **hdr;      /* owned copies of header names (trimmed) */
+    char **hdr; /* owned copies of header names (trimmed) */
     size_t ncols;
-    char **fields;   /* borrowed pointers into the current line */
-    size_t cap;      /* capacity of fields */
-    size_t nfields;  /* fields in the current row */
+    char **fields;        /* borrowed pointers into the current line */
+    size_t cap;           /* capacity of fields */
+    size_t nfields;       /* fields in the current row */
     uint64_t header_line; /* line number of the header (blank lines may precede it) */
-    bool pending;    /* no-header mode: the first line is the current row, not yet returned */
+    bool pending;         /* no-header mode: the first line is the current row, not yet returned */
 };
 
 static void
@@ -295,8 +295,9 @@ base_csv_require_col(const base_csv *c, const char *name, GError **error)
 {
     int i = base_csv_col(c, name);
     if (i < 0)
-        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": missing column %s",
-                    base_csv_name(c), c->header_line, name);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                    "%s:%" G_GUINT64_FORMAT ": missing column %s", base_csv_name(c), c->header_line,
+                    name);
     return i;
 }
 
@@ -312,15 +313,24 @@ base_csv_set_error(const base_csv *c, int col, GError **error, const char *fmt, 
                 col >= 0 ? base_csv_colname(c, (size_t)col) : "?", msg);
 }
 
-gboolean
-base_csv_get_double(const base_csv *c, int col, double *out, GError **error)
+/* The cell COL of the current row, or NULL with *ERROR set when the row is too short. */
+static const char *
+cell(const base_csv *c, int col, GError **error)
 {
     if (col < 0 || (size_t)col >= base_csv_nfields(c)) {
         base_csv_set_error(c, col, error, "missing value (row has %zu fields)",
                            base_csv_nfields(c));
-        return FALSE;
+        return NULL;
     }
-    const char *s = base_csv_field(c, (size_t)col);
+    return base_csv_field(c, (size_t)col);
+}
+
+gboolean
+base_csv_get_double(const base_csv *c, int col, double *out, GError **error)
+{
+    const char *s = cell(c, col, error);
+    if (s == NULL)
+        return FALSE;
     if (!base_parse_double(s, out)) {
         base_csv_set_error(c, col, error, "not a number: '%s'", s);
         return FALSE;
@@ -331,12 +341,9 @@ base_csv_get_double(const base_csv *c, int col, double *out, GError **error)
 gboolean
 base_csv_get_int64(const base_csv *c, int col, int64_t *out, GError **error)
 {
-    if (col < 0 || (size_t)col >= base_csv_nfields(c)) {
-        base_csv_set_error(c, col, error, "missing value (row has %zu fields)",
-                           base_csv_nfields(c));
+    const char *s = cell(c, col, error);
+    if (s == NULL)
         return FALSE;
-    }
-    const char *s = base_csv_field(c, (size_t)col);
     if (!base_parse_int64(s, out)) {
         base_csv_set_error(c, col, error, "not an integer: '%s'", s);
         return FALSE;

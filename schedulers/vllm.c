@@ -23,6 +23,22 @@ pick_victim(const sim_replica *r)
     return v;
 }
 
+/* Tokens a RUNNING request may take this step: what it has left, capped by the long-prefill
+ * threshold (if LPT), the budget, and max_model_len − 1 − computed (room for the sampled token). */
+static uint32_t
+running_chunk(const sim_replica *r, const sim_request *q, bool lpt)
+{
+    const sim_sched_params *p = r->params;
+    uint32_t n = sim_request_num_tokens(q) - q->num_computed;
+    if (lpt && p->long_prefill_token_threshold > 0 && n > p->long_prefill_token_threshold)
+        n = p->long_prefill_token_threshold;
+    if (n > r->budget)
+        n = r->budget;
+    uint32_t cap =
+        p->max_model_len > q->num_computed + 1 ? p->max_model_len - 1 - q->num_computed : 0;
+    return n < cap ? n : cap;
+}
+
 /* Phase A: returns true if anything was preempted. */
 static bool
 schedule_running(sim_replica *r)
@@ -32,16 +48,7 @@ schedule_running(sim_replica *r)
     uint32_t i = 0;
     while (i < r->nrunning && r->budget > 0) {
         sim_request *q = r->running[i];
-        uint32_t n = sim_request_num_tokens(q) - q->num_computed;
-        if (p->long_prefill_token_threshold > 0 && n > p->long_prefill_token_threshold)
-            n = p->long_prefill_token_threshold;
-        if (n > r->budget)
-            n = r->budget;
-        uint32_t cap = p->max_model_len > q->num_computed + 1
-                           ? p->max_model_len - 1 - q->num_computed
-                           : 0;
-        if (n > cap)
-            n = cap;
+        uint32_t n = running_chunk(r, q, true);
         if (n == 0) { /* skip, not break: FCFS relaxed */
             i++;
             continue;
@@ -114,8 +121,8 @@ vllm_plan(sim_replica *r)
 }
 
 const sim_scheduler sched_vllm = {
-    "vllm", "vLLM V1: chunked prefill, decode-first token budget, recompute preemption",
-    vllm_plan, NULL};
+    "vllm", "vLLM V1: chunked prefill, decode-first token budget, recompute preemption", vllm_plan,
+    NULL};
 
 /* ---- sarathi: stall-free batching with a fixed chunk (arXiv:2403.02310) ----
  * Each iteration takes (1) every ongoing decode, (2) the next chunk of partially prefilled
@@ -134,14 +141,7 @@ sarathi_pass(sim_replica *r, bool decodes)
             i++;
             continue;
         }
-        uint32_t n = sim_request_num_tokens(q) - q->num_computed;
-        if (n > r->budget)
-            n = r->budget;
-        uint32_t cap = p->max_model_len > q->num_computed + 1
-                           ? p->max_model_len - 1 - q->num_computed
-                           : 0;
-        if (n > cap)
-            n = cap;
+        uint32_t n = running_chunk(r, q, false);
         if (n == 0) {
             i++;
             continue;

@@ -9,18 +9,9 @@
 #include <jansson.h>
 
 #include "clirun.h"
+#include "tests/testutil.h"
 
 TestSuite(analyze, .timeout = 120);
-
-static char *
-tmp_csv(const char *text)
-{
-    char *path = NULL;
-    int fd = g_file_open_tmp("servesim-analyze-XXXXXX.csv", &path, NULL);
-    close(fd);
-    g_file_set_contents(path, text, -1, NULL);
-    return path;
-}
 
 Test(analyze, default_workload_text)
 {
@@ -53,9 +44,9 @@ Test(analyze, json_with_flags)
 
 Test(analyze, bad_row_is_one_line_exit_2)
 {
-    g_autofree char *p = tmp_csv("TIMESTAMP,ContextTokens,GeneratedTokens\n"
-                                 "2023-11-16 18:15:46.68,10,5\n"
-                                 "2023-11-16 18:15:47.00,10,zero\n");
+    g_autofree char *p = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                             "2023-11-16 18:15:46.68,10,5\n"
+                                             "2023-11-16 18:15:47.00,10,zero\n");
     clirun r = clirun_exec("analyze", "workload", p, NULL);
     cr_expect_eq(r.code, 2);
     g_autofree char *want =

@@ -9,11 +9,12 @@
 #include <glib/gstdio.h>
 
 #include "clirun.h"
+#include "tests/testutil.h"
 
 TestSuite(cli, .timeout = 120);
 
-static const char *const subcommands[] = {"run",     "estimate", "memory",  "calibrate", "sweep",
-                                          "search",  "analyze",  "presets", "bench"};
+static const char *const subcommands[] = {"run",    "estimate", "memory",  "calibrate", "sweep",
+                                          "search", "analyze",  "presets", "bench"};
 
 Test(cli, help_lists_every_subcommand)
 {
@@ -62,23 +63,14 @@ Test(cli, unknown_flag_is_one_line_exit_2)
 {
     clirun r = clirun_exec("run", "--max-num-seq", "4", NULL);
     cr_expect_eq(r.code, 2);
-    cr_expect_str_eq(r.err, "servesim: unknown flag --max-num-seq (did you mean --max-num-seqs?)\n");
+    cr_expect_str_eq(r.err,
+                     "servesim: unknown flag --max-num-seq (did you mean --max-num-seqs?)\n");
     clirun_clear(&r);
-}
-
-static char *
-tmp_file(const char *text)
-{
-    char *path = NULL;
-    int fd = g_file_open_tmp("servesim-cli-XXXXXX.json", &path, NULL);
-    close(fd);
-    g_file_set_contents(path, text, -1, NULL);
-    return path;
 }
 
 Test(cli, malformed_config_reports_file_line_column)
 {
-    g_autofree char *p = tmp_file("{\n \"seed\": 1\n \"kv\": {}\n}\n");
+    g_autofree char *p = tu_tmp_file(".json", "{\n \"seed\": 1\n \"kv\": {}\n}\n");
     clirun r = clirun_exec("run", "--config", p, NULL);
     cr_expect_eq(r.code, 2);
     g_autofree char *want = g_strdup_printf("servesim: %s:3:", p);
@@ -91,7 +83,7 @@ Test(cli, malformed_config_reports_file_line_column)
 
 Test(cli, config_type_error_names_json_path)
 {
-    g_autofree char *p = tmp_file("{\"cluster\": {\"replicas\": \"two\"}}");
+    g_autofree char *p = tu_tmp_file(".json", "{\"cluster\": {\"replicas\": \"two\"}}");
     clirun r = clirun_exec("run", "--config", p, NULL);
     cr_expect_eq(r.code, 2);
     g_autofree char *want =
@@ -105,7 +97,7 @@ Test(cli, print_config_round_trips_through_the_binary)
 {
     clirun a = clirun_exec("run", "--print-config", "--seed", "9", "--replicas", "4", NULL);
     cr_assert_eq(a.code, 0, "%s", a.err);
-    g_autofree char *p = tmp_file(a.out);
+    g_autofree char *p = tu_tmp_file(".json", a.out);
     clirun b = clirun_exec("run", "--print-config", "--config", p, NULL);
     cr_assert_eq(b.code, 0, "%s", b.err);
     cr_expect_str_eq(a.out, b.out);

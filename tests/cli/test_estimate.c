@@ -11,19 +11,9 @@
 #include <jansson.h>
 
 #include "clirun.h"
+#include "tests/testutil.h"
 
 TestSuite(estimate, .timeout = 120);
-
-static char *
-tmp_file(const char *suffix, const char *text)
-{
-    char *path = NULL;
-    g_autofree char *tmpl = g_strdup_printf("servesim-est-XXXXXX%s", suffix);
-    int fd = g_file_open_tmp(tmpl, &path, NULL);
-    close(fd);
-    g_file_set_contents(path, text, -1, NULL);
-    return path;
-}
 
 static void
 expect_one_line_error(clirun *r, const char *needle)
@@ -87,11 +77,12 @@ Test(estimate, csv_has_every_component_of_both_phases)
 
 Test(estimate, scenarios_csv_round_trip)
 {
-    g_autofree char *in = tmp_file(".csv", "tp,dp,batch_per_gpu,seq_len,decode_tokens,grad_accum,"
-                                           "note\n"
-                                           "1,1,8,1024,128,1,\"a, b\"\n"
-                                           "2,1,16,2048,256,2,x\n"
-                                           "4,2,,4096,64,1,\n");
+    g_autofree char *in =
+        tu_tmp_file(".csv", "tp,dp,batch_per_gpu,seq_len,decode_tokens,grad_accum,"
+                            "note\n"
+                            "1,1,8,1024,128,1,\"a, b\"\n"
+                            "2,1,16,2048,256,2,x\n"
+                            "4,2,,4096,64,1,\n");
     g_autofree char *out = g_strdup_printf("%s.out.csv", in);
     clirun r = clirun_exec("estimate", "--scenarios", in, "--output", out, "--batch", "4", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
@@ -116,8 +107,8 @@ Test(estimate, scenarios_csv_round_trip)
         cr_expect_str_eq(f[n - 1], "mlp (memory)");
     }
     /* the missing batch_per_gpu falls back to --batch 4: same as an explicit 4 */
-    g_autofree char *in2 = tmp_file(".csv", "tp,dp,batch_per_gpu,seq_len,decode_tokens\n"
-                                            "4,2,4,4096,64\n");
+    g_autofree char *in2 = tu_tmp_file(".csv", "tp,dp,batch_per_gpu,seq_len,decode_tokens\n"
+                                               "4,2,4,4096,64\n");
     clirun r2 = clirun_exec("estimate", "--scenarios", in2, NULL);
     cr_assert_eq(r2.code, 0, "%s", r2.err);
     g_auto(GStrv) l2 = g_strsplit(r2.out, "\n", -1);
@@ -133,14 +124,14 @@ Test(estimate, scenarios_csv_round_trip)
 
 Test(estimate, scenario_errors_name_file_and_line)
 {
-    g_autofree char *in = tmp_file(".csv", "tp,seq_len\n1,100\n3,100\n");
+    g_autofree char *in = tu_tmp_file(".csv", "tp,seq_len\n1,100\n3,100\n");
     clirun r = clirun_exec("estimate", "--scenarios", in, NULL);
     g_autofree char *needle = g_strdup_printf(
         "%s:3: llama-3.1-8b: --tensor-parallel-size 3 does not divide num_attention_heads 32", in);
     expect_one_line_error(&r, needle);
     cr_expect_str_eq(r.out, "");
     clirun_clear(&r);
-    g_autofree char *bad = tmp_file(".csv", "tp,seq_len\n1,abc\n");
+    g_autofree char *bad = tu_tmp_file(".csv", "tp,seq_len\n1,abc\n");
     clirun b = clirun_exec("estimate", "--scenarios", bad, NULL);
     expect_one_line_error(&b, ":2: column seq_len");
     clirun_clear(&b);
@@ -184,22 +175,24 @@ Test(estimate, config_json_paths_and_absurd_configs)
         SERVESIM_SHARED_DATA "/model-configs/inference-sim__qwen3-14b.config.json", NULL);
     cr_expect_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
-    g_autofree char *zero = tmp_file(".json", "{\"hidden_size\": 4096, \"num_hidden_layers\": 32, "
-                                              "\"num_attention_heads\": 0, \"vocab_size\": 32000, "
-                                              "\"intermediate_size\": 11008, "
-                                              "\"max_position_embeddings\": 4096}");
+    g_autofree char *zero =
+        tu_tmp_file(".json", "{\"hidden_size\": 4096, \"num_hidden_layers\": 32, "
+                             "\"num_attention_heads\": 0, \"vocab_size\": 32000, "
+                             "\"intermediate_size\": 11008, "
+                             "\"max_position_embeddings\": 4096}");
     r = clirun_exec("estimate", "--model", zero, NULL);
     expect_one_line_error(&r, "num_attention_heads: 0 is out of range");
     clirun_clear(&r);
-    g_autofree char *gqa = tmp_file(".json", "{\"hidden_size\": 4096, \"num_hidden_layers\": 32, "
-                                             "\"num_attention_heads\": 32, "
-                                             "\"num_key_value_heads\": 6, \"vocab_size\": 32000, "
-                                             "\"intermediate_size\": 11008, "
-                                             "\"max_position_embeddings\": 4096}");
+    g_autofree char *gqa =
+        tu_tmp_file(".json", "{\"hidden_size\": 4096, \"num_hidden_layers\": 32, "
+                             "\"num_attention_heads\": 32, "
+                             "\"num_key_value_heads\": 6, \"vocab_size\": 32000, "
+                             "\"intermediate_size\": 11008, "
+                             "\"max_position_embeddings\": 4096}");
     r = clirun_exec("memory", "--model", gqa, NULL);
     expect_one_line_error(&r, "not divisible by num_key_value_heads 6");
     clirun_clear(&r);
-    g_autofree char *neg = tmp_file(".json", "{\"hidden_size\": -1, \"num_hidden_layers\": 32}");
+    g_autofree char *neg = tu_tmp_file(".json", "{\"hidden_size\": -1, \"num_hidden_layers\": 32}");
     r = clirun_exec("memory", "--model", neg, NULL);
     expect_one_line_error(&r, "hidden_size: -1 is out of range");
     clirun_clear(&r);

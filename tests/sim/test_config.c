@@ -9,16 +9,7 @@
 
 #include "base/json.h"
 #include "sim/config.h"
-
-static char *
-tmp_json(const char *text)
-{
-    char *path = NULL;
-    int fd = g_file_open_tmp("servesim-cfg-XXXXXX.json", &path, NULL);
-    close(fd);
-    g_file_set_contents(path, text, -1, NULL);
-    return path;
-}
+#include "tests/testutil.h"
 
 Test(config, defaults_are_the_documented_ones)
 {
@@ -37,14 +28,14 @@ Test(config, defaults_are_the_documented_ones)
 
 Test(config, flags_override_the_file_wherever_they_appear)
 {
-    g_autofree char *p = tmp_json("{\"seed\": 5, \"scheduler\": {\"max_num_seqs\": 64},"
-                                  " \"model\": \"qwen3-32b\", \"cluster\": {\"replicas\": 3}}");
+    g_autofree char *p =
+        tu_tmp_file(".json", "{\"seed\": 5, \"scheduler\": {\"max_num_seqs\": 64},"
+                             " \"model\": \"qwen3-32b\", \"cluster\": {\"replicas\": 3}}");
     sim_config c;
     sim_config_init(&c);
     char *argv[] = {"--max-num-seqs", "128", "--config", p, "--tensor-parallel-size=2"};
     GError *err = NULL;
-    cr_assert(sim_config_parse_args(&c, NULL, 5, argv, NULL, &err), "%s",
-              err ? err->message : "");
+    cr_assert(sim_config_parse_args(&c, NULL, 5, argv, NULL, &err), "%s", err ? err->message : "");
     cr_expect_eq(c.sim.seed, 5);
     cr_expect_eq(c.sim.max_num_seqs, 128, "flag beats file even when given first");
     cr_expect_str_eq(c.tm.model, "qwen3-32b", "shorthand \"model\": NAME");
@@ -58,12 +49,13 @@ Test(config, resolved_configuration_round_trips)
 {
     sim_config a;
     sim_config_init(&a);
-    char *argv[] = {"--goodput", "ttft:500,tpot:50", "--rate", "3.5", "--no-enable-prefix-caching",
-                    "--router", "prefix_affinity", "--max-model-len", "8192"};
+    char *argv[] = {
+        "--goodput", "ttft:500,tpot:50", "--rate",          "3.5", "--no-enable-prefix-caching",
+        "--router",  "prefix_affinity",  "--max-model-len", "8192"};
     cr_assert(sim_config_parse_args(&a, NULL, 9, argv, NULL, NULL));
     json_t *j = sim_config_to_json(&a);
     g_autofree char *text = base_json_dumps(j);
-    g_autofree char *p = tmp_json(text);
+    g_autofree char *p = tu_tmp_file(".json", text);
     sim_config b;
     sim_config_init(&b);
     GError *err = NULL;
@@ -75,8 +67,9 @@ Test(config, resolved_configuration_round_trips)
     cr_expect_str_eq(b.sim.goodput[1], "tpot:50");
     cr_expect_float_eq(b.wl.rate, 3.5, 1e-12);
     /* The serialisation covers every section of the schema. */
-    const char *sections[] = {"seed",   "model",   "hardware", "parallelism", "timemodel", "cluster",
-                              "scheduler", "kv",   "workload", "metrics",     "outputs"};
+    const char *sections[] = {"seed",      "model",   "hardware",  "parallelism",
+                              "timemodel", "cluster", "scheduler", "kv",
+                              "workload",  "metrics", "outputs"};
     for (size_t i = 0; i < G_N_ELEMENTS(sections); i++)
         cr_expect_not_null(json_object_get(j, sections[i]), "%s", sections[i]);
     json_decref(j);
@@ -89,7 +82,7 @@ Test(config, resolved_configuration_round_trips)
 static char *
 file_error(const char *text)
 {
-    g_autofree char *p = tmp_json(text);
+    g_autofree char *p = tu_tmp_file(".json", text);
     sim_config c;
     sim_config_init(&c);
     GError *err = NULL;

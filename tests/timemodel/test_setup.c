@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "tests/testutil.h"
 #include "timemodel/setup.h"
 
 static const base_opt_set set = {&tm_options_table, 1};
@@ -21,16 +22,6 @@ opts(const char *model, const char *hw)
     cr_assert(base_opts_set_string(&set, &o, "model.name", model, NULL));
     cr_assert(base_opts_set_string(&set, &o, "hardware.name", hw, NULL));
     return o;
-}
-
-static char *
-tmp_json(const char *text)
-{
-    char *path = NULL;
-    int fd = g_file_open_tmp("servesim-tm-XXXXXX.json", &path, NULL);
-    close(fd);
-    g_file_set_contents(path, text, -1, NULL);
-    return path;
 }
 
 Test(setup, defaults_build_a_working_model)
@@ -101,8 +92,8 @@ Test(setup, table_names_carry_the_table_figures)
 Test(setup, custom_hardware_file_with_base)
 {
     g_autofree char *path =
-        tmp_json("{\"base\": \"h100-sxm\", \"display_name\": \"H100 at 3 TB/s\", "
-                 "\"memory_bandwidth_gbps\": 3000}");
+        tu_tmp_file(".json", "{\"base\": \"h100-sxm\", \"display_name\": \"H100 at 3 TB/s\", "
+                             "\"memory_bandwidth_gbps\": 3000}");
     tm_hardware hw;
     GError *err = NULL;
     cr_assert(tm_hardware_load(&hw, path, &err), "%s", err ? err->message : "");
@@ -110,7 +101,7 @@ Test(setup, custom_hardware_file_with_base)
     cr_expect_eq(hw.peak_flops[TM_DTYPE_FP8], 1978.9e12);
     tm_hardware_clear(&hw);
     g_unlink(path);
-    g_autofree char *bad = tmp_json("{\"memory_gb\": 80}");
+    g_autofree char *bad = tu_tmp_file(".json", "{\"memory_gb\": 80}");
     cr_expect_not(tm_hardware_load(&hw, bad, &err));
     cr_expect(strstr(err->message, "missing peak_tflops"), "%s", err->message);
     g_clear_error(&err);
@@ -158,7 +149,8 @@ Test(setup, validation_errors_are_one_line)
 
 Test(setup, calibration_file_then_explicit_options)
 {
-    g_autofree char *path = tmp_json(
+    g_autofree char *path = tu_tmp_file(
+        ".json",
         "{\"format\": \"servesim-calibration/1\", \"model\": \"llama-3.1-8b\", \"form\": "
         "\"linear\", \"coefficients\": {\"beta0_s\": 0.0002, \"beta_compute\": 2.0, "
         "\"beta_memory\": 1.25, \"beta_comm\": 0, \"beta_seq_s\": 1e-5}, \"overlap\": 0.5, "
@@ -202,7 +194,7 @@ Test(setup, bad_calibration_files)
         {"{\"format\": \"servesim-calibration/1\", \"overlap\": 2}", "overlap: expected"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        g_autofree char *path = tmp_json(bad[i][0]);
+        g_autofree char *path = tu_tmp_file(".json", bad[i][0]);
         tm_options o = opts("llama-3.1-8b", "h100-sxm");
         cr_assert(base_opts_set_string(&set, &o, "timemodel.calibration", path, NULL));
         expect_setup_error(&o, bad[i][1]);
