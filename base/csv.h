@@ -27,8 +27,9 @@ typedef enum {
     BASE_CSV_NO_HEADER = 1, /* no header: columns are addressed by index */
 } base_csv_flags;
 
-/* Opens PATH (or wraps an existing reader, taking ownership of it on success) and reads the header. SEP 0 means
- * detect ',' vs '\t' from the first line. Empty input is an error ("FILE: empty file"). */
+/* Opens PATH (or wraps an existing reader, taking ownership of it on success) and reads the header.
+ * SEP 0 means detect ',' vs '\t' from the first line. Empty input is an error ("FILE: empty file").
+ */
 base_csv *base_csv_open(const char *path, char sep, base_csv_flags flags, GError **error);
 base_csv *base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, GError **error);
 void base_csv_free(base_csv *c);
@@ -36,7 +37,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_csv, base_csv_free)
 
 /* Advances to the next non-empty row. Returns FALSE at end (or error, with *ERROR set). */
 gboolean base_csv_next(base_csv *c, GError **error);
-size_t base_csv_nfields(const base_csv *c);        /* fields in the current row */
+size_t base_csv_nfields(const base_csv *c);              /* fields in the current row */
 const char *base_csv_field(const base_csv *c, size_t i); /* "" when i is out of range */
 uint64_t base_csv_lineno(const base_csv *c);
 const char *base_csv_name(const base_csv *c);

@@ -17,10 +17,8 @@ typedef struct base_lines base_lines;
 base_lines *base_lines_open(const char *path, GError **error);
 /* Reads from a copy of DATA (gzip-compressed data is inflated into memory at once: used for
  * embedded samples and standard input). NAME is used in messages. */
-base_lines *base_lines_new_from_memory(const char *name,
-                                       const void *data,
-                                       size_t size,
-                                       GError **error);
+base_lines *
+base_lines_new_from_memory(const char *name, const void *data, size_t size, GError **error);
 void base_lines_free(base_lines *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_lines, base_lines_free)
 

@@ -14,8 +14,8 @@ base_json_load_bytes(const char *name, const void *data, size_t size, GError **e
     json_error_t je;
     json_t *j = json_loadb(data, size, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:%d:%d: %s", name, je.line,
-                    je.column, je.text);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:%d:%d: %s", name, je.line, je.column,
+                    je.text);
         return NULL;
     }
     return j;

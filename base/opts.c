@@ -113,8 +113,8 @@ static gboolean
 check_range(const base_opt *o, double v, const char *where, GError **error)
 {
     if (o->min < o->max && (v < o->min || v > o->max)) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range [%g, %g]",
-                    where, v, o->min, o->max);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range [%g, %g]", where,
+                    v, o->min, o->max);
         return FALSE;
     }
     return TRUE;
@@ -130,8 +130,8 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
         if (strcmp(o->choices[n], s) == 0)
             return TRUE;
     g_autofree char *list = g_strjoinv(", ", (char **)(uintptr_t)o->choices);
-    g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: unknown value '%s' (expected one of: %s)",
-                where, s, list);
+    g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                "%s: unknown value '%s' (expected one of: %s)", where, s, list);
     return FALSE;
 }
 
@@ -272,8 +272,7 @@ set_from_json(const base_opt *o, void *p, const json_t *v, const char *where, GE
     case BASE_OPT_STRING:
     case BASE_OPT_ENUM:
         if (json_is_string(v)) {
-            if (o->type == BASE_OPT_ENUM &&
-                !check_choice(o, json_string_value(v), where, error))
+            if (o->type == BASE_OPT_ENUM && !check_choice(o, json_string_value(v), where, error))
                 return FALSE;
             clear_value(o, p);
             *(char **)p = g_strdup(json_string_value(v));
@@ -433,9 +432,9 @@ load_object(const base_opt_set *set,
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)node, key, v)
-    {
-        g_autofree char *path = prefix != NULL ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
+    json_object_foreach((json_t *)(uintptr_t)node, key, v) {
+        g_autofree char *path =
+            prefix != NULL ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
         g_autofree char *where = g_strdup_printf("%s: %s", file, path);
         row r = find_path(set, path);
         if (r.o != NULL && !(r.o->flags & BASE_OPT_CLI_ONLY)) {
@@ -467,8 +466,7 @@ load_object(const base_opt_set *set,
             return FALSE;
         }
         g_autoptr(GPtrArray) kids = children(set, prefix);
-        g_autofree char *hint =
-            base_suggest(key, (const char *const *)kids->pdata, kids->len);
+        g_autofree char *hint = base_suggest(key, (const char *const *)kids->pdata, kids->len);
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: unknown key%s%s%s", where,
                     hint ? " (did you mean: " : "", hint ? hint : "", hint ? "?)" : "");
         return FALSE;
@@ -477,11 +475,8 @@ load_object(const base_opt_set *set,
 }
 
 gboolean
-base_opts_load_json(const base_opt_set *set,
-                    void *obj,
-                    const json_t *root,
-                    const char *file,
-                    GError **error)
+base_opts_load_json(
+    const base_opt_set *set, void *obj, const json_t *root, const char *file, GError **error)
 {
     if (!json_is_object(root)) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
@@ -493,11 +488,8 @@ base_opts_load_json(const base_opt_set *set,
 }
 
 gboolean
-base_opts_set_string(const base_opt_set *set,
-                     void *obj,
-                     const char *path,
-                     const char *value,
-                     GError **error)
+base_opts_set_string(
+    const base_opt_set *set, void *obj, const char *path, const char *value, GError **error)
 {
     row r = find_path(set, path);
     if (r.o == NULL) {
@@ -546,7 +538,8 @@ base_opts_parse_args(const base_opt_set *set,
                 flags_done = true;
                 continue;
             }
-            if (!flags_done && a[0] == '-' && a[1] != '\0' && !g_ascii_isdigit(a[1]) && a[1] != '.') {
+            if (!flags_done && a[0] == '-' && a[1] != '\0' && !g_ascii_isdigit(a[1]) &&
+                a[1] != '.') {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "unknown option %s", a);
                 return FALSE;
             }
@@ -676,10 +669,10 @@ base_opts_help(const base_opt_set *set, GString *out)
                 left = g_strdup_printf("--[no-]%s", o->flag);
             else
                 left = g_strdup_printf("--%s %s", o->flag,
-                                       o->metavar ? o->metavar
-                                       : o->type == BASE_OPT_INT ? "N"
+                                       o->metavar                   ? o->metavar
+                                       : o->type == BASE_OPT_INT    ? "N"
                                        : o->type == BASE_OPT_DOUBLE ? "X"
-                                                                      : "S");
+                                                                    : "S");
             g_string_append_printf(out, "  %-34s %s", left, o->help ? o->help : "");
             if (o->choices != NULL) {
                 g_autofree char *list = g_strjoinv("|", (char **)(uintptr_t)o->choices);

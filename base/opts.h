@@ -44,20 +44,20 @@ enum {
 #define BASE_OPT_UNSET_INT INT64_MIN
 
 typedef struct base_opt {
-    const char *path;            /* JSON path, e.g. "scheduler.max_num_seqs" */
-    const char *flag;            /* long flag without dashes, e.g. "max-num-seqs"; NULL = none */
+    const char *path; /* JSON path, e.g. "scheduler.max_num_seqs" */
+    const char *flag; /* long flag without dashes, e.g. "max-num-seqs"; NULL = none */
     base_opt_type type;
-    size_t offset;               /* offset of the value in the module struct */
-    const char *def;             /* default, written as on the command line; NULL = unset */
-    const char *const *choices;  /* ENUM: NULL-terminated allowed values */
-    double min, max;             /* INT/DOUBLE range, checked when min < max */
+    size_t offset;              /* offset of the value in the module struct */
+    const char *def;            /* default, written as on the command line; NULL = unset */
+    const char *const *choices; /* ENUM: NULL-terminated allowed values */
+    double min, max;            /* INT/DOUBLE range, checked when min < max */
     unsigned flags;
-    const char *metavar;         /* e.g. "N", "FILE" */
+    const char *metavar; /* e.g. "N", "FILE" */
     const char *help;
 } base_opt;
 
 typedef struct base_opt_table {
-    const char *title;  /* help section title */
+    const char *title; /* help section title */
     const base_opt *opts;
     size_t n;
     size_t base_offset; /* where the module struct sits inside the composite struct */
@@ -77,11 +77,8 @@ void base_opts_copy(const base_opt_set *set, void *dst, const void *src);
 
 /* Applies ROOT (a JSON object) on top of OBJ. FILE names the source in messages:
  * "FILE: scheduler.max_num_seqs: expected an integer, got string". */
-gboolean base_opts_load_json(const base_opt_set *set,
-                             void *obj,
-                             const json_t *root,
-                             const char *file,
-                             GError **error);
+gboolean base_opts_load_json(
+    const base_opt_set *set, void *obj, const json_t *root, const char *file, GError **error);
 
 /* Applies flags from ARGV[0..ARGC) (ARGV[0] is not skipped). Accepted forms: --name VALUE,
  * --name=VALUE, and for booleans --name, --no-name, --name=true|false. Non-flag arguments are
@@ -95,11 +92,8 @@ gboolean base_opts_parse_args(const base_opt_set *set,
                               GError **error);
 
 /* Sets one value from its command-line text form (the same parser the flags use). */
-gboolean base_opts_set_string(const base_opt_set *set,
-                              void *obj,
-                              const char *path,
-                              const char *value,
-                              GError **error);
+gboolean base_opts_set_string(
+    const base_opt_set *set, void *obj, const char *path, const char *value, GError **error);
 
 /* Serialises every JSON-visible value as a nested object in table order. transfer full. */
 json_t *base_opts_to_json(const base_opt_set *set, const void *obj);

@@ -27,7 +27,8 @@ sim_rng_init(sim_rng *r, uint64_t seed, uint64_t stream_id)
 {
     /* Mix seed and stream through two splitmix rounds so nearby (seed, stream) pairs land
      * far apart, then expand to 256 bits of state. */
-    uint64_t sm = sim_mix64(seed) ^ sim_mix64(stream_id * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull);
+    uint64_t sm =
+        sim_mix64(seed) ^ sim_mix64(stream_id * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull);
     for (int i = 0; i < 4; i++)
         r->s[i] = sim_splitmix64(&sm);
     if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
@@ -229,7 +230,7 @@ sim_rng_shuffle(sim_rng *r, void *base, size_t n, size_t size)
 
 struct sim_alias {
     size_t n;
-    double *prob;   /* acceptance probability of column i */
+    double *prob; /* acceptance probability of column i */
     uint32_t *alias;
 };
 

@@ -22,13 +22,13 @@ enum {
     SIM_STREAM_WL_ARRIVALS = 0x100,  /* inter-arrival times */
     SIM_STREAM_WL_INPUT_LEN = 0x101, /* prompt lengths */
     SIM_STREAM_WL_OUTPUT_LEN = 0x102,
-    SIM_STREAM_WL_SHUFFLE = 0x103,   /* seeded shuffles of prompts / traces */
-    SIM_STREAM_WL_SESSION = 0x104,   /* session / turn structure, think times */
-    SIM_STREAM_WL_CONTENT = 0x105,   /* content ids */
+    SIM_STREAM_WL_SHUFFLE = 0x103, /* seeded shuffles of prompts / traces */
+    SIM_STREAM_WL_SESSION = 0x104, /* session / turn structure, think times */
+    SIM_STREAM_WL_CONTENT = 0x105, /* content ids */
     SIM_STREAM_SIM_ENGINE = 0x200,
-    SIM_STREAM_ROUTER = 0x300,       /* random router, softmax sampling */
+    SIM_STREAM_ROUTER = 0x300, /* random router, softmax sampling */
     SIM_STREAM_SCHED = 0x301,
-    SIM_STREAM_DSA = 0x400,          /* DSA top-k synthesizer */
+    SIM_STREAM_DSA = 0x400, /* DSA top-k synthesizer */
     SIM_STREAM_CALIB_BOOTSTRAP = 0x500,
     SIM_STREAM_CALIB_FOLDS = 0x501,
     SIM_STREAM_TEST = 0x1000,
@@ -36,7 +36,7 @@ enum {
 
 typedef struct sim_rng {
     uint64_t s[4];
-    double spare;     /* cached second normal deviate (polar method) */
+    double spare; /* cached second normal deviate (polar method) */
     bool have_spare;
 } sim_rng;
 

@@ -90,6 +90,6 @@ static_plan(sim_replica *r)
     admit_reserving(r, r->params->batch_size, 0);
 }
 
-const sim_scheduler sched_static = {
-    "static", "static batching: fixed-size batches run to completion", static_plan,
-    must_reject_reserving};
+const sim_scheduler sched_static = {"static",
+                                    "static batching: fixed-size batches run to completion",
+                                    static_plan, must_reject_reserving};

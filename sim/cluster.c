@@ -14,9 +14,9 @@
 /* Sessions with parked turns; a session entry is pruned once idle long enough that it can no
  * longer delay anything (last_finish + max think ≤ now). */
 typedef struct session {
-    uint32_t busy;        /* turns sent (or scheduled to be sent) and not finished */
-    int64_t last_finish;  /* completion time of its latest finished turn */
-    GQueue parked;        /* sim_request *, turns waiting for the previous one */
+    uint32_t busy;       /* turns sent (or scheduled to be sent) and not finished */
+    int64_t last_finish; /* completion time of its latest finished turn */
+    GQueue parked;       /* sim_request *, turns waiting for the previous one */
 } session;
 
 struct sim_cluster {
@@ -28,7 +28,7 @@ struct sim_cluster {
     sim_rng router_rng;
     uint64_t rr_next;
 
-    sim_request *next;   /* the pulled request whose ARRIVAL is queued */
+    sim_request *next; /* the pulled request whose ARRIVAL is queued */
     bool src_done;
     GError *src_error;
 
@@ -38,9 +38,9 @@ struct sim_cluster {
     uint64_t prune_countdown;
 
     int64_t max_concurrency;
-    int64_t in_flight;    /* sent or being sent, not finished (concurrency cap) */
-    GQueue fifo;          /* requests waiting for a concurrency slot or their stage */
-    uint32_t cur_stage;   /* staged closed-loop loads: the stage now sending */
+    int64_t in_flight;  /* sent or being sent, not finished (concurrency cap) */
+    GQueue fifo;        /* requests waiting for a concurrency slot or their stage */
+    uint32_t cur_stage; /* staged closed-loop loads: the stage now sending */
 
     sim_cluster_stats st;
 };
@@ -482,7 +482,8 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
         return NULL;
     }
     if (s->max_num_seqs == 0 || s->max_model_len < 2) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "max_num_seqs and max_model_len must be positive");
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "max_num_seqs and max_model_len must be positive");
         return NULL;
     }
     sim_cluster *c = g_new0(sim_cluster, 1);

@@ -43,42 +43,41 @@ typedef struct sim_array_source {
     size_t n;
     size_t cursor; /* next index; start at 0 */
 } sim_array_source;
+
 sim_source sim_source_array(sim_array_source *a);
 
 typedef struct sim_cluster_params {
-    sim_sched_params sched;          /* copied */
-    const sim_scheduler *scheduler;  /* borrowed const */
+    sim_sched_params sched;         /* copied */
+    const sim_scheduler *scheduler; /* borrowed const */
     const sim_router *router;
     uint32_t nreplicas;
-    uint32_t num_blocks;             /* per replica, including the null block */
+    uint32_t num_blocks; /* per replica, including the null block */
     uint32_t block_size;
     bool prefix_caching;
-    const tm_timemodel *tm;          /* borrowed */
-    double step_overhead_s;          /* added to every step (CPU scheduling, launch) */
-    double request_overhead_s;       /* API server / tokenizer time between a request's send
-                                        and its arrival in a replica's waiting queue */
+    const tm_timemodel *tm;    /* borrowed */
+    double step_overhead_s;    /* added to every step (CPU scheduling, launch) */
+    double request_overhead_s; /* API server / tokenizer time between a request's send
+                                  and its arrival in a replica's waiting queue */
     uint64_t seed;
-    int64_t max_concurrency;         /* 0 = open loop (or as the source says) */
-    double overlap_weight;           /* prefix_affinity */
-    bool check_invariants;           /* walk the KV pools after every step (tests) */
+    int64_t max_concurrency; /* 0 = open loop (or as the source says) */
+    double overlap_weight;   /* prefix_affinity */
+    bool check_invariants;   /* walk the KV pools after every step (tests) */
 } sim_cluster_params;
 
 typedef struct sim_cluster_stats {
-    uint64_t pulled;      /* requests read from the workload */
-    uint64_t sent;        /* sent by clients (after gating) */
+    uint64_t pulled; /* requests read from the workload */
+    uint64_t sent;   /* sent by clients (after gating) */
     uint64_t finished;
     uint64_t failed;
-    uint64_t steps;       /* engine steps over all replicas */
+    uint64_t steps; /* engine steps over all replicas */
     uint64_t preemptions;
     int64_t first_send_ns, last_finish_ns;
     size_t peak_in_flight;
 } sim_cluster_stats;
 
 /* Validates parameters (one-line GError) and subscribes the cluster's handlers to E. */
-sim_cluster *sim_cluster_new(sim_engine *e,
-                             const sim_cluster_params *p,
-                             const sim_source *src,
-                             GError **error);
+sim_cluster *
+sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error);
 void sim_cluster_free(sim_cluster *c); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_cluster, sim_cluster_free)
 

@@ -30,26 +30,26 @@ typedef struct sim_options {
     /* cluster */
     int64_t replicas;
     char *router;
-    json_t *pools;        /* reserved: named pools (PD disaggregation) */
+    json_t *pools; /* reserved: named pools (PD disaggregation) */
     /* scheduler */
-    char *scheduler;              /* vllm | sarathi | orca | static */
-    int64_t max_num_seqs;         /* unset = vLLM default by GPU memory (DOMAIN.md §1.2) */
+    char *scheduler;      /* vllm | sarathi | orca | static */
+    int64_t max_num_seqs; /* unset = vLLM default by GPU memory (DOMAIN.md §1.2) */
     int64_t max_num_batched_tokens;
-    int64_t max_model_len;        /* unset = model's max_position_embeddings */
+    int64_t max_model_len; /* unset = model's max_position_embeddings */
     int64_t long_prefill_token_threshold;
     bool enable_chunked_prefill;
-    char *scheduling_policy;      /* fcfs | priority */
-    int64_t chunk_size;           /* sarathi chunk; unset = max_num_batched_tokens */
-    int64_t batch_size;           /* static batching size; unset = max_num_seqs */
-    double step_overhead_us;      /* per-step CPU overhead; NAN = from calibration */
+    char *scheduling_policy; /* fcfs | priority */
+    int64_t chunk_size;      /* sarathi chunk; unset = max_num_batched_tokens */
+    int64_t batch_size;      /* static batching size; unset = max_num_seqs */
+    double step_overhead_us; /* per-step CPU overhead; NAN = from calibration */
     /* kv */
-    int64_t block_size;           /* unset = 16 (64 for MLA models) */
+    int64_t block_size; /* unset = 16 (64 for MLA models) */
     double gpu_memory_utilization;
     int64_t num_gpu_blocks_override;
     bool enable_prefix_caching;
     double watermark;
     /* metrics */
-    char **goodput;               /* "ttft:MS", "tpot:MS", "e2el:MS" */
+    char **goodput; /* "ttft:MS", "tpot:MS", "e2el:MS" */
     double warmup_s, cooldown_s;
     /* outputs */
     char *output_dir;

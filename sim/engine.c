@@ -65,7 +65,8 @@ sim_engine_at(sim_engine *e, sim_time t, unsigned phase, uint32_t kind, uint32_t
 }
 
 uint64_t
-sim_engine_after_s(sim_engine *e, double delay_s, unsigned phase, uint32_t kind, uint32_t a, uint64_t b)
+sim_engine_after_s(
+    sim_engine *e, double delay_s, unsigned phase, uint32_t kind, uint32_t a, uint64_t b)
 {
     g_assert(delay_s >= 0.0 && isfinite(delay_s));
     sim_time d = (sim_time)llround(delay_s * 1e9);

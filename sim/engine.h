@@ -24,14 +24,14 @@ enum {
     SIM_EV_SCHEDULE = 6,     /* a replica plans its next batch (runs last in its instant) */
     SIM_EV_USER0 = 7,        /* free for tests and extensions */
     SIM_EV_USER1 = 8,
-    SIM_EV_ENQUEUE = 9,      /* a sent request reaches the engine after the API server overhead */
+    SIM_EV_ENQUEUE = 9, /* a sent request reaches the engine after the API server overhead */
     SIM_EV_NKINDS = 10,
 };
 
 /* Phases order events of equal time: arrivals and completions first, planning last. */
 enum {
     SIM_PHASE_NORMAL = 0,
-    SIM_PHASE_LATE = 1,  /* after every normal event of the same instant */
+    SIM_PHASE_LATE = 1, /* after every normal event of the same instant */
 };
 
 typedef struct sim_engine sim_engine;
@@ -47,9 +47,11 @@ void sim_engine_on(sim_engine *e, uint32_t kind, sim_handler_fn fn, void *ctx);
 
 sim_time sim_engine_now(const sim_engine *e);
 /* Schedules an event at absolute time T >= now. Returns a handle for sim_engine_cancel. */
-uint64_t sim_engine_at(sim_engine *e, sim_time t, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
+uint64_t
+sim_engine_at(sim_engine *e, sim_time t, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
 /* Schedules after DELAY_S seconds (rounded once to ns, DESIGN.md §3). */
-uint64_t sim_engine_after_s(sim_engine *e, double delay_s, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
+uint64_t sim_engine_after_s(
+    sim_engine *e, double delay_s, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
 bool sim_engine_cancel(sim_engine *e, uint64_t handle);
 
 typedef enum {
@@ -74,7 +76,7 @@ sim_engine_stats sim_engine_get_stats(const sim_engine *e);
 /* ---- observer bus ---- */
 /* Topics published by the simulator (payload types are declared where they are published). */
 enum {
-    SIM_TOPIC_EVENT = 0,  /* every dispatched event (payload: const sim_event *) */
+    SIM_TOPIC_EVENT = 0, /* every dispatched event (payload: const sim_event *) */
     SIM_TOPIC_ARRIVAL,
     SIM_TOPIC_STEP_PLANNED,
     SIM_TOPIC_STEP_END,

@@ -9,10 +9,10 @@
 #define ARITY 4
 
 struct sim_evq {
-    GArray *arr;          /* heap storage: sim_event by value; arr->len is the capacity */
-    sim_event *h;         /* arr->data, refreshed after growth */
-    size_t len;           /* events in the heap (live + cancelled-not-yet-skipped) */
-    size_t ncancel;       /* entries in `cancelled` (avoids a call on the hot path) */
+    GArray *arr;    /* heap storage: sim_event by value; arr->len is the capacity */
+    sim_event *h;   /* arr->data, refreshed after growth */
+    size_t len;     /* events in the heap (live + cancelled-not-yet-skipped) */
+    size_t ncancel; /* entries in `cancelled` (avoids a call on the hot path) */
     uint64_t next_seq;
     GHashTable *cancelled; /* seq -> seq of cancelled events still in the heap */
     sim_evq_stats stats;
@@ -193,7 +193,8 @@ sim__evq_check(const sim_evq *q)
         }
     }
     if (q->stats.pushed != q->stats.popped + q->stats.cancelled + sim_evq_size(q)) {
-        g_warning("evq: pushed %" G_GUINT64_FORMAT " != popped + cancelled + size", q->stats.pushed);
+        g_warning("evq: pushed %" G_GUINT64_FORMAT " != popped + cancelled + size",
+                  q->stats.pushed);
         return false;
     }
     return true;

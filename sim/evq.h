@@ -49,12 +49,8 @@ void sim_evq_free(sim_evq *q); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_evq, sim_evq_free)
 
 /* Pushes an event; returns its handle (the seq), usable with sim_evq_cancel. PHASE < 256. */
-uint64_t sim_evq_push(sim_evq *q,
-                      sim_time time_ns,
-                      unsigned phase,
-                      uint32_t kind,
-                      uint32_t a,
-                      uint64_t b);
+uint64_t
+sim_evq_push(sim_evq *q, sim_time time_ns, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
 /* Pops the earliest live event into *OUT. Returns false when the queue is empty. */
 bool sim_evq_pop(sim_evq *q, sim_event *out);
 /* The earliest live event, or NULL. Discards cancelled events at the top (hence not const). */

@@ -19,7 +19,7 @@
 
 #include "base/rng.h"
 
-#define NIL UINT32_MAX
+#define NIL         UINT32_MAX
 #define PRIVATE_TAG (UINT64_C(1) << 63) /* hash values with this bit are private tags */
 
 static inline bool
@@ -30,17 +30,17 @@ is_private(uint64_t h)
 
 typedef struct {
     uint32_t ref;
-    uint32_t fpos;       /* ring counter of its live free-queue entry (valid while in_free) */
-    uint32_t dup_next;   /* next block carrying the same hash (insertion order), or NIL */
+    uint32_t fpos;     /* ring counter of its live free-queue entry (valid while in_free) */
+    uint32_t dup_next; /* next block carrying the same hash (insertion order), or NIL */
     bool in_free;
-    uint64_t hash;       /* 0 = not hashed */
+    uint64_t hash; /* 0 = not hashed */
 } block;
 
 struct sim_kvpool {
     uint32_t nblocks, block_size;
     bool prefix_caching;
     block *b;
-    uint32_t *ring;       /* free queue: ring[k & rmask] for k in [rhead, rtail) */
+    uint32_t *ring; /* free queue: ring[k & rmask] for k in [rhead, rtail) */
     uint32_t rmask;
     uint32_t rhead, rtail; /* wrapping counters */
     uint32_t nfree;
@@ -522,8 +522,7 @@ sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowner
         cached += p->b[i].hash != 0;
     }
     if (ok && (nfree != p->nfree || cached != p->cached_free)) {
-        g_warning("kvpool: free count %u/%u cached %u/%u", nfree, p->nfree, cached,
-                  p->cached_free);
+        g_warning("kvpool: free count %u/%u cached %u/%u", nfree, p->nfree, cached, p->cached_free);
         ok = false;
     }
     for (uint32_t i = 1; i < p->nblocks && ok; i++) {

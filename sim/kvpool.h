@@ -19,12 +19,12 @@
 typedef struct sim_kvpool sim_kvpool;
 
 typedef struct sim_kvpool_stats {
-    uint64_t queries;      /* prefix lookups: Σ num_tokens looked up (vLLM's metric) */
-    uint64_t hits;         /* Σ hit tokens */
-    uint64_t lookups;      /* number of lookups */
-    uint64_t evictions;    /* cached blocks whose hash was dropped on reallocation */
-    uint64_t allocations;  /* blocks taken from the free queue */
-    uint64_t alloc_fails;  /* allocate calls that did not fit */
+    uint64_t queries;     /* prefix lookups: Σ num_tokens looked up (vLLM's metric) */
+    uint64_t hits;        /* Σ hit tokens */
+    uint64_t lookups;     /* number of lookups */
+    uint64_t evictions;   /* cached blocks whose hash was dropped on reallocation */
+    uint64_t allocations; /* blocks taken from the free queue */
+    uint64_t alloc_fails; /* allocate calls that did not fit */
 } sim_kvpool_stats;
 
 /* NUM_BLOCKS includes the null block (usable = NUM_BLOCKS − 1). */
@@ -33,9 +33,9 @@ void sim_kvpool_free(sim_kvpool *p); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_kvpool, sim_kvpool_free)
 
 uint32_t sim_kvpool_block_size(const sim_kvpool *p);
-uint32_t sim_kvpool_usable(const sim_kvpool *p);     /* num_blocks − 1 */
-uint32_t sim_kvpool_num_free(const sim_kvpool *p);   /* blocks in the free queue */
-uint32_t sim_kvpool_num_used(const sim_kvpool *p);   /* blocks with ref_cnt > 0 */
+uint32_t sim_kvpool_usable(const sim_kvpool *p);          /* num_blocks − 1 */
+uint32_t sim_kvpool_num_free(const sim_kvpool *p);        /* blocks in the free queue */
+uint32_t sim_kvpool_num_used(const sim_kvpool *p);        /* blocks with ref_cnt > 0 */
 uint32_t sim_kvpool_num_cached_free(const sim_kvpool *p); /* free blocks still holding a hash */
 bool sim_kvpool_prefix_caching(const sim_kvpool *p);
 sim_kvpool_stats sim_kvpool_get_stats(const sim_kvpool *p);
@@ -69,5 +69,6 @@ void sim_kvpool_release(sim_kvpool *p, sim_request *r);
 
 /* Invariant walker: every usable block is free xor referenced; ref counts equal the number of
  * OWNERS holding the block; free-queue links and count are consistent; every map entry points
- * to a block carrying that hash; every hashed block is reachable from its hash's entry. Returns false with a g_warning on violation. */
+ * to a block carrying that hash; every hashed block is reachable from its hash's entry. Returns
+ * false with a g_warning on violation. */
 bool sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowners);

@@ -13,41 +13,41 @@
 
 /* SIM_TOPIC_REQUEST_DONE: one per request, when it finishes or fails. */
 typedef struct sim_request_record {
-    uint64_t id;                 /* workload request id */
-    uint32_t replica;            /* replica that served it (UINT32_MAX if never routed) */
-    uint32_t stage;              /* load stage it was sent in */
-    uint64_t session_id;         /* 0 = none */
+    uint64_t id;         /* workload request id */
+    uint32_t replica;    /* replica that served it (UINT32_MAX if never routed) */
+    uint32_t stage;      /* load stage it was sent in */
+    uint64_t session_id; /* 0 = none */
     uint32_t turn;
-    int64_t arrival_ns;          /* nominal arrival from the workload */
-    int64_t send_ns;             /* when the client sent it (after session/concurrency gating);
-                                    TTFT and E2E are measured from here, like vLLM bench */
-    int64_t first_scheduled_ns;  /* first step that scheduled any of its tokens (-1: never) */
-    int64_t first_token_ns;      /* first output token (-1: none) */
-    int64_t finish_ns;           /* last output token, or failure time */
+    int64_t arrival_ns;         /* nominal arrival from the workload */
+    int64_t send_ns;            /* when the client sent it (after session/concurrency gating);
+                                   TTFT and E2E are measured from here, like vLLM bench */
+    int64_t first_scheduled_ns; /* first step that scheduled any of its tokens (-1: never) */
+    int64_t first_token_ns;     /* first output token (-1: none) */
+    int64_t finish_ns;          /* last output token, or failure time */
     uint32_t prompt_tokens;
-    uint32_t output_tokens;      /* tokens actually produced */
+    uint32_t output_tokens; /* tokens actually produced */
     uint32_t preemptions;
-    uint32_t prefix_hit_tokens;  /* tokens served from the prefix cache (first admission) */
+    uint32_t prefix_hit_tokens;      /* tokens served from the prefix cache (first admission) */
     uint32_t computed_prompt_tokens; /* prompt tokens actually computed (all admissions) */
     bool failed;
-    const char *fail_reason;     /* static string, e.g. "prompt exceeds max_model_len" */
+    const char *fail_reason; /* static string, e.g. "prompt exceeds max_model_len" */
 } sim_request_record;
 
 /* SIM_TOPIC_TOKEN: a request emitted output tokens at TIME_NS. */
 typedef struct sim_token_event {
     uint64_t request_id;
     uint32_t replica;
-    uint32_t ntokens;      /* tokens in this chunk (1 for normal decoding) */
+    uint32_t ntokens; /* tokens in this chunk (1 for normal decoding) */
     int64_t time_ns;
-    int64_t gap_ns;        /* since the request's previous chunk; -1 for the first (TTFT) */
-    int64_t send_ns;       /* the request's send time (warm-up/cool-down exclusion of ITL) */
-    uint32_t stage;        /* the request's load stage (per-stage ITL) */
+    int64_t gap_ns;  /* since the request's previous chunk; -1 for the first (TTFT) */
+    int64_t send_ns; /* the request's send time (warm-up/cool-down exclusion of ITL) */
+    uint32_t stage;  /* the request's load stage (per-stage ITL) */
 } sim_token_event;
 
 /* SIM_TOPIC_STEP_END: one per engine step of a replica. */
 typedef struct sim_step_record {
     uint32_t replica;
-    uint64_t step;             /* per-replica step counter */
+    uint64_t step; /* per-replica step counter */
     int64_t start_ns, end_ns;
     tm_batch batch;            /* what ran */
     tm_step_cost cost;         /* how the time model priced it */

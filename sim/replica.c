@@ -89,8 +89,8 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
     req->planned_ctx = req->num_computed;
     req->planned_samples = req->num_computed + n == ntok;
     if (req->num_computed < req->prompt_tokens) {
-        uint32_t upto = req->num_computed + n < req->prompt_tokens ? req->num_computed + n
-                                                                   : req->prompt_tokens;
+        uint32_t upto =
+            req->num_computed + n < req->prompt_tokens ? req->num_computed + n : req->prompt_tokens;
         req->computed_prompt_tokens += upto - req->num_computed;
     }
     tm_batch_add(&r->batch, n, req->planned_ctx, req->planned_samples);
@@ -117,14 +117,13 @@ sim_replica_unplan(sim_replica *r, sim_request *req)
     req->planned_step = 0;
     req->planned_new = 0;
     if (req->planned_ctx < req->prompt_tokens) {
-        uint32_t upto = req->planned_ctx + n < req->prompt_tokens ? req->planned_ctx + n
-                                                                  : req->prompt_tokens;
+        uint32_t upto =
+            req->planned_ctx + n < req->prompt_tokens ? req->planned_ctx + n : req->prompt_tokens;
         req->computed_prompt_tokens -= upto - req->planned_ctx;
     }
     for (uint32_t i = 0; i < r->nplanned; i++)
         if (r->planned[i] == req) {
-            memmove(&r->planned[i], &r->planned[i + 1],
-                    (r->nplanned - i - 1) * sizeof *r->planned);
+            memmove(&r->planned[i], &r->planned[i + 1], (r->nplanned - i - 1) * sizeof *r->planned);
             r->nplanned--;
             break;
         }

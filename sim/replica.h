@@ -21,39 +21,39 @@ typedef struct sim_sched_params {
     uint32_t max_model_len;
     uint32_t long_prefill_token_threshold; /* 0 = off */
     bool chunked_prefill;
-    bool priority;                   /* priority scheduling (else FCFS) */
-    uint32_t chunk_size;             /* sarathi */
-    uint32_t batch_size;             /* static */
-    double watermark;                /* fraction of blocks kept free at admission */
-    uint32_t dsa_topk;               /* for the batch summary */
+    bool priority;       /* priority scheduling (else FCFS) */
+    uint32_t chunk_size; /* sarathi */
+    uint32_t batch_size; /* static */
+    double watermark;    /* fraction of blocks kept free at admission */
+    uint32_t dsa_topk;   /* for the batch summary */
 } sim_sched_params;
 
 typedef struct sim_replica {
     uint32_t id;
     uint32_t pool;
     sim_kvpool *kv;
-    const sim_sched_params *params;  /* borrowed (the cluster's) */
-    uint32_t watermark_blocks;       /* int(watermark · num_blocks) */
+    const sim_sched_params *params; /* borrowed (the cluster's) */
+    uint32_t watermark_blocks;      /* int(watermark · num_blocks) */
 
     sim_waitq waiting;
-    sim_request **running;           /* admission order */
+    sim_request **running; /* admission order */
     uint32_t nrunning, runcap;
-    sim_request **planned;           /* requests planned for the current step, plan order */
+    sim_request **planned; /* requests planned for the current step, plan order */
     uint32_t nplanned, plancap;
-    tm_batch batch;                  /* summary of the planned step */
-    uint32_t budget;                 /* token budget left while planning */
+    tm_batch batch;  /* summary of the planned step */
+    uint32_t budget; /* token budget left while planning */
 
-    uint64_t step;                   /* steps started so far; the planning step is step + 1 */
-    bool busy;                       /* a step is running */
-    bool kick_pending;               /* a SCHEDULE event is queued */
+    uint64_t step;     /* steps started so far; the planning step is step + 1 */
+    bool busy;         /* a step is running */
+    bool kick_pending; /* a SCHEDULE event is queued */
     int64_t step_start_ns;
     uint32_t step_preempted, step_admitted;
 
     /* load figures for routers, kept exact incrementally */
-    uint64_t assigned;               /* requests routed here and not finished */
-    uint64_t remaining_tokens;       /* Σ (prompt + output − 1 − num_computed) over assigned */
-    uint64_t remaining_prefill;      /* Σ (num_tokens − num_computed) over assigned requests
-                                        that are not yet decoding (prefill work queued) */
+    uint64_t assigned;          /* requests routed here and not finished */
+    uint64_t remaining_tokens;  /* Σ (prompt + output − 1 − num_computed) over assigned */
+    uint64_t remaining_prefill; /* Σ (num_tokens − num_computed) over assigned requests
+                                   that are not yet decoding (prefill work queued) */
 } sim_replica;
 
 void sim_replica_init(sim_replica *r,
@@ -72,6 +72,7 @@ void sim_replica_plan_begin(sim_replica *r, uint32_t budget);
 void sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n);
 /* Undoes the plan of REQ in this step (a planned request chosen as preemption victim). */
 void sim_replica_unplan(sim_replica *r, sim_request *req);
+
 /* True if REQ is planned in the step being built. */
 static inline bool
 sim_replica_is_planned(const sim_replica *r, const sim_request *req)

@@ -16,8 +16,8 @@
 #include "workloads/workload.h"
 
 typedef enum {
-    SIM_REQ_PENDING,   /* pulled from the workload, not yet sent (gated) */
-    SIM_REQ_WAITING,   /* in a replica's waiting queue (new) */
+    SIM_REQ_PENDING, /* pulled from the workload, not yet sent (gated) */
+    SIM_REQ_WAITING, /* in a replica's waiting queue (new) */
     SIM_REQ_RUNNING,
     SIM_REQ_PREEMPTED, /* back in the waiting queue after preemption */
     SIM_REQ_FINISHED,
@@ -26,21 +26,21 @@ typedef enum {
 
 /* Per-request KV state: the block table and the chain hashes of its full blocks. */
 typedef struct sim_kvseq {
-    uint32_t *blocks;      /* block ids held, in sequence order (owned); after a release the
-                              first prev_nblocks entries remember where its blocks were */
+    uint32_t *blocks; /* block ids held, in sequence order (owned); after a release the
+                         first prev_nblocks entries remember where its blocks were */
     uint32_t nblocks, cap;
     uint32_t prev_nblocks; /* blocks held before the last release (private-hit lookup) */
     uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
     uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
     uint32_t nhashes, hcap;
     /* hashing cursor: where block nhashes starts in the content */
-    uint32_t cur_seg;      /* segment index (== nsegs means "in the output") */
-    uint32_t cur_off;      /* token offset inside that segment */
+    uint32_t cur_seg; /* segment index (== nsegs means "in the output") */
+    uint32_t cur_off; /* token offset inside that segment */
 } sim_kvseq;
 
 typedef struct sim_request {
     uint64_t id;
-    uint64_t uid;             /* unique per simulation (request pool counter) */
+    uint64_t uid; /* unique per simulation (request pool counter) */
     sim_req_state state;
     uint32_t replica;
     uint32_t stage;
@@ -50,12 +50,12 @@ typedef struct sim_request {
     int64_t think_ns;
 
     uint32_t prompt_tokens;
-    uint32_t output_target;   /* forced output length */
-    uint32_t num_output;      /* generated so far */
-    uint32_t num_computed;    /* tokens with KV in cache */
+    uint32_t output_target; /* forced output length */
+    uint32_t num_output;    /* generated so far */
+    uint32_t num_computed;  /* tokens with KV in cache */
 
     /* content (DESIGN.md §4) */
-    wl_segment *segs;         /* owned copy */
+    wl_segment *segs; /* owned copy */
     uint32_t nsegs, segcap;
     uint64_t output_cid;
 
@@ -75,14 +75,14 @@ typedef struct sim_request {
     bool admitted_once;
 
     /* per-step planning scratch (owned by the replica's scheduler) */
-    uint64_t planned_step;    /* step stamp when planned; valid iff == replica step + 1 */
-    uint32_t planned_new;     /* tokens planned this step */
-    uint32_t planned_ctx;     /* num_computed before this step's chunk */
-    bool planned_samples;     /* chunk reaches num_tokens: emits a token at step end */
+    uint64_t planned_step; /* step stamp when planned; valid iff == replica step + 1 */
+    uint32_t planned_new;  /* tokens planned this step */
+    uint32_t planned_ctx;  /* num_computed before this step's chunk */
+    bool planned_samples;  /* chunk reaches num_tokens: emits a token at step end */
 
     struct sim_request *next_free; /* pool free list */
     /* heap position / links for the waiting queue */
-    uint64_t wseq;            /* FIFO order stamp */
+    uint64_t wseq; /* FIFO order stamp */
 } sim_request;
 
 static inline uint32_t
@@ -111,7 +111,7 @@ size_t sim_request_pool_live(const sim_request_pool *p);
  * scheduling, a heap keyed by (priority, arrival, FIFO stamp). */
 typedef struct sim_waitq {
     bool priority;
-    sim_request **a;   /* ring buffer (FCFS) or heap array (priority) */
+    sim_request **a; /* ring buffer (FCFS) or heap array (priority) */
     uint32_t head, len, cap;
     uint64_t next_front; /* FIFO stamps: front pushes count down, back pushes count up */
     uint64_t next_back;
@@ -123,10 +123,12 @@ void sim_waitq_push_back(sim_waitq *q, sim_request *r);
 void sim_waitq_push_front(sim_waitq *q, sim_request *r);
 sim_request *sim_waitq_peek(const sim_waitq *q);
 sim_request *sim_waitq_pop(sim_waitq *q);
+
 static inline uint32_t
 sim_waitq_len(const sim_waitq *q)
 {
     return q->len;
 }
+
 /* i-th element in queue order for FCFS (0 = head); for priority, heap order (any order). */
 sim_request *sim_waitq_at(const sim_waitq *q, uint32_t i);

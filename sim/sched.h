@@ -23,11 +23,11 @@ typedef struct sim_scheduler {
 
 /* What a router may look at: the replicas of one pool. */
 typedef struct sim_route_ctx {
-    sim_replica *replicas;   /* array */
+    sim_replica *replicas; /* array */
     uint32_t nreplicas;
-    sim_rng *rng;            /* SIM_STREAM_ROUTER */
-    uint64_t *rr_next;       /* round-robin cursor */
-    double overlap_weight;   /* prefix_affinity: weight of uncached prefill blocks (Dynamo: 1) */
+    sim_rng *rng;          /* SIM_STREAM_ROUTER */
+    uint64_t *rr_next;     /* round-robin cursor */
+    double overlap_weight; /* prefix_affinity: weight of uncached prefill blocks (Dynamo: 1) */
 } sim_route_ctx;
 
 typedef struct sim_router {

@@ -34,8 +34,8 @@ static const base_opt rows[] = {
      BASE_OPT_CLI_ONLY, "REQ/S", "arrival rate (60 ≈ 80 % load of 4 H100 replicas)"},
     {"replicas", "replicas", BASE_OPT_INT, offsetof(run_args, replicas), "4", NULL, 1, 1e6,
      BASE_OPT_CLI_ONLY, "N", "replicas"},
-    {"no_outputs", "no-outputs", BASE_OPT_BOOL, offsetof(run_args, no_outputs), "false", NULL, 0,
-     0, BASE_OPT_CLI_ONLY, NULL, "skip writing requests.csv and the summaries"},
+    {"no_outputs", "no-outputs", BASE_OPT_BOOL, offsetof(run_args, no_outputs), "false", NULL, 0, 0,
+     BASE_OPT_CLI_ONLY, NULL, "skip writing requests.csv and the summaries"},
 };
 static const base_opt_table table = {"bench run", rows, G_N_ELEMENTS(rows), 0};
 static const base_opt_set set = {&table, 1};
@@ -57,10 +57,16 @@ run_child(uint64_t n, const run_args *a, const char *dir)
     g_autofree char *num = g_strdup_printf("%" PRIu64, n);
     g_autofree char *rate = g_strdup_printf("%g", a->rate);
     g_autofree char *reps = g_strdup_printf("%" PRId64, a->replicas);
-    const char *argv[] = {"--workload", "synthetic", "--num-requests", num, "--rate", rate,
-                          "--input-len", "empirical:azure-conv-10min", "--output-len",
-                          "empirical:azure-conv-10min", "--replicas", reps, "--router",
-                          "least_loaded", "--output-dir", dir, "--seed", "1", "--quiet"};
+    const char *argv[] = {"--workload",     "synthetic",
+                          "--num-requests", num,
+                          "--rate",         rate,
+                          "--input-len",    "empirical:azure-conv-10min",
+                          "--output-len",   "empirical:azure-conv-10min",
+                          "--replicas",     reps,
+                          "--router",       "least_loaded",
+                          "--output-dir",   dir,
+                          "--seed",         "1",
+                          "--quiet"};
     GError *err = NULL;
     if (!sim_config_parse_args(&cfg, NULL, G_N_ELEMENTS(argv), (char **)(uintptr_t)argv, NULL,
                                &err)) {
@@ -106,7 +112,8 @@ bench_run(int argc, char **argv)
         return cli_fail(err, CLI_USAGE);
     }
     g_autofree char *dir = g_dir_make_tmp("servesim-bench-XXXXXX", NULL);
-    printf("Llama-3.1-8B / H100 SXM x %" PRId64 ", Poisson %.0f req/s, Azure conversation lengths\n",
+    printf("Llama-3.1-8B / H100 SXM x %" PRId64
+           ", Poisson %.0f req/s, Azure conversation lengths\n",
            a.replicas, a.rate);
     printf("%10s %9s %9s %12s %14s %10s %10s %9s\n", "requests", "CPU s", "wall s", "req/CPU-s",
            "out tok/CPU-s", "steps", "sim s", "peak RSS");
@@ -137,7 +144,8 @@ bench_run(int argc, char **argv)
         int status = 0;
         waitpid(pid, &status, 0);
         if (got != (ssize_t)sizeof cr || cr.rc != CLI_OK) {
-            rc = cli_failf(CLI_RUNTIME, "bench run: the simulation of %s requests failed", a.sizes[i]);
+            rc = cli_failf(CLI_RUNTIME, "bench run: the simulation of %s requests failed",
+                           a.sizes[i]);
             break;
         }
         printf("%10" PRIu64 " %9.2f %9.2f %12.0f %14.0f %10" PRIu64 " %10.0f %6.1f MB\n",

@@ -5,5 +5,6 @@
 int
 cmd_sweep(int argc, char **argv)
 {
-    return cli_not_yet(argc, argv, "sweep [FLAGS]", "Sweep load or concurrency to find SLA limits.");
+    return cli_not_yet(argc, argv, "sweep [FLAGS]",
+                       "Sweep load or concurrency to find SLA limits.");
 }

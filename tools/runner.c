@@ -25,8 +25,8 @@ wl_next(void *ctx, wl_request *out, GError **error)
 }
 
 typedef struct {
-    double t0;         /* wall clock at start */
-    double last;       /* last print */
+    double t0;   /* wall clock at start */
+    double last; /* last print */
     uint64_t done;
     sim_engine *e;
 } progress;
@@ -43,7 +43,8 @@ on_progress(void *ctx, uint32_t topic, const void *payload)
     if (now - p->last < 0.5)
         return;
     p->last = now;
-    fprintf(stderr, "\rservesim: %" G_GUINT64_FORMAT " requests done, %.1f s simulated, %.1f s wall",
+    fprintf(stderr,
+            "\rservesim: %" G_GUINT64_FORMAT " requests done, %.1f s simulated, %.1f s wall",
             p->done, (double)sim_engine_now(p->e) / 1e9, now - p->t0);
     fflush(stderr);
 }
@@ -89,7 +90,8 @@ resolved_json(const sim_config *cfg,
     json_t *m = json_object();
     json_object_set_new(m, "weight_bytes_per_gpu", base_json_number(plan->weight_bytes));
     json_object_set_new(m, "activation_bytes_per_gpu", base_json_number(plan->activation_bytes));
-    json_object_set_new(m, "kv_bytes_per_token_per_gpu", base_json_number(plan->kv_bytes_per_token));
+    json_object_set_new(m, "kv_bytes_per_token_per_gpu",
+                        base_json_number(plan->kv_bytes_per_token));
     json_object_set_new(m, "num_gpu_blocks", json_integer(num_blocks));
     json_object_set_new(m, "kv_tokens", json_integer((json_int_t)num_blocks * plan->block_size));
     json_object_set_new(r, "memory", m);
@@ -134,7 +136,7 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
         return cli_fail(err, CLI_USAGE);
     g_clear_error(&err);
     int64_t blocks = o->num_gpu_blocks_override != BASE_OPT_UNSET_INT ? o->num_gpu_blocks_override
-                                                                       : plan.num_gpu_blocks;
+                                                                      : plan.num_gpu_blocks;
     if (blocks > UINT32_MAX)
         blocks = UINT32_MAX;
     if (fl->print_config) {
@@ -209,12 +211,16 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
         .tm = tm,
         .request_overhead_s = tm->request_overhead_s,
         .seed = (uint64_t)o->seed,
-        .max_concurrency = cfg->wl.max_concurrency != BASE_OPT_UNSET_INT ? cfg->wl.max_concurrency : 0,
+        .max_concurrency =
+            cfg->wl.max_concurrency != BASE_OPT_UNSET_INT ? cfg->wl.max_concurrency : 0,
         .overlap_weight = 1.0,
         .check_invariants = fl->check_invariants,
     };
-    sim_source ss = {.next = wl_next, .ctx = src, .max_concurrency = info->max_concurrency,
-                     .stage_caps = staged ? caps : NULL, .nstage_caps = staged ? info->nstages : 0};
+    sim_source ss = {.next = wl_next,
+                     .ctx = src,
+                     .max_concurrency = info->max_concurrency,
+                     .stage_caps = staged ? caps : NULL,
+                     .nstage_caps = staged ? info->nstages : 0};
     g_autoptr(sim_cluster) cl = sim_cluster_new(e, &cp, &ss, &err);
     if (cl == NULL)
         return cli_fail(err, CLI_USAGE);

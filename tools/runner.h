@@ -20,11 +20,11 @@ typedef struct runner_flags {
 
 /* What a caller may want back from a run (may be NULL). */
 typedef struct runner_result {
-    sim_metrics_result metrics;  /* overall + copies of nothing else (stages/replicas dropped) */
+    sim_metrics_result metrics; /* overall + copies of nothing else (stages/replicas dropped) */
     sim_cluster_stats cluster;
     uint64_t events;
     uint32_t num_gpu_blocks;
-    double sim_seconds;          /* simulated time span */
+    double sim_seconds; /* simulated time span */
 } runner_result;
 
 /* Resolves "auto" settings in CFG in place (scheduler limits, block size, max_model_len) and

@@ -31,12 +31,12 @@ static const base_opt rows[] = {
     {"top.kind", "kind", BASE_OPT_ENUM, offsetof(demo, kind), "a", kinds, 0, 0, 0, "K", "k"},
     {"top.list", "list", BASE_OPT_STRV, offsetof(demo, list), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
      "L", "l"},
-    {"sec.maybe", "maybe", BASE_OPT_INT, offsetof(demo, maybe), NULL, NULL, 0, 0,
-     BASE_OPT_NULLABLE, "N", "auto by default"},
+    {"sec.maybe", "maybe", BASE_OPT_INT, offsetof(demo, maybe), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
+     "N", "auto by default"},
     {"blob", NULL, BASE_OPT_JSON, offsetof(demo, blob), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, NULL,
      "any json"},
-    {"later", NULL, BASE_OPT_JSON, offsetof(demo, later), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL,
-     "reserved"},
+    {"later", NULL, BASE_OPT_JSON, offsetof(demo, later), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "reserved"},
 };
 static const base_opt_table table = {"demo", rows, G_N_ELEMENTS(rows), 0};
 static const base_opt_set set = {&table, 1};
@@ -83,8 +83,8 @@ Test(opts, defaults_then_json_then_flags)
     cr_expect_eq(d.n, 7);
     cr_expect(!d.flag);
     cr_expect_str_eq(d.kind, "b");
-    char *argv[] = {"--n", "9", "--flag", "--name=world", "pos", "--list", "a,b", "--list=c",
-                    "--maybe", "auto"};
+    char *argv[] = {"--n",    "9",   "--flag",   "--name=world", "pos",
+                    "--list", "a,b", "--list=c", "--maybe",      "auto"};
     GPtrArray *pos = g_ptr_array_new();
     cr_assert(base_opts_parse_args(&set, &d, 10, argv, pos, &err));
     cr_expect_eq(d.n, 9);

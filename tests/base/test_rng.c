@@ -4,7 +4,6 @@
 #include <math.h>
 
 #include <criterion/criterion.h>
-
 #include <glib.h>
 
 #include "base/rng.h"

@@ -4,9 +4,9 @@
 #include <glib.h>
 
 typedef struct clirun {
-    int code;   /* exit status */
-    char *out;  /* stdout (owned) */
-    char *err;  /* stderr (owned) */
+    int code;  /* exit status */
+    char *out; /* stdout (owned) */
+    char *err; /* stderr (owned) */
 } clirun;
 
 /* Runs SERVESIM_BINARY with the NULL-terminated arguments. */

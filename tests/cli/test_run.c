@@ -168,10 +168,30 @@ Test(run, same_inputs_and_seed_give_byte_identical_outputs)
 {
     g_autofree char *a = path("det-a");
     g_autofree char *b = path("det-b");
-    const char *base[] = {"run", "--workload", "synthetic", "--num-requests", "400", "--rate", "30",
-                          "--input-len", "lognormal:6.5:0.8:16:4000", "--output-len", "uniform:1:300",
-                          "--replicas", "2", "--router", "random", "--seed", "7", "--steps",
-                          "--perfetto", "trace.json", "--quiet", "--output-dir", NULL, NULL};
+    const char *base[] = {"run",
+                          "--workload",
+                          "synthetic",
+                          "--num-requests",
+                          "400",
+                          "--rate",
+                          "30",
+                          "--input-len",
+                          "lognormal:6.5:0.8:16:4000",
+                          "--output-len",
+                          "uniform:1:300",
+                          "--replicas",
+                          "2",
+                          "--router",
+                          "random",
+                          "--seed",
+                          "7",
+                          "--steps",
+                          "--perfetto",
+                          "trace.json",
+                          "--quiet",
+                          "--output-dir",
+                          NULL,
+                          NULL};
     size_t n = G_N_ELEMENTS(base);
     base[n - 2] = a;
     clirun r1 = clirun_execv(base);
@@ -232,14 +252,14 @@ expect_bad(const char *needle, const char *const *args)
 Test(run, contradictory_settings_are_one_line_errors)
 {
     g_autofree char *out = path("bad");
-    expect_bad("divide", (const char *[]){"run", "--tensor-parallel-size", "3", "--output-dir", out,
-                                          NULL});
-    expect_bad("block size", (const char *[]){"run", "--max-num-batched-tokens", "8",
-                                              "--output-dir", out, NULL});
+    expect_bad("divide",
+               (const char *[]){"run", "--tensor-parallel-size", "3", "--output-dir", out, NULL});
+    expect_bad("block size",
+               (const char *[]){"run", "--max-num-batched-tokens", "8", "--output-dir", out, NULL});
     expect_bad("KV cache holds", (const char *[]){"run", "--num-gpu-blocks-override", "100",
                                                   "--output-dir", out, NULL});
-    expect_bad("llama-3.1-8b", (const char *[]){"run", "--model", "llama-3.1-8", "--output-dir",
-                                                out, NULL});
+    expect_bad("llama-3.1-8b",
+               (const char *[]){"run", "--model", "llama-3.1-8", "--output-dir", out, NULL});
     expect_bad("--scheduler", (const char *[]){"run", "--scheduler", "fifo", NULL});
     cr_expect(!g_file_test(out, G_FILE_TEST_EXISTS) || count_lines(out) <= 0,
               "nothing written for bad settings");
@@ -247,7 +267,8 @@ Test(run, contradictory_settings_are_one_line_errors)
 
 Test(run, unwritable_output_dir_fails_before_simulating)
 {
-    expect_bad("/proc/servesim", (const char *[]){"run", "--output-dir", "/proc/servesim/out", NULL});
+    expect_bad("/proc/servesim",
+               (const char *[]){"run", "--output-dir", "/proc/servesim/out", NULL});
 }
 
 Test(run, bad_row_mid_trace_exits_2_and_leaves_no_outputs)

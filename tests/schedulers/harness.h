@@ -29,7 +29,10 @@ harness_params(void)
 }
 
 static inline void
-harness_init(harness *h, const char *sched, uint32_t num_blocks, uint32_t block_size,
+harness_init(harness *h,
+             const char *sched,
+             uint32_t num_blocks,
+             uint32_t block_size,
              const sim_sched_params *p)
 {
     h->pool = sim_request_pool_new();
@@ -64,8 +67,12 @@ static inline sim_request *
 harness_add(harness *h, uint64_t id, uint32_t prompt, uint32_t out, uint64_t cid)
 {
     wl_segment s = {cid != 0 ? cid : 1000000 + id, prompt};
-    wl_request w = {.id = id, .prompt_tokens = prompt, .output_tokens = out, .nsegments = 1,
-                    .segments = &s, .output_content_id = 2000000 + id};
+    wl_request w = {.id = id,
+                    .prompt_tokens = prompt,
+                    .output_tokens = out,
+                    .nsegments = 1,
+                    .segments = &s,
+                    .output_content_id = 2000000 + id};
     sim_request *r = sim_request_pool_take(h->pool, &w);
     sim_replica_enqueue(&h->rep, r);
     return r;

@@ -42,8 +42,8 @@ Test(static_batching, no_request_joins_a_running_batch)
     sim_sched_params p = harness_params();
     p.batch_size = 2;
     harness_init(&h, "static", 101, 16, &p);
-    harness_add(&h, 1, 10, 2, 0);  /* done after 2 steps */
-    harness_add(&h, 2, 10, 6, 0);  /* done after 6 steps */
+    harness_add(&h, 1, 10, 2, 0); /* done after 2 steps */
+    harness_add(&h, 2, 10, 6, 0); /* done after 6 steps */
     sim_request *c = harness_add(&h, 3, 10, 1, 0);
     harness_step(&h);
     harness_step(&h);

@@ -57,7 +57,16 @@ typedef struct {
 static setup
 default_setup(void)
 {
-    setup s = {"vllm", "round_robin", 1, 4097, 16, 2048, 256, 8192, 0, true,
+    setup s = {"vllm",
+               "round_robin",
+               1,
+               4097,
+               16,
+               2048,
+               256,
+               8192,
+               0,
+               true,
                {.fixed_s = 1e-3, .per_prefill_token_s = 1e-5}};
     return s;
 }
@@ -72,8 +81,11 @@ simulate(const setup *su, const wl_request *reqs, size_t n, sim_cluster_stats *s
     sim_engine_subscribe(e, SIM_TOPIC_TOKEN, on_token, &s);
     tm_timemodel *tm = tm_linear_new(&su->lin);
     sim_cluster_params p = {
-        .sched = {.max_num_seqs = su->max_seqs, .max_num_batched_tokens = su->budget,
-                  .max_model_len = su->max_model_len, .chunked_prefill = true, .chunk_size = 512,
+        .sched = {.max_num_seqs = su->max_seqs,
+                  .max_num_batched_tokens = su->budget,
+                  .max_model_len = su->max_model_len,
+                  .chunked_prefill = true,
+                  .chunk_size = 512,
                   .batch_size = 8},
         .scheduler = sched_find_scheduler(su->sched),
         .router = sched_find_router(su->router),
@@ -150,8 +162,10 @@ poisson(size_t n, double rate, uint32_t prompt, uint32_t out, uint64_t seed)
     sim_rng_init(&r, seed, SIM_STREAM_TEST);
     double t = 0;
     for (size_t i = 0; i < n; i++) {
-        w[i] = (wl_request){.id = i, .arrival_ns = (int64_t)llround(t * 1e9),
-                            .prompt_tokens = prompt, .output_tokens = out};
+        w[i] = (wl_request){.id = i,
+                            .arrival_ns = (int64_t)llround(t * 1e9),
+                            .prompt_tokens = prompt,
+                            .output_tokens = out};
         t += sim_rng_exponential(&r, rate);
     }
     return w;
@@ -226,8 +240,13 @@ Test(cluster, session_turns_wait_for_the_previous_turn_plus_think_time)
     setup su = default_setup();
     wl_request w[3] = {
         {.id = 0, .arrival_ns = 0, .prompt_tokens = 100, .output_tokens = 10, .session_id = 9},
-        {.id = 1, .arrival_ns = 1000, .prompt_tokens = 100, .output_tokens = 10, .session_id = 9,
-         .turn = 1, .think_ns = 500000000},
+        {.id = 1,
+         .arrival_ns = 1000,
+         .prompt_tokens = 100,
+         .output_tokens = 10,
+         .session_id = 9,
+         .turn = 1,
+         .think_ns = 500000000},
         {.id = 2, .arrival_ns = 2000, .prompt_tokens = 100, .output_tokens = 10},
     };
     sink s = simulate(&su, w, 3, NULL);
@@ -243,7 +262,8 @@ Test(cluster, concurrency_cap_limits_requests_in_flight)
     su.max_concurrency = 2;
     wl_request w[6];
     for (int i = 0; i < 6; i++)
-        w[i] = (wl_request){.id = (uint64_t)i, .prompt_tokens = 50, .output_tokens = 5 + 3 * (uint32_t)i};
+        w[i] = (wl_request){
+            .id = (uint64_t)i, .prompt_tokens = 50, .output_tokens = 5 + 3 * (uint32_t)i};
     sink s = simulate(&su, w, 6, NULL);
     cr_assert_eq(s.recs->len, 6);
     /* at every send instant, at most 2 requests are in [send, finish) */
@@ -280,11 +300,16 @@ Test(cluster, configuration_that_cannot_hold_one_request_is_rejected)
     sim_engine *e = sim_engine_new();
     tm_linear_coeffs lin = {.fixed_s = 1e-3};
     tm_timemodel *tm = tm_linear_new(&lin);
-    sim_cluster_params p = {
-        .sched = {.max_num_seqs = 8, .max_num_batched_tokens = 2048, .max_model_len = 8192,
-                  .chunked_prefill = true},
-        .scheduler = &sched_vllm, .router = &sched_round_robin, .nreplicas = 1,
-        .num_blocks = 100, .block_size = 16, .tm = tm};
+    sim_cluster_params p = {.sched = {.max_num_seqs = 8,
+                                      .max_num_batched_tokens = 2048,
+                                      .max_model_len = 8192,
+                                      .chunked_prefill = true},
+                            .scheduler = &sched_vllm,
+                            .router = &sched_round_robin,
+                            .nreplicas = 1,
+                            .num_blocks = 100,
+                            .block_size = 16,
+                            .tm = tm};
     sim_array_source arr = {NULL, 0, 0};
     sim_source src = sim_source_array(&arr);
     GError *err = NULL;
@@ -322,9 +347,12 @@ random_workload(size_t n, uint64_t seed, wl_segment *segs)
         uint32_t q = 1 + (uint32_t)sim_rng_below(&r, 300);
         segs[2 * i] = (wl_segment){1 + sim_rng_below(&r, 4), sys};
         segs[2 * i + 1] = (wl_segment){1000 + i, q};
-        w[i] = (wl_request){.id = i, .arrival_ns = (int64_t)(t * 1e9), .prompt_tokens = sys + q,
+        w[i] = (wl_request){.id = i,
+                            .arrival_ns = (int64_t)(t * 1e9),
+                            .prompt_tokens = sys + q,
                             .output_tokens = 1 + (uint32_t)sim_rng_geometric(&r, 0.01),
-                            .nsegments = 2, .segments = &segs[2 * i],
+                            .nsegments = 2,
+                            .segments = &segs[2 * i],
                             .session_id = sim_rng_below(&r, 4) == 0 ? 1 + sim_rng_below(&r, 20) : 0,
                             .think_ns = 1000000};
         t += sim_rng_exponential(&r, 1000.0);
@@ -412,8 +440,12 @@ Test(cluster, prefix_affinity_routes_shared_prefixes_together)
     for (size_t i = 0; i < n; i++) {
         segs[2 * i] = (wl_segment){1 + (i / 2) % 2, 1024};
         segs[2 * i + 1] = (wl_segment){100 + i, 32};
-        w[i] = (wl_request){.id = i, .arrival_ns = (int64_t)i * 20000000, .prompt_tokens = 1056,
-                            .output_tokens = 4, .nsegments = 2, .segments = &segs[2 * i]};
+        w[i] = (wl_request){.id = i,
+                            .arrival_ns = (int64_t)i * 20000000,
+                            .prompt_tokens = 1056,
+                            .output_tokens = 4,
+                            .nsegments = 2,
+                            .segments = &segs[2 * i]};
     }
     setup su = default_setup();
     su.replicas = 2;
@@ -429,8 +461,8 @@ Test(cluster, prefix_affinity_routes_shared_prefixes_together)
             hits[k] += g_array_index(s.recs, sim_request_record, i).prefix_hit_tokens;
         g_array_free(s.recs, TRUE);
     }
-    cr_expect_gt(hits[1], hits[0], "affinity %llu vs round robin %llu",
-                 (unsigned long long)hits[1], (unsigned long long)hits[0]);
+    cr_expect_gt(hits[1], hits[0], "affinity %llu vs round robin %llu", (unsigned long long)hits[1],
+                 (unsigned long long)hits[0]);
     g_free(w);
     g_free(segs);
 }

@@ -69,7 +69,7 @@ Test(vllm, head_of_line_request_that_does_not_fit_stops_admission)
     p.max_num_batched_tokens = 100;
     harness_init(&h, "vllm", 7, 16, &p); /* 6 usable blocks */
     sim_request *c = harness_add(&h, 1, 20, 50, 0);
-    harness_step(&h); /* C holds ceil(20/16) = 2 blocks; 4 free */
+    harness_step(&h);                              /* C holds ceil(20/16) = 2 blocks; 4 free */
     sim_request *a = harness_add(&h, 2, 80, 1, 0); /* needs 5 blocks: does not fit */
     sim_request *b = harness_add(&h, 3, 10, 1, 0); /* needs 1: would fit, but waits behind A */
     harness_plan(&h);
@@ -189,10 +189,19 @@ Test(vllm, priority_policy_serves_and_preempts_by_priority)
     p.max_num_seqs = 1;
     harness_init(&h, "vllm", 101, 16, &p);
     wl_segment s1 = {1, 8}, s2 = {2, 8};
-    wl_request w1 = {.id = 1, .prompt_tokens = 8, .output_tokens = 1, .priority = 5,
-                     .nsegments = 1, .segments = &s1};
-    wl_request w2 = {.id = 2, .prompt_tokens = 8, .output_tokens = 1, .priority = 0,
-                     .arrival_ns = 10, .nsegments = 1, .segments = &s2};
+    wl_request w1 = {.id = 1,
+                     .prompt_tokens = 8,
+                     .output_tokens = 1,
+                     .priority = 5,
+                     .nsegments = 1,
+                     .segments = &s1};
+    wl_request w2 = {.id = 2,
+                     .prompt_tokens = 8,
+                     .output_tokens = 1,
+                     .priority = 0,
+                     .arrival_ns = 10,
+                     .nsegments = 1,
+                     .segments = &s2};
     sim_request *low = sim_request_pool_take(h.pool, &w1);
     sim_request *high = sim_request_pool_take(h.pool, &w2);
     sim_replica_enqueue(&h.rep, low);

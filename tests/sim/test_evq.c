@@ -120,7 +120,8 @@ Test(evq, one_million_random_operations_match_reference)
         } else if (dice < 92) {
             size_t best = 0;
             for (size_t i = 1; i < n; i++)
-                if (ref[i].t < ref[best].t || (ref[i].t == ref[best].t && ref[i].seq < ref[best].seq))
+                if (ref[i].t < ref[best].t ||
+                    (ref[i].t == ref[best].t && ref[i].seq < ref[best].seq))
                     best = i;
             sim_event e;
             cr_assert(sim_evq_pop(q, &e));

@@ -30,8 +30,12 @@ mk(uint64_t id, uint32_t out, int nseg, const wl_segment *segs)
     uint32_t p = 0;
     for (int i = 0; i < nseg; i++)
         p += segs[i].tokens;
-    wl_request w = {.id = id, .prompt_tokens = p, .output_tokens = out, .nsegments = (uint32_t)nseg,
-                    .segments = segs, .output_content_id = 1000 + id};
+    wl_request w = {.id = id,
+                    .prompt_tokens = p,
+                    .output_tokens = out,
+                    .nsegments = (uint32_t)nseg,
+                    .segments = segs,
+                    .output_content_id = 1000 + id};
     return sim_request_pool_take(pool, &w);
 }
 
@@ -161,7 +165,7 @@ Test(kvpool, shared_blocks_are_reference_counted)
 Test(kvpool, failed_allocation_has_no_side_effects)
 {
     sim_kvpool *kv = sim_kvpool_new(4, 4, true); /* 3 usable */
-    sim_request *a = mk1(1, 5, 20);             /* needs 5 blocks */
+    sim_request *a = mk1(1, 5, 20);              /* needs 5 blocks */
     cr_expect(!alloc(kv, a, 20, 0, 0));
     cr_expect_eq(a->kv.nblocks, 0);
     cr_expect_eq(a->num_computed, 0);
@@ -233,7 +237,9 @@ Test(kvpool, random_operations_keep_invariants)
     sim_kvpool *kv = sim_kvpool_new(65, 4, true);
     sim_rng rng;
     sim_rng_init(&rng, 77, SIM_STREAM_TEST);
+
     enum { N = 12 };
+
     sim_request *live[N] = {0};
     wl_segment segs[N][2];
     uint64_t id = 1;
@@ -241,7 +247,8 @@ Test(kvpool, random_operations_keep_invariants)
         int k = (int)sim_rng_below(&rng, N);
         if (live[k] == NULL) {
             /* a shared prefix from a small set + a private suffix */
-            segs[k][0] = (wl_segment){1 + sim_rng_below(&rng, 3), (uint32_t)(4 + sim_rng_below(&rng, 12))};
+            segs[k][0] =
+                (wl_segment){1 + sim_rng_below(&rng, 3), (uint32_t)(4 + sim_rng_below(&rng, 12))};
             uint64_t priv = sim_rng_below(&rng, 2) ? WL_CONTENT_PRIVATE : 0;
             segs[k][1] = (wl_segment){(100 + id) | priv, (uint32_t)(1 + sim_rng_below(&rng, 20))};
             live[k] = mk(id++, 1 + (uint32_t)sim_rng_below(&rng, 30), 2, segs[k]);
@@ -250,7 +257,8 @@ Test(kvpool, random_operations_keep_invariants)
         uint32_t ntok = sim_request_num_tokens(r);
         uint32_t dice = (uint32_t)sim_rng_below(&rng, 10);
         if (dice < 6 && r->num_computed < ntok) {
-            uint32_t hits = r->kv.nblocks == 0 && r->num_computed == 0 ? sim_kvpool_lookup(kv, r, true) : 0;
+            uint32_t hits =
+                r->kv.nblocks == 0 && r->num_computed == 0 ? sim_kvpool_lookup(kv, r, true) : 0;
             uint32_t left = ntok - r->num_computed - hits * 4;
             uint32_t n = 1 + (uint32_t)sim_rng_below(&rng, left);
             alloc(kv, r, n, hits, (uint32_t)sim_rng_below(&rng, 2));
