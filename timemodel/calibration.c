@@ -20,8 +20,10 @@ static const char *const top_keys[] = {"format",
                                        "fit",
                                        "notes",
                                        "sources"};
-static const char *const coef_keys[] = {"beta0_s", "beta_compute", "beta_memory", "beta_comm",
-                                        "beta_seq_s"};
+static const char *const coef_keys[] = {
+    "beta0_s",          "beta_compute",       "beta_memory",       "beta_attn_compute",
+    "beta_attn_memory", "beta_elem_memory",   "beta_comm",         "beta_seq_s",
+    "beta_kernel_s",    "beta_attn_kernel_s", "beta_elem_kernel_s"};
 
 static gboolean
 check_keys(const json_t *o, const char *const *keys, size_t n, const char *where, GError **error)
@@ -95,7 +97,7 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
     }
     const json_t *co = json_object_get(j, "coefficients");
     g_autofree char *cw = g_strdup_printf("%s: coefficients", name);
-    double bc = NAN, bm = NAN, bx = NAN;
+    double bc = NAN, bm = NAN, bx = NAN, bac = NAN, bam = NAN, bem = NAN;
     if (co != NULL && !json_is_object(co)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: expected an object", cw);
         return FALSE;
@@ -103,15 +105,25 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
     if (co != NULL && (!check_keys(co, coef_keys, G_N_ELEMENTS(coef_keys), cw, error) ||
                        !number(co, "beta0_s", 0, 10, &c->step_overhead_s, cw, error) ||
                        !number(co, "beta_seq_s", 0, 10, &c->per_seq_overhead_s, cw, error) ||
+                       !number(co, "beta_kernel_s", 0, 1, &c->kernel_s[0], cw, error) ||
+                       !number(co, "beta_attn_kernel_s", 0, 1, &c->kernel_s[1], cw, error) ||
+                       !number(co, "beta_elem_kernel_s", 0, 1, &c->kernel_s[2], cw, error) ||
+                       !number(co, "beta_elem_memory", 0, 1e6, &bem, cw, error) ||
+                       !number(co, "beta_attn_compute", 0, 1e6, &bac, cw, error) ||
+                       !number(co, "beta_attn_memory", 0, 1e6, &bam, cw, error) ||
                        !number(co, "beta_compute", 0, 1e6, &bc, cw, error) ||
                        !number(co, "beta_memory", 0, 1e6, &bm, cw, error) ||
                        !number(co, "beta_comm", 0, 1e6, &bx, cw, error)))
         return FALSE;
     if (co == NULL)
-        c->step_overhead_s = c->per_seq_overhead_s = NAN;
+        c->step_overhead_s = c->per_seq_overhead_s = c->kernel_s[0] = c->kernel_s[1] =
+            c->kernel_s[2] = NAN;
     c->compute_eff = inverse(bc);
     c->memory_eff = inverse(bm);
     c->comm_eff = inverse(bx);
+    c->attn_compute_eff = inverse(bac);
+    c->attn_memory_eff = inverse(bam);
+    c->elem_memory_eff = inverse(bem);
     if (!number(j, "overlap", 0, 1, &c->overlap, name, error) ||
         !number(j, "moe_imbalance", 0, 100, &c->moe_imbalance, name, error) ||
         !number(j, "request_overhead_s", 0, 3600, &c->request_overhead_s, name, error) ||
@@ -150,6 +162,9 @@ tm_calibration_apply(const tm_calibration *c, tm_roofline_params *p)
     SET(compute_eff);
     SET(memory_eff);
     SET(comm_eff);
+    SET(attn_compute_eff);
+    SET(attn_memory_eff);
+    SET(elem_memory_eff);
     SET(overlap);
     SET(moe_imbalance);
     SET(request_overhead_s);

@@ -33,7 +33,8 @@ static const base_opt rows[] = {
      "step-time model"},
     {"timemodel.calibration", "calibration", BASE_OPT_STRING, O(calibration), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE, "FILE|NAME",
-     "calibration JSON from `servesim calibrate` (default: the shipped one for the hardware)"},
+     "calibration JSON from `servesim calibrate` or a shipped name; none = uncalibrated (default: "
+     "the shipped one for the hardware)"},
     {"timemodel.compute_efficiency", "compute-efficiency", BASE_OPT_DOUBLE, O(compute_eff), NULL,
      NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_c, fraction of peak FLOP/s"},
     {"timemodel.memory_efficiency", "memory-efficiency", BASE_OPT_DOUBLE, O(memory_eff), NULL, NULL,

@@ -41,6 +41,8 @@ typedef struct {
     /* MoE: assignments = T·assign_k; F = e_f·assign; B = e_w·frac + e_a·assign */
     double log1m, dp, assign_k, e_f, e_w, e_a, sh_f, sh_w, sh_a, G, ep, tp, pp, k, bdisp;
     double invPg, invPa, invPi, invPr, invW;
+    double invWa; /* attention kernels' bandwidth (attention memory efficiency) */
+    double invWe; /* elementwise operators' bandwidth (elementwise memory efficiency) */
     double inv_link, lat;
 } roofline;
 
@@ -77,6 +79,7 @@ tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
     p->comm_eff = hw != NULL && isfinite(hw->eff_comm) ? hw->eff_comm : TM_DEFAULT_COMM_EFF;
     p->overlap = 0.0;
     p->moe_imbalance = 0.0;
+    p->attn_compute_eff = p->attn_memory_eff = p->elem_memory_eff = NAN;
     p->step_overhead_s = TM_DEFAULT_STEP_OVERHEAD_S;
     p->per_seq_overhead_s = TM_DEFAULT_PER_SEQ_OVERHEAD_S;
 }
@@ -117,6 +120,7 @@ static void
 record(tm_roofline_detail *d,
        tm_row_id row,
        const char *name,
+       tm_op_class cls,
        double count,
        double flops,
        double bytes,
@@ -131,10 +135,30 @@ record(tm_roofline_detail *d,
     rw->memory_s += tm;
     rw->time_s += t;
     if (d->n_ops < TM_MAX_OPS)
-        d->ops[d->n_ops++] = (tm_op){name, row, count, flops, bytes, t};
+        d->ops[d->n_ops++] = (tm_op){name, row, cls, count, flops, bytes, tc, tm, t};
 }
 
 /* t = count·max(F·invP, B·invW), booked as compute- or memory-bound (branch-free). */
+static inline void
+op_c(acc *a,
+     tm_row_id row,
+     const char *name,
+     tm_op_class cls,
+     double count,
+     double flops,
+     double bytes,
+     double invP,
+     double invW)
+{
+    double tc = flops * invP * count, tm = bytes * invW * count;
+    bool cb = tc >= tm;
+    a->comp += cb ? tc : 0.0;
+    a->mem += cb ? 0.0 : tm;
+    if (G_UNLIKELY(a->d != NULL))
+        record(a->d, row, name, cls, count, flops, bytes, tc, tm);
+}
+
+/* A GEMM-class operator (GEMMs, MoE experts, DSA indexer scores). */
 static inline void
 op(acc *a,
    tm_row_id row,
@@ -145,12 +169,7 @@ op(acc *a,
    double invP,
    double invW)
 {
-    double tc = flops * invP * count, tm = bytes * invW * count;
-    bool cb = tc >= tm;
-    a->comp += cb ? tc : 0.0;
-    a->mem += cb ? 0.0 : tm;
-    if (G_UNLIKELY(a->d != NULL))
-        record(a->d, row, name, count, flops, bytes, tc, tm);
+    op_c(a, row, name, TM_OPCLASS_GEMM, count, flops, bytes, invP, invW);
 }
 
 /* An operator with no arithmetic worth counting (norms, activation, sampler): memory bound. */
@@ -160,7 +179,7 @@ mem_op(acc *a, tm_row_id row, const char *name, double count, double bytes, doub
     double tm = bytes * invW * count;
     a->mem += tm;
     if (G_UNLIKELY(a->d != NULL))
-        record(a->d, row, name, count, 0.0, bytes, 0.0, tm);
+        record(a->d, row, name, TM_OPCLASS_ELEMENTWISE, count, 0.0, bytes, 0.0, tm);
 }
 
 static inline void
@@ -191,7 +210,7 @@ gemm_const(double n, double k, double b_w, double b_act)
 static inline double
 allreduce(const roofline *r, double m, double n, double *sent)
 {
-    double v = 2.0 * (n - 1.0) / n * m;
+    double v = tm_collective_bytes(TM_COLL_ALL_REDUCE, n, m);
     *sent += v;
     return v * r->inv_link + r->lat;
 }
@@ -211,7 +230,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     const double L = r->L, h = r->h, ba = r->ba;
 
     /* qkv: input norm (fused residual add: read x and residual, write both) + projections */
-    mem_op(&a, TM_ROW_QKV, "input-norm", L, T * r->norm_b, r->invW);
+    mem_op(&a, TM_ROW_QKV, "input-norm", L, T * r->norm_b, r->invWe);
     if (!r->mla) {
         gemm(&a, TM_ROW_QKV, "qkv", L, T, &r->g_qkv, r->invPg, r->invW);
     } else {
@@ -224,24 +243,27 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     /* attention (DOMAIN.md §3.2, §3.4, §3.5) */
     if (!r->mla) {
         if (Tp > 0)
-            op(&a, TM_ROW_ATTENTION, "attention.prefill", L, r->att_f * b->pairs_prefill,
-               (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q, r->invPa, r->invW);
+            op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
+                 r->att_f * b->pairs_prefill, (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q,
+                 r->invPa, r->invWa);
         if (Td > 0)
-            op(&a, TM_ROW_ATTENTION, "attention.decode", L, r->att_f * b->pairs_decode,
-               (b->kv_decode + Td) * r->att_kv + Td * r->att_q, r->invPa, r->invW);
+            op_c(&a, TM_ROW_ATTENTION, "attention.decode", TM_OPCLASS_ATTENTION, L,
+                 r->att_f * b->pairs_decode, (b->kv_decode + Td) * r->att_kv + Td * r->att_q,
+                 r->invPa, r->invWa);
     } else {
         if (!r->dsa && Tp > 0) {
             /* MHA form: expand the latent of every attended token with kv_b, then attend */
             gemm(&a, TM_ROW_ATTENTION, "attention.kv-b-expand", L, b->kv_prefill, &r->g_kvb,
                  r->invPg, r->invW);
-            op(&a, TM_ROW_ATTENTION, "attention.prefill", L, r->mha_f * b->pairs_prefill,
-               b->kv_prefill * r->mha_kv + Tp * r->mha_q, r->invPa, r->invW);
+            op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
+                 r->mha_f * b->pairs_prefill, b->kv_prefill * r->mha_kv + Tp * r->mha_q, r->invPa,
+                 r->invWa);
         }
         /* absorbed (MQA) form: decode class, and every query under DSA */
         double tq = r->dsa ? T : Td;
         if (tq > 0) {
-            op(&a, TM_ROW_ATTENTION, "attention.absorb", L, r->abs_f * tq, r->abs_w + tq * r->abs_a,
-               r->invPa, r->invW);
+            op_c(&a, TM_ROW_ATTENTION, "attention.absorb", TM_OPCLASS_ATTENTION, L, r->abs_f * tq,
+                 r->abs_w + tq * r->abs_a, r->invPa, r->invWa);
             double pairs, read;
             if (r->dsa) {
                 pairs = b->sparse_prefill + b->sparse_decode;
@@ -252,8 +274,9 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
                 pairs = b->pairs_decode;
                 read = b->kv_decode;
             }
-            op(&a, TM_ROW_ATTENTION, r->dsa ? "attention.sparse" : "attention.decode", L,
-               r->sp_f * pairs, (read + tq) * r->latent_b + tq * r->sp_q, r->invPa, r->invW);
+            op_c(&a, TM_ROW_ATTENTION, r->dsa ? "attention.sparse" : "attention.decode",
+                 TM_OPCLASS_ATTENTION, L, r->sp_f * pairs, (read + tq) * r->latent_b + tq * r->sp_q,
+                 r->invPa, r->invWa);
         }
     }
 
@@ -271,14 +294,14 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     gemm(&a, TM_ROW_OPROJ, "o-proj", L, T, &r->g_o, r->invPg, r->invW);
 
     if (r->Ld > 0) {
-        mem_op(&a, TM_ROW_MLP, "mlp.post-norm", r->Ld, T * r->norm_b, r->invW);
+        mem_op(&a, TM_ROW_MLP, "mlp.post-norm", r->Ld, T * r->norm_b, r->invWe);
         gemm(&a, TM_ROW_MLP, "mlp.gate_up", r->Ld, T, &r->g_gu, r->invPg, r->invW);
-        mem_op(&a, TM_ROW_MLP, "mlp.act", r->Ld, T * r->act_b, r->invW);
+        mem_op(&a, TM_ROW_MLP, "mlp.act", r->Ld, T * r->act_b, r->invWe);
         gemm(&a, TM_ROW_MLP, "mlp.down", r->Ld, T, &r->g_down, r->invPg, r->invW);
     }
     double moe_comm = 0.0, sent = 0.0, ep_s = 0.0, tp_s = 0.0;
     if (r->Lm > 0) {
-        mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invW);
+        mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invWe);
         gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, &r->g_router, r->invPr, r->invW);
         /* distinct experts among Tg tokens of the MoE group (DOMAIN.md §3.3) */
         double tg = T * r->dp;
@@ -291,8 +314,9 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
                r->invW);
         /* MoE communication per layer */
         if (r->ep > 1) {
-            double f = (r->ep - 1.0) / r->ep;
-            double v = T * r->k * h * (r->bdisp + ba) * f; /* dispatch + combine */
+            /* dispatch + combine */
+            double v =
+                tm_collective_bytes(TM_COLL_ALL_TO_ALL, r->ep, T * r->k * h * (r->bdisp + ba));
             sent += v * r->Lm;
             ep_s = r->Lm * (v * r->inv_link + 2.0 * r->lat);
             if (r->tp > 1) {
@@ -311,11 +335,11 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
 
     /* lm-head: embedding gather, final norm over all T, logits for the S sampling positions,
      * sampler over the full vocabulary (fp32 logits written and read) */
-    mem_op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 2.0 * T * h * ba, r->invW);
-    mem_op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 3.0 * T * h * ba, r->invW);
+    mem_op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 2.0 * T * h * ba, r->invWe);
+    mem_op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 3.0 * T * h * ba, r->invWe);
     if (S > 0) {
         gemm(&a, TM_ROW_LMHEAD, "lm-head", 1.0, S, &r->g_lm, r->invPr, r->invW);
-        mem_op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 2.0 * S * r->V * 4.0, r->invW);
+        mem_op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 2.0 * S * r->V * 4.0, r->invWe);
     }
 
     /* collectives (DOMAIN.md §3.6) */
@@ -326,13 +350,13 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         tp_s += one * (L + r->Ld);
         sent += s1 * (L + r->Ld);
         if (S > 0) {
-            double v = (r->tp - 1.0) / r->tp * S * r->V * ba; /* logits all-gather */
+            double v = tm_collective_bytes(TM_COLL_ALL_GATHER, r->tp, S * r->V * ba); /* logits */
             sent += v;
             logits_s = v * r->inv_link + r->lat;
         }
     }
     if (r->pp > 1) {
-        double v = T * h * ba;
+        double v = tm_collective_bytes(TM_COLL_SEND_RECV, 2.0, T * h * ba);
         sent += v * (r->pp - 1.0);
         pp_s = (r->pp - 1.0) * (v * r->inv_link + r->lat);
     }
@@ -348,6 +372,18 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         d->ep_alltoall_s = ep_s;
         d->pp_send_s = pp_s;
         d->logits_gather_s = logits_s;
+        /* the same branches as above, counting start-ups */
+        double n = 0.0;
+        if (r->tp > 1)
+            n += (L + r->Ld) + (S > 0 ? 1.0 : 0.0);
+        if (r->Lm > 0 && r->ep > 1)
+            n += r->Lm * (2.0 + (r->tp > 1 ? 1.0 : 0.0));
+        else if (r->Lm > 0 && r->G > 1)
+            n += r->Lm;
+        if (r->pp > 1)
+            n += r->pp - 1.0;
+        d->collectives = n;
+        d->comm_latency_s = n * r->lat;
         tm_row *c = &d->rows[TM_ROW_COLLECTIVES];
         c->bytes = sent;
         c->comm_s = comm;
@@ -394,6 +430,30 @@ tm_roofline_eval(const tm_timemodel *tm, const tm_batch *b, tm_roofline_detail *
 {
     g_return_val_if_fail(tm_is_roofline(tm), 0.0);
     return eval((const roofline *)(const void *)tm, b, detail, NULL);
+}
+
+double
+tm_roofline_step_kernels(const tm_timemodel *tm, double *per_class)
+{
+    g_return_val_if_fail(tm_is_roofline(tm), 0.0);
+    const roofline *r = (const roofline *)(const void *)tm;
+    tm_batch b;
+    tm_batch_init(&b, r->dsa ? 1u : 0u);
+    tm_batch_add(&b, 1, 1, true);
+    tm_roofline_detail d;
+    eval(r, &b, &d, NULL);
+    return tm_roofline_kernels(&d, per_class);
+}
+
+double
+tm_roofline_kernels(const tm_roofline_detail *d, double *per_class)
+{
+    double k[TM_OPCLASS_COUNT] = {0};
+    for (size_t i = 0; i < d->n_ops; i++)
+        k[d->ops[i].cls] += d->ops[i].count;
+    if (per_class != NULL)
+        memcpy(per_class, k, sizeof k);
+    return k[0] + k[1] + k[2];
 }
 
 tm_row_id
@@ -504,10 +564,17 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     double bf16 = hw->peak_flops[TM_DTYPE_BF16];
     double fp8 = hw->peak_flops[TM_DTYPE_FP8] > 0 ? hw->peak_flops[TM_DTYPE_FP8] : bf16;
     r->invPg = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ec);
-    r->invPa = 1.0 / (bf16 * ec);
+    /* attention kernels have their own efficiencies when set (a split calibration) */
+    double eca =
+        isfinite(p->attn_compute_eff) && p->attn_compute_eff > 0 ? p->attn_compute_eff : ec;
+    double ema = isfinite(p->attn_memory_eff) && p->attn_memory_eff > 0 ? p->attn_memory_eff : em;
+    r->invPa = 1.0 / (bf16 * eca);
     r->invPi = 1.0 / (fp8 * ec);
     r->invPr = 1.0 / (bf16 * ec);
     r->invW = 1.0 / (hw->mem_bw * em);
+    r->invWa = 1.0 / (hw->mem_bw * ema);
+    double eme = isfinite(p->elem_memory_eff) && p->elem_memory_eff > 0 ? p->elem_memory_eff : em;
+    r->invWe = 1.0 / (hw->mem_bw * eme);
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;

@@ -40,10 +40,14 @@ typedef struct tm_roofline_params {
     double per_seq_overhead_s; /* per scheduled sequence per step */
     double request_overhead_s; /* copied to tm_timemodel.request_overhead_s */
     double per_output_token_s; /* copied to tm_timemodel.per_output_token_s */
+    double attn_compute_eff;   /* η_c of attention kernels; NAN = compute_eff */
+    double attn_memory_eff;    /* η_m of attention kernels; NAN = memory_eff */
+    double elem_memory_eff;    /* η_m of elementwise operators; NAN = memory_eff */
 } tm_roofline_params;
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
- * from HW when it sets them else the TM_DEFAULT_* values, ω = 0, no imbalance. */
+ * from HW when it sets them else the TM_DEFAULT_* values (attention kernels: the same), ω = 0,
+ * no imbalance. */
 void tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw);
 
 typedef enum {
@@ -74,14 +78,26 @@ typedef struct tm_row {
 
 #define TM_MAX_OPS 40
 
+/* What an operator's time is made of, for calibration (timemodel/calib_fit.h): each class has
+ * its own efficiencies (tm_roofline_params) and, in a calibration, its own per-kernel floor. */
+typedef enum {
+    TM_OPCLASS_GEMM,        /* GEMMs (weights), MoE experts, DSA indexer scores */
+    TM_OPCLASS_ATTENTION,   /* attention kernels and the MLA absorbed-form fold */
+    TM_OPCLASS_ELEMENTWISE, /* norms, activation, embedding gather, sampler (bytes only) */
+    TM_OPCLASS_COUNT,
+} tm_op_class;
+
 /* One operator of one layer (times are for all COUNT layers). */
 typedef struct tm_op {
     const char *name; /* e.g. "qkv", "mlp.gate_up", "attention.decode" */
     tm_row_id row;
-    double count;  /* layers it runs in */
-    double flops;  /* one layer */
-    double bytes;  /* one layer */
-    double time_s; /* count·max(compute, memory) */
+    tm_op_class cls;
+    double count;     /* layers it runs in */
+    double flops;     /* one layer */
+    double bytes;     /* one layer */
+    double compute_s; /* count·F/(P·η_c) */
+    double memory_s;  /* count·B/(W·η_m) */
+    double time_s;    /* count·max(compute, memory) */
 } tm_op;
 
 typedef struct tm_roofline_detail {
@@ -91,6 +107,9 @@ typedef struct tm_roofline_detail {
     double ep_alltoall_s;
     double pp_send_s;
     double logits_gather_s;
+    double collectives;    /* collective operations in the step (each pays the link latency) */
+    double comm_latency_s; /* their start-up latencies: the part of the raw collectives time
+                            * that does not scale with bandwidth (comm_eff) */
     size_t n_ops;
     tm_op ops[TM_MAX_OPS];
 } tm_roofline_detail;
@@ -104,6 +123,13 @@ bool tm_is_roofline(const tm_timemodel *tm);
 /* Step time of B in seconds; fills DETAIL (rows, operators, cost split) when non-NULL.
  * The same code as tm_step_s on a roofline. An empty batch costs 0. */
 double tm_roofline_eval(const tm_timemodel *tm, const tm_batch *b, tm_roofline_detail *detail);
+/* Kernels of a step as the roofline counts them: Σ count over its operators (collectives not
+ * included: their start-up is the link latency). PER_CLASS (may be NULL) receives the counts by
+ * tm_op_class. The calibration's per-kernel floors multiply these (timemodel/calib_fit.h). */
+double tm_roofline_kernels(const tm_roofline_detail *d, double *per_class);
+/* tm_roofline_kernels of a one-sequence decode step of TM: the kernel counts a calibration's
+ * per-kernel floors are charged for on every step (timemodel/setup.c). */
+double tm_roofline_step_kernels(const tm_timemodel *tm, double *per_class);
 /* The row with the largest time (the step's bottleneck component). */
 tm_row_id tm_roofline_bottleneck(const tm_roofline_detail *d);
 /* Looks up an operator by name in DETAIL; NULL if absent. */
@@ -113,6 +139,32 @@ const tm_op *tm_roofline_find_op(const tm_roofline_detail *d, const char *name);
  * independent routing: E·(1 − (1 − K/E)^T) (DOMAIN.md §3.3). The roofline uses the same
  * expression (through log1p/expm1 for accuracy). */
 double tm_moe_distinct_experts(double e, double k, double t);
+
+/* Collective operations priced by the roofline (DOMAIN.md §3.6, ring algorithms). */
+typedef enum {
+    TM_COLL_ALL_REDUCE,
+    TM_COLL_ALL_GATHER,
+    TM_COLL_REDUCE_SCATTER,
+    TM_COLL_ALL_TO_ALL,
+    TM_COLL_SEND_RECV,
+} tm_collective;
+
+/* Bytes each GPU sends in collective K of an M-byte buffer over N GPUs: all-reduce 2(n−1)/n·M;
+ * all-gather, reduce-scatter and all-to-all (n−1)/n·M (M = the whole gathered / scattered
+ * buffer, nccl-tests' convention); send/recv M. Time = bytes/(BW·η_x) + one link latency.
+ * The roofline prices its collectives with it. */
+static inline double
+tm_collective_bytes(tm_collective k, double n, double m)
+{
+    switch (k) {
+    case TM_COLL_ALL_REDUCE:
+        return 2.0 * (n - 1.0) / n * m;
+    case TM_COLL_SEND_RECV:
+        return m;
+    default:
+        return (n - 1.0) / n * m;
+    }
+}
 
 /* A GEMM of an M×K activation by a K×N weight: F = 2MNK, bytes = N·K·b_w (weights read once)
  * + M·K·b_act (input) + M·N·b_act (output). Every GEMM of the roofline is priced with it. */

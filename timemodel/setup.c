@@ -14,7 +14,9 @@ struct tm_setup {
     tm_hardware hw;
     tm_parallel par;
     tm_roofline_params params;
-    char *calibration; /* NULL = none */
+    char *calibration;                     /* NULL = none */
+    double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
+    double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
 };
 
 void
@@ -29,7 +31,10 @@ tm_setup_free(tm_setup *s)
 }
 
 /* The default calibration: "calibrations/<model>__<hardware>.json", then
- * "calibrations/<hardware>.json", if embedded. NULL if none. */
+ * "calibrations/<hardware>.json", if embedded (the shipped ones are named after the hardware
+ * preset they were fitted on: h100-sxm, rtx4090, rtx-pro-6000; docs/calibration.md). Only
+ * exact preset names match: a table-named variant such as H100_GPU has other peak figures, and
+ * a calibration's coefficients are relative to the peaks it was fitted with. NULL if none. */
 static char *
 default_calibration(const tm_options *o)
 {
@@ -97,23 +102,41 @@ tm_setup_new(const tm_options *o, GError **error)
                     s->hw.name, tm_backend_name(p->backend), tm_backend_name(p->backend));
         return NULL;
     }
-    /* calibration: explicit name/path, else an embedded default for (model, hardware) */
+    /* calibration: explicit name/path ("none": uncalibrated), else an embedded default for
+     * (model, hardware) */
     g_autofree char *cal =
         o->calibration != NULL ? g_strdup(o->calibration) : default_calibration(o);
-    if (cal != NULL) {
-        tm_calibration c;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        s->kernel_s[k] = NAN;
+    if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
+        g_auto(tm_calibration) c = {0};
         if (!tm_calibration_load(&c, cal, error)) {
             g_prefix_error(error, "--calibration: ");
             return NULL;
         }
         tm_calibration_apply(&c, p);
-        tm_calibration_clear(&c);
+        if (isfinite(c.kernel_s[0]) || isfinite(c.kernel_s[1]) || isfinite(c.kernel_s[2])) {
+            /* per-kernel floors fitted on operator tables: every step pays them for the
+             * kernels of a decode step of this model */
+            g_autoptr(tm_timemodel) tmp = tm_roofline_new(&s->model, &s->hw, p);
+            tm_roofline_step_kernels(tmp, s->step_kernels);
+            for (int k = 0; k < TM_OPCLASS_COUNT; k++) {
+                s->kernel_s[k] = c.kernel_s[k];
+                if (isfinite(c.kernel_s[k]))
+                    p->step_overhead_s += c.kernel_s[k] * s->step_kernels[k];
+            }
+        }
         s->calibration = g_steal_pointer(&cal);
     }
-    if (isfinite(o->compute_eff))
+    /* an explicit efficiency applies to every kernel, attention included */
+    if (isfinite(o->compute_eff)) {
         p->compute_eff = o->compute_eff;
-    if (isfinite(o->memory_eff))
+        p->attn_compute_eff = NAN;
+    }
+    if (isfinite(o->memory_eff)) {
         p->memory_eff = o->memory_eff;
+        p->attn_memory_eff = p->elem_memory_eff = NAN;
+    }
     if (isfinite(o->comm_eff))
         p->comm_eff = o->comm_eff;
     if (isfinite(o->overlap))
@@ -283,10 +306,31 @@ tm_setup_to_json(const tm_setup *s)
     json_object_set_new(ko, "compute_efficiency", base_json_real(p->compute_eff));
     json_object_set_new(ko, "memory_efficiency", base_json_real(p->memory_eff));
     json_object_set_new(ko, "comm_efficiency", base_json_real(p->comm_eff));
+    json_object_set_new(
+        ko, "attention_compute_efficiency",
+        base_json_real(isfinite(p->attn_compute_eff) ? p->attn_compute_eff : p->compute_eff));
+    json_object_set_new(
+        ko, "attention_memory_efficiency",
+        base_json_real(isfinite(p->attn_memory_eff) ? p->attn_memory_eff : p->memory_eff));
     json_object_set_new(ko, "overlap", base_json_real(p->overlap));
     json_object_set_new(ko, "moe_imbalance", base_json_real(p->moe_imbalance));
     json_object_set_new(ko, "step_overhead_us", base_json_real(p->step_overhead_s * 1e6));
     json_object_set_new(ko, "per_seq_overhead_us", base_json_real(p->per_seq_overhead_s * 1e6));
+    json_object_set_new(
+        ko, "elementwise_memory_efficiency",
+        base_json_real(isfinite(p->elem_memory_eff) ? p->elem_memory_eff : p->memory_eff));
+    if (isfinite(s->kernel_s[0]) || isfinite(s->kernel_s[1]) || isfinite(s->kernel_s[2])) {
+        /* already included in step_overhead_us */
+        static const char *const names[TM_OPCLASS_COUNT] = {"gemm", "attention", "elementwise"};
+        json_t *kk = json_object();
+        for (int k = 0; k < TM_OPCLASS_COUNT; k++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "per_kernel_us", base_json_real(s->kernel_s[k] * 1e6));
+            json_object_set_new(e, "kernels_per_step", base_json_real(s->step_kernels[k]));
+            json_object_set_new(kk, names[k], e);
+        }
+        json_object_set_new(ko, "kernel_floors_in_step_overhead", kk);
+    }
     json_object_set_new(ko, "calibration",
                         s->calibration ? json_string(s->calibration) : json_null());
     json_t *root = json_object();
