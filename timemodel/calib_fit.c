@@ -24,10 +24,9 @@
 /* Terms of the max form besides (βc, βm): every additive term and the link. */
 #define REST_MASK                                                                                  \
     (BIT(TM_TERM_FIXED) | BIT(TM_TERM_SEQ) | BIT(TM_TERM_COMM) | BIT(TM_TERM_KERNEL) |             \
-     BIT(TM_TERM_ATT_KERNEL) | BIT(TM_TERM_ELEM_KERNEL))
-#define CLASS_MASK                                                                                 \
-    (BIT(TM_TERM_ATT_KERNEL) | BIT(TM_TERM_ATT_COMPUTE) | BIT(TM_TERM_ATT_MEMORY) |                \
-     BIT(TM_TERM_ELEM_KERNEL) | BIT(TM_TERM_ELEM_COMPUTE) | BIT(TM_TERM_ELEM_MEMORY))
+     BIT(TM_TERM_ATT_KERNEL) | BIT(TM_TERM_ELEM_KERNEL) | BIT(TM_TERM_MIXDEC_KERNEL))
+/* Terms of the classes other than GEMM (split classes only). */
+#define CLASS_MASK (((BIT(TM_TERM_COUNT) - 1) >> TM_TERM_ATT_KERNEL) << TM_TERM_ATT_KERNEL)
 
 static const char *const term_names[P] = {
     [TM_TERM_FIXED] = "fixed",
@@ -42,6 +41,9 @@ static const char *const term_names[P] = {
     [TM_TERM_ELEM_KERNEL] = "elem_kernel",
     [TM_TERM_ELEM_COMPUTE] = "elem_compute",
     [TM_TERM_ELEM_MEMORY] = "elem_memory",
+    [TM_TERM_MIXDEC_KERNEL] = "mixdec_kernel",
+    [TM_TERM_MIXDEC_COMPUTE] = "mixdec_compute",
+    [TM_TERM_MIXDEC_MEMORY] = "mixdec_memory",
 };
 
 static const char *const regime_names[TM_REGIME_COUNT] = {
@@ -55,9 +57,11 @@ static const char *const regime_names[TM_REGIME_COUNT] = {
 /* Order in which terms claim the data when ranks are counted (too few samples, exact
  * collinearity): the roofline's own terms first, overheads last. */
 static const tm_calib_term priority[P] = {
-    TM_TERM_COMPUTE,     TM_TERM_MEMORY,       TM_TERM_ATT_COMPUTE, TM_TERM_ATT_MEMORY,
-    TM_TERM_ELEM_MEMORY, TM_TERM_ELEM_COMPUTE, TM_TERM_COMM,        TM_TERM_FIXED,
-    TM_TERM_KERNEL,      TM_TERM_ATT_KERNEL,   TM_TERM_ELEM_KERNEL, TM_TERM_SEQ};
+    TM_TERM_COMPUTE,       TM_TERM_MEMORY,         TM_TERM_ATT_COMPUTE,
+    TM_TERM_ATT_MEMORY,    TM_TERM_ELEM_MEMORY,    TM_TERM_ELEM_COMPUTE,
+    TM_TERM_MIXDEC_MEMORY, TM_TERM_MIXDEC_COMPUTE, TM_TERM_COMM,
+    TM_TERM_FIXED,         TM_TERM_KERNEL,         TM_TERM_ATT_KERNEL,
+    TM_TERM_ELEM_KERNEL,   TM_TERM_MIXDEC_KERNEL,  TM_TERM_SEQ};
 
 const char *
 tm_calib_term_name(tm_calib_term t)
@@ -255,11 +259,19 @@ op_class(const tm_calib_op *o, bool split)
 }
 
 static inline double
+kernel_part(const tm_calib_sample *s, const double *beta)
+{
+    double t = 0.0;
+    for (int k = 0; k < NCLASS; k++)
+        t += beta[TM_TERM_CLASS_KERNEL(k)] * s->kernels[k];
+    return t;
+}
+
+static inline double
 rest_part(const tm_calib_sample *s, const double *beta)
 {
     return s->offset_s + beta[TM_TERM_FIXED] * s->steps + beta[TM_TERM_SEQ] * s->seqs +
-           beta[TM_TERM_COMM] * s->comm_s + beta[TM_TERM_KERNEL] * s->kernels[0] +
-           beta[TM_TERM_ATT_KERNEL] * s->kernels[1] + beta[TM_TERM_ELEM_KERNEL] * s->kernels[2];
+           beta[TM_TERM_COMM] * s->comm_s + kernel_part(s, beta);
 }
 
 double
@@ -497,7 +509,7 @@ typedef struct {
     double c[NCLASS], m[NCLASS];
 } cls_beta;
 
-static const cls_beta ridge = {{1.0, 1.0, 1.0}, {1.0, 1.0, 1.0}};
+static const cls_beta ridge = {{1.0, 1.0, 1.0, 1.0}, {1.0, 1.0, 1.0, 1.0}};
 
 static inline bool
 compute_bound(const cls_beta *cb, int k, const tm_calib_op *o)
@@ -621,7 +633,7 @@ fit_linear(
 
 /* ---- max form ----------------------------------------------------------------------------- */
 
-#define NREST 6
+#define NREST (3 + NCLASS)
 
 /* Compact per-sample rows for the 2-D search: w, r, C, M, rest design. */
 typedef struct {
@@ -629,9 +641,9 @@ typedef struct {
     double x[NREST]; /* rest_terms */
 } mrow;
 
-static const tm_calib_term rest_terms[NREST] = {TM_TERM_FIXED,      TM_TERM_SEQ,
-                                                TM_TERM_COMM,       TM_TERM_KERNEL,
-                                                TM_TERM_ATT_KERNEL, TM_TERM_ELEM_KERNEL};
+static const tm_calib_term rest_terms[NREST] = {
+    TM_TERM_FIXED,      TM_TERM_SEQ,         TM_TERM_COMM,         TM_TERM_KERNEL,
+    TM_TERM_ATT_KERNEL, TM_TERM_ELEM_KERNEL, TM_TERM_MIXDEC_KERNEL};
 
 typedef struct {
     mrow *rows;
@@ -663,7 +675,7 @@ msearch_init(
         r->x[0] = s->steps;
         r->x[1] = s->seqs;
         r->x[2] = s->comm_s;
-        memset(r->x + 3, 0, sizeof(double) * 3);
+        memset(r->x + 3, 0, sizeof(double) * NCLASS);
         for (int k = 0; k < NCLASS; k++)
             r->x[3 + (c->split ? k : 0)] += s->kernels[k];
         for (int a = 0; a < NREST; a++)
@@ -1147,6 +1159,16 @@ tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **er
     unsigned allowed = o->terms != 0 ? o->terms : BIT(P) - 1;
     if (!o->split_classes)
         allowed &= ~CLASS_MASK;
+    /* a compute (memory) term is exercised when some operator of its class is compute-
+     * (memory-) bound at the ridge point (all β = 1), where the fit starts */
+    normal_eq ne0;
+    normal_build(&c, &ridge, NULL, 0, NULL, &ne0);
+    for (int k = 0; k < NCLASS; k++) {
+        if (!(ne0.g[TM_TERM_CLASS_COMPUTE(k)][TM_TERM_CLASS_COMPUTE(k)] > 0))
+            exercised &= ~BIT(TM_TERM_CLASS_COMPUTE(k));
+        if (!(ne0.g[TM_TERM_CLASS_MEMORY(k)][TM_TERM_CLASS_MEMORY(k)] > 0))
+            exercised &= ~BIT(TM_TERM_CLASS_MEMORY(k));
+    }
     if (o->terms != 0 && (allowed & ~exercised) != 0) {
         g_autofree char *l = term_list(allowed & ~exercised);
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
@@ -1157,9 +1179,7 @@ tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **er
     int K = 0;
     for (int t = 0; t < P; t++)
         K += (cand >> t) & 1u;
-    /* identifiability at the ridge point (all operators classified with β = 1) */
-    normal_eq ne0;
-    normal_build(&c, &ridge, NULL, 0, NULL, &ne0);
+    /* identifiability at the ridge point */
     unsigned dep = dependent_terms(&ne0, cand);
     if (n < (size_t)K) {
         g_autofree char *all = term_list(cand);
@@ -1408,10 +1428,15 @@ tm_calib_fit_to_json(const tm_calib_fit *f,
         const char *key;
     } keys[] = {{TM_TERM_FIXED, "beta0_s"},
                 {TM_TERM_KERNEL, "beta_kernel_s"},
+                {TM_TERM_ATT_KERNEL, "beta_attn_kernel_s"},
+                {TM_TERM_ELEM_KERNEL, "beta_elem_kernel_s"},
                 {TM_TERM_COMPUTE, "beta_compute"},
                 {TM_TERM_MEMORY, "beta_memory"},
                 {TM_TERM_ATT_COMPUTE, "beta_attn_compute"},
                 {TM_TERM_ATT_MEMORY, "beta_attn_memory"},
+                {TM_TERM_ELEM_MEMORY, "beta_elem_memory"},
+                {TM_TERM_MIXDEC_COMPUTE, "beta_mixdec_compute"},
+                {TM_TERM_MIXDEC_MEMORY, "beta_mixdec_memory"},
                 {TM_TERM_COMM, "beta_comm"},
                 {TM_TERM_SEQ, "beta_seq_s"}};
 

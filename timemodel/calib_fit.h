@@ -43,6 +43,9 @@ typedef enum {
     TM_TERM_ELEM_KERNEL,  /* elementwise class */
     TM_TERM_ELEM_COMPUTE, /* (elementwise operators have no FLOPs: never exercised) */
     TM_TERM_ELEM_MEMORY,
+    TM_TERM_MIXDEC_KERNEL,  /* decode attention in a mixed batch (TM_OPCLASS_MIXED_DECODE): */
+    TM_TERM_MIXDEC_COMPUTE, /* no kernel of its own (never exercised), compute, memory */
+    TM_TERM_MIXDEC_MEMORY,
     TM_TERM_COUNT,
 } tm_calib_term;
 
@@ -52,7 +55,8 @@ typedef enum {
 #define TM_TERM_CLASS_MEMORY(c)  ((tm_calib_term)(TM_TERM_MEMORY + 3 * (int)(c)))
 
 /* "fixed", "seq", "comm", "kernel", "compute", "memory", "attn_kernel", "attn_compute",
- * "attn_memory", "elem_kernel", "elem_compute", "elem_memory". */
+ * "attn_memory", "elem_kernel", "elem_compute", "elem_memory", "mixdec_kernel",
+ * "mixdec_compute", "mixdec_memory". */
 const char *tm_calib_term_name(tm_calib_term t);
 /* Parses a comma-separated list of term names into a bit mask (1u << term). */
 gboolean tm_calib_terms_parse(const char *list, unsigned *mask, GError **error);

@@ -37,6 +37,8 @@ static const char *const fmt_names[TM_CALIB_FMT_COUNT] = {
     [TM_CALIB_FMT_LSS_ATTENTION] = "lss-attention",
     [TM_CALIB_FMT_LSS_PER_SEQUENCE] = "lss-per-sequence",
     [TM_CALIB_FMT_LSS_V0_LAYERS] = "lss-v0-layers",
+    [TM_CALIB_FMT_LSS_PROFILE] = "lss-profile",
+    [TM_CALIB_FMT_COMPOSED] = "vidur+aic-steps",
 };
 
 const char *
@@ -85,6 +87,15 @@ tm_calib_import_info_clear(tm_calib_import_info *i)
     memset(i, 0, sizeof *i);
 }
 
+static bool
+in_list(const char *const *l, const char *s)
+{
+    for (; l != NULL && *l != NULL; l++)
+        if (strcmp(*l, s) == 0)
+            return true;
+    return false;
+}
+
 /* ---- peak time models ------------------------------------------------------------------- */
 
 typedef struct {
@@ -96,6 +107,7 @@ typedef struct {
     tm_timemodel *tm;                      /* at peak (or calibrated, for predictions) */
     double step_kernels[TM_OPCLASS_COUNT]; /* tm_roofline_step_kernels, by class */
     uint32_t topk;                         /* DSA top-k for tm_batch_init */
+    tm_backend backend;                    /* link of its collectives */
 } peak;
 
 static void
@@ -321,9 +333,11 @@ add_sample(imp *m,
     s.seqs = sm->seqs;
     s.config = tm_calib_data_config_id(m->d, sm->config);
     s.source = m->source;
-    s.line = base_csv_lineno(m->c);
+    s.line = m->c != NULL ? base_csv_lineno(m->c) : 0;
     s.regime = sm->regime;
-    g_autofree char *label = g_strdup_printf("%s:%" G_GUINT64_FORMAT " %s", m->base, s.line, desc);
+    g_autofree char *label =
+        s.line > 0 ? g_strdup_printf("%s:%" G_GUINT64_FORMAT " %s", m->base, s.line, desc)
+                   : g_strdup_printf("%s %s", m->base, desc);
     size_t i = tm_calib_data_add(m->d, &s, ops, n, label);
     m->info->samples++;
     if (key != NULL) {
@@ -362,13 +376,27 @@ typedef struct {
     bool has_prefill, has_decode;
 } stepacc;
 
+/* What a step sample's measurement covers of communication: everything the roofline prices,
+ * only the TP all-reduces of the layers (tables with no logits gather), or none (single-GPU
+ * profiles of a TP shard). */
+typedef enum { COMM_ALL, COMM_TP_ALLREDUCE, COMM_NONE } comm_mode;
+
+/* Adds one step of batch B priced by K; operators named in EXCLUDE (NULL-terminated, may be
+ * NULL) are left out (the measurement does not cover them). Kernels: those of a decode step
+ * (what tm_setup charges every step) minus the excluded ones. */
 static void
-stepacc_add(stepacc *a, const peak *k, const tm_batch *b)
+stepacc_add(stepacc *a, const peak *k, const tm_batch *b, const char *const *exclude, comm_mode cm)
 {
     tm_roofline_detail det;
     tm_roofline_eval(k->tm, b, &det);
+    for (int c = 0; c < TM_OPCLASS_COUNT; c++)
+        a->kernels[c] += k->step_kernels[c];
     for (size_t i = 0; i < det.n_ops; i++) {
         const tm_op *o = &det.ops[i];
+        if (in_list(exclude, o->name)) {
+            a->kernels[o->cls] -= o->count;
+            continue;
+        }
         size_t j = 0;
         while (j < a->n && strcmp(a->names[j], o->name) != 0)
             j++;
@@ -382,11 +410,17 @@ stepacc_add(stepacc *a, const peak *k, const tm_batch *b)
         a->ops[j].compute_s += o->compute_s;
         a->ops[j].memory_s += o->memory_s;
     }
-    a->comm_s += fmax(0.0, det.rows[TM_ROW_COLLECTIVES].comm_s - det.comm_latency_s);
-    a->offset_s += det.comm_latency_s;
+    if (cm == COMM_ALL) {
+        a->comm_s += fmax(0.0, det.rows[TM_ROW_COLLECTIVES].comm_s - det.comm_latency_s);
+        a->offset_s += det.comm_latency_s;
+    } else if (cm == COMM_TP_ALLREDUCE && k->model->experts == 0 && det.tp_allreduce_s > 0) {
+        /* dense model: two all-reduces per layer, each a bandwidth part + one latency */
+        double n = (double)(k->model->layers + k->model->dense_layers);
+        double lat = tm_hardware_link(k->hw, k->backend)->latency_s;
+        a->comm_s += fmax(0.0, det.tp_allreduce_s - n * lat);
+        a->offset_s += n * lat;
+    }
     a->steps += 1.0;
-    for (int c = 0; c < TM_OPCLASS_COUNT; c++)
-        a->kernels[c] += k->step_kernels[c];
     a->seqs += b->num_seqs;
     a->has_prefill |= b->num_prefill > 0;
     a->has_decode |= b->num_decode > 0;
@@ -564,6 +598,7 @@ row_peak(imp *m, const tm_options *o, bool calibrated, GError **error)
         p.backend = sp->backend;
         k->tm = tm_roofline_new(k->model, k->hw, &p);
     }
+    k->backend = tm_setup_params_const(s)->backend;
     peak_finish(k);
     g_hash_table_insert(m->peaks, g_steal_pointer(&key), k);
     if (m->info->model == NULL) {
@@ -699,7 +734,7 @@ import_measurements(imp *m, GError **error)
         if (has_p) {
             stepacc a = {0};
             scenario_prefill(&b, k->topk, r.batch, r.seq);
-            stepacc_add(&a, k, &b);
+            stepacc_add(&a, k, &b, NULL, COMM_ALL);
             stepacc_scale(&a, (double)r.ga);
             g_autofree char *desc =
                 g_strdup_printf("prefill batch=%" G_GINT64_FORMAT " seq_len=%" G_GINT64_FORMAT
@@ -711,7 +746,7 @@ import_measurements(imp *m, GError **error)
             stepacc a = {0};
             for (int64_t j = 0; j < r.dec; j++) {
                 scenario_decode(&b, k->topk, r.batch, r.seq, j);
-                stepacc_add(&a, k, &b);
+                stepacc_add(&a, k, &b, NULL, COMM_ALL);
             }
             stepacc_scale(&a, (double)r.ga);
             g_autofree char *desc =
@@ -840,7 +875,7 @@ import_steps(imp *m, GError **error)
         tm_batch b;
         step_batch(&b, k->topk, &r);
         stepacc a = {0};
-        stepacc_add(&a, k, &b);
+        stepacc_add(&a, k, &b, NULL, COMM_ALL);
         g_autofree char *desc = g_strdup_printf(
             "step prefill=%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "@%.0f decode=%" G_GINT64_FORMAT
             "@%.0f",
@@ -941,6 +976,7 @@ shape_peak(imp *m,
     tm_roofline_params p;
     peak_params(&p, &m->hw, tm_parallel_make(tp, 1, 1, false), TM_DTYPE_BF16, kvd);
     k->tm = tm_roofline_new(&k->m, &m->hw, &p);
+    k->backend = p.backend;
     peak_finish(k);
     g_hash_table_insert(m->peaks, g_steal_pointer(&key), k);
     return k;
@@ -948,13 +984,14 @@ shape_peak(imp *m,
 
 /* A preset model at the resolved tp (LLMServingSim tables). */
 static peak *
-model_peak(imp *m, GError **error)
+model_peak_of(imp *m, const char *name, int64_t tp, GError **error)
 {
-    peak *k = g_hash_table_lookup(m->peaks, "model");
+    g_autofree char *key = g_strdup_printf("model|%s|%" G_GINT64_FORMAT, name, tp);
+    peak *k = g_hash_table_lookup(m->peaks, key);
     if (k != NULL)
         return k;
     k = g_new0(peak, 1);
-    if (!tm_model_spec_load(&k->m, m->model_name, error)) {
+    if (!tm_model_spec_load(&k->m, name, error)) {
         g_prefix_error(error, "%s: ", m->path);
         g_free(k);
         return NULL;
@@ -962,7 +999,7 @@ model_peak(imp *m, GError **error)
     k->own_m = true;
     k->model = &k->m;
     k->hw = &m->hw;
-    tm_parallel par = tm_parallel_make(m->tp, 1, 1, false);
+    tm_parallel par = tm_parallel_make(tp, 1, 1, false);
     if (!tm_model_check_parallel(&k->m, &par, error)) {
         g_prefix_error(error, "%s: ", m->path);
         peak_free(k);
@@ -971,9 +1008,16 @@ model_peak(imp *m, GError **error)
     tm_roofline_params p;
     peak_params(&p, &m->hw, par, TM_DTYPE_BF16, TM_DTYPE_BF16);
     k->tm = tm_roofline_new(&k->m, &m->hw, &p);
+    k->backend = p.backend;
     peak_finish(k);
-    g_hash_table_insert(m->peaks, g_strdup("model"), k);
+    g_hash_table_insert(m->peaks, g_steal_pointer(&key), k);
     return k;
+}
+
+static peak *
+model_peak(imp *m, GError **error)
+{
+    return model_peak_of(m, m->model_name, m->tp, error);
 }
 
 /* LLMServingSim layout: <model dir>/meta.yaml and <model dir>/tpN/<table>.csv. Reads the
@@ -1016,7 +1060,7 @@ resolve_table(imp *m, bool need_model, GError **error)
     m->tp = m->o->tm->tp;
     tm_calib_format f = m->info->format;
     if (f == TM_CALIB_FMT_LSS_DENSE || f == TM_CALIB_FMT_LSS_ATTENTION ||
-        f == TM_CALIB_FMT_LSS_PER_SEQUENCE)
+        f == TM_CALIB_FMT_LSS_PROFILE || f == TM_CALIB_FMT_LSS_PER_SEQUENCE)
         lss_meta(m->path, &meta_model, &meta_hw, &m->tp);
     if (f == TM_CALIB_FMT_LSS_V0_LAYERS) {
         /* "Llama-3.1-8B_tp1_layers.csv" */
@@ -1642,12 +1686,7 @@ import_lss_v0(imp *m, GError **error)
         if (!cell_int(m, ic, 1, &in, error) || !cell_int(m, kc, 0, &kv, error) ||
             !cell_int(m, tc, 1, &tp, error) || !cell_time(m, yc, 1e-9, &y, error))
             return FALSE;
-        if (m->tp != tp) {
-            /* one peak model per tp */
-            g_hash_table_remove(m->peaks, "model");
-            m->tp = tp;
-        }
-        peak *k = model_peak(m, error);
+        peak *k = model_peak_of(m, m->model_name, tp, error);
         if (k == NULL)
             return FALSE;
         const char *layer = base_csv_field(m->c, (size_t)lc);
@@ -1706,6 +1745,588 @@ import_lss_v0(imp *m, GError **error)
         add_sample(m, key, y, ops, n, &sm, desc);
     }
     return error == NULL || *error == NULL;
+}
+
+/* ---- composed steps --------------------------------------------------------------------- */
+
+typedef struct {
+    double x, y;
+} xy;
+
+/* y(x) from table rows; replicated x merged into their median. */
+typedef struct {
+    GArray *pts; /* xy, ascending x once finished */
+    bool done;
+} series;
+
+static series *
+series_new(void)
+{
+    series *s = g_new0(series, 1);
+    s->pts = g_array_new(FALSE, FALSE, sizeof(xy));
+    return s;
+}
+
+static void
+series_free(gpointer p)
+{
+    series *s = p;
+    g_array_free(s->pts, TRUE);
+    g_free(s);
+}
+
+static series *
+series_get(GHashTable *h, const char *key)
+{
+    series *s = g_hash_table_lookup(h, key);
+    if (s == NULL) {
+        s = series_new();
+        g_hash_table_insert(h, g_strdup(key), s);
+    }
+    return s;
+}
+
+static void
+series_add(series *s, double x, double y)
+{
+    xy p = {x, y};
+    g_array_append_val(s->pts, p);
+    s->done = false;
+}
+
+static int
+cmp_xy(const void *a, const void *b)
+{
+    const xy *p = a, *q = b;
+    return p->x < q->x ? -1 : p->x > q->x ? 1 : (p->y > q->y) - (p->y < q->y);
+}
+
+static void
+series_finish(series *s)
+{
+    if (s->done)
+        return;
+    xy *p = (xy *)(void *)s->pts->data;
+    size_t n = s->pts->len, w = 0;
+    qsort(p, n, sizeof *p, cmp_xy);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && p[j].x == p[i].x)
+            j++;
+        /* median of the replicates p[i..j), already sorted by y */
+        double y = (j - i) % 2 ? p[i + (j - i) / 2].y
+                               : 0.5 * (p[i + (j - i) / 2 - 1].y + p[i + (j - i) / 2].y);
+        p[w++] = (xy){p[i].x, y};
+        i = j;
+    }
+    g_array_set_size(s->pts, (guint)w);
+    s->done = true;
+}
+
+/* Linear interpolation inside [x_first, x_last]; false outside. */
+static bool
+series_at(series *s, double x, double *y)
+{
+    series_finish(s);
+    const xy *p = (const xy *)(const void *)s->pts->data;
+    size_t n = s->pts->len;
+    if (n == 0 || x < p[0].x || x > p[n - 1].x)
+        return false;
+    size_t lo = 0, hi = n - 1;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (p[mid].x <= x)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (p[lo].x == x || lo == hi) {
+        *y = p[lo].y;
+        return true;
+    }
+    double f = (x - p[lo].x) / (p[hi].x - p[lo].x);
+    *y = p[lo].y + f * (p[hi].y - p[lo].y);
+    return true;
+}
+
+/* Log-log interpolation (collective time vs message size); below the first point its value
+ * (the latency floor); false above the last. */
+static bool
+series_at_loglog(series *s, double x, double *y)
+{
+    series_finish(s);
+    const xy *p = (const xy *)(const void *)s->pts->data;
+    size_t n = s->pts->len;
+    if (n == 0 || x > p[n - 1].x)
+        return false;
+    if (x <= p[0].x) {
+        *y = p[0].y;
+        return true;
+    }
+    size_t i = 1;
+    while (p[i].x < x)
+        i++;
+    double f = log(x / p[i - 1].x) / log(p[i].x / p[i - 1].x);
+    *y = exp(log(p[i - 1].y) + f * log(p[i].y / p[i - 1].y));
+    return true;
+}
+
+/* Replaces the current table of M with PATH. */
+static gboolean
+open_table(imp *m, const char *path, GError **error)
+{
+    base_csv_free(m->c);
+    m->c = base_csv_open(path, 0, BASE_CSV_HEADER, error);
+    if (m->c == NULL)
+        return FALSE;
+    g_free(m->base);
+    m->base = g_path_get_basename(path);
+    return TRUE;
+}
+
+/* LLMServingSim layer tables (dense.csv, per_sequence.csv) into layer → series. */
+static gboolean
+read_layers(imp *m, const char *path, const char *xcol, GHashTable *out, GError **error)
+{
+    int lc, xc, yc;
+    if (!open_table(m, path, error) || !need_col(m, "layer", &lc, error) ||
+        !need_col(m, xcol, &xc, error) || !need_col(m, "time_us", &yc, error))
+        return FALSE;
+    while (base_csv_next(m->c, error)) {
+        int64_t x;
+        double y;
+        if (!cell_int(m, xc, 1, &x, error) || !cell_time(m, yc, 1e-6, &y, error))
+            return FALSE;
+        series_add(series_get(out, base_csv_field(m->c, (size_t)lc)), (double)x, y);
+    }
+    return error == NULL || *error == NULL;
+}
+
+static gboolean
+compose_profile(imp *m, const char *dir, GError **error)
+{
+    g_autofree char *dense = g_build_filename(dir, "dense.csv", NULL);
+    g_autofree char *att = g_build_filename(dir, "attention.csv", NULL);
+    g_autofree char *seq = g_build_filename(dir, "per_sequence.csv", NULL);
+    m->path = att; /* meta.yaml and tpN are found from it */
+    m->info->format = TM_CALIB_FMT_LSS_PROFILE;
+    if (!resolve_table(m, true, error))
+        return FALSE;
+    peak *k = model_peak(m, error);
+    if (k == NULL)
+        return FALSE;
+    g_autoptr(GHashTable) ds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
+    g_autoptr(GHashTable) ss = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
+    if (!read_layers(m, dense, "tokens", ds, error) || !read_layers(m, seq, "sequences", ss, error))
+        return FALSE;
+    static const char *const per_layer[] = {"layernorm",    "qkv_proj", "o_proj",
+                                            "gate_up_proj", "act_fn",   "down_proj"};
+    static const char *const per_step[] = {"embedding", "final_layernorm"};
+    for (size_t i = 0; i < G_N_ELEMENTS(per_layer); i++) {
+        if (g_hash_table_lookup(ds, per_layer[i]) == NULL) {
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "%s: no %s rows: this profile cannot be composed into steps%s", dense,
+                        per_layer[i],
+                        strcmp(per_layer[i], "gate_up_proj") == 0
+                            ? " (an MoE model: its expert layers are in moe.csv, which is not "
+                              "imported)"
+                            : "");
+            return FALSE;
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(per_step); i++) {
+        if (g_hash_table_lookup(ds, per_step[i]) == NULL) {
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: no %s rows", dense, per_step[i]);
+            return FALSE;
+        }
+    }
+    series *lm = g_hash_table_lookup(ss, "lm_head"), *sam = g_hash_table_lookup(ss, "sampler");
+    if (lm == NULL || sam == NULL) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: needs lm_head and sampler rows", seq);
+        return FALSE;
+    }
+    series *rot = g_hash_table_lookup(ds, "rotary_emb");
+    double L = (double)k->model->layers;
+    g_autofree char *config =
+        g_strdup_printf("%s tp=%" G_GINT64_FORMAT " steps", m->model_name, m->tp);
+    int c[5];
+    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode", "kv_decode",
+                                        "time_us"};
+    if (!open_table(m, att, error))
+        return FALSE;
+    for (int i = 0; i < 5; i++)
+        if (!need_col(m, names[i], &c[i], error))
+            return FALSE;
+    while (base_csv_next(m->c, error)) {
+        m->info->rows++;
+        int64_t v[4];
+        double ya;
+        for (int i = 0; i < 4; i++)
+            if (!cell_int(m, c[i], 0, &v[i], error))
+                return FALSE;
+        if (!cell_time(m, c[4], 1e-6, &ya, error))
+            return FALSE;
+        double T = (double)(v[0] + v[2]), S = (double)(v[2] + (v[0] > 0 ? 1 : 0));
+        if (T == 0) {
+            skip(m, "empty batch (no chunk, no decodes)");
+            continue;
+        }
+        double layer = ya, t, step = 0.0;
+        bool ok = true;
+        for (size_t i = 0; i < G_N_ELEMENTS(per_layer) && ok; i++) {
+            ok = series_at(g_hash_table_lookup(ds, per_layer[i]), T, &t);
+            /* two RMSNorms per layer (input and post-attention) */
+            layer += strcmp(per_layer[i], "layernorm") == 0 ? 2.0 * t : t;
+        }
+        if (ok && rot != NULL) {
+            ok = series_at(rot, T, &t);
+            layer += t;
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(per_step) && ok; i++) {
+            ok = series_at(g_hash_table_lookup(ds, per_step[i]), T, &t);
+            step += t;
+        }
+        if (!ok) {
+            skip(m, "steps with more tokens than dense.csv covers");
+            continue;
+        }
+        double tl, ts;
+        if (!series_at(lm, S, &tl) || !series_at(sam, S, &ts)) {
+            skip(m, "steps with more sequences than per_sequence.csv covers");
+            continue;
+        }
+        double y = L * layer + step + tl + ts;
+        tm_batch b;
+        tm_batch_init(&b, k->topk);
+        if (v[0] > 0)
+            tm_batch_add(&b, (uint64_t)v[0], (uint64_t)v[1], true);
+        for (int64_t i = 0; i < v[2]; i++)
+            tm_batch_add(&b, 1, (uint64_t)v[3], true);
+        stepacc a = {0};
+        /* a profile of a TP shard runs on one GPU: no collectives were measured */
+        stepacc_add(&a, k, &b, NULL, COMM_NONE);
+        g_autofree char *desc = g_strdup_printf("step chunk=%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT
+                                                " decode=%" G_GINT64_FORMAT "@%" G_GINT64_FORMAT,
+                                                v[0], v[1], v[2], v[3]);
+        add_step_sample(m, y, &a, config, desc);
+    }
+    return error == NULL || *error == NULL;
+}
+
+/* The preset a Vidur profile file is named after ("compute_h100_meta-llama_Llama-2-7b-hf_mlp.csv"
+ * → llama-2-7b; "..._CodeLlama-34b-Instruct-hf_mlp.csv" → codellama-34b). */
+static char *
+vidur_model(const char *base)
+{
+    g_autofree char *s = g_ascii_strdown(base, -1);
+    if (g_str_has_suffix(s, "_mlp.csv"))
+        s[strlen(s) - strlen("_mlp.csv")] = '\0';
+    const char *name = strrchr(s, '_') != NULL ? strrchr(s, '_') + 1 : s;
+    g_autofree char *n = g_strdup(name);
+    static const char *const suffixes[] = {"-hf", "-instruct"};
+    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++)
+        if (g_str_has_suffix(n, suffixes[i]))
+            n[strlen(n) - strlen(suffixes[i])] = '\0';
+    return g_steal_pointer(&n);
+}
+
+typedef struct {
+    bool context;
+    int64_t heads, kv, batch, x; /* x: isl (context) or step (generation) */
+    GArray *y;
+} att_entry;
+
+static void
+att_entry_free(gpointer p)
+{
+    att_entry *e = p;
+    g_array_free(e->y, TRUE);
+    g_free(e);
+}
+
+static int
+cmp_att(const void *a, const void *b)
+{
+    const att_entry *p = *(const att_entry *const *)a, *q = *(const att_entry *const *)b;
+#define CMP(f)                                                                                     \
+    if (p->f != q->f)                                                                              \
+        return p->f < q->f ? -1 : 1;
+    CMP(context)
+    CMP(heads)
+    CMP(kv)
+    CMP(batch)
+    CMP(x)
+#undef CMP
+    return 0;
+}
+
+static gboolean
+read_aic_attention(imp *m, const char *path, GHashTable *by_key, GPtrArray *list, GError **error)
+{
+    static const char *const names[] = {"batch_size", "isl",  "num_heads", "num_key_value_heads",
+                                        "head_dim",   "step", "latency",   "op_name"};
+    int c[G_N_ELEMENTS(names)];
+    if (!open_table(m, path, error))
+        return FALSE;
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (!need_col(m, names[i], &c[i], error))
+            return FALSE;
+    int kvc = base_csv_col(m->c, "kv_cache_dtype");
+    while (base_csv_next(m->c, error)) {
+        const char *opn = base_csv_field(m->c, (size_t)c[7]);
+        bool context = strcmp(opn, "context_attention") == 0;
+        if (!context && strcmp(opn, "generation_attention") != 0) {
+            base_csv_set_error(m->c, c[7], error,
+                               "expected context_attention or generation_attention, got '%s'", opn);
+            return FALSE;
+        }
+        if (kvc >= 0 && g_ascii_strcasecmp(base_csv_field(m->c, (size_t)kvc), "bfloat16") != 0 &&
+            g_ascii_strcasecmp(base_csv_field(m->c, (size_t)kvc), "float16") != 0)
+            continue; /* the composed steps use a 16-bit KV cache */
+        int64_t v[6];
+        double y;
+        for (int i = 0; i < 6; i++)
+            if (!cell_int(m, c[i], i == 5 ? 0 : 1, &v[i], error))
+                return FALSE;
+        if (!cell_time(m, c[6], 1e-3, &y, error))
+            return FALSE;
+        if (v[4] != 128)
+            continue; /* head_dim of the Vidur models */
+        int64_t x = context ? v[1] : v[5];
+        g_autofree char *key = g_strdup_printf("%d|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
+                                               "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
+                                               context, v[2], v[3], v[0], x);
+        att_entry *e = g_hash_table_lookup(by_key, key);
+        if (e == NULL) {
+            e = g_new0(att_entry, 1);
+            *e = (att_entry){context, v[2], v[3],
+                             v[0],    x,    g_array_new(FALSE, FALSE, sizeof(double))};
+            g_hash_table_insert(by_key, g_steal_pointer(&key), e);
+            g_ptr_array_add(list, e);
+        }
+        g_array_append_val(e->y, y);
+    }
+    return error == NULL || *error == NULL;
+}
+
+static double
+median_of(GArray *a)
+{
+    double *y = (double *)(void *)a->data;
+    base_sort_doubles(y, a->len);
+    return base_percentile_sorted(y, a->len, 50);
+}
+
+/* The Vidur operators a composed step takes: the linear layers. Vidur's norms, rotary,
+ * residual adds, activation and embedding are unfused PyTorch kernels (2.5x the roofline's
+ * bytes at 4096 tokens where vLLM's fused ones are at ~0.8x, LLMServingSim RTX 4090): they are
+ * left out of both sides, so the elementwise efficiency keeps its default. */
+static const struct {
+    const char *op;
+    double per_layer;
+} vidur_layer_ops[] = {
+    {"attn_pre_proj", 1},
+    {"attn_post_proj", 1},
+    {"mlp_up_proj", 1},
+    {"mlp_down_proj", 1},
+};
+
+/* Roofline operators the composed Vidur + aiconfigurator steps do not cover. */
+static const char *const not_in_vidur_steps[] = {
+    "lm-head",       "sampler", "final-norm", "input-norm",
+    "mlp.post-norm", "mlp.act", "embedding",  NULL};
+
+static gboolean
+compose_tables(imp *m,
+               const char *mlp,
+               const char *const *attention,
+               size_t n_att,
+               const char *allreduce,
+               GError **error)
+{
+    m->path = mlp;
+    m->info->format = TM_CALIB_FMT_COMPOSED;
+    if (!resolve_table(m, false, error))
+        return FALSE;
+    g_autofree char *base = g_path_get_basename(mlp);
+    m->model_name = m->o->tm->model != NULL ? g_strdup(m->o->tm->model) : vidur_model(base);
+    /* Vidur: per tp, op → series over tokens */
+    g_autoptr(GHashTable) vid = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
+    GArray *tps = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    static const char *const shape[] = {"n_embd",
+                                        "n_head",
+                                        "n_kv_head",
+                                        "n_expanded_embd",
+                                        "vocab_size",
+                                        "num_tokens",
+                                        "num_tensor_parallel_workers"};
+    int sc[G_N_ELEMENTS(shape)];
+    gboolean ok = open_table(m, mlp, error);
+    for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+        ok = need_col(m, shape[i], &sc[i], error);
+    int oc[G_N_ELEMENTS(vidur_layer_ops)];
+    for (size_t i = 0; ok && i < G_N_ELEMENTS(vidur_layer_ops); i++) {
+        const char *op = vidur_layer_ops[i].op;
+        g_autofree char *col = g_strdup_printf("time_stats.%s.median", op);
+        ok = need_col(m, col, &oc[i], error);
+    }
+    g_auto(tm_model_spec) spec = {0};
+    if (ok && !tm_model_spec_load(&spec, m->model_name, error)) {
+        g_prefix_error(error, "%s: the Vidur model (pass --model): ", mlp);
+        ok = FALSE;
+    }
+    while (ok && base_csv_next(m->c, error)) {
+        int64_t v[G_N_ELEMENTS(shape)];
+        for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+            ok = cell_int(m, sc[i], 1, &v[i], error);
+        if (!ok)
+            break;
+        /* (Vidur pads the vocabulary; the composed steps have no lm-head) */
+        if (v[0] != spec.hidden || v[1] != spec.heads || v[2] != spec.kv_heads ||
+            v[3] != spec.ffn) {
+            row_error(m, error,
+                      "shape (hidden %" G_GINT64_FORMAT ", heads %" G_GINT64_FORMAT
+                      "/%" G_GINT64_FORMAT ", ffn %" G_GINT64_FORMAT ", vocab %" G_GINT64_FORMAT
+                      ") is not that of model %s; pass --model",
+                      v[0], v[1], v[2], v[3], v[4], m->model_name);
+            ok = FALSE;
+            break;
+        }
+        bool seen = false;
+        for (guint i = 0; i < tps->len; i++)
+            seen |= g_array_index(tps, int64_t, i) == v[6];
+        if (!seen)
+            g_array_append_val(tps, v[6]);
+        for (size_t i = 0; ok && i < G_N_ELEMENTS(vidur_layer_ops); i++) {
+            double y;
+            ok = cell_time(m, oc[i], 1e-3, &y, error);
+            const char *op = vidur_layer_ops[i].op;
+            g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT "|%s", v[6], op);
+            if (ok)
+                series_add(series_get(vid, key), (double)v[5], y);
+        }
+    }
+    /* aiconfigurator attention and all-reduce */
+    g_autoptr(GHashTable) akeys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GPtrArray) alist = g_ptr_array_new_with_free_func(att_entry_free);
+    for (size_t i = 0; ok && i < n_att; i++)
+        ok = read_aic_attention(m, attention[i], akeys, alist, error);
+    g_ptr_array_sort(alist, cmp_att);
+    g_autoptr(GHashTable) ars = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
+    if (ok && allreduce != NULL) {
+        int gc, mc, yc, kc;
+        ok = open_table(m, allreduce, error) && need_col(m, "num_gpus", &gc, error) &&
+             need_col(m, "message_size", &mc, error) && need_col(m, "latency", &yc, error);
+        kc = ok ? base_csv_col(m->c, "kernel_source") : -1;
+        while (ok && base_csv_next(m->c, error)) {
+            if (kc >= 0 && strstr(base_csv_field(m->c, (size_t)kc), "eager") != NULL)
+                continue; /* CUDA-graph rows, as vLLM runs its steps */
+            int64_t n, elems;
+            double y;
+            ok = cell_int(m, gc, 2, &n, error) && cell_int(m, mc, 1, &elems, error) &&
+                 cell_time(m, yc, 1e-3, &y, error);
+            g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT, n);
+            if (ok)
+                series_add(series_get(ars, key), (double)elems, y);
+        }
+    }
+    if (ok && error != NULL && *error != NULL)
+        ok = FALSE;
+    base_csv_free(g_steal_pointer(&m->c));
+    g_free(m->base);
+    m->base = g_strdup(base);
+    for (guint t = 0; ok && t < tps->len; t++) {
+        int64_t tp = g_array_index(tps, int64_t, t);
+        tm_parallel par = tm_parallel_make(tp, 1, 1, false);
+        GError *e = NULL;
+        if (!tm_model_check_parallel(&spec, &par, &e)) {
+            g_error_free(e);
+            skip(m, "TP degrees that do not divide the model");
+            continue;
+        }
+        double weights = tm_model_weight_bytes_gpu(&spec, TM_DTYPE_BF16, &par);
+        double budget = 0.9 * m->hw.memory_bytes - weights;
+        if (budget <= 0) {
+            g_autofree char *why = g_strdup_printf("tp=%" G_GINT64_FORMAT " (the weights do not "
+                                                   "fit one GPU)",
+                                                   tp);
+            skip(m, why);
+            continue;
+        }
+        g_autofree char *tkey = g_strdup_printf("%" G_GINT64_FORMAT, tp);
+        series *ar = tp > 1 ? g_hash_table_lookup(ars, tkey) : NULL;
+        if (tp > 1 && ar == NULL) {
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "%s: composing tp=%" G_GINT64_FORMAT " steps needs an all-reduce table "
+                        "with num_gpus %" G_GINT64_FORMAT " (aiconfigurator custom all-reduce)",
+                        mlp, tp, tp);
+            ok = FALSE;
+            break;
+        }
+        peak *k = model_peak_of(m, m->model_name, tp, error);
+        if (k == NULL) {
+            ok = FALSE;
+            break;
+        }
+        int64_t hg = spec.heads / tp, kg = tm_model_kv_heads_per_gpu(&spec, tp);
+        double kvb = tm_model_kv_bytes_per_token_gpu(&spec, TM_DTYPE_BF16, &par);
+        double L = (double)spec.layers, h = (double)spec.hidden;
+        g_autofree char *config =
+            g_strdup_printf("%s tp=%" G_GINT64_FORMAT " steps", m->model_name, tp);
+        for (guint i = 0; i < alist->len; i++) {
+            const att_entry *ae = alist->pdata[i];
+            if (ae->heads != hg || ae->kv != kg)
+                continue;
+            m->info->rows++;
+            double T = ae->context ? (double)(ae->batch * ae->x) : (double)ae->batch;
+            double ctx = ae->context ? (double)ae->x : (double)ae->x + 1.0;
+            if (ctx > (double)spec.max_position_embeddings) {
+                skip(m, "contexts beyond the model's max_position_embeddings");
+                continue;
+            }
+            if ((double)ae->batch * ctx * kvb > budget) {
+                skip(m, "batches whose KV cache does not fit in GPU memory");
+                continue;
+            }
+            double layer = median_of(ae->y), x;
+            bool in = true;
+            for (size_t j = 0; j < G_N_ELEMENTS(vidur_layer_ops) && in; j++) {
+                g_autofree char *key =
+                    g_strdup_printf("%" G_GINT64_FORMAT "|%s", tp, vidur_layer_ops[j].op);
+                in = series_at(g_hash_table_lookup(vid, key), T, &x);
+                layer += vidur_layer_ops[j].per_layer * x;
+            }
+            if (!in) {
+                skip(m, "steps with more tokens than the Vidur table covers");
+                continue;
+            }
+            if (ar != NULL) {
+                if (!series_at_loglog(ar, T * h, &x)) {
+                    skip(m, "all-reduce messages beyond the all-reduce table");
+                    continue;
+                }
+                layer += 2.0 * x;
+            }
+            tm_batch b;
+            tm_batch_init(&b, 0);
+            for (int64_t q = 0; q < ae->batch; q++)
+                tm_batch_add(&b, ae->context ? (uint64_t)ae->x : 1,
+                             ae->context ? 0 : (uint64_t)ae->x, true);
+            stepacc a = {0};
+            stepacc_add(&a, k, &b, not_in_vidur_steps, COMM_TP_ALLREDUCE);
+            g_autofree char *desc = g_strdup_printf("%s batch=%" G_GINT64_FORMAT
+                                                    " %s=%" G_GINT64_FORMAT " tp=%" G_GINT64_FORMAT,
+                                                    ae->context ? "prefill" : "decode", ae->batch,
+                                                    ae->context ? "isl" : "ctx", ae->x, tp);
+            add_step_sample(m, L * layer, &a, config, desc);
+        }
+    }
+    g_array_free(tps, TRUE);
+    if (ok) {
+        g_free(m->info->model);
+        m->info->model = g_strdup(m->model_name);
+    }
+    return ok;
 }
 
 /* ---- detection and known columns ------------------------------------------------------------ */
@@ -1840,15 +2461,6 @@ static const char *const known_lss_v0[] = {"layer_name", "input",       "kv_cach
                                            "tp_size",    "latency(ns)", NULL};
 
 static bool
-in_list(const char *const *l, const char *s)
-{
-    for (; l != NULL && *l != NULL; l++)
-        if (strcmp(*l, s) == 0)
-            return true;
-    return false;
-}
-
-static bool
 known_column(tm_calib_format f, const char *col)
 {
     switch (f) {
@@ -1908,6 +2520,44 @@ check_columns(imp *m, GError **error)
     return TRUE;
 }
 
+static void
+imp_init(imp *m, tm_calib_data *d, const tm_calib_import_opts *o, tm_calib_import_info *info)
+{
+    memset(m, 0, sizeof *m);
+    m->d = d;
+    m->o = o;
+    m->info = info;
+    m->merge = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, merge_free);
+    m->dups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    m->skips = g_hash_table_new(g_str_hash, g_str_equal);
+    m->skip_order = g_ptr_array_new_with_free_func(g_free);
+    m->peaks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, peak_free);
+}
+
+/* Merges replicates and writes the skip reasons into the info. */
+static void
+imp_finish(imp *m)
+{
+    finish_merges(m);
+    tm_calib_import_info *info = m->info;
+    if (m->various_model) {
+        g_free(info->model);
+        info->model = g_strdup("various");
+    }
+    if (m->various_hw) {
+        g_free(info->hardware);
+        info->hardware = g_strdup("various");
+    }
+    GString *g = g_string_new(NULL);
+    for (guint i = 0; i < m->skip_order->len; i++) {
+        const char *r = m->skip_order->pdata[i];
+        g_string_append_printf(g, "%s%s: %u", g->len ? "; " : "", r,
+                               GPOINTER_TO_UINT(g_hash_table_lookup(m->skips, r)));
+    }
+    g_free(info->skipped_why);
+    info->skipped_why = g_string_free(g, g->len == 0);
+}
+
 static gboolean
 open_input(imp *m, const char *path, tm_calib_format forced, GError **error)
 {
@@ -1916,11 +2566,6 @@ open_input(imp *m, const char *path, tm_calib_format forced, GError **error)
         return FALSE;
     m->path = path;
     m->base = g_path_get_basename(path);
-    m->merge = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, merge_free);
-    m->dups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    m->skips = g_hash_table_new(g_str_hash, g_str_equal);
-    m->skip_order = g_ptr_array_new_with_free_func(g_free);
-    m->peaks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, peak_free);
     const char *why = NULL;
     tm_calib_format f = forced != TM_CALIB_FMT_AUTO ? forced : detect(m->c, &why);
     if (f == TM_CALIB_FMT_AUTO) {
@@ -1956,10 +2601,16 @@ tm_calib_import(tm_calib_data *d,
         info = &local;
     else
         memset(info, 0, sizeof *info);
-    imp m = {0};
-    m.d = d;
-    m.o = o;
-    m.info = info;
+    imp m;
+    imp_init(&m, d, o, info);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        m.source = tm_calib_data_source_id(d, path);
+        gboolean ok = compose_profile(&m, path, error);
+        if (ok)
+            imp_finish(&m);
+        imp_clear(&m);
+        return ok;
+    }
     gboolean ok = open_input(&m, path, o->format, error);
     if (ok) {
         m.source = tm_calib_data_source_id(d, path);
@@ -2007,24 +2658,85 @@ tm_calib_import(tm_calib_data *d,
             g_assert_not_reached();
         }
     }
-    if (ok) {
-        finish_merges(&m);
-        if (m.various_model) {
-            g_free(info->model);
-            info->model = g_strdup("various");
-        }
-        if (m.various_hw) {
-            g_free(info->hardware);
-            info->hardware = g_strdup("various");
-        }
-        GString *g = g_string_new(NULL);
-        for (guint i = 0; i < m.skip_order->len; i++) {
-            const char *r = m.skip_order->pdata[i];
-            g_string_append_printf(g, "%s%s: %u", g->len ? "; " : "", r,
-                                   GPOINTER_TO_UINT(g_hash_table_lookup(m.skips, r)));
-        }
-        info->skipped_why = g_string_free(g, g->len == 0);
+    if (ok)
+        imp_finish(&m);
+    imp_clear(&m);
+    tm_calib_import_info_clear(&local);
+    return ok;
+}
+
+gboolean
+tm_calib_detect_format(const char *path, tm_calib_format *out, GError **error)
+{
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        *out = TM_CALIB_FMT_LSS_PROFILE;
+        return TRUE;
     }
+    tm_calib_import_info info = {0};
+    tm_calib_import_opts o;
+    tm_calib_import_opts_defaults(&o, NULL);
+    imp m;
+    imp_init(&m, NULL, &o, &info);
+    gboolean ok = open_input(&m, path, TM_CALIB_FMT_AUTO, error);
+    *out = info.format;
+    imp_clear(&m);
+    tm_calib_import_info_clear(&info);
+    return ok;
+}
+
+gboolean
+tm_calib_compose_profile(tm_calib_data *d,
+                         const char *dir,
+                         const tm_calib_import_opts *o,
+                         tm_calib_import_info *info,
+                         GError **error)
+{
+    g_return_val_if_fail(d != NULL && dir != NULL && o != NULL && o->tm != NULL, FALSE);
+    tm_calib_import_info local = {0};
+    if (info == NULL)
+        info = &local;
+    else
+        memset(info, 0, sizeof *info);
+    imp m;
+    imp_init(&m, d, o, info);
+    m.source = tm_calib_data_source_id(d, dir);
+    gboolean ok = compose_profile(&m, dir, error);
+    if (ok)
+        imp_finish(&m);
+    imp_clear(&m);
+    tm_calib_import_info_clear(&local);
+    return ok;
+}
+
+gboolean
+tm_calib_compose_tables(tm_calib_data *d,
+                        const char *mlp,
+                        const char *const *attention,
+                        size_t n_attention,
+                        const char *allreduce,
+                        const tm_calib_import_opts *o,
+                        tm_calib_import_info *info,
+                        GError **error)
+{
+    g_return_val_if_fail(d != NULL && mlp != NULL && o != NULL && o->tm != NULL, FALSE);
+    tm_calib_import_info local = {0};
+    if (info == NULL)
+        info = &local;
+    else
+        memset(info, 0, sizeof *info);
+    if (n_attention == 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "%s: composing steps needs aiconfigurator context / generation attention "
+                    "tables",
+                    mlp);
+        return FALSE;
+    }
+    imp m;
+    imp_init(&m, d, o, info);
+    m.source = tm_calib_data_source_id(d, mlp);
+    gboolean ok = compose_tables(&m, mlp, attention, n_attention, allreduce, error);
+    if (ok)
+        imp_finish(&m);
     imp_clear(&m);
     tm_calib_import_info_clear(&local);
     return ok;
@@ -2059,9 +2771,8 @@ tm_calib_predict_csv(const char *path,
                      GError **error)
 {
     tm_calib_import_info info = {0};
-    imp m = {0};
-    m.o = o;
-    m.info = &info;
+    imp m;
+    imp_init(&m, NULL, o, &info);
     gboolean ok = open_input(&m, path, o->format, error);
     bool steps = info.format == TM_CALIB_FMT_STEPS;
     if (ok && !steps && info.format != TM_CALIB_FMT_MEASUREMENTS) {

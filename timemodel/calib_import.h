@@ -48,6 +48,8 @@ typedef enum {
     TM_CALIB_FMT_LSS_ATTENTION,
     TM_CALIB_FMT_LSS_PER_SEQUENCE,
     TM_CALIB_FMT_LSS_V0_LAYERS,
+    TM_CALIB_FMT_LSS_PROFILE, /* a profile directory, composed into steps */
+    TM_CALIB_FMT_COMPOSED,    /* Vidur mlp + aiconfigurator attention (+ all-reduce) steps */
     TM_CALIB_FMT_COUNT,
 } tm_calib_format;
 
@@ -90,6 +92,41 @@ gboolean tm_calib_import(tm_calib_data *d,
                          const tm_calib_import_opts *o,
                          tm_calib_import_info *info,
                          GError **error);
+
+/* The format of PATH as tm_calib_import would detect it (a directory is an LLMServingSim
+ * profile). */
+gboolean tm_calib_detect_format(const char *path, tm_calib_format *out, GError **error);
+
+/* Step samples composed from operator tables, the way LLMServingSim and Vidur predict a step
+ * (docs/calibration.md): every measured step time is the sum of the measured operators of
+ * that step, and its basis terms are the roofline's for the same step minus what the tables
+ * do not cover.
+ * tm_calib_compose_profile: an LLMServingSim profile directory (tpN/ with dense.csv,
+ * attention.csv, per_sequence.csv; meta.yaml above it): one step per attention.csv row (one
+ * prefill chunk + n decodes), L·(2 norms + qkv + rotary + o + gate_up + act + down at T tokens
+ * + that attention) + embedding + final norm at T + lm_head + sampler at S sequences; T and S
+ * interpolated linearly on the tables' grids, rows beyond them skipped. */
+gboolean tm_calib_compose_profile(tm_calib_data *d,
+                                  const char *dir,
+                                  const tm_calib_import_opts *o,
+                                  tm_calib_import_info *info,
+                                  GError **error);
+/* tm_calib_compose_tables: the linear layers of a Vidur mlp.csv (QKV, O, gate+up, down vs
+ * tokens, per TP degree) with aiconfigurator context / generation attention tables
+ * (ATTENTION[0..N)) and, for TP > 1, its custom all-reduce table (two per layer): one prefill
+ * step per context row (batch × isl tokens) and one decode step per generation row (batch
+ * sequences at a context) whose per-GPU head counts match the model at that TP, whose weights
+ * and KV fit in memory and whose context fits the model. Elementwise operators (Vidur's are
+ * unfused PyTorch kernels), embedding, lm-head and sampler are left out of both sides. The
+ * model is the preset the Vidur file is named after (or --model). */
+gboolean tm_calib_compose_tables(tm_calib_data *d,
+                                 const char *mlp,
+                                 const char *const *attention,
+                                 size_t n_attention,
+                                 const char *allreduce,
+                                 const tm_calib_import_opts *o,
+                                 tm_calib_import_info *info,
+                                 GError **error);
 
 /* Prediction of a scenarios (measurements) or steps CSV with the calibrated time model the
  * simulator uses (tm_setup with O->tm, whose calibration field names the calibration): every

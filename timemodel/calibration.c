@@ -21,9 +21,10 @@ static const char *const top_keys[] = {"format",
                                        "notes",
                                        "sources"};
 static const char *const coef_keys[] = {
-    "beta0_s",          "beta_compute",       "beta_memory",       "beta_attn_compute",
-    "beta_attn_memory", "beta_elem_memory",   "beta_comm",         "beta_seq_s",
-    "beta_kernel_s",    "beta_attn_kernel_s", "beta_elem_kernel_s"};
+    "beta0_s",           "beta_compute",     "beta_memory",         "beta_attn_compute",
+    "beta_attn_memory",  "beta_elem_memory", "beta_mixdec_compute", "beta_mixdec_memory",
+    "beta_comm",         "beta_seq_s",       "beta_kernel_s",       "beta_attn_kernel_s",
+    "beta_elem_kernel_s"};
 
 static gboolean
 check_keys(const json_t *o, const char *const *keys, size_t n, const char *where, GError **error)
@@ -97,7 +98,7 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
     }
     const json_t *co = json_object_get(j, "coefficients");
     g_autofree char *cw = g_strdup_printf("%s: coefficients", name);
-    double bc = NAN, bm = NAN, bx = NAN, bac = NAN, bam = NAN, bem = NAN;
+    double bc = NAN, bm = NAN, bx = NAN, bac = NAN, bam = NAN, bem = NAN, bmc = NAN, bmm = NAN;
     if (co != NULL && !json_is_object(co)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: expected an object", cw);
         return FALSE;
@@ -109,6 +110,8 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
                        !number(co, "beta_attn_kernel_s", 0, 1, &c->kernel_s[1], cw, error) ||
                        !number(co, "beta_elem_kernel_s", 0, 1, &c->kernel_s[2], cw, error) ||
                        !number(co, "beta_elem_memory", 0, 1e6, &bem, cw, error) ||
+                       !number(co, "beta_mixdec_compute", 0, 1e6, &bmc, cw, error) ||
+                       !number(co, "beta_mixdec_memory", 0, 1e6, &bmm, cw, error) ||
                        !number(co, "beta_attn_compute", 0, 1e6, &bac, cw, error) ||
                        !number(co, "beta_attn_memory", 0, 1e6, &bam, cw, error) ||
                        !number(co, "beta_compute", 0, 1e6, &bc, cw, error) ||
@@ -124,6 +127,9 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
     c->attn_compute_eff = inverse(bac);
     c->attn_memory_eff = inverse(bam);
     c->elem_memory_eff = inverse(bem);
+    c->mixdec_compute_eff = inverse(bmc);
+    c->mixdec_memory_eff = inverse(bmm);
+    c->kernel_s[3] = NAN; /* TM_OPCLASS_MIXED_DECODE: no kernel of its own */
     if (!number(j, "overlap", 0, 1, &c->overlap, name, error) ||
         !number(j, "moe_imbalance", 0, 100, &c->moe_imbalance, name, error) ||
         !number(j, "request_overhead_s", 0, 3600, &c->request_overhead_s, name, error) ||
@@ -165,6 +171,8 @@ tm_calibration_apply(const tm_calibration *c, tm_roofline_params *p)
     SET(attn_compute_eff);
     SET(attn_memory_eff);
     SET(elem_memory_eff);
+    SET(mixdec_compute_eff);
+    SET(mixdec_memory_eff);
     SET(overlap);
     SET(moe_imbalance);
     SET(request_overhead_s);

@@ -11,6 +11,8 @@
  *       "beta_attn_compute",  the same for attention kernels       → attn_compute_eff,
  *       "beta_attn_memory":                                        → attn_memory_eff
  *       "beta_elem_memory":   the same for elementwise operators   → elem_memory_eff
+ *       "beta_mixdec_compute", decode attention in mixed batches   → mixdec_compute_eff,
+ *       "beta_mixdec_memory":                                      → mixdec_memory_eff
  *       "beta_comm":          multiplier of ideal communication    → comm_eff    = 1/β
  *       "beta_seq_s":         per scheduled sequence (s)           → per_seq_overhead_s
  *       "beta_kernel_s", "beta_attn_kernel_s", "beta_elem_kernel_s": per kernel of the GEMM,
@@ -41,6 +43,7 @@ typedef struct tm_calibration {
     double per_seq_overhead_s;
     double compute_eff, memory_eff, comm_eff;
     double attn_compute_eff, attn_memory_eff, elem_memory_eff;
+    double mixdec_compute_eff, mixdec_memory_eff;
     double kernel_s[TM_OPCLASS_COUNT]; /* per kernel, by class; setup.c folds them into
                                         * step_overhead_s for the model */
     double overlap, moe_imbalance;

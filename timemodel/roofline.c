@@ -41,8 +41,9 @@ typedef struct {
     /* MoE: assignments = T·assign_k; F = e_f·assign; B = e_w·frac + e_a·assign */
     double log1m, dp, assign_k, e_f, e_w, e_a, sh_f, sh_w, sh_a, G, ep, tp, pp, k, bdisp;
     double invPg, invPa, invPi, invPr, invW;
-    double invWa; /* attention kernels' bandwidth (attention memory efficiency) */
-    double invWe; /* elementwise operators' bandwidth (elementwise memory efficiency) */
+    double invWa;          /* attention kernels' bandwidth (attention memory efficiency) */
+    double invWe;          /* elementwise operators' bandwidth (elementwise memory efficiency) */
+    double invPam, invWam; /* decode attention in a mixed batch (TM_OPCLASS_MIXED_DECODE) */
     double inv_link, lat;
 } roofline;
 
@@ -80,6 +81,7 @@ tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
     p->overlap = 0.0;
     p->moe_imbalance = 0.0;
     p->attn_compute_eff = p->attn_memory_eff = p->elem_memory_eff = NAN;
+    p->mixdec_compute_eff = p->mixdec_memory_eff = NAN;
     p->step_overhead_s = TM_DEFAULT_STEP_OVERHEAD_S;
     p->per_seq_overhead_s = TM_DEFAULT_PER_SEQ_OVERHEAD_S;
 }
@@ -247,9 +249,10 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
                  r->att_f * b->pairs_prefill, (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q,
                  r->invPa, r->invWa);
         if (Td > 0)
-            op_c(&a, TM_ROW_ATTENTION, "attention.decode", TM_OPCLASS_ATTENTION, L,
+            op_c(&a, TM_ROW_ATTENTION, "attention.decode",
+                 Tp > 0 ? TM_OPCLASS_MIXED_DECODE : TM_OPCLASS_ATTENTION, L,
                  r->att_f * b->pairs_decode, (b->kv_decode + Td) * r->att_kv + Td * r->att_q,
-                 r->invPa, r->invWa);
+                 Tp > 0 ? r->invPam : r->invPa, Tp > 0 ? r->invWam : r->invWa);
     } else {
         if (!r->dsa && Tp > 0) {
             /* MHA form: expand the latent of every attended token with kv_b, then attend */
@@ -453,7 +456,10 @@ tm_roofline_kernels(const tm_roofline_detail *d, double *per_class)
         k[d->ops[i].cls] += d->ops[i].count;
     if (per_class != NULL)
         memcpy(per_class, k, sizeof k);
-    return k[0] + k[1] + k[2];
+    double t = 0.0;
+    for (int c = 0; c < TM_OPCLASS_COUNT; c++)
+        t += k[c];
+    return t;
 }
 
 tm_row_id
@@ -575,6 +581,12 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->invWa = 1.0 / (hw->mem_bw * ema);
     double eme = isfinite(p->elem_memory_eff) && p->elem_memory_eff > 0 ? p->elem_memory_eff : em;
     r->invWe = 1.0 / (hw->mem_bw * eme);
+    double ecm =
+        isfinite(p->mixdec_compute_eff) && p->mixdec_compute_eff > 0 ? p->mixdec_compute_eff : eca;
+    double emm =
+        isfinite(p->mixdec_memory_eff) && p->mixdec_memory_eff > 0 ? p->mixdec_memory_eff : ema;
+    r->invPam = 1.0 / (bf16 * ecm);
+    r->invWam = 1.0 / (hw->mem_bw * emm);
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;

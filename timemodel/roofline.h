@@ -43,6 +43,8 @@ typedef struct tm_roofline_params {
     double attn_compute_eff;   /* η_c of attention kernels; NAN = compute_eff */
     double attn_memory_eff;    /* η_m of attention kernels; NAN = memory_eff */
     double elem_memory_eff;    /* η_m of elementwise operators; NAN = memory_eff */
+    double mixdec_compute_eff; /* decode attention in mixed batches; NAN = attention's */
+    double mixdec_memory_eff;
 } tm_roofline_params;
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
@@ -81,9 +83,12 @@ typedef struct tm_row {
 /* What an operator's time is made of, for calibration (timemodel/calib_fit.h): each class has
  * its own efficiencies (tm_roofline_params) and, in a calibration, its own per-kernel floor. */
 typedef enum {
-    TM_OPCLASS_GEMM,        /* GEMMs (weights), MoE experts, DSA indexer scores */
-    TM_OPCLASS_ATTENTION,   /* attention kernels and the MLA absorbed-form fold */
-    TM_OPCLASS_ELEMENTWISE, /* norms, activation, embedding gather, sampler (bytes only) */
+    TM_OPCLASS_GEMM,         /* GEMMs (weights), MoE experts, DSA indexer scores */
+    TM_OPCLASS_ATTENTION,    /* attention kernels and the MLA absorbed-form fold */
+    TM_OPCLASS_ELEMENTWISE,  /* norms, activation, embedding gather, sampler (bytes only) */
+    TM_OPCLASS_MIXED_DECODE, /* GQA decode attention in a batch that also holds prefill tokens:
+                              * vLLM runs both in one varlen kernel, without the split-KV decode
+                              * path, ~2x slower per byte on the LLMServingSim RTX 4090 table */
     TM_OPCLASS_COUNT,
 } tm_op_class;
 

@@ -115,7 +115,10 @@ tm_setup_new(const tm_options *o, GError **error)
             return NULL;
         }
         tm_calibration_apply(&c, p);
-        if (isfinite(c.kernel_s[0]) || isfinite(c.kernel_s[1]) || isfinite(c.kernel_s[2])) {
+        bool floors = false;
+        for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+            floors |= isfinite(c.kernel_s[k]);
+        if (floors) {
             /* per-kernel floors fitted on operator tables: every step pays them for the
              * kernels of a decode step of this model */
             g_autoptr(tm_timemodel) tmp = tm_roofline_new(&s->model, &s->hw, p);
@@ -131,11 +134,11 @@ tm_setup_new(const tm_options *o, GError **error)
     /* an explicit efficiency applies to every kernel, attention included */
     if (isfinite(o->compute_eff)) {
         p->compute_eff = o->compute_eff;
-        p->attn_compute_eff = NAN;
+        p->attn_compute_eff = p->mixdec_compute_eff = NAN;
     }
     if (isfinite(o->memory_eff)) {
         p->memory_eff = o->memory_eff;
-        p->attn_memory_eff = p->elem_memory_eff = NAN;
+        p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = NAN;
     }
     if (isfinite(o->comm_eff))
         p->comm_eff = o->comm_eff;
@@ -319,9 +322,17 @@ tm_setup_to_json(const tm_setup *s)
     json_object_set_new(
         ko, "elementwise_memory_efficiency",
         base_json_real(isfinite(p->elem_memory_eff) ? p->elem_memory_eff : p->memory_eff));
-    if (isfinite(s->kernel_s[0]) || isfinite(s->kernel_s[1]) || isfinite(s->kernel_s[2])) {
+    json_object_set_new(ko, "mixed_decode_attention_memory_efficiency",
+                        base_json_real(isfinite(p->mixdec_memory_eff) ? p->mixdec_memory_eff
+                                       : isfinite(p->attn_memory_eff) ? p->attn_memory_eff
+                                                                      : p->memory_eff));
+    bool floors = false;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        floors |= isfinite(s->kernel_s[k]);
+    if (floors) {
         /* already included in step_overhead_us */
-        static const char *const names[TM_OPCLASS_COUNT] = {"gemm", "attention", "elementwise"};
+        static const char *const names[TM_OPCLASS_COUNT] = {"gemm", "attention", "elementwise",
+                                                            "mixed_decode_attention"};
         json_t *kk = json_object();
         for (int k = 0; k < TM_OPCLASS_COUNT; k++) {
             json_t *e = json_object();

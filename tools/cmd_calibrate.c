@@ -40,6 +40,7 @@ typedef struct calibrate_args {
     char *predict;
     char *output;
     bool quiet;
+    bool compose;
 } calibrate_args;
 
 static const char *const forms[] = {"auto", "linear", "max", NULL};
@@ -95,6 +96,9 @@ static const base_opt rows[] = {
     {"output", "output", BASE_OPT_STRING, A(output), NULL, NULL, 0, 0,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "FILE",
      "--predict: write the CSV here (default stdout)"},
+    {"compose", "compose", BASE_OPT_BOOL, A(compose), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
+     "compose operator tables into step samples: a Vidur mlp.csv with aiconfigurator attention "
+     "(+ custom all-reduce) tables; LLMServingSim profile directories always are"},
     {"quiet", "quiet", BASE_OPT_BOOL, A(quiet), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "print only the CV MAPE line"},
 };
@@ -138,6 +142,8 @@ static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_ATT_MEMORY] = "attention memory-bandwidth efficiency",
     [TM_TERM_ELEM_COMPUTE] = "elementwise compute efficiency",
     [TM_TERM_ELEM_MEMORY] = "elementwise memory-bandwidth efficiency",
+    [TM_TERM_MIXDEC_COMPUTE] = "mixed-batch decode attention compute efficiency",
+    [TM_TERM_MIXDEC_MEMORY] = "mixed-batch decode attention memory-bandwidth efficiency",
     [TM_TERM_COMM] = "communication efficiency",
 };
 
@@ -147,6 +153,7 @@ static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_KERNEL] = "per kernel",
     [TM_TERM_ATT_KERNEL] = "per attention kernel",
     [TM_TERM_ELEM_KERNEL] = "per elementwise kernel",
+    [TM_TERM_MIXDEC_KERNEL] = "per mixed-batch decode attention kernel",
 };
 
 /* Terms listed even when the data does not exercise them (DOMAIN.md §4.2's own). */
@@ -296,13 +303,13 @@ predict(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs)
 /* ---- fit ----------------------------------------------------------------------------------- */
 
 static json_t *
-sources_json(GPtrArray *inputs, const tm_calib_import_info *infos, int argc, char **argv)
+sources_json(GPtrArray *labels, GArray *infos, int argc, char **argv)
 {
     json_t *arr = json_array();
-    for (guint i = 0; i < inputs->len; i++) {
-        const tm_calib_import_info *in = &infos[i];
+    for (guint i = 0; i < labels->len; i++) {
+        const tm_calib_import_info *in = &g_array_index(infos, tm_calib_import_info, i);
         json_t *o = json_object();
-        json_object_set_new(o, "file", json_string(inputs->pdata[i]));
+        json_object_set_new(o, "input", json_string(labels->pdata[i]));
         json_object_set_new(o, "format", json_string(tm_calib_format_name(in->format)));
         json_object_set_new(o, "rows", json_integer((json_int_t)in->rows));
         json_object_set_new(o, "samples", json_integer((json_int_t)in->samples));
@@ -324,24 +331,125 @@ sources_json(GPtrArray *inputs, const tm_calib_import_info *infos, int argc, cha
     return arr;
 }
 
-/* The hardware (model) every input was priced with, or NULL if they differ. */
-static const char *
-common_name(const tm_calib_import_info *infos, guint n, bool hardware)
+/* The hardware (model) every input was priced with, or NULL if they differ. transfer full. */
+static char *
+common_name(GArray *infos, bool hardware)
 {
     const char *name = NULL;
-    for (guint i = 0; i < n; i++) {
-        const char *s = hardware ? infos[i].hardware : infos[i].model;
+    for (guint i = 0; i < infos->len; i++) {
+        const tm_calib_import_info *in = &g_array_index(infos, tm_calib_import_info, i);
+        const char *s = hardware ? in->hardware : in->model;
         if (s == NULL)
             continue;
-        if (name != NULL && strcmp(name, s) != 0)
+        /* "h100-sxm (default)" → "h100-sxm" */
+        size_t len = strcspn(s, " ");
+        if (name != NULL && (strlen(name) != len || strncmp(name, s, len) != 0))
             return NULL;
         name = s;
     }
-    return name;
+    return name != NULL ? g_strndup(name, strcspn(name, " ")) : NULL;
+}
+
+/* Reads every input into D, one LABELS / INFOS entry per input (or composed group). */
+static gboolean
+import_all(const calibrate_args *a,
+           const tm_calib_import_opts *io,
+           GPtrArray *inputs,
+           tm_calib_data *d,
+           GPtrArray *labels,
+           GArray *infos,
+           GError **error)
+{
+    g_autoptr(GPtrArray) mlps = g_ptr_array_new();
+    g_autoptr(GPtrArray) atts = g_ptr_array_new();
+    g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+    const char *ar = NULL;
+    for (guint i = 0; i < inputs->len; i++) {
+        const char *path = inputs->pdata[i];
+        tm_calib_format f = io->format;
+        if (a->compose && f == TM_CALIB_FMT_AUTO && !tm_calib_detect_format(path, &f, error))
+            return FALSE;
+        if (a->compose) {
+            switch (f) {
+            case TM_CALIB_FMT_VIDUR_MLP:
+                g_ptr_array_add(mlps, (gpointer)(uintptr_t)path);
+                continue;
+            case TM_CALIB_FMT_AIC_ATTENTION:
+                g_ptr_array_add(atts, (gpointer)(uintptr_t)path);
+                continue;
+            case TM_CALIB_FMT_AIC_ALLREDUCE:
+                if (ar != NULL) {
+                    g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                                "--compose: two all-reduce tables (%s, %s)", ar, path);
+                    return FALSE;
+                }
+                ar = path;
+                continue;
+            case TM_CALIB_FMT_LSS_DENSE:
+            case TM_CALIB_FMT_LSS_ATTENTION:
+            case TM_CALIB_FMT_LSS_PER_SEQUENCE:
+            case TM_CALIB_FMT_LSS_PROFILE: {
+                char *dir =
+                    f == TM_CALIB_FMT_LSS_PROFILE ? g_strdup(path) : g_path_get_dirname(path);
+                bool seen = false;
+                for (guint j = 0; j < dirs->len; j++)
+                    seen |= strcmp(dirs->pdata[j], dir) == 0;
+                if (seen) {
+                    g_free(dir);
+                    continue;
+                }
+                g_ptr_array_add(dirs, dir);
+                tm_calib_import_info in = {0};
+                if (!tm_calib_compose_profile(d, dir, io, &in, error))
+                    return FALSE;
+                g_ptr_array_add(labels, g_strdup(dir));
+                g_array_append_val(infos, in);
+                continue;
+            }
+            case TM_CALIB_FMT_MEASUREMENTS:
+            case TM_CALIB_FMT_STEPS:
+                break;
+            default:
+                g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                            "--compose: %s (%s) is not composed into steps; fit it without "
+                            "--compose",
+                            path, tm_calib_format_name(f));
+                return FALSE;
+            }
+        }
+        tm_calib_import_info in = {0};
+        if (!tm_calib_import(d, path, io, &in, error))
+            return FALSE;
+        g_ptr_array_add(labels, g_strdup(path));
+        g_array_append_val(infos, in);
+    }
+    if (atts->len > 0 && mlps->len == 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "--compose: attention tables need a Vidur mlp.csv to compose steps with");
+        return FALSE;
+    }
+    for (guint i = 0; i < mlps->len; i++) {
+        tm_calib_import_info in = {0};
+        if (!tm_calib_compose_tables(d, mlps->pdata[i], (const char *const *)atts->pdata, atts->len,
+                                     ar, io, &in, error))
+            return FALSE;
+        GString *l = g_string_new(mlps->pdata[i]);
+        for (guint j = 0; j < atts->len; j++)
+            g_string_append_printf(l, " + %s", (const char *)atts->pdata[j]);
+        if (ar != NULL)
+            g_string_append_printf(l, " + %s", ar);
+        g_ptr_array_add(labels, g_string_free(l, FALSE));
+        g_array_append_val(infos, in);
+    }
+    return TRUE;
 }
 
 static int
-fit(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs, int argc, char **argv)
+fit(const calibrate_args *a,
+    const tm_calib_import_opts *io,
+    GPtrArray *inputs,
+    int argc,
+    char **argv)
 {
     if (inputs->len == 0)
         return cli_usage_error(synopsis, "no INPUT files");
@@ -363,12 +471,12 @@ fit(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs, int ar
     fo.max_rounds = (unsigned)a->max_rounds;
 
     g_autoptr(tm_calib_data) d = tm_calib_data_new();
-    tm_calib_import_info *infos = g_new0(tm_calib_import_info, inputs->len);
+    g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func(g_free);
+    GArray *infos = g_array_new(FALSE, TRUE, sizeof(tm_calib_import_info));
     int rc = CLI_OK;
     double t0 = cli_now_s();
-    for (guint i = 0; i < inputs->len && rc == CLI_OK; i++)
-        if (!tm_calib_import(d, inputs->pdata[i], io, &infos[i], &err))
-            rc = cli_fail(err, CLI_USAGE);
+    if (!import_all(a, io, inputs, d, labels, infos, &err))
+        rc = cli_fail(err, CLI_USAGE);
     double t1 = cli_now_s();
     g_autoptr(tm_calib_fit) f = NULL;
     if (rc == CLI_OK) {
@@ -379,10 +487,10 @@ fit(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs, int ar
     double t2 = cli_now_s();
     if (rc == CLI_OK && !a->quiet) {
         printf("inputs (read in %.3f s)\n", t1 - t0);
-        for (guint i = 0; i < inputs->len; i++) {
-            const tm_calib_import_info *in = &infos[i];
+        for (guint i = 0; i < labels->len; i++) {
+            const tm_calib_import_info *in = &g_array_index(infos, tm_calib_import_info, i);
             printf("  %s: %s, %" G_GUINT64_FORMAT " rows -> %" G_GUINT64_FORMAT " samples",
-                   (const char *)inputs->pdata[i], tm_calib_format_name(in->format), in->rows,
+                   (const char *)labels->pdata[i], tm_calib_format_name(in->format), in->rows,
                    in->samples);
             if (in->model != NULL || in->hardware != NULL)
                 printf(" (%s%s%s)", in->model ? in->model : "", in->model ? " on " : "",
@@ -403,12 +511,12 @@ fit(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs, int ar
     if (rc == CLI_OK && a->residuals != NULL && !write_residuals(a->residuals, f, d, &err))
         rc = cli_fail(err, CLI_RUNTIME);
     if (rc == CLI_OK && a->out != NULL) {
-        const char *hw =
-            a->tm.hardware != NULL ? a->tm.hardware : common_name(infos, inputs->len, true);
-        const char *model =
-            a->tm.model != NULL ? a->tm.model : common_name(infos, inputs->len, false);
+        g_autofree char *hw =
+            a->tm.hardware != NULL ? g_strdup(a->tm.hardware) : common_name(infos, true);
+        g_autofree char *model =
+            a->tm.model != NULL ? g_strdup(a->tm.model) : common_name(infos, false);
         json_auto_t *j =
-            tm_calib_fit_to_json(f, d, model, hw, sources_json(inputs, infos, argc, argv));
+            tm_calib_fit_to_json(f, d, model, hw, sources_json(labels, infos, argc, argv));
         if (!base_json_write_file(a->out, j, &err))
             rc = cli_fail(err, CLI_RUNTIME);
         else if (!a->quiet)
@@ -416,9 +524,9 @@ fit(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs, int ar
     }
     if (rc == CLI_OK)
         printf("CV MAPE: %.1f%%\n", 100.0 * f->cv_q.mape);
-    for (guint i = 0; i < inputs->len; i++)
-        tm_calib_import_info_clear(&infos[i]);
-    g_free(infos);
+    for (guint i = 0; i < infos->len; i++)
+        tm_calib_import_info_clear(&g_array_index(infos, tm_calib_import_info, i));
+    g_array_free(infos, TRUE);
     return rc;
 }
 
