@@ -31,10 +31,10 @@ static const base_opt rows[] = {
      "shard MoE experts over TP×DP GPUs instead of tensor-splitting each expert"},
     {"timemodel.kind", "time-model", BASE_OPT_ENUM, O(kind), "roofline", kinds, 0, 0, 0, "KIND",
      "step-time model"},
-    {"timemodel.calibration", "calibration", BASE_OPT_STRING, O(calibration), NULL, NULL, 0, 0,
-     BASE_OPT_NULLABLE, "FILE|NAME",
-     "calibration JSON from `servesim calibrate` or a shipped name; none = uncalibrated (default: "
-     "the shipped one for the hardware)"},
+    {"timemodel.calibration", "calibration", BASE_OPT_STRING, O(calibration), "auto", NULL, 0, 0, 0,
+     "FILE|NAME|auto|none",
+     "calibration JSON from `servesim calibrate` or a shipped name (`servesim presets`); auto = "
+     "the shipped one for the model and hardware if any; none = uncalibrated defaults"},
     {"timemodel.compute_efficiency", "compute-efficiency", BASE_OPT_DOUBLE, O(compute_eff), NULL,
      NULL, 1e-6, 10, BASE_OPT_NULLABLE, "X", "override η_c, fraction of peak FLOP/s"},
     {"timemodel.memory_efficiency", "memory-efficiency", BASE_OPT_DOUBLE, O(memory_eff), NULL, NULL,

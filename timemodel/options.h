@@ -17,7 +17,7 @@ typedef struct tm_options {
     int64_t tp, pp, dp;   /* tensor / pipeline / data parallel sizes */
     bool expert_parallel; /* EP = TP×DP over the MoE experts (vLLM --enable-expert-parallel) */
     char *kind;           /* time model: "roofline" */
-    char *calibration;    /* calibration JSON path or preset name; NULL = hardware default */
+    char *calibration;    /* JSON path, preset name, "auto" (hardware default) or "none" */
     double compute_eff;   /* η_c override (NAN = from calibration / default) */
     double memory_eff;    /* η_m override */
     double comm_eff;      /* η_x override */

@@ -102,10 +102,11 @@ tm_setup_new(const tm_options *o, GError **error)
                     s->hw.name, tm_backend_name(p->backend), tm_backend_name(p->backend));
         return NULL;
     }
-    /* calibration: explicit name/path ("none": uncalibrated), else an embedded default for
-     * (model, hardware) */
-    g_autofree char *cal =
-        o->calibration != NULL ? g_strdup(o->calibration) : default_calibration(o);
+    /* calibration: explicit name/path ("none": uncalibrated), else ("auto", the default) an
+     * embedded one for (model, hardware) */
+    g_autofree char *cal = o->calibration != NULL && strcmp(o->calibration, "auto") != 0
+                               ? g_strdup(o->calibration)
+                               : default_calibration(o);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
     if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
