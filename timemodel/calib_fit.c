@@ -455,6 +455,16 @@ nnls(const normal_eq *ne, unsigned mask, double beta[P])
     return sse_of(ne, beta);
 }
 
+double
+tm__calib_nnls(const double *g, const double *b, double rr, unsigned mask, double *beta)
+{
+    normal_eq ne;
+    memcpy(ne.g, g, sizeof ne.g);
+    memcpy(ne.b, b, sizeof ne.b);
+    ne.rr = rr;
+    return nnls(&ne, mask, beta);
+}
+
 /* Eigenvalues of a symmetric K×K matrix (cyclic Jacobi). */
 static void
 eigen_sym(double a[P][P], int k, double *ev)

@@ -221,3 +221,8 @@ json_t *tm_calib_fit_to_json(const tm_calib_fit *f,
                              const char *model,
                              const char *hardware,
                              json_t *sources);
+
+/* Module-private (tests): weighted NNLS on normal equations, the solver the fit uses.
+ * G is TM_TERM_COUNT × TM_TERM_COUNT row-major (Σ w x xᵀ), B = Σ w x y, RR = Σ w y²; only the
+ * terms in MASK may be non-zero. Fills BETA[TM_TERM_COUNT] and returns the weighted SSE. */
+double tm__calib_nnls(const double *g, const double *b, double rr, unsigned mask, double *beta);

@@ -1519,7 +1519,8 @@ import_aic_comm(imp *m, bool nccl, GError **error)
         double bytes = (double)elems * eb;
         g_autofree char *config =
             g_strdup_printf("%s%s n=%" G_GINT64_FORMAT, nccl ? "nccl " : "custom ", opn, n);
-        g_autofree char *key = g_strdup_printf("%s|%" G_GINT64_FORMAT "|%.0f", opn, n, bytes);
+        g_autofree char *key = g_strdup_printf("%s|%" G_GINT64_FORMAT "|%.0f|%s", opn, n, bytes,
+                                               base_csv_field(m->c, (size_t)dc));
         add_collective(m, kind, opn, (double)n, bytes, m->hw.default_backend, y, config, key);
     }
     return error == NULL || *error == NULL;

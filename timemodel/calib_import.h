@@ -85,6 +85,7 @@ typedef struct tm_calib_import_info {
 } tm_calib_import_info;
 
 void tm_calib_import_info_clear(tm_calib_import_info *i);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_calib_import_info, tm_calib_import_info_clear)
 
 /* Reads PATH and appends its samples to D. INFO (may be NULL) receives what was read. */
 gboolean tm_calib_import(tm_calib_data *d,
