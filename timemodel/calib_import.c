@@ -2610,6 +2610,9 @@ tm_calib_import(tm_calib_data *d,
         if (ok)
             imp_finish(&m);
         imp_clear(&m);
+        if (!ok)
+            tm_calib_import_info_clear(info);
+        tm_calib_import_info_clear(&local);
         return ok;
     }
     gboolean ok = open_input(&m, path, o->format, error);
@@ -2662,6 +2665,8 @@ tm_calib_import(tm_calib_data *d,
     if (ok)
         imp_finish(&m);
     imp_clear(&m);
+    if (!ok)
+        tm_calib_import_info_clear(info); /* nothing of a failed input is kept */
     tm_calib_import_info_clear(&local);
     return ok;
 }
@@ -2705,6 +2710,8 @@ tm_calib_compose_profile(tm_calib_data *d,
     if (ok)
         imp_finish(&m);
     imp_clear(&m);
+    if (!ok)
+        tm_calib_import_info_clear(info); /* nothing of a failed input is kept */
     tm_calib_import_info_clear(&local);
     return ok;
 }
@@ -2739,6 +2746,8 @@ tm_calib_compose_tables(tm_calib_data *d,
     if (ok)
         imp_finish(&m);
     imp_clear(&m);
+    if (!ok)
+        tm_calib_import_info_clear(info); /* nothing of a failed input is kept */
     tm_calib_import_info_clear(&local);
     return ok;
 }
