@@ -58,21 +58,24 @@ static const base_opt rows[] = {
      BASE_OPT_CLI_ONLY, "NAME",
      "force the input kind: measurements, steps, vidur-mlp, vidur-attention, vidur-network, "
      "aic-gemm, aic-attention, aic-allreduce, aic-nccl, lss-dense, lss-attention, "
-     "lss-per-sequence, lss-v0-layers (default: from the header)"},
+     "lss-per-sequence, lss-v0-layers (default: from the header; --model / --hardware default to "
+     "the tables' metadata, else llama-3.1-8b / h100-sxm)"},
     {"strict", "strict", BASE_OPT_BOOL, A(strict), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "unknown columns are errors"},
     {"allow_duplicates", "allow-duplicates", BASE_OPT_BOOL, A(allow_duplicates), "false", NULL, 0,
      0, BASE_OPT_CLI_ONLY, NULL, "keep duplicate rows of measurement / step CSVs"},
     {"terms", "terms", BASE_OPT_STRING, A(terms), NULL, NULL, 0, 0,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST",
-     "terms to fit: fixed,kernel,compute,memory,attn_compute,attn_memory,comm,seq (default: every "
-     "term the data exercises)"},
+     "terms to fit, of fixed, seq, comm, kernel, compute, memory, attn_kernel, attn_compute, "
+     "attn_memory, elem_kernel, elem_memory, mixdec_compute, mixdec_memory (default: every term "
+     "the data exercises; docs/calibration.md §2.1)"},
     {"form", "form", BASE_OPT_ENUM, A(form), "auto", forms, 0, 0, BASE_OPT_CLI_ONLY, "FORM",
      "linear (per-operator roofline), max (step-level max), auto: the lower CV error"},
     {"classes", "classes", BASE_OPT_ENUM, A(classes), "split", class_modes, 0, 0, BASE_OPT_CLI_ONLY,
      "MODE",
-     "split: GEMM, attention and elementwise operators get their own per-kernel, compute and "
-     "memory coefficients; shared: one set for all (DOMAIN.md §4.2 as written)"},
+     "split: GEMM, attention, elementwise operators and decode attention in mixed batches get "
+     "their own per-kernel, compute and memory coefficients; shared: one set for all (DOMAIN.md "
+     "§4.2 as written)"},
     {"cv", "cv", BASE_OPT_ENUM, A(cv), "kfold", cv_modes, 0, 0, BASE_OPT_CLI_ONLY, "MODE",
      "cross-validation: kfold (random folds) or loco (leave one configuration out)"},
     {"folds", "folds", BASE_OPT_INT, A(folds), "5", NULL, 2, 1000, BASE_OPT_CLI_ONLY, "K",
