@@ -1394,6 +1394,8 @@ tm_calib_fit_efficiency(const tm_calib_fit *f, tm_calib_term t, const char **why
         w = "not in the data";
     else if (f->status[t] == TM_TERM_DROPPED)
         w = "not identifiable (collinear)";
+    else if (f->status[t] == TM_TERM_CLAMPED && f->form == TM_CALIB_FORM_MAX && f->beta[t] > 0)
+        w = "not identifiable (no sample on its side of the max)";
     else if (f->status[t] == TM_TERM_CLAMPED)
         w = "not identifiable (clamped at 0)";
     else if (1.0 / f->beta[t] > 1.05)

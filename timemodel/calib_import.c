@@ -1081,7 +1081,10 @@ resolve_table(imp *m, bool need_model, GError **error)
         return FALSE;
     }
     m->model_name = g_strdup(name);
-    m->info->model = g_strdup_printf("%s tp=%" G_GINT64_FORMAT, name, m->tp);
+    /* v0 tables carry the TP degree per row */
+    m->info->model = f == TM_CALIB_FMT_LSS_V0_LAYERS
+                         ? g_strdup(name)
+                         : g_strdup_printf("%s tp=%" G_GINT64_FORMAT, name, m->tp);
     return TRUE;
 }
 
