@@ -2600,6 +2600,8 @@ tm_calib_import(tm_calib_data *d,
                 GError **error)
 {
     g_return_val_if_fail(d != NULL && path != NULL && o != NULL && o->tm != NULL, FALSE);
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) /* an LLMServingSim profile directory */
+        return tm_calib_compose_profile(d, path, o, info, error);
     tm_calib_import_info local = {0};
     if (info == NULL)
         info = &local;
@@ -2607,17 +2609,6 @@ tm_calib_import(tm_calib_data *d,
         memset(info, 0, sizeof *info);
     imp m;
     imp_init(&m, d, o, info);
-    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-        m.source = tm_calib_data_source_id(d, path);
-        gboolean ok = compose_profile(&m, path, error);
-        if (ok)
-            imp_finish(&m);
-        imp_clear(&m);
-        if (!ok)
-            tm_calib_import_info_clear(info);
-        tm_calib_import_info_clear(&local);
-        return ok;
-    }
     gboolean ok = open_input(&m, path, o->format, error);
     if (ok) {
         m.source = tm_calib_data_source_id(d, path);

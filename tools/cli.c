@@ -8,6 +8,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "timemodel/options.h"
+
 int
 cli_fail(GError *error, int code)
 {
@@ -97,4 +99,12 @@ cli_not_yet(int argc, char **argv, const char *synopsis, const char *what)
         return CLI_OK;
     }
     return cli_failf(CLI_USAGE, "%s: not implemented yet", argv[0]);
+}
+
+void
+cli_tm_schema(base_opt_table tables[2], base_opt_set *set, const base_opt_table *local)
+{
+    tables[0] = tm_options_table;
+    tables[1] = *local;
+    *set = (base_opt_set){tables, 2};
 }

@@ -26,6 +26,10 @@ void cli_print_help(const char *synopsis, const char *description, const base_op
 /* Prints the usage line to stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *synopsis, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* The flags of a time-model subcommand (estimate, memory, calibrate): tm_options_table then
+ * LOCAL, both at offset 0 of a struct that starts with a tm_options. Fills caller storage. */
+void cli_tm_schema(base_opt_table tables[2], base_opt_set *set, const base_opt_table *local);
+
 /* For subcommands not implemented yet: help on --help, else "not implemented yet", exit 2. */
 int cli_not_yet(int argc, char **argv, const char *synopsis, const char *what);
 

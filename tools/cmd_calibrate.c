@@ -107,18 +107,6 @@ static const base_opt rows[] = {
 };
 static const base_opt_table local = {"Calibrate", rows, G_N_ELEMENTS(rows), 0};
 
-static const base_opt_set *
-schema(void)
-{
-    static base_opt_table tables[2];
-    static base_opt_set set;
-    tables[0] = tm_options_table;
-    tables[1] = local;
-    set.tables = tables;
-    set.n = 2;
-    return &set;
-}
-
 /* ---- report ------------------------------------------------------------------------------ */
 
 static char *
@@ -536,7 +524,10 @@ fit(const calibrate_args *a,
 int
 cmd_calibrate(int argc, char **argv)
 {
-    const base_opt_set *set = schema();
+    base_opt_table tables[2];
+    base_opt_set schema_set;
+    cli_tm_schema(tables, &schema_set, &local);
+    const base_opt_set *set = &schema_set;
     if (cli_wants_help(argc, argv)) {
         cli_print_help(synopsis,
                        "Fit the roofline to measured timings by weighted non-negative least "

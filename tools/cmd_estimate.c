@@ -79,18 +79,6 @@ static const base_opt rows[] = {
 };
 static const base_opt_table local = {"Estimate", rows, G_N_ELEMENTS(rows), 0};
 
-static const base_opt_set *
-schema(void)
-{
-    static base_opt_table tables[2];
-    static base_opt_set set;
-    tables[0] = tm_options_table;
-    tables[1] = local;
-    set.tables = tables;
-    set.n = 2;
-    return &set;
-}
-
 /* ---- pricing ---------------------------------------------------------------------------- */
 
 typedef struct phase {
@@ -554,7 +542,10 @@ scenarios(const estimate_args *a)
 int
 cmd_estimate(int argc, char **argv)
 {
-    const base_opt_set *set = schema();
+    base_opt_table tables[2];
+    base_opt_set schema_set;
+    cli_tm_schema(tables, &schema_set, &local);
+    const base_opt_set *set = &schema_set;
     if (cli_wants_help(argc, argv)) {
         cli_print_help(synopsis,
                        "Roofline latency and throughput (no simulation): component tables for "
