@@ -466,3 +466,90 @@ Test(cluster, prefix_affinity_routes_shared_prefixes_together)
     g_free(w);
     g_free(segs);
 }
+
+/* ---- independent simulations on a thread pool (what sweeps and searches do) ---- */
+
+typedef struct {
+    double rate;       /* input: this point's arrival rate */
+    char *fingerprint; /* output: the point's request records, or NULL on failure */
+} sweep_point;
+
+static void
+on_done_plain(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    g_array_append_vals(ctx, payload, 1);
+}
+
+/* One sweep point, with no Criterion assertion (it runs on a worker thread). */
+static void
+run_point(gpointer data, gpointer unused)
+{
+    (void)unused;
+    sweep_point *pt = data;
+    size_t n = 300;
+    wl_request *w = poisson(n, pt->rate, 300, 40, 17);
+    sim_engine *e = sim_engine_new();
+    sink s = {g_array_new(FALSE, FALSE, sizeof(sim_request_record)), 0, 0};
+    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_done_plain, s.recs);
+    tm_linear_coeffs lin = {.fixed_s = 1e-3, .per_prefill_token_s = 2e-5, .per_decode_s = 2e-5};
+    tm_timemodel *tm = tm_linear_new(&lin);
+    sim_cluster_params p = {.sched = {.max_num_seqs = 32,
+                                      .max_num_batched_tokens = 512,
+                                      .max_model_len = 4096,
+                                      .chunked_prefill = true},
+                            .scheduler = &sched_vllm,
+                            .router = &sched_random,
+                            .nreplicas = 2,
+                            .num_blocks = 400,
+                            .block_size = 16,
+                            .prefix_caching = true,
+                            .tm = tm,
+                            .seed = 5,
+                            .overlap_weight = 1.0};
+    sim_array_source arr = {w, n, 0};
+    sim_source src = sim_source_array(&arr);
+    sim_cluster *c = sim_cluster_new(e, &p, &src, NULL);
+    if (c != NULL && sim_cluster_run(c, SIM_TIME_MAX, NULL))
+        pt->fingerprint = fingerprint(&s);
+    sim_cluster_free(c);
+    tm_timemodel_free(tm);
+    sim_engine_free(e);
+    g_array_free(s.recs, TRUE);
+    g_free(w);
+}
+
+static void
+run_sweep(sweep_point *pts, int n, int threads)
+{
+    GThreadPool *pool = g_thread_pool_new(run_point, NULL, threads, TRUE, NULL);
+    for (int i = 0; i < n; i++)
+        g_thread_pool_push(pool, &pts[i], NULL);
+    g_thread_pool_free(pool, FALSE, TRUE); /* waits for every point */
+}
+
+Test(cluster, sweep_points_are_identical_whatever_the_thread_count)
+{
+    enum { NPTS = 6 };
+
+    const int threads[] = {1, 2, 4};
+    sweep_point runs[3][NPTS];
+    for (int t = 0; t < 3; t++) {
+        for (int i = 0; i < NPTS; i++)
+            runs[t][i] = (sweep_point){.rate = 20.0 * (i + 1), .fingerprint = NULL};
+        run_sweep(runs[t], NPTS, threads[t]);
+    }
+    for (int i = 0; i < NPTS; i++) {
+        cr_assert_not_null(runs[0][i].fingerprint, "point %d failed", i);
+        for (int t = 1; t < 3; t++) {
+            cr_assert_not_null(runs[t][i].fingerprint);
+            cr_expect_str_eq(runs[t][i].fingerprint, runs[0][i].fingerprint,
+                             "point %d differs with %d threads", i, threads[t]);
+        }
+        if (i > 0)
+            cr_expect_str_neq(runs[0][i].fingerprint, runs[0][i - 1].fingerprint);
+    }
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < NPTS; i++)
+            g_free(runs[t][i].fingerprint);
+}
