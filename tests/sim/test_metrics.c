@@ -12,6 +12,7 @@
 #include "base/stats.h"
 #include "sim/engine.h"
 #include "sim/metrics.h"
+#include "tests/records.h"
 
 #define MS 1000000LL
 
@@ -48,29 +49,6 @@ publish_request(sim_engine *e,
     sim_engine_publish(e, SIM_TOPIC_REQUEST_DONE, r);
 }
 
-static sim_request_record
-rec(uint64_t id,
-    uint32_t replica,
-    int64_t send_ms,
-    int64_t sched_ms,
-    int64_t first_ms,
-    int64_t finish_ms,
-    uint32_t prompt,
-    uint32_t out)
-{
-    sim_request_record r = {0};
-    r.id = id;
-    r.replica = replica;
-    r.arrival_ns = send_ms * MS;
-    r.send_ns = send_ms * MS;
-    r.first_scheduled_ns = sched_ms < 0 ? -1 : sched_ms * MS;
-    r.first_token_ns = first_ms < 0 ? -1 : first_ms * MS;
-    r.finish_ns = finish_ms * MS;
-    r.prompt_tokens = prompt;
-    r.output_tokens = out;
-    return r;
-}
-
 /* The five-request scenario (times in ms):
  *   id send sched first finish out prompt chunks            TTFT TPOT E2EL queue
  *   0    0     0   100    500   5   100  100,200,..,500     100  100  500   0
@@ -84,26 +62,26 @@ rec(uint64_t id,
 static void
 feed_five(sim_engine *e)
 {
-    sim_request_record r0 = rec(0, 0, 0, 0, 100, 500, 100, 5);
+    sim_request_record r0 = tu_record(0, 0, 0, 0, 100, 500, 100, 5);
     r0.prefix_hit_tokens = 50;
     int64_t c0[] = {100, 200, 300, 400, 500};
     publish_request(e, &r0, c0, NULL, 5);
-    sim_request_record r1 = rec(1, 1, 100, 150, 300, 300, 200, 1);
+    sim_request_record r1 = tu_record(1, 1, 100, 150, 300, 300, 200, 1);
     int64_t c1[] = {300};
     publish_request(e, &r1, c1, NULL, 1);
-    sim_request_record r2 = rec(2, 0, 200, 200, 250, 650, 300, 3);
+    sim_request_record r2 = tu_record(2, 0, 200, 200, 250, 650, 300, 3);
     int64_t c2[] = {250, 650};
     uint32_t n2[] = {1, 2};
     publish_request(e, &r2, c2, n2, 2);
-    sim_request_record r3 = rec(3, 1, 300, 400, 600, 1000, 400, 5);
+    sim_request_record r3 = tu_record(3, 1, 300, 400, 600, 1000, 400, 5);
     r3.preemptions = 2;
     int64_t c3[] = {600, 700, 800, 900, 1000};
     publish_request(e, &r3, c3, NULL, 5);
-    sim_request_record r4 = rec(4, 0, 400, 500, 900, 1100, 500, 2);
+    sim_request_record r4 = tu_record(4, 0, 400, 500, 900, 1100, 500, 2);
     r4.prefix_hit_tokens = 250;
     int64_t c4[] = {900, 1100};
     publish_request(e, &r4, c4, NULL, 2);
-    sim_request_record r5 = rec(5, UINT32_MAX, 500, -1, -1, 500, 9000, 0);
+    sim_request_record r5 = tu_record(5, UINT32_MAX, 500, -1, -1, 500, 9000, 0);
     r5.failed = true;
     r5.fail_reason = "prompt exceeds max_model_len";
     publish_request(e, &r5, NULL, NULL, 0);
@@ -366,7 +344,7 @@ Test(metrics, small_and_empty_sets)
     cr_expect_eq(res->nreplicas, 0);
 
     g_autoptr(sim_metrics) m1 = sim_metrics_new(&p, &err);
-    sim_request_record r = rec(0, 0, 10, 10, 30, 70, 8, 4);
+    sim_request_record r = tu_record(0, 0, 10, 10, 30, 70, 8, 4);
     sim_metrics_on_request(m1, &r);
     cr_assert(sim_metrics_finish(m1, 0, &err));
     const sim_scope_result *o = &sim_metrics_get_result(m1)->overall;
@@ -415,7 +393,7 @@ Test(metrics, cooldown_excludes_late_requests_and_their_itl)
         int64_t s = i * 1000;
         /* request i: TTFT 10 ms, then 3 more tokens with gaps of (i + 1) × 10 ms */
         int64_t g = (i + 1) * 10;
-        sim_request_record r = rec((uint64_t)i, 0, s, s, s + 10, s + 10 + 3 * g, 10, 4);
+        sim_request_record r = tu_record((uint64_t)i, 0, s, s, s + 10, s + 10 + 3 * g, 10, 4);
         int64_t c[] = {s + 10, s + 10 + g, s + 10 + 2 * g, s + 10 + 3 * g};
         publish_request(e, &r, c, NULL, 4);
     }
@@ -446,7 +424,8 @@ Test(metrics, stages_have_their_own_results_and_windows)
     int64_t ttft[] = {10, 20, 30, 40, 50};
     for (int i = 0; i < 5; i++) {
         int64_t s = sends[i];
-        sim_request_record r = rec((uint64_t)i, 0, s, s, s + ttft[i], s + ttft[i] + 100, 10, 3);
+        sim_request_record r =
+            tu_record((uint64_t)i, 0, s, s, s + ttft[i], s + ttft[i] + 100, 10, 3);
         r.stage = i < 2 ? 0 : 1;
         int64_t c[] = {s + ttft[i], s + ttft[i] + 50, s + ttft[i] + 100};
         publish_request(e, &r, c, NULL, 3);

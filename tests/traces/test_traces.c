@@ -17,6 +17,7 @@
 #include "base/json.h"
 #include "sim/engine.h"
 #include "sim/metrics.h"
+#include "tests/records.h"
 #include "traces/outputs.h"
 #include "traces/report.h"
 #include "traces/writers.h"
@@ -87,29 +88,6 @@ expect_keys(json_t *o, const char *want, const char *what)
     cr_expect_str_eq(k, want, "%s", what);
 }
 
-static sim_request_record
-rec(uint64_t id,
-    uint32_t replica,
-    int64_t send_ms,
-    int64_t sched_ms,
-    int64_t first_ms,
-    int64_t finish_ms,
-    uint32_t prompt,
-    uint32_t out)
-{
-    sim_request_record r = {0};
-    r.id = id;
-    r.replica = replica;
-    r.arrival_ns = send_ms * MS;
-    r.send_ns = send_ms * MS;
-    r.first_scheduled_ns = sched_ms < 0 ? -1 : sched_ms * MS;
-    r.first_token_ns = first_ms < 0 ? -1 : first_ms * MS;
-    r.finish_ns = finish_ms * MS;
-    r.prompt_tokens = prompt;
-    r.output_tokens = out;
-    return r;
-}
-
 static void
 publish_tokens(sim_engine *e, const sim_request_record *r, const int64_t *ms, int n)
 {
@@ -163,21 +141,21 @@ feed(sim_engine *e)
     publish_step(e, 0, 0, 0, 100, 100, 0);
     publish_step(e, 1, 0, 100, 150, 50, 0);
     publish_step(e, 0, 1, 100, 200, 0, 1);
-    sim_request_record r0 = rec(0, 0, 0, 0, 100, 300, 100, 3);
+    sim_request_record r0 = tu_record(0, 0, 0, 0, 100, 300, 100, 3);
     int64_t c0[] = {100, 200, 300};
     publish_tokens(e, &r0, c0, 3);
-    sim_request_record r1 = rec(1, 1, 100, 100, 150, 150, 50, 1);
+    sim_request_record r1 = tu_record(1, 1, 100, 100, 150, 150, 50, 1);
     int64_t c1[] = {150};
     publish_tokens(e, &r1, c1, 1);
     sim_engine_publish(e, SIM_TOPIC_REQUEST_DONE, &r1);
     publish_step(e, 0, 2, 210, 300, 200, 1);
     sim_engine_publish(e, SIM_TOPIC_REQUEST_DONE, &r0);
-    sim_request_record r3 = rec(3, UINT32_MAX, 250, -1, -1, 250, 9000, 0);
+    sim_request_record r3 = tu_record(3, UINT32_MAX, 250, -1, -1, 250, 9000, 0);
     r3.stage = 1;
     r3.failed = true;
     r3.fail_reason = "prompt exceeds max_model_len, \"9000\"";
     sim_engine_publish(e, SIM_TOPIC_REQUEST_DONE, &r3);
-    sim_request_record r2 = rec(2, 0, 200, 210, 300, 500, 200, 3);
+    sim_request_record r2 = tu_record(2, 0, 200, 210, 300, 500, 200, 3);
     r2.stage = 1;
     r2.session_id = 7;
     r2.turn = 2;
