@@ -11,7 +11,7 @@ REL_DIR   := build/release
 DBG_DIR   := build/debug
 SERVESIM  := $(REL_DIR)/tools/servesim
 # ASan reports leaks at exit (detect_leaks) and aborts; UBSan aborts on the first report
-# (the build also uses -fno-sanitize-recover=all). See STYLE.md "Warnings and sanitizers".
+# (the build also uses -fno-sanitize-recover=all). See docs/style.md "Warnings and sanitizers".
 SAN_ENV   := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 

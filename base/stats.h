@@ -1,4 +1,4 @@
-/* base/stats.h: descriptive statistics with NumPy's definitions (DOMAIN.md §6): linear-
+/* base/stats.h: descriptive statistics with NumPy's definitions (docs/domain.md §6): linear-
  * interpolated percentiles, population mean, sample std (ddof 0, as numpy.std). */
 #pragma once
 

@@ -1,7 +1,7 @@
 /* schedulers/classic.c: the pre-paging baselines.
  * orca (OSDI'22): iteration-level scheduling without chunking; KV for prompt + max output is
  *   reserved at admission, so admission is pessimistic and preemption never happens
- *   (DOMAIN.md §1.7). Prompts are not split: a prompt larger than the token budget runs alone.
+ *   (docs/domain.md §1.7). Prompts are not split: a prompt larger than the token budget runs alone.
  * static: request-level batching: up to batch_size requests are admitted together when the
  *   replica is empty, prefilled together and decoded until the last one finishes; no request
  *   joins a running batch. KV is reserved like orca. */

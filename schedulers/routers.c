@@ -1,4 +1,4 @@
-/* schedulers/routers.c: how arrivals are assigned to replicas of a pool (DOMAIN.md §2.3).
+/* schedulers/routers.c: how arrivals are assigned to replicas of a pool (docs/domain.md §2.3).
  *   round_robin     replicas in turn;
  *   least_loaded    fewest outstanding tokens (prompt + output still to compute), ties to the
  *                   lowest index;

@@ -1,4 +1,4 @@
-/* schedulers/vllm.c: vLLM V1's per-step algorithm (DOMAIN.md §1.3–1.4), in the same order:
+/* schedulers/vllm.c: vLLM V1's per-step algorithm (docs/domain.md §1.3–1.4), in the same order:
  * Phase A serves RUNNING requests in admission order (decodes and unfinished prefill chunks
  * first, "decode-first"), preempting the most recently admitted request (or, under priority
  * scheduling, the one with the largest (priority, arrival)) when KV blocks run out; Phase B

@@ -1,4 +1,4 @@
-/* sim/cluster.h: one simulation of N replicas serving a workload (DESIGN.md §2):
+/* sim/cluster.h: one simulation of N replicas serving a workload (docs/design.md §2):
  *   workload stream ──next arrival──▶ ARRIVAL ──▶ gating (session / concurrency) ──▶ router
  *   ──▶ replica.waiting; an idle replica with work gets a SCHEDULE event (late phase, so every
  *   arrival of the instant is seen) ──▶ scheduler plans ──▶ time model prices ──▶ STEP_END

@@ -33,7 +33,7 @@ typedef struct sim_options {
     json_t *pools; /* reserved: named pools (PD disaggregation) */
     /* scheduler */
     char *scheduler;      /* vllm | sarathi | orca | static */
-    int64_t max_num_seqs; /* unset = vLLM default by GPU memory (DOMAIN.md §1.2) */
+    int64_t max_num_seqs; /* unset = vLLM default by GPU memory (docs/domain.md §1.2) */
     int64_t max_num_batched_tokens;
     int64_t max_model_len; /* unset = model's max_position_embeddings */
     int64_t long_prefill_token_threshold;

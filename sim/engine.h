@@ -13,7 +13,7 @@
 
 #include "sim/evq.h"
 
-/* Event kinds (DESIGN.md §3). */
+/* Event kinds (docs/design.md §3). */
 enum {
     SIM_EV_ARRIVAL = 0,      /* a request arrives (b = request slot) */
     SIM_EV_STEP_END = 1,     /* a replica's forward step ends (a = replica) */
@@ -49,7 +49,7 @@ sim_time sim_engine_now(const sim_engine *e);
 /* Schedules an event at absolute time T >= now. Returns a handle for sim_engine_cancel. */
 uint64_t
 sim_engine_at(sim_engine *e, sim_time t, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
-/* Schedules after DELAY_S seconds (rounded once to ns, DESIGN.md §3). */
+/* Schedules after DELAY_S seconds (rounded once to ns, docs/design.md §3). */
 uint64_t sim_engine_after_s(
     sim_engine *e, double delay_s, unsigned phase, uint32_t kind, uint32_t a, uint64_t b);
 bool sim_engine_cancel(sim_engine *e, uint64_t handle);

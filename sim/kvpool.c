@@ -295,7 +295,7 @@ sim_kvpool_get_stats(const sim_kvpool *p)
     return p->st;
 }
 
-/* ---- content hashing (DESIGN.md §4) ---- */
+/* ---- content hashing (docs/design.md §4) ---- */
 
 /* Folds one piece (content id, offset inside the content, length) into the chain. Two blocks
  * hash equal iff their parents are equal and they consist of the same pieces. */

@@ -1,9 +1,9 @@
 /* sim/kvpool.h: the paged KV block pool with prefix caching, the mechanism of vLLM V1's
- * BlockPool / KVCacheManager (DOMAIN.md §1.5–1.6):
+ * BlockPool / KVCacheManager (docs/domain.md §1.5–1.6):
  *   - fixed-size blocks with reference counts; block 0 is the reserved null block;
  *   - a free queue of ref-0 blocks in LRU order: allocation pops the head, a released
  *     sequence appends its blocks to the tail in reverse order (tail blocks are evicted first);
- *   - a hash → block map over the content chain (DESIGN.md §4): only full blocks are hashed;
+ *   - a hash → block map over the content chain (docs/design.md §4): only full blocks are hashed;
  *     a free block keeps its hash (evictable cached block) until it is reallocated (lazy
  *     eviction); several blocks may carry one hash (a recomputed block): the first inserted
  *     wins on lookup and the next takes over when it is evicted;
@@ -64,7 +64,7 @@ bool sim_kvpool_allocate(sim_kvpool *p,
                          uint32_t max_model_len);
 
 /* Releases every block R holds: ref counts drop; blocks reaching 0 go to the free-queue tail
- * in reverse order (DOMAIN.md §1.6). Hashed blocks stay findable until reallocated. */
+ * in reverse order (docs/domain.md §1.6). Hashed blocks stay findable until reallocated. */
 void sim_kvpool_release(sim_kvpool *p, sim_request *r);
 
 /* Invariant walker: every usable block is free xor referenced; ref counts equal the number of

@@ -1,4 +1,4 @@
-/* sim/metrics.c: the metrics aggregator (DOMAIN.md §6, vLLM bench definitions).
+/* sim/metrics.c: the metrics aggregator (docs/domain.md §6, vLLM bench definitions).
  *
  * Feeding appends one fixed-size record per request to an unlinked temporary file and keeps
  * only bounded state in RAM: log histograms (pooled ITL, step batch sizes), per-replica sums.

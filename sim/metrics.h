@@ -1,4 +1,4 @@
-/* sim/metrics.h: serving metrics with vLLM bench's definitions (DOMAIN.md §6), fed by the
+/* sim/metrics.h: serving metrics with vLLM bench's definitions (docs/domain.md §6), fed by the
  * observer payloads of sim/observe.h.
  *
  * Per request: TTFT = first_token − send, E2EL = finish − send, TPOT = (E2EL − TTFT)/(n_out − 1)

@@ -180,7 +180,7 @@ sim_replica_preempt(sim_replica *r, sim_request *req)
     sim_replica_running_remove_at(r, i);
     sim_kvpool_release(r->kv, req);
     /* All computed tokens must be recomputed; generated tokens are kept (num_tokens includes
-     * them), so the recompute prefill covers prompt + output so far (DOMAIN.md §1.4). */
+     * them), so the recompute prefill covers prompt + output so far (docs/domain.md §1.4). */
     sim_replica_load_detach(r, req);
     req->num_computed = 0;
     sim_replica_load_attach(r, req);

@@ -14,7 +14,7 @@
 #include "sim/request.h"
 #include "timemodel/batch.h"
 
-/* Scheduler knobs, resolved (no "auto" left). DOMAIN.md §1.2. */
+/* Scheduler knobs, resolved (no "auto" left). docs/domain.md §1.2. */
 typedef struct sim_sched_params {
     uint32_t max_num_seqs;
     uint32_t max_num_batched_tokens; /* token budget TB */
@@ -84,7 +84,7 @@ sim_replica_is_planned(const sim_replica *r, const sim_request *req)
 void sim_replica_enqueue(sim_replica *r, sim_request *req);
 /* Pops the head of waiting and appends it to running (admission). */
 void sim_replica_admit_head(sim_replica *r);
-/* Recompute preemption (DOMAIN.md §1.4): frees REQ's blocks, num_computed = 0, removes it from
+/* Recompute preemption (docs/domain.md §1.4): frees REQ's blocks, num_computed = 0, removes it from
  * running and puts it at the head of waiting. */
 void sim_replica_preempt(sim_replica *r, sim_request *req);
 /* Index of REQ in running, or UINT32_MAX. */

@@ -1,4 +1,4 @@
-/* sim/request.h: one request's simulation state, following vLLM V1 (DOMAIN.md §1.1):
+/* sim/request.h: one request's simulation state, following vLLM V1 (docs/domain.md §1.1):
  * num_tokens = prompt + generated so far; num_computed = tokens whose KV is in the cache.
  * Each step the scheduler gives it num_new ≤ num_tokens − num_computed tokens, so prefill
  * chunks, decode (num_new = 1) and recompute after preemption are one code path.
@@ -54,7 +54,7 @@ typedef struct sim_request {
     uint32_t num_output;    /* generated so far */
     uint32_t num_computed;  /* tokens with KV in cache */
 
-    /* content (DESIGN.md §4) */
+    /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */
     uint32_t nsegs, segcap;
     uint64_t output_cid;

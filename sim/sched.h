@@ -2,7 +2,7 @@
  * schedulers/, picked by name from const tables there).
  *   - a replica scheduler plans the next step of an idle replica using the replica mechanism
  *     (sim/replica.h); it may preempt and admit, and leaves the plan in r->planned / r->batch;
- *   - a router picks the replica for a request (DOMAIN.md §2.3). */
+ *   - a router picks the replica for a request (docs/domain.md §2.3). */
 #pragma once
 
 #include <stdint.h>

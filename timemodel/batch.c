@@ -1,4 +1,4 @@
-/* timemodel/batch.c: closed forms for the batch summary (DOMAIN.md §3.1, §3.5). */
+/* timemodel/batch.c: closed forms for the batch summary (docs/domain.md §3.1, §3.5). */
 #include "timemodel/batch.h"
 
 #include <string.h>

@@ -1,5 +1,6 @@
 /* timemodel/batch.h: the batch summary a scheduler accumulates while planning a step
- * (DESIGN.md §5, DOMAIN.md §3.1), so that pricing a step is O(1) in the number of sequences.
+ * (docs/design.md §5, docs/domain.md §3.1), so that pricing a step is O(1) in the number of
+ * sequences.
  *
  * Per scheduled sequence i: q_i new tokens this step, c_i tokens already in the KV cache before
  * the step. Causal (query, key) pairs P_i = q_i·c_i + q_i(q_i+1)/2 (decode: c_i + 1).

@@ -1,6 +1,6 @@
 /* timemodel/calib_fit.c: weighted non-negative least squares of measured times on the
- * roofline's basis terms (DOMAIN.md §4.2), the max form, cross-validation, bootstrap intervals,
- * collinearity diagnostics and the calibration JSON.
+ * roofline's basis terms (docs/domain.md §4.2), the max form, cross-validation, bootstrap
+ * intervals, collinearity diagnostics and the calibration JSON.
  *
  * NNLS is Lawson–Hanson's active-set method on the column-scaled normal equations (exact in a
  * finite number of steps; tests/timemodel/test_calib_fit.c checks it against enumerating every
@@ -618,7 +618,7 @@ typedef struct {
     bool settled;
 } linear_fit;
 
-/* Linear form with fit → re-classify → refit (DOMAIN.md §4.2), starting at the ridge point. */
+/* Linear form with fit → re-classify → refit (docs/domain.md §4.2), starting at the ridge point. */
 static void
 fit_linear(
     const ctx *c, const size_t *idx, size_t m, unsigned mask, unsigned max_rounds, linear_fit *out)

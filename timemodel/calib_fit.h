@@ -1,4 +1,4 @@
-/* timemodel/calib_fit.h: regression calibration of the roofline (DOMAIN.md §4.2).
+/* timemodel/calib_fit.h: regression calibration of the roofline (docs/domain.md §4.2).
  *
  * A sample is one measured time (an operator, a step, a sum of steps, a collective) together
  * with the roofline's basis terms for the same shape, priced at peak (every η = 1, no
@@ -9,11 +9,11 @@
  *   - the ideal communication time X (bandwidth part) and an offset (link start-up latencies,
  *     which the roofline adds unscaled);
  *   - multipliers of the additive terms: steps (β0), kernels of each class (βk), sequences (βs).
- * Model (linear form, DOMAIN.md §4.2 with one (βk, βc, βm) triple per operator class):
+ * Model (linear form, docs/domain.md §4.2 with one (βk, βc, βm) triple per operator class):
  *   y = offset + β0·steps + βs·n + βx·X + Σ_class (βk·kernels + βc·C + βm·M)
  * where C / M sum the class's compute- / memory-bound operators; all β ≥ 0; weights 1/y²
  * (relative error). With shared classes every operator is in the GEMM class: the plain
- * y = β0 + βc·C + βm·M + βx·X + βs·n (+ βk·kernels) of DOMAIN.md.
+ * y = β0 + βc·C + βm·M + βx·X + βs·n (+ βk·kernels) of docs/domain.md.
  * Max form: y = offset + β0·steps + βs·n + βx·X + Σ βk·kernels + max(βc·ΣF/P, βm·ΣB/W) with one
  * (βc, βm) over all operators. Both are fitted; the lower cross-validated MAPE wins.
  *

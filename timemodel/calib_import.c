@@ -121,7 +121,7 @@ peak_free(gpointer p)
     g_free(k);
 }
 
-/* η = 1, no overheads, no overlap: the roofline's basis terms (DOMAIN.md §4.2). */
+/* η = 1, no overheads, no overlap: the roofline's basis terms (docs/domain.md §4.2). */
 static void
 peak_params(tm_roofline_params *p, const tm_hardware *hw, tm_parallel par, tm_dtype wd, tm_dtype kd)
 {

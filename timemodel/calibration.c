@@ -1,5 +1,5 @@
 /* timemodel/calibration.c: reads calibration JSON (format in calibration.h) and maps the
- * regression coefficients onto the roofline's knobs (DOMAIN.md §4.2: MFU = 1/βc, ...). */
+ * regression coefficients onto the roofline's knobs (docs/domain.md §4.2: MFU = 1/βc, ...). */
 #include "timemodel/calibration.h"
 
 #include <math.h>

@@ -1,4 +1,5 @@
-/* timemodel/calibration.h: fitted coefficients applied on top of the roofline (DOMAIN.md §4.2).
+/* timemodel/calibration.h: fitted coefficients applied on top of the roofline (docs/domain.md
+ * §4.2).
  *
  * File format (JSON object; every key optional except "format"):
  *   "format": "servesim-calibration/1"

@@ -36,7 +36,7 @@ const char *tm_dtype_name(tm_dtype d);
 /* Accepts bf16 bfloat16 fp16 float16 half fp8 fp8_e4m3 fp8_e5m2 int8 int4. */
 gboolean tm_dtype_parse(const char *s, tm_dtype *out, GError **error);
 
-/* Parallel layout of one engine replica (DOMAIN.md §3.6). Attention and dense layers are
+/* Parallel layout of one engine replica (docs/domain.md §3.6). Attention and dense layers are
  * split over tp GPUs; the model's layers over pp stages; dp engines share MoE layers: the MoE
  * group is tp·dp GPUs, either tensor-splitting every expert (ep == 1) or holding whole experts
  * (ep == tp·dp, vLLM --enable-expert-parallel). A step's batch is one DP rank's. */

@@ -1,5 +1,5 @@
-/* timemodel/memory.c: vLLM-style KV capacity (DOMAIN.md §1.5) and vLLM's GPU-dependent
- * scheduler defaults (DOMAIN.md §1.2). The activation peak is an estimate of what vLLM's
+/* timemodel/memory.c: vLLM-style KV capacity (docs/domain.md §1.5) and vLLM's GPU-dependent
+ * scheduler defaults (docs/domain.md §1.2). The activation peak is an estimate of what vLLM's
  * profiling run measures (one step of max_num_batched_tokens tokens plus the sampler for
  * max_num_seqs sequences); docs/timemodel.md states the formula. */
 #include "timemodel/memory.h"

@@ -1,4 +1,4 @@
-/* timemodel/memory.h: the GPU memory plan of one replica (DOMAIN.md §1.5): weights per GPU,
+/* timemodel/memory.h: the GPU memory plan of one replica (docs/domain.md §1.5): weights per GPU,
  * activation / workspace reserve, KV bytes per token per GPU, KV capacity in tokens and blocks
  * at a gpu_memory_utilization and block size, and how many requests of a given context fit.
  * It mirrors vLLM's sizing: num_gpu_blocks = floor((total·util − weights − activation peak −
@@ -50,7 +50,7 @@ typedef struct tm_memory_plan {
     double shortfall_bytes; /* when !fits: how much memory is missing per GPU */
 } tm_memory_plan;
 
-/* vLLM's defaults that depend on the GPU and the model (DOMAIN.md §1.2). */
+/* vLLM's defaults that depend on the GPU and the model (docs/domain.md §1.2). */
 typedef struct tm_vllm_defaults {
     int64_t max_num_batched_tokens; /* ≥ 70 GiB and not A100: 8192 (API server), else 2048 */
     int64_t max_num_seqs;           /* ≥ 70 GiB: 1024, else 256 */

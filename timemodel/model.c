@@ -1,6 +1,6 @@
 /* timemodel/model.c: Hugging Face config.json (and DeepSeek reference-code config) → model
  * spec with derived dims, layer pattern (dense vs MoE), parameter counts, KV bytes per token
- * and per-GPU weight bytes (DOMAIN.md §2.1, §3.2–3.5).
+ * and per-GPU weight bytes (docs/domain.md §2.1, §3.2–3.5).
  * Invariants after a successful parse: every size used as a divisor is > 0, heads % kv_heads
  * == 0, topk ≤ experts, moe_layers + dense_layers == layers ≤ TM_MAX_LAYERS. */
 #include "timemodel/model.h"
@@ -13,7 +13,7 @@
 #include "timemodel/internal.h"
 
 /* Bytes per token per layer of the DSA indexer key cache: fp8 keys + one fp32 scale per 128
- * values (DOMAIN.md §2.1: 128 + 4 = 132 for index_head_dim 128). */
+ * values (docs/domain.md §2.1: 128 + 4 = 132 for index_head_dim 128). */
 static double
 indexer_key_bytes(const tm_model_spec *m)
 {

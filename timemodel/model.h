@@ -1,6 +1,6 @@
 /* timemodel/model.h: model architecture from a Hugging Face config.json (or the DeepSeek
  * reference-code config format): derived dimensions, MoE / MLA / DSA fields and parameter
- * counts (DOMAIN.md §2.1, §3.2–3.5). Presets are embedded JSON files under
+ * counts (docs/domain.md §2.1, §3.2–3.5). Presets are embedded JSON files under
  * timemodel/presets/models/ (short names: `servesim presets`); any path to a config.json is
  * accepted too. Ownership: a tm_model_spec is a plain value owning only NAME and ARCH
  * (released by tm_model_spec_free). */
@@ -70,7 +70,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 /* Short names of the embedded model presets, sorted. Free with g_strfreev. */
 char **tm_model_preset_names(void);
 
-/* KV-cache bytes per token, whole model (all layers, all heads): DOMAIN.md §2.1.
+/* KV-cache bytes per token, whole model (all layers, all heads): docs/domain.md §2.1.
  * MHA/GQA 2·L·K·d·b; MLA L·(r_kv + d_rope)·b; DSA with an fp8 cache uses the 656-byte
  * fp8_ds_mla latent plus the 132-byte indexer key per layer. */
 double tm_model_kv_bytes_per_token(const tm_model_spec *m, tm_dtype kv);

@@ -43,7 +43,8 @@ static const base_opt rows[] = {
      10, BASE_OPT_NULLABLE, "X", "override η_x, fraction of peak link bandwidth"},
     {"timemodel.overlap", "comm-overlap", BASE_OPT_DOUBLE, O(overlap), NULL, NULL, 0, 1,
      BASE_OPT_NULLABLE, "X",
-     "fraction of communication overlapped with compute, DOMAIN.md §3.7 (default: calibration, "
+     "fraction of communication overlapped with compute, docs/domain.md §3.7 (default: "
+     "calibration, "
      "else 0)"},
     {"timemodel.comm_backend", "comm-backend", BASE_OPT_ENUM, O(comm_backend), NULL, backends, 0, 0,
      BASE_OPT_NULLABLE, "NAME", "intra-node link model (default: from the hardware preset)"},

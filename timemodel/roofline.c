@@ -1,4 +1,4 @@
-/* timemodel/roofline.c: per-operator roofline of one forward step (DOMAIN.md §3).
+/* timemodel/roofline.c: per-operator roofline of one forward step (docs/domain.md §3).
  *
  * Every per-GPU dimension is precomputed in tm_roofline_new, so an evaluation is a fixed list
  * of ~30 operators, each t = count·max(F·invP, B·invW), plus collectives and overheads: no
@@ -7,7 +7,7 @@
  * Layers are identical within a kind (attention in all L layers, dense MLP in Ld, MoE in Lm),
  * so an operator is priced for one layer and multiplied by its layer count; with pipeline
  * parallelism a step visits every stage in turn, so the step time is the sum over all layers
- * (plus the stage-to-stage sends), as DOMAIN.md §3.6 says. */
+ * (plus the stage-to-stage sends), as docs/domain.md §3.6 says. */
 #include "timemodel/roofline.h"
 
 #include <math.h>
@@ -207,7 +207,7 @@ gemm_const(double n, double k, double b_w, double b_act)
 }
 
 /* Ring all-reduce of M bytes over N GPUs: 2(n−1)/n·M/(BW·η) plus one start-up latency
- * (DOMAIN.md §3.6; the latency is per collective because vLLM's custom all-reduce takes the
+ * (docs/domain.md §3.6; the latency is per collective because vLLM's custom all-reduce takes the
  * same ~4.5 µs for small messages on 2, 4 and 8 H100s, see hardware/h100-sxm.json). */
 static inline double
 allreduce(const roofline *r, double m, double n, double *sent)
@@ -242,7 +242,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         gemm(&a, TM_ROW_QKV, r->qlora ? "q-b" : "q", L, T, &r->g_qb, r->invPg, r->invW);
     }
 
-    /* attention (DOMAIN.md §3.2, §3.4, §3.5) */
+    /* attention (docs/domain.md §3.2, §3.4, §3.5) */
     if (!r->mla) {
         if (Tp > 0)
             op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
@@ -306,7 +306,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     if (r->Lm > 0) {
         mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invWe);
         gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, &r->g_router, r->invPr, r->invW);
-        /* distinct experts among Tg tokens of the MoE group (DOMAIN.md §3.3) */
+        /* distinct experts among Tg tokens of the MoE group (docs/domain.md §3.3) */
         double tg = T * r->dp;
         double frac = touched_fraction(r->log1m, tg);
         double assign = T * r->assign_k;
@@ -345,7 +345,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         mem_op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 2.0 * S * r->V * 4.0, r->invWe);
     }
 
-    /* collectives (DOMAIN.md §3.6) */
+    /* collectives (docs/domain.md §3.6) */
     double logits_s = 0.0, pp_s = 0.0;
     if (r->tp > 1) {
         double s1 = 0.0;
@@ -534,7 +534,7 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->att_f = 4.0 * d * Hl;
     r->att_kv = 2.0 * Kl * d * bkv;
     r->att_q = 2.0 * Hl * d * ba;
-    /* MLA (DOMAIN.md §3.4) */
+    /* MLA (docs/domain.md §3.4) */
     r->latent_b = m->mla ? tm_model_mla_latent_bytes(m, p->kv_dtype) : 0.0;
     r->mha_f = 2.0 * Hl * (nope + rope + vd);
     r->mha_kv = (Hl * (nope + vd) + rope) * ba;
@@ -544,13 +544,13 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->abs_a = Hl * (nope + 2.0 * rk + vd) * ba;
     r->sp_f = 2.0 * Hl * (2.0 * rk + rope);
     r->sp_q = Hl * (2.0 * rk + rope) * ba;
-    /* DSA indexer (DOMAIN.md §3.5): fp8 keys + fp32 scale per 128 values */
+    /* DSA indexer (docs/domain.md §3.5): fp8 keys + fp32 scale per 128 values */
     r->ix_f = 2.0 * ih * id;
     r->ix_q = ih * id;
     r->key_b = id + 4.0 * ceil(id / 128.0);
     r->norm_b = 4.0 * h * ba;
     r->act_b = 3.0 * Il * ba;
-    /* MoE (DOMAIN.md §3.3): EP holds E/ep whole experts and gets T·dp·k/ep assignments;
+    /* MoE (docs/domain.md §3.3): EP holds E/ep whole experts and gets T·dp·k/ep assignments;
      * without EP every GPU holds 1/(tp·dp) of each expert and sees all T·dp·k assignments */
     double E = (double)m->experts, Ie = (double)m->expert_ffn;
     double ie_loc = par->ep > 1 ? Ie : Ie / r->G;

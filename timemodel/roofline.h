@@ -1,4 +1,4 @@
-/* timemodel/roofline.h: the roofline step-time model (DOMAIN.md §3) as a tm_timemodel.
+/* timemodel/roofline.h: the roofline step-time model (docs/domain.md §3) as a tm_timemodel.
  *
  * For a batch summary (tm_batch) it prices every operator of one forward step on one GPU of
  * the replica: t_op = max(F/(P·η_c), B/(W·η_m)), summed over operators and layers, plus the
@@ -141,11 +141,11 @@ tm_row_id tm_roofline_bottleneck(const tm_roofline_detail *d);
 const tm_op *tm_roofline_find_op(const tm_roofline_detail *d, const char *name);
 
 /* Expected distinct experts touched by T tokens routed top-K among E experts with uniform,
- * independent routing: E·(1 − (1 − K/E)^T) (DOMAIN.md §3.3). The roofline uses the same
+ * independent routing: E·(1 − (1 − K/E)^T) (docs/domain.md §3.3). The roofline uses the same
  * expression (through log1p/expm1 for accuracy). */
 double tm_moe_distinct_experts(double e, double k, double t);
 
-/* Collective operations priced by the roofline (DOMAIN.md §3.6, ring algorithms). */
+/* Collective operations priced by the roofline (docs/domain.md §3.6, ring algorithms). */
 typedef enum {
     TM_COLL_ALL_REDUCE,
     TM_COLL_ALL_GATHER,

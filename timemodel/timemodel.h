@@ -1,7 +1,7 @@
 /* timemodel/timemodel.h: the step-time interface the simulator prices batches with
- * (DESIGN.md §6). A time model is a vtable + state; implementations: the roofline
+ * (docs/design.md §6). A time model is a vtable + state; implementations: the roofline
  * (timemodel/roofline.h, calibrated or not) and the linear step model below (BLIS-style
- * t = β0 + βp·prefill_tokens + βd·decode_tokens + ..., DOMAIN.md §4.1), useful for tests whose
+ * t = β0 + βp·prefill_tokens + βd·decode_tokens + ..., docs/domain.md §4.1), useful for tests whose
  * expected times are worked out by hand. Pricing must be O(1) in the batch size.
  * Ownership: tm_timemodel_free releases everything the model holds. */
 #pragma once

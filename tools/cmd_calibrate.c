@@ -74,7 +74,8 @@ static const base_opt rows[] = {
     {"classes", "classes", BASE_OPT_ENUM, A(classes), "split", class_modes, 0, 0, BASE_OPT_CLI_ONLY,
      "MODE",
      "split: GEMM, attention, elementwise operators and decode attention in mixed batches get "
-     "their own per-kernel, compute and memory coefficients; shared: one set for all (DOMAIN.md "
+     "their own per-kernel, compute and memory coefficients; shared: one set for all "
+     "(docs/domain.md "
      "§4.2 as written)"},
     {"cv", "cv", BASE_OPT_ENUM, A(cv), "kfold", cv_modes, 0, 0, BASE_OPT_CLI_ONLY, "MODE",
      "cross-validation: kfold (random folds) or loco (leave one configuration out)"},
@@ -147,7 +148,7 @@ static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_MIXDEC_KERNEL] = "per mixed-batch decode attention kernel",
 };
 
-/* Terms listed even when the data does not exercise them (DOMAIN.md §4.2's own). */
+/* Terms listed even when the data does not exercise them (docs/domain.md §4.2's own). */
 static bool
 always_listed(tm_calib_term t)
 {
@@ -531,7 +532,7 @@ cmd_calibrate(int argc, char **argv)
     if (cli_wants_help(argc, argv)) {
         cli_print_help(synopsis,
                        "Fit the roofline to measured timings by weighted non-negative least "
-                       "squares (DOMAIN.md §4.2): operator tables (Vidur, aiconfigurator, "
+                       "squares (docs/domain.md §4.2): operator tables (Vidur, aiconfigurator, "
                        "LLMServingSim), a measurements CSV (tp, dp, batch_per_gpu, seq_len, "
                        "decode_tokens, grad_accum, measured_prefill_ms, measured_decode_ms) or a "
                        "steps CSV (docs/calibration.md). Prints coefficients with bootstrap "

@@ -1,5 +1,5 @@
 /* tools/cmd_memory.c: `servesim memory`: the GPU memory plan of one replica
- * (timemodel/memory.h, DOMAIN.md §1.5): weights per GPU, activation and non-torch reserve, KV
+ * (timemodel/memory.h, docs/domain.md §1.5): weights per GPU, activation and non-torch reserve, KV
  * bytes per token, KV capacity in tokens and blocks, and how many requests of a context
  * length fit. A model that does not fit is a one-line error naming the shortfall (exit 2). */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* traces/outputs.h: one entry point for every output of `servesim run` (DESIGN.md §7,
+/* traces/outputs.h: one entry point for every output of `servesim run` (docs/design.md §7,
  * docs/outputs.md). Before the simulation, tr_outputs_open checks the output directory is
  * writable, opens the streaming writers (requests.csv, steps.jsonl[.gz], Perfetto trace) under
  * temporary names and subscribes them to the engine's bus. After the simulation and

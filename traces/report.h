@@ -1,5 +1,5 @@
 /* traces/report.h: the end-of-run reports built from a sim_metrics_result: summary.json's
- * metrics section, the inference-perf lifecycle reports (../shared/formats/
+ * metrics section, the inference-perf lifecycle reports (docs/formats/
  * inference-perf-report.md), vLLM bench's result JSON and its printed table. All builders are
  * pure: same result ⇒ same JSON (keys in a fixed insertion order; write with base_json_dumps).
  * Key lists and units: docs/outputs.md.

@@ -4,7 +4,7 @@
  *
  * Prefix sharing: each request's prompt is cut into full blocks of BLOCK_TOKENS tokens whose
  * hash chains (parent hash, content ids and offsets of the segment pieces in the block), the
- * way DESIGN.md §4 defines block identity. A prompt block is "shared" if it belongs to the
+ * way docs/design.md §4 defines block identity. A prompt block is "shared" if it belongs to the
  * longest run of leading blocks already seen (in an earlier prompt, or in an earlier
  * request's prompt + generated output): the prefix-cache hit an infinite cache would give
  * (vLLM's last-token recompute aside). Memory is bounded: the seen-set keeps two generations

@@ -1,13 +1,13 @@
 /* workloads/workload.h: every request source (trace reader, inference-perf spec, synthetic
  * generator) is a streaming iterator of requests in non-decreasing nominal send time, so
- * memory does not grow with trace length (DESIGN.md §2). Sources are pure: they never learn
+ * memory does not grow with trace length (docs/design.md §2). Sources are pure: they never learn
  * about completions. Closed-loop behaviour is expressed as gating the simulator applies:
  *   - session_id != 0: a request is sent no earlier than think_ns after the completion of the
  *     previous request of the same session (multi-turn chats, inference-perf multi-turn);
  *   - wl_source_info.max_concurrency: a global cap on requests in flight (vLLM bench
  *     --max-concurrency, inference-perf `concurrent` load); the next request waits for a slot.
  *
- * Content model (DESIGN.md §4): a request's prompt is a list of segments {content_id, tokens};
+ * Content model (docs/design.md §4): a request's prompt is a list of segments {content_id, tokens};
  * two prompts share a KV block iff every token up to the end of that block comes from the same
  * segments at the same offsets. Tokens the request generates belong to segment
  * output_content_id, so a later turn whose prompt includes that answer (same id) hits the

@@ -39,8 +39,8 @@ run_case(const char *name)
     g_autofree char *cfg = g_build_filename(dir, "config.json", NULL);
     g_autofree char *wl = find_workload(dir);
     char *out = g_dir_make_tmp("servesim-golden-XXXXXX", NULL);
-    clirun r = clirun_exec("run", "--config", cfg, "--workload", wl, "--output-dir", out,
-                           "--quiet", NULL);
+    clirun r =
+        clirun_exec("run", "--config", cfg, "--workload", wl, "--output-dir", out, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     bool regen = g_getenv("SERVESIM_REGENERATE_GOLDEN") != NULL;
@@ -84,7 +84,7 @@ Test(golden, multiturn_preempt)
     GError *err = NULL;
     g_autoptr(base_csv) c = base_csv_open(csv, ',', BASE_CSV_HEADER, &err);
     cr_assert_not_null(c, "%s", err ? err->message : "");
-    const char *cols[] = {"session", "turn", "send_ms", "finish_ms", "output_tokens",
+    const char *cols[] = {"session",           "turn",    "send_ms", "finish_ms", "output_tokens",
                           "prefix_hit_tokens", "replica", "failed"};
     int ci[8];
     for (int k = 0; k < 8; k++) {
@@ -104,7 +104,7 @@ Test(golden, multiturn_preempt)
             cr_assert(base_csv_get_double(c, ci[k], &v[k], &err), "%s", err->message);
         }
         r = (row){(int64_t)v[0], (int64_t)v[1], (int64_t)(v[2] * 1e6), (int64_t)(v[3] * 1e6),
-                  (int64_t)v[4], (int64_t)v[5], (int64_t)v[6], (int64_t)v[7]};
+                  (int64_t)v[4], (int64_t)v[5], (int64_t)v[6],         (int64_t)v[7]};
         g_array_append_val(rows, r);
     }
     cr_assert_null(err);

@@ -297,25 +297,26 @@ Test(run, unbounded_prefix_cache_hits_what_the_trace_shares)
      * whole prefix appeared in an earlier request; the simulator's KV pool, given more blocks
      * than the trace can fill and one replica, must hit exactly those (up to the
      * num_tokens − 1 cap). Real Mooncake conversation trace, first 300 requests. */
-    g_autofree char *trace = g_build_filename(
-        SERVESIM_SHARED_DATA, "mooncake-fast25", "conversation_trace.first4000.jsonl", NULL);
+    g_autofree char *trace = g_build_filename(SERVESIM_SHARED_DATA, "mooncake-fast25",
+                                              "conversation_trace.first4000.jsonl", NULL);
     g_autofree char *out = path("mooncake");
     clirun a = clirun_exec("analyze", "workload", trace, "--limit", "300", "--json", NULL);
     cr_assert_eq(a.code, 0, "%s", a.err);
     json_t *aj = json_loads(a.out, 0, NULL);
     cr_assert_not_null(aj);
     double shared = json_num(aj, "prefix_sharing", "shared_token_fraction");
-    clirun r = clirun_exec("run", "--workload", trace, "--limit", "300",
-                           "--num-gpu-blocks-override", "2000000", "--max-num-seqs", "4",
-                           "--output-dir", out, "--quiet", NULL);
+    clirun r =
+        clirun_exec("run", "--workload", trace, "--limit", "300", "--num-gpu-blocks-override",
+                    "2000000", "--max-num-seqs", "4", "--output-dir", out, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     g_autofree char *sum = g_build_filename(out, "summary.json", NULL);
     json_t *sj = json_load_file(sum, 0, NULL);
     cr_assert_not_null(sj);
-    double hit = json_number_value(
-        json_object_get(json_object_get(json_object_get(sj, "metrics"), "prefix_cache"), "hit_rate"));
+    double hit = json_number_value(json_object_get(
+        json_object_get(json_object_get(sj, "metrics"), "prefix_cache"), "hit_rate"));
     cr_expect(shared > 0.05, "the trace shares prefixes (%.4f)", shared);
-    cr_expect(fabs(hit - shared) < 0.002, "simulated hit rate %.6f, trace shares %.6f", hit, shared);
+    cr_expect(fabs(hit - shared) < 0.002, "simulated hit rate %.6f, trace shares %.6f", hit,
+              shared);
     json_decref(aj);
     json_decref(sj);
     clirun_clear(&a);

@@ -1,4 +1,4 @@
-/* tests/schedulers/test_vllm.c: the vLLM V1 policy (DOMAIN.md §1.3–1.4) on scenarios whose
+/* tests/schedulers/test_vllm.c: the vLLM V1 policy (docs/domain.md §1.3–1.4) on scenarios whose
  * outcome is worked out by hand in the comments. Block size 16 unless stated. */
 #include "harness.h"
 

@@ -1,5 +1,5 @@
 /* tests/timemodel/test_batch.c: the batch summary's closed forms against brute-force sums
- * (DOMAIN.md §3.1, §3.5), and add/remove symmetry. */
+ * (docs/domain.md §3.1, §3.5), and add/remove symmetry. */
 #include <criterion/criterion.h>
 
 #include "base/rng.h"

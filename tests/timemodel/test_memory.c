@@ -1,5 +1,5 @@
-/* tests/timemodel/test_memory.c: the memory plan (DOMAIN.md §1.5) and vLLM's GPU-dependent
- * defaults (DOMAIN.md §1.2), including "does not fit" messages that name the shortfall. */
+/* tests/timemodel/test_memory.c: the memory plan (docs/domain.md §1.5) and vLLM's GPU-dependent
+ * defaults (docs/domain.md §1.2), including "does not fit" messages that name the shortfall. */
 #include <math.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* tests/timemodel/test_model.c: model specs from config.json: every shared config parses,
- * hand-derived parameter counts and KV bytes (DOMAIN.md §2.1, §3.2–3.4), the DeepSeek
+ * hand-derived parameter counts and KV bytes (docs/domain.md §2.1, §3.2–3.4), the DeepSeek
  * reference-code format, and one-line errors for absurd configs and unknown names. */
 #include <string.h>
 
@@ -105,7 +105,7 @@ Test(model, llama3_70b_hand_counts)
     tm_model_spec_clear(&m);
 }
 
-/* DeepSeek-V3 (DOMAIN.md §3.4), by hand:
+/* DeepSeek-V3 (docs/domain.md §3.4), by hand:
  *   MLA per layer: q_a 7168·1536 + q_b 1536·128·192 + kv_a 7168·576 + kv_b 512·128·256 +
  *     o 128·128·7168 = 187,105,280 → ×61 = 11,413,422,080
  *   dense MLP 3·7168·18432 = 396,361,728 ×3 = 1,189,085,184
@@ -129,7 +129,7 @@ Test(model, deepseek_v3_hand_counts)
     tm_model_spec_clear(&m);
 }
 
-/* V3.2: DSA fp8 cache 656 + indexer 132 = 788 B per layer ×61 = 48,068 B (DOMAIN.md §2.1). */
+/* V3.2: DSA fp8 cache 656 + indexer 132 = 788 B per layer ×61 = 48,068 B (docs/domain.md §2.1). */
 Test(model, deepseek_v32_dsa_fields_and_kv)
 {
     tm_model_spec m = load("deepseek-v3.2");

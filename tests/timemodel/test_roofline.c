@@ -1,4 +1,4 @@
-/* tests/timemodel/test_roofline.c: the roofline against hand-derived figures (DOMAIN.md §3),
+/* tests/timemodel/test_roofline.c: the roofline against hand-derived figures (docs/domain.md §3),
  * the fast path against the detailed path, monotonicity, knobs (efficiencies, dtypes,
  * overlap, overheads, imbalance), MoE distinct experts, MLA forms and the DSA decode bytes. */
 #include <math.h>
@@ -283,7 +283,7 @@ Test(roofline, efficiencies_dtypes_and_overheads)
     tm_model_spec_clear(&m);
 }
 
-/* DOMAIN.md §3.3: E=256, k=8: 1→8, 4→30.5, 16→102, 32→163, 64→222, 128→252, 256→256;
+/* docs/domain.md §3.3: E=256, k=8: 1→8, 4→30.5, 16→102, 32→163, 64→222, 128→252, 256→256;
  * Mixtral E=8, k=2: 1→2, 4→5.5, 16→7.9 (the table's rounding, ±0.5). */
 Test(roofline, distinct_experts_table)
 {
@@ -347,7 +347,7 @@ Test(roofline, expert_parallel_uses_alltoall)
     tm_model_spec_clear(&m);
 }
 
-/* MLA pair costs (DOMAIN.md §3.4): MHA form 2H(192 + 128) = 81,920 FLOP per pair, absorbed
+/* MLA pair costs (docs/domain.md §3.4): MHA form 2H(192 + 128) = 81,920 FLOP per pair, absorbed
  * 2H(2·512 + 64) = 278,528 (H = 128 at tp 1). */
 Test(roofline, mla_uses_mha_form_for_prefill_and_absorbed_for_decode)
 {
@@ -373,7 +373,7 @@ Test(roofline, mla_uses_mha_form_for_prefill_and_absorbed_for_decode)
     tm_model_spec_clear(&m);
 }
 
-/* DOMAIN.md §3.5 decode bytes per token per layer: indexer keys ctx·132 and gathered latents
+/* docs/domain.md §3.5 decode bytes per token per layer: indexer keys ctx·132 and gathered latents
  * min(2048, ctx)·656 (fp8 cache): 4K 0.54 + 1.34 MB, 32K 4.33 + 1.34, 128K 17.3 + 1.34. */
 Test(roofline, dsa_decode_bytes_table)
 {

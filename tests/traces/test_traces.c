@@ -1,7 +1,7 @@
 /* tests/traces/test_traces.c: output files written from synthetic payloads published on a
  * real sim_engine bus: requests.csv rows, steps.jsonl.gz round trip, the Perfetto trace and its
  * cap, the inference-perf report structure (key order from
- * ../shared/formats/inference-perf-report.md), vLLM's result keys and table, summary.json,
+ * docs/formats/inference-perf-report.md), vLLM's result keys and table, summary.json,
  * byte-for-byte determinism, no file without commit, and an unwritable directory failing
  * before any simulation. */
 #include <math.h>
