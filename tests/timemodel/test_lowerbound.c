@@ -21,7 +21,7 @@
 #include "base/stats.h"
 #include "timemodel/roofline.h"
 
-#define DATA  SERVESIM_SHARED_DATA
+#define DATA  SERVESIM_DATA_DIR
 #define SLACK 0.97
 
 typedef struct {

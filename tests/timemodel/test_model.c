@@ -21,7 +21,7 @@ load(const char *name)
 
 Test(model, every_shared_config_parses)
 {
-    const char *dir = SERVESIM_SHARED_DATA "/model-configs";
+    const char *dir = SERVESIM_DATA_DIR "/model-configs";
     GError *err = NULL;
     g_autoptr(GDir) d = g_dir_open(dir, 0, &err);
     cr_assert_not_null(d, "%s", err ? err->message : "");
@@ -38,7 +38,7 @@ Test(model, every_shared_config_parses)
         tm_model_spec_clear(&m);
         n++;
     }
-    cr_expect_geq(n, 21, "expected every config of ../shared/data/model-configs");
+    cr_expect_geq(n, 21, "expected every config of data/model-configs");
 }
 
 Test(model, every_preset_parses)
@@ -56,8 +56,8 @@ Test(model, every_preset_parses)
 Test(model, extra_model_facts_rows_parse)
 {
     GError *err = NULL;
-    g_autoptr(base_csv) c = base_csv_open(
-        SERVESIM_SHARED_DATA "/model-configs/extra_model_facts.csv", 0, BASE_CSV_HEADER, &err);
+    g_autoptr(base_csv) c = base_csv_open(SERVESIM_DATA_DIR "/model-configs/extra_model_facts.csv",
+                                          0, BASE_CSV_HEADER, &err);
     cr_assert_not_null(c, "%s", err ? err->message : "");
     int rows = 0;
     while (base_csv_next(c, &err)) {

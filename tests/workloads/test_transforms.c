@@ -109,7 +109,7 @@ Test(transforms, clipping_keeps_the_leading_segments)
     /* Mooncake row 1: 6,758 prompt tokens in 14 blocks, 500 output. max_model_len 1,300 keeps
      * the output and 800 prompt tokens: blocks 0 (512) and 1 (288 of 512). */
     const char *a[] = {"--workload",
-                       SERVESIM_SHARED_DATA "/mooncake-fast25/conversation_trace.first4000.jsonl",
+                       SERVESIM_DATA_DIR "/mooncake-fast25/conversation_trace.first1000.jsonl",
                        "--over-length",
                        "clip",
                        "--limit",
