@@ -22,7 +22,8 @@
 #include "timemodel/roofline.h"
 #include "timemodel/setup.h"
 
-static const char *const fmt_names[TM_CALIB_FMT_COUNT] = {
+/* NULL-terminated (base/match.h); the assert catches a format added without a name. */
+static const char *const fmt_names[] = {
     [TM_CALIB_FMT_AUTO] = "auto",
     [TM_CALIB_FMT_MEASUREMENTS] = "measurements",
     [TM_CALIB_FMT_STEPS] = "steps",
@@ -39,7 +40,9 @@ static const char *const fmt_names[TM_CALIB_FMT_COUNT] = {
     [TM_CALIB_FMT_LSS_V0_LAYERS] = "lss-v0-layers",
     [TM_CALIB_FMT_LSS_PROFILE] = "lss-profile",
     [TM_CALIB_FMT_COMPOSED] = "vidur+aic-steps",
+    NULL,
 };
+G_STATIC_ASSERT(BASE_STRV_N(fmt_names) == TM_CALIB_FMT_COUNT);
 
 const char *
 tm_calib_format_name(tm_calib_format f)
@@ -50,14 +53,13 @@ tm_calib_format_name(tm_calib_format f)
 gboolean
 tm_calib_format_parse(const char *s, tm_calib_format *out, GError **error)
 {
-    for (int i = 0; i < TM_CALIB_FMT_COUNT; i++) {
-        if (g_ascii_strcasecmp(s, fmt_names[i]) == 0) {
-            *out = (tm_calib_format)i;
-            return TRUE;
-        }
+    int i = base_strv_index_nocase(fmt_names, s);
+    if (i >= 0) {
+        *out = (tm_calib_format)i;
+        return TRUE;
     }
-    g_autofree char *close = base_suggest(s, fmt_names, TM_CALIB_FMT_COUNT);
-    g_autofree char *all = g_strjoinv(", ", (char **)(uintptr_t)fmt_names);
+    g_autofree char *close = base_suggest(s, fmt_names);
+    g_autofree char *all = base_strv_join(fmt_names, ", ");
     g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "unknown input format '%s'%s%s%s (one of %s)", s,
                 close ? " (did you mean " : "", close ? close : "", close ? "?)" : "", all);
     return FALSE;
@@ -202,14 +204,14 @@ static void
 skip(imp *m, const char *reason)
 {
     m->info->skipped++;
-    gpointer v = g_hash_table_lookup(m->skips, reason);
-    if (v == NULL) {
+    gpointer key = NULL, v = NULL;
+    if (!g_hash_table_lookup_extended(m->skips, reason, &key, &v)) {
         char *r = g_strdup(reason);
         g_ptr_array_add(m->skip_order, r);
         g_hash_table_insert(m->skips, r, GUINT_TO_POINTER(1));
     } else {
-        g_hash_table_insert(m->skips, (gpointer)(uintptr_t)reason,
-                            GUINT_TO_POINTER(GPOINTER_TO_UINT(v) + 1));
+        /* the stored key (our copy) stays the key */
+        g_hash_table_insert(m->skips, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(v) + 1));
     }
 }
 
@@ -524,8 +526,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(row_opts, row_opts_clear)
  * kv_cache_dtype. */
 enum { CFG_TP, CFG_DP, CFG_PP, CFG_MODEL, CFG_HW, CFG_DTYPE, CFG_KV, CFG_N };
 
-static const char *const cfg_cols[CFG_N] = {
-    "tp", "dp", "pp", "model", "hardware", "dtype", "kv_cache_dtype"};
+static const char *const cfg_cols[] = {
+    "tp", "dp", "pp", "model", "hardware", "dtype", "kv_cache_dtype", NULL};
+G_STATIC_ASSERT(BASE_STRV_N(cfg_cols) == CFG_N);
 
 /* The options of the current row: the command's, then the row's cells. O must be zeroed; it
  * is filled (clear with base_opts_clear). CALIBRATION replaces the calibration field. */
@@ -545,7 +548,7 @@ row_options(imp *m, const int *cols, const char *calibration, tm_options *o, GEr
         !cell_int_def(m, cols[CFG_PP], o->pp, 1, &o->pp, error))
         return FALSE;
     static const char *const paths[] = {"model.name", "hardware.name", "model.dtype",
-                                        "model.kv_cache_dtype"};
+                                        "model.kv_cache_dtype", NULL};
     for (int i = 0; i < 4; i++) {
         int col = cols[CFG_MODEL + i];
         if (cell_empty(m, col))
@@ -632,9 +635,10 @@ check_duplicate(imp *m, const char *key, const char *what, GError **error)
 
 enum { MS_BATCH, MS_SEQ, MS_DEC, MS_GA, MS_PREFILL, MS_DECODE, MS_N };
 
-static const char *const ms_cols[MS_N] = {"batch_per_gpu",       "seq_len",
-                                          "decode_tokens",       "grad_accum",
-                                          "measured_prefill_ms", "measured_decode_ms"};
+static const char *const ms_cols[] = {
+    "batch_per_gpu",      "seq_len", "decode_tokens", "grad_accum", "measured_prefill_ms",
+    "measured_decode_ms", NULL};
+G_STATIC_ASSERT(BASE_STRV_N(ms_cols) == MS_N);
 
 typedef struct {
     int cfg[CFG_N];
@@ -763,9 +767,10 @@ import_measurements(imp *m, GError **error)
 
 enum { ST_PT, ST_PS, ST_PC, ST_DS, ST_DC, ST_SAMPLED, ST_MS, ST_N };
 
-static const char *const st_cols[ST_N] = {"prefill_tokens",  "prefill_seqs",   "prefill_context",
-                                          "decode_seqs",     "decode_context", "sampled",
-                                          "measured_step_ms"};
+static const char *const st_cols[] = {
+    "prefill_tokens", "prefill_seqs", "prefill_context",  "decode_seqs",
+    "decode_context", "sampled",      "measured_step_ms", NULL};
+G_STATIC_ASSERT(BASE_STRV_N(st_cols) == ST_N);
 
 typedef struct {
     int cfg[CFG_N];
@@ -1135,9 +1140,10 @@ import_vidur_mlp(imp *m, GError **error)
                                         "n_expanded_embd",
                                         "vocab_size",
                                         "num_tokens",
-                                        "num_tensor_parallel_workers"};
-    int sc[G_N_ELEMENTS(shape)], oc[G_N_ELEMENTS(vidur_ops)];
-    for (size_t i = 0; i < G_N_ELEMENTS(shape); i++)
+                                        "num_tensor_parallel_workers",
+                                        NULL};
+    int sc[BASE_STRV_N(shape)], oc[G_N_ELEMENTS(vidur_ops)];
+    for (size_t i = 0; i < BASE_STRV_N(shape); i++)
         if (!need_col(m, shape[i], &sc[i], error))
             return FALSE;
     int gated = base_csv_col(m->c, "use_gated_mlp");
@@ -1149,8 +1155,8 @@ import_vidur_mlp(imp *m, GError **error)
         return FALSE;
     while (base_csv_next(m->c, error)) {
         m->info->rows++;
-        int64_t v[G_N_ELEMENTS(shape)];
-        for (size_t i = 0; i < G_N_ELEMENTS(shape); i++)
+        int64_t v[BASE_STRV_N(shape)];
+        for (size_t i = 0; i < BASE_STRV_N(shape); i++)
             if (!cell_int(m, sc[i], 1, &v[i], error))
                 return FALSE;
         if (gated >= 0 && g_ascii_strcasecmp(base_csv_field(m->c, (size_t)gated), "true") != 0) {
@@ -1198,9 +1204,10 @@ import_vidur_attention(imp *m, GError **error)
 {
     static const char *const names[] = {
         "n_embd",     "n_q_head",           "n_kv_head",     "num_tensor_parallel_workers",
-        "batch_size", "prefill_chunk_size", "kv_cache_size", "is_prefill"};
-    int c[G_N_ELEMENTS(names)];
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        "batch_size", "prefill_chunk_size", "kv_cache_size", "is_prefill",
+        NULL};
+    int c[BASE_STRV_N(names)];
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int yp = base_csv_col(m->c, "time_stats.attn_prefill.median");
@@ -1415,9 +1422,10 @@ static gboolean
 import_aic_attention(imp *m, GError **error)
 {
     static const char *const names[] = {"batch_size", "isl",  "num_heads", "num_key_value_heads",
-                                        "head_dim",   "step", "latency",   "op_name"};
-    int c[G_N_ELEMENTS(names)];
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+                                        "head_dim",   "step", "latency",   "op_name",
+                                        NULL};
+    int c[BASE_STRV_N(names)];
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int kvc = base_csv_col(m->c, "kv_cache_dtype"), bwc = base_csv_col(m->c, "beam_width");
@@ -1616,8 +1624,8 @@ import_lss_layers(imp *m, bool per_seq, GError **error)
 static gboolean
 import_lss_attention(imp *m, GError **error)
 {
-    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode", "kv_decode",
-                                        "time_us"};
+    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode",
+                                        "kv_decode",     "time_us",    NULL};
     int c[5];
     for (int i = 0; i < 5; i++)
         if (!need_col(m, names[i], &c[i], error))
@@ -1923,10 +1931,10 @@ compose_profile(imp *m, const char *dir, GError **error)
     g_autoptr(GHashTable) ss = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
     if (!read_layers(m, dense, "tokens", ds, error) || !read_layers(m, seq, "sequences", ss, error))
         return FALSE;
-    static const char *const per_layer[] = {"layernorm",    "qkv_proj", "o_proj",
-                                            "gate_up_proj", "act_fn",   "down_proj"};
-    static const char *const per_step[] = {"embedding", "final_layernorm"};
-    for (size_t i = 0; i < G_N_ELEMENTS(per_layer); i++) {
+    static const char *const per_layer[] = {"layernorm", "qkv_proj",  "o_proj", "gate_up_proj",
+                                            "act_fn",    "down_proj", NULL};
+    static const char *const per_step[] = {"embedding", "final_layernorm", NULL};
+    for (size_t i = 0; i < BASE_STRV_N(per_layer); i++) {
         if (g_hash_table_lookup(ds, per_layer[i]) == NULL) {
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                         "%s: no %s rows: this profile cannot be composed into steps%s", dense,
@@ -1938,7 +1946,7 @@ compose_profile(imp *m, const char *dir, GError **error)
             return FALSE;
         }
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(per_step); i++) {
+    for (size_t i = 0; i < BASE_STRV_N(per_step); i++) {
         if (g_hash_table_lookup(ds, per_step[i]) == NULL) {
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: no %s rows", dense, per_step[i]);
             return FALSE;
@@ -1954,8 +1962,8 @@ compose_profile(imp *m, const char *dir, GError **error)
     g_autofree char *config =
         g_strdup_printf("%s tp=%" G_GINT64_FORMAT " steps", m->model_name, m->tp);
     int c[5];
-    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode", "kv_decode",
-                                        "time_us"};
+    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode",
+                                        "kv_decode",     "time_us",    NULL};
     if (!open_table(m, att, error))
         return FALSE;
     for (int i = 0; i < 5; i++)
@@ -1977,7 +1985,7 @@ compose_profile(imp *m, const char *dir, GError **error)
         }
         double layer = ya, t, step = 0.0;
         bool ok = true;
-        for (size_t i = 0; i < G_N_ELEMENTS(per_layer) && ok; i++) {
+        for (size_t i = 0; i < BASE_STRV_N(per_layer) && ok; i++) {
             ok = series_at(g_hash_table_lookup(ds, per_layer[i]), T, &t);
             /* two RMSNorms per layer (input and post-attention) */
             layer += strcmp(per_layer[i], "layernorm") == 0 ? 2.0 * t : t;
@@ -1986,7 +1994,7 @@ compose_profile(imp *m, const char *dir, GError **error)
             ok = series_at(rot, T, &t);
             layer += t;
         }
-        for (size_t i = 0; i < G_N_ELEMENTS(per_step) && ok; i++) {
+        for (size_t i = 0; i < BASE_STRV_N(per_step) && ok; i++) {
             ok = series_at(g_hash_table_lookup(ds, per_step[i]), T, &t);
             step += t;
         }
@@ -2027,8 +2035,8 @@ vidur_model(const char *base)
         s[strlen(s) - strlen("_mlp.csv")] = '\0';
     const char *name = strrchr(s, '_') != NULL ? strrchr(s, '_') + 1 : s;
     g_autofree char *n = g_strdup(name);
-    static const char *const suffixes[] = {"-hf", "-instruct"};
-    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++)
+    static const char *const suffixes[] = {"-hf", "-instruct", NULL};
+    for (size_t i = 0; i < BASE_STRV_N(suffixes); i++)
         if (g_str_has_suffix(n, suffixes[i]))
             n[strlen(n) - strlen(suffixes[i])] = '\0';
     return g_steal_pointer(&n);
@@ -2068,11 +2076,12 @@ static gboolean
 read_aic_attention(imp *m, const char *path, GHashTable *by_key, GPtrArray *list, GError **error)
 {
     static const char *const names[] = {"batch_size", "isl",  "num_heads", "num_key_value_heads",
-                                        "head_dim",   "step", "latency",   "op_name"};
-    int c[G_N_ELEMENTS(names)];
+                                        "head_dim",   "step", "latency",   "op_name",
+                                        NULL};
+    int c[BASE_STRV_N(names)];
     if (!open_table(m, path, error))
         return FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int kvc = base_csv_col(m->c, "kv_cache_dtype");
@@ -2163,10 +2172,11 @@ compose_tables(imp *m,
                                         "n_expanded_embd",
                                         "vocab_size",
                                         "num_tokens",
-                                        "num_tensor_parallel_workers"};
-    int sc[G_N_ELEMENTS(shape)];
+                                        "num_tensor_parallel_workers",
+                                        NULL};
+    int sc[BASE_STRV_N(shape)];
     gboolean ok = open_table(m, mlp, error);
-    for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+    for (size_t i = 0; ok && i < BASE_STRV_N(shape); i++)
         ok = need_col(m, shape[i], &sc[i], error);
     int oc[G_N_ELEMENTS(vidur_layer_ops)];
     for (size_t i = 0; ok && i < G_N_ELEMENTS(vidur_layer_ops); i++) {
@@ -2180,8 +2190,8 @@ compose_tables(imp *m,
         ok = FALSE;
     }
     while (ok && base_csv_next(m->c, error)) {
-        int64_t v[G_N_ELEMENTS(shape)];
-        for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+        int64_t v[BASE_STRV_N(shape)];
+        for (size_t i = 0; ok && i < BASE_STRV_N(shape); i++)
             ok = cell_int(m, sc[i], 1, &v[i], error);
         if (!ok)
             break;
@@ -2580,7 +2590,7 @@ open_input(imp *m, const char *path, tm_calib_format forced, GError **error)
         GString *cols = g_string_new(NULL);
         for (size_t i = 0; i < base_csv_ncols(m->c) && i < 8; i++)
             g_string_append_printf(cols, "%s%s", i ? ", " : "", base_csv_colname(m->c, i));
-        g_autofree char *all = g_strjoinv(", ", (char **)(uintptr_t)(fmt_names + 1));
+        g_autofree char *all = base_strv_join(fmt_names + 1, ", "); /* all but "auto" */
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "%s:1: cannot tell the input format from the header (%s%s); force one with "
                     "--input-format (%s)",
@@ -2787,8 +2797,8 @@ tm_calib_predict_csv(const char *path,
     }
     const char *cal = o->tm->calibration;
     static const char *const add_sc[] = {"predicted_prefill_ms", "predicted_decode_ms",
-                                         "prefill_ape", "decode_ape"};
-    static const char *const add_st[] = {"predicted_step_ms", "step_ape"};
+                                         "prefill_ape", "decode_ape", NULL};
+    static const char *const add_st[] = {"predicted_step_ms", "step_ape", NULL};
     const char *const *add = steps ? add_st : add_sc;
     size_t nadd = steps ? 2 : 4;
     double sum[3] = {0, 0, 0};

@@ -9,6 +9,7 @@
 
 #include "base/io.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "base/opts.h"
 #include "timemodel/calib_fit.h"
 #include "timemodel/calib_import.h"
@@ -127,6 +128,7 @@ coef(tm_calib_term t, double v)
     return g_strdup_printf("%.4g us", v * 1e6);
 }
 
+/* sparse: indexed by term, NULL where a term has none (not a name table) */
 static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_COMPUTE] = "compute efficiency (MFU)",
     [TM_TERM_MEMORY] = "memory-bandwidth efficiency",
@@ -139,6 +141,7 @@ static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_COMM] = "communication efficiency",
 };
 
+/* sparse: indexed by term, NULL where a term has none (not a name table) */
 static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_FIXED] = "per step",
     [TM_TERM_SEQ] = "per sequence per step",
@@ -284,7 +287,8 @@ predict(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs)
         fputs(out->str, stdout);
     }
     g_string_free(out, TRUE);
-    static const char *const what[3] = {"prefill", "decode", "step"};
+    static const char *const what[] = {"prefill", "decode", "step", NULL};
+    G_STATIC_ASSERT(BASE_STRV_N(what) == 3);
     for (int i = 0; i < 3 && rc == CLI_OK; i++)
         if (n[i] > 0)
             fprintf(stderr, "servesim: %s MAPE %.1f%% over %zu rows with a measured value\n",
@@ -357,17 +361,17 @@ import_all(const calibrate_args *a,
     g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
     const char *ar = NULL;
     for (guint i = 0; i < inputs->len; i++) {
-        const char *path = inputs->pdata[i];
+        char *path = inputs->pdata[i]; /* borrowed */
         tm_calib_format f = io->format;
         if (a->compose && f == TM_CALIB_FMT_AUTO && !tm_calib_detect_format(path, &f, error))
             return FALSE;
         if (a->compose) {
             switch (f) {
             case TM_CALIB_FMT_VIDUR_MLP:
-                g_ptr_array_add(mlps, (gpointer)(uintptr_t)path);
+                g_ptr_array_add(mlps, path);
                 continue;
             case TM_CALIB_FMT_AIC_ATTENTION:
-                g_ptr_array_add(atts, (gpointer)(uintptr_t)path);
+                g_ptr_array_add(atts, path);
                 continue;
             case TM_CALIB_FMT_AIC_ALLREDUCE:
                 if (ar != NULL) {

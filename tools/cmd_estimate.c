@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/io.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "base/opts.h"
 #include "timemodel/setup.h"
 #include "tools/cli.h"
@@ -385,7 +386,8 @@ static const char *const out_cols[] = {"predicted_prefill_ms",
                                        "predicted_tokens_per_s_per_gpu",
                                        "prefill_bottleneck",
                                        "decode_bottleneck",
-                                       "error"};
+                                       "error",
+                                       NULL};
 
 /* Integer cell COL of the current row, or DEF when the column is absent or the cell empty. */
 static gboolean
@@ -421,7 +423,7 @@ price_row(
                   cell_int(c, cols[5], 1, 1, &ga, error) &&
                   cell_int(c, cols[6], a->tm.pp, 1, &pp, error);
     static const char *const str_paths[] = {"model.name", "hardware.name", "model.dtype",
-                                            "model.kv_cache_dtype"};
+                                            "model.kv_cache_dtype", NULL};
     for (int i = 0; ok && i < 4; i++) {
         int col = cols[7 + i];
         if (col >= 0 && *base_csv_field(c, (size_t)col) != '\0' &&
@@ -469,10 +471,10 @@ scenarios(const estimate_args *a)
     if (c == NULL)
         return cli_fail(err, CLI_USAGE);
     static const char *const in_cols[] = {
-        "tp", "dp",    "batch_per_gpu", "seq_len", "decode_tokens", "grad_accum",
-        "pp", "model", "hardware",      "dtype",   "kv_cache_dtype"};
-    int cols[G_N_ELEMENTS(in_cols)];
-    for (size_t i = 0; i < G_N_ELEMENTS(in_cols); i++)
+        "tp", "dp",    "batch_per_gpu", "seq_len", "decode_tokens",  "grad_accum",
+        "pp", "model", "hardware",      "dtype",   "kv_cache_dtype", NULL};
+    int cols[BASE_STRV_N(in_cols)];
+    for (size_t i = 0; i < BASE_STRV_N(in_cols); i++)
         cols[i] = base_csv_col(c, in_cols[i]);
     /* output header: input columns (minus predicted ones we rewrite), then ours */
     size_t n = base_csv_ncols(c);
@@ -481,13 +483,13 @@ scenarios(const estimate_args *a)
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const char *name = base_csv_colname(c, i);
-        keep[i] = !g_strv_contains(out_cols, name);
+        keep[i] = base_strv_index(out_cols, name) < 0;
         if (keep[i]) {
             put_field(g, name, first);
             first = false;
         }
     }
-    size_t nout = a->keep_going ? G_N_ELEMENTS(out_cols) : G_N_ELEMENTS(out_cols) - 1;
+    size_t nout = a->keep_going ? BASE_STRV_N(out_cols) : BASE_STRV_N(out_cols) - 1;
     for (size_t i = 0; i < nout; i++) {
         put_field(g, out_cols[i], first);
         first = false;
@@ -507,7 +509,7 @@ scenarios(const estimate_args *a)
                 break;
             }
             g_ptr_array_set_size(vals, 0);
-            for (size_t i = 0; i + 1 < G_N_ELEMENTS(out_cols); i++)
+            for (size_t i = 0; i + 1 < BASE_STRV_N(out_cols); i++)
                 g_ptr_array_add(vals, g_strdup(""));
             g_ptr_array_add(vals, g_strdup(msg));
         }

@@ -127,8 +127,8 @@ read_windows(servegen *s, const wl__input *in, GError **error)
     }
     l = NULL; /* owned by c now */
     const char *name = base_csv_name(c);
-    static const char *const cols[] = {"window_start_s",    "rate",   "cv",
-                                       "interarrival_dist", "param1", "param2"};
+    static const char *const cols[] = {"window_start_s", "rate",   "cv", "interarrival_dist",
+                                       "param1",         "param2", NULL};
     double prev = -1;
     while (base_csv_next(c, &e)) {
         uint64_t ln = base_csv_lineno(c);
