@@ -63,7 +63,7 @@ count_lines(base_lines *r, GError **err, char last[64])
 
 Test(io, reads_plain_lines_with_crlf_and_no_final_newline)
 {
-    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 14);
+    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 13);
     GError *err = NULL;
     g_autoptr(base_lines) r = base_lines_open(p, &err);
     cr_assert_not_null(r);
@@ -221,4 +221,26 @@ Test(io, unwritable_directory_fails_fast)
     g_clear_error(&err);
     g_autofree char *d = g_build_filename(tmpdir, "x", "y", NULL);
     cr_expect(base_dir_ensure_writable(d, &err));
+}
+
+/* The line layer skips a UTF-8 BOM once (first line only) and rejects a NUL byte with the
+ * line number. */
+Test(io, bom_skipped_once_and_nul_rejected)
+{
+    g_autofree char *p = write_file("b.txt", "\xEF\xBB\xBFh\n\xEF\xBB\xBFx\nok\nbad\0y\n", 21);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(p, &err);
+    cr_assert_not_null(r);
+    char *l;
+    size_t n;
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "h");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_eq(n, 4, "a BOM past the first line is data");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "ok");
+    cr_expect(!base_lines_next(r, &l, &n, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":4: NUL byte") != NULL, "%s", err->message);
+    g_error_free(err);
 }
