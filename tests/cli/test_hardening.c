@@ -265,3 +265,24 @@ Test(hardening, truncated_gzip_names_the_file)
     g_unlink(plain);
     g_unlink(gz);
 }
+
+/* Hardware figures out of their physical range are errors naming the key (memory_gb 1e300
+ * used to overflow a double -> int64 cast; gpus_per_node 0 and a negative L2 were accepted). */
+Test(hardening, hardware_fields_are_range_checked)
+{
+    const char *bad[][2] = {
+        {"\"memory_gb\": 1e300", "memory_gb: 1e+300 is out of range"},
+        {"\"memory_gb\": 80, \"gpus_per_node\": 0", "gpus_per_node: 0 is out of range"},
+        {"\"memory_gb\": 80, \"l2_cache_mb\": -1", "l2_cache_mb: -1 is out of range"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *json = g_strdup_printf(
+            "{\"peak_tflops\": {\"bf16\": 989.4}, %s, \"memory_bandwidth_gbps\": 3350, "
+            "\"interconnect\": {\"nvlink\": {\"bandwidth_gbps\": 450, \"latency_us\": 4.5}}}",
+            bad[i][0]);
+        g_autofree char *hw = tu_tmp_file(".json", json);
+        clirun r = clirun_exec("estimate", "--hardware", hw, NULL);
+        expect_one_line_error(&r, bad[i][1]);
+        clirun_clear(&r);
+        g_unlink(hw);
+    }
+}
