@@ -227,7 +227,8 @@ Test(io, unwritable_directory_fails_fast)
  * line number. */
 Test(io, bom_skipped_once_and_nul_rejected)
 {
-    g_autofree char *p = write_file("b.txt", "\xEF\xBB\xBFh\n\xEF\xBB\xBFx\nok\nbad\0y\n", 21);
+    static const char text[] = "\xEF\xBB\xBFh\n\xEF\xBB\xBFx\nok\nbad\0y\n";
+    g_autofree char *p = write_file("b.txt", text, sizeof text - 1);
     GError *err = NULL;
     g_autoptr(base_lines) r = base_lines_open(p, &err);
     cr_assert_not_null(r);
