@@ -14,6 +14,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#define ZLIB_CONST /* const next_in */
 #include <zlib.h>
 
 #include "base/error.h"
@@ -27,8 +28,7 @@ G_DEFINE_QUARK(base-error-quark, base_error)
 struct base_lines {
     char *name;
     gzFile gz;       /* file source (plain files pass through zlib untouched), or NULL */
-    GBytes *mem;     /* memory source (already inflated), or NULL */
-    char *buf;       /* owned for gz sources; points into mem otherwise */
+    char *buf;       /* owned: the read buffer (gz), or the whole inflated input (memory) */
     size_t cap;      /* capacity of buf (gz) */
     size_t start;    /* first unread byte */
     size_t end;      /* one past last valid byte */
@@ -83,11 +83,10 @@ base_lines_new_from_memory(const char *name, const void *data, size_t size, GErr
         return NULL;
     base_lines *r = g_new0(base_lines, 1);
     r->name = g_strdup(name);
-    r->mem = b;
-    size_t n = 0;
-    /* The inflated copy is ours and NUL-terminated one past the end (see maybe_gunzip), so
-     * lines can be split in place. */
-    r->buf = (char *)(uintptr_t)g_bytes_get_data(b, &n);
+    gsize n = 0;
+    /* The inflated copy is ours alone (so this takes it without copying) and NUL-terminated
+     * one past the end (see maybe_gunzip), so lines can be split in place. */
+    r->buf = g_bytes_unref_to_data(b, &n);
     r->end = n;
     r->eof = TRUE;
     return r;
@@ -98,14 +97,32 @@ base_lines_free(base_lines *r)
 {
     if (r == NULL)
         return;
-    if (r->gz != NULL) {
+    if (r->gz != NULL)
         gzclose(r->gz);
-        g_free(r->buf);
-    }
-    if (r->mem != NULL)
-        g_bytes_unref(r->mem);
+    g_free(r->buf);
     g_free(r->name);
     g_free(r);
+}
+
+/* zlib names descriptors opened with gzdopen "<fd:N>"; messages name the file instead. */
+static const char *
+gz_message(const char *msg)
+{
+    if (msg != NULL && g_str_has_prefix(msg, "<fd:")) {
+        const char *colon = strstr(msg, ": ");
+        if (colon != NULL)
+            return colon + 2;
+    }
+    return msg != NULL ? msg : "unknown error";
+}
+
+static size_t
+bom_len(const char *p, size_t n)
+{
+    return n >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+                   (unsigned char)p[2] == 0xBF
+               ? 3
+               : 0;
 }
 
 static gboolean
@@ -126,7 +143,7 @@ fill(base_lines *r, GError **error)
         int errnum = 0;
         const char *msg = gzerror(r->gz, &errnum);
         g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: read error: %s", r->name,
-                    errnum == Z_ERRNO ? g_strerror(errno) : msg);
+                    errnum == Z_ERRNO ? g_strerror(errno) : gz_message(msg));
         return FALSE;
     }
     if (n == 0) {
@@ -134,7 +151,7 @@ fill(base_lines *r, GError **error)
         const char *msg = gzerror(r->gz, &errnum);
         if (errnum != Z_OK) {
             g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: corrupt or truncated gzip: %s",
-                        r->name, msg);
+                        r->name, gz_message(msg));
             return FALSE;
         }
         r->eof = TRUE;
@@ -158,6 +175,19 @@ base_lines_next(base_lines *r, char **line, size_t *len, GError **error)
                 n--;
             p[n] = '\0'; /* gz buffers have one spare byte; memory copies are NUL-padded */
             r->lineno++;
+            if (r->lineno == 1) {
+                size_t b = bom_len(p, n); /* spreadsheet exports start with one */
+                p += b;
+                n -= b;
+            }
+            if (memchr(p, '\0', n) != NULL) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                            "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
+                            r->name, r->lineno);
+                r->start = r->end = 0;
+                r->eof = TRUE;
+                return FALSE;
+            }
             *line = p;
             *len = n;
             return TRUE;
@@ -202,13 +232,21 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
         g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: cannot inflate", name);
         return NULL;
     }
-    size_t cap = size * 4 + 1024, used = 0;
+    size_t cap = MIN(size * 4 + 1024, BASE_READ_ALL_MAX), used = 0;
     char *out = g_malloc(cap + 1);
-    zs.next_in = (Bytef *)(uintptr_t)data; /* zlib's API is not const-correct */
+    zs.next_in = data;
     zs.avail_in = (uInt)size;
     int rc;
     do {
         if (cap - used < 65536) {
+            if (cap >= BASE_READ_ALL_MAX) {
+                inflateEnd(&zs);
+                g_free(out);
+                g_set_error(error, BASE_ERROR, BASE_ERROR_IO,
+                            "%s: inflates to more than %zu MiB, the limit for inputs read whole",
+                            name, BASE_READ_ALL_MAX >> 20);
+                return NULL;
+            }
             cap *= 2;
             out = g_realloc(out, cap + 1);
         }
@@ -229,18 +267,91 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
     return g_bytes_new_take(out, used);
 }
 
+bool
+base_file_is_rereadable(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 GBytes *
 base_file_read_all(const char *path, GError **error)
 {
-    g_autofree char *raw = NULL;
-    size_t n = 0;
-    GError *e = NULL;
-    if (!g_file_get_contents(path, &raw, &n, &e)) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot read: %s", path, e->message);
-        g_error_free(e);
+    g_return_val_if_fail(path != NULL, NULL);
+    bool in = strcmp(path, "-") == 0;
+    int fd = in ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot open: %s", path,
+                    g_strerror(errno));
         return NULL;
     }
-    return base_bytes_maybe_gunzip(path, raw, n, error);
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: is a directory", path);
+        return NULL;
+    }
+    /* One pass over the descriptor (a FIFO cannot be read twice), in chunks, so the size
+     * limit and the NUL check stop /dev/zero at its first chunk instead of at 32 GiB. */
+    GByteArray *buf = g_byte_array_new();
+    guint8 chunk[65536];
+    const char *why = NULL;
+    int err = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (buf->len + (size_t)n > BASE_READ_ALL_MAX) {
+            why = "larger than the limit for inputs read whole";
+            break;
+        }
+        /* plain text holds no NUL; gzip data does, and is checked once inflated */
+        if (!base_is_gzip(buf->len > 0 ? buf->data : chunk, buf->len > 0 ? buf->len : (size_t)n) &&
+            memchr(chunk, '\0', (size_t)n) != NULL) {
+            why = "NUL byte in the input (not a text file?)";
+            break;
+        }
+        g_byte_array_append(buf, chunk, (guint)n);
+    }
+    close(fd);
+    if (err != 0 || why != NULL) {
+        g_byte_array_free(buf, TRUE);
+        if (err != 0)
+            g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot read: %s", path,
+                        g_strerror(err));
+        else if (why[0] == 'l')
+            g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: %s (%zu MiB)", path, why,
+                        BASE_READ_ALL_MAX >> 20);
+        else
+            g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: %s", path, why);
+        return NULL;
+    }
+    g_autoptr(GBytes) raw = g_byte_array_free_to_bytes(buf);
+    gsize n = 0;
+    const char *data = g_bytes_get_data(raw, &n);
+    bool gz = base_is_gzip(data, n);
+    GBytes *b = base_bytes_maybe_gunzip(path, data, n, error);
+    if (b == NULL)
+        return NULL;
+    const char *p = g_bytes_get_data(b, &n);
+    if (gz && memchr(p, '\0', n) != NULL) {
+        g_bytes_unref(b);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                    "%s: NUL byte in the input (not a text file?)", path);
+        return NULL;
+    }
+    size_t bom = bom_len(p, n);
+    if (bom == 0)
+        return b;
+    GBytes *rest = g_bytes_new_from_bytes(b, bom, n - bom);
+    g_bytes_unref(b);
+    return rest;
 }
 
 /* ---- atomic output ---- */

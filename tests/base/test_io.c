@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#define ZLIB_CONST /* const next_in */
 #include <zlib.h>
 
 #include "base/error.h"
@@ -62,7 +63,7 @@ count_lines(base_lines *r, GError **err, char last[64])
 
 Test(io, reads_plain_lines_with_crlf_and_no_final_newline)
 {
-    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 14);
+    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 13);
     GError *err = NULL;
     g_autoptr(base_lines) r = base_lines_open(p, &err);
     cr_assert_not_null(r);
@@ -136,7 +137,7 @@ Test(io, memory_reader_handles_gzip)
     /* Build a gzip member with deflateInit2 (windowBits 31 = gzip header). */
     z_stream zs = {0};
     deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-    zs.next_in = (Bytef *)(uintptr_t)text;
+    zs.next_in = (const Bytef *)text;
     zs.avail_in = 4;
     zs.next_out = buf;
     zs.avail_out = (uInt)cap;
@@ -220,4 +221,27 @@ Test(io, unwritable_directory_fails_fast)
     g_clear_error(&err);
     g_autofree char *d = g_build_filename(tmpdir, "x", "y", NULL);
     cr_expect(base_dir_ensure_writable(d, &err));
+}
+
+/* The line layer skips a UTF-8 BOM once (first line only) and rejects a NUL byte with the
+ * line number. */
+Test(io, bom_skipped_once_and_nul_rejected)
+{
+    static const char text[] = "\xEF\xBB\xBFh\n\xEF\xBB\xBFx\nok\nbad\0y\n";
+    g_autofree char *p = write_file("b.txt", text, sizeof text - 1);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(p, &err);
+    cr_assert_not_null(r);
+    char *l;
+    size_t n;
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "h");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_eq(n, 4, "a BOM past the first line is data");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "ok");
+    cr_expect(!base_lines_next(r, &l, &n, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":4: NUL byte") != NULL, "%s", err->message);
+    g_error_free(err);
 }
