@@ -63,6 +63,15 @@ gboolean base_out_commit(base_out *o, GError **error);
 void base_out_free(base_out *o); /* aborts (deletes tmp) if not committed */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_out, base_out_free)
 
+/* Temporaries of open base_out files are kept in a fixed-size, signal-safe registry (32 slots;
+ * a path that does not fit is not registered). After this call, SIGINT, SIGTERM, SIGHUP and
+ * SIGPIPE (unless ignored) unlink every registered temporary, restore the default action and
+ * re-raise, so the process still dies of the signal and leaves no "*.tmp.XXXXXX" behind.
+ * Called once by tools/ for commands that write outputs. */
+void base_tmp_cleanup_on_signals(void);
+/* Number of temporaries currently registered (tests). */
+unsigned base_tmp_live(void);
+
 /* Writes CONTENTS to PATH atomically (via base_out). */
 gboolean base_file_write_atomic(const char *path, const char *contents, size_t len, GError **error);
 

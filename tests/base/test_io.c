@@ -1,6 +1,8 @@
 /* tests/base/test_io.c: line reading from plain, gzip, truncated gzip and memory; atomic
  * outputs never appear under their final name unless committed. */
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -181,6 +183,43 @@ Test(io, atomic_output_appears_only_on_commit)
     base_out_puts(a, "partial");
     base_out_free(a);
     cr_expect(!g_file_test(q, G_FILE_TEST_EXISTS));
+    GDir *d = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL)
+        cr_expect(strstr(name, ".tmp.") == NULL, "leftover %s", name);
+    g_dir_close(d);
+}
+
+/* Every open output's temporary is in the signal registry until committed or freed; a fatal
+ * signal unlinks it and the process still dies of that signal. */
+Test(io, temporaries_are_registered_and_removed_on_a_fatal_signal)
+{
+    GError *err = NULL;
+    g_autofree char *p = g_build_filename(tmpdir, "a.csv", NULL);
+    g_autofree char *q = g_build_filename(tmpdir, "b.csv.gz", NULL);
+    cr_assert_eq(base_tmp_live(), 0);
+    base_out *a = base_out_open(p, &err);
+    base_out *b = base_out_open(q, &err);
+    cr_expect_eq(base_tmp_live(), 2);
+    cr_assert(base_out_commit(a, &err));
+    cr_expect_eq(base_tmp_live(), 1, "released on commit");
+    base_out_free(a);
+    base_out_free(b);
+    cr_expect_eq(base_tmp_live(), 0, "released on abort");
+
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        base_tmp_cleanup_on_signals();
+        base_out *c = base_out_open(p, NULL);
+        base_out_puts(c, "partial");
+        raise(SIGTERM);
+        _exit(0); /* not reached */
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status 0x%x", status);
     GDir *d = g_dir_open(tmpdir, 0, NULL);
     const char *name;
     while ((name = g_dir_read_name(d)) != NULL)

@@ -2,6 +2,8 @@
  * must end in one line "servesim: FILE:LINE: what" (or "servesim: what" for flags) on stderr,
  * exit 2, no hang, no crash and no partial output; inputs are small and written inline. */
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -284,5 +286,92 @@ Test(hardening, hardware_fields_are_range_checked)
         expect_one_line_error(&r, bad[i][1]);
         clirun_clear(&r);
         g_unlink(hw);
+    }
+}
+
+/* Absurd stage rates in a spec are refused before anything is generated (a rate of 1e30 used
+ * to put every request at t = 0 until memory ran out). */
+Test(hardening, absurd_spec_stage_rate_is_refused, .timeout = 30)
+{
+    g_autofree char *spec = tu_tmp_file(
+        ".json", "{\"data\": {\"type\": \"random\", \"input_distribution\": {\"mean\": 10}, "
+                 "\"output_distribution\": {\"mean\": 5}},\n"
+                 " \"load\": {\"type\": \"constant\", \"stages\": [{\"rate\": 1e30, "
+                 "\"duration\": 10}]}}\n");
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    clirun r = clirun_exec("run", "--workload", spec, "--output-dir", out, NULL);
+    expect_one_line_error(&r, "load.stages: stage 0: rate 1e+30 req/s is out of range");
+    cr_expect(!g_file_test(out, G_FILE_TEST_EXISTS), "no output directory");
+    clirun_clear(&r);
+    g_unlink(spec);
+    g_rmdir(dir);
+}
+
+static void
+default_signals(gpointer data)
+{
+    (void)data;
+    /* The test runner may have been started with SIGINT ignored (background jobs). */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+/* Names in DIR containing ".tmp." (joined with spaces; "" if none). */
+static char *
+tmp_names(const char *dir)
+{
+    GString *s = g_string_new("");
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+        if (strstr(n, ".tmp.") != NULL)
+            g_string_append_printf(s, "%s ", n);
+    if (d != NULL)
+        g_dir_close(d);
+    return g_string_free(s, FALSE);
+}
+
+/* Killing a long `run` removes its temporaries (they used to be left as
+ * requests.csv.tmp.XXXXXX) and the process still dies of the signal. */
+Test(hardening, killed_run_leaves_no_temporaries, .timeout = 120)
+{
+    const int sigs[] = {SIGTERM, SIGINT};
+    for (size_t k = 0; k < G_N_ELEMENTS(sigs); k++) {
+        g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+        g_auto(GStrv) argv = g_strdupv((char *[]){SERVESIM_BINARY, "run", "--workload", "synthetic",
+                                                  "--num-requests", "10000000", "--rate", "1000",
+                                                  "--output-dir", dir, "--steps", "--quiet", NULL});
+        GPid pid;
+        GError *err = NULL;
+        cr_assert(g_spawn_async(NULL, argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                                default_signals, NULL, &pid, &err),
+                  "%s", err ? err->message : "");
+        /* Wait (at most 60 s) until the outputs' temporaries exist, then let it write a bit. */
+        g_autofree char *seen = NULL;
+        for (int i = 0; i < 6000; i++) {
+            g_free(seen);
+            seen = tmp_names(dir);
+            if (strstr(seen, "requests.csv.tmp.") != NULL)
+                break;
+            g_usleep(10000);
+        }
+        cr_expect(strstr(seen, "requests.csv.tmp.") != NULL, "no temporary appeared: '%s'", seen);
+        g_usleep(200000);
+        kill(pid, sigs[k]);
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        g_spawn_close_pid(pid);
+        cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == sigs[k],
+                  "signal %d: status 0x%x (exited %d)", sigs[k], status,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        g_autofree char *left = tmp_names(dir);
+        cr_expect_str_eq(left, "", "signal %d left temporaries behind", sigs[k]);
+        g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+        cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "no output under its final name");
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        cr_expect_eq(system(cmd), 0);
     }
 }
