@@ -2,6 +2,7 @@
  * serialisation (see base/opts.h). Tables are small (tens of rows), so lookups are linear. */
 #include "base/opts.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -113,8 +114,13 @@ static gboolean
 check_range(const base_opt *o, double v, const char *where, GError **error)
 {
     if (o->min < o->max && (v < o->min || v > o->max)) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range [%g, %g]", where,
-                    v, o->min, o->max);
+        /* Counts in full (--replicas 1000001 is not "1e+06"), up to 2^53 where doubles are
+         * still exact; reals and larger bounds in %g. */
+        bool whole = o->type == BASE_OPT_INT && fabs(v) < 9e15 && fabs(o->max) < 9e15;
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    whole ? "%s: %.0f is out of range [%.0f, %.0f]"
+                          : "%s: %g is out of range [%g, %g]",
+                    where, v, o->min, o->max);
         return FALSE;
     }
     return TRUE;

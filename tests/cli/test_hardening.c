@@ -375,3 +375,29 @@ Test(hardening, killed_run_leaves_no_temporaries, .timeout = 120)
         cr_expect_eq(system(cmd), 0);
     }
 }
+
+/* --replicas is capped at 4096 (it accepted 1,000,000, ~1 TB of KV arrays) and the message
+ * shows the count in full; a configuration over the replica-state bound is refused before
+ * anything is allocated or written. */
+Test(hardening, replica_count_and_state_are_bounded)
+{
+    clirun r = clirun_exec("run", "--replicas", "1000000", "--print-config", NULL);
+    expect_one_line_error(&r, "--replicas: 1000000 is out of range [1, 4096]");
+    clirun_clear(&r);
+    r = clirun_exec("run", "--num-gpu-blocks-override", "1e12", "--print-config", NULL);
+    expect_one_line_error(&r, "--num-gpu-blocks-override: 1000000000000 is out of range [2, "
+                              "1073741824]");
+    clirun_clear(&r);
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    /* 4096 × (1e6 × 24 B + 2^21 × 16 B) = 219.6 GiB */
+    r = clirun_exec("run", "--replicas", "4096", "--num-gpu-blocks-override", "1000000", "--limit",
+                    "5", "--output-dir", dir, NULL);
+    expect_one_line_error(&r, "the replicas' state needs 219.6 GiB (4096 replicas × 54.9 MiB for "
+                              "1000000 KV blocks each), more than the 8.0 GiB limit");
+    g_autofree char *left = tmp_names(dir);
+    cr_expect_str_eq(left, "");
+    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+    cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS));
+    clirun_clear(&r);
+    g_rmdir(dir);
+}
