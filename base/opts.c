@@ -154,12 +154,18 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
         double d;
         if (!base_parse_int64(s, &v)) {
             /* Accept 1e6-style integers for counts. */
-            if (!base_parse_double(s, &d) || d != (double)(int64_t)d) {
+            if (!base_parse_double(s, &d) || d != floor(d)) {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                             "%s: expected an integer, got '%s'", where, s);
                 return FALSE;
             }
-            v = (int64_t)d;
+            if (!check_range(o, d, where, error))
+                return FALSE;
+            if (!base_double_to_int64(d, &v)) { /* 1e30 with no range of its own */
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range", where,
+                            d);
+                return FALSE;
+            }
         }
         if (!check_range(o, (double)v, where, error))
             return FALSE;
@@ -253,9 +259,18 @@ set_from_json(const base_opt *o, void *p, const json_t *v, const char *where, GE
             *(int64_t *)p = x;
             return TRUE;
         }
-        if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
-            *(int64_t *)p = (int64_t)json_real_value(v);
-            return check_range(o, json_real_value(v), where, error);
+        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+            double d = json_real_value(v);
+            int64_t x;
+            if (!check_range(o, d, where, error))
+                return FALSE;
+            if (!base_double_to_int64(d, &x)) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range", where,
+                            d);
+                return FALSE;
+            }
+            *(int64_t *)p = x;
+            return TRUE;
         }
         break;
     case BASE_OPT_DOUBLE:

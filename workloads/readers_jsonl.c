@@ -107,11 +107,8 @@ get_int(jsonl_src *s, const json_t *o, const char *key, uint64_t ln, int64_t *v,
         *v = json_integer_value(x);
         return TRUE;
     }
-    if (json_is_real(x) && json_real_value(x) == floor(json_real_value(x)) &&
-        fabs(json_real_value(x)) < 9e18) {
-        *v = (int64_t)json_real_value(x);
+    if (json_is_real(x) && base_double_to_int64(json_real_value(x), v))
         return TRUE;
-    }
     wl__row_error(error, s->name, ln, key, "expected an integer");
     return FALSE;
 }

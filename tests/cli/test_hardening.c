@@ -401,3 +401,30 @@ Test(hardening, replica_count_and_state_are_bounded)
     clirun_clear(&r);
     g_rmdir(dir);
 }
+
+/* Model configs: an integer outside int64 is a range error (it was cast first: undefined
+ * behaviour), unknown dtypes and a non-object rope_scaling are refused, naming the field. */
+Test(hardening, model_config_fields_are_checked)
+{
+    const char *cfgs[][2] = {
+        {"{\"dim\": 94e18, \"n_layers\": 4, \"n_heads\": 8, \"vocab_size\": 100, \"inter_dim\": "
+         "64}",
+         "dim: 9.4e+19 is out of range"},
+        {"{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32, "
+         "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+         "\"torch_dtype\": \"float128\"}",
+         "torch_dtype: unknown dtype 'float128' (expected one of: bfloat16, float16"},
+        {"{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32, "
+         "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+         "\"rope_scaling\": \"x\"}",
+         "rope_scaling: expected an object or null, got string"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cfgs); i++) {
+        g_autofree char *p = tu_tmp_file(".json", cfgs[i][0]);
+        clirun r = clirun_exec("estimate", "--model", p, NULL);
+        expect_one_line_error(&r, cfgs[i][1]);
+        cr_expect(strstr(r.err, p) != NULL, "names the file: %s", r.err);
+        clirun_clear(&r);
+        g_unlink(p);
+    }
+}
