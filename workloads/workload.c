@@ -81,6 +81,23 @@ wl__check_tokens(
     return FALSE;
 }
 
+bool
+wl__time_ns(double v, double unit_ns, int64_t *ns)
+{
+    double x = v * unit_ns;
+    if (!(x >= 0 && x <= (double)WL_MAX_TIME_NS)) /* NaN fails too */
+        return false;
+    *ns = llround(x); /* at most 4e18: exact and in range */
+    return true;
+}
+
+void
+wl__time_error(GError **error, const char *file, uint64_t line, const char *column, double seconds)
+{
+    wl__row_error(error, file, line, column, "time %g s is out of range [0, %g s]", seconds,
+                  WL_MAX_TIME_S);
+}
+
 gboolean
 wl__check_order(
     int64_t t, int64_t *last, const char *file, uint64_t line, const char *column, GError **error)
@@ -373,6 +390,32 @@ apply_over_length(int over, int64_t max_len, wl__ctx *ctx, GArray *clip, wl_requ
     return true;
 }
 
+/* The time factor on R's arrival and think times; an error names the row (the source may be
+ * fine: it is the factor that takes the time out of range). */
+static bool
+scale_times(wl_source *s, wl_request *r, GError **error)
+{
+    const char *what = NULL;
+    double t = 0;
+    if (!wl__time_ns((double)r->arrival_ns, s->factor, &r->arrival_ns)) {
+        what = "arrival at";
+        t = (double)r->arrival_ns;
+    } else if (!wl__time_ns((double)r->think_ns, s->factor, &r->think_ns)) {
+        what = "think time";
+        t = (double)r->think_ns;
+    }
+    if (what == NULL)
+        return true;
+    g_autofree char *where =
+        s->ctx.row_line > 0 ? g_strdup_printf("%s:%" G_GUINT64_FORMAT, s->name, s->ctx.row_line)
+                            : g_strdup(s->name);
+    g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
+                "%s: %s %g s × time factor %g = %g s is out of range [0, %g s] (--time-scale, "
+                "--rate)",
+                where, what, t * 1e-9, s->factor, t * 1e-9 * s->factor, WL_MAX_TIME_S);
+    return false;
+}
+
 /* Inner source -> length policy -> time factor -> window -> limit. */
 static int
 pull(wl_source *s, wl_request *r, GError **error)
@@ -390,10 +433,8 @@ pull(wl_source *s, wl_request *r, GError **error)
         }
         if (!apply_over_length(s->over, s->max_model_len, &s->ctx, s->clip_segs, r))
             continue;
-        if (s->factor != 1.0) {
-            r->arrival_ns = llround((double)r->arrival_ns * s->factor);
-            r->think_ns = llround((double)r->think_ns * s->factor);
-        }
+        if (s->factor != 1.0 && !scale_times(s, r, error))
+            return -1;
         if (r->arrival_ns < s->start_ns) {
             s->ctx.counters.filtered++;
             continue;
@@ -724,6 +765,7 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
         s->factor *= rate / o->rate;
     }
     input_clear(&in);
+    /* --start and --duration are at most WL_MAX_TIME_S each (options.c): their sum fits. */
     s->start_ns = llround(o->start_s * 1e9);
     s->end_ns = isnan(o->duration_s) ? INT64_MAX : s->start_ns + llround(o->duration_s * 1e9);
     s->limit = o->limit != BASE_OPT_UNSET_INT ? o->limit : INT64_MAX;

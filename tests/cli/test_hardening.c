@@ -428,3 +428,38 @@ Test(hardening, model_config_fields_are_checked)
         g_unlink(p);
     }
 }
+
+/* A JSONL arrival of 2^63 − 1 ns used to end the workload silently at that row; a time
+ * factor that pushes a row past the limit used to count it as "filtered". */
+Test(hardening, out_of_range_times_are_errors_naming_the_row)
+{
+    g_autofree char *in =
+        tu_tmp_file(".jsonl", "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                              "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": "
+                              "9223372036854775807}\n");
+    clirun r = clirun_exec("analyze", "workload", in, NULL);
+    g_autofree char *w1 = g_strdup_printf(
+        "%s:2: column arrival_time_ns: time 9.22337e+09 s is out of range [0, 4e+09 s]", in);
+    expect_one_line_error(&r, w1);
+    cr_expect_str_eq(r.out, "");
+    clirun_clear(&r);
+    g_autofree char *in2 =
+        tu_tmp_file(".jsonl", "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                              "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": "
+                              "900000000000000000}\n");
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    r = clirun_exec("run", "--workload", in2, "--time-scale", "10", "--output-dir", dir, NULL);
+    g_autofree char *w2 = g_strdup_printf("%s:2: arrival at 9e+08 s × time factor 10 = 9e+09 s "
+                                          "is out of range [0, 4e+09 s] (--time-scale, --rate)",
+                                          in2);
+    expect_one_line_error(&r, w2);
+    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+    cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "no output under its final name");
+    g_autofree char *left = tmp_names(dir);
+    cr_expect_str_eq(left, "");
+    clirun_clear(&r);
+    g_unlink(in);
+    g_unlink(in2);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
