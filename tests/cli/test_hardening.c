@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <jansson.h>
 
 #include "clirun.h"
 #include "tests/testutil.h"
@@ -460,6 +461,88 @@ Test(hardening, out_of_range_times_are_errors_naming_the_row)
     clirun_clear(&r);
     g_unlink(in);
     g_unlink(in2);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* A workload that yields no request is refused with one line saying why (it used to run
+ * and print "nan" throughput); nothing is written. */
+Test(hardening, empty_workloads_are_refused_with_the_reason)
+{
+    g_autofree char *header = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n");
+    g_autofree char *spec = tu_tmp_file(
+        ".json", "{\"data\": {\"type\": \"random\", \"input_distribution\": {\"mean\": 10}, "
+                 "\"output_distribution\": {\"mean\": 5}},\n"
+                 " \"load\": {\"type\": \"constant\", \"stages\": [{\"rate\": 0, "
+                 "\"duration\": 10}]}}\n");
+    g_autofree char *w_header =
+        g_strdup_printf("servesim: %s: no requests (no data rows)\n", header);
+    g_autofree char *w_spec =
+        g_strdup_printf("servesim: %s: no requests (every load stage has rate 0)\n", spec);
+    const char *cases[][5] = {
+        {"--duration", "0", NULL, NULL,
+         "servesim: azure-conv-10min: no requests (no arrival within --duration 0 s after --start "
+         "0 s)\n"},
+        {"--limit", "0", NULL, NULL, "servesim: azure-conv-10min: no requests (--limit 0)\n"},
+        {"--workload", header, NULL, NULL, w_header},
+        {"--workload", spec, NULL, NULL, w_spec},
+        {"--start", "1e6", NULL, NULL,
+         "servesim: azure-conv-10min: no requests (all 2867 arrive before --start 1e+06 s)\n"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+        g_autofree char *out = g_build_filename(dir, "out", NULL);
+        clirun r =
+            clirun_exec("run", cases[i][0], cases[i][1], "--output-dir", out, "--quiet", NULL);
+        cr_expect_eq(r.code, 2, "case %zu: %s", i, r.err);
+        cr_expect_str_eq(r.err, cases[i][4], "case %zu", i);
+        g_autofree char *csv = g_build_filename(out, "requests.csv", NULL);
+        cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "case %zu", i);
+        clirun_clear(&r);
+        r = clirun_exec("analyze", "workload", cases[i][0], cases[i][1], NULL);
+        cr_expect_eq(r.code, 2, "analyze case %zu: %s", i, r.err);
+        cr_expect_str_eq(r.err, cases[i][4], "analyze case %zu", i);
+        cr_expect_str_eq(r.out, "", "analyze case %zu", i);
+        clirun_clear(&r);
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        cr_expect_eq(system(cmd), 0);
+    }
+    g_unlink(header);
+    g_unlink(spec);
+}
+
+/* Undefined figures (0/0: throughput with every request excluded by --warmup; the rate of a
+ * single arrival) print as n/a and are null in JSON, never "nan" or "inf". */
+Test(hardening, undefined_figures_are_never_nan)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    clirun r = clirun_exec("run", "--limit", "3", "--warmup", "1000", "--output-dir", dir, NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    g_autofree char *low = g_ascii_strdown(r.out, -1);
+    cr_expect(strstr(low, "nan") == NULL && strstr(low, "inf") == NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "Request throughput (req/s):              n/a") != NULL, "%s", r.out);
+    g_autofree char *sum = g_build_filename(dir, "summary.json", NULL);
+    g_autofree char *text = NULL;
+    cr_assert(g_file_get_contents(sum, &text, NULL, NULL));
+    json_error_t je;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    cr_expect_not_null(j, "summary.json is not JSON: %s", je.text);
+    json_decref(j);
+    clirun_clear(&r);
+    const char *lims[] = {"1", "2"};
+    for (size_t i = 0; i < 2; i++) {
+        r = clirun_exec("analyze", "workload", "--limit", lims[i], NULL);
+        cr_expect_eq(r.code, 0, "%s", r.err);
+        g_autofree char *l = g_ascii_strdown(r.out, -1);
+        cr_expect(strstr(l, "nan") == NULL && strstr(l, "inf") == NULL, "%s", r.out);
+        clirun_clear(&r);
+        r = clirun_exec("analyze", "workload", "--limit", lims[i], "--json", NULL);
+        cr_expect_eq(r.code, 0, "%s", r.err);
+        j = json_loads(r.out, JSON_REJECT_DUPLICATES, &je);
+        cr_expect_not_null(j, "not JSON: %s: %s", je.text, r.out);
+        json_decref(j);
+        clirun_clear(&r);
+    }
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
 }
