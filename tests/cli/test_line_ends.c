@@ -234,8 +234,7 @@ Test(line_ends, large_crlf_traces_across_buffer_boundaries)
         cr_expect_eq(r.code, 0, "%s gzip: %s", styles[s][1], r.err);
         /* the first line names the file; the rest must match */
         const char *a = strchr(r.out, '\n'), *b = strchr(ref, '\n');
-        cr_expect(a != NULL && b != NULL && strcmp(a, b) == 0, "%s gzip: %s", styles[s][1],
-                  r.out);
+        cr_expect(a != NULL && b != NULL && strcmp(a, b) == 0, "%s gzip: %s", styles[s][1], r.out);
         clirun_clear(&r);
         g_unlink(gz);
     }
