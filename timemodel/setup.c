@@ -53,8 +53,8 @@ default_calibration(const tm_options *o)
     return base_asset_find(a2) != NULL ? g_strdup(h) : NULL;
 }
 
-tm_setup *
-tm_setup_new(const tm_options *o, GError **error)
+static tm_setup *
+setup_new(const tm_options *o, bool weights_must_fit, GError **error)
 {
     g_return_val_if_fail(o != NULL, NULL);
     g_autoptr(tm_setup) s = g_new0(tm_setup, 1);
@@ -150,7 +150,7 @@ tm_setup_new(const tm_options *o, GError **error)
         p->moe_imbalance = o->moe_imbalance;
     /* the weights alone must fit in one GPU (the memory plan checks the rest) */
     double w = tm_model_weight_bytes_gpu(&s->model, p->weight_dtype, &s->par);
-    if (w > s->hw.memory_bytes) {
+    if (weights_must_fit && w > s->hw.memory_bytes) {
         g_set_error(
             error, TM_ERROR, TM_ERROR_NO_FIT,
             "%s does not fit on %s: %.2f GiB of %s weights per GPU with tp=%" G_GINT64_FORMAT
@@ -161,6 +161,18 @@ tm_setup_new(const tm_options *o, GError **error)
         return NULL;
     }
     return g_steal_pointer(&s);
+}
+
+tm_setup *
+tm_setup_new(const tm_options *o, GError **error)
+{
+    return setup_new(o, true, error);
+}
+
+tm_setup *
+tm_setup_new_offload(const tm_options *o, GError **error)
+{
+    return setup_new(o, false, error);
 }
 
 const tm_model_spec *
