@@ -118,10 +118,11 @@ tm_attn_auto_tile(
     const tm_hardware *hw, const tm_attn_params *p, int64_t *br, int64_t *bc, GError **error)
 {
     int64_t g = bc_granule(hw, p->dtype);
-    int64_t r = p->br > 0 ? p->br : p->decode ? 64 : p->head_dim <= 64 ? 192 : 128;
-    r = MAX(r, hw->sm.mma.m);
-    if (r % hw->sm.mma.m != 0)
-        r = (r / hw->sm.mma.m + 1) * hw->sm.mma.m;
+    int64_t r = p->br;
+    if (r <= 0) { /* auto: a whole number of MMA instructions */
+        r = MAX(p->decode ? 64 : p->head_dim <= 64 ? 192 : 128, hw->sm.mma.m);
+        r = (r + hw->sm.mma.m - 1) / hw->sm.mma.m * hw->sm.mma.m;
+    }
     int64_t c = p->bc;
     if (c <= 0) {
         c = 0;
@@ -199,18 +200,19 @@ check(const tm_hardware *hw, const tm_attn_params *p, int64_t br, int64_t bc, GE
     if (bc % g != 0) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "--tile %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ": Bc = %" G_GINT64_FORMAT
-                    " is not a multiple of %" G_GINT64_FORMAT " (Bc is QKᵀ's N, in steps of %" G_GINT64_FORMAT
+                    " is not a multiple of %" G_GINT64_FORMAT
+                    " (Bc is QKᵀ's N, in steps of %" G_GINT64_FORMAT
                     ", and P·V's depth, in steps of k = %" G_GINT64_FORMAT " %s elements, on %s)",
                     br, bc, bc, g, hw->sm.mma.n, ke, tm_dtype_name(p->dtype), hn);
         return FALSE;
     }
     if (smem_need(p, br, bc) > hw->sm.smem_bytes) {
-        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                    "--tile %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ": a Q tile and two stages of K/V "
-                    "tiles at head_dim %" G_GINT64_FORMAT " need %.0f KiB of shared memory; %s has "
-                    "%.0f KiB per SM",
-                    br, bc, p->head_dim, smem_need(p, br, bc) / 1024.0, hn,
-                    hw->sm.smem_bytes / 1024.0);
+        g_set_error(
+            error, TM_ERROR, TM_ERROR_INVALID,
+            "--tile %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ": a Q tile and two stages of K/V "
+            "tiles at head_dim %" G_GINT64_FORMAT " need %.0f KiB of shared memory; %s has "
+            "%.0f KiB per SM",
+            br, bc, p->head_dim, smem_need(p, br, bc) / 1024.0, hn, hw->sm.smem_bytes / 1024.0);
         return FALSE;
     }
     for (int o = 0; o < TM_ATTN_OPS_COUNT; o++)

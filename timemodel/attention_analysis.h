@@ -82,18 +82,18 @@ typedef struct tm_attn_component {
 } tm_attn_component;
 
 typedef struct tm_attn_result {
-    int64_t br, bc;            /* the tile used (auto resolved) */
-    int64_t rows;              /* query rows per work unit (seq_len, or query_len·group) */
-    int64_t units;             /* work units: batch·heads, or batch·kv_heads when packed */
-    int64_t query_blocks;      /* ceil(rows / Br) per unit */
-    int64_t key_blocks;        /* ceil(keys / Bc) per split */
-    double tiles;              /* Br × Bc tiles computed, all units */
-    double score_elements;     /* Br·Bc·tiles: what the tensor cores compute */
-    double useful_elements;    /* (query, key) pairs the mask keeps */
-    int64_t splits;            /* resolved split-KV partitions */
-    int64_t ctas;              /* units · query_blocks · splits */
-    int64_t busy_sms;          /* min(ctas, SMs) */
-    double smem_bytes;         /* Q tile + 2 stages of K and V tiles */
+    int64_t br, bc;         /* the tile used (auto resolved) */
+    int64_t rows;           /* query rows per work unit (seq_len, or query_len·group) */
+    int64_t units;          /* work units: batch·heads, or batch·kv_heads when packed */
+    int64_t query_blocks;   /* ceil(rows / Br) per unit */
+    int64_t key_blocks;     /* ceil(keys / Bc) per split */
+    double tiles;           /* Br × Bc tiles computed, all units */
+    double score_elements;  /* Br·Bc·tiles: what the tensor cores compute */
+    double useful_elements; /* (query, key) pairs the mask keeps */
+    int64_t splits;         /* resolved split-KV partitions */
+    int64_t ctas;           /* units · query_blocks · splits */
+    int64_t busy_sms;       /* min(ctas, SMs) */
+    double smem_bytes;      /* Q tile + 2 stages of K and V tiles */
     tm_attn_component comp[TM_ATTN_COMP_COUNT];
     double unit_s[TM_UNIT_COUNT]; /* Σ component times per unit */
     double serial_s;              /* Σ of every component (nothing overlaps) */
@@ -106,14 +106,12 @@ typedef struct tm_attn_result {
 /* Resolves the automatic tile (br/bc 0) for P on HW: Br = 64 in decode, 192 for
  * head_dim ≤ 64, else 128; Bc = the largest multiple of the MMA granule up to 128 whose Q tile
  * plus two stages of K and V tiles fit in shared memory. FALSE if even the smallest does not. */
-gboolean
-tm_attn_auto_tile(const tm_hardware *hw, const tm_attn_params *p, int64_t *br, int64_t *bc, GError **error);
+gboolean tm_attn_auto_tile(
+    const tm_hardware *hw, const tm_attn_params *p, int64_t *br, int64_t *bc, GError **error);
 
 /* Analyses P on HW (which must have its sm figures). Bad input — a tile that is not a multiple
  * of the MMA instruction shape, a head_dim the instruction cannot take, heads not divisible by
  * KV heads, tiles that overflow shared memory, a dtype without a tensor rate — is a one-line
  * TM_ERROR naming the setting. */
-gboolean tm_attn_analyze(const tm_hardware *hw,
-                         const tm_attn_params *p,
-                         tm_attn_result *r,
-                         GError **error);
+gboolean
+tm_attn_analyze(const tm_hardware *hw, const tm_attn_params *p, tm_attn_result *r, GError **error);

@@ -28,7 +28,7 @@ typedef struct tm_compare_row {
     double decode_tok_s;   /* per replica: dp · batch / tpot */
     tm_row_id prefill_bottleneck, decode_bottleneck; /* decode: TM_ROW_COUNT when none */
     const char *prefill_bound, *decode_bound;        /* that row's bound ("memory", ...) */
-    bool kv_fits;          /* the batch's full contexts fit in the KV cache at 0.9 utilization */
+    bool kv_fits; /* the batch's full contexts fit in the KV cache at 0.9 utilization */
 } tm_compare_row;
 
 /* Prices BATCH × IN prompt tokens and OUT output tokens (the first from the prefill) with S. */

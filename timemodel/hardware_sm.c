@@ -81,7 +81,8 @@ parse_mma(const json_t *o, tm_mma_shape *m, const char *name, GError **error)
         return FALSE;
     if (m->n > 0 && m->n_max > 0 && m->n_max % m->n != 0) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                    "%s: sm.mma.n_max: %" G_GINT64_FORMAT " is not a multiple of sm.mma.n = %" G_GINT64_FORMAT,
+                    "%s: sm.mma.n_max: %" G_GINT64_FORMAT
+                    " is not a multiple of sm.mma.n = %" G_GINT64_FORMAT,
                     name, m->n_max, m->n);
         return FALSE;
     }
@@ -127,8 +128,7 @@ parse_sm(const json_t *o, tm_sm_spec *sm, const char *name, GError **error)
     const json_t *tf = json_object_get(o, "tensor_flops_per_clock");
     if (!json_is_object(tf)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
-                    "%s: sm.tensor_flops_per_clock: expected an object of per-dtype figures",
-                    name);
+                    "%s: sm.tensor_flops_per_clock: expected an object of per-dtype figures", name);
         return FALSE;
     }
     for (int d = 0; d < TM_DTYPE_COUNT; d++)
@@ -143,8 +143,8 @@ parse_sm(const json_t *o, tm_sm_spec *sm, const char *name, GError **error)
         !field(o, p, "shared_memory_bytes_per_clock", 0, 1e7, 0, &sm->smem_bytes_per_clock, name,
                error) ||
         !field(o, p, "register_file_kib", 0, 1e6, 0, &rf_kib, name, error) ||
-        !field(o, p, "register_file_bytes_per_clock", 0, 1e7, 0, &sm->regfile_bytes_per_clock,
-               name, error))
+        !field(o, p, "register_file_bytes_per_clock", 0, 1e7, 0, &sm->regfile_bytes_per_clock, name,
+               error))
         return FALSE;
     sm->smem_bytes = smem_kib * 1024.0;
     sm->regfile_bytes = rf_kib * 1024.0;
@@ -166,8 +166,8 @@ parse_host(const json_t *o, tm_host_spec *h, const char *name, GError **error)
         !field(o, "host.", "gpus_per_host", 1, 1024, (double)h->gpus_per_host, &gph, name, error))
         return FALSE;
     if (gph != floor(gph)) {
-        g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: host.gpus_per_host: %g is not an integer",
-                    name, gph);
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "%s: host.gpus_per_host: %g is not an integer", name, gph);
         return FALSE;
     }
     h->c2c_bw = c2c * 1e9;
@@ -191,16 +191,16 @@ gboolean
 tm_hardware_require_sm(const tm_hardware *hw, const char *what, GError **error)
 {
     const tm_sm_spec *s = &hw->sm;
-    const char *missing = s->count <= 0                      ? "sm (per-SM figures)"
-                          : s->sfu_ops_per_clock <= 0        ? "sm.sfu_ops_per_clock"
-                          : s->fp32_ops_per_clock <= 0       ? "sm.fp32_ops_per_clock"
-                          : s->smem_bytes <= 0               ? "sm.shared_memory_kib"
-                          : s->smem_bytes_per_clock <= 0     ? "sm.shared_memory_bytes_per_clock"
-                          : s->regfile_bytes_per_clock <= 0  ? "sm.register_file_bytes_per_clock"
-                          : s->mma.m <= 0 || s->mma.n <= 0 || s->mma.n_max <= 0 || s->mma.k_bytes <= 0
-                              ? "sm.mma"
-                          : hw->l2_bw <= 0 ? "l2_bandwidth_gbps"
-                                           : NULL;
+    const char *missing =
+        s->count <= 0                     ? "sm (per-SM figures)"
+        : s->sfu_ops_per_clock <= 0       ? "sm.sfu_ops_per_clock"
+        : s->fp32_ops_per_clock <= 0      ? "sm.fp32_ops_per_clock"
+        : s->smem_bytes <= 0              ? "sm.shared_memory_kib"
+        : s->smem_bytes_per_clock <= 0    ? "sm.shared_memory_bytes_per_clock"
+        : s->regfile_bytes_per_clock <= 0 ? "sm.register_file_bytes_per_clock"
+        : s->mma.m <= 0 || s->mma.n <= 0 || s->mma.n_max <= 0 || s->mma.k_bytes <= 0 ? "sm.mma"
+        : hw->l2_bw <= 0 ? "l2_bandwidth_gbps"
+                         : NULL;
     if (missing == NULL)
         return TRUE;
     g_set_error(error, TM_ERROR, TM_ERROR_INVALID,

@@ -85,10 +85,10 @@ typedef struct tm_transfer {
 void tm_host_transfer(const tm_host_path *path, double h2d, double d2h, tm_transfer *t);
 
 typedef struct tm_offload_params {
-    int64_t batch;           /* sequences decoding together (tokens per step) */
-    int64_t resident;        /* experts of each MoE layer held in HBM, [0, E] */
-    double skew;             /* Zipf exponent of expert popularity, [0, 10] */
-    double step_s;           /* one decode step without transfers (> 0) */
+    int64_t batch;             /* sequences decoding together (tokens per step) */
+    int64_t resident;          /* experts of each MoE layer held in HBM, [0, E] */
+    double skew;               /* Zipf exponent of expert popularity, [0, 10] */
+    double step_s;             /* one decode step without transfers (> 0) */
     double kv_bytes_per_token; /* per GPU */
     double kv_writeback;       /* fraction of new tokens' KV written to the host, [0, 1] */
     double kv_reload_tokens;   /* tokens of KV read back from the host per step, ≥ 0 */
@@ -96,22 +96,23 @@ typedef struct tm_offload_params {
 
 /* One refill window of W steps. */
 typedef struct tm_offload_window {
-    int64_t steps;            /* W */
-    double tokens;            /* batch·W */
-    double misses_per_layer;  /* experts fetched per MoE layer */
-    double expert_bytes;      /* misses · MoE layers · expert bytes */
-    double kv_write_bytes;    /* write-back (device to host) */
-    double kv_read_bytes;     /* reload (host to device) */
+    int64_t steps;           /* W */
+    double tokens;           /* batch·W */
+    double misses_per_layer; /* experts fetched per MoE layer */
+    double expert_bytes;     /* misses · MoE layers · expert bytes */
+    double kv_write_bytes;   /* write-back (device to host) */
+    double kv_read_bytes;    /* reload (host to device) */
     tm_transfer xfer;
-    double compute_s;         /* W · step_s */
-    double window_s;          /* max(compute, transfer): prefetch overlaps compute */
-    double serial_s;          /* compute + transfer: nothing overlaps */
-    double tokens_per_s;      /* tokens / window_s */
-    bool transfer_bound;      /* transfer > compute */
+    double compute_s;    /* W · step_s */
+    double window_s;     /* max(compute, transfer): prefetch overlaps compute */
+    double serial_s;     /* compute + transfer: nothing overlaps */
+    double tokens_per_s; /* tokens / window_s */
+    bool transfer_bound; /* transfer > compute */
 } tm_offload_window;
 
 /* Checks P against E (one-line errors naming the flag). */
-gboolean tm_offload_params_check(const tm_moe_offload *e, const tm_offload_params *p, GError **error);
+gboolean
+tm_offload_params_check(const tm_moe_offload *e, const tm_offload_params *p, GError **error);
 void tm_offload_window_eval(const tm_moe_offload *e,
                             const tm_host_path *path,
                             const tm_offload_params *p,
@@ -126,15 +127,15 @@ void tm_offload_cold(const tm_moe_offload *e,
 
 /* The inverse (`analyze experts`) for one window of STEPS steps. */
 typedef struct tm_experts_answer {
-    int64_t resident;        /* the resident count evaluated */
-    double budget_s;         /* load time allowed per window */
-    double loadable;         /* experts (of one layer each) loadable within the budget */
+    int64_t resident; /* the resident count evaluated */
+    double budget_s;  /* load time allowed per window */
+    double loadable;  /* experts (of one layer each) loadable within the budget */
     double loadable_per_layer;
-    tm_offload_window w;     /* traffic and times at `resident` */
-    double tpot_s;           /* window_s / steps */
-    bool pass_budget;        /* transfer ≤ budget */
-    bool pass_sla;           /* tpot ≤ SLA */
-    int64_t min_resident;    /* fewest resident experts that pass both; −1 if none */
+    tm_offload_window w;  /* traffic and times at `resident` */
+    double tpot_s;        /* window_s / steps */
+    bool pass_budget;     /* transfer ≤ budget */
+    bool pass_sla;        /* tpot ≤ SLA */
+    int64_t min_resident; /* fewest resident experts that pass both; −1 if none */
 } tm_experts_answer;
 
 /* BUDGET_S NAN = steps · SLA (the whole window at the SLA: loads overlap compute). */

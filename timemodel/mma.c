@@ -2,8 +2,9 @@
  * Bytes per tensor FLOP at each level, with b bytes per element, CTA tile M×N, warp(group)
  * tile Wm×Wn, instruction m×n:
  *   fill (global → shared, per stage (M+N)·K·b for 2·M·N·K FLOP)  b·(M+N)/(2·M·N)
- *   L2      = fill                 (TMA / cp.async.cg loads bypass L1)
- *   HBM     = (1 − l2_hit)·fill
+ *   L2      = b·(M/Cn + N/Cm)/(2·M·N)  (TMA / cp.async.cg loads bypass L1; a Cm×Cn cluster
+ *             multicasts each B tile to its Cm CTAs and each A tile to its Cn: = fill at 1×1)
+ *   HBM     = (1 − l2_hit)·L2
  *   shared  = fill (the writes) + operand reads: an A element serves the N columns of the
  *             tile that reads it, a B element the M rows: b/(2·Nr) + b/(2·Mr), where (Mr, Nr)
  *             is the instruction (ss: wgmma reads both operands itself), the instruction's m
@@ -36,8 +37,8 @@ tm_mma_operands_parse(const char *s, tm_mma_operands *out, GError **error)
             *out = (tm_mma_operands)i;
             return TRUE;
         }
-    g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                "--operands %s: expected ss, rs, rr or auto", s ? s : "(null)");
+    g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "--operands %s: expected ss, rs, rr or auto",
+                s ? s : "(null)");
     return FALSE;
 }
 
@@ -52,8 +53,7 @@ tm_mem_level_name(tm_mem_level l)
 #define RR_INSTR_M 16
 #define RR_INSTR_N 8
 
-static gboolean
-fail(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean fail(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 fail(GError **error, const char *fmt, ...)
@@ -89,14 +89,24 @@ tm_mma_analyze(const tm_hardware *hw, const tm_mma_params *p, tm_mma_result *r, 
         return fail(error, "--stages " I64 ": must be ≥ 1", p->stages);
     if (!(p->l2_hit >= 0 && p->l2_hit <= 1))
         return fail(error, "--l2-hit-rate %g: must be in [0, 1]", p->l2_hit);
+    const int64_t cm = MAX(p->cluster_m, 1), cn = MAX(p->cluster_n, 1);
+    if (p->cluster_m < 0 || p->cluster_n < 0 || cm * cn > 16)
+        return fail(error, "--cluster " I64 "x" I64 ": a cluster holds 1 to 16 CTAs", p->cluster_m,
+                    p->cluster_n);
+    if (cm * cn > 1 && !sm->mma.operands_in_smem)
+        return fail(error,
+                    "--cluster " I64 "x" I64 ": %s has no thread-block clusters with TMA "
+                    "multicast (sm_90 and later)",
+                    cm, cn, hn);
     tm_mma_operands ops = p->operands;
     if (ops == TM_MMA_AUTO)
         ops = sm->mma.operands_in_smem ? TM_MMA_SS : TM_MMA_RR;
     if (ops != TM_MMA_RR && !sm->mma.operands_in_smem)
-        return fail(error,
-                    "--operands %s: %s has no shared-memory-operand MMA (wgmma is sm_90 and later); "
-                    "use rr",
-                    op_names[ops], hn);
+        return fail(
+            error,
+            "--operands %s: %s has no shared-memory-operand MMA (wgmma is sm_90 and later); "
+            "use rr",
+            op_names[ops], hn);
     r->operands = ops;
     r->instr_k = (int64_t)((double)sm->mma.k_bytes / b);
     g_autofree char *tile = g_strdup_printf(I64 "x" I64 "x" I64, p->m, p->n, p->k);
@@ -180,8 +190,8 @@ tm_mma_analyze(const tm_hardware *hw, const tm_mma_params *p, tm_mma_result *r, 
         bpf[TM_LEVEL_SHARED] = fill + b / (2.0 * wn) + b / (2.0 * wm);
         break;
     }
-    bpf[TM_LEVEL_L2] = fill;
-    bpf[TM_LEVEL_HBM] = (1.0 - p->l2_hit) * fill;
+    bpf[TM_LEVEL_L2] = b * (M / (double)cn + N / (double)cm) / (2.0 * M * N);
+    bpf[TM_LEVEL_HBM] = (1.0 - p->l2_hit) * bpf[TM_LEVEL_L2];
     const double per_sm_clock = (double)sm->count * sm->clock_hz;
     const double supply[TM_LEVEL_COUNT] = {
         sm->regfile_bytes_per_clock,

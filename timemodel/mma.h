@@ -43,7 +43,10 @@ typedef struct tm_mma_params {
     int64_t stages;         /* shared-memory pipeline stages (≥ 1) */
     tm_dtype dtype;         /* A and B elements (accumulators are fp32) */
     tm_mma_operands operands;
-    double l2_hit; /* fraction of the tile fills served by L2, [0, 1] */
+    double l2_hit;                /* fraction of the tile fills served by L2, [0, 1] */
+    int64_t cluster_m, cluster_n; /* CTAs of a cluster sharing tiles by TMA multicast (≥ 1;
+                                   * 0 = 1): B is loaded once for cluster_m CTAs, A once for
+                                   * cluster_n (sm_90 and later) */
 } tm_mma_params;
 
 typedef struct tm_mma_level {
@@ -55,18 +58,18 @@ typedef struct tm_mma_level {
 } tm_mma_level;
 
 typedef struct tm_mma_result {
-    tm_mma_operands operands;  /* resolved */
+    tm_mma_operands operands;          /* resolved */
     int64_t instr_m, instr_n, instr_k; /* instruction shape (k in elements) */
-    int64_t warp_m, warp_n;    /* resolved warp(group) tile */
-    double flops_per_clock;    /* tensor FLOP per clock per SM for the dtype */
-    double cycles_per_stage;   /* 2·M·N·K / flops_per_clock */
-    double smem_bytes;         /* stages · (M + N) · K · b */
-    double accum_bytes;        /* M · N · 4 (fp32 accumulators in registers) */
+    int64_t warp_m, warp_n;            /* resolved warp(group) tile */
+    double flops_per_clock;            /* tensor FLOP per clock per SM for the dtype */
+    double cycles_per_stage;           /* 2·M·N·K / flops_per_clock */
+    double smem_bytes;                 /* stages · (M + N) · K · b */
+    double accum_bytes;                /* M · N · 4 (fp32 accumulators in registers) */
     tm_mma_level level[TM_LEVEL_COUNT];
-    bool compute_bound;        /* every utilization ≤ 1 */
-    tm_mem_level bound;        /* level with the largest utilization */
-    double achievable;         /* fraction of the tensor peak: min(1, 1 / max utilization) */
-    double achievable_flops;   /* device FLOP/s at that fraction (all SMs) */
+    bool compute_bound;      /* every utilization ≤ 1 */
+    tm_mem_level bound;      /* level with the largest utilization */
+    double achievable;       /* fraction of the tensor peak: min(1, 1 / max utilization) */
+    double achievable_flops; /* device FLOP/s at that fraction (all SMs) */
 } tm_mma_result;
 
 /* Models P on HW (which must have its sm figures). Tiles that do not divide (M by the warp

@@ -120,7 +120,8 @@ an_table_text(const an_table *t, GString *out, const char *indent)
     for (size_t r = 0; r <= n; r++) {
         GString *line = g_string_new(indent);
         for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = r == 0 ? t->cols[c].head : (const char *)txt->pdata[(r - 1) * t->ncols + c];
+            const char *s =
+                r == 0 ? t->cols[c].head : (const char *)txt->pdata[(r - 1) * t->ncols + c];
             size_t len = (size_t)g_utf8_strlen(s, -1), pad = w[c] - len;
             bool left = t->cols[c].kind == AN_STR;
             if (c > 0)
@@ -168,7 +169,7 @@ an_table_json(const an_table *t)
         json_t *o = json_object();
         for (size_t c = 0; c < t->ncols; c++) {
             const cell *x = at(t, r, c);
-            json_t *v = !x->set       ? json_null()
+            json_t *v = !x->set        ? json_null()
                         : x->s != NULL ? json_string(x->s)
                                        : base_json_real(x->v);
             json_object_set_new(o, t->cols[c].key, v);

@@ -56,9 +56,11 @@ static const base_opt rows[] = {
     {"dtype", "dtype", BASE_OPT_ENUM, A(dtype), "bf16", dtypes, 0, 0, BASE_OPT_CLI_ONLY, "DTYPE",
      "Q, K, V element type"},
     {"head_dim", "head-dim", BASE_OPT_STRING, A(head_dim), NULL, NULL, 0, 0,
-     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST", "head dimensions to sweep (default: the model's)"},
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST",
+     "head dimensions to sweep (default: the model's)"},
     {"heads", "heads", BASE_OPT_STRING, A(heads), NULL, NULL, 0, 0,
-     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST", "query head counts to sweep (default: the model's)"},
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST",
+     "query head counts to sweep (default: the model's)"},
     {"kv_heads", "kv-heads", BASE_OPT_INT, A(kv_heads), NULL, NULL, 1, 65536,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "N",
      "KV heads (default: the model's group size kept: heads / (model heads / model KV heads))"},
@@ -77,8 +79,8 @@ static const base_opt rows[] = {
      "causal mask (bottom-right aligned)"},
     {"pack_gqa", "pack-gqa", BASE_OPT_BOOL, A(pack_gqa), "true", NULL, 0, 0, BASE_OPT_CLI_ONLY,
      NULL, "decode: one CTA holds the query rows of every head sharing a KV head"},
-    {"split_kv", "split-kv", BASE_OPT_INT, A(split_kv), "0", NULL, 0, 65536, BASE_OPT_CLI_ONLY,
-     "N", "split the keys over N CTAs (0 = auto: decode fills the SMs once, prefill 1)"},
+    {"split_kv", "split-kv", BASE_OPT_INT, A(split_kv), "0", NULL, 0, 65536, BASE_OPT_CLI_ONLY, "N",
+     "split the keys over N CTAs (0 = auto: decode fills the SMs once, prefill 1)"},
     {"ops", "ops", BASE_OPT_STRING, A(ops), NULL, NULL, 0, 0, BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE,
      "NAME=N,...",
      "override operation counts: qk, pv (FLOPs per score), softmax (ALU ops per score), exp (SFU "
@@ -150,11 +152,12 @@ make_points(const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, G
             tm_attn_params *p = &pt.p;
             int64_t h = g_array_index(heads, int64_t, j);
             int64_t kv = a->kv_heads != BASE_OPT_UNSET_INT ? a->kv_heads
-                         : heads_given ? (h % group == 0 ? h / group : -1)
-                                       : m->kv_heads;
+                         : heads_given                     ? (h % group == 0 ? h / group : -1)
+                                                           : m->kv_heads;
             if (kv < 0) {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                            "--heads %" G_GINT64_FORMAT ": not a multiple of %s's group size %" G_GINT64_FORMAT
+                            "--heads %" G_GINT64_FORMAT
+                            ": not a multiple of %s's group size %" G_GINT64_FORMAT
                             " (%" G_GINT64_FORMAT " heads per KV head); give --kv-heads",
                             h, m->name, group, group);
                 g_array_free(pts, TRUE);
@@ -162,8 +165,8 @@ make_points(const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, G
             }
             if (h % a->tp != 0) {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                            "--tensor-parallel-size %" G_GINT64_FORMAT ": does not divide %" G_GINT64_FORMAT
-                            " heads",
+                            "--tensor-parallel-size %" G_GINT64_FORMAT
+                            ": does not divide %" G_GINT64_FORMAT " heads",
                             a->tp, h);
                 g_array_free(pts, TRUE);
                 return NULL;
@@ -184,8 +187,8 @@ make_points(const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, G
             memcpy(p->ops, ops, sizeof ops);
             if (!tm_attn_analyze(hw, p, &pt.r, error)) {
                 if (dims->len * heads->len > 1)
-                    g_prefix_error(error, "head_dim %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                                          " heads: ",
+                    g_prefix_error(error,
+                                   "head_dim %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT " heads: ",
                                    p->head_dim, h);
                 g_array_free(pts, TRUE);
                 return NULL;
@@ -198,13 +201,20 @@ make_points(const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, G
 /* ---- output ------------------------------------------------------------------------------ */
 
 enum { C_HD, C_H, C_KV, C_BR, C_BC, C_COMP, C_UNIT, C_OPS, C_TILE, C_HBM, C_US, C_SHARE, C_HOT };
+
 static const an_col comp_cols[] = {
-    {"head_dim", "head_dim", AN_NUM, 0},   {"heads", "heads", AN_NUM, 0},
-    {"kv_heads", "kv", AN_NUM, 0},         {"br", "Br", AN_NUM, 0},
-    {"bc", "Bc", AN_NUM, 0},               {"component", "component", AN_STR, 0},
-    {"unit", "unit", AN_STR, 0},           {"gops", "Gops", AN_NUM, 3},
-    {"tile_mb", "tile MB", AN_NUM, 2},     {"hbm_mb", "HBM MB", AN_NUM, 2},
-    {"time_us", "time us", AN_NUM, 2},     {"share", "share %", AN_NUM, 1},
+    {"head_dim", "head_dim", AN_NUM, 0},
+    {"heads", "heads", AN_NUM, 0},
+    {"kv_heads", "kv", AN_NUM, 0},
+    {"br", "Br", AN_NUM, 0},
+    {"bc", "Bc", AN_NUM, 0},
+    {"component", "component", AN_STR, 0},
+    {"unit", "unit", AN_STR, 0},
+    {"gops", "Gops", AN_NUM, 3},
+    {"tile_mb", "tile MB", AN_NUM, 2},
+    {"hbm_mb", "HBM MB", AN_NUM, 2},
+    {"time_us", "time us", AN_NUM, 2},
+    {"share", "share %", AN_NUM, 1},
     {"hot", "hot", AN_STR, 0},
 };
 
@@ -285,7 +295,8 @@ point_json(const point *pt)
         const tm_attn_component *c = &r->comp[k];
         json_t *e = json_object();
         json_object_set_new(e, "component", json_string(tm_attn_comp_name((tm_attn_comp)k)));
-        json_object_set_new(e, "unit", json_string(tm_unit_name(tm_attn_comp_unit((tm_attn_comp)k))));
+        json_object_set_new(e, "unit",
+                            json_string(tm_unit_name(tm_attn_comp_unit((tm_attn_comp)k))));
         json_object_set_new(e, "ops", base_json_real(c->ops));
         json_object_set_new(e, "tile_bytes", base_json_real(c->tile_bytes));
         json_object_set_new(e, "hbm_bytes", base_json_real(c->hbm_bytes));
@@ -319,7 +330,8 @@ print_rates(GString *g, const tm_hardware *hw, const point *pt)
 }
 
 static void
-print_single(GString *g, const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, const point *pt)
+print_single(
+    GString *g, const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, const point *pt)
 {
     const tm_attn_params *p = &pt->p;
     const tm_attn_result *r = &pt->r;
@@ -332,21 +344,22 @@ print_single(GString *g, const attn_args *a, const tm_model_spec *m, const tm_ha
                                " new token(s) against %" G_GINT64_FORMAT " keys, ",
                                p->batch, p->query_len, p->seq_len);
     else
-        g_string_append_printf(g, "shape: batch %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT " tokens, ",
+        g_string_append_printf(g,
+                               "shape: batch %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT " tokens, ",
                                p->batch, p->seq_len);
     g_string_append_printf(g,
                            "%" G_GINT64_FORMAT " heads / %" G_GINT64_FORMAT
                            " KV heads per GPU, head_dim %" G_GINT64_FORMAT "\n",
                            p->heads, p->kv_heads, p->head_dim);
-    g_string_append_printf(g,
-                           "tiles: Br×Bc %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                           " rows per CTA unit%s, %" G_GINT64_FORMAT " split(s); %" G_GINT64_FORMAT
-                           " CTAs on %" G_GINT64_FORMAT " busy SMs; %.0f tiles, %.4g score elements "
-                           "(%.1f%% useful); shared memory %.0f of %.0f KiB\n",
-                           r->br, r->bc, r->rows, p->decode && p->pack_gqa ? " (GQA packed)" : "",
-                           r->splits, r->ctas, r->busy_sms, r->tiles, r->score_elements,
-                           100.0 * r->useful_elements / r->score_elements, r->smem_bytes / 1024.0,
-                           hw->sm.smem_bytes / 1024.0);
+    g_string_append_printf(
+        g,
+        "tiles: Br×Bc %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+        " rows per CTA unit%s, %" G_GINT64_FORMAT " split(s); %" G_GINT64_FORMAT
+        " CTAs on %" G_GINT64_FORMAT " busy SMs; %.0f tiles, %.4g score elements "
+        "(%.1f%% useful); shared memory %.0f of %.0f KiB\n",
+        r->br, r->bc, r->rows, p->decode && p->pack_gqa ? " (GQA packed)" : "", r->splits, r->ctas,
+        r->busy_sms, r->tiles, r->score_elements, 100.0 * r->useful_elements / r->score_elements,
+        r->smem_bytes / 1024.0, hw->sm.smem_bytes / 1024.0);
     print_rates(g, hw, pt);
     g_string_append_c(g, '\n');
     static const an_col cols[] = {
@@ -376,22 +389,27 @@ print_single(GString *g, const attn_args *a, const tm_model_spec *m, const tm_ha
         an_table_str(t, 7, r->hot == (tm_attn_comp)k ? "<- hot" : "");
     }
     an_table_text(t, g, "  ");
-    g_string_append_printf(g, "\nper unit: tensor %.2f us, SFU %.2f us, FP32 %.2f us, memory %.2f us\n",
-                           r->unit_s[TM_UNIT_TENSOR] * 1e6, r->unit_s[TM_UNIT_SFU] * 1e6,
-                           r->unit_s[TM_UNIT_ALU] * 1e6, r->unit_s[TM_UNIT_MEMORY] * 1e6);
+    g_string_append_printf(
+        g, "\nper unit: tensor %.2f us, SFU %.2f us, FP32 %.2f us, memory %.2f us\n",
+        r->unit_s[TM_UNIT_TENSOR] * 1e6, r->unit_s[TM_UNIT_SFU] * 1e6, r->unit_s[TM_UNIT_ALU] * 1e6,
+        r->unit_s[TM_UNIT_MEMORY] * 1e6);
     double mm = r->comp[TM_ATTN_QK].time_s + r->comp[TM_ATTN_PV].time_s;
-    g_string_append_printf(g,
-                           "hot component: %s (%s); exp takes %.2f× the matmul (qk + pv) time\n",
+    g_string_append_printf(g, "hot component: %s (%s); exp takes %.2f× the matmul (qk + pv) time\n",
                            tm_attn_comp_name(r->hot), tm_unit_name(tm_attn_comp_unit(r->hot)),
                            r->comp[TM_ATTN_EXP].time_s / mm);
-    g_string_append_printf(g,
-                           "time: %.2f us overlapped (units run concurrently, FA3 pipelining; bound "
-                           "by %s), %.2f us serial\n",
-                           r->overlapped_s * 1e6, tm_unit_name(r->bound), r->serial_s * 1e6);
+    g_string_append_printf(
+        g,
+        "time: %.2f us overlapped (units run concurrently, FA3 pipelining; bound "
+        "by %s), %.2f us serial\n",
+        r->overlapped_s * 1e6, tm_unit_name(r->bound), r->serial_s * 1e6);
 }
 
 static void
-print_sweep(GString *g, const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, const GArray *pts)
+print_sweep(GString *g,
+            const attn_args *a,
+            const tm_model_spec *m,
+            const tm_hardware *hw,
+            const GArray *pts)
 {
     const point *p0 = &g_array_index(pts, point, 0);
     g_string_append_printf(g,
@@ -409,7 +427,8 @@ print_sweep(GString *g, const attn_args *a, const tm_model_spec *m, const tm_har
         an_table_num(t, 0, (double)pt->p.head_dim);
         an_table_num(t, 1, (double)pt->p.heads);
         an_table_num(t, 2, (double)pt->p.kv_heads);
-        g_autofree char *tile = g_strdup_printf("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, pt->r.br, pt->r.bc);
+        g_autofree char *tile =
+            g_strdup_printf("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, pt->r.br, pt->r.bc);
         an_table_str(t, 3, tile);
         for (int k = 0; k < TM_ATTN_COMP_COUNT; k++)
             an_table_num(t, 4 + (size_t)k, pt->r.comp[k].time_s * 1e6);

@@ -34,7 +34,8 @@ static int
 run(const offload_args *a, const offload_ctx *c)
 {
     g_autoptr(an_table) t = an_table_new(cols, G_N_ELEMENTS(cols));
-    double sla = a->tpot_sla_ms * 1e-3, budget = isnan(a->budget_ms) ? (double)NAN : a->budget_ms * 1e-3;
+    double sla = a->tpot_sla_ms * 1e-3,
+           budget = isnan(a->budget_ms) ? (double)NAN : a->budget_ms * 1e-3;
     int passes = 0;
     for (guint i = 0; i < c->windows->len; i++) {
         tm_experts_answer x;
@@ -54,9 +55,10 @@ run(const offload_args *a, const offload_ctx *c)
         if (x.min_resident >= 0)
             an_table_num(t, 8, (double)x.min_resident);
         an_table_str(t, 9, x.w.xfer.time_s > 0 ? tm_channel_name(x.w.xfer.bottleneck) : "-");
-        an_table_str(t, 10, ok                ? "PASS"
-                            : !x.pass_budget ? "FAIL (load over budget)"
-                                             : "FAIL (TPOT over SLA)");
+        an_table_str(t, 10,
+                     ok               ? "PASS"
+                     : !x.pass_budget ? "FAIL (load over budget)"
+                                      : "FAIL (TPOT over SLA)");
     }
     tm_transfer one;
     tm_host_transfer(&c->path, c->e.expert_bytes, 0.0, &one);
@@ -65,8 +67,8 @@ run(const offload_args *a, const offload_ctx *c)
         json_auto_t *o = json_object();
         offload_describe_json(o, a, c);
         json_object_set_new(o, "tpot_sla_ms", base_json_real(a->tpot_sla_ms));
-        json_object_set_new(o, "budget_ms", isnan(a->budget_ms) ? json_null()
-                                                                : base_json_real(a->budget_ms));
+        json_object_set_new(o, "budget_ms",
+                            isnan(a->budget_ms) ? json_null() : base_json_real(a->budget_ms));
         json_object_set_new(o, "one_expert_load_ms", base_json_real(one.time_s * 1e3));
         json_object_set_new(o, "windows", an_table_json(t));
         json_object_set_new(o, "windows_passing", json_integer(passes));
@@ -77,8 +79,7 @@ run(const offload_args *a, const offload_ctx *c)
     } else {
         g_string_append(g, "experts: ");
         offload_describe(g, a, c);
-        g_string_append_printf(g,
-                               "  one expert   %.1f MB of one layer loads in %.3f ms (%s)\n",
+        g_string_append_printf(g, "  one expert   %.1f MB of one layer loads in %.3f ms (%s)\n",
                                c->e.expert_bytes / 1e6, one.time_s * 1e3,
                                tm_channel_name(one.bottleneck));
         if (isnan(a->budget_ms))
@@ -91,9 +92,9 @@ run(const offload_args *a, const offload_ctx *c)
                                    a->tpot_sla_ms, a->budget_ms);
         g_string_append(g, "\n");
         an_table_text(t, g, "  ");
-        g_string_append_printf(g, "\n%d of %u windows pass with %" G_GINT64_FORMAT
-                                  " resident experts per layer\n",
-                               passes, c->windows->len, c->p.resident);
+        g_string_append_printf(
+            g, "\n%d of %u windows pass with %" G_GINT64_FORMAT " resident experts per layer\n",
+            passes, c->windows->len, c->p.resident);
     }
     fputs(g->str, stdout);
     g_string_free(g, TRUE);

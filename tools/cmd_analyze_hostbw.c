@@ -103,10 +103,10 @@ run(const offload_args *a, const offload_ctx *c)
         g_string_append(g, "host bandwidth: ");
         offload_describe(g, a, c);
         g_string_append(g, "\ncold refill (from nothing):\n");
-        g_autofree char *w1 = g_strdup_printf("resident set (%" G_GINT64_FORMAT " per layer)",
-                                              c->p.resident);
-        g_autofree char *w2 = g_strdup_printf("every expert (%" G_GINT64_FORMAT " per layer)",
-                                              c->e.experts);
+        g_autofree char *w1 =
+            g_strdup_printf("resident set (%" G_GINT64_FORMAT " per layer)", c->p.resident);
+        g_autofree char *w2 =
+            g_strdup_printf("every expert (%" G_GINT64_FORMAT " per layer)", c->e.experts);
         print_cold(g, w1, &cold_res);
         print_cold(g, w2, &cold_all);
         g_string_append(g, "\nhot refill per window (misses fetched once per window; transfers "

@@ -28,6 +28,7 @@ typedef struct mma_args {
     int64_t instr_n;
     int64_t stages;
     double l2_hit;
+    char *cluster;
     bool json;
     bool csv;
 } mma_args;
@@ -56,6 +57,9 @@ static const base_opt rows[] = {
      "shared-memory pipeline stages (capacity check)"},
     {"l2_hit_rate", "l2-hit-rate", BASE_OPT_DOUBLE, A(l2_hit), "0", NULL, 0, 1, BASE_OPT_CLI_ONLY,
      "X", "fraction of the tile fills served by L2 (the rest come from HBM)"},
+    {"cluster", "cluster", BASE_OPT_STRING, A(cluster), "1x1", NULL, 0, 0, BASE_OPT_CLI_ONLY,
+     "CMxCN",
+     "thread-block cluster: B tiles multicast to CM CTAs, A tiles to CN (TMA, sm_90 and later)"},
     {"json", "json", BASE_OPT_BOOL, A(json), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "print one JSON object"},
     {"csv", "csv", BASE_OPT_BOOL, A(csv), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
@@ -77,7 +81,8 @@ analyze_tiles(const mma_args *a, const tm_hardware *hw, GError **error)
     if (!tm_dtype_parse(a->dtype, &base.dtype, error))
         return NULL;
     base.operands = TM_MMA_AUTO;
-    if (strcmp(a->operands, "auto") != 0 && !tm_mma_operands_parse(a->operands, &base.operands, error))
+    if (strcmp(a->operands, "auto") != 0 &&
+        !tm_mma_operands_parse(a->operands, &base.operands, error))
         return NULL;
     if (a->warp_tile != NULL) {
         int64_t w[2];
@@ -86,6 +91,11 @@ analyze_tiles(const mma_args *a, const tm_hardware *hw, GError **error)
         base.warp_m = w[0];
         base.warp_n = w[1];
     }
+    int64_t cl[2];
+    if (!an_parse_dims("cluster", a->cluster, 2, 16, cl, error))
+        return NULL;
+    base.cluster_m = cl[0];
+    base.cluster_n = cl[1];
     base.instr_n = a->instr_n;
     base.stages = a->stages;
     base.l2_hit = a->l2_hit;
@@ -123,8 +133,8 @@ analyze_tiles(const mma_args *a, const tm_hardware *hw, GError **error)
 static char *
 tile_name(const tm_mma_params *p)
 {
-    return g_strdup_printf("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, p->m, p->n,
-                           p->k);
+    return g_strdup_printf("%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT, p->m,
+                           p->n, p->k);
 }
 
 static const char *
@@ -178,6 +188,8 @@ tile_json(const tile_result *x)
     json_object_set_new(o, "warp_m", json_integer(r->warp_m));
     json_object_set_new(o, "warp_n", json_integer(r->warp_n));
     json_object_set_new(o, "stages", json_integer(x->p.stages));
+    json_object_set_new(o, "cluster_m", json_integer(x->p.cluster_m));
+    json_object_set_new(o, "cluster_n", json_integer(x->p.cluster_n));
     json_object_set_new(o, "smem_bytes", base_json_real(r->smem_bytes));
     json_object_set_new(o, "accumulator_bytes", base_json_real(r->accum_bytes));
     json_object_set_new(o, "flops_per_clock", base_json_real(r->flops_per_clock));
@@ -218,12 +230,14 @@ print_text(GString *g, const mma_args *a, const tm_hardware *hw, const GArray *t
         const char *form = r->operands == TM_MMA_RR ? "mma.sync" : "wgmma";
         g_string_append_printf(
             g,
-            "\ntile %s: %s %s, instruction m%" G_GINT64_FORMAT "n%" G_GINT64_FORMAT "k%" G_GINT64_FORMAT
-            ", %s tile %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-            " stages (%.0f KiB shared), %.0f KiB fp32 accumulators\n",
+            "\ntile %s: %s %s, instruction m%" G_GINT64_FORMAT "n%" G_GINT64_FORMAT
+            "k%" G_GINT64_FORMAT ", %s tile %" G_GINT64_FORMAT "x%" G_GINT64_FORMAT
+            ", %" G_GINT64_FORMAT
+            " stages (%.0f KiB shared), %.0f KiB fp32 accumulators, cluster %" G_GINT64_FORMAT
+            "x%" G_GINT64_FORMAT "\n",
             tn, form, tm_mma_operands_name(r->operands), r->instr_m, r->instr_n, r->instr_k,
             r->operands == TM_MMA_RR ? "warp" : "warpgroup", r->warp_m, r->warp_n, x->p.stages,
-            r->smem_bytes / 1024.0, r->accum_bytes / 1024.0);
+            r->smem_bytes / 1024.0, r->accum_bytes / 1024.0, x->p.cluster_m, x->p.cluster_n);
         g_string_append_printf(g, "  tensor peak %.0f FLOP/clock/SM; %.0f clocks per K stage\n",
                                r->flops_per_clock, r->cycles_per_stage);
         static const an_col cols[] = {
@@ -238,8 +252,9 @@ print_text(GString *g, const mma_args *a, const tm_hardware *hw, const GArray *t
         level_rows(t, x, false);
         an_table_text(t, g, "  ");
         if (r->compute_bound)
-            g_string_append_printf(g, "  bound: tensor cores (every level within its supply): %.1f TFLOP/s\n",
-                                   r->achievable_flops / 1e12);
+            g_string_append_printf(
+                g, "  bound: tensor cores (every level within its supply): %.1f TFLOP/s\n",
+                r->achievable_flops / 1e12);
         else
             g_string_append_printf(g, "  bound: %s: %.1f%% of the tensor peak = %.1f TFLOP/s\n",
                                    tm_mem_level_name(r->bound), 100.0 * r->achievable,

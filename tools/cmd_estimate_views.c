@@ -88,9 +88,8 @@ estimate_compare(const estimate_view_args *a)
         an_table_num(t, 3, r.weight_bytes_gpu / 1e9);
         an_table_num(t, 4, r.kv_bytes_per_token);
         if (!weights_fit) {
-            g_autofree char *why = g_strdup_printf(
-                "no: weights exceed the %.2f GB of one GPU",
-                tm_setup_hardware(s)->memory_bytes / 1e9);
+            g_autofree char *why = g_strdup_printf("no: weights exceed the %.2f GB of one GPU",
+                                                   tm_setup_hardware(s)->memory_bytes / 1e9);
             an_table_str(t, 12, why);
             tm_setup_free(s);
             continue;
@@ -166,9 +165,8 @@ one(GString *g, const char *title, const tm_roofline_detail *d, double phi)
     tm_overlap_view v;
     tm_overlap_view_get(d, phi, &v);
     double scale = v.serial_s;
-    g_string_append_printf(g,
-                           "%s, φ = %.2f: %.3f ms (φ = 0: %.3f ms, φ = 1: %.3f ms)\n", title, phi,
-                           v.step_s * 1e3, v.serial_s * 1e3, v.ideal_s * 1e3);
+    g_string_append_printf(g, "%s, φ = %.2f: %.3f ms (φ = 0: %.3f ms, φ = 1: %.3f ms)\n", title,
+                           phi, v.step_s * 1e3, v.serial_s * 1e3, v.ideal_s * 1e3);
     g_autofree char *n1 = g_strdup_printf("overhead %.3f ms", v.overhead_s * 1e3);
     g_autofree char *n2 = g_strdup_printf("kernels %.3f ms", v.work_s * 1e3);
     g_autofree char *n3 = g_strdup_printf("comm %.3f ms: %.3f hidden (~), %.3f exposed (=)",
@@ -229,7 +227,9 @@ view_json(const tm_roofline_detail *d, double phi)
 }
 
 json_t *
-estimate_overlap_json(const tm_roofline_detail *prefill, const tm_roofline_detail *decode, double phi)
+estimate_overlap_json(const tm_roofline_detail *prefill,
+                      const tm_roofline_detail *decode,
+                      double phi)
 {
     json_t *o = json_object();
     json_object_set_new(o, "phi", base_json_real(phi));

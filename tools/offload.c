@@ -37,10 +37,11 @@ static const base_opt common_rows[] = {
      BASE_OPT_CLI_ONLY, "X", "fraction of new tokens' KV written back to host memory"},
     {"kv_reload_tokens", "kv-reload-tokens", BASE_OPT_DOUBLE, A(kv_reload_tokens), "0", NULL, 0,
      1e9, BASE_OPT_CLI_ONLY, "N", "tokens of offloaded KV read back from host memory per step"},
-    {"host_link", "host-link", BASE_OPT_ENUM, A(host_link), "auto", links, 0, 0,
-     BASE_OPT_CLI_ONLY, "LINK", "GPU-host link (auto: NVLink-C2C when the GPU has it, else PCIe)"},
+    {"host_link", "host-link", BASE_OPT_ENUM, A(host_link), "auto", links, 0, 0, BASE_OPT_CLI_ONLY,
+     "LINK", "GPU-host link (auto: NVLink-C2C when the GPU has it, else PCIe)"},
     {"pcie_gbps", "pcie-gbps", BASE_OPT_DOUBLE, A(pcie_gbps), NULL, NULL, 1e-3, 1e7,
-     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "GB/S", "PCIe bandwidth per direction (default: hardware)"},
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "GB/S",
+     "PCIe bandwidth per direction (default: hardware)"},
     {"c2c_gbps", "c2c-gbps", BASE_OPT_DOUBLE, A(c2c_gbps), NULL, NULL, 1e-3, 1e7,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "GB/S",
      "NVLink-C2C bandwidth per direction (default: hardware)"},
@@ -193,31 +194,32 @@ offload_describe(GString *g, const offload_args *a, const offload_ctx *c)
                            " dp=%" G_GINT64_FORMAT ", %s weights; per GPU:\n",
                            m->name, hw->name, par->tp, par->pp, par->dp,
                            tm_dtype_name(kp->weight_dtype));
-    g_string_append_printf(g,
-                           "  experts      %" G_GINT64_FORMAT " per layer, top-%" G_GINT64_FORMAT
-                           ", %g MoE layers, %.1f MB per expert per layer (%.2f GB across layers)\n",
-                           e->experts, e->topk, e->moe_layers, e->expert_bytes / 1e6,
-                           e->expert_bytes * e->moe_layers / 1e9);
-    g_string_append_printf(g,
-                           "  resident     %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
-                           " per layer%s; %" G_GINT64_FORMAT " fit in %.2f GB of HBM left after the "
-                           "other weights, %.2f GB of KV (%" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                           " tokens) and the activation reserve at utilization %.2f\n",
-                           c->p.resident, e->experts,
-                           a->resident == BASE_OPT_UNSET_INT ? " (as many as fit)" : "",
-                           c->resident_fit, MAX(c->free_bytes, 0.0) / 1e9,
-                           c->kv_reserve_bytes / 1e9, a->batch, a->context_len,
-                           a->gpu_memory_utilization);
+    g_string_append_printf(
+        g,
+        "  experts      %" G_GINT64_FORMAT " per layer, top-%" G_GINT64_FORMAT
+        ", %g MoE layers, %.1f MB per expert per layer (%.2f GB across layers)\n",
+        e->experts, e->topk, e->moe_layers, e->expert_bytes / 1e6,
+        e->expert_bytes * e->moe_layers / 1e9);
+    g_string_append_printf(
+        g,
+        "  resident     %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " per layer%s; %" G_GINT64_FORMAT
+        " fit in %.2f GB of HBM left after the "
+        "other weights, %.2f GB of KV (%" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
+        " tokens) and the activation reserve at utilization %.2f\n",
+        c->p.resident, e->experts, a->resident == BASE_OPT_UNSET_INT ? " (as many as fit)" : "",
+        c->resident_fit, MAX(c->free_bytes, 0.0) / 1e9, c->kv_reserve_bytes / 1e9, a->batch,
+        a->context_len, a->gpu_memory_utilization);
     if (a->skew == 0)
         g_string_append(g, "  routing      uniform (expert skew 0)\n");
     else
         g_string_append_printf(g, "  routing      Zipf, exponent %g (expert i has weight 1/i^%g)\n",
                                a->skew, a->skew);
-    g_string_append_printf(g,
-                           "  host path    %s %.1f GB/s per direction; DDR %.1f GB/s shared by %" G_GINT64_FORMAT
-                           " GPU(s); efficiency %.2f\n",
-                           h->link == TM_CHANNEL_C2C ? "NVLink-C2C" : "PCIe", h->link_bw / 1e9,
-                           h->ddr_bw / 1e9, h->gpus_per_host, h->efficiency);
+    g_string_append_printf(
+        g,
+        "  host path    %s %.1f GB/s per direction; DDR %.1f GB/s shared by %" G_GINT64_FORMAT
+        " GPU(s); efficiency %.2f\n",
+        h->link == TM_CHANNEL_C2C ? "NVLink-C2C" : "PCIe", h->link_bw / 1e9, h->ddr_bw / 1e9,
+        h->gpus_per_host, h->efficiency);
     if (c->step_from_roofline)
         g_string_append_printf(g,
                                "  decode step  %.3f ms (roofline: %" G_GINT64_FORMAT

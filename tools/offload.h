@@ -40,9 +40,9 @@ typedef struct offload_ctx {
     tm_moe_offload e;
     tm_host_path path;
     tm_offload_params p;
-    GArray *windows;        /* int64_t steps, owned */
-    int64_t resident_fit;   /* experts per layer that fit in HBM */
-    double free_bytes;      /* HBM left for routed experts */
+    GArray *windows;         /* int64_t steps, owned */
+    int64_t resident_fit;    /* experts per layer that fit in HBM */
+    double free_bytes;       /* HBM left for routed experts */
     double kv_reserve_bytes; /* batch × context KV kept in HBM */
     bool step_from_roofline;
 } offload_ctx;
