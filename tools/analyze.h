@@ -57,6 +57,3 @@ gboolean an_parse_assignments(const char *flag,
                               double hi,
                               double *values,
                               GError **error);
-
-/* Text mode, --json or --csv (exclusive: one-line usage error). */
-typedef enum { AN_TEXT, AN_JSON, AN_CSV } an_format;
