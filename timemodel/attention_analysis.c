@@ -248,6 +248,13 @@ tm_attn_analyze(const tm_hardware *hw, const tm_attn_params *p, tm_attn_result *
                     p->splits, tc, nk);
         return FALSE;
     }
+    if (tr > 10000000) { /* the causal walk below is one step per query block */
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "%" G_GINT64_FORMAT " query rows per unit make %" G_GINT64_FORMAT
+                    " query blocks of %" G_GINT64_FORMAT " (at most 1e7)",
+                    rows, tr, br);
+        return FALSE;
+    }
     /* auto: prefill never splits; decode splits the keys until the CTAs fill the SMs once */
     int64_t splits = p->splits;
     if (splits == 0)
@@ -278,8 +285,8 @@ tm_attn_analyze(const tm_hardware *hw, const tm_attn_params *p, tm_attn_result *
     r->score_elements = r->tiles * (double)br * (double)bc;
     r->useful_elements = useful_u * U;
     r->splits = splits;
-    r->ctas = units * tr * splits;
-    r->busy_sms = MIN(r->ctas, hw->sm.count);
+    r->ctas = (double)units * (double)tr * (double)splits;
+    r->busy_sms = r->ctas < (double)hw->sm.count ? (int64_t)r->ctas : hw->sm.count;
     r->smem_bytes = smem_need(p, br, bc);
     for (int o = 0; o < TM_ATTN_OPS_COUNT; o++)
         r->ops_used[o] = isnan(p->ops[o]) ? tm_attn_ops_default((tm_attn_ops)o, d) : p->ops[o];

@@ -91,7 +91,7 @@ typedef struct tm_attn_result {
     double score_elements;  /* Br·Bc·tiles: what the tensor cores compute */
     double useful_elements; /* (query, key) pairs the mask keeps */
     int64_t splits;         /* resolved split-KV partitions */
-    int64_t ctas;           /* units · query_blocks · splits */
+    double ctas;            /* units · query_blocks · splits (a double: may pass 2^63) */
     int64_t busy_sms;       /* min(ctas, SMs) */
     double smem_bytes;      /* Q tile + 2 stages of K and V tiles */
     tm_attn_component comp[TM_ATTN_COMP_COUNT];

@@ -226,15 +226,22 @@ tm_experts_answer_eval(const tm_moe_offload *e,
     tm_host_transfer(path, e->expert_bytes, 0.0, &one);
     a->loadable = floor(budget / one.time_s * (1.0 + 1e-12));
     a->loadable_per_layer = a->loadable / e->moe_layers;
-    /* misses fall as residency grows: the first resident count that passes */
+    /* misses never rise with residency, so passing is monotone in it: bisect for the first
+     * resident count that passes */
+    tm_experts_answer t;
+    answer_at(e, path, p, steps, e->experts, budget, tpot_sla_s, &t);
     a->min_resident = -1;
-    for (int64_t r = 0; r <= e->experts; r++) {
-        tm_experts_answer t;
-        answer_at(e, path, p, steps, r, budget, tpot_sla_s, &t);
-        if (t.pass_budget && t.pass_sla) {
-            a->min_resident = r;
-            break;
+    if (t.pass_budget && t.pass_sla) {
+        int64_t lo = 0, hi = e->experts; /* hi passes */
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            answer_at(e, path, p, steps, mid, budget, tpot_sla_s, &t);
+            if (t.pass_budget && t.pass_sla)
+                hi = mid;
+            else
+                lo = mid + 1;
         }
+        a->min_resident = hi;
     }
 }
 

@@ -127,6 +127,11 @@ make_points(const attn_args *a, const tm_model_spec *m, const tm_hardware *hw, G
         heads = g_array_new(FALSE, FALSE, sizeof(int64_t));
         g_array_append_val(heads, m->heads);
     }
+    if ((size_t)dims->len * heads->len > 4096) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "--head-dim × --heads: %u × %u points, at most 4096", dims->len, heads->len);
+        return NULL;
+    }
     int64_t br = 0, bc = 0;
     if (a->tile != NULL && strcmp(a->tile, "auto") != 0) {
         int64_t t[2];
@@ -283,7 +288,7 @@ point_json(const point *pt)
     json_object_set_new(o, "tiles", base_json_real(r->tiles));
     json_object_set_new(o, "score_elements", base_json_real(r->score_elements));
     json_object_set_new(o, "useful_elements", base_json_real(r->useful_elements));
-    json_object_set_new(o, "ctas", json_integer(r->ctas));
+    json_object_set_new(o, "ctas", base_json_number(r->ctas));
     json_object_set_new(o, "busy_sms", json_integer(r->busy_sms));
     json_object_set_new(o, "smem_bytes", base_json_real(r->smem_bytes));
     json_t *ops = json_object();
@@ -354,7 +359,7 @@ print_single(
     g_string_append_printf(
         g,
         "tiles: Br×Bc %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-        " rows per CTA unit%s, %" G_GINT64_FORMAT " split(s); %" G_GINT64_FORMAT
+        " rows per CTA unit%s, %" G_GINT64_FORMAT " split(s); %.0f"
         " CTAs on %" G_GINT64_FORMAT " busy SMs; %.0f tiles, %.4g score elements "
         "(%.1f%% useful); shared memory %.0f of %.0f KiB\n",
         r->br, r->bc, r->rows, p->decode && p->pack_gqa ? " (GQA packed)" : "", r->splits, r->ctas,

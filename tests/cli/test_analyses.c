@@ -49,8 +49,7 @@ find(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
     const json_t *e;
-    json_array_foreach(arr, i, e)
-    {
+    json_array_foreach(arr, i, e) {
         const json_t *v = json_object_get(e, key);
         if (json_is_string(v) && strcmp(json_string_value(v), value) == 0)
             return e;
@@ -106,8 +105,8 @@ Test(analyses, attention_json_fa3_worked_example)
 
 Test(analyses, attention_sweep_text_and_csv)
 {
-    clirun r = clirun_exec("analyze", "attention", "--head-dim", "64,128,256", "--heads", "32,64",
-                           NULL);
+    clirun r =
+        clirun_exec("analyze", "attention", "--head-dim", "64,128,256", "--heads", "32,64", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_expect(strstr(r.out, "attention sweep: llama-3.1-8b on h100-sxm, prefill, causal"), "%s",
               r.out);
@@ -191,9 +190,9 @@ Test(analyses, mma_json_worked_example)
     double hbm = 3.35e12 / (132.0 * 1.83e9);
     cr_expect(fabs(num(t, "achievable_fraction") - hbm / 48.0) < 1e-9);
     cr_expect(fabs(num(t, "l2_hit_rate_needed") - (1 - hbm / 48.0)) < 1e-9);
-    cr_expect(json_is_null(json_object_get(find(lv, "level", "registers"),
-                                           "intensity_flop_per_byte")),
-              "no register bytes: infinite intensity is null");
+    cr_expect(
+        json_is_null(json_object_get(find(lv, "level", "registers"), "intensity_flop_per_byte")),
+        "no register bytes: infinite intensity is null");
     json_decref(j);
     clirun_clear(&r);
     /* NVIDIA's tile intensities M·N/(M+N) (fp16): 64, 85.3 */
@@ -206,8 +205,7 @@ Test(analyses, mma_json_worked_example)
     cr_expect_eq(g_strv_length(rows), 1 + 2 * 4 + 1);
     /* A100 L2 5,120 B/clk (whitepaper) shared by 108 SMs = 47.407 B/clk/SM */
     cr_expect(strstr(r.out, "128x128x32,l2,32,47.40740741,64,") != NULL, "%s", r.out);
-    cr_expect(strstr(r.out, ",64,") != NULL && strstr(r.out, ",85.33333333,") != NULL, "%s",
-              r.out);
+    cr_expect(strstr(r.out, ",64,") != NULL && strstr(r.out, ",85.33333333,") != NULL, "%s", r.out);
     clirun_clear(&r);
 }
 
@@ -278,8 +276,8 @@ Test(analyses, host_bandwidth_json_worked_example)
 
 Test(analyses, host_bandwidth_text_csv_and_determinism)
 {
-    const char *args[] = {"analyze", "host-bandwidth", "--expert-skew", "1.2", "--kv-writeback",
-                          "1", NULL};
+    const char *args[] = {
+        "analyze", "host-bandwidth", "--expert-skew", "1.2", "--kv-writeback", "1", NULL};
     clirun a = clirun_execv(args), b = clirun_execv(args);
     cr_assert_eq(a.code, 0, "%s", a.err);
     cr_expect_str_eq(a.out, b.out);
@@ -300,14 +298,10 @@ Test(analyses, host_bandwidth_text_csv_and_determinism)
 Test(analyses, host_bandwidth_bad_settings_exit_2)
 {
     static const char *const cases[][4] = {
-        {"--pcie-gbps", "-5", NULL},
-        {"--ddr-gbps", "0", NULL},
-        {"--model", "llama-3.1-8b", NULL},
-        {"--resident-experts", "9", NULL},
-        {"--expert-skew", "-1", NULL},
-        {"--hardware", "rtx4090", NULL},
-        {"--host-link", "c2c", NULL},
-        {"--windows", "0", NULL},
+        {"--pcie-gbps", "-5", NULL},       {"--ddr-gbps", "0", NULL},
+        {"--model", "llama-3.1-8b", NULL}, {"--resident-experts", "9", NULL},
+        {"--expert-skew", "-1", NULL},     {"--hardware", "rtx4090", NULL},
+        {"--host-link", "c2c", NULL},      {"--windows", "0", NULL},
         {"--kv-writeback", "2", NULL},
     };
     static const char *const want[] = {
@@ -369,8 +363,8 @@ Test(analyses, estimate_compares_models)
 {
     clirun r = clirun_exec("estimate", "--model", "llama-3.1-8b,qwen3-32b,mixtral-8x7b", "--json",
                            "--compute-efficiency", "1", "--memory-efficiency", "1",
-                           "--step-overhead-us", "0", "--per-seq-overhead-us", "0",
-                           "--input-len", "1", "--output-len", "2", NULL);
+                           "--step-overhead-us", "0", "--per-seq-overhead-us", "0", "--input-len",
+                           "1", "--output-len", "2", NULL);
     json_t *j = json_of(&r);
     const json_t *m = json_object_get(j, "models");
     cr_assert_eq(json_array_size(m), 3);
@@ -435,8 +429,7 @@ Test(analyses, estimate_overlap_timeline)
     cr_expect(strstr(r.out, "compute vs communication overlap"), "%s", r.out);
     cr_expect(strstr(r.out, "prefill step, φ = 0.25"), "%s", r.out);
     cr_expect(strstr(r.out, "  compute |"), "%s", r.out);
-    cr_expect(strstr(r.out, "~") && strstr(r.out, "="), "hidden and exposed comm drawn: %s",
-              r.out);
+    cr_expect(strstr(r.out, "~") && strstr(r.out, "="), "hidden and exposed comm drawn: %s", r.out);
     clirun_clear(&r);
     r = clirun_exec("estimate", "--overlap", "1.5", NULL);
     expect_one_line_error(&r, "--overlap: 1.5 is out of range");

@@ -81,8 +81,7 @@ Test(analyses, h100_sfu_rate_is_fa3s_3_9_tflops)
     double sfu = tm_hardware_sm_rate(&h100, h100.sm.sfu_ops_per_clock);
     cr_expect(NEAR(sfu, 132.0 * 16.0 * 1.83e9, 1e-12));
     cr_expect(fabs(sfu / 1e12 - 3.9) < 0.05, "%.3f TFLOPS", sfu / 1e12);
-    cr_expect(NEAR(tm_hardware_sm_rate(&h100, h100.sm.tensor_flops_per_clock[TM_DTYPE_BF16]) /
-                       sfu,
+    cr_expect(NEAR(tm_hardware_sm_rate(&h100, h100.sm.tensor_flops_per_clock[TM_DTYPE_BF16]) / sfu,
                    256.0, 1e-12),
               "FA3: special functions are 256x slower than matmul");
 }
@@ -182,16 +181,16 @@ Test(analyses, attention_reproduces_fa3_exp_to_matmul_ratio)
     cr_expect(fabs(r.comp[TM_ATTN_QK].time_s * 1e6 - 138.907) < 0.001, "%.4f us",
               r.comp[TM_ATTN_QK].time_s * 1e6);
     cr_expect_eq(r.comp[TM_ATTN_EXP].ops, 32.0 * 16908288.0);
-    double ratio = r.comp[TM_ATTN_EXP].time_s /
-                   (r.comp[TM_ATTN_QK].time_s + r.comp[TM_ATTN_PV].time_s);
+    double ratio =
+        r.comp[TM_ATTN_EXP].time_s / (r.comp[TM_ATTN_QK].time_s + r.comp[TM_ATTN_PV].time_s);
     cr_expect(NEAR(ratio, 0.50390625, 1e-12), "ratio %.10f", ratio);
     /* the per-score exps alone (the paper's count): exactly one half */
     p.ops[TM_ATTN_OPS_EXP] = 1.0;
     cr_assert(tm_attn_analyze(&h100, &p, &r, &err));
     double per_score = (r.comp[TM_ATTN_EXP].ops - 128.0 * r.tiles) /
                        tm_hardware_sm_rate(&h100, h100.sm.sfu_ops_per_clock);
-    cr_expect(NEAR(per_score / (r.comp[TM_ATTN_QK].time_s + r.comp[TM_ATTN_PV].time_s), 0.5,
-                   1e-12));
+    cr_expect(
+        NEAR(per_score / (r.comp[TM_ATTN_QK].time_s + r.comp[TM_ATTN_PV].time_s), 0.5, 1e-12));
     /* overlapped = the busiest unit: tensor (qk + pv = 277.8 us) */
     cr_expect_eq(r.bound, TM_UNIT_TENSOR);
     cr_expect(NEAR(r.overlapped_s, r.comp[TM_ATTN_QK].time_s + r.comp[TM_ATTN_PV].time_s, 1e-12));
@@ -619,8 +618,8 @@ Test(analyses, offload_properties)
             cr_expect(b.window_s <= a.window_s, "window %ld", (long)w);
             cr_expect(b.xfer.time_s <= a.xfer.time_s);
             cr_expect(a.misses_per_layer >= prev_m - 1e-12);
-            cr_expect(a.tokens_per_s >= prev_tps * (1 - 1e-12), "window %ld: %.3f < %.3f",
-                      (long)w, a.tokens_per_s, prev_tps);
+            cr_expect(a.tokens_per_s >= prev_tps * (1 - 1e-12), "window %ld: %.3f < %.3f", (long)w,
+                      a.tokens_per_s, prev_tps);
             prev_m = a.misses_per_layer;
             prev_tps = a.tokens_per_s;
         }
