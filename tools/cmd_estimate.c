@@ -285,6 +285,11 @@ single(const estimate_args *a)
         json_object_set_new(root, "prefill",
                             phase_json(&r.prefill, "latency_ms", r.prefill.time_s));
         json_object_set_new(root, "decode", phase_json(&r.decode, "total_ms", r.decode.time_s));
+        if (isfinite(a->overlap))
+            json_object_set_new(root, "overlap",
+                                estimate_overlap_json(&r.prefill.d,
+                                                      r.decode.steps > 0 ? &r.decode.d : NULL,
+                                                      a->overlap));
         json_t *su = json_object();
         json_object_set_new(su, "ttft_ms", base_json_real(r.prefill.time_s * 1e3));
         json_object_set_new(su, "tpot_ms", base_json_real(r.tpot_s * 1e3));
@@ -301,11 +306,6 @@ single(const estimate_args *a)
         json_object_set_new(su, "kv_available_gib", base_json_real(r.plan.kv_bytes / 1073741824.0));
         json_object_set_new(su, "num_gpu_blocks", json_integer(r.plan.num_gpu_blocks));
         json_object_set_new(root, "summary", su);
-        if (isfinite(a->overlap))
-            json_object_set_new(root, "overlap",
-                                estimate_overlap_json(&r.prefill.d,
-                                                      r.decode.steps > 0 ? &r.decode.d : NULL,
-                                                      a->overlap));
         g_autofree char *txt = base_json_dumps(root);
         fputs(txt, stdout);
         return CLI_OK;
