@@ -15,6 +15,7 @@ struct tm_setup {
     tm_parallel par;
     tm_roofline_params params;
     char *calibration;                     /* NULL = none */
+    double cv_mape;                        /* the calibration's fit.cv_mape (NAN = none) */
     double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
     double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
 };
@@ -109,6 +110,7 @@ tm_setup_new(const tm_options *o, GError **error)
                                : default_calibration(o);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
+    s->cv_mape = NAN;
     if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
         g_auto(tm_calibration) c = {0};
         if (!tm_calibration_load(&c, cal, error)) {
@@ -116,6 +118,7 @@ tm_setup_new(const tm_options *o, GError **error)
             return NULL;
         }
         tm_calibration_apply(&c, p);
+        s->cv_mape = c.cv_mape;
         bool floors = false;
         for (int k = 0; k < TM_OPCLASS_COUNT; k++)
             floors |= isfinite(c.kernel_s[k]);
@@ -196,6 +199,12 @@ const char *
 tm_setup_calibration(const tm_setup *s)
 {
     return s->calibration;
+}
+
+double
+tm_setup_calibration_cv_mape(const tm_setup *s)
+{
+    return s->cv_mape;
 }
 
 tm_timemodel *
