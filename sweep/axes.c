@@ -11,9 +11,9 @@
 #include "base/csv.h"
 #include "base/match.h"
 
-G_DEFINE_QUARK(sw-error-quark, sw_error)
+G_DEFINE_QUARK(sw - error - quark, sw_error)
 
-#define MAX_POINTS     10000000u
+#define MAX_POINTS      10000000u
 #define MAX_AXIS_VALUES 1000000u
 
 struct sw_grid {
@@ -25,10 +25,8 @@ struct sw_grid {
 static const struct {
     const char *alias, *path;
 } aliases[] = {
-    {"tp", "parallelism.tensor_parallel_size"},
-    {"pp", "parallelism.pipeline_parallel_size"},
-    {"dp", "parallelism.data_parallel_size"},
-    {"ep", "parallelism.enable_expert_parallel"},
+    {"tp", "parallelism.tensor_parallel_size"},  {"pp", "parallelism.pipeline_parallel_size"},
+    {"dp", "parallelism.data_parallel_size"},    {"ep", "parallelism.enable_expert_parallel"},
     {"concurrency", "workload.max_concurrency"},
 };
 
@@ -98,9 +96,15 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
             const base_opt *o = &set->tables[t].opts[i];
             if (o->flags & BASE_OPT_CLI_ONLY)
                 continue;
-            g_ptr_array_add(names, (gpointer)(uintptr_t)o->path);
-            if (hit == NULL && (strcmp(o->path, want) == 0 ||
-                                (o->flag != NULL && strcmp(o->flag, dashed) == 0)))
+            /* suggestions in the spelling the user used: paths if it has a dot, else leaves */
+            const char *cand = strchr(name, '.') != NULL ? o->path : leaf(o->path);
+            bool dup = false;
+            for (guint k = 0; k < names->len && !dup; k++)
+                dup = strcmp(names->pdata[k], cand) == 0;
+            if (!dup)
+                g_ptr_array_add(names, (gpointer)(uintptr_t)cand);
+            if (hit == NULL &&
+                (strcmp(o->path, want) == 0 || (o->flag != NULL && strcmp(o->flag, dashed) == 0)))
                 hit = o;
             if (strcmp(leaf(o->path), underscored) == 0) {
                 leaf_hit = o;
@@ -117,8 +121,7 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
     if (hit == NULL) {
         for (size_t i = 0; i < G_N_ELEMENTS(aliases); i++)
             g_ptr_array_add(names, (gpointer)(uintptr_t)aliases[i].alias);
-        g_autofree char *close =
-            base_suggest(name, (const char *const *)names->pdata, names->len);
+        g_autofree char *close = base_suggest(name, (const char *const *)names->pdata, names->len);
         g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
                     "unknown axis '%s'%s%s%s (an axis is a run setting: its JSON path, flag or "
                     "last path component)",
@@ -127,8 +130,7 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
     }
     const char *why = not_an_axis(hit);
     if (why != NULL) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s cannot be an axis: %s", hit->path,
-                    why);
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s cannot be an axis: %s", hit->path, why);
         return NULL;
     }
     *path = hit->path;
@@ -183,8 +185,8 @@ progression(const base_opt *o,
         return FALSE;
     }
     if (geometric && !(first > 0)) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
-                    "%s: a geometric range must start above 0", where);
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: a geometric range must start above 0",
+                    where);
         return FALSE;
     }
     if (first > last) {
@@ -227,13 +229,15 @@ expand_range(const base_opt *o, const char *where, const char *text, GPtrArray *
         !parse_number(o, g_strstrip(p[1]), where, &b, error))
         return FALSE;
     if (!base_parse_double(geometric ? p[2] + 1 : p[2], &step) || !isfinite(step)) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: bad step '%s' (N, or xF for ×F)",
-                    where, p[2]);
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: bad step '%s' (N, or xF for ×F)", where,
+                    p[2]);
         return FALSE;
     }
     if (!geometric && o->type == BASE_OPT_INT && step != floor(step)) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: the step of an integer setting must "
-                    "be an integer", where);
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
+                    "%s: the step of an integer setting must "
+                    "be an integer",
+                    where);
         return FALSE;
     }
     return progression(o, where, a, step, geometric, b, false, out, error);
@@ -241,13 +245,16 @@ expand_range(const base_opt *o, const char *where, const char *text, GPtrArray *
 
 /* "a,b,...,z": the progression of the values before "..." continued to z. */
 static gboolean
-expand_ellipsis(
-    const base_opt *o, const char *where, char **items, guint n, guint dots, GPtrArray *out,
-    GError **error)
+expand_ellipsis(const base_opt *o,
+                const char *where,
+                char **items,
+                guint n,
+                guint dots,
+                GPtrArray *out,
+                GError **error)
 {
     if (!is_number_type(o)) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: '...' needs a numeric setting",
-                    where);
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: '...' needs a numeric setting", where);
         return FALSE;
     }
     if (dots < 2 || dots + 2 != n) {
@@ -310,8 +317,7 @@ sw_values_expand(const base_opt *o, const char *where, const char *values, GErro
             }
             if (strcmp(items[i], "...") == 0) {
                 if (dots != n) {
-                    g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: '...' given twice",
-                                where);
+                    g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: '...' given twice", where);
                     return NULL;
                 }
                 dots = i;

@@ -39,11 +39,11 @@ typedef enum {
 } sw_error_code;
 
 typedef struct sw_axis {
-    char *name;            /* as written by the user */
-    char *path;            /* the setting's JSON path (or a virtual dimension's name) */
-    const base_opt *opt;   /* borrowed; NULL for a virtual dimension (see sw_grid_add_virtual) */
-    char **values;         /* text forms, NULL-terminated */
-    guint nvalues;         /* ≥ 1 */
+    char *name;          /* as written by the user */
+    char *path;          /* the setting's JSON path (or a virtual dimension's name) */
+    const base_opt *opt; /* borrowed; NULL for a virtual dimension (see sw_grid_add_virtual) */
+    char **values;       /* text forms, NULL-terminated */
+    guint nvalues;       /* ≥ 1 */
 } sw_axis;
 
 typedef struct sw_grid sw_grid;
@@ -60,10 +60,11 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
 /* Adds the axis "NAME=VALUES" (syntax above). SCRATCH is a configuration of SET's struct that
  * each value is applied to once to validate it (its contents are clobbered). An axis given
  * twice is an error. */
-gboolean sw_grid_add(
-    sw_grid *g, const base_opt_set *set, void *scratch, const char *spec, GError **error);
+gboolean
+sw_grid_add(sw_grid *g, const base_opt_set *set, void *scratch, const char *spec, GError **error);
 /* Adds an axis that is no setting (yet): NAME with VALUES as given (e.g. search's PD split). */
-gboolean sw_grid_add_virtual(sw_grid *g, const char *name, const char *const *values, GError **error);
+gboolean
+sw_grid_add_virtual(sw_grid *g, const char *name, const char *const *values, GError **error);
 
 guint sw_grid_naxes(const sw_grid *g);
 const sw_axis *sw_grid_axis(const sw_grid *g, guint i);

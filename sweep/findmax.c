@@ -38,8 +38,7 @@ sw_findmax_run(const sw_findmax_params *p,
                sw_findmax_result *out,
                GError **error)
 {
-    g_return_val_if_fail(p->min > 0 && p->max >= p->min && p->growth > 1 && p->rel_tol > 0,
-                         FALSE);
+    g_return_val_if_fail(p->min > 0 && p->max >= p->min && p->growth > 1 && p->rel_tol > 0, FALSE);
     *out = (sw_findmax_result){SW_FINDMAX_FOUND, 0.0, (double)NAN, 0};
     double x = clamp(p, p->start);
 #define PROBE(load, verdict)                                                                       \

@@ -210,9 +210,9 @@ sw_outputs_write(const char *dir,
     json_auto_t *m = json_deep_copy(meta);
     g_autofree char *spec = g_strdup_printf("%" PRIu32 "/%" PRIu32, shard_k, shard_n);
     json_object_set_new(m, "shard", json_string(spec));
-    g_autofree char *name = g_strdup_printf("%s.shard-%" PRIu32 "-of-%" PRIu32 ".jsonl",
-                                            json_string_value(json_object_get(meta, "kind")),
-                                            shard_k, shard_n);
+    g_autofree char *name =
+        g_strdup_printf("%s.shard-%" PRIu32 "-of-%" PRIu32 ".jsonl",
+                        json_string_value(json_object_get(meta, "kind")), shard_k, shard_n);
     g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autoptr(base_out) o = base_out_open(path, error);
     if (o == NULL)
@@ -282,10 +282,9 @@ read_shard(shard *s, GError **error)
         json_t *pi = json_object_get(j, "point");
         if (!json_is_integer(pi) || json_integer_value(pi) < 0 ||
             (uint64_t)json_integer_value(pi) % s->n != s->k - 1) {
-            g_autofree char *what = json_is_integer(pi)
-                                        ? g_strdup_printf("%" JSON_INTEGER_FORMAT,
-                                                          json_integer_value(pi))
-                                        : g_strdup("(no index)");
+            g_autofree char *what = json_is_integer(pi) ? g_strdup_printf("%" JSON_INTEGER_FORMAT,
+                                                                          json_integer_value(pi))
+                                                        : g_strdup("(no index)");
             json_decref(j);
             g_set_error(error, SW_ERROR, SW_ERROR_MERGE,
                         "%s: point %s does not belong to shard %" PRIu32 "/%" PRIu32, where, what,
@@ -350,15 +349,14 @@ sw_outputs_merge(const char *const *files, guint nfiles, const char *dir, GError
             return FALSE;
         }
         if (seen[s->k]) {
-            g_set_error(error, SW_ERROR, SW_ERROR_MERGE, "%s: shard %" PRIu32 "/%" PRIu32
-                        " given twice", s->file, s->k, s->n);
+            g_set_error(error, SW_ERROR, SW_ERROR_MERGE,
+                        "%s: shard %" PRIu32 "/%" PRIu32 " given twice", s->file, s->k, s->n);
             return FALSE;
         }
         seen[s->k] = true;
         /* exactly this shard's points: i ≡ k − 1 (mod n), i < total */
-        uint64_t expect = total > (json_int_t)(s->k - 1)
-                              ? ((uint64_t)total - (s->k - 1) + s->n - 1) / s->n
-                              : 0;
+        uint64_t expect =
+            total > (json_int_t)(s->k - 1) ? ((uint64_t)total - (s->k - 1) + s->n - 1) / s->n : 0;
         if (s->points->len != expect) {
             g_set_error(error, SW_ERROR, SW_ERROR_MERGE,
                         "%s: shard %" PRIu32 "/%" PRIu32 " holds %u points, expected %" PRIu64
@@ -370,8 +368,8 @@ sw_outputs_merge(const char *const *files, guint nfiles, const char *dir, GError
     for (uint32_t k = 1; k <= s0->n; k++)
         if (!seen[k]) {
             g_set_error(error, SW_ERROR, SW_ERROR_MERGE,
-                        "shard %" PRIu32 "/%" PRIu32 " is missing (got %u of %" PRIu32 " files)",
-                        k, s0->n, shards->len, s0->n);
+                        "shard %" PRIu32 "/%" PRIu32 " is missing (got %u of %" PRIu32 " files)", k,
+                        s0->n, shards->len, s0->n);
             return FALSE;
         }
     g_autoptr(GPtrArray) all = g_ptr_array_new();

@@ -112,8 +112,8 @@ sw_prices_load(const char *path, GError **error)
         g_autofree char *where = g_strdup_printf("%s: prices.%s", name, key);
         const json_t *x = json_is_object(v) ? json_object_get(v, "usd_per_gpu_hour") : v;
         if (!json_is_number(x)) {
-            g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
-                        "%s: expected {\"usd_per_gpu_hour\": X}", where);
+            g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "%s: expected {\"usd_per_gpu_hour\": X}",
+                        where);
             return NULL;
         }
         if (!put_price(p, key, json_number_value(x), where, error))

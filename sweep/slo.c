@@ -63,7 +63,7 @@ sw_metrics_from_result(sw_metrics *m,
     const sim_dist *d[SW_LAT_COUNT] = {&o->ttft_ns, &o->tpot_ns, &o->itl_ns, &o->e2el_ns};
     for (int l = 0; l < SW_LAT_COUNT; l++)
         for (int s = 0; s < SW_STAT_COUNT; s++)
-            m->lat_ms[l][s] = d[l]->n == 0 ? (double)NAN
+            m->lat_ms[l][s] = d[l]->n == 0      ? (double)NAN
                               : stat_pct[s] < 0 ? ms(d[l]->mean)
                                                 : ms(d[l]->pct[stat_pct[s]]);
 }
@@ -144,10 +144,10 @@ const char *
 sw_slo_metric_name(int metric)
 {
     static const char *const names[M_COUNT] = {
-        "ttft_mean", "ttft_p50", "ttft_p90", "ttft_p95", "ttft_p99", "tpot_mean", "tpot_p50",
-        "tpot_p90",  "tpot_p95", "tpot_p99", "itl_mean", "itl_p50",  "itl_p90",  "itl_p95",
-        "itl_p99",   "e2el_mean", "e2el_p50", "e2el_p90", "e2el_p95", "e2el_p99", "goodput",
-        "failed"};
+        "ttft_mean", "ttft_p50", "ttft_p90", "ttft_p95",  "ttft_p99", "tpot_mean",
+        "tpot_p50",  "tpot_p90", "tpot_p95", "tpot_p99",  "itl_mean", "itl_p50",
+        "itl_p90",   "itl_p95",  "itl_p99",  "e2el_mean", "e2el_p50", "e2el_p90",
+        "e2el_p95",  "e2el_p99", "goodput",  "failed"};
     G_STATIC_ASSERT(G_N_ELEMENTS(names) == M_COUNT);
     g_return_val_if_fail(metric >= 0 && metric < M_COUNT, "?");
     return names[metric];
@@ -197,8 +197,7 @@ parse_preset(sw_slo *s, const char *term, GError **error)
         if (strcmp(sw_slo_presets[i].benchmark, bench) == 0)
             return add_term(s, find_metric("ttft_p99"), sw_slo_presets[i].ttft_p99_ms, term,
                             error) &&
-                   add_term(s, find_metric("tpot_p99"), sw_slo_presets[i].tpot_p99_ms, term,
-                            error);
+                   add_term(s, find_metric("tpot_p99"), sw_slo_presets[i].tpot_p99_ms, term, error);
     const char *names[G_N_ELEMENTS(sw_slo_presets)];
     for (size_t i = 0; i < sw_slo_npresets; i++)
         names[i] = sw_slo_presets[i].benchmark;
@@ -240,8 +239,8 @@ parse_term(sw_slo *s, const char *term, GError **error)
     }
     double v;
     bool fraction = metric >= M_LAT_END;
-    if (!base_parse_double(colon + 1, &v) || !isfinite(v) || v < 0 ||
-        (fraction && v > 1) || (metric == M_GOODPUT && v <= 0)) {
+    if (!base_parse_double(colon + 1, &v) || !isfinite(v) || v < 0 || (fraction && v > 1) ||
+        (metric == M_GOODPUT && v <= 0)) {
         g_set_error(error, SW_ERROR, SW_ERROR_INVALID, "--slo %s: the bound must be %s", term,
                     metric == M_GOODPUT ? "a fraction in (0, 1]"
                     : fraction          ? "a fraction in [0, 1]"

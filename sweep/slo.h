@@ -23,6 +23,7 @@
 #include "sim/metrics.h"
 
 enum { SW_LAT_TTFT, SW_LAT_TPOT, SW_LAT_ITL, SW_LAT_E2EL, SW_LAT_COUNT };
+
 enum { SW_STAT_MEAN, SW_STAT_P50, SW_STAT_P90, SW_STAT_P95, SW_STAT_P99, SW_STAT_COUNT };
 
 typedef struct sw_metrics {
@@ -82,5 +83,6 @@ typedef struct sw_mlperf_bound {
     const char *benchmark;
     double ttft_p99_ms, tpot_p99_ms;
 } sw_mlperf_bound;
+
 extern const sw_mlperf_bound sw_slo_presets[];
 extern const size_t sw_slo_npresets;

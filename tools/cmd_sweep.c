@@ -114,8 +114,9 @@ sweep(const sr_args *a, GError **error)
     sim_config scratch;
     sim_config_copy(&scratch, &a->cfg);
     gboolean ok = TRUE;
-    for (size_t i = 0; ok && a->sweep.axes != NULL && a->sweep.axes[i] != NULL; i++)
-        ok = sw_grid_add(g, sim_config_schema(), &scratch, a->sweep.axes[i], error);
+    g_auto(GStrv) specs = sr_axis_specs(a->sweep.axes);
+    for (size_t i = 0; ok && specs[i] != NULL; i++)
+        ok = sw_grid_add(g, sim_config_schema(), &scratch, specs[i], error);
     sim_config_clear(&scratch);
     if (!ok)
         return CLI_USAGE;

@@ -25,8 +25,8 @@ static const base_opt sweep_rows[] = {
      "an axis: any run setting (JSON path, flag or last path component; tp, pp, dp, ep, "
      "concurrency) with values a,b,c | START:STOP:STEP | START:STOP:xF | a,b,...,z; repeat for "
      "a grid"},
-    {"sweep.find_max", "find-max", BASE_OPT_ENUM, W(find_max), NULL, loads, 0, 0,
-     BASE_OPT_NULLABLE, "LOAD",
+    {"sweep.find_max", "find-max", BASE_OPT_ENUM, W(find_max), NULL, loads, 0, 0, BASE_OPT_NULLABLE,
+     "LOAD",
      "per point, find the largest request rate or concurrency meeting every --slo "
      "(bracketing + bisection)"},
     {"sweep.slo", "slo", BASE_OPT_STRV, W(slo), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, "SLO",
@@ -60,7 +60,8 @@ static const base_opt search_rows[] = {
     {"search.prices", "prices", BASE_OPT_STRING, S(prices), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
      "FILE", "GPU price table (default: the shipped one, `servesim presets` shows its date)"},
     {"search.estimate_prune", "estimate-prune", BASE_OPT_BOOL, S(estimate_prune), "true", NULL, 0,
-     0, 0, NULL, "reject without simulating configurations whose roofline lower bounds break an SLO"},
+     0, 0, NULL,
+     "reject without simulating configurations whose roofline lower bounds break an SLO"},
 };
 #undef S
 
@@ -93,14 +94,14 @@ sr_schema_init(sr_schema *s)
                                     offsetof(sr_args, sweep)};
     s->tables[1] = (base_opt_table){"Search", search_rows, G_N_ELEMENTS(search_rows),
                                     offsetof(sr_args, search)};
-    s->tables[2] = (base_opt_table){"Execution", cli_rows, G_N_ELEMENTS(cli_rows),
-                                    offsetof(sr_args, cli)};
+    s->tables[2] =
+        (base_opt_table){"Execution", cli_rows, G_N_ELEMENTS(cli_rows), offsetof(sr_args, cli)};
     s->tables[3] = tm_options_table;
     s->tables[3].base_offset = offsetof(sr_args, cfg.tm);
     s->tables[4] = wl_options_table;
     s->tables[4].base_offset = offsetof(sr_args, cfg.wl);
-    s->tables[5] = (base_opt_table){sim_options_table.title, s->sim_rows, n,
-                                    offsetof(sr_args, cfg.sim)};
+    s->tables[5] =
+        (base_opt_table){sim_options_table.title, s->sim_rows, n, offsetof(sr_args, cfg.sim)};
     s->set = (base_opt_set){s->tables, G_N_ELEMENTS(s->tables)};
 }
 
@@ -161,6 +162,23 @@ sr_args_clear(sr_args *a, const sr_schema *s)
     base_opts_clear(&s->set, a);
 }
 
+char **
+sr_axis_specs(char *const *axes)
+{
+    GPtrArray *out = g_ptr_array_new();
+    for (size_t i = 0; axes != NULL && axes[i] != NULL; i++) {
+        if (strchr(axes[i], '=') == NULL && out->len > 0) {
+            char *prev = out->pdata[out->len - 1];
+            out->pdata[out->len - 1] = g_strconcat(prev, ",", axes[i], NULL);
+            g_free(prev);
+        } else {
+            g_ptr_array_add(out, g_strdup(axes[i]));
+        }
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
 /* ---- options ------------------------------------------------------------------------- */
 
 gboolean
@@ -168,9 +186,9 @@ sr_params_from_args(sr_params *p, const sr_args *a, GError **error)
 {
     memset(p, 0, sizeof *p);
     const sr_sweep_opts *w = &a->sweep;
-    p->mode = w->find_max == NULL                         ? SR_PLAIN
+    p->mode = w->find_max == NULL                       ? SR_PLAIN
               : strcmp(w->find_max, "concurrency") == 0 ? SR_FIND_CONCURRENCY
-                                                          : SR_FIND_RATE;
+                                                        : SR_FIND_RATE;
     if (!sw_slo_parse((const char *const *)w->slo, &p->slo, error))
         return FALSE;
     if (p->mode != SR_PLAIN && p->slo.n == 0) {
@@ -206,16 +224,19 @@ sr_params_from_args(sr_params *p, const sr_args *a, GError **error)
     }
     bool conc = p->mode == SR_FIND_CONCURRENCY;
     const wl_options *wl = &a->cfg.wl;
-    double start = !isnan(w->start) ? w->start
-                   : conc           ? (wl->max_concurrency != BASE_OPT_UNSET_INT
-                                           ? (double)wl->max_concurrency
-                                           : 1.0)
-                   : isfinite(wl->rate) ? wl->rate
-                                        : 1.0;
+    double start =
+        !isnan(w->start) ? w->start
+        : conc ? (wl->max_concurrency != BASE_OPT_UNSET_INT ? (double)wl->max_concurrency : 1.0)
+        : isfinite(wl->rate) ? wl->rate
+                             : 1.0;
     p->fm = (sw_findmax_params){
         .start = start,
-        .min = !isnan(w->min) ? w->min : conc ? 1.0 : 0.01,
-        .max = !isnan(w->max) ? w->max : conc ? 1e6 : 1e5,
+        .min = !isnan(w->min) ? w->min
+               : conc         ? 1.0
+                              : 0.01,
+        .max = !isnan(w->max) ? w->max
+               : conc         ? 1e6
+                              : 1e5,
         .growth = 2.0,
         .rel_tol = w->tolerance,
         .integer = conc,
@@ -245,16 +266,18 @@ sr_params_to_json(const sr_params *p)
         json_object_set_new(o, "find_max", json_null());
         return o;
     }
-    json_object_set_new(o, "find_max", json_string(p->mode == SR_FIND_RATE ? "rate" : "concurrency"));
+    json_object_set_new(o, "find_max",
+                        json_string(p->mode == SR_FIND_RATE ? "rate" : "concurrency"));
     json_object_set_new(o, "start", base_json_real(p->fm.start));
     json_object_set_new(o, "min", base_json_real(p->fm.min));
     json_object_set_new(o, "max", base_json_real(p->fm.max));
     json_object_set_new(o, "growth", base_json_real(p->fm.growth));
     json_object_set_new(o, "tolerance", base_json_real(p->fm.rel_tol));
     json_object_set_new(o, "replicates", json_integer(p->replicates));
-    json_object_set_new(o, "band", isnan(p->band) ? json_string("auto")
-                                   : p->band < 0  ? json_string("none")
-                                                  : base_json_real(p->band));
+    json_object_set_new(o, "band",
+                        isnan(p->band) ? json_string("auto")
+                        : p->band < 0  ? json_string("none")
+                                       : base_json_real(p->band));
     return o;
 }
 
@@ -360,12 +383,12 @@ typedef struct task {
     const sr_params *p;
     sr_point *pt;
     int seed_offset;
-    double scale;     /* step-time scale (1 = as modelled) */
-    bool keep;        /* write the run outputs (--keep-runs) */
-    bool skip;        /* a band task of a point without a band */
-    sr_outcome *out;  /* the point's slot for this task */
-    GError *error;    /* set on failure */
-    int code;         /* exit code on failure */
+    double scale;    /* step-time scale (1 = as modelled) */
+    bool keep;       /* write the run outputs (--keep-runs) */
+    bool skip;       /* a band task of a point without a band */
+    sr_outcome *out; /* the point's slot for this task */
+    GError *error;   /* set on failure */
+    int code;        /* exit code on failure */
 } task;
 
 static void
@@ -386,9 +409,8 @@ simulate(task *t, double load, const char *output_dir, sw_metrics *m, GError **e
     sim_config_copy(&c, &t->pt->cfg);
     c.sim.seed += t->seed_offset;
     set_load(&c, t->p->mode, load);
-    runner_flags fl = {.no_outputs = output_dir == NULL,
-                       .quiet = true,
-                       .step_time_scale = t->scale};
+    runner_flags fl = {
+        .no_outputs = output_dir == NULL, .quiet = true, .step_time_scale = t->scale};
     if (output_dir != NULL) {
         g_free(c.sim.output_dir);
         c.sim.output_dir = g_strdup(output_dir);
@@ -642,9 +664,9 @@ sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row)
     json_object_set_new(row, "binding", bind ? json_string(bind) : json_null());
     json_object_set_new(row, "binding_bound",
                         bind ? base_json_real(p->slo.t[o->hi_binding].bound) : json_null());
-    json_object_set_new(
-        row, "binding_value_at_hi",
-        bind ? base_json_real(sw_slo_value(p->slo.t[o->hi_binding].metric, &o->hi)) : json_null());
+    json_object_set_new(row, "binding_value_at_hi",
+                        bind ? base_json_real(sw_slo_value(p->slo.t[o->hi_binding].metric, &o->hi))
+                             : json_null());
     json_object_set_new(row, "bracket_hi", load_json(p, o->have_hi, o->fm.hi));
     json_object_set_new(row, "probes", json_integer(o->fm.probes));
     /* error band: calibration error (step times × 1 ± band) and seeds */
@@ -667,7 +689,8 @@ sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row)
         for (int s = 0; s < SW_STAT_COUNT; s++)
             none.lat_ms[l][s] = (double)NAN;
     none.duration_s = none.request_throughput = none.output_throughput = (double)NAN;
-    none.total_token_throughput = none.goodput = none.good_fraction = none.fail_fraction = (double)NAN;
+    none.total_token_throughput = none.goodput = none.good_fraction = none.fail_fraction =
+        (double)NAN;
     none.utilization = none.kv_peak = (double)NAN;
     sw_metrics_to_json(o->have_lo ? &o->lo : &none, row, "");
 }

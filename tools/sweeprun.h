@@ -39,10 +39,10 @@ typedef struct sr_sweep_opts {
 
 /* The search section (search.*). */
 typedef struct sr_search_opts {
-    char **axes;     /* search.axes / --axis NAME=VALUES */
-    int64_t gpus;    /* search.gpus / --gpus: GPU budget */
-    char **price;    /* search.price / --price NAME=USD/h */
-    char *prices;    /* search.prices / --prices FILE */
+    char **axes;         /* search.axes / --axis NAME=VALUES */
+    int64_t gpus;        /* search.gpus / --gpus: GPU budget */
+    char **price;        /* search.price / --price NAME=USD/h */
+    char *prices;        /* search.prices / --prices FILE */
     bool estimate_prune; /* search.estimate_prune: drop configs whose estimate bounds break */
 } sr_search_opts;
 
@@ -74,6 +74,10 @@ void sr_schema_init(sr_schema *s);
  * accepted for --jobs. Positional arguments are errors. */
 gboolean sr_args_parse(sr_args *a, const sr_schema *s, int argc, char **argv, GError **error);
 void sr_args_clear(sr_args *a, const sr_schema *s);
+/* The axis specs of AXES (sweep.axes or search.axes) as written: the flag parser splits list
+ * settings at commas, so pieces without "=" are values of the axis before them and are joined
+ * back ("max_num_seqs=64", "128" → "max_num_seqs=64,128"). transfer full (NULL-terminated). */
+char **sr_axis_specs(char *const *axes);
 
 /* ---- running points -------------------------------------------------------------------- */
 
@@ -109,10 +113,10 @@ typedef struct sr_outcome {
 } sr_outcome;
 
 typedef struct sr_point {
-    uint64_t index; /* point number in the outputs */
-    sim_config cfg; /* its configuration (owned; sr_point_clear frees it) */
-    char *label;    /* "rate=5, max_num_seqs=64" for messages (owned) */
-    double band;    /* band fraction for this point; NAN = none (sr_point_resolve_band) */
+    uint64_t index;  /* point number in the outputs */
+    sim_config cfg;  /* its configuration (owned; sr_point_clear frees it) */
+    char *label;     /* "rate=5, max_num_seqs=64" for messages (owned) */
+    double band;     /* band fraction for this point; NAN = none (sr_point_resolve_band) */
     sr_outcome *out; /* [replicates + 2] after sr_run: base, seeds 1.., slow, fast */
 } sr_point;
 

@@ -78,9 +78,8 @@ Test(outputs, the_sweep_id_hashes_the_definition)
 
 Test(outputs, csv_cells)
 {
-    json_t *v[] = {json_null(),       json_true(),         json_integer(-3),
-                   json_real(0.1),    json_real(1.0 / 3),  json_string("x,y"),
-                   json_string("a\"b")};
+    json_t *v[] = {json_null(),        json_true(),        json_integer(-3),   json_real(0.1),
+                   json_real(1.0 / 3), json_string("x,y"), json_string("a\"b")};
     const char *want[] = {"", "true", "-3", "0.1", "0.3333333333", "\"x,y\"", "\"a\"\"b\""};
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++) {
         char *c = sw_csv_cell(v[i]);
@@ -136,8 +135,8 @@ Test(outputs, merged_shards_are_byte_identical_to_one_run)
     /* properties of the file, independent of the merge: header, 7 rows in point order, the
      * quoted cell, the meta line without a shard */
     g_autofree char *csv = slurp(one, "sweep.csv");
-    cr_expect(g_str_has_prefix(csv, "point,workload.rate,note,binding,x\n0,0.5,plain,,0\n"),
-              "%s", csv);
+    cr_expect(g_str_has_prefix(csv, "point,workload.rate,note,binding,x\n0,0.5,plain,,0\n"), "%s",
+              csv);
     cr_expect(strstr(csv, "\n1,1,\"a,\"\"b\"\"\",,0.3333333333\n") != NULL, "%s", csv);
     g_autofree char *jl = slurp(one, "sweep.jsonl");
     cr_expect(strstr(jl, "\"shard\"") == NULL);
@@ -189,8 +188,7 @@ Test(outputs, merge_refuses_shards_that_do_not_belong_together)
     g_clear_error(&err);
     const char *missing[] = {f1, f2};
     cr_expect_not(sw_outputs_merge(missing, 2, to, &err));
-    cr_expect(err && strstr(err->message, "shard 3/3 is missing"), "%s",
-              err ? err->message : "");
+    cr_expect(err && strstr(err->message, "shard 3/3 is missing"), "%s", err ? err->message : "");
     g_clear_error(&err);
 
     /* a complete result set is not a shard */
@@ -204,13 +202,9 @@ Test(outputs, merge_refuses_shards_that_do_not_belong_together)
 
     /* a point in the wrong shard file */
     g_autofree char *bad = g_strdup_printf("%s/bad.jsonl", dir);
-    g_autofree char *line0 = NULL;
-    {
-        g_autofree char *s = slurp(ok, "sweep.shard-1-of-3.jsonl");
-        char *nl = strchr(s, '\n');
-        line0 = g_strndup(s, (size_t)(nl - s + 1));
-    }
-    g_autofree char *content = g_strdup_printf("%s{\"point\": 1}\n", line0);
+    g_autofree char *first = slurp(ok, "sweep.shard-1-of-3.jsonl");
+    size_t meta_len = strcspn(first, "\n") + 1;
+    g_autofree char *content = g_strdup_printf("%.*s{\"point\": 1}\n", (int)meta_len, first);
     g_file_set_contents(bad, content, -1, NULL);
     const char *wrong[] = {bad};
     cr_expect_not(sw_outputs_merge(wrong, 1, to, &err));
@@ -225,8 +219,8 @@ Test(outputs, merge_refuses_shards_that_do_not_belong_together)
 }
 
 static json_t *
-search_row(int i, const char *status, double tput, double ttft, double tpot, double cost,
-           double e2el)
+search_row(
+    int i, const char *status, double tput, double ttft, double tpot, double cost, double e2el)
 {
     return json_pack("{s:i, s:s, s:f, s:f, s:f, s:f, s:f, s:o, s:o, s:o, s:o}", "point", i,
                      "status", status, "output_throughput_per_gpu", tput, "ttft_p99_ms", ttft,
