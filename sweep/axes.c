@@ -385,22 +385,20 @@ add_axis(sw_grid *g, sw_axis *a, GError **error)
 }
 
 gboolean
-sw_grid_add(sw_grid *g, const base_opt_set *set, void *scratch, const char *spec, GError **error)
+sw_grid_add_as(sw_grid *g,
+               const base_opt_set *set,
+               void *scratch,
+               const char *name,
+               const char *setting,
+               const char *values,
+               GError **error)
 {
-    const char *eq = strchr(spec, '=');
-    if (eq == NULL || eq == spec) {
-        g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
-                    "axis '%s': expected NAME=VALUES (e.g. rate=2:40:2 or max_num_seqs=64,128)",
-                    spec);
-        return FALSE;
-    }
-    g_autofree char *name = g_strstrip(g_strndup(spec, (size_t)(eq - spec)));
     const char *path = NULL;
-    const base_opt *o = sw_axis_resolve(set, name, &path, error);
+    const base_opt *o = sw_axis_resolve(set, setting, &path, error);
     if (o == NULL)
         return FALSE;
     g_autofree char *where = g_strdup_printf("axis %s", name);
-    g_auto(GStrv) raw = sw_values_expand(o, where, eq + 1, error);
+    g_auto(GStrv) raw = sw_values_expand(o, where, values, error);
     if (raw == NULL)
         return FALSE;
     size_t base = 0;
@@ -424,13 +422,35 @@ sw_grid_add(sw_grid *g, const base_opt_set *set, void *scratch, const char *spec
         g_ptr_array_add(vals, c);
     }
     sw_axis *a = g_new0(sw_axis, 1);
-    a->name = g_steal_pointer(&name);
+    a->name = g_strdup(name);
     a->path = g_strdup(path);
     a->opt = o;
     a->nvalues = vals->len;
     g_ptr_array_add(vals, NULL);
     a->values = (char **)g_ptr_array_free(g_steal_pointer(&vals), FALSE);
     return add_axis(g, a, error);
+}
+
+gboolean
+sw_grid_add(sw_grid *g, const base_opt_set *set, void *scratch, const char *spec, GError **error)
+{
+    const char *eq = strchr(spec, '=');
+    if (eq == NULL || eq == spec) {
+        g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
+                    "axis '%s': expected NAME=VALUES (e.g. rate=2:40:2 or max_num_seqs=64,128)",
+                    spec);
+        return FALSE;
+    }
+    g_autofree char *name = g_strstrip(g_strndup(spec, (size_t)(eq - spec)));
+    return sw_grid_add_as(g, set, scratch, name, name, eq + 1, error);
+}
+
+char *
+sw_setting_text(const base_opt_set *set, const void *obj, const char *path)
+{
+    size_t base = 0;
+    const base_opt *o = base_opts_find(set, path, &base);
+    return o != NULL ? canonical(o, base_opt_ptr(obj, base, o)) : NULL;
 }
 
 gboolean

@@ -62,6 +62,14 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
  * twice is an error. */
 gboolean
 sw_grid_add(sw_grid *g, const base_opt_set *set, void *scratch, const char *spec, GError **error);
+/* Adds the axis SETTING=VALUES shown (in outputs and messages) as NAME. */
+gboolean sw_grid_add_as(sw_grid *g,
+                        const base_opt_set *set,
+                        void *scratch,
+                        const char *name,
+                        const char *setting,
+                        const char *values,
+                        GError **error);
 /* Adds an axis that is no setting (yet): NAME with VALUES as given (e.g. search's PD split). */
 gboolean
 sw_grid_add_virtual(sw_grid *g, const char *name, const char *const *values, GError **error);
@@ -84,6 +92,10 @@ json_t *sw_grid_to_json(const sw_grid *g);
 /* Expands the VALUES part of an axis for row O (exposed for tests). Returns a NULL-terminated
  * list of text forms, or NULL with ERROR. WHERE names the axis in messages. */
 char **sw_values_expand(const base_opt *o, const char *where, const char *values, GError **error);
+
+/* The value of setting PATH in OBJ in the canonical text form axes use ("auto" when unset).
+ * transfer full; NULL if PATH is not in SET. */
+char *sw_setting_text(const base_opt_set *set, const void *obj, const char *path);
 
 /* "K/N" with 1 ≤ K ≤ N: this process runs the points i with i mod N = K − 1. */
 gboolean sw_shard_parse(const char *spec, uint32_t *k, uint32_t *n, GError **error);

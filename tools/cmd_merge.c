@@ -28,12 +28,13 @@ int
 cmd_merge(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        cli_print_help(synopsis,
-                       "Join the shard files of a sharded sweep or search (KIND.shard-K-of-N.jsonl,\n"
-                       "one per shard, in any order) into DIR/KIND.csv and DIR/KIND.jsonl: exactly\n"
-                       "the files the unsharded run writes. Refuses shards of different sweeps,\n"
-                       "a missing or duplicated shard and a shard with missing points.",
-                       &set);
+        cli_print_help(
+            synopsis,
+            "Join the shard files of a sharded sweep or search (KIND.shard-K-of-N.jsonl,\n"
+            "one per shard, in any order) into DIR/KIND.csv and DIR/KIND.jsonl: exactly\n"
+            "the files the unsharded run writes. Refuses shards of different sweeps,\n"
+            "a missing or duplicated shard and a shard with missing points.",
+            &set);
         return CLI_OK;
     }
     merge_args a = {0};

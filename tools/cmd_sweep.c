@@ -94,6 +94,16 @@ print_table(const sr_params *p, const sw_grid *g, const sr_point *pts, guint n)
 
 /* Builds the grid and points (validating each), runs them, writes the outputs. Returns an
  * exit code; errors in ERROR. */
+/* True if an axis changes workload settings (their request count may differ). */
+static bool
+workload_varies(const sw_grid *g)
+{
+    for (guint k = 0; k < sw_grid_naxes(g); k++)
+        if (g_str_has_prefix(sw_grid_axis(g, k)->path, "workload."))
+            return true;
+    return false;
+}
+
 static int
 sweep(const sr_args *a, GError **error)
 {
@@ -153,6 +163,9 @@ sweep(const sr_args *a, GError **error)
     /* fail before simulating if the output directory cannot be written */
     const char *dir = a->cfg.sim.output_dir;
     if (!base_dir_ensure_writable(dir, error))
+        return CLI_USAGE;
+    if (!sr_points_prepare(&p, &a->cfg, workload_varies(g), (sr_point *)(void *)pts->data, pts->len,
+                           error))
         return CLI_USAGE;
     int rc = sr_run(&p, (sr_point *)(void *)pts->data, pts->len, error);
     if (rc != CLI_OK)

@@ -243,6 +243,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (cl == NULL)
         return fail(error, err, CLI_USAGE);
 
+    if (fl->on_engine != NULL)
+        fl->on_engine(fl->on_engine_ctx, e);
     progress pg = {cli_now_s(), cli_now_s(), 0, e};
     if (fl->progress)
         sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_progress, &pg);

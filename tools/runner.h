@@ -17,6 +17,10 @@ typedef struct runner_flags {
     bool no_outputs;        /* simulate and compute metrics, write no files (sweeps, bench) */
     bool quiet;             /* no table on stdout */
     double step_time_scale; /* step times × this (0 = 1, as modelled): SLA-limit error bands */
+    /* Called with the engine before the run, to add observers; one may sim_engine_stop the
+     * engine, which ends the run early (the metrics then cover what was simulated). */
+    void (*on_engine)(void *ctx, sim_engine *e);
+    void *on_engine_ctx;
 } runner_flags;
 
 /* What a caller may want back from a run (may be NULL). */

@@ -15,6 +15,7 @@
 #include "timemodel/setup.h"
 #include "tools/cli.h"
 #include "tools/runner.h"
+#include "workloads/workload.h"
 
 static const char *const loads[] = {"rate", "concurrency", NULL};
 
@@ -35,7 +36,8 @@ static const base_opt sweep_rows[] = {
     {"sweep.tolerance", "tolerance", BASE_OPT_DOUBLE, W(tolerance), "0.02", NULL, 1e-4, 1, 0, "X",
      "find-max: stop when the bracket [lo, hi] has hi ≤ lo·(1 + X)"},
     {"sweep.find_max_start", "find-max-start", BASE_OPT_DOUBLE, W(start), NULL, NULL, 1e-9, 1e9,
-     BASE_OPT_NULLABLE, "LOAD", "find-max: first load probed (default: --rate if set, else 1)"},
+     BASE_OPT_NULLABLE, "LOAD",
+     "find-max: first load probed (default: each point's roofline estimate of its limit)"},
     {"sweep.find_max_min", "find-max-min", BASE_OPT_DOUBLE, W(min), NULL, NULL, 1e-9, 1e9,
      BASE_OPT_NULLABLE, "LOAD", "find-max: lowest load probed (default 0.01 req/s, 1 request)"},
     {"sweep.find_max_max", "find-max-max", BASE_OPT_DOUBLE, W(max), NULL, NULL, 1e-9, 1e9,
@@ -44,6 +46,8 @@ static const base_opt sweep_rows[] = {
      "find-max: also search with seeds seed+1 .. seed+N−1 and report the limit's range"},
     {"sweep.band", "band", BASE_OPT_STRING, W(band), "auto", NULL, 0, 0, 0, "auto|none|X",
      "find-max: recompute the limit with step times × (1 ± X); auto = the calibration's CV MAPE"},
+    {"sweep.early_stop", "early-stop", BASE_OPT_BOOL, W(early_stop), "true", NULL, 0, 0, 0, NULL,
+     "find-max: end a probe as soon as an SLO is provably broken (same limits, less time)"},
 };
 #undef W
 
@@ -229,6 +233,8 @@ sr_params_from_args(sr_params *p, const sr_args *a, GError **error)
         : conc ? (wl->max_concurrency != BASE_OPT_UNSET_INT ? (double)wl->max_concurrency : 1.0)
         : isfinite(wl->rate) ? wl->rate
                              : 1.0;
+    p->start_auto = isnan(w->start);
+    p->early_stop = w->early_stop;
     p->fm = (sw_findmax_params){
         .start = start,
         .min = !isnan(w->min) ? w->min
@@ -237,7 +243,8 @@ sr_params_from_args(sr_params *p, const sr_args *a, GError **error)
         .max = !isnan(w->max) ? w->max
                : conc         ? 1e6
                               : 1e5,
-        .growth = 2.0,
+        /* from an estimate the limit is usually within ±30 %: bracket in small steps */
+        .growth = isnan(w->start) ? 1.25 : 2.0,
         .rel_tol = w->tolerance,
         .integer = conc,
     };
@@ -268,12 +275,14 @@ sr_params_to_json(const sr_params *p)
     }
     json_object_set_new(o, "find_max",
                         json_string(p->mode == SR_FIND_RATE ? "rate" : "concurrency"));
-    json_object_set_new(o, "start", base_json_real(p->fm.start));
+    json_object_set_new(o, "start",
+                        p->start_auto ? json_string("estimate") : base_json_real(p->fm.start));
     json_object_set_new(o, "min", base_json_real(p->fm.min));
     json_object_set_new(o, "max", base_json_real(p->fm.max));
     json_object_set_new(o, "growth", base_json_real(p->fm.growth));
     json_object_set_new(o, "tolerance", base_json_real(p->fm.rel_tol));
     json_object_set_new(o, "replicates", json_integer(p->replicates));
+    json_object_set_new(o, "early_stop", json_boolean(p->early_stop));
     json_object_set_new(o, "band",
                         isnan(p->band) ? json_string("auto")
                         : p->band < 0  ? json_string("none")
@@ -342,6 +351,29 @@ sr_point_check(const sr_point *pt, tm_memory_plan *plan, bool *no_fit, GError **
         if (tm_setup_memory_plan(s, &ma, plan, &e) ||
             o->num_gpu_blocks_override != BASE_OPT_UNSET_INT) {
             g_clear_error(&e);
+            /* the scheduler's own constraints (sim_cluster_new checks them too) */
+            tm_vllm_defaults d;
+            tm_setup_vllm_defaults(s, &d);
+            int64_t mnbt = o->max_num_batched_tokens != BASE_OPT_UNSET_INT
+                               ? o->max_num_batched_tokens
+                               : d.max_num_batched_tokens;
+            int64_t mml =
+                o->max_model_len != BASE_OPT_UNSET_INT ? o->max_model_len : d.max_model_len;
+            int64_t bs = o->block_size != BASE_OPT_UNSET_INT ? o->block_size : d.block_size;
+            if (!o->enable_chunked_prefill && mnbt < mml) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                            "without chunked prefill max_num_batched_tokens (%" PRId64
+                            ") must be at least max_model_len (%" PRId64 ")",
+                            mnbt, mml);
+                return FALSE;
+            }
+            if (mnbt < bs) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                            "max_num_batched_tokens (%" PRId64 ") is smaller than the block size "
+                            "(%" PRId64 ")",
+                            mnbt, bs);
+                return FALSE;
+            }
             return TRUE;
         }
     }
@@ -349,6 +381,140 @@ sr_point_check(const sr_point *pt, tm_memory_plan *plan, bool *no_fit, GError **
         *no_fit = g_error_matches(e, TM_ERROR, TM_ERROR_NO_FIT);
     g_propagate_error(error, e);
     return FALSE;
+}
+
+gboolean
+sr_workload_stats_read(const sim_config *cfg, sr_workload_stats *out, GError **error)
+{
+    memset(out, 0, sizeof *out);
+    wl_open_params wp = {(uint64_t)cfg->sim.seed,
+                         cfg->sim.max_model_len != BASE_OPT_UNSET_INT ? cfg->sim.max_model_len : 0};
+    g_autoptr(wl_source) src = wl_open(&cfg->wl, &wp, error);
+    if (src == NULL)
+        return FALSE;
+    double pin = 0, pout = 0;
+    wl_request r;
+    int rc;
+    while (out->requests < 100000 && (rc = wl_source_next(src, &r, error)) == 1) {
+        pin += r.prompt_tokens;
+        pout += r.output_tokens;
+        out->requests++;
+    }
+    if (out->requests < 100000 && rc < 0)
+        return FALSE;
+    out->prompt_mean = out->requests > 0 ? pin / (double)out->requests : 0;
+    out->output_mean = out->requests > 0 ? pout / (double)out->requests : 0;
+    return TRUE;
+}
+
+/* Step time of B sequences decoding at context C (one new token each). */
+static double
+decode_step(const tm_timemodel *tm, uint32_t k, int64_t b, double c)
+{
+    tm_batch bt;
+    tm_batch_init(&bt, k);
+    for (int64_t i = 0; i < b; i++)
+        tm_batch_add(&bt, 1, (uint64_t)c, true);
+    return tm_step_s(tm, &bt, NULL);
+}
+
+void
+sr_point_estimate(sr_point *pt, const sr_params *p, const sr_workload_stats *ws)
+{
+    pt->start = (double)NAN;
+    if (p->mode == SR_PLAIN || ws->requests == 0 || ws->output_mean <= 0)
+        return;
+    g_autoptr(tm_setup) s = tm_setup_new(&pt->cfg.tm, NULL);
+    if (s == NULL)
+        return;
+    const sim_options *o = &pt->cfg.sim;
+    if (!isnan(o->step_overhead_us))
+        tm_setup_params(s)->step_overhead_s = o->step_overhead_us * 1e-6;
+    tm_vllm_defaults d;
+    tm_setup_vllm_defaults(s, &d);
+    int64_t mns = o->max_num_seqs != BASE_OPT_UNSET_INT ? o->max_num_seqs : d.max_num_seqs;
+    int64_t mnbt = o->max_num_batched_tokens != BASE_OPT_UNSET_INT ? o->max_num_batched_tokens
+                                                                   : d.max_num_batched_tokens;
+    tm_memory_plan plan;
+    if (!sr_point_check(pt, &plan, NULL, NULL))
+        return;
+    double per_req = ws->prompt_mean + ws->output_mean;
+    int64_t bmax = MIN(mns, (int64_t)((double)plan.kv_tokens / fmax(per_req, 1.0)));
+    bmax = MAX(bmax, 1);
+    double bound_s = (double)INFINITY;
+    for (guint i = 0; i < p->slo.n; i++) {
+        int m = p->slo.t[i].metric;
+        if (m < SW_LAT_COUNT * SW_STAT_COUNT &&
+            (m / SW_STAT_COUNT == SW_LAT_TPOT || m / SW_STAT_COUNT == SW_LAT_ITL))
+            bound_s = fmin(bound_s, p->slo.t[i].bound * 1e-3);
+    }
+    g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
+    uint32_t k = tm_setup_dsa_topk(s);
+    double ctx = ws->prompt_mean + ws->output_mean / 2;
+    int64_t lo = 1, hi = bmax; /* largest B with t_d(B) ≤ 0.8 · bound (monotone in B) */
+    if (isfinite(bound_s) && decode_step(tm, k, bmax, ctx) > 0.8 * bound_s) {
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo + 1) / 2;
+            if (decode_step(tm, k, mid, ctx) <= 0.8 * bound_s)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        bmax = lo;
+    }
+    int64_t chunk = MIN(mnbt, 2048);
+    tm_batch pf;
+    tm_batch_init(&pf, k);
+    tm_batch_add(&pf, (uint64_t)chunk, 0, true);
+    double t_tok = tm_step_s(tm, &pf, NULL) / (double)chunk;
+    double b = (double)bmax, reps = (double)o->replicas;
+    double est =
+        p->mode == SR_FIND_CONCURRENCY
+            ? reps * b
+            : reps * b /
+                  (ws->output_mean * decode_step(tm, k, bmax, ctx) + b * ws->prompt_mean * t_tok);
+    if (!(est > 0) || !isfinite(est))
+        return;
+    /* 3 significant digits: a tidy, platform-stable start */
+    double e10 = pow(10.0, floor(log10(est)) - 2);
+    pt->start = fmax(round(est / e10) * e10, p->fm.min);
+}
+
+/* The load never changes the number of requests of a workload without a time window, start
+ * offset or stages; warm-up / cool-down and over-length rejection make the kept set depend on
+ * it, so those disable the early stop. */
+static bool
+count_is_fixed(const sim_config *c)
+{
+    const wl_options *w = &c->wl;
+    return isnan(w->duration_s) && w->start_s == 0 && w->stages == NULL &&
+           (w->over_length == NULL || strcmp(w->over_length, "reject") != 0) &&
+           c->sim.warmup_s == 0 && c->sim.cooldown_s == 0;
+}
+
+gboolean
+sr_points_prepare(const sr_params *p,
+                  const sim_config *base,
+                  bool workload_varies,
+                  sr_point *points,
+                  guint n,
+                  GError **error)
+{
+    if (p->mode == SR_PLAIN || n == 0)
+        return TRUE;
+    sr_workload_stats ws;
+    if (!sr_workload_stats_read(base, &ws, error))
+        return FALSE;
+    bool complete = ws.requests < 100000;
+    for (guint i = 0; i < n; i++) {
+        if (p->start_auto)
+            sr_point_estimate(&points[i], p, &ws);
+        points[i].nreq =
+            p->early_stop && complete && !workload_varies && count_is_fixed(&points[i].cfg)
+                ? ws.requests
+                : 0;
+    }
+    return TRUE;
 }
 
 json_t *
@@ -400,17 +566,23 @@ set_load(sim_config *c, sr_mode mode, double load)
         c->wl.max_concurrency = (int64_t)load;
 }
 
+typedef struct watch watch;
+static void watch_attach(void *ctx, sim_engine *e);
+
 /* One simulation of T's point at LOAD (ignored in plain mode); OUTPUT_DIR non-NULL writes the
  * run's outputs there. */
 static int
-simulate(task *t, double load, const char *output_dir, sw_metrics *m, GError **error)
+simulate(task *t, double load, const char *output_dir, watch *w, sw_metrics *m, GError **error)
 {
     sim_config c;
     sim_config_copy(&c, &t->pt->cfg);
     c.sim.seed += t->seed_offset;
     set_load(&c, t->p->mode, load);
-    runner_flags fl = {
-        .no_outputs = output_dir == NULL, .quiet = true, .step_time_scale = t->scale};
+    runner_flags fl = {.no_outputs = output_dir == NULL,
+                       .quiet = true,
+                       .step_time_scale = t->scale,
+                       .on_engine = w != NULL ? watch_attach : NULL,
+                       .on_engine_ctx = w};
     if (output_dir != NULL) {
         g_free(c.sim.output_dir);
         c.sim.output_dir = g_strdup(output_dir);
@@ -426,15 +598,107 @@ simulate(task *t, double load, const char *output_dir, sw_metrics *m, GError **e
     return 0;
 }
 
+/* Early stop of a probe that provably breaks an SLO (see sr_points_prepare). */
+struct watch {
+    const sw_slo *slo;
+    sim_engine *e;
+    uint64_t n;                /* requests of the workload */
+    uint64_t need[SW_SLO_MAX]; /* values over the bound that break a percentile term */
+    uint64_t over[SW_SLO_MAX]; /* values seen over the bound */
+    double sum[SW_SLO_MAX];    /* Σ values seen (mean terms), ns */
+    int stopped_term;          /* the term that stopped the run, −1 */
+};
+
+/* The latency (SW_LAT_*) a term bounds from above and a probe can watch, or −1. */
+static int
+term_lat(const sw_slo_term *t)
+{
+    int m = t->metric;
+    if (m >= SW_LAT_COUNT * SW_STAT_COUNT || m / SW_STAT_COUNT == SW_LAT_ITL)
+        return -1;
+    return m / SW_STAT_COUNT;
+}
+
+static void
+watch_value(watch *w, int lat, double v_ns)
+{
+    for (guint i = 0; i < w->slo->n && w->stopped_term < 0; i++) {
+        const sw_slo_term *t = &w->slo->t[i];
+        if (term_lat(t) != lat)
+            continue;
+        /* strictly over, with a margin for the metrics module's own rounding */
+        double bound_ns = t->bound * 1e6 * (1 + 1e-12);
+        if (t->metric % SW_STAT_COUNT == SW_STAT_MEAN) {
+            w->sum[i] += v_ns;
+            if (w->sum[i] > bound_ns * (double)w->n)
+                w->stopped_term = (int)i;
+        } else if (v_ns > bound_ns && ++w->over[i] >= w->need[i]) {
+            w->stopped_term = (int)i;
+        }
+    }
+    if (w->stopped_term >= 0)
+        sim_engine_stop(w->e);
+}
+
+static void
+watch_token(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    const sim_token_event *t = payload;
+    if (t->gap_ns < 0)
+        watch_value(ctx, SW_LAT_TTFT, (double)(t->time_ns - t->send_ns));
+}
+
+static void
+watch_done(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    const sim_request_record *r = payload;
+    if (r->failed)
+        return;
+    watch_value(ctx, SW_LAT_E2EL, (double)(r->finish_ns - r->send_ns));
+    if (r->output_tokens > 1 && r->first_token_ns >= 0)
+        watch_value(ctx, SW_LAT_TPOT,
+                    (double)(r->finish_ns - r->first_token_ns) / (double)(r->output_tokens - 1));
+}
+
+static void
+watch_attach(void *ctx, sim_engine *e)
+{
+    watch *w = ctx;
+    w->e = e;
+    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, watch_token, w);
+    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, watch_done, w);
+}
+
+static void
+watch_init(watch *w, const sw_slo *slo, uint64_t n)
+{
+    memset(w, 0, sizeof *w);
+    w->slo = slo;
+    w->n = n;
+    w->stopped_term = -1;
+    static const uint64_t pct[SW_STAT_COUNT] = {0, 50, 90, 95, 99};
+    for (guint i = 0; i < slo->n; i++) {
+        int stat = slo->t[i].metric % SW_STAT_COUNT;
+        /* N − ⌊p·(N − 1)/100⌋, in integers */
+        w->need[i] = stat == SW_STAT_MEAN || n == 0 ? 0 : n - (pct[stat] * (n - 1)) / 100;
+    }
+}
+
 static int
 probe(void *ctx, double load, GError **error)
 {
     task *t = ctx;
     sw_metrics m;
-    if (simulate(t, load, NULL, &m, error) < 0)
+    watch w;
+    watch_init(&w, &t->p->slo, t->pt->nreq);
+    if (simulate(t, load, NULL, t->pt->nreq > 0 ? &w : NULL, &m, error) < 0)
         return -1;
     int binding = -1;
-    bool ok = sw_slo_check(&t->p->slo, &m, &binding);
+    bool ok = w.stopped_term < 0 && sw_slo_check(&t->p->slo, &m, &binding);
+    if (w.stopped_term >= 0)
+        binding = w.stopped_term;
     sr_outcome *o = t->out;
     if (ok && (!o->have_lo || load > o->fm.lo)) {
         o->lo = m;
@@ -445,6 +709,7 @@ probe(void *ctx, double load, GError **error)
         o->have_hi = true;
         o->fm.hi = load;
         o->hi_binding = binding;
+        o->hi_stopped = w.stopped_term >= 0;
     }
     /* a concurrency cap at or above the requests sent changes nothing any more */
     if (ok && t->p->mode == SR_FIND_CONCURRENCY && load >= (double)m.sent)
@@ -468,7 +733,7 @@ run_task(task *t)
     o->binding = -1;
     if (t->p->mode == SR_PLAIN) {
         g_autofree char *dir = t->keep ? keep_dir(t) : NULL;
-        if (simulate(t, 0, dir, &o->m, &t->error) < 0)
+        if (simulate(t, 0, dir, NULL, &o->m, &t->error) < 0)
             return;
         o->slo_ok = sw_slo_check(&t->p->slo, &o->m, &o->binding);
         return;
@@ -476,13 +741,16 @@ run_task(task *t)
     sw_findmax_result r;
     o->fm.lo = 0;
     o->fm.hi = (double)NAN;
-    if (!sw_findmax_run(&t->p->fm, probe, t, &r, &t->error))
+    sw_findmax_params fm = t->p->fm;
+    if (!isnan(t->pt->start))
+        fm.start = t->pt->start;
+    if (!sw_findmax_run(&fm, probe, t, &r, &t->error))
         return;
     o->fm = r;
     if (t->keep && r.lo > 0) {
         g_autofree char *dir = keep_dir(t);
         sw_metrics m;
-        simulate(t, r.lo, dir, &m, &t->error);
+        simulate(t, r.lo, dir, NULL, &m, &t->error);
     }
 }
 
@@ -658,15 +926,21 @@ sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row)
                         json_string(p->mode == SR_FIND_RATE ? "rate" : "concurrency"));
     json_object_set_new(row, "limit", load_json(p, true, o->fm.lo));
     json_object_set_new(row, "limit_status", json_string(status_name(o->fm.status)));
+    json_object_set_new(row, "start",
+                        load_json(p, true, isnan(pt->start) ? p->fm.start : pt->start));
     const char *bind = o->have_hi && o->hi_binding >= 0
                            ? sw_slo_metric_name(p->slo.t[o->hi_binding].metric)
                            : NULL;
     json_object_set_new(row, "binding", bind ? json_string(bind) : json_null());
     json_object_set_new(row, "binding_bound",
                         bind ? base_json_real(p->slo.t[o->hi_binding].bound) : json_null());
+    /* a probe stopped early has partial metrics: its value is not reported */
     json_object_set_new(row, "binding_value_at_hi",
-                        bind ? base_json_real(sw_slo_value(p->slo.t[o->hi_binding].metric, &o->hi))
-                             : json_null());
+                        bind && !o->hi_stopped
+                            ? base_json_real(sw_slo_value(p->slo.t[o->hi_binding].metric, &o->hi))
+                            : json_null());
+    json_object_set_new(row, "hi_stopped_early",
+                        o->have_hi ? json_boolean(o->hi_stopped) : json_null());
     json_object_set_new(row, "bracket_hi", load_json(p, o->have_hi, o->fm.hi));
     json_object_set_new(row, "probes", json_integer(o->fm.probes));
     /* error band: calibration error (step times × 1 ± band) and seeds */
@@ -693,4 +967,22 @@ sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row)
         (double)NAN;
     none.utilization = none.kv_peak = (double)NAN;
     sw_metrics_to_json(o->have_lo ? &o->lo : &none, row, "");
+}
+
+void
+sr_null_outcome_to_json(const sr_params *p, json_t *row)
+{
+    sr_point pt;
+    memset(&pt, 0, sizeof pt);
+    pt.band = NAN;
+    pt.out = g_new0(sr_outcome, (gsize)p->replicates + 2);
+    json_auto_t *tmp = json_object();
+    sr_outcome_to_json(p, &pt, tmp);
+    g_free(pt.out);
+    const char *key;
+    json_t *v;
+    json_object_foreach(tmp, key, v) {
+        (void)v;
+        json_object_set_new(row, key, json_null());
+    }
 }

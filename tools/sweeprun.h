@@ -31,10 +31,11 @@ typedef struct sr_sweep_opts {
     char *find_max;     /* sweep.find_max / --find-max rate|concurrency; NULL = none */
     char **slo;         /* sweep.slo / --slo */
     double tolerance;   /* sweep.tolerance: relative width of the final bracket */
-    double start;       /* sweep.find_max_start; NAN = the configured rate, else 1 */
+    double start;       /* sweep.find_max_start; NAN = a roofline estimate per point */
     double min, max;    /* sweep.find_max_min / find_max_max; NAN = defaults by load kind */
     int64_t replicates; /* sweep.replicates: seeds per point (find-max) */
     char *band;         /* sweep.band: auto | none | fraction */
+    bool early_stop;    /* sweep.early_stop: stop probes that provably break an SLO */
 } sr_sweep_opts;
 
 /* The search section (search.*). */
@@ -87,6 +88,8 @@ typedef struct sr_params {
     sr_mode mode;
     sw_slo slo;
     sw_findmax_params fm;
+    bool start_auto;       /* no --find-max-start: each point starts at its estimate */
+    bool early_stop;       /* stop probes that provably break an SLO (sr_points_prepare) */
     int replicates;        /* ≥ 1 */
     double band;           /* explicit band fraction; NAN = auto (calibration); < 0 = none */
     int jobs;              /* ≥ 1 */
@@ -106,6 +109,7 @@ typedef struct sr_outcome {
     bool have_lo, have_hi;
     sw_metrics lo, hi; /* find-max: metrics at the limit and at the first load that broke */
     int hi_binding;    /* find-max: the SLO term that broke at hi (−1: none) */
+    bool hi_stopped;   /* the probe at hi stopped early (its metrics are partial) */
     sw_metrics m;      /* plain: the run's metrics */
     bool slo_ok;       /* plain: every SLO met (true without SLOs) */
     int binding;       /* plain: the term closest to (or furthest past) its bound; −1 */
@@ -117,6 +121,8 @@ typedef struct sr_point {
     sim_config cfg;  /* its configuration (owned; sr_point_clear frees it) */
     char *label;     /* "rate=5, max_num_seqs=64" for messages (owned) */
     double band;     /* band fraction for this point; NAN = none (sr_point_resolve_band) */
+    double start;    /* find-max start for this point; NAN = the sweep's (sr_point_estimate) */
+    uint64_t nreq;   /* requests its workload sends whatever the load; 0 = unknown */
     sr_outcome *out; /* [replicates + 2] after sr_run: base, seeds 1.., slow, fast */
 } sr_point;
 
@@ -140,6 +146,38 @@ json_t *sr_base_json(const sim_config *base);
 /* Sets PT->band from P (auto: the calibration's CV MAPE of PT's time model, NAN if none). */
 gboolean sr_point_resolve_band(sr_point *pt, const sr_params *p, GError **error);
 
+/* Mean prompt and output lengths of a workload (the first 100,000 requests). */
+typedef struct sr_workload_stats {
+    double prompt_mean, output_mean;
+    uint64_t requests;
+} sr_workload_stats;
+
+/* Reads CFG's workload once for its mean lengths. */
+gboolean sr_workload_stats_read(const sim_config *cfg, sr_workload_stats *out, GError **error);
+/* Sets PT->start to a roofline estimate of the load PT sustains under P's SLOs, so the
+ * bracketing starts near the limit: B = the largest batch whose decode step (at the mean
+ * context) stays within 80 % of the tightest TPOT/ITL bound, capped by max_num_seqs and the
+ * KV cache; rate = replicas · B / (output_mean · t_decode(B) + B · prompt_mean · t_prefill per
+ * token); concurrency = replicas · B. Only the speed of the search depends on it (the limit is
+ * where the SLOs break); it is a pure function of the point and WS, so shards agree. Leaves
+ * PT->start NAN when the time model cannot be built. */
+void sr_point_estimate(sr_point *pt, const sr_params *p, const sr_workload_stats *ws);
+
+/* Before sr_run in find-max mode: reads BASE's workload once; sets each point's start (with
+ * start_auto) and its request count NREQ when it cannot depend on the load or the point
+ * (WORKLOAD_VARIES: some axis changes workload settings; and no warm-up, cool-down, time
+ * window, start offset, stages or over-length rejection), which enables stopping a probe as
+ * soon as an SLO is provably broken: with N requests, a p-th percentile over n ≤ N of them
+ * exceeds B once N − ⌊p/100·(N − 1)⌋ values exceed B (x_⌊r⌋ > B, and that count does not
+ * decrease with n); a mean exceeds B once the observed sum exceeds B·N. TTFT is known at the
+ * first token, TPOT and E2EL at completion; ITL, goodput and failure bounds never stop a run. */
+gboolean sr_points_prepare(const sr_params *p,
+                           const sim_config *base,
+                           bool workload_varies,
+                           sr_point *points,
+                           guint n,
+                           GError **error);
+
 /* Runs every task of POINTS. On failure (a simulation error) returns the exit code (1 or 2)
  * and the first error in point order in ERROR, prefixed by the point's label. */
 int sr_run(const sr_params *p, sr_point *points, guint n, GError **error);
@@ -149,5 +187,7 @@ json_t *sr_axis_value_json(const sw_axis *a, const char *v);
 /* Appends the outcome columns of PT to ROW: plain (slo_met, binding, metrics) or find-max
  * (limit, its status, binding, bracket, probes, band, seeds, metrics at the limit). */
 void sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row);
+/* The same keys as sr_outcome_to_json, every value null (a configuration never simulated). */
+void sr_null_outcome_to_json(const sr_params *p, json_t *row);
 /* The limit load of a find-max point (0 when none) and its metrics (NULL when none). */
 double sr_limit(const sr_point *pt, const sw_metrics **at);

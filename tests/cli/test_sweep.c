@@ -48,7 +48,7 @@ slurp(const char *d, const char *name)
 
 /* A small synthetic workload: 300 requests, 1024 prompt and 128 output tokens, Poisson. */
 #define WORKLOAD                                                                                   \
-    "--workload", "synthetic", "--num-requests", "300", "--input-len", "fixed:1024",              \
+    "--workload", "synthetic", "--num-requests", "300", "--input-len", "fixed:1024",               \
         "--output-len", "fixed:128", "--seed", "1"
 
 /* Column NAME of every row of DIR/sweep.csv, as doubles (NAN for empty cells). */
@@ -102,8 +102,8 @@ Test(sweep, p99_ttft_rises_with_rate_and_find_max_agrees_with_the_grid)
     for (guint i = 0; i < rate->len; i++)
         if (AT(ttft, i) <= 300.0)
             last_ok = AT(rate, i);
-    r = clirun_exec("sweep", WORKLOAD, "--find-max", "rate", "--slo", "ttft_p99:300",
-                    "--tolerance", "0.01", "--output-dir", fm, "--quiet", NULL);
+    r = clirun_exec("sweep", WORKLOAD, "--find-max", "rate", "--slo", "ttft_p99:300", "--tolerance",
+                    "0.01", "--output-dir", fm, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     g_autoptr(GArray) limit = column(fm, "limit");
@@ -128,11 +128,16 @@ Test(sweep, p99_ttft_rises_with_rate_and_find_max_agrees_with_the_grid)
 static void
 run_determinism_case(const char *d, const char *jobs, const char *shard)
 {
-    const char *args[] = {"sweep",       WORKLOAD,    "--sweep",       "max_num_seqs=32,256",
-                          "--find-max",  "rate",      "--slo",         "ttft_p99:400,tpot_p99:40",
-                          "--replicates", "2",        "--band",        "0.08",
-                          "--output-dir", d,          "-j",            jobs,
-                          "--quiet",     shard ? "--shard" : NULL, shard, NULL};
+    const char *args[] = {"sweep",        WORKLOAD,
+                          "--sweep",      "max_num_seqs=32,256",
+                          "--find-max",   "rate",
+                          "--slo",        "ttft_p99:400,tpot_p99:40",
+                          "--replicates", "2",
+                          "--band",       "0.08",
+                          "--output-dir", d,
+                          "-j",           jobs,
+                          "--quiet",      shard ? "--shard" : NULL,
+                          shard,          NULL};
     clirun r = clirun_execv(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
@@ -180,8 +185,9 @@ Test(sweep, outputs_are_identical_with_1_2_4_threads_and_when_sharded_and_merged
 Test(sweep, keep_runs_and_the_config_file_form)
 {
     g_autofree char *a = path("flags"), *b = path("config"), *keep = path("keep");
-    clirun r = clirun_exec("sweep", WORKLOAD, "--sweep", "rate=4,8", "--sweep", "router=round_robin",
-                           "--keep-runs", keep, "--output-dir", a, "--quiet", NULL);
+    clirun r =
+        clirun_exec("sweep", WORKLOAD, "--sweep", "rate=4,8", "--sweep", "router=round_robin",
+                    "--keep-runs", keep, "--output-dir", a, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     for (int i = 0; i < 2; i++) {
@@ -225,7 +231,7 @@ Test(sweep, bad_definitions_are_one_line_errors_with_no_output)
     g_autofree char *out = path("bad");
 #define BAD(needle, ...)                                                                           \
     do {                                                                                           \
-        const char *a_[] = {"sweep", WORKLOAD, "--output-dir", out, __VA_ARGS__, NULL};          \
+        const char *a_[] = {"sweep", WORKLOAD, "--output-dir", out, __VA_ARGS__, NULL};            \
         expect_bad(a_, needle);                                                                    \
     } while (0)
     BAD("axis rate: no values", "--sweep", "rate=");
