@@ -26,8 +26,8 @@ static const base_opt search_rows[] = {
     {"tolerance", "tolerance", BASE_OPT_DOUBLE, offsetof(search_args, tolerance), "0.05", NULL,
      1e-4, 1, BASE_OPT_CLI_ONLY, "X", "find-max bracket width"},
 };
-static const base_opt_table search_table = {"bench search", search_rows,
-                                            G_N_ELEMENTS(search_rows), 0};
+static const base_opt_table search_table = {"bench search", search_rows, G_N_ELEMENTS(search_rows),
+                                            0};
 static const base_opt_set search_set = {&search_table, 1};
 
 static void
