@@ -816,6 +816,9 @@ sr_run(const sr_params *p, sr_point *points, guint n, GError **error)
             t->keep = k == 0 && p->keep_runs != NULL;
         }
     }
+    /* GLib state initialised lazily under its own futex-based locks, which ThreadSanitizer
+     * cannot see: touch it here, before the workers exist (thread creation orders it) */
+    (void)g_get_tmp_dir();
     pool pl = {tasks, nt, 0, 0};
     guint nthreads = (guint)MAX(1, MIN(p->jobs, (int)MAX(nt, 1u)));
     g_autoptr(GPtrArray) threads = g_ptr_array_new();

@@ -9,7 +9,10 @@ clirun
 clirun_execv(const char *const *args)
 {
     GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)(uintptr_t)SERVESIM_BINARY);
+    /* SERVESIM_TEST_BINARY runs the tests against another build of the same sources (the
+     * ThreadSanitizer build: `make tsan`) */
+    const char *bin = g_getenv("SERVESIM_TEST_BINARY");
+    g_ptr_array_add(argv, (gpointer)(uintptr_t)(bin != NULL ? bin : SERVESIM_BINARY));
     for (size_t i = 0; args[i] != NULL; i++)
         g_ptr_array_add(argv, (gpointer)(uintptr_t)args[i]);
     g_ptr_array_add(argv, NULL);

@@ -33,7 +33,7 @@ teardown(void)
 TestSuite(search, .init = setup, .fini = teardown, .timeout = 300);
 
 #define WORKLOAD                                                                                   \
-    "--workload", "synthetic", "--num-requests", "200", "--input-len", "fixed:512",               \
+    "--workload", "synthetic", "--num-requests", "200", "--input-len", "fixed:512",                \
         "--output-len", "fixed:64", "--seed", "3"
 
 static char *
@@ -105,9 +105,23 @@ Test(search, the_memory_plan_rejects_without_simulating)
      * cache, but one request of the model's 131,072-token context needs 80 layers · 8 KV heads
      * · 128 · 2 (K, V) · 2 bytes = 320 KiB per token, 160 KiB per GPU: 20 GiB. TP 4: fits. */
     g_autofree char *out = path("mem");
-    const char *args[] = {"search", WORKLOAD, "--model", "llama-3.1-70b", "--gpus", "4",
-                          "--axis", "replicas=1", "--find-max", "rate", "--slo",
-                          "ttft_p99:2000,tpot_p99:200", "--output-dir", out, "-j", "2", NULL};
+    const char *args[] = {"search",
+                          WORKLOAD,
+                          "--model",
+                          "llama-3.1-70b",
+                          "--gpus",
+                          "4",
+                          "--axis",
+                          "replicas=1",
+                          "--find-max",
+                          "rate",
+                          "--slo",
+                          "ttft_p99:2000,tpot_p99:200",
+                          "--output-dir",
+                          out,
+                          "-j",
+                          "2",
+                          NULL};
     clirun r = clirun_execv(args);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_expect(strstr(r.out, "1 simulated") != NULL, "%s", r.out);
@@ -140,10 +154,10 @@ Test(search, modelling_gaps_are_rejected_never_recommended)
     /* tp 1 × pp {1, 2} × pd {none, 1:1}: 4 configurations within 2 GPUs; only pp 1 without a
      * PD split is simulated */
     g_autofree char *out = path("gaps");
-    const char *args[] = {"search",     WORKLOAD,    "--gpus",       "2",       "--axis",
-                          "tp=1",       "--axis",    "pp=1,2",       "--axis",  "replicas=1",
-                          "--axis",     "pd=none,1:1", "--output-dir", out,      "--quiet",
-                          NULL};
+    const char *args[] = {"search",       WORKLOAD,     "--gpus",  "2",
+                          "--axis",       "tp=1",       "--axis",  "pp=1,2",
+                          "--axis",       "replicas=1", "--axis",  "pd=none,1:1",
+                          "--output-dir", out,          "--quiet", NULL};
     run_ok(args);
     g_autoptr(GPtrArray) rows = table(out);
     cr_assert_eq(rows->len, 4);
@@ -160,9 +174,8 @@ Test(search, modelling_gaps_are_rejected_never_recommended)
         cr_expect_str_eq(cell(row, "status"), "rejected");
         cr_expect_str_eq(cell(row, "stage"), "model");
         cr_expect_str_eq(cell(row, "rank"), "");
-        cr_expect(strstr(cell(row, "reason"),
-                         pp > 1 ? "pipeline parallelism" : "disaggregation is not implemented") !=
-                      NULL,
+        cr_expect(strstr(cell(row, "reason"), pp > 1 ? "pipeline parallelism"
+                                                     : "disaggregation is not implemented") != NULL,
                   "%s", cell(row, "reason"));
         cr_expect_str_eq(cell(row, "request_throughput"), "", "not simulated");
     }
@@ -177,12 +190,24 @@ Test(search, roofline_bounds_reject_only_what_breaks_at_every_load)
      * at 3.35 TB/s (≈ 4.8 ms before efficiency and overheads) and cannot fit it, while TP 4
      * can; the estimate rejects exactly the configurations that fail when simulated */
     g_autofree char *a = path("pruned"), *b = path("simulated");
-    const char *pruned[] = {"search", WORKLOAD, "--gpus", "4", "--axis", "replicas=1",
-                            "--find-max", "rate", "--slo", "tpot_p99:6", "--output-dir", a,
-                            "--quiet", NULL};
-    const char *simulated[] = {"search",     WORKLOAD, "--gpus", "4",  "--axis", "replicas=1",
-                               "--find-max", "rate",   "--slo",  "tpot_p99:6",
-                               "--no-estimate-prune", "--output-dir", b, "--quiet", NULL};
+    const char *pruned[] = {
+        "search", WORKLOAD,     "--gpus",       "4", "--axis",  "replicas=1", "--find-max", "rate",
+        "--slo",  "tpot_p99:6", "--output-dir", a,   "--quiet", NULL};
+    const char *simulated[] = {"search",
+                               WORKLOAD,
+                               "--gpus",
+                               "4",
+                               "--axis",
+                               "replicas=1",
+                               "--find-max",
+                               "rate",
+                               "--slo",
+                               "tpot_p99:6",
+                               "--no-estimate-prune",
+                               "--output-dir",
+                               b,
+                               "--quiet",
+                               NULL};
     run_ok(pruned);
     run_ok(simulated);
     g_autoptr(GPtrArray) ra = table(a);
@@ -238,9 +263,14 @@ check_front(GPtrArray *ok, const char *c1, bool max1, const char *c2, const char
 Test(search, ranks_pareto_marks_and_costs_agree_with_the_table)
 {
     g_autofree char *out = path("rank");
-    const char *args[] = {"search",  WORKLOAD, "--gpus", "4", "--axis", "max_num_seqs=32,256",
-                          "--find-max", "rate", "--slo", "ttft_p99:400,tpot_p99:30", "--price",
-                          "h100-sxm=3.6/h", "--output-dir", out, "--quiet", NULL};
+    const char *args[] = {"search",       WORKLOAD,
+                          "--gpus",       "4",
+                          "--axis",       "max_num_seqs=32,256",
+                          "--find-max",   "rate",
+                          "--slo",        "ttft_p99:400,tpot_p99:30",
+                          "--price",      "h100-sxm=3.6/h",
+                          "--output-dir", out,
+                          "--quiet",      NULL};
     run_ok(args);
     g_autoptr(GPtrArray) rows = table(out);
     g_autoptr(GPtrArray) ok = g_ptr_array_new();
@@ -280,10 +310,14 @@ Test(search, outputs_are_identical_with_threads_and_shards)
     const char *jobs[] = {"1", "2", "1", "2"};
     const char *shard[] = {NULL, NULL, "1/2", "2/2"};
     for (int i = 0; i < 4; i++) {
-        const char *args[] = {"search",     WORKLOAD, "--gpus",  "2",      "--find-max",
-                              "rate",       "--slo",  "ttft_p99:400,tpot_p99:30",
-                              "--output-dir", dirs[i], "--quiet", "-j", jobs[i],
-                              shard[i] ? "--shard" : NULL, shard[i], NULL};
+        const char *args[] = {"search",       WORKLOAD,
+                              "--gpus",       "2",
+                              "--find-max",   "rate",
+                              "--slo",        "ttft_p99:400,tpot_p99:30",
+                              "--output-dir", dirs[i],
+                              "--quiet",      "-j",
+                              jobs[i],        shard[i] ? "--shard" : NULL,
+                              shard[i],       NULL};
         run_ok(args);
     }
     g_autofree char *s1 = g_build_filename(ds, "search.shard-1-of-2.jsonl", NULL);
@@ -304,6 +338,7 @@ Test(search, outputs_are_identical_with_threads_and_shards)
 Test(search, bad_definitions_are_one_line_errors)
 {
     g_autofree char *out = path("bad");
+
     struct {
         const char *args[8];
         const char *needle;
@@ -318,6 +353,7 @@ Test(search, bad_definitions_are_one_line_errors)
         {{"--shard", "0/3"}, "--shard 0/3"},
         {{"--prices", "/nonexistent/prices.json"}, "/nonexistent/prices.json"},
     };
+
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         GPtrArray *a = g_ptr_array_new();
         const char *base[] = {"search", WORKLOAD, "--output-dir", out};
