@@ -561,9 +561,9 @@ int
 cmd_search_stats(int argc, char **argv, search_stats *st)
 {
     sr_schema schema;
-    sr_schema_init(&schema);
+    sr_schema_init(&schema, true);
     if (cli_wants_help(argc, argv)) {
-        cli_print_help(synopsis, description, &schema.set);
+        cli_print_help(synopsis, description, &schema.help);
         return CLI_OK;
     }
     sr_args a;

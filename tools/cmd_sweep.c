@@ -202,9 +202,9 @@ int
 cmd_sweep(int argc, char **argv)
 {
     sr_schema schema;
-    sr_schema_init(&schema);
+    sr_schema_init(&schema, false);
     if (cli_wants_help(argc, argv)) {
-        cli_print_help(synopsis, description, &schema.set);
+        cli_print_help(synopsis, description, &schema.help);
         return CLI_OK;
     }
     sr_args a;

@@ -62,7 +62,7 @@ static const base_opt search_rows[] = {
     {"search.price", "price", BASE_OPT_STRV, S(price), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
      "HW=USD/h", "price of one GPU-hour of HW, e.g. h100-sxm=2.99/h (overrides the table)"},
     {"search.prices", "prices", BASE_OPT_STRING, S(prices), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
-     "FILE", "GPU price table (default: the shipped one, `servesim presets` shows its date)"},
+     "FILE", "GPU price table JSON (default: the shipped one, dated 2026-05: docs/sweep.md)"},
     {"search.estimate_prune", "estimate-prune", BASE_OPT_BOOL, S(estimate_prune), "true", NULL, 0,
      0, 0, NULL,
      "reject without simulating configurations whose roofline lower bounds break an SLO"},
@@ -83,7 +83,7 @@ static const base_opt cli_rows[] = {
 #undef C
 
 void
-sr_schema_init(sr_schema *s)
+sr_schema_init(sr_schema *s, bool search)
 {
     memset(s, 0, sizeof *s);
     size_t n = 0;
@@ -107,6 +107,22 @@ sr_schema_init(sr_schema *s)
     s->tables[5] =
         (base_opt_table){sim_options_table.title, s->sim_rows, n, offsetof(sr_args, cfg.sim)};
     s->set = (base_opt_set){s->tables, G_N_ELEMENTS(s->tables)};
+    size_t h = 0;
+    if (search) {
+        s->help_tables[h++] = s->tables[1];
+        size_t k = 0;
+        for (size_t i = 0; i < G_N_ELEMENTS(sweep_rows); i++)
+            if (strcmp(sweep_rows[i].path, "sweep.axes") != 0) {
+                g_assert(k < G_N_ELEMENTS(s->sweep_help_rows));
+                s->sweep_help_rows[k++] = sweep_rows[i];
+            }
+        s->help_tables[h++] = (base_opt_table){"SLA limit", s->sweep_help_rows, k, 0};
+    } else {
+        s->help_tables[h++] = s->tables[0];
+    }
+    for (size_t i = 2; i < G_N_ELEMENTS(s->tables); i++)
+        s->help_tables[h++] = s->tables[i];
+    s->help = (base_opt_set){s->help_tables, h};
 }
 
 gboolean

@@ -68,9 +68,12 @@ typedef struct sr_schema {
     base_opt_table tables[6];
     base_opt sim_rows[64];
     base_opt_set set;
+    base_opt_table help_tables[6];
+    base_opt sweep_help_rows[16]; /* search's help: the sweep rows without --sweep */
+    base_opt_set help; /* the command's own flags first; sweep's help leaves out search's */
 } sr_schema;
 
-void sr_schema_init(sr_schema *s);
+void sr_schema_init(sr_schema *s, bool search);
 /* Defaults, then --config files (JSON with every section), then flags; "-j N" / "-jN" are
  * accepted for --jobs. Positional arguments are errors. */
 gboolean sr_args_parse(sr_args *a, const sr_schema *s, int argc, char **argv, GError **error);

@@ -276,3 +276,69 @@ Test(sweep, merge_refuses_shards_of_different_sweeps)
     cr_expect(strstr(r.err, "shard 2/2 is missing") != NULL, "%s", r.err);
     clirun_clear(&r);
 }
+
+/* D/sweep.csv without the columns that say whether a probe stopped early. */
+static char *
+csv_without_stop_columns(const char *d)
+{
+    g_autofree char *p = g_build_filename(d, "sweep.csv", NULL);
+    GError *err = NULL;
+    g_autoptr(base_csv) c = base_csv_open(p, ',', BASE_CSV_HEADER, &err);
+    cr_assert_not_null(c, "%s", err ? err->message : "");
+    int skip1 = base_csv_col(c, "hi_stopped_early"), skip2 = base_csv_col(c, "binding_value_at_hi");
+    cr_assert(skip1 >= 0 && skip2 >= 0);
+    GString *g = g_string_new(NULL);
+    while (base_csv_next(c, &err)) {
+        for (size_t i = 0; i < base_csv_nfields(c); i++)
+            if ((int)i != skip1 && (int)i != skip2)
+                g_string_append_printf(g, "%s,", base_csv_field(c, i));
+        g_string_append_c(g, '\n');
+    }
+    return g_string_free(g, FALSE);
+}
+
+Test(sweep, early_stopped_probes_give_the_same_limits)
+{
+    g_autofree char *a = path("stop"), *b = path("full");
+    const char *args[] = {"sweep",
+                          WORKLOAD,
+                          "--sweep",
+                          "max_num_seqs=16,256",
+                          "--find-max",
+                          "rate",
+                          "--slo",
+                          "ttft_p99:300,tpot_p99:30",
+                          "--band",
+                          "0.1",
+                          "--quiet",
+                          "--output-dir",
+                          a,
+                          NULL};
+    clirun r = clirun_execv(args);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    const char *full[] = {"sweep",
+                          WORKLOAD,
+                          "--sweep",
+                          "max_num_seqs=16,256",
+                          "--find-max",
+                          "rate",
+                          "--slo",
+                          "ttft_p99:300,tpot_p99:30",
+                          "--band",
+                          "0.1",
+                          "--quiet",
+                          "--output-dir",
+                          b,
+                          "--no-early-stop",
+                          NULL};
+    r = clirun_execv(full);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *x = csv_without_stop_columns(a), *y = csv_without_stop_columns(b);
+    cr_expect_str_eq(x, y, "limits, brackets and metrics at the limit do not change");
+    g_autofree char *csv = slurp(a, "sweep.csv");
+    cr_expect(strstr(csv, ",true,") != NULL, "some probe stopped early: %s", csv);
+    g_autofree char *csv_full = slurp(b, "sweep.csv");
+    cr_expect(strstr(csv_full, ",true,") == NULL, "none without early stop");
+}
