@@ -1,7 +1,7 @@
 /* tools/sweeprun.h: what `sweep` and `search` share: their settings schema (the run's settings
- * plus the sweep / search sections), the options of an SLA-limit search, and the parallel
- * execution of points (each an independent simulation through runner_run_e) with progress
- * on stderr.
+ * plus the sweep / search sections) and the options of an SLA-limit search (sweepopts.c), the
+ * points and their checks (sweeppoints.c), and the parallel execution of points, each an
+ * independent simulation through runner_run_e, with progress on stderr (sweeprun.c).
  *
  * Work is split into tasks: per point, the base task (seed, step times as modelled), one task
  * per extra replicate seed (seed + r) and, with an error band, two tasks with step times
