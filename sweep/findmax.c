@@ -20,7 +20,9 @@ converged(const sw_findmax_params *p, double lo, double hi)
 {
     if (p->integer && hi - lo <= 1.0)
         return true;
-    return hi <= lo * (1.0 + p->rel_tol);
+    /* with a bracket of (1 + tol)^(2^k), k geometric bisections land exactly on the tolerance:
+     * allow the rounding of sqrt */
+    return hi <= lo * (1.0 + p->rel_tol) * (1.0 + 1e-12);
 }
 
 static double

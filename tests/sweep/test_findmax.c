@@ -233,3 +233,19 @@ Test(findmax, the_limit_of_a_fixed_step_time_replica_is_its_saturation_rate, .ti
     cr_assert(sw_findmax_run(&p, des_probe, &o2, &r, NULL));
     cr_expect(fabs(r.lo - 400.0) <= 4.0, "limit %g req/s, expected 400 within 1 %%", r.lo);
 }
+
+Test(findmax, a_bracket_of_a_power_of_the_tolerance_bisects_without_waste)
+{
+    /* growth (1.05)^4: from [x, 1.2155 x] two geometric bisections reach exactly 1.05 */
+    step_oracle o = {.threshold = 11.0};
+    sw_findmax_params p = rate_params;
+    p.start = 10;
+    p.rel_tol = 0.05;
+    p.growth = 1.05 * 1.05 * 1.05 * 1.05;
+    sw_findmax_result r;
+    cr_assert(sw_findmax_run(&p, step_probe, &o, &r, NULL));
+    cr_expect_eq(r.probes, 4, "start, one step up, two bisections: %u", r.probes);
+    cr_expect_leq(r.lo, 11.0);
+    cr_expect_gt(r.hi, 11.0);
+    cr_expect_leq(r.hi / r.lo, 1.05 * (1 + 1e-12));
+}
