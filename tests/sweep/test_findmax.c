@@ -46,7 +46,7 @@ Test(findmax, brackets_then_bisects_to_the_tolerance)
     cr_expect_eq(r.status, SW_FINDMAX_FOUND);
     cr_expect_leq(r.lo, 37.3);
     cr_expect_gt(r.hi, 37.3);
-    cr_expect_leq(r.hi, r.lo * 1.01 + 1e-12);
+    cr_expect_leq(r.hi, r.lo * 1.01 * (1 + 1e-12));
     /* doubling 1, 2, 4, 8, 16, 32, 64 (7 probes), then geometric bisection of a factor 2 down
      * to 1 %: k halvings of log2(hi/lo) with 2^(1/2^k) ≤ 1.01, k = ceil(log2(ln 2 / ln 1.01))
      * = ceil(log2(69.66)) = 7 more */
@@ -66,7 +66,7 @@ Test(findmax, a_failing_start_is_halved_until_it_passes)
     cr_expect_eq(o.loads[1], 5.0);
     cr_expect_leq(r.lo, 0.3);
     cr_expect_gt(r.hi, 0.3);
-    cr_expect_leq(r.hi, r.lo * 1.01 + 1e-12);
+    cr_expect_leq(r.hi, r.lo * 1.01 * (1 + 1e-12));
 }
 
 Test(findmax, failing_at_the_minimum_is_reported_as_none)
@@ -224,7 +224,7 @@ Test(findmax, the_limit_of_a_fixed_step_time_replica_is_its_saturation_rate, .ti
     cr_assert(sw_findmax_run(&p, des_probe, &o, &r, NULL));
     cr_expect_eq(r.status, SW_FINDMAX_FOUND);
     cr_expect(fabs(r.lo - 40.0) <= 0.4, "limit %g req/s, expected 40 within 1 %%", r.lo);
-    cr_expect_leq(r.hi, r.lo * 1.002 + 1e-9);
+    cr_expect_leq(r.hi, r.lo * 1.002 * (1 + 1e-12));
 
     /* B = 8, n = 5, τ = 4 ms: 8 / 0.020 s = 400 req/s */
     des_oracle o2 = {.tau_s = 0.004, .seqs = 8, .out = 5, .n = 6000};
