@@ -90,7 +90,7 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
     g_autofree char *underscored = g_strdelimit(g_strdup(name), "-", '_');
     const base_opt *hit = NULL, *leaf_hit = NULL;
     unsigned leaf_hits = 0;
-    g_autoptr(GPtrArray) names = g_ptr_array_new();
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free); /* owned copies */
     for (size_t t = 0; t < set->n; t++)
         for (size_t i = 0; i < set->tables[t].n; i++) {
             const base_opt *o = &set->tables[t].opts[i];
@@ -102,7 +102,7 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
             for (guint k = 0; k < names->len && !dup; k++)
                 dup = strcmp(names->pdata[k], cand) == 0;
             if (!dup)
-                g_ptr_array_add(names, (gpointer)(uintptr_t)cand);
+                g_ptr_array_add(names, g_strdup(cand));
             if (hit == NULL &&
                 (strcmp(o->path, want) == 0 || (o->flag != NULL && strcmp(o->flag, dashed) == 0)))
                 hit = o;
@@ -120,8 +120,9 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
         hit = leaf_hit;
     if (hit == NULL) {
         for (size_t i = 0; i < G_N_ELEMENTS(aliases); i++)
-            g_ptr_array_add(names, (gpointer)(uintptr_t)aliases[i].alias);
-        g_autofree char *close = base_suggest(name, (const char *const *)names->pdata, names->len);
+            g_ptr_array_add(names, g_strdup(aliases[i].alias));
+        g_ptr_array_add(names, NULL); /* base_suggest takes a NULL-terminated table */
+        g_autofree char *close = base_suggest(name, (const char *const *)names->pdata);
         g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
                     "unknown axis '%s'%s%s%s (an axis is a run setting: its JSON path, flag or "
                     "last path component)",
@@ -450,7 +451,7 @@ sw_setting_text(const base_opt_set *set, const void *obj, const char *path)
 {
     size_t base = 0;
     const base_opt *o = base_opts_find(set, path, &base);
-    return o != NULL ? canonical(o, base_opt_ptr(obj, base, o)) : NULL;
+    return o != NULL ? canonical(o, base_opt_cptr(obj, base, o)) : NULL;
 }
 
 gboolean
@@ -460,8 +461,10 @@ sw_grid_add_virtual(sw_grid *g, const char *name, const char *const *values, GEr
     sw_axis *a = g_new0(sw_axis, 1);
     a->name = g_strdup(name);
     a->path = g_strdup(name);
-    a->values = g_strdupv((char **)(uintptr_t)values);
-    a->nvalues = g_strv_length(a->values);
+    a->nvalues = base_strv_len(values);
+    a->values = g_new0(char *, a->nvalues + 1);
+    for (guint i = 0; i < a->nvalues; i++)
+        a->values[i] = g_strdup(values[i]);
     return add_axis(g, a, error);
 }
 

@@ -93,7 +93,7 @@ sw_prices_load(const char *path, GError **error)
     if (j == NULL)
         return NULL;
     const char *fmt = json_string_value(json_object_get(j, "format"));
-    const json_t *prices = json_object_get(j, "prices");
+    json_t *prices = json_object_get(j, "prices");
     if (fmt == NULL || strcmp(fmt, PRICES_FORMAT) != 0 || !json_is_object(prices)) {
         g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
                     "%s: expected {\"format\": \"%s\", \"prices\": {NAME: {\"usd_per_gpu_hour\": "
@@ -108,7 +108,7 @@ sw_prices_load(const char *path, GError **error)
         json_incref(json_object_get(j, "sources") ? json_object_get(j, "sources") : json_null());
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)prices, key, v) {
+    json_object_foreach(prices, key, v) {
         g_autofree char *where = g_strdup_printf("%s: prices.%s", name, key);
         const json_t *x = json_is_object(v) ? json_object_get(v, "usd_per_gpu_hour") : v;
         if (!json_is_number(x)) {

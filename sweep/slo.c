@@ -198,10 +198,10 @@ parse_preset(sw_slo *s, const char *term, GError **error)
             return add_term(s, find_metric("ttft_p99"), sw_slo_presets[i].ttft_p99_ms, term,
                             error) &&
                    add_term(s, find_metric("tpot_p99"), sw_slo_presets[i].tpot_p99_ms, term, error);
-    const char *names[G_N_ELEMENTS(sw_slo_presets)];
+    const char *names[G_N_ELEMENTS(sw_slo_presets) + 1] = {NULL}; /* NULL-terminated */
     for (size_t i = 0; i < sw_slo_npresets; i++)
         names[i] = sw_slo_presets[i].benchmark;
-    g_autofree char *close = base_suggest(bench, names, sw_slo_npresets);
+    g_autofree char *close = base_suggest(bench, names);
     g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
                 "--slo %s: unknown MLPerf benchmark%s%s%s (known: llama2-70b, "
                 "llama2-70b-interactive, mixtral-8x7b, llama3_1-405b[-interactive], "
@@ -226,10 +226,10 @@ parse_term(sw_slo *s, const char *term, GError **error)
     g_autofree char *name = g_strndup(term, (size_t)(colon - term));
     int metric = find_metric(name);
     if (metric < 0) {
-        const char *names[M_COUNT];
+        const char *names[M_COUNT + 1] = {NULL}; /* NULL-terminated */
         for (int i = 0; i < M_COUNT; i++)
             names[i] = sw_slo_metric_name(i);
-        g_autofree char *close = base_suggest(name, names, M_COUNT);
+        g_autofree char *close = base_suggest(name, names);
         g_set_error(error, SW_ERROR, SW_ERROR_INVALID,
                     "--slo %s: unknown metric '%s'%s%s%s (known: {ttft,tpot,itl,e2el}_{mean,p50,"
                     "p90,p95,p99}, goodput, failed)",
