@@ -113,6 +113,29 @@ fmt_real(char *p, double v)
     return p;
 }
 
+static double
+round6(double v)
+{
+    return fabs(v) >= 9e12 || !isfinite(v) ? v : (double)llround(v * 1e6) / 1e6;
+}
+
+void
+dsa_record_round(dsa_record *r)
+{
+    r->offset_p50 = round6(r->offset_p50);
+    r->tpb_mean = round6(r->tpb_mean);
+    r->tpb_p50 = round6(r->tpb_p50);
+    r->tpb_p95 = round6(r->tpb_p95);
+    for (int k = 0; k < DSA_NTIERS; k++)
+        r->fetch[k].latency_us = round6(r->fetch[k].latency_us);
+    r->intersection_ratio = round6(r->intersection_ratio);
+    r->score_min = round6(r->score_min);
+    r->score_mean = round6(r->score_mean);
+    r->score_max = round6(r->score_max);
+    for (uint32_t i = 0; r->has_scores && i < r->nscores; i++)
+        r->scores[i] = round6(r->scores[i]);
+}
+
 static void
 put_s(GString *s, const char *lit)
 {

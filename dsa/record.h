@@ -66,6 +66,10 @@ void dsa_record_clear(dsa_record *r);
 /* Makes sure the arrays hold at least N entries each (contents kept). */
 void dsa_record_reserve(dsa_record *r, uint32_t n);
 
+/* Rounds R's real fields to what dsa_record_format prints (6 decimals), so figures computed
+ * from R in memory equal those computed from its written line. */
+void dsa_record_round(dsa_record *r);
+
 /* Appends R as one JSON line (with "\n") to OUT. */
 void dsa_record_format(const dsa_record *r, GString *out);
 
