@@ -288,6 +288,15 @@ static gboolean G_GNUC_PRINTF(2, 3) fail(pc *c, const char *fmt, ...)
     return FALSE;
 }
 
+/* Input quoted in a message, escaped (a decoded "\n" in a key must not break the one-line
+ * error). transfer full. */
+static char *
+esc(const char *s, size_t n)
+{
+    g_autofree char *raw = g_strndup(s, n);
+    return g_strescape(raw, NULL);
+}
+
 static inline void
 ws(pc *c)
 {
@@ -424,7 +433,7 @@ parse_string(pc *c, char *out, size_t max)
                 break;
             }
             default:
-                return fail(c, "bad escape '\\%c' in string", e);
+                return fail(c, "bad escape in string");
             }
         }
         if (n + k > max)
@@ -510,16 +519,17 @@ parse_number(pc *c, double *d, bool *is_int, int64_t *iv)
 static gboolean
 parse_uint(pc *c, uint64_t max, uint64_t *out)
 {
-    double d;
-    bool isi;
-    int64_t iv;
+    double d = 0;
+    bool isi = false;
+    int64_t iv = 0;
     const char *at = c->p;
     if (!parse_number(c, &d, &isi, &iv))
         return FALSE;
     if (!isi || iv < 0 || (uint64_t)iv > max) {
+        size_t len = (size_t)(c->p - at);
         c->p = at;
-        return fail(c, "expected an integer in [0, %" G_GUINT64_FORMAT "], got %.*s", max,
-                    (int)MIN(40, c->end - at), at);
+        g_autofree char *q = esc(at, len < 40 ? len : 40);
+        return fail(c, "expected an integer in [0, %" G_GUINT64_FORMAT "], got %s", max, q);
     }
     *out = (uint64_t)iv;
     return TRUE;
@@ -528,7 +538,7 @@ parse_uint(pc *c, uint64_t max, uint64_t *out)
 static gboolean
 parse_u32(pc *c, uint32_t *out)
 {
-    uint64_t v;
+    uint64_t v = 0;
     if (!parse_uint(c, UINT32_MAX, &v))
         return FALSE;
     *out = (uint32_t)v;
@@ -538,8 +548,8 @@ parse_u32(pc *c, uint32_t *out)
 static gboolean
 parse_real(pc *c, double lo, double hi, double *out)
 {
-    bool isi;
-    int64_t iv;
+    bool isi = false;
+    int64_t iv = 0;
     if (!parse_number(c, out, &isi, &iv))
         return FALSE;
     if (!(*out >= lo && *out <= hi))
@@ -624,9 +634,9 @@ parse_real_array(pc *c, dsa_record *r)
         return TRUE;
     }
     for (;;) {
-        double d;
-        bool isi;
-        int64_t iv;
+        double d = 0;
+        bool isi = false;
+        int64_t iv = 0;
         if (!parse_number(c, &d, &isi, &iv))
             return FALSE;
         if (r->nscores >= DSA_RECORD_MAX_ARRAY)
@@ -677,9 +687,10 @@ parse_object(pc *c, const char *const *keys, uint32_t optional, field_fn fn, voi
                     k = (int)i;
             if (k < 0) {
                 g_autofree char *list = g_strjoinv(", ", (char **)(uintptr_t)keys);
+                g_autofree char *q = esc(key, strlen(key));
                 if (saved[0] != '\0')
-                    return fail(c, "unknown field '%s' (expected %s)", key, list);
-                return fail(c, "unknown field '%s'", key);
+                    return fail(c, "unknown field '%s' (expected %s)", q, list);
+                return fail(c, "unknown field '%s'", q);
             }
             if (seen & (1u << k))
                 return fail(c, "duplicate field '%s'", key);
@@ -794,9 +805,9 @@ f_prefix(pc *c, int k, void *ctx)
         ws(c);
         if (c->p < c->end && (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
             /* an integer hash is accepted and kept as its decimal text */
-            double d;
-            bool isi;
-            int64_t iv;
+            double d = 0;
+            bool isi = false;
+            int64_t iv = 0;
             const char *s = c->p;
             if (!parse_number(c, &d, &isi, &iv))
                 return FALSE;
@@ -820,14 +831,16 @@ static gboolean
 f_top(pc *c, int k, void *ctx)
 {
     dsa_record *r = ctx;
-    uint64_t v;
+    uint64_t v = 0;
     switch (k) {
     case 0: {
         char ev[32];
         if (!parse_string(c, ev, sizeof ev - 1))
             return FALSE;
-        if (strcmp(ev, "dsa_topk") != 0)
-            return fail(c, "expected \"dsa_topk\", got \"%s\"", ev);
+        if (strcmp(ev, "dsa_topk") != 0) {
+            g_autofree char *q = esc(ev, strlen(ev));
+            return fail(c, "expected \"dsa_topk\", got \"%s\"", q);
+        }
         return TRUE;
     }
     case 1:

@@ -92,19 +92,21 @@ dsa_sel_summarize(const uint32_t *pos,
     double olo = (double)(t - pos[n - 1 - lo]), ohi = (double)(t - pos[n - 1 - hi]);
     st->offset_p50 = olo + (r - (double)lo) * (ohi - olo);
 
-    uint32_t nb = 0, runs = 0, maxc = 0;
-    uint32_t cur = pos[0] / block_size, c = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        g_assert(pos[i] <= t && (i == 0 || pos[i] > pos[i - 1]));
-        if (i == 0 || pos[i] != pos[i - 1] + 1)
-            runs++;
-        uint32_t b = pos[i] / block_size;
-        if (b != cur) {
+    g_assert(pos[n - 1] <= t);
+    /* one pass, no division per position: a block ends when a position reaches its end */
+    uint32_t nb = 0, runs = 1, maxc = 0;
+    uint32_t cur = pos[0] / block_size, c = 1;
+    uint64_t end = ((uint64_t)cur + 1) * block_size;
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t p = pos[i];
+        runs += p != pos[i - 1] + 1;
+        if (p >= end) {
             block_ids[nb] = cur;
             block_tokens[nb++] = c;
             hist[c]++;
             maxc = c > maxc ? c : maxc;
-            cur = b;
+            cur = p / block_size;
+            end = ((uint64_t)cur + 1) * block_size;
             c = 0;
         }
         c++;

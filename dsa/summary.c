@@ -41,8 +41,8 @@ struct dsa_summary {
     GArray *done;         /* hot_entry of finished requests */
     uint8_t layers[65536 / 8];
     /* scratch */
-    uint32_t *sorted, *bids, *btok, *hist;
-    uint32_t scap, hcap;
+    uint32_t *sorted;
+    uint32_t scap;
 };
 
 static void
@@ -90,9 +90,6 @@ dsa_summary_free(dsa_summary *s)
     g_hash_table_destroy(s->requests);
     g_array_free(s->done, TRUE);
     g_free(s->sorted);
-    g_free(s->bids);
-    g_free(s->btok);
-    g_free(s->hist);
     g_free(s);
 }
 
@@ -147,29 +144,30 @@ dsa_summary_add(dsa_summary *s, const dsa_record *r)
     if (s->scap < n) {
         s->scap = n;
         s->sorted = g_renew(uint32_t, s->sorted, n);
-        s->bids = g_renew(uint32_t, s->bids, n);
-        s->btok = g_renew(uint32_t, s->btok, n);
     }
     const uint32_t *pos = dsa_sel_normalize(r->pos, r->npos, s->sorted, &n);
     if (n > 0) {
+        /* one pass: tokens per touched block and runs of consecutive positions (offsets) */
         uint32_t t = r->seq_len_current - 1;
         uint32_t B = r->block_size_tokens;
-        if (s->hcap < B + 1) {
-            s->hist = g_renew(uint32_t, s->hist, B + 1);
-            memset(s->hist + s->hcap, 0, (B + 1 - s->hcap) * sizeof *s->hist);
-            s->hcap = B + 1;
-        }
-        dsa_sel_stats st;
-        dsa_sel_summarize(pos, n, t, B, s->bids, s->btok, s->hist, &st);
-        for (uint32_t i = 0; i < st.unique_blocks; i++)
-            hist_add(&s->tpb, s->btok[i]);
-        uint32_t run_start = pos[0];
-        for (uint32_t i = 1; i <= n; i++)
-            if (i == n || pos[i] != pos[i - 1] + 1) {
+        uint32_t cur = pos[0] / B, c = 1, run_start = pos[0];
+        uint64_t end = ((uint64_t)cur + 1) * B;
+        for (uint32_t i = 1; i < n; i++) {
+            uint32_t p = pos[i];
+            if (p != pos[i - 1] + 1) {
                 add_offsets(s, t - pos[i - 1], t - run_start);
-                if (i < n)
-                    run_start = pos[i];
+                run_start = p;
             }
+            if (p >= end) {
+                hist_add(&s->tpb, c);
+                cur = p / B;
+                end = ((uint64_t)cur + 1) * B;
+                c = 0;
+            }
+            c++;
+        }
+        hist_add(&s->tpb, c);
+        add_offsets(s, t - pos[n - 1], t - run_start);
     }
 
     /* hot blocks */

@@ -594,6 +594,20 @@ dsa_head_selection(const dsa_head *h, const dsa_synth_params *p, uint32_t k, uin
     return n;
 }
 
+/* ψ(x) for x > 0: recurrence up to 6, then the asymptotic series (error < 1e-13). */
+static double
+digamma(double x)
+{
+    double r = 0;
+    while (x < 6) {
+        r -= 1 / x;
+        x += 1;
+    }
+    double f = 1 / (x * x);
+    return r + log(x) - 0.5 / x -
+           f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f * (1.0 / 240 - f / 132))));
+}
+
 void
 dsa_synth_scores(const dsa_synth_params *p,
                  const uint32_t *pos,
@@ -604,23 +618,51 @@ dsa_synth_scores(const dsa_synth_params *p,
                  double *mean,
                  double *max)
 {
-    double lo = INFINITY, hi = -INFINITY, sum = 0;
-    bool one = fabs(p->alpha - 1.0) < 1e-12;
-    for (uint32_t i = 0; i < n; i++) {
-        double s;
-        if (pos[i] < p->n_sink || p->alpha == 0) {
-            s = 1.0;
-        } else {
+    *min = *mean = *max = 0;
+    if (n == 0)
+        return;
+    bool one = fabs(p->alpha - 1.0) < 1e-12, flat = p->alpha == 0;
+    uint32_t i0 = 0; /* sinks score 1 */
+    while (i0 < n && pos[i0] < p->n_sink)
+        i0++;
+    double sum = (double)i0;
+    if (scores != NULL || !(one || flat)) {
+        for (uint32_t i = 0; i < n; i++) {
             double d = (double)(t - pos[i]);
-            s = one ? p->d0 / (d + p->d0) : pow(p->d0 / (d + p->d0), p->alpha);
+            double s = i < i0 || flat ? 1.0
+                       : one          ? p->d0 / (d + p->d0)
+                                      : pow(p->d0 / (d + p->d0), p->alpha);
+            if (scores != NULL)
+                scores[i] = s;
+            if (i >= i0)
+                sum += s;
         }
-        if (scores != NULL)
-            scores[i] = s;
-        sum += s;
-        lo = s < lo ? s : lo;
-        hi = s > hi ? s : hi;
+    } else if (flat) {
+        sum = (double)n;
+    } else {
+        /* α = 1: Σ over a run of distances [a, b] of d0/(d + d0) = d0·(ψ(b + d0 + 1) − ψ(a + d0));
+         * short runs are summed directly */
+        uint32_t i = i0;
+        while (i < n) {
+            uint32_t j = i + 1;
+            while (j < n && pos[j] == pos[j - 1] + 1)
+                j++;
+            if (j - i >= 16) {
+                double a = (double)(t - pos[j - 1]), b = (double)(t - pos[i]);
+                sum += p->d0 * (digamma(b + p->d0 + 1) - digamma(a + p->d0));
+            } else {
+                for (uint32_t k = i; k < j; k++)
+                    sum += p->d0 / ((double)(t - pos[k]) + p->d0);
+            }
+            i = j;
+        }
     }
-    *min = n > 0 ? lo : 0;
-    *max = n > 0 ? hi : 0;
-    *mean = n > 0 ? sum / (double)n : 0;
+    /* a non-sink's score falls with its distance: extremes at the ends */
+    double far =
+        i0 < n ? (flat ? 1.0 : pow(p->d0 / ((double)(t - pos[i0]) + p->d0), p->alpha)) : 1.0;
+    double near =
+        i0 < n ? (flat ? 1.0 : pow(p->d0 / ((double)(t - pos[n - 1]) + p->d0), p->alpha)) : 1.0;
+    *min = i0 < n ? far : 1.0;
+    *max = i0 > 0 ? 1.0 : near;
+    *mean = sum / (double)n;
 }

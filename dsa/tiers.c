@@ -102,18 +102,15 @@ dsa_tiers_to_json(const dsa_tiers *t)
 void
 dsa_hotbuf_clear(dsa_hotbuf *h)
 {
-    g_free(h->key);
-    g_free(h->stamp);
+    g_free(h->e);
     memset(h, 0, sizeof *h);
 }
 
 void
 dsa_tier_scratch_clear(dsa_tier_scratch *s)
 {
-    g_free(s->tier_of);
     g_free(s->miss);
-    g_free(s->key);
-    g_free(s->stamp);
+    g_free(s->e);
     g_free(s->sel);
     memset(s, 0, sizeof *s);
 }
@@ -133,8 +130,7 @@ hb_reserve(dsa_hotbuf *h, uint32_t n)
     uint32_t c = h->cap ? h->cap : 64;
     while (c < n)
         c *= 2;
-    h->key = g_renew(uint32_t, h->key, c);
-    h->stamp = g_renew(uint64_t, h->stamp, c);
+    h->e = g_renew(dsa_hot_entry, h->e, c);
     h->cap = c;
 }
 
@@ -146,8 +142,8 @@ hb_prime(dsa_hotbuf *h, uint32_t cur, uint64_t cap)
     hb_reserve(h, cur - lo);
     h->n = 0;
     for (uint32_t k = lo; k < cur; k++) {
-        h->key[h->n] = k;
-        h->stamp[h->n++] = 0;
+        h->e[h->n].key = k;
+        h->e[h->n++].stamp = 0;
     }
     h->primed = true;
 }
@@ -192,13 +188,11 @@ scratch_reserve(dsa_tier_scratch *s, uint32_t n, uint32_t hn)
 {
     if (s->cap < n) {
         s->cap = n;
-        s->tier_of = g_renew(uint8_t, s->tier_of, n);
         s->miss = g_renew(uint32_t, s->miss, n + 1);
     }
     if (s->kcap < hn + n + 1) {
         s->kcap = hn + n + 1;
-        s->key = g_renew(uint32_t, s->key, s->kcap);
-        s->stamp = g_renew(uint64_t, s->stamp, s->kcap);
+        s->e = g_renew(dsa_hot_entry, s->e, s->kcap);
     }
     if (s->scap < hn + 1) {
         s->scap = hn + 1;
@@ -206,53 +200,142 @@ scratch_reserve(dsa_tier_scratch *s, uint32_t n, uint32_t hn)
     }
 }
 
-/* Refreshes hits, then evicts and inserts the misses MISS[0..nmiss) (ascending, distinct, not
- * resident) so that at most CAP keys remain. */
+/* Rebuilds H from its kept entries and the misses MISS[SKIP..nmiss) into the scratch, then
+ * swaps the arrays. KEEP(i) decides old entries. The general path (used when every unused key
+ * goes). */
 static void
-hb_update(dsa_hotbuf *h, const uint32_t *miss, uint32_t nmiss, uint64_t cap, dsa_tier_scratch *s)
+hb_rebuild(dsa_hotbuf *h,
+           const uint32_t *miss,
+           uint32_t skip,
+           uint32_t nmiss,
+           bool drop_unused,
+           dsa_tier_scratch *s)
 {
-    uint64_t now = h->clock;
-    uint32_t used = 0, unused = 0;
-    for (uint32_t i = 0; i < h->n; i++) {
-        if (h->stamp[i] == now)
-            used++;
-        else
-            s->sel[unused++] = (h->stamp[i] << 32) | h->key[i];
-    }
-    uint64_t total = (uint64_t)h->n + nmiss;
-    uint64_t evict = total > cap ? total - cap : 0;
-    uint64_t thresh = 0; /* evict unused entries with (stamp, key) ≤ thresh */
-    bool evict_all_unused = evict >= unused;
-    if (evict > 0 && !evict_all_unused)
-        thresh = kth_smallest(s->sel, unused, (uint32_t)(evict - 1));
-    /* misses kept: all, unless even evicting every unused key leaves too little room; then the
-     * most recent positions win */
-    uint32_t skip = 0;
-    if (evict_all_unused && (uint64_t)used + nmiss > cap)
-        skip = (uint32_t)((uint64_t)used + nmiss - cap);
+    uint32_t now = h->clock;
     uint32_t w = 0, j = skip;
     for (uint32_t i = 0; i < h->n || j < nmiss;) {
-        bool take_old = j >= nmiss || (i < h->n && h->key[i] < miss[j]);
-        if (take_old) {
-            bool keep = h->stamp[i] == now ||
-                        (evict > 0 && !evict_all_unused ? ((h->stamp[i] << 32) | h->key[i]) > thresh
-                                                        : evict == 0);
-            if (keep) {
-                s->key[w] = h->key[i];
-                s->stamp[w++] = h->stamp[i];
+        if (j >= nmiss || (i < h->n && h->e[i].key < miss[j])) {
+            if (!drop_unused || h->e[i].stamp == now) {
+                s->e[w].key = h->e[i].key;
+                s->e[w++].stamp = h->e[i].stamp;
             }
             i++;
         } else {
-            s->key[w] = miss[j++];
-            s->stamp[w++] = now;
+            s->e[w].key = miss[j++];
+            s->e[w++].stamp = now;
         }
     }
-    hb_reserve(h, w);
-    if (w > 0) {
-        memcpy(h->key, s->key, w * sizeof *h->key);
-        memcpy(h->stamp, s->stamp, w * sizeof *h->stamp);
-    }
+    dsa_hot_entry *k = h->e;
+    uint32_t c = h->cap;
+    h->e = s->e;
+    h->cap = s->kcap;
+    s->e = k;
+    s->kcap = c;
     h->n = w;
+}
+
+/* Evicts and inserts the misses MISS[0..nmiss) (ascending, distinct, not resident) so that at
+ * most CAP keys remain; USED keys carry this step's stamp. In steady state a step evicts and
+ * inserts a few keys near the current position, so both are done in place: the victims are
+ * found by one scan of the stamps, removed by shifting, and the misses merged in from the back
+ * (touching only the entries above the first insertion point). */
+static void
+hb_update(dsa_hotbuf *h,
+          const uint32_t *miss,
+          uint32_t nmiss,
+          uint32_t used,
+          uint64_t cap,
+          dsa_tier_scratch *s)
+{
+    uint32_t now = h->clock;
+    uint32_t unused = h->n - used;
+    uint64_t total = (uint64_t)h->n + nmiss;
+    uint64_t evict = total > cap ? total - cap : 0;
+    if (evict == 0 && nmiss == 0)
+        return;
+    if (evict >= unused && evict > 0) {
+        /* every unused key goes; if that is not enough, the most recent misses win */
+        uint32_t skip = 0;
+        if ((uint64_t)used + nmiss > cap)
+            skip = (uint32_t)((uint64_t)used + nmiss - cap);
+        hb_rebuild(h, miss, skip, nmiss, true, s);
+        return;
+    }
+    if (evict > 0) {
+        /* victims: the EVICT smallest (stamp, key) among unused entries */
+        uint32_t w = 0;
+        if (evict == 1) {
+            uint64_t best = UINT64_MAX;
+            uint32_t bi = 0;
+            for (uint32_t i = 0; i < h->n; i++) {
+                uint64_t c = h->e[i].stamp == now ? UINT64_MAX
+                                                  : ((uint64_t)h->e[i].stamp << 32) | h->e[i].key;
+                if (c < best) {
+                    best = c;
+                    bi = i;
+                }
+            }
+            memmove(h->e + bi, h->e + bi + 1, (h->n - bi - 1) * sizeof *h->e);
+            w = h->n - 1;
+        } else {
+            uint32_t k = 0;
+            for (uint32_t i = 0; i < h->n; i++)
+                if (h->e[i].stamp != now)
+                    s->sel[k++] = ((uint64_t)h->e[i].stamp << 32) | h->e[i].key;
+            uint64_t thresh = kth_smallest(s->sel, k, (uint32_t)(evict - 1));
+            for (uint32_t i = 0; i < h->n; i++) {
+                bool victim = h->e[i].stamp != now &&
+                              (((uint64_t)h->e[i].stamp << 32) | h->e[i].key) <= thresh;
+                if (!victim) {
+                    h->e[w].key = h->e[i].key;
+                    h->e[w++].stamp = h->e[i].stamp;
+                }
+            }
+        }
+        h->n = w;
+    }
+    /* merge the misses in from the back */
+    hb_reserve(h, h->n + nmiss);
+    uint32_t i = h->n, j = nmiss, w = h->n + nmiss;
+    while (j > 0) {
+        if (i > 0 && h->e[i - 1].key > miss[j - 1]) {
+            --w;
+            --i;
+            h->e[w].key = h->e[i].key;
+            h->e[w].stamp = h->e[i].stamp;
+        } else {
+            --w;
+            h->e[w].key = miss[--j];
+            h->e[w].stamp = now;
+        }
+    }
+    h->n += nmiss;
+}
+
+/* First index ≥ J whose key is ≥ KEY (galloping: unused stretches of the buffer are skipped in
+ * logarithmic time). */
+static inline uint32_t
+hb_seek(const dsa_hotbuf *h, uint32_t j, uint32_t key)
+{
+    if (j >= h->n || h->e[j].key >= key)
+        return j;
+    uint32_t step = 1, lo = j, hi = j + 1;
+    while (hi < h->n && h->e[hi].key < key) {
+        lo = hi;
+        step *= 2;
+        hi = lo + step;
+    }
+    if (hi > h->n)
+        hi = h->n;
+    /* key[lo] < key, key[hi] ≥ key (or hi == n) */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (h->e[mid].key < key)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi;
 }
 
 void
@@ -269,92 +352,100 @@ dsa_tiers_serve(const dsa_tiers *tc,
         return;
     const uint32_t B = tc->block_size;
     const bool blk = tc->block_granularity;
-    const bool resident = tc->hot_buffer_tokens < 0;
+    const bool resident = tc->hot_buffer_tokens < 0 || hb == NULL;
     const uint64_t cap =
         resident ? 0
                  : (blk ? (uint64_t)tc->hot_buffer_tokens / B : (uint64_t)tc->hot_buffer_tokens);
     const uint32_t cur = blk ? t / B : t;
-    scratch_reserve(s, n, resident || hb == NULL ? 0 : hb->n + (uint32_t)(cap < n ? n : cap));
-    if (!resident && hb != NULL) {
+    uint64_t tokens[DSA_NTIERS] = {0};
+    if (resident) {
+        /* everything in HBM: one pass for blocks and runs */
+        uint64_t blocks = 1, runs = 1;
+        uint64_t end = ((uint64_t)(pos[0] / B) + 1) * B;
+        for (uint32_t i = 1; i < n; i++) {
+            runs += pos[i] != pos[i - 1] + 1;
+            if (pos[i] >= end) {
+                blocks++;
+                end = ((uint64_t)(pos[i] / B) + 1) * B;
+            }
+        }
+        tokens[DSA_TIER_HBM] = n;
+        f[DSA_TIER_HBM].hit_blocks = blocks;
+        f[DSA_TIER_HBM].read_ops = blk ? blocks : runs;
+    } else {
         if (!hb->primed)
             hb_prime(hb, cur, cap);
         hb->clock++;
         scratch_reserve(s, n, hb->n + 1);
-    }
-    /* classify */
-    uint32_t nmiss = 0, j = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t key = blk ? pos[i] / B : pos[i];
-        uint8_t tier = DSA_TIER_HBM;
-        if (!resident && key != cur) {
-            bool hit = false;
-            if (hb != NULL) {
-                while (j < hb->n && hb->key[j] < key)
-                    j++;
-                if (j < hb->n && hb->key[j] == key) {
-                    hit = true;
-                    hb->stamp[j] = hb->clock;
+        const uint32_t now = hb->clock;
+        const uint64_t local_from = tc->local_pool_tokens < 0 || (uint64_t)tc->local_pool_tokens > t
+                                        ? 0
+                                        : t + 1 - (uint64_t)tc->local_pool_tokens;
+        uint32_t nmiss = 0, j = 0, used = 0, prev_tier = DSA_NTIERS, mask = 0;
+        uint32_t blkid = pos[0] / B;
+        uint64_t end = ((uint64_t)blkid + 1) * B;
+        uint32_t prev_key = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t p = pos[i];
+            if (p >= end) { /* block boundary: count the finished block per tier */
+                for (int k = 0; k < DSA_NTIERS; k++)
+                    f[k].hit_blocks += (mask >> k) & 1u;
+                mask = 0;
+                blkid = p / B;
+                end = ((uint64_t)blkid + 1) * B;
+            }
+            uint32_t key = blk ? blkid : p;
+            uint32_t tier = DSA_TIER_HBM;
+            if (key != cur) {
+                j = hb_seek(hb, j, key);
+                if (j < hb->n && hb->e[j].key == key) {
+                    if (hb->e[j].stamp != now) {
+                        hb->e[j].stamp = now;
+                        used++;
+                    }
+                } else {
+                    uint64_t first = blk ? (uint64_t)key * B : p; /* a block by its start */
+                    tier = first >= local_from ? DSA_TIER_LOCAL : DSA_TIER_REMOTE;
+                    if (key != prev_key)
+                        s->miss[nmiss++] = key;
                 }
             }
-            if (!hit) {
-                uint64_t first = blk ? (uint64_t)key * B : pos[i]; /* a block by its start */
-                bool local =
-                    tc->local_pool_tokens < 0 || first + (uint64_t)tc->local_pool_tokens > t;
-                tier = local ? DSA_TIER_LOCAL : DSA_TIER_REMOTE;
-                if (nmiss == 0 || s->miss[nmiss - 1] != key)
-                    s->miss[nmiss++] = key;
-            }
+            prev_key = key;
+            tokens[tier]++;
+            mask |= 1u << tier;
+            if (!blk && (i == 0 || p != pos[i - 1] + 1 || prev_tier != tier))
+                f[tier].read_ops++;
+            prev_tier = tier;
         }
-        s->tier_of[i] = tier;
-    }
-    /* costs */
-    uint64_t tokens[DSA_NTIERS] = {0};
-    uint32_t mask = 0, blkid = pos[0] / B;
-    for (uint32_t i = 0; i < n; i++) {
-        uint8_t tr = s->tier_of[i];
-        tokens[tr]++;
-        uint32_t b = pos[i] / B;
-        if (b != blkid) {
-            for (int k = 0; k < DSA_NTIERS; k++)
-                f[k].hit_blocks += (mask >> k) & 1u;
-            mask = 0;
-            blkid = b;
-        }
-        mask |= 1u << tr;
-        if (!blk && (i == 0 || pos[i] != pos[i - 1] + 1 || s->tier_of[i - 1] != tr))
-            f[tr].read_ops++;
-    }
-    for (int k = 0; k < DSA_NTIERS; k++)
-        f[k].hit_blocks += (mask >> k) & 1u;
-    double per_tok = tc->token_bytes, fetched_tok = per_tok;
-    if (tc->index_keys_offloaded)
-        fetched_tok += tc->index_key_bytes;
-    f[DSA_TIER_HBM].bytes_read = (uint64_t)llround((double)tokens[DSA_TIER_HBM] * per_tok);
-    for (int k = DSA_TIER_LOCAL; k < DSA_NTIERS; k++) {
-        if (blk) {
-            f[k].bytes_read = (uint64_t)llround((double)f[k].hit_blocks * B * fetched_tok);
-        } else {
-            f[k].bytes_read = (uint64_t)llround((double)tokens[k] * fetched_tok);
-        }
-    }
-    if (blk)
         for (int k = 0; k < DSA_NTIERS; k++)
-            f[k].read_ops = f[k].hit_blocks;
-    for (int k = 0; k < DSA_NTIERS; k++)
-        f[k].latency_us = dsa_tier_latency_us(&tc->tier[k], f[k].read_ops, f[k].bytes_read);
-    /* the current token/block was written this step: it joins the buffer */
-    if (!resident && hb != NULL) {
+            f[k].hit_blocks += (mask >> k) & 1u;
+        if (blk)
+            for (int k = 0; k < DSA_NTIERS; k++)
+                f[k].read_ops = f[k].hit_blocks;
+        /* the current token/block was written this step: it joins the buffer */
         bool have_cur = false;
         for (uint32_t i = hb->n; i-- > 0;) {
-            if (hb->key[i] < cur)
+            if (hb->e[i].key < cur)
                 break;
-            if (hb->key[i] == cur) {
+            if (hb->e[i].key == cur) {
                 have_cur = true;
-                hb->stamp[i] = hb->clock;
+                if (hb->e[i].stamp != now) {
+                    hb->e[i].stamp = now;
+                    used++;
+                }
             }
         }
         if (!have_cur && (nmiss == 0 || s->miss[nmiss - 1] < cur))
             s->miss[nmiss++] = cur;
-        hb_update(hb, s->miss, nmiss, cap, s);
+        hb_update(hb, s->miss, nmiss, used, cap, s);
     }
+    double per_tok = tc->token_bytes, fetched_tok = per_tok;
+    if (tc->index_keys_offloaded)
+        fetched_tok += tc->index_key_bytes;
+    f[DSA_TIER_HBM].bytes_read = (uint64_t)llround((double)tokens[DSA_TIER_HBM] * per_tok);
+    for (int k = DSA_TIER_LOCAL; k < DSA_NTIERS; k++)
+        f[k].bytes_read = (uint64_t)llround(blk ? (double)f[k].hit_blocks * B * fetched_tok
+                                                : (double)tokens[k] * fetched_tok);
+    for (int k = 0; k < DSA_NTIERS; k++)
+        f[k].latency_us = dsa_tier_latency_us(&tc->tier[k], f[k].read_ops, f[k].bytes_read);
 }

@@ -74,13 +74,17 @@ gboolean dsa_tiers_resolve(const dsa_options *o,
 /* The resolved design as JSON (for summary.json). transfer full. */
 json_t *dsa_tiers_to_json(const dsa_tiers *t);
 
-/* Per-(request, layer) hot buffer: resident keys (token positions, or block ids at block
- * granularity) with their last-use step. */
+/* One resident key (a token position, or a block id at block granularity) and the step it was
+ * last used in (key and stamp side by side: a hit reads one and writes the other). */
+typedef struct dsa_hot_entry {
+    uint32_t key, stamp;
+} dsa_hot_entry;
+
+/* Per-(request, layer) hot buffer. */
 typedef struct dsa_hotbuf {
-    uint32_t *key;   /* sorted ascending */
-    uint64_t *stamp; /* parallel to key */
+    dsa_hot_entry *e; /* sorted by key */
     uint32_t n, cap;
-    uint64_t clock; /* steps seen */
+    uint32_t clock; /* steps seen */
     bool primed;
 } dsa_hotbuf;
 
@@ -88,11 +92,9 @@ void dsa_hotbuf_clear(dsa_hotbuf *h);
 
 /* Scratch reused across calls. */
 typedef struct dsa_tier_scratch {
-    uint8_t *tier_of; /* per selected position */
     uint32_t *miss;
     uint32_t cap;
-    uint32_t *key;
-    uint64_t *stamp;
+    dsa_hot_entry *e;
     uint32_t kcap;
     uint64_t *sel; /* (stamp << 32 | key) candidates for eviction */
     uint32_t scap;
@@ -101,9 +103,9 @@ typedef struct dsa_tier_scratch {
 void dsa_tier_scratch_clear(dsa_tier_scratch *s);
 
 /* Serves the selection POS (N ascending positions) at query position T: classifies each token,
- * fills F[tier] (batch_size left 0), then updates HB (ignored when everything is resident; a
- * zero-capacity buffer holds nothing). The buffer is primed on first use with the most recent
- * tokens before T (what stays on the GPU after prefill [assume]). */
+ * fills F[tier] (batch_size left 0), then updates HB (NULL, or a design with everything
+ * resident: all HBM; a zero-capacity buffer holds nothing). The buffer is primed on first use with
+ * the most recent tokens before T (what stays on the GPU after prefill [assume]). */
 void dsa_tiers_serve(const dsa_tiers *tc,
                      dsa_hotbuf *hb,
                      const uint32_t *pos,

@@ -5,3 +5,4 @@ int bench_evq(int argc, char **argv);
 int bench_timemodel(int argc, char **argv);
 int bench_workload(int argc, char **argv);
 int bench_run(int argc, char **argv);
+int bench_dsa(int argc, char **argv);

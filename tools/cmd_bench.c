@@ -17,6 +17,7 @@ static const struct {
     {"timemodel", "ns per step-cost evaluation (dense, MoE, DSA)", bench_timemodel},
     {"workload", "trace reader rows/s and peak RSS", bench_workload},
     {"run", "simulated requests per CPU-second, peak RSS", bench_run},
+    {"dsa", "DSA trace synthesis, JSONL write and analyze read speed", bench_dsa},
 };
 
 static void

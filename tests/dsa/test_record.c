@@ -220,6 +220,8 @@ expect_bad(const char *from, const char *to, const char *want)
 Test(record, bad_records_name_line_and_field)
 {
     expect_bad("\"layer_id\":30", "\"layer_idx\":30", "unknown field 'layer_idx'");
+    /* a decoded newline in a key is quoted escaped (found by fuzz/fuzz_dsa_trace.c) */
+    expect_bad("\"layer_id\":30", "\"lay\\ner_id\":30", "unknown field 'lay\\ner_id'");
     expect_bad(",\"layer_id\":30", "", "missing field 'layer_id'");
     expect_bad("\"step_idx\":4", "\"step_idx\":4,\"step_idx\":4", "duplicate field 'step_idx'");
     expect_bad("\"step_idx\":4", "\"step_idx\":\"4\"", "step_idx: expected a number");

@@ -136,7 +136,7 @@ Test(select, hot_buffer_local_and_remote_hand_worked)
     cr_assert_eq(hb.n, 4);
     const uint32_t want[] = {40, 48, 49, 50};
     for (int i = 0; i < 4; i++)
-        cr_expect_eq(hb.key[i], want[i]);
+        cr_expect_eq(hb.e[i].key, want[i]);
     /* next step t = 51 selects {0, 40, 49, 51}: 0 remote (0 < 32), 40 and 49 hits, 51 current */
     const uint32_t q[] = {0, 40, 49, 51};
     dsa_tiers_serve(&t, &hb, q, 4, 51, f, &s);
@@ -149,7 +149,7 @@ Test(select, hot_buffer_local_and_remote_hand_worked)
     const uint32_t want2[] = {0, 40, 49, 51};
     cr_assert_eq(hb.n, 4);
     for (int i = 0; i < 4; i++)
-        cr_expect_eq(hb.key[i], want2[i]);
+        cr_expect_eq(hb.e[i].key, want2[i]);
     dsa_hotbuf_clear(&hb);
     dsa_tier_scratch_clear(&s);
 }
@@ -168,13 +168,13 @@ Test(select, lru_evicts_the_least_recently_used_first)
     dsa_tiers_serve(&t, &hb, a, 2, 10, f, &s);
     cr_expect_eq(f[DSA_TIER_LOCAL].bytes_read, 2 * 656);
     cr_assert_eq(hb.n, 3);
-    cr_expect(hb.key[0] == 1 && hb.key[1] == 2 && hb.key[2] == 10);
+    cr_expect(hb.e[0].key == 1 && hb.e[1].key == 2 && hb.e[2].key == 10);
     const uint32_t b[] = {2};
     dsa_tiers_serve(&t, &hb, b, 1, 11, f, &s);
     cr_expect_eq(f[DSA_TIER_HBM].bytes_read, 656);
     cr_assert_eq(hb.n, 3);
-    cr_expect(hb.key[0] == 2 && hb.key[1] == 10 && hb.key[2] == 11, "%u %u %u", hb.key[0],
-              hb.key[1], hb.key[2]);
+    cr_expect(hb.e[0].key == 2 && hb.e[1].key == 10 && hb.e[2].key == 11, "%u %u %u", hb.e[0].key,
+              hb.e[1].key, hb.e[2].key);
     dsa_hotbuf_clear(&hb);
     dsa_tier_scratch_clear(&s);
 }

@@ -265,3 +265,26 @@ Test(synth, scores_follow_the_selection_weight)
     cr_expect_float_eq(mean, 2.5 / 3.0, 1e-12);
     cr_expect_float_eq(mx, 1.0, 1e-12);
 }
+
+/* The mean over long runs (computed through ψ differences) equals the direct sum. */
+Test(synth, score_mean_of_long_runs_matches_the_direct_sum)
+{
+    dsa_synth_params p;
+    dsa_synth_preset("domain", &p);
+    static uint32_t pos[600];
+    uint32_t n = 0, t = 100000;
+    for (uint32_t i = 0; i < 4; i++)
+        pos[n++] = i; /* sinks */
+    for (uint32_t i = 5000; i < 5300; i++)
+        pos[n++] = i; /* a long cluster */
+    for (uint32_t i = t - 255; i <= t; i++)
+        pos[n++] = i; /* the window */
+    double sum = 4;
+    for (uint32_t i = 4; i < n; i++)
+        sum += 64.0 / ((double)(t - pos[i]) + 64.0);
+    double mn, mean, mx;
+    dsa_synth_scores(&p, pos, n, t, NULL, &mn, &mean, &mx);
+    cr_expect_float_eq(mean, sum / n, 1e-12, "%.15f vs %.15f", mean, sum / n);
+    cr_expect_float_eq(mn, 64.0 / (t - 5000 + 64.0), 1e-15);
+    cr_expect_float_eq(mx, 1.0, 0);
+}
