@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/match.h"
 
 size_t
 base_csv_split(char *line, char sep, char **fields, size_t max)
@@ -63,6 +64,44 @@ base_csv_split(char *line, char sep, char **fields, size_t max)
     }
 }
 
+size_t
+base_csv_field_len(const char *s)
+{
+    size_t n = 0, quotes = 0;
+    bool quote = false;
+    for (const char *p = s; *p != '\0'; p++, n++) {
+        quotes += *p == '"';
+        quote |= *p == ',' || *p == '"' || *p == '\r' || *p == '\n';
+    }
+    return quote ? n + quotes + 2 : n;
+}
+
+char *
+base_csv_field_write(char *dst, const char *s)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        *dst++ = '"';
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '"')
+            *dst++ = '"';
+        *dst++ = *p;
+    }
+    if (quote)
+        *dst++ = '"';
+    return dst;
+}
+
+void
+base_csv_put_field(GString *g, const char *s, bool first)
+{
+    if (!first)
+        g_string_append_c(g, ',');
+    size_t at = g->len, n = base_csv_field_len(s);
+    g_string_set_size(g, at + n);
+    base_csv_field_write(g->str + at, s);
+}
+
 static const char *
 skip_blank(const char *s)
 {
@@ -100,6 +139,16 @@ base_parse_int64(const char *s, int64_t *out)
     if (!only_blank(end))
         return false;
     *out = v;
+    return true;
+}
+
+bool
+base_double_to_int64(double d, int64_t *out)
+{
+    /* -2^63 is a double exactly; 2^63 is the first double above the range. */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != floor(d))
+        return false;
+    *out = (int64_t)d;
     return true;
 }
 
@@ -168,10 +217,7 @@ base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, GError **er
             return NULL;
         }
     } while (only_blank(line));
-    c->header_line = base_lines_lineno(lines);
-    if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-        (unsigned char)line[2] == 0xBF)
-        line += 3; /* UTF-8 BOM from spreadsheet exports */
+    c->header_line = base_lines_lineno(lines); /* (base_lines drops a UTF-8 BOM) */
     if (sep == 0)
         sep = strchr(line, '\t') != NULL && strchr(line, ',') == NULL ? '\t' : ',';
     c->sep = sep;
@@ -219,23 +265,28 @@ base_csv_free(base_csv *c)
     g_free(c);
 }
 
-gboolean
+int
 base_csv_next(base_csv *c, GError **error)
 {
     if (c->pending) {
         c->pending = false;
-        return TRUE;
+        return 1;
     }
     char *line = NULL;
     size_t len = 0;
     for (;;) {
-        if (!base_lines_next(c->lines, &line, &len, error))
-            return FALSE;
+        GError *e = NULL;
+        if (!base_lines_next(c->lines, &line, &len, &e)) {
+            if (e == NULL)
+                return 0;
+            g_propagate_error(error, e);
+            return -1;
+        }
         if (!only_blank(line))
             break;
     }
     store_fields(c, line);
-    return TRUE;
+    return 1;
 }
 
 size_t
@@ -332,7 +383,8 @@ base_csv_get_double(const base_csv *c, int col, double *out, GError **error)
     if (s == NULL)
         return FALSE;
     if (!base_parse_double(s, out)) {
-        base_csv_set_error(c, col, error, "not a number: '%s'", s);
+        g_autofree char *e = base_escape_text(s, 64);
+        base_csv_set_error(c, col, error, "not a number: '%s'", e);
         return FALSE;
     }
     return TRUE;
@@ -345,7 +397,8 @@ base_csv_get_int64(const base_csv *c, int col, int64_t *out, GError **error)
     if (s == NULL)
         return FALSE;
     if (!base_parse_int64(s, out)) {
-        base_csv_set_error(c, col, error, "not an integer: '%s'", s);
+        g_autofree char *e = base_escape_text(s, 64);
+        base_csv_set_error(c, col, error, "not an integer: '%s'", e);
         return FALSE;
     }
     return TRUE;

@@ -1,11 +1,93 @@
-/* base/match.c: edit distance and close-name suggestions. Candidate order is deterministic:
- * by score, then by position in the candidate list. */
+/* base/match.c: NULL-terminated name tables (length, lookup, join), edit distance and
+ * close-name suggestions. Suggestion order is deterministic: by score, then by position in the
+ * candidate table. */
 #include "base/match.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
+
+size_t
+base_strv_len(const char *const *v)
+{
+    size_t n = 0;
+    while (v[n] != NULL)
+        n++;
+    return n;
+}
+
+int
+base_strv_index(const char *const *v, const char *s)
+{
+    for (int i = 0; v[i] != NULL; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+int
+base_strv_index_nocase(const char *const *v, const char *s)
+{
+    for (int i = 0; v[i] != NULL; i++)
+        if (g_ascii_strcasecmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+char *
+base_strv_join(const char *const *v, const char *sep)
+{
+    GString *g = g_string_new(NULL);
+    for (size_t i = 0; v[i] != NULL; i++) {
+        if (i > 0)
+            g_string_append(g, sep);
+        g_string_append(g, v[i]);
+    }
+    return g_string_free(g, FALSE);
+}
+
+const char *
+base_fixed(char buf[BASE_FIXED_LEN], double v, int prec)
+{
+    if (!isfinite(v))
+        snprintf(buf, BASE_FIXED_LEN, "n/a");
+    else
+        snprintf(buf, BASE_FIXED_LEN, fabs(v) < 1e15 ? "%.*f" : "%.*e", prec, v);
+    return buf;
+}
+
+char *
+base_escape_text(const char *s, size_t max)
+{
+    GString *g = g_string_new(NULL);
+    const char *p = s;
+    while (*p != '\0') {
+        if ((size_t)(p - s) >= max) {
+            g_string_append(g, "...");
+            break;
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x80) {
+            const char *end = NULL;
+            /* one valid UTF-8 character? */
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (n > 1 && strnlen(p, n) == n && g_utf8_validate(p, (gssize)n, &end)) {
+                g_string_append_len(g, p, (gssize)n);
+                p += n;
+                continue;
+            }
+        }
+        if (c < 0x20 || c == 0x7F || c >= 0x80)
+            g_string_append_printf(g, "\\x%02X", c);
+        else
+            g_string_append_c(g, (char)c);
+        p++;
+    }
+    return g_string_free(g, FALSE);
+}
 
 size_t
 base_edit_distance(const char *a, const char *b)
@@ -58,8 +140,9 @@ cand_cmp(const void *a, const void *b)
 }
 
 char *
-base_suggest(const char *name, const char *const *candidates, size_t n)
+base_suggest(const char *name, const char *const *candidates)
 {
+    size_t n = base_strv_len(candidates);
     g_autofree char *sq = squash(name);
     size_t len = strlen(sq);
     size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;

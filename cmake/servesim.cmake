@@ -41,7 +41,7 @@ function(servesim_add_test name)
   target_link_libraries(${name} PRIVATE ${T_LIBS} PkgConfig::CRITERION)
   target_compile_definitions(${name} PRIVATE
     SERVESIM_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
-    SERVESIM_SHARED_DATA="${CMAKE_SOURCE_DIR}/../shared/data"
+    SERVESIM_DATA_DIR="${CMAKE_SOURCE_DIR}/data"
     SERVESIM_BINARY="$<TARGET_FILE:servesim>")
   # One job per suite: Criterion's parallel runner leaks 48 bytes (caught by LSan); ctest runs
   # the suites in parallel instead.

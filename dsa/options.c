@@ -115,7 +115,7 @@ dsa_options_first_set(const dsa_options *o)
             b = base_opts_to_json(&s, &d);
         }
         bool cli = (r->flags & BASE_OPT_CLI_ONLY) != 0;
-        bool differs = cli ? *(char *const *)base_opt_ptr(o, 0, r) != NULL : !json_equal(a, b);
+        bool differs = cli ? *(char *const *)base_opt_cptr(o, 0, r) != NULL : !json_equal(a, b);
         if (differs)
             which = r->flag != NULL ? r->flag : r->path;
         json_decref(a);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tools/regenerate-calibrations.sh: refits the shipped calibrations
-# (timemodel/presets/calibrations/*.json) from the measurements in ../shared/data, with the
+# (timemodel/presets/calibrations/*.json) from the measurements in data/, with the
 # exact commands recorded in each file's "sources" (docs/calibration.md §5). Run from the
 # repository root after building; rebuild afterwards so the binary embeds the new files.
 #   SERVESIM=build/release/tools/servesim tools/regenerate-calibrations.sh
@@ -9,7 +9,7 @@
 set -eu
 
 SERVESIM=${SERVESIM:-build/release/tools/servesim}
-S=../shared/data
+S=data
 OUT=timemodel/presets/calibrations
 
 if [ ! -x "$SERVESIM" ]; then

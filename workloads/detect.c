@@ -11,10 +11,11 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 static const char *
-by_keys(const json_t *o)
+by_keys(json_t *o)
 {
     if (!json_is_object(o))
         return NULL;
@@ -32,7 +33,7 @@ by_keys(const json_t *o)
     /* ServeGen dataset: {"0": {"input_tokens": "...", "output_tokens": "..."}, ...} */
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)o, k, v) {
+    json_object_foreach(o, k, v) {
         if (json_is_object(v) && json_object_get(v, "input_tokens") != NULL)
             return "servegen";
         break;
@@ -125,7 +126,7 @@ wl__detect(const wl__input *in, GError **error)
         return "burstgpt";
     if (has_col(f, n, "num_prefill_tokens"))
         return "sharegpt";
-    g_autofree char *shown = g_strndup(copy, 80);
+    g_autofree char *shown = base_escape_text(copy, 80);
     g_set_error(error, WL_ERROR, WL_ERROR_PARSE,
                 "%s:%" G_GUINT64_FORMAT ": cannot detect the workload format from the first line "
                 "'%s' (known: Azure, BurstGPT, ShareGPT/Vidur length CSV, ServeGen, Mooncake, "

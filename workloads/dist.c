@@ -42,7 +42,7 @@ new_dist(kind k, wl_dist_domain dom)
     d->k = k;
     d->dom = dom;
     d->lo = dom == WL_DIST_INT ? 1 : 0;
-    d->hi = dom == WL_DIST_INT ? WL_MAX_TOKENS : INFINITY;
+    d->hi = dom == WL_DIST_INT ? WL_MAX_TOKENS : WL_MAX_TIME_S;
     return d;
 }
 
@@ -379,6 +379,12 @@ wl_dist_parse(const char *spec, wl_dist_domain domain, int column, const char *w
         if (domain == WL_DIST_INT && p[n - 1] > WL_MAX_TOKENS)
             return bad(error, what, spec, "more than 10,000,000 tokens");
     }
+    /* Seconds: every parameter within the time limit (draws are clamped to it as well). */
+    for (size_t i = 0; domain == WL_DIST_REAL && i < n; i++)
+        if (p[i] > WL_MAX_TIME_S) {
+            g_autofree char *why = g_strdup_printf("more than %g s", WL_MAX_TIME_S);
+            return bad(error, what, spec, why);
+        }
     return g_steal_pointer(&d);
 }
 
@@ -395,7 +401,7 @@ json_num(const json_t *j, const char *key, double *out)
 }
 
 wl_dist *
-wl_dist_from_json(const json_t *j, const char *what, GError **error)
+wl_dist_from_json(json_t *j, const char *what, GError **error)
 {
     if (!json_is_object(j)) {
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
@@ -404,7 +410,7 @@ wl_dist_from_json(const json_t *j, const char *what, GError **error)
     }
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)j, key, v) {
+    json_object_foreach(j, key, v) {
         if (strcmp(key, "min") != 0 && strcmp(key, "max") != 0 && strcmp(key, "mean") != 0 &&
             strcmp(key, "std_dev") != 0 && strcmp(key, "total_count") != 0) {
             g_set_error(error, WL_ERROR, WL_ERROR_INVALID,

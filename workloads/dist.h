@@ -5,7 +5,8 @@
  * v2's length classes; see dist.c for the published figures and the assumptions).
  * Integer distributions (token lengths) round to the nearest integer and clamp to
  * [max(1, MIN), min(MAX, WL_MAX_TOKENS)]; real ones (seconds) clamp to [MIN, MAX] with MIN
- * defaulting to 0. Draws are deterministic functions of the sim_rng stream. */
+ * defaulting to 0 and MAX to WL_MAX_TIME_S (no parameter may exceed it). Draws are deterministic
+ * functions of the sim_rng stream. */
 #pragma once
 
 #include <stdbool.h>
@@ -30,7 +31,7 @@ wl_dist *wl_dist_parse(
     const char *spec, wl_dist_domain domain, int column, const char *what, GError **error);
 /* inference-perf distribution object {min, max, mean, std_dev}: normal clipped to
  * [min, max] (std_dev 0 or absent = fixed at mean). */
-wl_dist *wl_dist_from_json(const json_t *j, const char *what, GError **error);
+wl_dist *wl_dist_from_json(json_t *j, const char *what, GError **error);
 wl_dist *wl_dist_new_fixed(double v, wl_dist_domain domain);
 /* Categorical over VALUES with WEIGHTS (copied; weights ≥ 0 with a positive sum). */
 wl_dist *

@@ -90,7 +90,6 @@ keyed_draw(const infperf *s, const wl_dist *d, uint64_t kind, uint64_t a, uint64
 static int
 ip_next(wl__src *b, wl_request *out, GError **error)
 {
-    (void)error;
     infperf *s = (infperf *)b;
     memset(out, 0, sizeof *out);
     if (s->concurrent) {
@@ -102,8 +101,10 @@ ip_next(wl__src *b, wl_request *out, GError **error)
         s->cleft--;
         out->arrival_ns = 0;
         out->stage = s->cstage;
-    } else if (!wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage)) {
-        return 0;
+    } else {
+        int rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+        if (rc <= 0)
+            return rc;
     }
     uint64_t i = s->i++;
     uint64_t seed = b->ctx->seed;
@@ -234,8 +235,8 @@ parse_shared(infperf *s, const json_t *data, const char *name, GError **error)
     if (n * m > 10000000)
         return invalid(error, name, "%s: num_groups × num_prompts_per_group is above 10,000,000",
                        where);
-    const json_t *qd = json_object_get(sp, "question_distribution");
-    const json_t *od = json_object_get(sp, "output_distribution");
+    json_t *qd = json_object_get(sp, "question_distribution");
+    json_t *od = json_object_get(sp, "output_distribution");
     g_autofree char *qw = g_strdup_printf("%s: %s.question_distribution", name, where);
     g_autofree char *ow = g_strdup_printf("%s: %s.output_distribution", name, where);
     if (qd != NULL && !json_is_null(qd)) {
@@ -280,8 +281,8 @@ parse_shared(infperf *s, const json_t *data, const char *name, GError **error)
 static gboolean
 parse_random(infperf *s, const json_t *data, const char *name, GError **error)
 {
-    const json_t *id = json_object_get(data, "input_distribution");
-    const json_t *od = json_object_get(data, "output_distribution");
+    json_t *id = json_object_get(data, "input_distribution");
+    json_t *od = json_object_get(data, "output_distribution");
     if (id == NULL || od == NULL)
         return invalid(error, name,
                        "data.%s: missing (random/synthetic data needs "
@@ -328,7 +329,7 @@ parse_load(infperf *s, const json_t *load, const char *name, GError **error)
         b->stages = g_array_new(FALSE, TRUE, sizeof(wl_stage));
         size_t i;
         const json_t *e;
-        json_array_foreach((json_t *)(uintptr_t)st, i, e) {
+        json_array_foreach(st, i, e) {
             int64_t c, n;
             g_autofree char *where = g_strdup_printf("load.stages[%zu]", i);
             if (!json_is_object(e))

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef struct csv_src {
@@ -81,12 +82,11 @@ static int
 next_row(csv_src *s, GError **error)
 {
     GError *e = NULL;
-    if (!base_csv_next(s->csv, &e)) {
-        if (e != NULL) {
+    int more = base_csv_next(s->csv, &e);
+    if (more <= 0) {
+        if (more < 0)
             wl__propagate(error, e);
-            return -1;
-        }
-        return 0;
+        return more;
     }
     s->base.ctx->counters.rows++;
     return 1;
@@ -104,7 +104,9 @@ cell_int(csv_src *s, int col, int64_t *v, bool allow_zero, GError **error)
     }
     const char *f = base_csv_field(c, (size_t)col);
     if (!wl__parse_int(f, v)) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not an integer: '%s'", f);
+        g_autofree char *shown = base_escape_text(f, 64);
+        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not an integer: '%s'",
+                      shown);
         return FALSE;
     }
     return wl__check_tokens(*v, allow_zero, base_csv_name(c), base_csv_lineno(c), name, error);
@@ -123,15 +125,15 @@ cell_seconds(csv_src *s, int col, int64_t *ns, GError **error)
     }
     const char *f = base_csv_field(c, (size_t)col);
     if (!base_parse_double(f, &v)) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not a number: '%s'", f);
+        g_autofree char *shown = base_escape_text(f, 64);
+        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not a number: '%s'",
+                      shown);
         return FALSE;
     }
-    if (v < 0 || v > 1e10) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name,
-                      "time %g s is out of range [0, 1e10]", v);
+    if (!wl__time_ns(v, 1e9, ns)) {
+        wl__time_error(error, base_csv_name(c), base_csv_lineno(c), name, v);
         return FALSE;
     }
-    *ns = llround(v * 1e9);
     return TRUE;
 }
 
@@ -145,6 +147,7 @@ order(csv_src *s, int64_t t, GError **error)
 static void
 emit(csv_src *s, wl_request *out, int64_t t, int64_t in, int64_t outn)
 {
+    s->base.ctx->row_line = base_csv_lineno(s->csv);
     memset(out, 0, sizeof *out);
     out->arrival_ns = t;
     out->prompt_tokens = (uint32_t)in;
@@ -197,7 +200,9 @@ parse_timestamp(const char *s, int64_t *ns)
     if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &m) || *p++ != ':' ||
         !digits(&p, 2, &sec))
         return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    /* Years 1970..2200: nanoseconds since the epoch (and any difference of two) fit in
+     * int64_t (2^63 ns is 292 years), so the products below cannot overflow. */
+    if (Y < 1970 || Y > 2200 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return false;
     if (*p == '.') {
         p++;
@@ -248,8 +253,11 @@ azure_next(wl__src *b, wl_request *out, GError **error)
         const char *f = base_csv_field(c, (size_t)s->c_time);
         bool ok = true;
         if (!parse_timestamp(f, &abs_ns)) {
+            g_autofree char *shown = base_escape_text(f, 64);
             wl__row_error(&e, base_csv_name(c), base_csv_lineno(c), "TIMESTAMP",
-                          "bad timestamp '%s' (expected YYYY-MM-DD HH:MM:SS[.fraction])", f);
+                          "bad timestamp '%s' (expected YYYY-MM-DD HH:MM:SS[.fraction], years "
+                          "1970 to 2200)",
+                          shown);
             ok = false;
         }
         ok = ok && cell_int(s, s->c_in, &in, false, &e) && cell_int(s, s->c_out, &outn, false, &e);
@@ -258,6 +266,11 @@ azure_next(wl__src *b, wl_request *out, GError **error)
             s->have_origin = true;
         }
         ok = ok && order(s, abs_ns - s->origin, &e);
+        if (ok && abs_ns - s->origin > WL_MAX_TIME_NS) {
+            wl__time_error(&e, base_csv_name(c), base_csv_lineno(c), "TIMESTAMP",
+                           (double)(abs_ns - s->origin) * 1e-9);
+            ok = false;
+        }
         if (!ok) {
             if (!wl__bad_row(b->ctx, e, error))
                 return -1;
@@ -378,8 +391,11 @@ lengths_next(wl__src *b, wl_request *out, GError **error)
             continue;
         }
         uint32_t stage = 0;
-        if (s->synth_times && !wl__arrivals_next(&s->arr, &t, &stage))
-            return 0;
+        if (s->synth_times) {
+            rc = wl__arrivals_next(&s->arr, &t, &stage, error);
+            if (rc <= 0)
+                return rc;
+        }
         emit(s, out, t, in, outn);
         out->stage = stage;
         return 1;

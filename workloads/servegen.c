@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef enum { IA_POISSON, IA_GAMMA, IA_WEIBULL } ia_kind;
@@ -96,7 +97,7 @@ sg_next(wl__src *b, wl_request *out, GError **error)
             if (s->t < w->end_s) {
                 const pmf *p = pmf_for(s, s->t);
                 memset(out, 0, sizeof *out);
-                out->arrival_ns = llround(s->t * 1e9);
+                out->arrival_ns = llround(s->t * 1e9); /* < end_s <= WL_MAX_TIME_S */
                 out->prompt_tokens = (uint32_t)p->in_v[sim_alias_draw(p->in, &s->r_in)];
                 out->output_tokens = (uint32_t)p->out_v[sim_alias_draw(p->out, &s->r_out)];
                 wl__unique_body(b->ctx, &s->seg, out);
@@ -127,10 +128,11 @@ read_windows(servegen *s, const wl__input *in, GError **error)
     }
     l = NULL; /* owned by c now */
     const char *name = base_csv_name(c);
-    static const char *const cols[] = {"window_start_s",    "rate",   "cv",
-                                       "interarrival_dist", "param1", "param2"};
+    static const char *const cols[] = {"window_start_s", "rate",   "cv", "interarrival_dist",
+                                       "param1",         "param2", NULL};
     double prev = -1;
-    while (base_csv_next(c, &e)) {
+    int more;
+    while ((more = base_csv_next(c, &e)) > 0) {
         uint64_t ln = base_csv_lineno(c);
         double v[6] = {0};
         GError *bad = NULL;
@@ -140,8 +142,10 @@ read_windows(servegen *s, const wl__input *in, GError **error)
                 continue;
             if ((size_t)i >= base_csv_nfields(c))
                 wl__row_error(&bad, name, ln, cols[i], "missing value");
-            else if (!base_parse_double(f, &v[i]) || v[i] < 0)
-                wl__row_error(&bad, name, ln, cols[i], "not a number >= 0: '%s'", f);
+            else if (!base_parse_double(f, &v[i]) || v[i] < 0) {
+                g_autofree char *shown = base_escape_text(f, 64);
+                wl__row_error(&bad, name, ln, cols[i], "not a number >= 0: '%s'", shown);
+            }
         }
         window w = {v[0], v[0] + 600, v[1], 1, IA_POISSON};
         const char *d = base_csv_field(c, 3);
@@ -159,6 +163,8 @@ read_windows(servegen *s, const wl__input *in, GError **error)
                 wl__row_error(&bad, name, ln, cols[4], "shape %g is out of range (0.001, 1000)",
                               w.shape);
         }
+        if (bad == NULL && w.start_s + 600 > WL_MAX_TIME_S)
+            wl__time_error(&bad, name, ln, cols[0], w.start_s + 600);
         if (bad == NULL && w.rate > 1e6)
             wl__row_error(&bad, name, ln, cols[1], "rate %g req/s is absurd", w.rate);
         if (bad == NULL && w.start_s <= prev)
@@ -176,7 +182,7 @@ read_windows(servegen *s, const wl__input *in, GError **error)
         prev = w.start_s;
         g_array_append_val(s->windows, w);
     }
-    if (e != NULL) {
+    if (more < 0) {
         wl__propagate(error, e);
         return FALSE;
     }

@@ -22,7 +22,7 @@
 #include "clirun.h"
 #include "tests/testutil.h"
 
-#define DATA SERVESIM_SHARED_DATA
+#define DATA SERVESIM_DATA_DIR
 
 TestSuite(calibrate, .timeout = 300);
 
@@ -201,9 +201,7 @@ Test(calibrate, bad_input_is_one_line_and_exit_2)
     cr_expect_eq(r.code, 2);
     clirun_clear(&r);
     r = clirun_exec("calibrate", "--predict", "rtx4090",
-                    DATA "/vidur-profiling/"
-                         "network_h100_dgx_all_reduce.csv",
-                    NULL);
+                    DATA "/aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv", NULL);
     expect_one_line_error(&r, "--predict reads a scenarios (measurements) or steps CSV");
     clirun_clear(&r);
     g_unlink(bad);
@@ -213,7 +211,8 @@ Test(calibrate, bad_input_is_one_line_and_exit_2)
 }
 
 /* Re-runs the command recorded in a shipped calibration (from the source tree, where its
- * ../shared/data paths resolve) without the bootstrap, and compares the coefficients. */
+ * repository-relative data/ paths resolve) without the bootstrap, and compares the
+ * coefficients. */
 static void
 reproduce(const char *name)
 {

@@ -172,9 +172,9 @@ Test(estimate, bad_input_is_one_line_exit_2)
 
 Test(estimate, config_json_paths_and_absurd_configs)
 {
-    clirun r = clirun_exec(
-        "estimate", "--model",
-        SERVESIM_SHARED_DATA "/model-configs/inference-sim__qwen3-14b.config.json", NULL);
+    clirun r =
+        clirun_exec("estimate", "--model",
+                    SERVESIM_DATA_DIR "/model-configs/inference-sim__qwen3-14b.config.json", NULL);
     cr_expect_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     g_autofree char *zero =

@@ -297,8 +297,8 @@ Test(run, unbounded_prefix_cache_hits_what_the_trace_shares)
      * whole prefix appeared in an earlier request; the simulator's KV pool, given more blocks
      * than the trace can fill and one replica, must hit exactly those (up to the
      * num_tokens − 1 cap). Real Mooncake conversation trace, first 300 requests. */
-    g_autofree char *trace = g_build_filename(SERVESIM_SHARED_DATA, "mooncake-fast25",
-                                              "conversation_trace.first4000.jsonl", NULL);
+    g_autofree char *trace = g_build_filename(SERVESIM_DATA_DIR, "mooncake-fast25",
+                                              "conversation_trace.first1000.jsonl", NULL);
     g_autofree char *out = path("mooncake");
     clirun a = clirun_exec("analyze", "workload", trace, "--limit", "300", "--json", NULL);
     cr_assert_eq(a.code, 0, "%s", a.err);

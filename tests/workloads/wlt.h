@@ -9,7 +9,7 @@
 
 #include "workloads/workload.h"
 
-#define WLT_DATA    SERVESIM_SHARED_DATA
+#define WLT_DATA    SERVESIM_DATA_DIR
 #define WLT_SAMPLES SERVESIM_SOURCE_DIR "/workloads/samples"
 
 /* Opens a source from command-line style flags (NULL-terminated), e.g.
