@@ -35,6 +35,15 @@ static const base_opt rows[] = {
      "selection synthesizer preset or parameter file (`analyze dsa --fit` writes one)"},
     {"dsa.kv_offload", "dsa-kv-offload", BASE_OPT_BOOL, O(kv_offload), "false", NULL, 0, 0, 0, NULL,
      "add each decode step's exposed KV fetch latency (tier model below) to its time"},
+    /* the flag names docs/formats/dsa-trace.md uses, as hidden aliases of the rows above (same
+     * field and default, no JSON key) */
+    {"dsa.alias.trace_sample_rate", "trace-sample-rate", BASE_OPT_DOUBLE, O(sample_rate), "1", NULL,
+     0, 1, BASE_OPT_CLI_ONLY | BASE_OPT_HIDDEN, "X", "= --dsa-trace-sample-rate"},
+    {"dsa.alias.trace_prefix_key_tokens", "trace-prefix-key-tokens", BASE_OPT_INT,
+     O(prefix_key_tokens), "256", NULL, 1, 1e9, BASE_OPT_CLI_ONLY | BASE_OPT_HIDDEN, "N",
+     "= --dsa-prefix-key-tokens"},
+    {"dsa.alias.trace_store_scores", "trace-store-scores", BASE_OPT_BOOL, O(store_scores), "false",
+     NULL, 0, 0, BASE_OPT_CLI_ONLY | BASE_OPT_HIDDEN, NULL, "= --dsa-store-scores"},
     {"dsa.tiers_file", "dsa-tiers", BASE_OPT_STRING, O(tiers_file), NULL, NULL, 0, 0,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "FILE",
      "tier JSON (the dsa.tiers object), applied like --config: later flags override it"},
@@ -83,8 +92,9 @@ static const base_opt rows[] = {
      O(remote.bandwidth_gbps), NULL, NULL, 1e-6, 1e9, BASE_OPT_NULLABLE, "GB/s",
      "RDMA bandwidth (default: the hardware's network, 50 GB/s = one 400G NIC)"},
     {"dsa.tiers.remote_pool.efficiency", "dsa-remote-efficiency", BASE_OPT_DOUBLE,
-     O(remote.efficiency), "0.8", NULL, 1e-6, 1, 0, "X",
-     "achieved fraction (docs/domain.md §2.2: 60-80% of link rate)"},
+     O(remote.efficiency), "0.25", NULL, 1e-6, 1, 0, "X",
+     "achieved fraction for 656-byte reads [assume: the PCIe gathers' derating; docs/domain.md "
+     "§2.2's 60-80% is for bulk transfers]"},
     {"dsa.tiers.remote_pool.latency_us", "dsa-remote-latency-us", BASE_OPT_DOUBLE,
      O(remote.latency_us), "3", NULL, 0, 1e9, 0, "US",
      "per RDMA verb (docs/domain.md §5.4: 2-5 us; <3 us for 64-128 B on 400G)"},
@@ -106,6 +116,8 @@ dsa_options_first_set(const dsa_options *o)
     const char *which = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(rows) && which == NULL; i++) {
         const base_opt *r = &rows[i];
+        if (r->flags & BASE_OPT_HIDDEN)
+            continue; /* aliases: their row proper sees the value */
         json_t *a = NULL, *b = NULL;
         /* Compare through JSON: one code path for every type, NAN and NULL included. */
         {

@@ -372,6 +372,8 @@ Test(dsa, offload_adds_the_hand_computed_fetch_latency)
                         "0",
                         "--dsa-remote-bandwidth",
                         "50",
+                        "--dsa-remote-efficiency",
+                        "0.8",
                         NULL};
     clirun r1 = run_v32(o1, e1), r2 = run_v32(o2, e2), r3 = run_v32(o3, e3);
     cr_assert_eq(r1.code, 0, "%s", r1.err);
