@@ -566,3 +566,43 @@ Test(dsa, fit_writes_a_parameter_file_run_accepts_and_print_config_round_trips)
     clirun_clear(&c);
     clirun_clear(&r);
 }
+
+Test(dsa, tier_file_is_applied_like_config_and_flags_win)
+{
+    g_autofree char *tiers = path("t.json");
+    g_file_set_contents(tiers,
+                        "{\"hot_buffer_tokens\": 100, \"granularity\": \"block\", "
+                        "\"local_pool\": {\"latency_us\": 7}}",
+                        -1, NULL);
+    /* the flag comes first on the line, yet wins over the file */
+    clirun r =
+        clirun_exec("run", "--model", "deepseek-v3.2", "--hardware", "h200",
+                    "--tensor-parallel-size", "8", "--dtype", "fp8", "--dsa-hot-buffer-tokens",
+                    "200", "--dsa-tiers", tiers, "--print-config", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    json_t *j = json_loads(r.out, 0, NULL);
+    json_t *t = json_object_get(json_object_get(j, "dsa"), "tiers");
+    cr_expect_eq(json_integer_value(json_object_get(t, "hot_buffer_tokens")), 200);
+    cr_expect_str_eq(json_string_value(json_object_get(t, "granularity")), "block");
+    cr_expect_float_eq(
+        json_number_value(json_object_get(json_object_get(t, "local_pool"), "latency_us")), 7.0,
+        1e-12);
+    json_decref(j);
+    clirun_clear(&r);
+    g_file_set_contents(tiers, "{\"local_pool\": {\"latncy_us\": 7}}", -1, NULL);
+    clirun b = clirun_exec("run", "--model", "deepseek-v3.2", "--hardware", "h200",
+                           "--tensor-parallel-size", "8", "--dtype", "fp8", "--dsa-tiers", tiers,
+                           "--print-config", NULL);
+    cr_expect_eq(b.code, 2);
+    cr_expect(strstr(b.err, "t.json: dsa.tiers.local_pool.latncy_us: unknown key") != NULL, "%s",
+              b.err);
+    clirun_clear(&b);
+    g_file_set_contents(tiers, "{\"hot_buffer_tokens\": \"most\"}", -1, NULL);
+    g_autofree char *out = path("tb");
+    clirun c = clirun_exec("run", "--model", "deepseek-v3.2", "--hardware", "h200",
+                           "--tensor-parallel-size", "8", "--dtype", "fp8", "--dsa-tiers", tiers,
+                           "--dsa-trace", "--output-dir", out, NULL);
+    cr_expect_eq(c.code, 2);
+    cr_expect(strstr(c.err, "hot_buffer_tokens: expected a token count") != NULL, "%s", c.err);
+    clirun_clear(&c);
+}
