@@ -265,16 +265,23 @@ hb_update(dsa_hotbuf *h,
         /* victims: the EVICT smallest (stamp, key) among unused entries */
         uint32_t w = 0;
         if (evict == 1) {
+            /* the minimum first (a branch-free reduction), then where it is */
             uint64_t best = UINT64_MAX;
-            uint32_t bi = 0;
             for (uint32_t i = 0; i < h->n; i++) {
                 uint64_t c = h->e[i].stamp == now ? UINT64_MAX
                                                   : ((uint64_t)h->e[i].stamp << 32) | h->e[i].key;
-                if (c < best) {
-                    best = c;
-                    bi = i;
-                }
+                best = c < best ? c : best;
             }
+            uint32_t lo = 0, hi = h->n, bkey = (uint32_t)best; /* keys ascend: bisect */
+            while (hi - lo > 1) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (h->e[mid].key <= bkey)
+                    lo = mid;
+                else
+                    hi = mid;
+            }
+            uint32_t bi = lo;
+            g_assert(h->e[bi].key == bkey);
             memmove(h->e + bi, h->e + bi + 1, (h->n - bi - 1) * sizeof *h->e);
             w = h->n - 1;
         } else {
