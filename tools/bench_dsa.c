@@ -1,10 +1,10 @@
 /* tools/bench_dsa.c: `servesim bench dsa`: speed of the DSA pipeline (docs/dsa.md), per CPU
  * second of this process:
  *   synthesize + summarize: decode steps of many (request, layer) heads at a long context —
- *     synthesizer step, selection, block arithmetic, synthetic scores, tier service with the
- *     default design (4,096-token hot buffer, local pool), the record filled and added to the
- *     trace summary — with no trace written; figure = selected positions per CPU-second
- *     (target ≥ 100 M);
+ *     synthesizer step, selection, block arithmetic, synthetic scores, tier service, the record
+ *     filled and added to the trace summary — with no trace written, once with the default
+ *     tiers (4,096-token LRU hot buffer per head, local pool) and once with everything resident;
+ *     figure = selected positions per CPU-second (target ≥ 100 M);
  *   write: the same records formatted as JSONL and written to a plain file (and a .gz one);
  *     figure = MB per CPU-second (target ≥ 100 MB/s);
  *   read: `analyze dsa`'s path (streaming reader + summary) over the plain file; figure = MB per
@@ -65,7 +65,7 @@ typedef struct pipe {
 } pipe;
 
 static void
-pipe_init(pipe *x, const dsa_bench_args *a)
+pipe_init(pipe *x, const dsa_bench_args *a, bool resident)
 {
     memset(x, 0, sizeof *x);
     dsa_synth_preset(a->selection, &x->p);
@@ -77,6 +77,8 @@ pipe_init(pipe *x, const dsa_bench_args *a)
     dsa_tier_defaults d = {3.35e12, 64e9, 50e9, 656, 132};
     dsa_tiers_resolve(&o, &d, 16, &x->tiers, NULL);
     base_opts_clear(&ds, &o);
+    if (resident)
+        x->tiers.hot_buffer_tokens = -1; /* everything in HBM: no LRU to keep */
     for (int h = 0; h < HEADS; h++) {
         dsa_head_init(&x->heads[h], 1, (uint64_t)h, 0);
         x->t[h] = (uint32_t)a->context + 997u * (uint32_t)h;
@@ -110,7 +112,8 @@ pipe_record(pipe *x, int h, uint64_t i)
     r->npos = dsa_head_selection(&x->heads[h], &x->p, K, r->pos);
     dsa_sel_stats st;
     dsa_sel_summarize(r->pos, r->npos, t, 16, r->block_ids, x->btok, x->hist, &st);
-    dsa_tiers_serve(&x->tiers, &x->hb[h], r->pos, r->npos, t, r->fetch, &x->ts);
+    dsa_tiers_serve(&x->tiers, x->tiers.hot_buffer_tokens < 0 ? NULL : &x->hb[h], r->pos, r->npos,
+                    t, r->fetch, &x->ts);
     dsa_synth_scores(&x->p, r->pos, r->npos, t, NULL, &r->score_min, &r->score_mean, &r->score_max);
     r->request_id = (uint64_t)h;
     r->layer_id = 0;
@@ -164,30 +167,35 @@ bench_dsa(int argc, char **argv)
            "%d heads\n",
            a.selection, a.context, n, HEADS);
 
-    /* 1: synthesize + summarize, nothing written */
+    /* 1: synthesize + summarize, nothing written: with the default tiers (4K-token LRU hot
+     * buffer per head, local pool) and with everything resident in HBM */
     pipe x;
-    pipe_init(&x, &a);
-    double c0 = cli_cpu_s();
-    uint64_t positions = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        pipe_record(&x, (int)(i % HEADS), i);
-        positions += x.rec.npos;
+    for (int variant = 0; variant < 2; variant++) {
+        pipe_init(&x, &a, variant == 1);
+        double c0 = cli_cpu_s();
+        uint64_t positions = 0;
+        for (uint64_t i = 0; i < n; i++) {
+            pipe_record(&x, (int)(i % HEADS), i);
+            positions += x.rec.npos;
+        }
+        double c1 = cli_cpu_s() - c0;
+        json_t *sj = dsa_summary_json(x.sum);
+        json_t *ub = json_object_get(sj, "unique_blocks");
+        printf("synthesize + summarize   %8.1f M selected positions per CPU-second  (%.2f s CPU; "
+               "%s; mean unique blocks of 16: %.1f)\n",
+               (double)positions / c1 / 1e6, c1,
+               variant == 0 ? "4K-token LRU hot buffer" : "all resident in HBM",
+               json_number_value(json_object_get(ub, "mean")));
+        json_decref(sj);
+        pipe_clear(&x);
     }
-    double c1 = cli_cpu_s() - c0;
-    json_t *sj = dsa_summary_json(x.sum);
-    json_t *ub = json_object_get(sj, "unique_blocks");
-    printf("synthesize + summarize   %8.1f M selected positions per CPU-second  (%.2f s CPU; "
-           "mean unique blocks of 16: %.1f)\n",
-           (double)positions / c1 / 1e6, c1, json_number_value(json_object_get(ub, "mean")));
-    json_decref(sj);
-    pipe_clear(&x);
 
     /* 2: records written as JSONL, plain then gzip: a ring of synthesized records is
      * formatted and written N times, so only formatting and writing are timed */
     enum { RING = 256 };
 
     dsa_record *ring = g_new0(dsa_record, RING);
-    pipe_init(&x, &a);
+    pipe_init(&x, &a, false);
     for (int i = 0; i < RING; i++) {
         pipe_record(&x, i % HEADS, (uint64_t)i);
         dsa_record *d = &ring[i];
