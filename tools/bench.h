@@ -5,6 +5,7 @@ int bench_evq(int argc, char **argv);
 int bench_timemodel(int argc, char **argv);
 int bench_workload(int argc, char **argv);
 int bench_run(int argc, char **argv);
+int bench_dsa(int argc, char **argv);
 int bench_search(int argc, char **argv);
 int bench_sweep(int argc, char **argv);
 

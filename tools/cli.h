@@ -50,5 +50,6 @@ int cmd_sweep(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_analyze_dsa(int argc, char **argv); /* argv[1] == "dsa" */
 int cmd_presets(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -17,7 +17,7 @@
 #include "workloads/analyze.h"
 #include "workloads/workload.h"
 
-static const char synopsis[] = "analyze workload [FILE|NAME] [FLAGS]";
+static const char synopsis[] = "analyze workload [FILE|NAME] [FLAGS] | analyze dsa FILE... [FLAGS]";
 
 typedef struct analyze_args {
     wl_options wl; /* first: wl_options_table offsets apply as they are */
@@ -197,6 +197,8 @@ analyze_workload(int argc, char **argv)
     const base_opt_table tables[2] = {wl_options_table, local};
     const base_opt_set schema = {tables, 2};
     const base_opt_set *set = &schema;
+    if (argc >= 2 && strcmp(argv[1], "dsa") == 0)
+        return cmd_analyze_dsa(argc, argv); /* tools/cmd_analyze_dsa.c */
     if (cli_wants_help(argc, argv)) {
         cli_print_help(
             synopsis,
@@ -204,7 +206,8 @@ analyze_workload(int argc, char **argv)
             "distributions (mean, p50/p90/p99), burstiness (CV of inter-arrival times),\n"
             "sessions and prefix sharing. FILE is any supported trace or spec (format\n"
             "detected from the content), an embedded name, or 'synthetic'; without FILE,\n"
-            "the embedded default. Workload flags (transforms, generators) apply.",
+            "the embedded default. Workload flags (transforms, generators) apply.\n"
+            "`servesim analyze dsa --help`: DSA top-k traces (docs/dsa.md).",
             set);
         return CLI_OK;
     }

@@ -20,6 +20,7 @@ static const struct {
     {"search", "a 1,050-configuration SLA-limited search: configurations/s, where time goes",
      bench_search},
     {"sweep", "sweep points/s against -j (thread scaling)", bench_sweep},
+    {"dsa", "DSA trace synthesis, JSONL write and analyze read speed", bench_dsa},
 };
 
 static void

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/io.h"
 #include "base/json.h"
 #include "schedulers/schedulers.h"
 #include "sim/observe.h"
@@ -155,6 +156,13 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
                                                                       : plan.num_gpu_blocks;
     if (blocks > UINT32_MAX)
         blocks = UINT32_MAX;
+    /* DSA trace / KV-offload what-if (docs/dsa.md): validated before anything runs */
+    g_auto(tr_dsa_params) dp = {0};
+    if (dsa_options_in_use(&cfg->dsa) &&
+        !tr_dsa_params_resolve(&dp, &cfg->dsa, tm_setup_model(setup), tm_setup_hardware(setup),
+                               tm_setup_params_const(setup)->kv_dtype,
+                               fl->no_outputs ? NULL : o->output_dir, (uint64_t)o->seed, &err))
+        return cli_fail(err, CLI_USAGE);
     if (fl->print_config) {
         /* Only the settings, with "auto" resolved: the output loads back with --config. */
         json_auto_t *j = sim_config_to_json(cfg);
@@ -190,6 +198,14 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         return fail(error, err, CLI_USAGE);
     sim_metrics_subscribe(metrics, e);
 
+    g_autoptr(tr_dsa) dsa = NULL;
+    if (dp.trace_path != NULL || dp.offload) {
+        if (dp.trace_path != NULL && !base_dir_ensure_writable(o->output_dir, &err))
+            return cli_fail(err, CLI_USAGE);
+        if ((dsa = tr_dsa_open(&dp, &err)) == NULL)
+            return cli_fail(err, CLI_USAGE);
+        tr_dsa_subscribe(dsa, e);
+    }
     g_autoptr(tr_outputs) outs = NULL;
     tr_outputs_params op;
     tr_outputs_params_init(&op);
@@ -200,6 +216,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     op.info.request_rate = cfg->wl.rate;
     op.info.burstiness = cfg->wl.burstiness;
     op.info.max_concurrency = info->max_concurrency;
+    op.dsa = dsa;
     if (!fl->no_outputs) {
         outs = tr_outputs_open(e, &op, &err);
         if (outs == NULL)
@@ -268,6 +285,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         if (wc.skipped_bad > 0)
             fprintf(stderr, "servesim: skipped %" G_GUINT64_FORMAT " malformed rows (first: %s)\n",
                     wc.skipped_bad, wl_source_first_skipped(src));
+        if (dsa != NULL && dp.trace_path != NULL)
+            printf("DSA trace: %" G_GUINT64_FORMAT " dsa_topk records in %s\n", tr_dsa_records(dsa),
+                   dp.trace_path);
         if (outs != NULL)
             printf("Outputs written to %s/\n", o->output_dir);
     }
