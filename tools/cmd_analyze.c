@@ -197,8 +197,6 @@ analyze_workload(int argc, char **argv)
     const base_opt_table tables[2] = {wl_options_table, local};
     const base_opt_set schema = {tables, 2};
     const base_opt_set *set = &schema;
-    if (argc >= 2 && strcmp(argv[1], "dsa") == 0)
-        return cmd_analyze_dsa(argc, argv); /* tools/cmd_analyze_dsa.c */
     if (cli_wants_help(argc, argv)) {
         cli_print_help(
             synopsis,
@@ -206,8 +204,7 @@ analyze_workload(int argc, char **argv)
             "distributions (mean, p50/p90/p99), burstiness (CV of inter-arrival times),\n"
             "sessions and prefix sharing. FILE is any supported trace or spec (format\n"
             "detected from the content), an embedded name, or 'synthetic'; without FILE,\n"
-            "the embedded default. Workload flags (transforms, generators) apply.\n"
-            "`servesim analyze dsa --help`: DSA top-k traces (docs/dsa.md).",
+            "the embedded default. Workload flags (transforms, generators) apply.",
             set);
         return CLI_OK;
     }
@@ -279,6 +276,8 @@ static const struct analysis {
      cmd_analyze_hostbw},
     {"experts", "MoE experts resident / loadable per window within a budget, vs an SLA",
      cmd_analyze_experts},
+    {"dsa", "DeepSeek-V3.2 DSA top-k traces: summary, synthesizer fit, tier replay (docs/dsa.md)",
+     cmd_analyze_dsa},
 };
 
 static void

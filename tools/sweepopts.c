@@ -78,27 +78,36 @@ void
 sr_schema_init(sr_schema *s, bool search)
 {
     memset(s, 0, sizeof *s);
-    size_t n = 0;
-    for (size_t i = 0; i < sim_options_table.n; i++) {
-        const base_opt *o = &sim_options_table.opts[i];
-        if (strcmp(o->path, "sweep") == 0 || strcmp(o->path, "search") == 0)
-            continue;
-        g_assert(n < G_N_ELEMENTS(s->sim_rows));
-        s->sim_rows[n++] = *o;
-    }
     s->tables[0] = (base_opt_table){"Sweep and SLA limit", sweep_rows, G_N_ELEMENTS(sweep_rows),
                                     offsetof(sr_args, sweep)};
     s->tables[1] = (base_opt_table){"Search", search_rows, G_N_ELEMENTS(search_rows),
                                     offsetof(sr_args, search)};
     s->tables[2] =
         (base_opt_table){"Execution", cli_rows, G_N_ELEMENTS(cli_rows), offsetof(sr_args, cli)};
-    s->tables[3] = tm_options_table;
-    s->tables[3].base_offset = offsetof(sr_args, cfg.tm);
-    s->tables[4] = wl_options_table;
-    s->tables[4].base_offset = offsetof(sr_args, cfg.wl);
-    s->tables[5] =
-        (base_opt_table){sim_options_table.title, s->sim_rows, n, offsetof(sr_args, cfg.sim)};
-    s->set = (base_opt_set){s->tables, G_N_ELEMENTS(s->tables)};
+    /* Every table of the run's configuration (sim_config_schema: one source of truth, so a new
+     * module's settings are sweepable without touching this file), moved under sr_args.cfg;
+     * the run's own "sweep"/"search" rows are replaced by the tables above. */
+    const base_opt_set *run = sim_config_schema();
+    size_t nt = 3;
+    for (size_t t = 0; t < run->n; t++) {
+        base_opt_table tb = run->tables[t];
+        tb.base_offset += offsetof(sr_args, cfg);
+        if (tb.opts == sim_options_table.opts) {
+            size_t n = 0;
+            for (size_t i = 0; i < tb.n; i++) {
+                const base_opt *o = &tb.opts[i];
+                if (strcmp(o->path, "sweep") == 0 || strcmp(o->path, "search") == 0)
+                    continue;
+                g_assert(n < G_N_ELEMENTS(s->sim_rows));
+                s->sim_rows[n++] = *o;
+            }
+            tb.opts = s->sim_rows;
+            tb.n = n;
+        }
+        g_assert(nt < G_N_ELEMENTS(s->tables));
+        s->tables[nt++] = tb;
+    }
+    s->set = (base_opt_set){s->tables, nt};
     size_t h = 0;
     if (search) {
         s->help_tables[h++] = s->tables[1];
@@ -112,7 +121,7 @@ sr_schema_init(sr_schema *s, bool search)
     } else {
         s->help_tables[h++] = s->tables[0];
     }
-    for (size_t i = 2; i < G_N_ELEMENTS(s->tables); i++)
+    for (size_t i = 2; i < nt; i++)
         s->help_tables[h++] = s->tables[i];
     s->help = (base_opt_set){s->help_tables, h};
 }

@@ -64,11 +64,13 @@ typedef struct sr_args {
 
 /* Schema storage: the sweep, search and CLI tables, then the run's (time model, workload and
  * simulator tables; the simulator's reserved "sweep" and "search" rows are left out). */
+enum { SR_MAX_TABLES = 12 }; /* sweep, search, execution + the run's tables */
+
 typedef struct sr_schema {
-    base_opt_table tables[6];
+    base_opt_table tables[SR_MAX_TABLES];
     base_opt sim_rows[64];
     base_opt_set set;
-    base_opt_table help_tables[6];
+    base_opt_table help_tables[SR_MAX_TABLES];
     base_opt sweep_help_rows[16]; /* search's help: the sweep rows without --sweep */
     base_opt_set help; /* the command's own flags first; sweep's help leaves out search's */
 } sr_schema;
