@@ -11,7 +11,7 @@
  *   max_model_len,long_prefill_token_threshold,enable_chunked_prefill,scheduling_policy,
  *   chunk_size,batch_size,step_overhead_us}    kv.{block_size,gpu_memory_utilization,
  *   num_gpu_blocks_override,enable_prefix_caching,watermark}
- *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,...}
+ *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,report,...}
  *   pd, sweep, search, dsa: reserved sections, rejected until implemented. */
 #pragma once
 
@@ -56,6 +56,7 @@ typedef struct sim_options {
     bool write_steps;
     char *steps_file;
     char *perfetto;
+    bool report; /* report.html next to the outputs (report/report.h) */
     bool quiet;
     json_t *pd, *sweep, *search, *dsa; /* reserved sections */
 } sim_options;

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
     {"search", "search TP/DP/PD configurations for the best goodput", cmd_search, true},
     {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)", cmd_analyze,
      false},
+    {"report", "one self-contained HTML page of charts from servesim outputs", cmd_report, true},
     {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
      false},
     {"bench", "measure servesim's own speed and memory", cmd_bench, true},
