@@ -3,6 +3,8 @@
 #   make run    Release build, then `servesim run` on the embedded default
 #   make test   Debug + ASan/UBSan build, then every test (leaks and UB fail the run)
 #   make bench  Release build, then `servesim bench all`
+#   make report-check  Release build, then every `servesim report` view in headless Chromium
+#               (installs chromium, fonts-liberation and python3 as root; tests/report/)
 #   make format clang-format every C source;  make clean  remove build/
 
 PKGS      := libglib2.0-dev libjansson-dev zlib1g-dev libcriterion-dev pkg-config cmake
@@ -15,7 +17,7 @@ SERVESIM  := $(REL_DIR)/tools/servesim
 SAN_ENV   := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test bench format clean deps release debug
+.PHONY: all run test bench format clean deps release debug report-check
 
 all: release
 
@@ -62,6 +64,11 @@ test: debug
 
 bench: release
 	$(SERVESIM) bench all
+
+# Every report view rendered from real outputs in headless Chromium: fails on a console error,
+# an empty chart or a network request; screenshots in build/report-check/screenshots/.
+report-check: release
+	tests/report/report-check.sh $(SERVESIM) build/report-check
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -188,9 +188,6 @@ add_input(GPtrArray *out, const char *path, GError **error)
     return TRUE;
 }
 
-/* Defined in report/page.c. */
-GString *rp__page_render(const json_t *doc, GError **error);
-
 /* Reads and classifies every input, then builds every view into CTX->sections. */
 static gboolean
 build_all(rp_ctx *ctx, const char *const *inputs, size_t n, GError **error)

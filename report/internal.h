@@ -68,6 +68,10 @@ gboolean rp__build_dsa(rp_ctx *ctx, const rp_input *in, GError **error);
 /* The DSA section of a run's summary.json (its "dsa" object), titled after PATH. */
 json_t *rp__dsa_section(const json_t *dsa, const char *path, GError **error);
 
+/* The HTML page of the report document DOC ({"format", "title", "inputs", "sections"}):
+ * libraries, style, script and DOC inlined (report/page.c). transfer full. */
+GString *rp__page_render(const json_t *doc, GError **error);
+
 /* ---- sections ---------------------------------------------------------------------------- */
 
 json_t *rp__section_new(const char *kind, const char *title, const char *source);

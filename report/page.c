@@ -66,8 +66,6 @@ append_asset(GString *g, const char *name, GError **error)
     return TRUE;
 }
 
-GString *rp__page_render(const json_t *doc, GError **error);
-
 GString *
 rp__page_render(const json_t *doc, GError **error)
 {

@@ -418,22 +418,38 @@ rp__build_scenarios(rp_ctx *ctx, const rp_input *in, GError **error)
         json_object_del(json_object_get(s, "encoding"), "color");
     rp__section_chart(sec, "Decode throughput per GPU", NULL, s);
 
-    s = rp__vl_new("scenarios", 0, 0);
+    /* one curve per TP degree (when the CSV has one), points ordered by interactivity */
+    bool by_tp = base_csv_col(c, "tp") >= 0;
+    json_t *pts = json_object();
+    json_object_set_new(
+        pts, "mark",
+        json_pack("{s:s, s:b, s:i, s:b}", "type", "point", "filled", 1, "size", 60, "tooltip", 1));
+    json_t *penc = json_pack(
+        "{s:o, s:o, s:o}", "x", rp__vl_field("tok_s_per_user", "interactivity (tok/s per user)"),
+        "y", rp__vl_field("predicted_tokens_per_s_per_gpu", "throughput (tok/s per GPU)"),
+        "tooltip",
+        rp__vl_tooltip((const char *const[]){"scenario:N", "scenario", "tok_s_per_user",
+                                             "tok/s per user", "predicted_tokens_per_s_per_gpu",
+                                             "tok/s per GPU", "predicted_tpot_ms", "TPOT (ms)",
+                                             NULL}));
+    json_t *layers = json_array();
+    if (by_tp) {
+        json_object_set_new(penc, "color", rp__vl_field("tp:N", "tensor parallel"));
+        json_t *line = json_pack("{s:{s:s}, s:{s:o, s:o, s:o, s:o}}", "mark", "type", "line",
+                                 "encoding", "x", rp__vl_field("tok_s_per_user", NULL), "y",
+                                 rp__vl_field("predicted_tokens_per_s_per_gpu", NULL), "color",
+                                 rp__vl_field("tp:N", "tensor parallel"), "order",
+                                 rp__vl_field("tok_s_per_user", NULL));
+        json_array_append_new(layers, line);
+    }
+    json_object_set_new(pts, "encoding", penc);
+    json_array_append_new(layers, pts);
+    s = rp__vl_layers(0, 0, layers);
+    json_object_set_new(s, "data", json_pack("{s:s}", "name", "scenarios"));
     json_object_set_new(s, "transform",
                         json_pack("[{s:s}, {s:s, s:s}]", "filter", "datum.predicted_tpot_ms > 0",
                                   "calculate", "1000 / datum.predicted_tpot_ms", "as",
                                   "tok_s_per_user"));
-    json_object_set_new(s, "mark", rp__vl_mark("point", false));
-    json_object_set_new(
-        s, "encoding",
-        json_pack(
-            "{s:o, s:o, s:o}", "x",
-            rp__vl_field("tok_s_per_user", "interactivity (tok/s per user)"), "y",
-            rp__vl_field("predicted_tokens_per_s_per_gpu", "throughput (tok/s per GPU)"), "tooltip",
-            rp__vl_tooltip((const char *const[]){"scenario:N", "scenario", "tok_s_per_user",
-                                                 "tok/s per user", "predicted_tokens_per_s_per_gpu",
-                                                 "tok/s per GPU", "predicted_tpot_ms", "TPOT (ms)",
-                                                 NULL})));
     rp__section_chart(sec, "Throughput per GPU vs interactivity",
                       "InferenceMAX v2's comparison: tokens/s per GPU against tokens/s per user "
                       "(1000 / TPOT ms)",

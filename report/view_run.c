@@ -17,36 +17,13 @@
 #include "base/csv.h"
 #include "base/io.h"
 #include "base/json.h"
-#include "report/internal.h"
+#include "report/run_data.h"
 #include "servesim_version.h"
 
-#define MAX_REPLICA_BARS  64 /* more replicas: a histogram of utilisation instead of bars */
-#define MAX_REPLICA_LINES 8  /* busy fraction over time per replica up to this many */
-#define MAX_STAGE_ROWS    256
+#define MAX_REPLICA_BARS 64 /* more replicas: a histogram of utilisation instead of bars */
+#define MAX_STAGE_ROWS   256
 
 /* ---- detection --------------------------------------------------------------------------- */
-
-static const char *const csv_cols[] = {"id",
-                                       "replica",
-                                       "stage",
-                                       "session",
-                                       "turn",
-                                       "arrival_ms",
-                                       "send_ms",
-                                       "first_scheduled_ms",
-                                       "first_token_ms",
-                                       "finish_ms",
-                                       "ttft_ms",
-                                       "tpot_ms",
-                                       "e2el_ms",
-                                       "queue_ms",
-                                       "prompt_tokens",
-                                       "output_tokens",
-                                       "prefix_hit_tokens",
-                                       "preemptions",
-                                       "failed",
-                                       "fail_reason",
-                                       NULL};
 
 static bool
 is_requests_header(char **h)
@@ -137,262 +114,9 @@ rp__detect_run(const rp_input *in, GError **error)
     return 0;
 }
 
-/* ---- requests.csv ------------------------------------------------------------------------ */
-
-enum { M_TTFT, M_TPOT, M_E2EL, M_QUEUE, M_PROMPT, M_OUTPUT, M_N };
-
-static const char *const metric_names[M_N] = {"ttft",     "tpot",   "e2el",
-                                              "queueing", "prompt", "output"};
-
-typedef struct vec {
-    int64_t *v;
-    size_t n, cap;
-} vec;
-
-static void
-vec_push(vec *a, int64_t x)
-{
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 4096;
-        a->v = g_renew(int64_t, a->v, a->cap);
-    }
-    a->v[a->n++] = x;
-}
-
-/* Milliseconds as requests.csv writes them (exact decimals of integer ns, ≤ 6 decimals) to
- * ns. Empty = absent (returns 0); -1 on anything else. */
-static int
-parse_ms(const char *s, int64_t *ns)
-{
-    if (*s == '\0')
-        return 0;
-    bool neg = *s == '-';
-    if (neg)
-        s++;
-    int64_t ip = 0, fp = 0;
-    int nd = 0, nf = 0;
-    for (; *s >= '0' && *s <= '9'; s++, nd++) {
-        if (ip > (INT64_MAX / 10 - 9) / 1000000)
-            return -1;
-        ip = ip * 10 + (*s - '0');
-    }
-    if (*s == '.') {
-        for (s++; *s >= '0' && *s <= '9'; s++, nf++) {
-            if (nf >= 6)
-                return -1;
-            fp = fp * 10 + (*s - '0');
-        }
-    }
-    if (*s != '\0' || nd == 0)
-        return -1;
-    for (int i = nf; i < 6; i++)
-        fp *= 10;
-    *ns = (ip * 1000000 + fp) * (neg ? -1 : 1);
-    return 1;
-}
-
-typedef struct reqdata {
-    vec m[M_N];              /* the summary's set: successful, inside the exclusion window */
-    rp_buckets b;            /* over the replica window */
-    double *queued, *qdiff;  /* Σ ns waiting (send → first scheduled) per bucket */
-    double *serving, *sdiff; /* Σ ns in service (first scheduled → finish) */
-    uint64_t *done, *failed; /* completions / failures by finish bucket */
-    uint64_t rows, included;
-} reqdata;
-
-static void
-reqdata_clear(reqdata *d)
-{
-    for (int i = 0; i < M_N; i++)
-        g_free(d->m[i].v);
-    g_free(d->queued);
-    g_free(d->qdiff);
-    g_free(d->serving);
-    g_free(d->sdiff);
-    g_free(d->done);
-    g_free(d->failed);
-}
-
-static gboolean
-read_requests(const char *path, int64_t warm_end, int64_t cool_start, reqdata *d, GError **error)
-{
-    g_autoptr(base_csv) c = base_csv_open(path, ',', BASE_CSV_HEADER, error);
-    if (c == NULL)
-        return FALSE;
-
-    enum {
-        C_SEND,
-        C_SCHED,
-        C_FIN,
-        C_TTFT,
-        C_TPOT,
-        C_E2EL,
-        C_QUEUE,
-        C_PROMPT,
-        C_OUTPUT,
-        C_FAILED,
-        C_N
-    };
-
-    static const char *const need[C_N] = {
-        "send_ms", "first_scheduled_ms", "finish_ms",     "ttft_ms",       "tpot_ms",
-        "e2el_ms", "queue_ms",           "prompt_tokens", "output_tokens", "failed"};
-    for (size_t i = 0; csv_cols[i] != NULL; i++)
-        if (base_csv_require_col(c, csv_cols[i], error) < 0) {
-            g_prefix_error(error, "not a requests.csv of this servesim version: ");
-            (*error)->domain = RP_ERROR;
-            (*error)->code = RP_ERROR_VERSION;
-            return FALSE;
-        }
-    int col[C_N];
-    for (int i = 0; i < C_N; i++)
-        col[i] = base_csv_col(c, need[i]);
-    int more;
-    while ((more = base_csv_next(c, error)) > 0) {
-        int64_t t[C_N] = {0};
-        int have[C_N] = {0};
-        for (int i = 0; i < C_N; i++) {
-            const char *f = base_csv_field(c, (size_t)col[i]);
-            if (i >= C_PROMPT) {
-                if (!base_parse_int64(f, &t[i]) || t[i] < 0) {
-                    base_csv_set_error(c, col[i], error, "expected a count, got '%s'", f);
-                    return FALSE;
-                }
-                have[i] = 1;
-                continue;
-            }
-            have[i] = parse_ms(f, &t[i]);
-            if (have[i] < 0) {
-                base_csv_set_error(c, col[i], error,
-                                   "expected milliseconds with at most 6 decimals, got '%s'", f);
-                return FALSE;
-            }
-        }
-        if (!have[C_SEND] || !have[C_FIN]) {
-            base_csv_set_error(c, col[have[C_SEND] ? C_FIN : C_SEND], error,
-                               "every request has a send and a finish time");
-            return FALSE;
-        }
-        bool failed = t[C_FAILED] != 0;
-        d->rows++;
-        /* load over time: every request, whatever its outcome */
-        int64_t sched_end = have[C_SCHED] ? t[C_SCHED] : t[C_FIN];
-        rp__buckets_spread(&d->b, t[C_SEND], sched_end, 1.0, d->queued, d->qdiff);
-        if (have[C_SCHED])
-            rp__buckets_spread(&d->b, t[C_SCHED], t[C_FIN], 1.0, d->serving, d->sdiff);
-        if (failed)
-            d->failed[rp__bucket_of(&d->b, t[C_FIN])]++;
-        else
-            d->done[rp__bucket_of(&d->b, t[C_FIN])]++;
-        /* distributions: the set summary.json describes */
-        if (failed || t[C_SEND] < warm_end || t[C_SEND] >= cool_start)
-            continue;
-        d->included++;
-        if (have[C_TTFT])
-            vec_push(&d->m[M_TTFT], t[C_TTFT]);
-        if (have[C_TPOT])
-            vec_push(&d->m[M_TPOT], t[C_TPOT]);
-        if (have[C_E2EL])
-            vec_push(&d->m[M_E2EL], t[C_E2EL]);
-        if (have[C_QUEUE])
-            vec_push(&d->m[M_QUEUE], t[C_QUEUE]);
-        vec_push(&d->m[M_PROMPT], t[C_PROMPT]);
-        vec_push(&d->m[M_OUTPUT], t[C_OUTPUT]);
-    }
-    if (more < 0)
-        return FALSE;
-    for (int i = 0; i < M_N; i++)
-        if (d->m[i].n > 0)
-            qsort(d->m[i].v, d->m[i].n, sizeof(int64_t), rp__cmp_i64);
-    return TRUE;
-}
-
-/* ---- steps ------------------------------------------------------------------------------- */
-
-typedef struct stepdata {
-    size_t nrep;
-    double *running, *waiting, *kv; /* Σ value · ns per bucket (all replicas) */
-    double *busy;                   /* [replica][bucket] Σ busy ns (nrep ≤ MAX_REPLICA_LINES) */
-    double *busy_all;               /* Σ busy ns, all replicas */
-    double *scratch;                /* diff array shared by the spreads (reset per series) */
-    uint64_t *prefill, *decode;     /* tokens by step-end bucket */
-    uint64_t lines;
-} stepdata;
-
-static void
-stepdata_clear(stepdata *s)
-{
-    g_free(s->running);
-    g_free(s->waiting);
-    g_free(s->kv);
-    g_free(s->busy);
-    g_free(s->busy_all);
-    g_free(s->scratch);
-    g_free(s->prefill);
-    g_free(s->decode);
-}
-
-static gboolean
-read_steps(const char *path, const rp_buckets *b, stepdata *s, GError **error)
-{
-    g_autoptr(base_lines) r = base_lines_open(path, error);
-    if (r == NULL)
-        return FALSE;
-    size_t n = b->n;
-    /* one diff array per accumulated series, folded at the end */
-    g_autofree double *d_run = g_new0(double, n + 1);
-    g_autofree double *d_wait = g_new0(double, n + 1);
-    g_autofree double *d_kv = g_new0(double, n + 1);
-    g_autofree double *d_all = g_new0(double, n + 1);
-    g_autofree double *d_busy = g_new0(double, (n + 1) * (s->nrep ? s->nrep : 1));
-    char *line;
-    size_t len;
-    while (base_lines_next(r, &line, &len, error)) {
-        if (len == 0)
-            continue;
-        json_error_t je;
-        json_auto_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-        json_int_t rep, st, en, nrun, nwait, used, total, pt, dt;
-        if (j == NULL ||
-            json_unpack_ex(j, &je, 0, "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}",
-                           "replica", &rep, "start_ns", &st, "end_ns", &en, "num_running", &nrun,
-                           "num_waiting", &nwait, "kv_blocks", "used", &used, "total", &total,
-                           "batch", "prefill_tokens", &pt, "decode_tokens", &dt) != 0) {
-            g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s:%" G_GUINT64_FORMAT ": %s", path,
-                        base_lines_lineno(r), je.text);
-            return FALSE;
-        }
-        if (rep < 0 || en < st || total <= 0 || (size_t)rep >= s->nrep) {
-            g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
-                        "%s:%" G_GUINT64_FORMAT ": replica %" JSON_INTEGER_FORMAT
-                        " (of %zu), start_ns %" JSON_INTEGER_FORMAT ", end_ns %" JSON_INTEGER_FORMAT
-                        ", kv_blocks.total %" JSON_INTEGER_FORMAT ": not a step of this run",
-                        path, base_lines_lineno(r), rep, s->nrep, st, en, total);
-            return FALSE;
-        }
-        s->lines++;
-        rp__buckets_spread(b, st, en, (double)nrun, s->running, d_run);
-        rp__buckets_spread(b, st, en, (double)nwait, s->waiting, d_wait);
-        rp__buckets_spread(b, st, en, (double)used / (double)total, s->kv, d_kv);
-        rp__buckets_spread(b, st, en, 1.0, s->busy_all, d_all);
-        if (s->nrep <= MAX_REPLICA_LINES)
-            rp__buckets_spread(b, st, en, 1.0, s->busy + (size_t)rep * n,
-                               d_busy + (size_t)rep * (n + 1));
-        size_t k = rp__bucket_of(b, en);
-        s->prefill[k] += (uint64_t)pt;
-        s->decode[k] += (uint64_t)dt;
-    }
-    if (error != NULL && *error != NULL)
-        return FALSE;
-    rp__buckets_finish(b, s->running, d_run);
-    rp__buckets_finish(b, s->waiting, d_wait);
-    rp__buckets_finish(b, s->kv, d_kv);
-    rp__buckets_finish(b, s->busy_all, d_all);
-    if (s->nrep <= MAX_REPLICA_LINES)
-        for (size_t r2 = 0; r2 < s->nrep; r2++)
-            rp__buckets_finish(b, s->busy + r2 * n, d_busy + r2 * (n + 1));
-    return TRUE;
-}
+/* Names of the distributions in the page's datasets, by RP_M_*. */
+static const char *const metric_names[RP_M_N] = {"ttft",     "tpot",   "e2el",
+                                                 "queueing", "prompt", "output"};
 
 /* ---- section ----------------------------------------------------------------------------- */
 
@@ -473,12 +197,12 @@ latency_table(json_t *sec, const json_t *sum)
     rp__section_table(sec, "Latency and lengths (summary.json)", cols, rows);
 }
 
-static const char *const metric_titles[M_N] = {"TTFT (ms)",
-                                               "TPOT (ms)",
-                                               "E2E latency (ms)",
-                                               "queueing delay (ms)",
-                                               "prompt length (tokens)",
-                                               "output length (tokens)"};
+static const char *const metric_titles[RP_M_N] = {"TTFT (ms)",
+                                                  "TPOT (ms)",
+                                                  "E2E latency (ms)",
+                                                  "queueing delay (ms)",
+                                                  "prompt length (tokens)",
+                                                  "output length (tokens)"};
 
 /* The ITL percentiles: the lifecycle report's (seconds, p0.1 .. p99.9) when present, else
  * summary.json's (ms). Appends rows [metric, pct, ms] to CDF. */
@@ -607,7 +331,7 @@ series_chart(const char *data, const char *const *fields, const char *ytitle, co
 }
 
 static bool
-spread_wide(const vec *a, double scale)
+spread_wide(const rp_vec *a, double scale)
 {
     if (a->n == 0)
         return false;
@@ -617,16 +341,20 @@ spread_wide(const vec *a, double scale)
 
 /* Fills datasets "cdf" and "hist"; LOGB[m] tells whether metric m got log bins. */
 static void
-distributions(
-    json_t *sec, const reqdata *d, const char *dir, const json_t *sum, bool *logb, GError **error)
+distributions(json_t *sec,
+              const rp_reqdata *d,
+              const char *dir,
+              const json_t *sum,
+              bool *logb,
+              GError **error)
 {
     json_t *cdf = rp__section_data(sec, "cdf", (const char *const[]){"metric", "pct", "ms", NULL});
     json_t *hist =
         rp__section_data(sec, "hist", (const char *const[]){"metric", "lo", "hi", "count", NULL});
     size_t np = rp__cdf_npcts();
-    for (int m = 0; m < M_N; m++) {
-        const vec *a = &d->m[m];
-        bool tokens = m >= M_PROMPT;
+    for (int m = 0; m < RP_M_N; m++) {
+        const rp_vec *a = &d->m[m];
+        bool tokens = m >= RP_M_PROMPT;
         double scale = tokens ? 1.0 : 1e6;
         if (!tokens && a->n > 0)
             for (size_t i = 0; i < np; i++) {
@@ -646,7 +374,7 @@ distributions(
 }
 
 static void
-load_series(json_t *sec, const reqdata *d)
+load_series(json_t *sec, const rp_reqdata *d)
 {
     json_t *rows = rp__section_data(
         sec, "load",
@@ -662,7 +390,7 @@ load_series(json_t *sec, const reqdata *d)
 }
 
 static void
-engine_series(json_t *sec, const stepdata *s, const rp_buckets *b)
+engine_series(json_t *sec, const rp_stepdata *s, const rp_buckets *b)
 {
     json_t *rows =
         rp__section_data(sec, "engine",
@@ -678,7 +406,7 @@ engine_series(json_t *sec, const stepdata *s, const rp_buckets *b)
                             rp__real((double)s->prefill[i] / (w / 1e9)),
                             rp__real((double)s->decode[i] / (w / 1e9))));
     }
-    if (s->nrep > MAX_REPLICA_LINES)
+    if (s->nrep > RP_MAX_REPLICA_LINES)
         return;
     json_t *br =
         rp__section_data(sec, "busy", (const char *const[]){"t_s", "replica", "busy", NULL});
@@ -802,28 +530,22 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
 
     /* requests.csv: distributions over the summary's set, load over time */
     g_autofree char *rq = g_build_filename(in->dir, "requests.csv", NULL);
-    reqdata d = {0};
-    rp__buckets_init(&d.b, t0, t1);
-    d.queued = g_new0(double, d.b.n);
-    d.qdiff = g_new0(double, d.b.n + 1);
-    d.serving = g_new0(double, d.b.n);
-    d.sdiff = g_new0(double, d.b.n + 1);
-    d.done = g_new0(uint64_t, d.b.n);
-    d.failed = g_new0(uint64_t, d.b.n);
-    gboolean ok = read_requests(rq, warm, cool, &d, &e);
+    rp_reqdata d;
+    rp__reqdata_init(&d, t0, t1);
+    gboolean ok = rp__read_requests(rq, warm, cool, &d, &e);
     if (ok) {
         rp__buckets_finish(&d.b, d.queued, d.qdiff);
         rp__buckets_finish(&d.b, d.serving, d.sdiff);
         double want = rp__num(sum, "metrics.latency_ms.e2el.count");
-        if (isfinite(want) && (double)d.m[M_E2EL].n != want) {
+        if (isfinite(want) && (double)d.m[RP_M_E2EL].n != want) {
             g_set_error(&e, RP_ERROR, RP_ERROR_INPUT,
                         "%s: %zu successful requests inside the summary window, but %s counts "
                         "%.0f: the files come from different runs",
-                        rq, d.m[M_E2EL].n, sum_path, want);
+                        rq, d.m[RP_M_E2EL].n, sum_path, want);
             ok = FALSE;
         }
     }
-    bool logb[M_N] = {false};
+    bool logb[RP_M_N] = {false};
     if (ok) {
         distributions(sec, &d, in->dir, sum, logb, &e);
         ok = e == NULL;
@@ -838,13 +560,13 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
             "(NumPy's linear interpolation), histograms count [lo, hi) (the last bin "
             "includes hi).",
             d.included, d.rows);
-        for (int m = 0; m < M_QUEUE + 1; m++) {
+        for (int m = 0; m < RP_M_QUEUE + 1; m++) {
             bool wide = spread_wide(&d.m[m], 1e6);
             if (d.m[m].n == 0)
                 continue;
             g_autofree char *t = g_strdup_printf("%s: CDF", metric_titles[m]);
             rp__section_chart(sec, t, NULL, cdf_chart(metric_names[m], metric_titles[m], wide));
-            if (m == M_TPOT) {
+            if (m == RP_M_TPOT) {
                 /* ITL sits between TPOT and E2E latency */
                 rp__section_chart(sec, "ITL (ms): CDF", NULL, cdf_chart("itl", "ITL (ms)", false));
             }
@@ -852,7 +574,7 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
             rp__section_chart(sec, th, NULL,
                               hist_chart(metric_names[m], metric_titles[m], logb[m], "requests"));
         }
-        for (int m = M_PROMPT; m < M_N; m++) {
+        for (int m = RP_M_PROMPT; m < RP_M_N; m++) {
             if (d.m[m].n == 0)
                 continue;
             g_autofree char *t = g_strdup_printf("Workload: %s", metric_titles[m]);
@@ -870,7 +592,7 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
                                        (const char *const[]){"completed/s", "failed/s", NULL},
                                        "requests / s", "line"));
     }
-    reqdata_clear(&d);
+    rp__reqdata_clear(&d);
     if (!ok) {
         json_decref(sec);
         g_propagate_error(error, g_steal_pointer(&e));
@@ -890,20 +612,11 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
                              "engine time series.",
                              sp);
         } else {
-            stepdata s = {0};
             rp_buckets b;
             rp__buckets_init(&b, t0, t1);
-            s.nrep = json_array_size(reps);
-            if (s.nrep == 0)
-                s.nrep = 1;
-            s.running = g_new0(double, b.n);
-            s.waiting = g_new0(double, b.n);
-            s.kv = g_new0(double, b.n);
-            s.busy_all = g_new0(double, b.n);
-            s.busy = g_new0(double, s.nrep <= MAX_REPLICA_LINES ? b.n * s.nrep : 1);
-            s.prefill = g_new0(uint64_t, b.n);
-            s.decode = g_new0(uint64_t, b.n);
-            ok = read_steps(sp, &b, &s, &e);
+            rp_stepdata s;
+            rp__stepdata_init(&s, &b, json_array_size(reps));
+            ok = rp__read_steps(sp, &b, &s, &e);
             if (ok) {
                 engine_series(sec, &s, &b);
                 rp__section_note(sec,
@@ -929,7 +642,7 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
                     series_chart("engine",
                                  (const char *const[]){"prefill tok/s", "decode tok/s", NULL},
                                  "tokens / s", "area"));
-                if (s.nrep > 1 && s.nrep <= MAX_REPLICA_LINES) {
+                if (s.nrep > 1 && s.nrep <= RP_MAX_REPLICA_LINES) {
                     json_t *bc = rp__vl_new("busy", 0, 0);
                     json_object_set_new(bc, "mark", rp__vl_mark("line", false));
                     json_t *y = rp__vl_field("busy", "busy fraction");
@@ -940,7 +653,7 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
                     rp__section_chart(sec, "Per replica: busy fraction over time", NULL, bc);
                 }
             }
-            stepdata_clear(&s);
+            rp__stepdata_clear(&s);
             if (!ok) {
                 json_decref(sec);
                 g_propagate_error(error, g_steal_pointer(&e));

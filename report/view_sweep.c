@@ -271,9 +271,25 @@ slo_data(json_t *sec, const sweep *s)
     return n;
 }
 
+/* Number of SLO terms on METRIC in dataset "slo" of SEC. */
+static size_t
+slo_terms(const json_t *sec, const char *metric)
+{
+    size_t n = 0, i;
+    json_t *t;
+    json_array_foreach(rp__get(json_object_get(sec, "data"), "slo.rows"), i, t)
+        n += strcmp(json_string_value(json_array_get(t, 0)), metric) == 0;
+    return n;
+}
+
 static json_t *
-latency_chart(
-    const char *metric, const char *title, const char *load_title, bool multi, bool limits)
+latency_chart(const char *metric,
+              const char *title,
+              const char *load_title,
+              bool multi,
+              bool limits,
+              bool slos,
+              bool logy)
 {
     json_t *layers = json_array();
     json_t *lines = json_object();
@@ -286,11 +302,14 @@ latency_chart(
                                   "isValid(datum.load)", "fold", p50, p90, p99, "as", "stat",
                                   "ms"));
     json_object_set_new(lines, "mark", rp__vl_mark("line", true));
-    json_t *enc = json_pack("{s:o, s:o, s:o}", "x", rp__vl_field("load", load_title), "y",
-                            rp__vl_field("ms", title), "tooltip",
-                            rp__vl_tooltip((const char *const[]){
-                                "series:N", "point", "load", load_title, "stat:N", "statistic",
-                                "ms", "ms", "slo_met:N", "SLOs met", NULL}));
+    json_t *y = rp__vl_field("ms", title);
+    if (logy) /* past saturation latencies grow 100-fold: the SLO line stays visible */
+        rp__vl_log(y);
+    json_t *enc =
+        json_pack("{s:o, s:o, s:o}", "x", rp__vl_field("load", load_title), "y", y, "tooltip",
+                  rp__vl_tooltip((const char *const[]){"series:N", "point", "load", load_title,
+                                                       "stat:N", "statistic", "ms", "ms",
+                                                       "slo_met:N", "SLOs met", NULL}));
     if (multi) {
         json_object_set_new(enc, "color", rp__vl_field("series:N", "series"));
         json_object_set_new(enc, "strokeDash", rp__vl_field("stat:N", "statistic"));
@@ -320,12 +339,14 @@ latency_chart(
         json_object_set_new(rule, "encoding", json_pack("{s:o}", "x", rp__vl_field("limit", NULL)));
         json_array_append_new(layers, rule);
     }
+    if (!slos) /* a layer without rows has no extent */
+        return rp__vl_layers(0, 0, layers);
     json_t *slo = json_object();
     json_object_set_new(slo, "data", json_pack("{s:s}", "name", "slo"));
     g_autofree char *flt = g_strdup_printf("datum.metric === '%s'", metric);
     json_object_set_new(slo, "transform", json_pack("[{s:s}]", "filter", flt));
     json_object_set_new(slo, "mark",
-                        json_pack("{s:s, s:s, s:[i, i], s:b}", "type", "rule", "color", "#b22222",
+                        json_pack("{s:s, s:s, s:[i, i], s:b}", "type", "rule", "color", "#222222",
                                   "strokeDash", 6, 4, "tooltip", 1));
     json_object_set_new(slo, "encoding",
                         json_pack("{s:o, s:o}", "y", rp__vl_field("bound_ms", NULL), "tooltip",
@@ -335,9 +356,88 @@ latency_chart(
     return rp__vl_layers(0, 0, layers);
 }
 
-/* Limits of find-max sweeps among the inputs whose load is LOAD, as dataset "limits". */
+/* Deletes the setting at dotted PATH from the configuration object J (when there). */
+static void
+del_setting(json_t *j, const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    g_autofree char *parent = dot != NULL ? g_strndup(path, (size_t)(dot - path)) : NULL;
+    json_t *p = parent != NULL ? rp__get(j, parent) : j;
+    if (json_is_object(p))
+        json_object_del(p, dot != NULL ? dot + 1 : path);
+}
+
+static bool
+is_axis(const sweep *s, const char *path)
+{
+    size_t i;
+    json_t *ax;
+    json_array_foreach(s->axes, i, ax) {
+        const char *n = rp__str(ax, "axis");
+        if (n != NULL && strcmp(n, path) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool
+same_value(const json_t *a, const json_t *b)
+{
+    if (json_is_number(a) && json_is_number(b))
+        return json_number_value(a) == json_number_value(b);
+    return a != NULL && b != NULL && json_equal(a, b);
+}
+
+/* The base configurations of P and F agree on every setting neither sweeps (nor the load). */
+static bool
+same_base(const sweep *p, const sweep *f, const char *load)
+{
+    json_auto_t *a = json_deep_copy(rp__get(p->meta, "definition.base"));
+    json_auto_t *b = json_deep_copy(rp__get(f->meta, "definition.base"));
+    const sweep *both[2] = {p, f};
+    for (int k = 0; k < 2; k++) {
+        size_t i;
+        json_t *ax;
+        json_array_foreach(both[k]->axes, i, ax) {
+            del_setting(a, rp__str(ax, "axis"));
+            del_setting(b, rp__str(ax, "axis"));
+        }
+    }
+    del_setting(a, load);
+    del_setting(b, load);
+    return a != NULL && b != NULL && json_equal(a, b);
+}
+
+/* The row of plain sweep P with F's point R's settings (every axis of F), or NULL. */
+static const json_t *
+matching_row(const sweep *p, const sweep *f, const json_t *r)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(p->rows, i, row) {
+        bool ok = true;
+        size_t k;
+        json_t *ax;
+        json_array_foreach(f->axes, k, ax) {
+            const char *path = rp__str(ax, "axis");
+            const json_t *mine = is_axis(p, path)
+                                     ? json_object_get(row, path)
+                                     : rp__get(rp__get(p->meta, "definition.base"), path);
+            if (!same_value(mine, json_object_get(r, path))) {
+                ok = false;
+                break;
+            }
+        }
+        if (ok)
+            return row;
+    }
+    return NULL;
+}
+
+/* Limits of the find-max sweeps among the inputs whose load is P's LOAD axis and whose points
+ * have the configuration of one of P's series, as dataset "limits". */
 static size_t
-limits_data(json_t *sec, rp_ctx *ctx, const char *load, GError **error)
+limits_data(json_t *sec, rp_ctx *ctx, const sweep *p, const char *load, GError **error)
 {
     const char *want = strcmp(load, "workload.rate") == 0              ? "rate"
                        : strcmp(load, "workload.max_concurrency") == 0 ? "concurrency"
@@ -358,16 +458,17 @@ limits_data(json_t *sec, rp_ctx *ctx, const char *load, GError **error)
             sweep_clear(&f);
             return 0;
         }
-        if (rows == NULL)
-            rows = rp__section_data(sec, "limits",
-                                    (const char *const[]){"source", "series", "limit", "lo", "hi",
-                                                          "limit_status", NULL});
-        size_t k;
+        size_t matched = 0, k;
         json_t *r;
         json_array_foreach(f.rows, k, r) {
-            if (!json_is_number(json_object_get(r, "limit")))
+            const json_t *mine = same_base(p, &f, load) ? matching_row(p, &f, r) : NULL;
+            if (!json_is_number(json_object_get(r, "limit")) || mine == NULL)
                 continue;
-            g_autofree char *lab = label_of(&f, r, NULL);
+            if (rows == NULL)
+                rows = rp__section_data(sec, "limits",
+                                        (const char *const[]){"source", "series", "limit", "lo",
+                                                              "hi", "limit_status", NULL});
+            g_autofree char *lab = label_of(p, mine, load);
             json_t *lo = json_object_get(r, "limit_slow_steps");
             json_t *hi = json_object_get(r, "limit_fast_steps");
             json_t *lim = json_object_get(r, "limit");
@@ -375,11 +476,36 @@ limits_data(json_t *sec, rp_ctx *ctx, const char *load, GError **error)
                                                   json_is_number(lo) ? lo : lim,
                                                   json_is_number(hi) ? hi : lim,
                                                   json_object_get(r, "limit_status")));
-            n++;
+            matched++;
         }
+        if (matched == 0)
+            rp__section_note(sec,
+                             "%s: no find-max point has this sweep's configuration; its limits "
+                             "are not drawn here.",
+                             o->path);
+        n += matched;
         sweep_clear(&f);
     }
     return n;
+}
+
+/* p50 .. p99 of METRIC spread over more than 50×: drawn on a log scale */
+static bool
+wide_range(const sweep *s, const char *metric)
+{
+    double lo = INFINITY, hi = 0;
+    g_autofree char *p50 = g_strdup_printf("%s_p50_ms", metric);
+    g_autofree char *p99 = g_strdup_printf("%s_p99_ms", metric);
+    size_t i;
+    json_t *r;
+    json_array_foreach(s->rows, i, r) {
+        double a = rp__num(r, p50), b = rp__num(r, p99);
+        if (a < lo)
+            lo = a;
+        if (b > hi)
+            hi = b;
+    }
+    return lo > 0 && isfinite(lo) && hi / lo > 50.0;
 }
 
 static void
@@ -403,7 +529,7 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
         else if (strcmp(first, lab) != 0)
             multi = true;
     }
-    size_t nlim = limits_data(sec, ctx, load, error);
+    size_t nlim = limits_data(sec, ctx, s, load, error);
     if (nlim > 0)
         rp__section_note(sec, "Shaded: the SLA limit found by find-max (the red line) and its band "
                               "(step times × 1 ± the calibration's error).");
@@ -419,7 +545,9 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
     for (size_t k = 0; k < G_N_ELEMENTS(ms); k++) {
         g_autofree char *t = g_strdup_printf("%s vs %s", ms[k].title, lt);
         rp__section_chart(sec, t, "p50, p90 and p99 of each point; dashed: SLO bounds",
-                          latency_chart(ms[k].metric, ms[k].title, lt, multi, nlim > 0));
+                          latency_chart(ms[k].metric, ms[k].title, lt, multi, nlim > 0,
+                                        slo_terms(sec, ms[k].metric) > 0,
+                                        wide_range(s, ms[k].metric)));
     }
     json_t *c = rp__vl_new("points", 0, 0);
     json_object_set_new(c, "transform",
@@ -457,8 +585,6 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
 static void
 find_max_sweep(json_t *sec, const sweep *s)
 {
-    points_data(sec, "points", s, NULL);
-    size_t nslo = slo_data(sec, s);
     /* a single numeric axis is drawn as a line; otherwise one bar per point */
     const char *xaxis = load_axis(s);
     size_t naxes = 0;
@@ -467,6 +593,12 @@ find_max_sweep(json_t *sec, const sweep *s)
     json_array_foreach(s->axes, i, ax)
         naxes += json_array_size(json_object_get(ax, "values")) > 1;
     bool numeric = xaxis != NULL && naxes == 1;
+    points_data(sec, "points", s, numeric ? xaxis : NULL);
+    size_t nslo = slo_data(sec, s);
+    bool seeds_vary = false;
+    json_t *r;
+    json_array_foreach(s->rows, i, r)
+        seeds_vary |= rp__num(r, "replicates") > 1;
     g_autofree char *unit =
         g_strdup_printf("SLA limit (%s)",
                         strcmp(s->find_max, "rate") == 0 ? "requests / s" : "concurrent requests");
@@ -506,7 +638,11 @@ find_max_sweep(json_t *sec, const sweep *s)
     json_object_set_new(seeds, "encoding",
                         json_pack("{s:O, s:o}", "x", x, "y", rp__vl_field("value", NULL)));
     json_decref(x);
-    json_t *spec = rp__vl_layers(0, 0, json_pack("[o, o, o]", bars, err, seeds));
+    json_t *spec = rp__vl_layers(0, 0, json_pack("[o, o]", bars, err));
+    if (seeds_vary) /* an empty layer would have no extent */
+        json_array_append_new(json_object_get(spec, "layer"), seeds);
+    else
+        json_decref(seeds);
     json_object_set_new(spec, "data", json_pack("{s:s}", "name", "points"));
     rp__section_chart(sec, "SLA limit per point",
                       "black: the band (limit with every step time × 1 + e and × 1 − e); orange "
@@ -519,7 +655,6 @@ find_max_sweep(json_t *sec, const sweep *s)
     json_t *rows = rp__section_data(
         sec, "at_limit", (const char *const[]){"series", "term", "value_ms", "bound_ms", NULL});
     const json_t *slo = rp__get(json_object_get(sec, "data"), "slo.rows");
-    json_t *r;
     json_array_foreach(s->rows, i, r) {
         g_autofree char *lab = label_of(s, r, NULL);
         size_t k;
@@ -551,7 +686,7 @@ find_max_sweep(json_t *sec, const sweep *s)
                                                        "value_ms", "value (ms)", "bound_ms",
                                                        "bound (ms)", "ratio", "ratio", NULL})));
     json_t *one = json_pack("{s:{s:s, s:s, s:[i, i]}, s:{s:{s:f}}}", "mark", "type", "rule",
-                            "color", "#b22222", "strokeDash", 6, 4, "encoding", "y", "datum", 1.0);
+                            "color", "#222222", "strokeDash", 6, 4, "encoding", "y", "datum", 1.0);
     json_object_set_new(c, "layer", json_pack("[o, o]", bars2, one));
     rp__section_chart(sec, "Each SLO at the limit",
                       "the binding SLO is the one closest to 1 (the dashed line): the first to "
