@@ -298,9 +298,9 @@ latency_chart(const char *metric,
     g_autofree char *p90 = g_strdup_printf("%s_p90_ms", metric);
     g_autofree char *p99 = g_strdup_printf("%s_p99_ms", metric);
     json_object_set_new(lines, "transform",
-                        json_pack("[{s:s}, {s:[s, s, s], s:[s, s]}]", "filter",
-                                  "isValid(datum.load)", "fold", p50, p90, p99, "as", "stat",
-                                  "ms"));
+                        json_pack("[{s:s}, {s:[s, s, s], s:[s, s]}, {s:s, s:s}]", "filter",
+                                  "isValid(datum.load)", "fold", p50, p90, p99, "as", "column",
+                                  "ms", "calculate", "split(datum.column, '_')[1]", "as", "stat"));
     json_object_set_new(lines, "mark", rp__vl_mark("line", true));
     json_t *y = rp__vl_field("ms", title);
     if (logy) /* past saturation latencies grow 100-fold: the SLO line stays visible */

@@ -8,14 +8,15 @@ script says every chart has settled (window.servesimReport.done), then fail if
   - a chart failed or drew no marks (its own marks: axes, legends and titles do not count),
   - the page has fewer charts than --min-charts.
 A full-page screenshot is saved next to each page (PAGE.png) or in --screenshots DIR; with
---each-chart, every chart is also saved on its own (PAGE-sNcM.png), to look at closely.
+--each-chart, every chart is also saved on its own (PAGE-sNcM.png), to look at closely;
+--clip Y:H keeps H CSS pixels of the page from Y down (the pictures in docs/).
 
 Chromium is driven over the DevTools protocol on a pipe (--remote-debugging-pipe: JSON messages
 separated by NUL bytes on fds 3 and 4), so Python's standard library and Debian's `chromium`
 package are all it needs.
 
-usage: check_report.py [--chromium PATH] [--screenshots DIR] [--each-chart] [--min-charts N]
-                       PAGE.html...
+usage: check_report.py [--chromium PATH] [--screenshots DIR] [--each-chart] [--clip Y:H]
+                       [--min-charts N] PAGE.html...
 """
 import argparse
 import base64
@@ -147,7 +148,7 @@ def chart_shots(br, sid, shot):
             f.write(base64.b64decode(png))
 
 
-def check_page(br, path, shot, min_charts, timeout, each_chart=False):
+def check_page(br, path, shot, min_charts, timeout, each_chart=False, clip=None):
     url = "file://" + os.path.abspath(path)
     br.events = []
     target = br.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -187,8 +188,11 @@ def check_page(br, path, shot, min_charts, timeout, each_chart=False):
     br.send("Emulation.setDeviceMetricsOverride",
             {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
             session=sid)
-    png = br.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True},
-                  session=sid)["data"]
+    shot_args = {"format": "png", "captureBeyondViewport": True}
+    if clip:
+        y, h = (float(v) for v in clip.split(":"))
+        shot_args["clip"] = {"x": 0, "y": y, "width": 1280, "height": h, "scale": 1}
+    png = br.send("Page.captureScreenshot", shot_args, session=sid)["data"]
     with open(shot, "wb") as f:
         f.write(base64.b64decode(png))
     if each_chart:
@@ -209,6 +213,7 @@ def main():
     ap.add_argument("--screenshots", default=None)
     ap.add_argument("--min-charts", type=int, default=1)
     ap.add_argument("--each-chart", action="store_true")
+    ap.add_argument("--clip", default=None, metavar="Y:H")
     ap.add_argument("--timeout", type=int, default=90)
     ap.add_argument("pages", nargs="+")
     a = ap.parse_args()
@@ -224,7 +229,8 @@ def main():
             base = os.path.splitext(os.path.basename(page))[0] + ".png"
             shot = os.path.join(a.screenshots, base) if a.screenshots else \
                 os.path.splitext(page)[0] + ".png"
-            ok &= check_page(br, page, shot, a.min_charts, a.timeout, a.each_chart)
+            ok &= check_page(br, page, shot, a.min_charts, a.timeout, a.each_chart,
+                             a.clip)
     finally:
         br.close()
     print("check_report: %d page(s), %s" % (len(a.pages), "all passed" if ok else "FAILED"))
