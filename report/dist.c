@@ -38,6 +38,45 @@ rp__cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* LSD radix sort, 16 bits a pass over the order-preserving unsigned key (sign bit flipped);
+ * passes whose digit is the same for every value are skipped. A 2M-request run sorts six
+ * such arrays: qsort took about a second of the report's three, this a few tens of ms. */
+void
+rp__sort_i64(int64_t *v, size_t n)
+{
+    if (n < 256) {
+        qsort(v, n, sizeof *v, rp__cmp_i64);
+        return;
+    }
+    uint64_t *a = g_new(uint64_t, n), *b = g_new(uint64_t, n);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (uint64_t)v[i] ^ (UINT64_C(1) << 63);
+    size_t *count = g_new(size_t, 65536);
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(a[i] >> shift) & 0xffff]++;
+        if (count[(a[0] >> shift) & 0xffff] == n)
+            continue; /* every value has this digit */
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[count[(a[i] >> shift) & 0xffff]++] = a[i];
+        uint64_t *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = (int64_t)(a[i] ^ (UINT64_C(1) << 63));
+    g_free(a);
+    g_free(b);
+    g_free(count);
+}
+
 /* 0, 0.1, 0.5, 1, ..., 99.5 every 0.5; then 99.6 .. 99.9, 99.95, 99.99, 100. */
 #define NPCTS (2 + 199 + 4 + 3)
 

@@ -123,6 +123,8 @@ json_t *rp__vl_layers(int width, int height, json_t *layers);
 /* NumPy's linear percentile of sorted V (same ranks and arithmetic as sim/metrics.c). */
 double rp__quantile_i64(const int64_t *v, size_t n, double p);
 int rp__cmp_i64(const void *a, const void *b);
+/* Sorts V ascending (radix sort: linear in N). */
+void rp__sort_i64(int64_t *v, size_t n);
 /* The probabilities (in %) at which CDFs are sampled: every 0.5 %, the summary's percentiles
  * (0.1, 99.9) and a finer tail; ascending, from 0 to 100. */
 size_t rp__cdf_npcts(void);

@@ -192,7 +192,7 @@ rp__read_requests(
         return FALSE;
     for (int i = 0; i < RP_M_N; i++)
         if (d->m[i].n > 0)
-            qsort(d->m[i].v, d->m[i].n, sizeof(int64_t), rp__cmp_i64);
+            rp__sort_i64(d->m[i].v, d->m[i].n);
     return TRUE;
 }
 

@@ -467,7 +467,7 @@ replicas_view(json_t *sec, const json_t *reps)
     g_autofree int64_t *u = g_new(int64_t, n);
     for (size_t i = 0; i < n; i++)
         u[i] = (int64_t)llround(rp__num(json_array_get(reps, i), "utilization") * 1e9);
-    qsort(u, n, sizeof *u, rp__cmp_i64);
+    rp__sort_i64(u, n);
     rp_bin bins[RP_HIST_MAX_BINS];
     bool logb;
     size_t nb = rp__histogram(u, n, 1e9, false, bins, &logb);

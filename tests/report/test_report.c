@@ -5,6 +5,7 @@
  * every kind of bad input is a one-line error naming the file. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -27,6 +28,29 @@ Test(dist, quantiles_follow_numpy_linear_interpolation)
     cr_expect_float_eq(rp__quantile_i64(v, 4, 100), 40.0, 1e-12);
     const int64_t one[] = {7};
     cr_expect_float_eq(rp__quantile_i64(one, 1, 99.9), 7.0, 1e-12);
+}
+
+Test(dist, radix_sort_orders_like_qsort)
+{
+    /* negative, equal and wide values; sizes below and above the qsort cut-off */
+    const size_t sizes[] = {0, 1, 100, 5000};
+    uint64_t x = 88172645463325252u; /* xorshift64: the test's own deterministic values */
+    for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        size_t n = sizes[k];
+        int64_t *a = g_new(int64_t, n + 1), *b = g_new(int64_t, n + 1);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int64_t v = (int64_t)(x >> (x % 3 == 0 ? 1 : 40)) - (i % 5 == 0 ? INT64_C(1) << 20 : 0);
+            a[i] = b[i] = i % 7 == 0 ? 42 : v;
+        }
+        rp__sort_i64(a, n);
+        qsort(b, n, sizeof *b, rp__cmp_i64);
+        cr_expect(n == 0 || memcmp(a, b, n * sizeof *a) == 0, "n = %zu", n);
+        g_free(a);
+        g_free(b);
+    }
 }
 
 Test(dist, cdf_points_ascend_and_hold_every_summary_percentile)
