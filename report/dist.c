@@ -40,7 +40,7 @@ rp__cmp_i64(const void *a, const void *b)
 
 /* LSD radix sort, 16 bits a pass over the order-preserving unsigned key (sign bit flipped);
  * passes whose digit is the same for every value are skipped. A 2M-request run sorts six
- * such arrays: qsort took about a second of the report's three, this a few tens of ms. */
+ * such arrays: qsort took two of the report's three seconds, this a few tens of ms. */
 void
 rp__sort_i64(int64_t *v, size_t n)
 {
