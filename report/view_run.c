@@ -91,27 +91,40 @@ check_summary(const json_t *j, const char *file, GError **error)
     return 1;
 }
 
+static bool
+is_summary(const json_t *j)
+{
+    return json_is_object(rp__get(j, "servesim")) && json_is_object(rp__get(j, "metrics"));
+}
+
+/* The run's other files: inference-perf lifecycle reports, vLLM bench's result, the steps. */
+static bool
+is_run_companion(const rp_input *in)
+{
+    if (in->json != NULL)
+        return json_is_object(rp__get(in->json, "load_summary")) ||
+               g_strcmp0(rp__str(in->json, "backend"), "servesim") == 0;
+    return in->first != NULL && json_object_get(in->first, "step") != NULL &&
+           json_is_object(json_object_get(in->first, "kv_blocks"));
+}
+
 int
 rp__detect_run(const rp_input *in, GError **error)
 {
-    if (in->json != NULL) {
-        if (!json_is_object(rp__get(in->json, "servesim")) ||
-            !json_is_object(rp__get(in->json, "metrics")))
-            return 0;
+    if (in->json != NULL && is_summary(in->json))
         return check_summary(in->json, in->path, error);
+    if (!is_requests_header(in->header) && !is_run_companion(in))
+        return 0;
+    /* a file of a run's output directory: the report is the directory's */
+    g_autofree char *sp = g_build_filename(in->dir, "summary.json", NULL);
+    if (!g_file_test(sp, G_FILE_TEST_IS_REGULAR)) {
+        g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
+                    "%s: a file of a run's outputs, but the run's summary.json is not next to it "
+                    "(%s not found)",
+                    in->path, sp);
+        return -1;
     }
-    if (is_requests_header(in->header)) {
-        g_autofree char *sp = g_build_filename(in->dir, "summary.json", NULL);
-        if (!g_file_test(sp, G_FILE_TEST_IS_REGULAR)) {
-            g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
-                        "%s: a run's requests.csv, but its summary.json is not next to it (%s "
-                        "not found)",
-                        in->path, sp);
-            return -1;
-        }
-        return 1;
-    }
-    return 0;
+    return 1;
 }
 
 /* Names of the distributions in the page's datasets, by RP_M_*. */
@@ -508,9 +521,9 @@ gboolean
 rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
 {
     json_auto_t *loaded = NULL;
-    const json_t *sum = in->json;
+    const json_t *sum = in->json != NULL && is_summary(in->json) ? in->json : NULL;
     g_autofree char *sum_path = g_build_filename(in->dir, "summary.json", NULL);
-    if (sum == NULL) { /* the input was requests.csv */
+    if (sum == NULL) { /* the input was another file of the run */
         loaded = base_json_load_file(sum_path, error);
         if (loaded == NULL || check_summary(loaded, sum_path, error) < 0)
             return FALSE;

@@ -322,6 +322,15 @@ Test(report, run_report_holds_the_numbers_of_its_outputs)
     g_file_get_contents(html, &a, &la, NULL);
     g_file_get_contents(again, &b, &lb, NULL);
     cr_expect(la == lb && memcmp(a, b, la) == 0, "report is not byte-identical");
+    /* any file of the run stands for its directory */
+    g_autofree char *steps = g_build_filename(out, "steps.jsonl.gz", NULL);
+    g_autofree char *via = path("via-steps.html");
+    r = clirun_exec("report", steps, "-o", via, NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    json_auto_t *doc2 = report_doc(via);
+    cr_expect(json_equal(json_object_get(doc2, "sections"), json_object_get(doc, "sections")),
+              "report of steps.jsonl.gz differs from the directory's");
     cr_expect(la < REPORT_MAX_BYTES, "%zu bytes", la);
 }
 

@@ -368,7 +368,11 @@ Test(detect, partial_outputs_say_what_is_missing)
 {
     g_autofree char *rq =
         write_file("lone/requests.csv", "id,replica,stage,ttft_ms,send_ms\n0,0,0,1.0,0.0\n");
-    expect_refused(rq, RP_ERROR_INPUT, "summary.json");
+    expect_refused(rq, RP_ERROR_INPUT, "summary.json is not next to it");
+    g_autofree char *steps =
+        write_file("lone/steps.jsonl", "{\"replica\": 0, \"step\": 1, \"kv_blocks\": {}}\n"
+                                       "{\"replica\": 0, \"step\": 2, \"kv_blocks\": {}}\n");
+    expect_refused(steps, RP_ERROR_INPUT, "summary.json is not next to it");
     g_autofree char *shard =
         write_file("sh/sweep.shard-1-of-2.jsonl",
                    "{\"format\": \"servesim-sweep/1\", \"kind\": \"sweep\", \"shard\": \"1/2\", "
