@@ -80,7 +80,8 @@ rp__vl_field(const char *shorthand, const char *title)
 void
 rp__vl_log(json_t *channel)
 {
-    json_object_set_new(channel, "scale", json_pack("{s:s}", "type", "log"));
+    /* not "nice": a log domain rounded out to whole decades leaves most of the plot empty */
+    json_object_set_new(channel, "scale", json_pack("{s:s, s:b}", "type", "log", "nice", 0));
 }
 
 json_t *
