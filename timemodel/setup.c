@@ -16,6 +16,7 @@ struct tm_setup {
     tm_parallel par;
     tm_roofline_params params;
     char *calibration;                     /* NULL = none */
+    double cv_mape;                        /* the calibration's fit.cv_mape (NAN = none) */
     double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
     double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
 };
@@ -53,8 +54,8 @@ default_calibration(const tm_options *o)
     return base_asset_find(a2) != NULL ? g_strdup(h) : NULL;
 }
 
-tm_setup *
-tm_setup_new(const tm_options *o, GError **error)
+static tm_setup *
+setup_new(const tm_options *o, bool weights_must_fit, GError **error)
 {
     g_return_val_if_fail(o != NULL, NULL);
     g_autoptr(tm_setup) s = g_new0(tm_setup, 1);
@@ -110,6 +111,7 @@ tm_setup_new(const tm_options *o, GError **error)
                                : default_calibration(o);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
+    s->cv_mape = NAN;
     if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
         g_auto(tm_calibration) c = {0};
         if (!tm_calibration_load(&c, cal, error)) {
@@ -117,6 +119,7 @@ tm_setup_new(const tm_options *o, GError **error)
             return NULL;
         }
         tm_calibration_apply(&c, p);
+        s->cv_mape = c.cv_mape;
         bool floors = false;
         for (int k = 0; k < TM_OPCLASS_COUNT; k++)
             floors |= isfinite(c.kernel_s[k]);
@@ -150,7 +153,7 @@ tm_setup_new(const tm_options *o, GError **error)
         p->moe_imbalance = o->moe_imbalance;
     /* the weights alone must fit in one GPU (the memory plan checks the rest) */
     double w = tm_model_weight_bytes_gpu(&s->model, p->weight_dtype, &s->par);
-    if (w > s->hw.memory_bytes) {
+    if (weights_must_fit && w > s->hw.memory_bytes) {
         g_set_error(
             error, TM_ERROR, TM_ERROR_NO_FIT,
             "%s does not fit on %s: %.2f GiB of %s weights per GPU with tp=%" G_GINT64_FORMAT
@@ -161,6 +164,18 @@ tm_setup_new(const tm_options *o, GError **error)
         return NULL;
     }
     return g_steal_pointer(&s);
+}
+
+tm_setup *
+tm_setup_new(const tm_options *o, GError **error)
+{
+    return setup_new(o, true, error);
+}
+
+tm_setup *
+tm_setup_new_offload(const tm_options *o, GError **error)
+{
+    return setup_new(o, false, error);
 }
 
 const tm_model_spec *
@@ -197,6 +212,12 @@ const char *
 tm_setup_calibration(const tm_setup *s)
 {
     return s->calibration;
+}
+
+double
+tm_setup_calibration_cv_mape(const tm_setup *s)
+{
+    return s->cv_mape;
 }
 
 tm_timemodel *

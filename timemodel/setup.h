@@ -31,6 +31,9 @@
 typedef struct tm_setup tm_setup;
 
 tm_setup *tm_setup_new(const tm_options *o, GError **error);
+/* As tm_setup_new, but the weights need not fit in one GPU: MoE expert offload
+ * (timemodel/hostbw.h) keeps part of them in host memory. */
+tm_setup *tm_setup_new_offload(const tm_options *o, GError **error);
 void tm_setup_free(tm_setup *s); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(tm_setup, tm_setup_free)
 
@@ -43,6 +46,10 @@ tm_roofline_params *tm_setup_params(tm_setup *s);
 const tm_roofline_params *tm_setup_params_const(const tm_setup *s);
 /* Name or path of the calibration in use; NULL when uncalibrated. */
 const char *tm_setup_calibration(const tm_setup *s);
+
+/* Cross-validated MAPE of step times recorded by the calibration in use (a fraction, e.g.
+ * 0.059); NAN when uncalibrated or the file does not record it. */
+double tm_setup_calibration_cv_mape(const tm_setup *s);
 
 /* A new roofline time model from the current params. transfer full. */
 tm_timemodel *tm_setup_timemodel(const tm_setup *s);

@@ -48,6 +48,7 @@ int cmd_memory(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
