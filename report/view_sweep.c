@@ -76,6 +76,7 @@ typedef struct sweep {
     const char *load; /* load axis name, or NULL */
     const char *find_max;
     size_t total;
+    bool log_load; /* the load axis spans > 20× (1, 2, 4, ..., 256): drawn on a log scale */
 } sweep;
 
 static void
@@ -271,6 +272,15 @@ slo_data(json_t *sec, const sweep *s)
     return n;
 }
 
+static json_t *
+load_x(const char *title, bool logx)
+{
+    json_t *x = rp__vl_field("load", title);
+    if (logx)
+        rp__vl_log(x);
+    return x;
+}
+
 /* Number of SLO terms on METRIC in dataset "slo" of SEC. */
 static size_t
 slo_terms(const json_t *sec, const char *metric)
@@ -289,7 +299,8 @@ latency_chart(const char *metric,
               bool multi,
               bool limits,
               bool slos,
-              bool logy)
+              bool logy,
+              bool logx)
 {
     json_t *layers = json_array();
     json_t *lines = json_object();
@@ -305,11 +316,10 @@ latency_chart(const char *metric,
     json_t *y = rp__vl_field("ms", title);
     if (logy) /* past saturation latencies grow 100-fold: the SLO line stays visible */
         rp__vl_log(y);
-    json_t *enc =
-        json_pack("{s:o, s:o, s:o}", "x", rp__vl_field("load", load_title), "y", y, "tooltip",
-                  rp__vl_tooltip((const char *const[]){"series:N", "point", "load", load_title,
-                                                       "stat:N", "statistic", "ms", "ms",
-                                                       "slo_met:N", "SLOs met", NULL}));
+    json_t *enc = json_pack("{s:o, s:o, s:o}", "x", load_x(load_title, logx), "y", y, "tooltip",
+                            rp__vl_tooltip((const char *const[]){
+                                "series:N", "point", "load", load_title, "stat:N", "statistic",
+                                "ms", "ms", "slo_met:N", "SLOs met", NULL}));
     if (multi) {
         json_object_set_new(enc, "color", rp__vl_field("series:N", "series"));
         json_object_set_new(enc, "strokeDash", rp__vl_field("stat:N", "statistic"));
@@ -509,10 +519,23 @@ wide_range(const sweep *s, const char *metric)
 }
 
 static void
-plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
+plain_sweep(rp_ctx *ctx, json_t *sec, sweep *s, GError **error)
 {
     const char *load = load_axis(s);
     points_data(sec, "points", s, load);
+    double lo = INFINITY, hi = 0;
+    size_t k0;
+    json_t *r0;
+    json_array_foreach(s->rows, k0, r0) {
+        /* flat keys: "workload.max_concurrency" is one key of the row, not a path */
+        json_t *lv = load != NULL ? json_object_get(r0, load) : NULL;
+        double v = json_is_number(lv) ? json_number_value(lv) : (double)NAN;
+        if (v < lo)
+            lo = v;
+        if (v > hi)
+            hi = v;
+    }
+    s->log_load = lo > 0 && isfinite(lo) && hi / lo > 20.0;
     slo_data(sec, s);
     if (load == NULL) {
         rp__section_note(sec, "No numeric axis to draw against: see the table.");
@@ -544,10 +567,12 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
 
     for (size_t k = 0; k < G_N_ELEMENTS(ms); k++) {
         g_autofree char *t = g_strdup_printf("%s vs %s", ms[k].title, lt);
-        rp__section_chart(sec, t, "p50, p90 and p99 of each point; dashed: SLO bounds",
-                          latency_chart(ms[k].metric, ms[k].title, lt, multi, nlim > 0,
-                                        slo_terms(sec, ms[k].metric) > 0,
-                                        wide_range(s, ms[k].metric)));
+        bool slos = slo_terms(sec, ms[k].metric) > 0;
+        rp__section_chart(sec, t,
+                          slos ? "p50, p90 and p99 of each point; dashed: the SLO bound"
+                               : "p50, p90 and p99 of each point",
+                          latency_chart(ms[k].metric, ms[k].title, lt, multi, nlim > 0, slos,
+                                        wide_range(s, ms[k].metric), s->log_load));
     }
     json_t *c = rp__vl_new("points", 0, 0);
     json_object_set_new(c, "transform",
@@ -555,7 +580,7 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
                                   "total_token_throughput", "as", "throughput", "tok_s"));
     json_object_set_new(c, "mark", rp__vl_mark("line", true));
     json_t *enc = json_pack(
-        "{s:o, s:o, s:o, s:o}", "x", rp__vl_field("load", lt), "y",
+        "{s:o, s:o, s:o, s:o}", "x", load_x(lt, s->log_load), "y",
         rp__vl_field("tok_s", "tokens / s"), "color", rp__vl_field("throughput:N", NULL), "tooltip",
         rp__vl_tooltip((const char *const[]){"series:N", "point", "load", lt, "throughput:N",
                                              "throughput", "tok_s", "tokens/s",
@@ -573,7 +598,7 @@ plain_sweep(rp_ctx *ctx, json_t *sec, const sweep *s, GError **error)
     json_object_set_new(c, "mark", rp__vl_mark("line", true));
     json_t *y = rp__vl_field("value", "fraction");
     json_object_set_new(y, "axis", json_pack("{s:s}", "format", "%"));
-    enc = json_pack("{s:o, s:o, s:o}", "x", rp__vl_field("load", lt), "y", y, "color",
+    enc = json_pack("{s:o, s:o, s:o}", "x", load_x(lt, s->log_load), "y", y, "color",
                     rp__vl_field("figure:N", NULL));
     if (multi)
         json_object_set_new(enc, "strokeDash", rp__vl_field("series:N", "series"));
@@ -742,7 +767,7 @@ rp__build_sweep(rp_ctx *ctx, const rp_input *in, GError **error)
     if (s.total > json_array_size(s.rows))
         rp__section_note(sec, "%zu points; the first %d are shown.", s.total, MAX_POINTS);
     const char *slo = rp__str(s.meta, "definition.sla.slo");
-    if (slo != NULL)
+    if (slo != NULL && *slo != '\0')
         rp__section_note(sec, "SLOs: %s", slo);
     GError *e = NULL;
     if (json_array_size(s.rows) == 0) {
@@ -842,9 +867,10 @@ rp__build_search(rp_ctx *ctx, const rp_input *in, GError **error)
     g_autofree char *title = g_strdup_printf("search: %s", in->dir);
     json_t *sec = rp__section_new("search", title, in->path);
     const char *slo = rp__str(s.meta, "definition.sla.slo");
+    bool has_slo = slo != NULL && *slo != '\0';
     rp__section_note(sec, "%zu configurations within a budget of %.0f GPUs%s%s.", s.total,
-                     rp__num(s.meta, "definition.gpus"), slo != NULL ? "; SLOs: " : "",
-                     slo != NULL ? slo : "");
+                     rp__num(s.meta, "definition.gpus"), has_slo ? "; SLOs: " : "",
+                     has_slo ? slo : "");
     if (s.total > json_array_size(s.rows))
         rp__section_note(sec, "The first %d rows are shown (ranked rows come first).", MAX_POINTS);
     if (json_array_size(s.rows) == 0) {
