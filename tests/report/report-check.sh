@@ -59,10 +59,10 @@ else
   sweeps="$OUT/sweep-rate $OUT/sweep-findmax"
 fi
 # DSA
-if "$S" run --help | grep -q -- '--dsa-trace '; then
+if "$S" run --help | grep -q -- '--dsa-trace-file'; then
   q run --model deepseek-v3.2 --hardware h200 --tensor-parallel-size 8 --dtype fp8 \
-    --workload synthetic --num-requests 40 --rate 2 --input-len fixed:3000 --output-len fixed:64 \
-    --dsa-trace --dsa-trace-layers 0,30,60 --output-dir "$OUT/run-dsa" --quiet
+    --workload synthetic --num-requests 20 --rate 2 --input-len fixed:3000 --output-len fixed:64 \
+    --dsa-trace --dsa-trace-layers 0,60 --dsa-kv-offload --output-dir "$OUT/run-dsa" --quiet
   "$S" analyze dsa "$OUT/run-dsa/trace_steps.jsonl" --json > "$OUT/dsa-analyze.json"
 else
   echo "report-check: this servesim writes no DSA trace: DSA outputs from tests/report/data"
