@@ -6,6 +6,8 @@
 #   make tsan   ThreadSanitizer build, then the tests of the parallel sweep/search paths
 #   make slurm-check  install Slurm + munge (Debian, root), run a sharded sweep as a real
 #               4-task Slurm array on this machine, merge, compare with the unsharded run
+#   make report-check  Release build, then every `servesim report` view in headless Chromium
+#               (installs chromium, fonts-liberation and python3 as root; tests/report/)
 #   make format clang-format every C source;  make clean  remove build/
 
 PKGS      := libglib2.0-dev libjansson-dev zlib1g-dev libcriterion-dev pkg-config cmake
@@ -19,7 +21,7 @@ SERVESIM  := $(REL_DIR)/tools/servesim
 SAN_ENV   := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:halt_on_error=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all run test bench format clean deps release debug tsan slurm-check
+.PHONY: all run test bench format clean deps release debug tsan slurm-check report-check
 
 all: release
 
@@ -84,6 +86,11 @@ tsan: debug $(TSAN_DIR)/CMakeCache.txt
 # A real single-node Slurm: see tools/slurm/check.sh (needs root and apt-get).
 slurm-check: release
 	tools/slurm/check.sh $(SERVESIM)
+
+# Every report view rendered from real outputs in headless Chromium: fails on a console error,
+# an empty chart or a network request; screenshots in build/report-check/screenshots/.
+report-check: release
+	tests/report/report-check.sh $(SERVESIM) build/report-check
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -75,6 +75,8 @@ static const base_opt rows[] = {
      0, 0, "NAME", "file name of the step log inside the output dir (.gz = compressed)"},
     {"outputs.perfetto", "perfetto", BASE_OPT_STRING, O(perfetto), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE, "FILE", "write a Chrome/Perfetto trace of steps"},
+    {"outputs.report", "report", BASE_OPT_BOOL, O(report), "false", NULL, 0, 0, 0, NULL,
+     "also write report.html (charts of these outputs, as `servesim report DIR`)"},
     {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
      "do not print the summary table"},
     {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,

@@ -11,9 +11,9 @@
  *   max_model_len,long_prefill_token_threshold,enable_chunked_prefill,scheduling_policy,
  *   chunk_size,batch_size,step_overhead_us}    kv.{block_size,gpu_memory_utilization,
  *   num_gpu_blocks_override,enable_prefix_caching,watermark}
- *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,...}
+ *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,report,...}
  *   dsa.{trace,...,tiers.{...}} (dsa/options.h)
- *   pd, sweep, search: reserved sections, rejected until implemented. */
+ *   pd: reserved section, rejected until implemented; sweep, search: read by those commands. */
 #pragma once
 
 #include <stdbool.h>
@@ -58,6 +58,7 @@ typedef struct sim_options {
     bool write_steps;
     char *steps_file;
     char *perfetto;
+    bool report; /* report.html next to the outputs (report/report.h) */
     bool quiet;
     json_t *pd, *sweep, *search; /* reserved sections */
 } sim_options;

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"merge", "join the shard files of a sharded sweep or search", cmd_merge, true},
     {"analyze", "workload traces; attention, MMA tiles, host bandwidth, expert offload",
      cmd_analyze, false},
+    {"report", "one self-contained HTML page of charts from servesim outputs", cmd_report, true},
     {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
      false},
     {"bench", "measure servesim's own speed and memory", cmd_bench, true},

@@ -9,6 +9,7 @@
 
 #include "base/io.h"
 #include "base/json.h"
+#include "report/report.h"
 #include "schedulers/schedulers.h"
 #include "sim/observe.h"
 #include "timemodel/setup.h"
@@ -276,6 +277,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
         if (!tr_outputs_finish(outs, res, conf, &err))
+            return fail(error, err, CLI_RUNTIME);
+        /* --report: the page of what was just written (a failure leaves no report.html) */
+        g_autofree char *rp = g_build_filename(o->output_dir, "report.html", NULL);
+        const char *dir = o->output_dir;
+        if (o->report && !rp_report_write(&dir, 1, NULL, rp, &err))
             return fail(error, err, CLI_RUNTIME);
     }
     if (!fl->quiet && !o->quiet) {
