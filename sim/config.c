@@ -59,8 +59,10 @@ static const base_opt rows[] = {
      "true", NULL, 0, 0, 0, NULL, "hash-based KV block reuse"},
     {"kv.watermark", "watermark", BASE_OPT_DOUBLE, O(watermark), "0", NULL, 0, 1, 0, "X",
      "fraction of blocks kept free when admitting"},
-    {"metrics.goodput", "goodput", BASE_OPT_STRV, O(goodput), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
-     "SLO", "SLOs in ms, e.g. ttft:500 tpot:50 e2el:10000 (repeat or comma-separate)"},
+    {"metrics.goodput", "goodput", BASE_OPT_STRV, O(goodput), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NARGS_PLUS, "KEY:MS",
+     "goodput SLOs as in vLLM bench, KEY ttft, tpot or e2el: --goodput ttft:500 tpot:50 (or "
+     "comma-separated)"},
     {"metrics.warmup_s", "warmup", BASE_OPT_DOUBLE, O(warmup_s), "0", NULL, 0, 1e12, 0, "S",
      "exclude requests arriving in the first S seconds"},
     {"metrics.cooldown_s", "cooldown", BASE_OPT_DOUBLE, O(cooldown_s), "0", NULL, 0, 1e12, 0, "S",
