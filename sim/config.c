@@ -75,6 +75,11 @@ static const base_opt rows[] = {
      0, 0, "NAME", "file name of the step log inside the output dir (.gz = compressed)"},
     {"outputs.perfetto", "perfetto", BASE_OPT_STRING, O(perfetto), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE, "FILE", "write a Chrome/Perfetto trace of steps"},
+    /* default = TR_PERFETTO_DEFAULT_MAX_STEPS (traces/writers.h; sim/ cannot include it) */
+    {"outputs.perfetto_max_steps", "perfetto-max-steps", BASE_OPT_INT, O(perfetto_max_steps),
+     "200000", NULL, 1, 1e12, 0, "N",
+     "steps the Perfetto trace holds (UIs slow down past a few 100k); later ones are counted in "
+     "its metadata and a warning is printed"},
     {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
      "do not print the summary table"},
     {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,

@@ -56,6 +56,7 @@ typedef struct sim_options {
     bool write_steps;
     char *steps_file;
     char *perfetto;
+    int64_t perfetto_max_steps; /* steps the Perfetto trace holds; more are counted, not written */
     bool quiet;
     json_t *pd, *sweep, *search, *dsa; /* reserved sections */
 } sim_options;

@@ -5,19 +5,22 @@
 #include "servesim_version.h"
 #include "tools/cli.h"
 
+/* The last field hides a command from --help; sweep and search stay hidden until they are
+ * implemented (flip it then). */
 static const cli_command commands[] = {
     {"run", "simulate serving a workload and report TTFT/TPOT/ITL/E2E, throughput, goodput",
-     cmd_run},
-    {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV",
-     cmd_estimate},
-    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory},
-    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate},
-    {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep},
-    {"search", "search TP/DP/PD configurations for the best goodput", cmd_search},
-    {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)",
-     cmd_analyze},
-    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets},
-    {"bench", "measure servesim's own speed and memory", cmd_bench},
+     cmd_run, false},
+    {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV", cmd_estimate,
+     false},
+    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false},
+    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, false},
+    {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep, true},
+    {"search", "search TP/DP/PD configurations for the best goodput", cmd_search, true},
+    {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)", cmd_analyze,
+     false},
+    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
+     false},
+    {"bench", "measure servesim's own speed and memory", cmd_bench, false},
 };
 
 static void
@@ -28,7 +31,8 @@ print_help(FILE *f)
                "KV cache with prefix caching, multi-replica routing) on a roofline time model\n"
                "calibrated against real GPU timings.\n\ncommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        if (!commands[i].hidden)
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n  --version  print the version\n  --help     this text\n");
 }
 

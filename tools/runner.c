@@ -168,6 +168,8 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
         .cooldown_s = o->cooldown_s,
         .nstages = info->nstages,
         .stage_rates = info->nstages > 0 ? rates : NULL,
+        .max_num_batched_tokens = (uint32_t)o->max_num_batched_tokens,
+        .max_num_seqs = (uint32_t)o->max_num_seqs,
     };
     g_autoptr(sim_metrics) metrics = sim_metrics_new(&mp, &err);
     if (metrics == NULL)
@@ -180,6 +182,7 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     op.dir = o->output_dir;
     op.steps_file = o->write_steps ? o->steps_file : NULL;
     op.perfetto = o->perfetto;
+    op.perfetto_max_steps = (uint64_t)o->perfetto_max_steps;
     op.info.model_id = cfg->tm.model;
     op.info.request_rate = cfg->wl.rate;
     op.info.burstiness = cfg->wl.burstiness;
@@ -236,10 +239,43 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     if (!sim_metrics_finish(metrics, sim_engine_now(e), &err))
         return cli_fail(err, CLI_RUNTIME);
     const sim_metrics_result *res = sim_metrics_get_result(metrics);
+    wl_counters wcount = wl_source_get_counters(src);
+    const tm_roofline_params *rp = tm_setup_params_const(setup);
+    const tm_parallel *par = tm_setup_parallel(setup);
+    bool vllm = strcmp(o->scheduler, "vllm") == 0;
+    tr_simulated simd = {
+        .model = tm_setup_model(setup)->name,
+        .hardware = tm_setup_hardware(setup)->name,
+        .gpu = tm_setup_hardware(setup)->display_name,
+        .tp = par->tp,
+        .pp = par->pp,
+        .dp = par->dp,
+        .replicas = o->replicas,
+        .weight_dtype = tm_dtype_name(rp->weight_dtype),
+        .kv_dtype = tm_dtype_name(rp->kv_dtype),
+        .calibration = tm_setup_calibration(setup),
+        .workload = info->name,
+        .workload_format = info->format,
+        .requests = wcount.emitted,
+        .scheduler = o->scheduler,
+        .scheduler_follows = vllm ? "vLLM " SCHED_VLLM_VERSION : NULL,
+        .router = o->router,
+        .max_num_seqs = o->max_num_seqs,
+        .max_num_batched_tokens = o->max_num_batched_tokens,
+    };
+    op.info.simulated = &simd;
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
+        tr_outputs_set_simulated(outs, &simd);
+        uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))
             return cli_fail(err, CLI_RUNTIME);
+        if (dropped > 0)
+            fprintf(stderr,
+                    "servesim: warning: the Perfetto trace %s holds the first %" G_GINT64_FORMAT
+                    " steps; %" G_GUINT64_FORMAT " later steps are left out (raise "
+                    "--perfetto-max-steps)\n",
+                    o->perfetto, o->perfetto_max_steps, dropped);
     }
     if (!fl->quiet && !o->quiet) {
         g_autoptr(GString) t = tr_summary_table(res, &op.info);

@@ -38,6 +38,19 @@ resolve(const char *dir, const char *name)
     return g_path_is_absolute(name) ? g_strdup(name) : g_build_filename(dir, name, NULL);
 }
 
+void
+tr_outputs_set_simulated(tr_outputs *o, const tr_simulated *sim)
+{
+    g_return_if_fail(o != NULL && !o->finished);
+    o->p.info.simulated = sim;
+}
+
+uint64_t
+tr_outputs_perfetto_dropped(const tr_outputs *o)
+{
+    return o->perf != NULL ? tr_perfetto_dropped(o->perf) : 0;
+}
+
 char *
 tr_outputs_path(const tr_outputs *o, const char *name)
 {
@@ -128,8 +141,8 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
     if (o->p.vllm_result && !prepare_json(o, outs, "vllm_bench_result.json",
                                           tr_vllm_result_json(result, &o->p.info), error))
         return FALSE;
-    if (o->p.summary &&
-        !prepare_json(o, outs, "summary.json", tr_summary_json(result, config), error))
+    if (o->p.summary && !prepare_json(o, outs, "summary.json",
+                                      tr_summary_json(result, o->p.info.simulated, config), error))
         return FALSE;
     /* everything is rendered: rename into place, streams first, summary.json last */
     if (o->csv != NULL && !tr_requests_csv_commit(o->csv, error))

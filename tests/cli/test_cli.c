@@ -16,13 +16,23 @@ TestSuite(cli, .timeout = 120);
 static const char *const subcommands[] = {"run",    "estimate", "memory",  "calibrate", "sweep",
                                           "search", "analyze",  "presets", "bench"};
 
-Test(cli, help_lists_every_subcommand)
+/* Commands not implemented yet: hidden from --help (tools/main.c's table), still answering
+ * --help and "not implemented yet" when called. Empty this list when they land. */
+static const char *const hidden[] = {"sweep", "search"};
+
+Test(cli, help_lists_every_implemented_subcommand)
 {
     clirun r = clirun_exec("--help", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     for (size_t i = 0; i < G_N_ELEMENTS(subcommands); i++) {
         g_autofree char *needle = g_strdup_printf("  %s ", subcommands[i]);
-        cr_expect(strstr(r.out, needle) != NULL, "missing %s", subcommands[i]);
+        bool hide = false;
+        for (size_t k = 0; k < G_N_ELEMENTS(hidden); k++)
+            hide |= strcmp(hidden[k], subcommands[i]) == 0;
+        if (hide)
+            cr_expect(strstr(r.out, needle) == NULL, "%s is listed", subcommands[i]);
+        else
+            cr_expect(strstr(r.out, needle) != NULL, "missing %s", subcommands[i]);
     }
     clirun_clear(&r);
 }

@@ -54,8 +54,9 @@ Test(flags, goodput_space_and_comma_forms_agree)
 {
     g_autofree char *a = g_build_filename(dir, "a", NULL);
     g_autofree char *b = g_build_filename(dir, "b", NULL);
-    clirun r = clirun_exec("run", "--workload", "synthetic", "--num-requests", "200", "--rate", "20",
-                           "--goodput", "ttft:500", "tpot:50", "--output-dir", a, "--quiet", NULL);
+    clirun r =
+        clirun_exec("run", "--workload", "synthetic", "--num-requests", "200", "--rate", "20",
+                    "--goodput", "ttft:500", "tpot:50", "--output-dir", a, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     r = clirun_exec("run", "--workload", "synthetic", "--num-requests", "200", "--rate", "20",
@@ -76,7 +77,8 @@ Test(flags, goodput_space_and_comma_forms_agree)
     g_autofree char *sa = slurp(a, "summary.json");
     j = json_loads(sa, 0, NULL);
     cr_assert_not_null(j);
-    json_t *g = json_object_get(json_object_get(json_object_get(j, "config"), "metrics"), "goodput");
+    json_t *g =
+        json_object_get(json_object_get(json_object_get(j, "config"), "metrics"), "goodput");
     cr_assert_eq(json_array_size(g), 2);
     cr_expect_str_eq(json_string_value(json_array_get(g, 0)), "ttft:500");
     cr_expect_str_eq(json_string_value(json_array_get(g, 1)), "tpot:50");
@@ -104,12 +106,23 @@ Test(flags, num_prompts_sets_the_request_count)
                            "--output-dir", dir, "--quiet", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
-    g_autofree char *csv = slurp(dir, "requests.csv");
+    char *csv = slurp(dir, "requests.csv");
     cr_assert_not_null(csv);
     int lines = 0;
     for (const char *c = csv; *c; c++)
         lines += *c == '\n';
     cr_expect_eq(lines, 1 + 37, "header + 37 requests");
+    /* on a trace (the embedded Azure sample, 2,867 requests) it takes the first N */
+    g_free(csv);
+    r = clirun_exec("run", "--num-prompts", "12", "--output-dir", dir, "--quiet", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    csv = slurp(dir, "requests.csv");
+    lines = 0;
+    for (const char *c = csv; *c; c++)
+        lines += *c == '\n';
+    cr_expect_eq(lines, 1 + 12, "header + 12 requests");
+    g_free(csv);
 }
 
 Test(flags, short_parallel_flags_and_help)
@@ -127,7 +140,7 @@ Test(flags, short_parallel_flags_and_help)
     r = clirun_exec("run", "--help", NULL);
     cr_assert_eq(r.code, 0);
     const char *want[] = {"--tensor-parallel-size, -tp N", "--pipeline-parallel-size, -pp N",
-                          "--data-parallel-size, -dp N", "--num-requests, --num-prompts N",
+                          "--data-parallel-size, -dp N",   "--num-requests, --num-prompts N",
                           "--goodput KEY:MS [KEY:MS ...]", "--quantization, -q METHOD"};
     for (size_t i = 0; i < G_N_ELEMENTS(want); i++)
         cr_expect(strstr(r.out, want[i]) != NULL, "help lacks '%s'", want[i]);
@@ -175,6 +188,7 @@ Test(flags, dtype_and_quantization)
         {"-q", "fp8", "fp8", "bf16", 9081200640.0 / 1073741824},
         {"--dtype", "float16", "fp16", "fp16", 16060522496.0 / 1073741824},
     };
+
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         clirun r = clirun_exec("memory", "--json", cases[i].flag, cases[i].value, NULL);
         cr_assert_eq(r.code, 0, "%s", r.err);
