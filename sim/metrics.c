@@ -588,35 +588,42 @@ sim_metrics_on_request(sim_metrics *m, const sim_request_record *r)
     }
 }
 
+/* One observer per topic: the token one runs for every output token of the simulation. */
 static void
-observer(void *ctx, uint32_t topic, const void *payload)
+arrival_observer(void *ctx, uint32_t topic, const void *payload)
 {
-    sim_metrics *m = ctx;
-    switch (topic) {
-    case SIM_TOPIC_ARRIVAL:
-        sim_metrics_on_arrival(m, payload);
-        break;
-    case SIM_TOPIC_TOKEN:
-        sim_metrics_on_token(m, payload);
-        break;
-    case SIM_TOPIC_STEP_END:
-        sim_metrics_on_step(m, payload);
-        break;
-    case SIM_TOPIC_REQUEST_DONE:
-        sim_metrics_on_request(m, payload);
-        break;
-    default:
-        break;
-    }
+    (void)topic;
+    sim_metrics_on_arrival(ctx, payload);
+}
+
+static void
+token_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_token(ctx, payload);
+}
+
+static void
+step_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_step(ctx, payload);
+}
+
+static void
+request_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_request(ctx, payload);
 }
 
 void
 sim_metrics_subscribe(sim_metrics *m, sim_engine *e)
 {
-    sim_engine_subscribe(e, SIM_TOPIC_ARRIVAL, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_STEP_END, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_ARRIVAL, arrival_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, token_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_STEP_END, step_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, request_observer, m);
 }
 
 /* ---------------------------------------------------------------------------------------- */

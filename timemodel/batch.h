@@ -31,15 +31,64 @@ typedef struct tm_batch {
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */
 void tm_batch_init(tm_batch *b, uint32_t dsa_topk);
-/* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
- * token this step (its chunk reaches the end of its known tokens). */
-void tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples);
-/* Removes a sequence previously added with the same arguments (a scheduler that drops a
- * planned request when preempting it). */
-void tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples);
 
 /* Σ_{x=c+1}^{c+q} min(k, x): sparse-attention pairs of a chunk (each query at position c+j
  * sees c+j keys, of which the indexer keeps min(k, c+j)). k == 0 means dense (no cap). */
 double tm_sparse_pairs(uint64_t q, uint64_t c, uint64_t k);
 /* q·c + q(q+1)/2 */
 double tm_causal_pairs(uint64_t q, uint64_t c);
+
+static inline double
+tm_causal_pairs_inline(uint64_t q, uint64_t c)
+{
+    double dq = (double)q;
+    return dq * (double)c + dq * (dq + 1.0) / 2.0;
+}
+
+/* Adds (SIGN 1.0) or removes (−1.0) one sequence: the closed forms above. Inline because the
+ * scheduler calls it for every sequence of every step. */
+static inline void
+tm__batch_apply(tm_batch *b, uint64_t q, uint64_t c, bool samples, double sign)
+{
+    double dq = (double)q;
+    double pairs = tm_causal_pairs_inline(q, c);
+    double kv = (double)(c + q);
+    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
+    int s = sign > 0 ? 1 : -1;
+    b->num_seqs += (uint32_t)s;
+    if (samples)
+        b->num_sampled += (uint32_t)s;
+    b->tokens += sign * dq;
+    if (q == 1) {
+        b->num_decode += (uint32_t)s;
+        b->decode_tokens += sign * dq;
+        b->pairs_decode += sign * pairs;
+        b->kv_decode += sign * kv;
+        b->sparse_decode += sign * sparse;
+    } else {
+        b->num_prefill += (uint32_t)s;
+        b->prefill_tokens += sign * dq;
+        b->pairs_prefill += sign * pairs;
+        b->kv_prefill += sign * kv;
+        b->sparse_prefill += sign * sparse;
+        b->sq_prefill += sign * dq * dq;
+    }
+}
+
+/* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
+ * token this step (its chunk reaches the end of its known tokens). */
+static inline void
+tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0)
+        tm__batch_apply(b, q, c, samples, 1.0);
+}
+
+/* Removes a sequence previously added with the same arguments (a scheduler that drops a
+ * planned request when preempting it). */
+static inline void
+tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0)
+        tm__batch_apply(b, q, c, samples, -1.0);
+}
