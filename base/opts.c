@@ -25,14 +25,34 @@ find_path(const base_opt_set *set, const char *path)
     return (row){NULL, 0};
 }
 
+/* Length of a flag row's primary name ("tensor-parallel-size" of "tensor-parallel-size|-tp"). */
+static size_t
+primary_len(const char *f)
+{
+    const char *bar = strchr(f, '|');
+    return bar != NULL ? (size_t)(bar - f) : strlen(f);
+}
+
+/* The row whose flag is spelled ARG[0..LEN) as typed, dashes included ("--max-num-seqs",
+ * "-tp"): the primary name after "--", or one of the aliases listed after '|'. */
 static row
-find_flag(const base_opt_set *set, const char *flag, size_t len)
+find_flag(const base_opt_set *set, const char *arg, size_t len)
 {
     for (size_t t = 0; t < set->n; t++)
         for (size_t i = 0; i < set->tables[t].n; i++) {
             const char *f = set->tables[t].opts[i].flag;
-            if (f != NULL && strlen(f) == len && strncmp(f, flag, len) == 0)
-                return (row){&set->tables[t].opts[i], set->tables[t].base_offset};
+            if (f == NULL)
+                continue;
+            row r = {&set->tables[t].opts[i], set->tables[t].base_offset};
+            size_t pl = primary_len(f);
+            if (len == pl + 2 && strncmp(arg, "--", 2) == 0 && strncmp(arg + 2, f, pl) == 0)
+                return r;
+            for (const char *a = strchr(f, '|'); a != NULL; a = strchr(a, '|')) {
+                a++;
+                size_t al = primary_len(a);
+                if (al == len && strncmp(a, arg, len) == 0)
+                    return r;
+            }
         }
     return (row){NULL, 0};
 }
@@ -522,17 +542,18 @@ base_opts_set_string(
 static void
 unknown_flag(const base_opt_set *set, const char *arg, size_t len, GError **error)
 {
-    size_t total = 0, nf = 0;
+    /* Owned copies of the primary spellings (aliases after '|' are not suggested), NULL-terminated
+     * for base_suggest. */
+    g_autoptr(GPtrArray) flags = g_ptr_array_new_with_free_func(g_free);
     for (size_t t = 0; t < set->n; t++)
-        total += set->tables[t].n;
-    g_autofree const char **flags = g_new0(const char *, total + 1); /* NULL-terminated */
-    for (size_t t = 0; t < set->n; t++)
-        for (size_t i = 0; i < set->tables[t].n; i++)
-            if (set->tables[t].opts[i].flag != NULL &&
-                !(set->tables[t].opts[i].flags & BASE_OPT_HIDDEN))
-                flags[nf++] = set->tables[t].opts[i].flag;
+        for (size_t i = 0; i < set->tables[t].n; i++) {
+            const char *f = set->tables[t].opts[i].flag;
+            if (f != NULL && !(set->tables[t].opts[i].flags & BASE_OPT_HIDDEN))
+                g_ptr_array_add(flags, g_strndup(f, primary_len(f)));
+        }
+    g_ptr_array_add(flags, NULL);
     g_autofree char *name = g_strndup(arg, len);
-    g_autofree char *hint = base_suggest(name, flags);
+    g_autofree char *hint = base_suggest(name, (const char *const *)flags->pdata);
     if (hint != NULL) {
         /* Prefix every suggestion with "--". */
         g_auto(GStrv) parts = g_strsplit(hint, ", ", -1);
@@ -542,6 +563,13 @@ unknown_flag(const base_opt_set *set, const char *arg, size_t len, GError **erro
     } else {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "unknown flag --%s", name);
     }
+}
+
+/* True for "-5", "-.5": a negative number, not an option. */
+static bool
+is_negative_number(const char *a)
+{
+    return a[0] == '-' && (g_ascii_isdigit(a[1]) || a[1] == '.');
 }
 
 gboolean
@@ -555,27 +583,27 @@ base_opts_parse_args(const base_opt_set *set,
     bool flags_done = false;
     for (int i = 0; i < argc; i++) {
         char *a = argv[i];
-        if (flags_done || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
-            if (!flags_done && strcmp(a, "--") == 0) {
-                flags_done = true;
-                continue;
-            }
-            if (!flags_done && a[0] == '-' && a[1] != '\0' && !g_ascii_isdigit(a[1]) &&
-                a[1] != '.') {
-                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "unknown option %s", a);
-                return FALSE;
-            }
+        if (!flags_done && strcmp(a, "--") == 0) {
+            flags_done = true;
+            continue;
+        }
+        if (flags_done || a[0] != '-' || a[1] == '\0' || is_negative_number(a)) {
             if (positional != NULL)
                 g_ptr_array_add(positional, a);
             continue;
         }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-        row r = find_flag(set, name, len);
-        g_autofree char *where = g_strdup_printf("--%.*s", (int)len, name);
-        if (r.o == NULL && len > 3 && strncmp(name, "no-", 3) == 0) {
-            row nr = find_flag(set, name + 3, len - 3);
+        bool dashdash = a[1] == '-';
+        const char *eq = strchr(a, '=');
+        size_t len = eq != NULL ? (size_t)(eq - a) : strlen(a);
+        row r = find_flag(set, a, len);
+        g_autofree char *where = g_strndup(a, len);
+        if (r.o == NULL && !dashdash) {
+            g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "unknown option %s", a);
+            return FALSE;
+        }
+        if (r.o == NULL && len > 5 && strncmp(a, "--no-", 5) == 0) {
+            g_autofree char *pos = g_strdup_printf("--%.*s", (int)(len - 5), a + 5);
+            row nr = find_flag(set, pos, len - 3);
             if (nr.o != NULL && nr.o->type == BASE_OPT_BOOL && eq == NULL) {
                 if (nr.o->flags & BASE_OPT_NOT_IMPL) {
                     g_set_error(error, BASE_ERROR, BASE_ERROR_NOT_IMPLEMENTED,
@@ -587,7 +615,7 @@ base_opts_parse_args(const base_opt_set *set,
             }
         }
         if (r.o == NULL) {
-            unknown_flag(set, name, len, error);
+            unknown_flag(set, a + 2, len - 2, error);
             return FALSE;
         }
         if (r.o->flags & BASE_OPT_NOT_IMPL) {
@@ -608,8 +636,14 @@ base_opts_parse_args(const base_opt_set *set,
             }
             value = argv[++i];
         }
-        if (!set_from_text(r.o, base_opt_ptr(obj, r.base, r.o), value, where, error))
+        void *p = base_opt_ptr(obj, r.base, r.o);
+        if (!set_from_text(r.o, p, value, where, error))
             return FALSE;
+        /* nargs="+": "--goodput ttft:500 tpot:50" takes every following non-option word */
+        while ((r.o->flags & BASE_OPT_NARGS_PLUS) && eq == NULL && i + 1 < argc &&
+               argv[i + 1][0] != '-' && !flags_done)
+            if (!set_from_text(r.o, p, argv[++i], where, error))
+                return FALSE;
     }
     return TRUE;
 }
@@ -687,14 +721,20 @@ base_opts_help(const base_opt_set *set, GString *out)
                 g_string_append_printf(out, "\n%s:\n", set->tables[t].title);
             any = true;
             g_autofree char *left = NULL;
+            int pl = (int)primary_len(o->flag);
+            g_auto(GStrv) alias = g_strsplit(o->flag + pl, "|", -1); /* "", aliases... */
+            g_autofree char *aliases = g_strjoinv(", ", alias);      /* ", -tp" */
+            const char *metavar = o->metavar                   ? o->metavar
+                                  : o->type == BASE_OPT_INT    ? "N"
+                                  : o->type == BASE_OPT_DOUBLE ? "X"
+                                                               : "S";
             if (o->type == BASE_OPT_BOOL)
-                left = g_strdup_printf("--[no-]%s", o->flag);
+                left = g_strdup_printf("--[no-]%.*s%s", pl, o->flag, aliases);
+            else if (o->flags & BASE_OPT_NARGS_PLUS)
+                left =
+                    g_strdup_printf("--%.*s%s %s [%s ...]", pl, o->flag, aliases, metavar, metavar);
             else
-                left = g_strdup_printf("--%s %s", o->flag,
-                                       o->metavar                   ? o->metavar
-                                       : o->type == BASE_OPT_INT    ? "N"
-                                       : o->type == BASE_OPT_DOUBLE ? "X"
-                                                                    : "S");
+                left = g_strdup_printf("--%.*s%s %s", pl, o->flag, aliases, metavar);
             g_string_append_printf(out, "  %-34s %s", left, o->help ? o->help : "");
             if (o->choices != NULL) {
                 g_autofree char *list = base_strv_join(o->choices, "|");

@@ -35,17 +35,21 @@ typedef enum {
 } base_opt_type;
 
 enum {
-    BASE_OPT_NULLABLE = 1 << 0, /* null / "auto" allowed, meaning "resolve later" */
-    BASE_OPT_NOT_IMPL = 1 << 1, /* accepted by the schema but rejected: "not implemented yet" */
-    BASE_OPT_CLI_ONLY = 1 << 2, /* a flag with no JSON key (path is still used as its id) */
-    BASE_OPT_HIDDEN = 1 << 3,   /* not listed in --help */
+    BASE_OPT_NULLABLE = 1 << 0,   /* null / "auto" allowed, meaning "resolve later" */
+    BASE_OPT_NOT_IMPL = 1 << 1,   /* accepted by the schema but rejected: "not implemented yet" */
+    BASE_OPT_CLI_ONLY = 1 << 2,   /* a flag with no JSON key (path is still used as its id) */
+    BASE_OPT_HIDDEN = 1 << 3,     /* not listed in --help */
+    BASE_OPT_NARGS_PLUS = 1 << 4, /* STRV: the arguments after the value that do not start
+                                     with '-' are values too (argparse's nargs="+") */
 };
 
 #define BASE_OPT_UNSET_INT INT64_MIN
 
 typedef struct base_opt {
     const char *path; /* JSON path, e.g. "scheduler.max_num_seqs" */
-    const char *flag; /* long flag without dashes, e.g. "max-num-seqs"; NULL = none */
+    const char *flag; /* long flag without dashes, e.g. "max-num-seqs"; NULL = none. Other
+                         spellings follow after '|', written as typed: "tensor-parallel-size|-tp",
+                         "num-requests|--num-prompts" (vLLM's short and bench names) */
     base_opt_type type;
     size_t offset;              /* offset of the value in the module struct */
     const char *def;            /* default, written as on the command line; NULL = unset */
@@ -81,7 +85,8 @@ gboolean base_opts_load_json(
     const base_opt_set *set, void *obj, json_t *root, const char *file, GError **error);
 
 /* Applies flags from ARGV[0..ARGC) (ARGV[0] is not skipped). Accepted forms: --name VALUE,
- * --name=VALUE, and for booleans --name, --no-name, --name=true|false. Non-flag arguments are
+ * --name=VALUE, and for booleans --name, --no-name, --name=true|false; an alias spelled with
+ * one dash (-tp 4, -tp=4) works the same way. Non-flag arguments are
  * appended to POSITIONAL (borrowed pointers into ARGV). "--" ends flag parsing. An unknown
  * flag is an error with close matches. */
 gboolean base_opts_parse_args(const base_opt_set *set,

@@ -20,7 +20,7 @@
 #include "report/run_data.h"
 #include "servesim_version.h"
 
-#define MAX_REPLICA_BARS 64 /* more replicas: a histogram of utilisation instead of bars */
+#define MAX_REPLICA_BARS 64 /* more replicas: a histogram of busy fractions instead of bars */
 #define MAX_STAGE_ROWS   256
 
 /* ---- detection --------------------------------------------------------------------------- */
@@ -440,7 +440,7 @@ replicas_view(json_t *sec, const json_t *reps)
     if (n <= MAX_REPLICA_BARS) {
         json_t *rows = rp__section_data(
             sec, "replicas",
-            (const char *const[]){"replica", "utilization", "KV usage (time-weighted mean)",
+            (const char *const[]){"replica", "busy fraction", "KV usage (time-weighted mean)",
                                   "KV usage (max)", "mean batch size", "steps", "requests",
                                   "preemptions", NULL});
         for (size_t i = 0; i < n; i++) {
@@ -448,14 +448,14 @@ replicas_view(json_t *sec, const json_t *reps)
             json_array_append_new(
                 rows,
                 json_pack("[O?, o, o, o, o, o, o, o]", json_object_get(r, "replica"),
-                          rp__copy(r, "utilization"), rp__copy(r, "kv_usage.time_weighted_mean"),
+                          rp__copy(r, "busy_fraction"), rp__copy(r, "kv_usage.time_weighted_mean"),
                           rp__copy(r, "kv_usage.max"), rp__copy(r, "batch_size.mean"),
                           rp__copy(r, "steps"), rp__copy(r, "requests"),
                           rp__copy(r, "preemptions")));
         }
         json_t *s = rp__vl_new("replicas", 0, 0);
         json_object_set_new(s, "transform",
-                            json_pack("[{s:[s, s, s], s:[s, s]}]", "fold", "utilization",
+                            json_pack("[{s:[s, s, s], s:[s, s]}]", "fold", "busy fraction",
                                       "KV usage (time-weighted mean)", "KV usage (max)", "as",
                                       "figure", "value"));
         json_object_set_new(s, "mark", rp__vl_mark("bar", false));
@@ -470,16 +470,16 @@ replicas_view(json_t *sec, const json_t *reps)
                                           "replica:O", "replica", "figure:N", "figure", "value",
                                           "value", "mean batch size", "mean batch size", "steps",
                                           "steps", "requests", "requests", NULL})));
-        rp__section_chart(sec, "Per replica: utilisation and KV cache usage",
+        rp__section_chart(sec, "Per replica: busy fraction and KV cache usage",
                           "summary.json replicas[]: busy time / replica window; KV blocks in use "
                           "/ usable blocks",
                           s);
         return;
     }
-    /* many replicas: a histogram of their utilisation */
+    /* many replicas: a histogram of their busy fractions */
     g_autofree int64_t *u = g_new(int64_t, n);
     for (size_t i = 0; i < n; i++)
-        u[i] = (int64_t)llround(rp__num(json_array_get(reps, i), "utilization") * 1e9);
+        u[i] = (int64_t)llround(rp__num(json_array_get(reps, i), "busy_fraction") * 1e9);
     rp__sort_i64(u, n);
     rp_bin bins[RP_HIST_MAX_BINS];
     bool logb;
@@ -487,11 +487,13 @@ replicas_view(json_t *sec, const json_t *reps)
     json_t *rows = rp__section_data(sec, "replica_util",
                                     (const char *const[]){"metric", "lo", "hi", "count", NULL});
     for (size_t i = 0; i < nb; i++)
-        json_array_append_new(rows, json_pack("[s, o, o, I]", "utilization", rp__real(bins[i].lo),
+        json_array_append_new(rows, json_pack("[s, o, o, I]", "busy_fraction", rp__real(bins[i].lo),
                                               rp__real(bins[i].hi), (json_int_t)bins[i].count));
-    json_t *s = hist_chart("utilization", "utilisation (busy fraction)", false, "replicas");
+    json_t *s =
+        hist_chart("busy_fraction", "busy fraction (time with a step running)", false, "replicas");
     json_object_set_new(s, "data", json_pack("{s:s}", "name", "replica_util"));
-    rp__section_chart(sec, "Utilisation of the replicas", "a histogram: more than 64 replicas", s);
+    rp__section_chart(sec, "Busy fraction of the replicas", "a histogram: more than 64 replicas",
+                      s);
 }
 
 static void

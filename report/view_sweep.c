@@ -3,7 +3,7 @@
  *   sweep (plain)     TTFT / TPOT / ITL / E2E percentiles against the load axis (rate or
  *                     concurrency, else the first numeric axis) with the SLO bounds as lines and,
  *                     when the report also has a find-max sweep over the same load, its limits
- *                     with their error bands; throughput, utilisation and KV peak against load;
+ *                     with their error bands; throughput, busy fraction and KV peak against load;
  *   sweep --find-max  the SLA limit of every point with its band (step times × 1 ± e) and seed
  *                     range, and each SLO's value at the limit against its bound;
  *   search            Pareto fronts (tokens/s per GPU vs TTFT p99 and vs TPOT p99, USD per
@@ -593,8 +593,8 @@ plain_sweep(rp_ctx *ctx, json_t *sec, sweep *s, GError **error)
 
     c = rp__vl_new("points", 0, 0);
     json_object_set_new(c, "transform",
-                        json_pack("[{s:[s, s], s:[s, s]}]", "fold", "utilization", "kv_peak", "as",
-                                  "figure", "value"));
+                        json_pack("[{s:[s, s], s:[s, s]}]", "fold", "busy_fraction", "kv_peak",
+                                  "as", "figure", "value"));
     json_object_set_new(c, "mark", rp__vl_mark("line", true));
     json_t *y = rp__vl_field("value", "fraction");
     json_object_set_new(y, "axis", json_pack("{s:s}", "format", "%"));
@@ -603,7 +603,7 @@ plain_sweep(rp_ctx *ctx, json_t *sec, sweep *s, GError **error)
     if (multi)
         json_object_set_new(enc, "strokeDash", rp__vl_field("series:N", "series"));
     json_object_set_new(c, "encoding", enc);
-    g_autofree char *tu = g_strdup_printf("Utilisation and KV peak vs %s", lt);
+    g_autofree char *tu = g_strdup_printf("Busy fraction and KV peak vs %s", lt);
     rp__section_chart(sec, tu, "mean busy fraction of the replicas; peak KV block usage", c);
 }
 
@@ -786,7 +786,7 @@ rp__build_sweep(rp_ctx *ctx, const rp_input *in, GError **error)
                     (const char *const[]){"slo_met", "binding", "request_throughput",
                                           "output_throughput", "ttft_p50_ms", "ttft_p99_ms",
                                           "tpot_p50_ms", "tpot_p99_ms", "e2el_p99_ms",
-                                          "utilization", "kv_peak", NULL},
+                                          "busy_fraction", "kv_peak", NULL},
                     "Points");
     }
     sweep_clear(&s);

@@ -41,6 +41,7 @@ struct sim_cluster {
     int64_t in_flight;  /* sent or being sent, not finished (concurrency cap) */
     GQueue fifo;        /* requests waiting for a concurrency slot or their stage */
     uint32_t cur_stage; /* staged closed-loop loads: the stage now sending */
+    int64_t step_now;   /* end time of the step whose tokens are being published */
 
     sim_cluster_stats st;
 };
@@ -372,7 +373,8 @@ on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
     if (rep->nplanned == 0)
         return; /* nothing fits now; a completion or arrival will kick again */
     sim_replica_start_step(rep, sim_engine_now(e));
-    double t = tm_step_s(c->p.tm, &rep->batch, NULL) + c->p.step_overhead_s;
+    /* priced once: the step record at its end reuses the breakdown (same batch) */
+    double t = tm_step_s(c->p.tm, &rep->batch, &rep->step_cost) + c->p.step_overhead_s;
     rep->step_extra_s = 0;
     if (sim_engine_has_observers(e, SIM_TOPIC_STEP_PLANNED)) {
         sim_step_planned sp = {rep, sim_engine_now(e), 0.0};
@@ -387,13 +389,13 @@ on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
     sim_engine_after_s(e, t, SIM_PHASE_NORMAL, SIM_EV_STEP_END, rep->id, 0);
 }
 
+/* Called for every token of every step: the step end time and the observer check are taken
+ * once per step (on_step_end passes this function only when TOKEN has observers). */
 static void
 on_token(void *ctx, sim_request *r, int64_t gap)
 {
     sim_cluster *c = ctx;
-    if (!sim_engine_has_observers(c->e, SIM_TOPIC_TOKEN))
-        return;
-    sim_token_event tk = {r->id, r->replica, 1, sim_engine_now(c->e), gap, r->send_ns, r->stage};
+    sim_token_event tk = {r->id, r->replica, 1, c->step_now, gap, r->send_ns, r->stage};
     sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
 }
 
@@ -410,7 +412,9 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
     sim_replica *rep = &c->rep[ev->a];
     int64_t now = sim_engine_now(e);
     c->st.steps++;
-    uint32_t done = sim_replica_commit(rep, now, on_token, c);
+    c->step_now = now;
+    uint32_t done = sim_replica_commit(
+        rep, now, sim_engine_has_observers(e, SIM_TOPIC_TOKEN) ? on_token : NULL, c);
     if (sim_engine_has_observers(e, SIM_TOPIC_STEP_END)) {
         sim_step_record s = {
             .replica = rep->id,
@@ -426,7 +430,7 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
             .kv_cached_blocks = sim_kvpool_num_cached_free(rep->kv),
             .kv_total_blocks = sim_kvpool_usable(rep->kv),
         };
-        tm_step_s(c->p.tm, &rep->batch, &s.cost);
+        s.cost = rep->step_cost;
         s.cost.overhead_s += c->p.step_overhead_s;
         s.cost.total_s += c->p.step_overhead_s + rep->step_extra_s;
         s.extra_s = rep->step_extra_s;

@@ -61,8 +61,10 @@ static const base_opt rows[] = {
      "true", NULL, 0, 0, 0, NULL, "hash-based KV block reuse"},
     {"kv.watermark", "watermark", BASE_OPT_DOUBLE, O(watermark), "0", NULL, 0, 1, 0, "X",
      "fraction of blocks kept free when admitting"},
-    {"metrics.goodput", "goodput", BASE_OPT_STRV, O(goodput), NULL, NULL, 0, 0, BASE_OPT_NULLABLE,
-     "SLO", "SLOs in ms, e.g. ttft:500 tpot:50 e2el:10000 (repeat or comma-separate)"},
+    {"metrics.goodput", "goodput", BASE_OPT_STRV, O(goodput), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NARGS_PLUS, "KEY:MS",
+     "goodput SLOs as in vLLM bench, KEY ttft, tpot or e2el: --goodput ttft:500 tpot:50 (or "
+     "comma-separated, or the flag repeated)"},
     {"metrics.warmup_s", "warmup", BASE_OPT_DOUBLE, O(warmup_s), "0", NULL, 0, WL_MAX_TIME_S, 0,
      "S", "exclude requests arriving in the first S seconds"},
     {"metrics.cooldown_s", "cooldown", BASE_OPT_DOUBLE, O(cooldown_s), "0", NULL, 0, WL_MAX_TIME_S,
@@ -77,6 +79,11 @@ static const base_opt rows[] = {
      BASE_OPT_NULLABLE, "FILE", "write a Chrome/Perfetto trace of steps"},
     {"outputs.report", "report", BASE_OPT_BOOL, O(report), "false", NULL, 0, 0, 0, NULL,
      "also write report.html (charts of these outputs, as `servesim report DIR`)"},
+    /* default = TR_PERFETTO_DEFAULT_MAX_STEPS (traces/writers.h; sim/ cannot include it) */
+    {"outputs.perfetto_max_steps", "perfetto-max-steps", BASE_OPT_INT, O(perfetto_max_steps),
+     "200000", NULL, 1, 1e12, 0, "N",
+     "steps the Perfetto trace holds (UIs slow down past a few 100k); later ones are counted in "
+     "its metadata and a warning is printed"},
     {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
      "do not print the summary table"},
     {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,

@@ -58,7 +58,8 @@ typedef struct sim_options {
     bool write_steps;
     char *steps_file;
     char *perfetto;
-    bool report; /* report.html next to the outputs (report/report.h) */
+    bool report;                /* report.html next to the outputs (report/report.h) */
+    int64_t perfetto_max_steps; /* steps the Perfetto trace holds; more are counted, not written */
     bool quiet;
     json_t *pd, *sweep, *search; /* reserved sections */
 } sim_options;

@@ -21,6 +21,7 @@
 
 #define NIL         UINT32_MAX
 #define PRIVATE_TAG (UINT64_C(1) << 63) /* hash values with this bit are private tags */
+#define FQ_PREFETCH 8                   /* free-queue pops fetched ahead */
 
 static inline bool
 is_private(uint64_t h)
@@ -201,6 +202,10 @@ fq_pop(sim_kvpool *p)
         p->rhead++;
     uint32_t i = p->ring[p->rhead & p->rmask];
     p->rhead++;
+    /* LRU blocks are the coldest in memory and an admission pops dozens in a row: fetch the
+     * block a few pops ahead (entries in [rhead, rtail) hold valid ids) */
+    if (p->rtail - p->rhead > FQ_PREFETCH)
+        __builtin_prefetch(&p->b[p->ring[(p->rhead + FQ_PREFETCH) & p->rmask]]);
     fq_remove(p, i);
     block *x = &p->b[i];
     if (x->hash != 0) {
@@ -477,13 +482,14 @@ push_block(sim_kvseq *kv, uint32_t id)
     kv->blocks[kv->nblocks++] = id;
 }
 
-bool
-sim_kvpool_allocate(sim_kvpool *p,
-                    sim_request *r,
-                    uint32_t num_new,
-                    uint32_t hit_blocks,
-                    uint32_t watermark_blocks,
-                    uint32_t max_model_len)
+/* The general case: hit blocks, new blocks, newly full blocks to cache (see below). */
+static bool G_GNUC_NO_INLINE
+allocate_slow(sim_kvpool *p,
+              sim_request *r,
+              uint32_t num_new,
+              uint32_t hit_blocks,
+              uint32_t watermark_blocks,
+              uint32_t max_model_len)
 {
     sim_kvseq *kv = &r->kv;
     g_assert(hit_blocks == 0 || kv->nblocks == 0);
@@ -491,9 +497,13 @@ sim_kvpool_allocate(sim_kvpool *p,
     uint64_t slots = computed + num_new;
     if (max_model_len > 0 && slots > max_model_len)
         slots = max_model_len;
-    uint64_t total_blocks = (slots + p->block_size - 1) / p->block_size;
+    /* need = ceil(slots / block_size) − have, dividing only when the held blocks do not cover
+     * the slots: a decode step needs a new block once every block_size tokens, and this runs
+     * for every scheduled request of every step */
     uint64_t have = (uint64_t)kv->nblocks + hit_blocks;
-    uint32_t need = total_blocks > have ? (uint32_t)(total_blocks - have) : 0;
+    uint32_t need = 0;
+    if (slots > have * p->block_size)
+        need = (uint32_t)((slots + p->block_size - 1) / p->block_size - have);
     /* Hit blocks that sit in the free queue leave it, so they count against free space. */
     uint32_t evictable_hits = 0;
     for (uint32_t j = 0; j < hit_blocks; j++) {
@@ -521,15 +531,16 @@ sim_kvpool_allocate(sim_kvpool *p,
         push_block(kv, id);
     }
     if (p->prefix_caching) {
-        /* cache_blocks(num_computed + num_new capped at num_tokens): full blocks only */
+        /* cache_blocks(num_computed + num_new capped at num_tokens): full blocks only. The
+         * test before the division: min(filled / block_size, nblocks) > ncached */
         uint64_t filled = computed + num_new;
         uint32_t ntok = sim_request_num_tokens(r);
         if (filled > ntok)
             filled = ntok;
-        uint32_t full = (uint32_t)(filled / p->block_size);
-        if (full > kv->nblocks)
-            full = kv->nblocks;
-        if (full > kv->ncached) {
+        if (kv->nblocks > kv->ncached && filled >= (uint64_t)(kv->ncached + 1) * p->block_size) {
+            uint32_t full = (uint32_t)(filled / p->block_size);
+            if (full > kv->nblocks)
+                full = kv->nblocks;
             sim_kvpool_hash_blocks(p, r, full);
             for (uint32_t j = kv->ncached; j < full; j++) {
                 block *x = &p->b[kv->blocks[j]];
@@ -544,11 +555,42 @@ sim_kvpool_allocate(sim_kvpool *p,
     return true;
 }
 
+/* Most calls schedule one more decode token of a running request: its blocks already hold
+ * the slot and no block becomes full. That case returns before the general path, whose size
+ * makes every call pay for saving and restoring registers. Same results as allocate_slow. */
+bool
+sim_kvpool_allocate(sim_kvpool *p,
+                    sim_request *r,
+                    uint32_t num_new,
+                    uint32_t hit_blocks,
+                    uint32_t watermark_blocks,
+                    uint32_t max_model_len)
+{
+    const sim_kvseq *kv = &r->kv;
+    if (hit_blocks == 0 && watermark_blocks <= p->nfree) {
+        uint64_t slots = (uint64_t)r->num_computed + num_new;
+        uint64_t filled = slots;
+        if (max_model_len > 0 && slots > max_model_len)
+            slots = max_model_len;
+        uint32_t ntok = sim_request_num_tokens(r);
+        if (filled > ntok)
+            filled = ntok;
+        uint64_t bs = p->block_size;
+        if (slots <= (uint64_t)kv->nblocks * bs &&
+            (!p->prefix_caching || kv->nblocks <= kv->ncached ||
+             filled < (uint64_t)(kv->ncached + 1) * bs))
+            return true;
+    }
+    return allocate_slow(p, r, num_new, hit_blocks, watermark_blocks, max_model_len);
+}
+
 void
 sim_kvpool_release(sim_kvpool *p, sim_request *r)
 {
     sim_kvseq *kv = &r->kv;
     for (uint32_t k = kv->nblocks; k-- > 0;) {
+        if (k >= FQ_PREFETCH) /* the blocks are scattered: fetch ahead of the walk */
+            __builtin_prefetch(&p->b[kv->blocks[k - FQ_PREFETCH]]);
         block *x = &p->b[kv->blocks[k]];
         g_assert(x->ref > 0);
         if (--x->ref == 0)

@@ -319,6 +319,7 @@ struct sim_metrics {
     int64_t warmup_ns, cooldown_ns;
     uint32_t nstages;
     double *stage_rates;
+    uint32_t max_tokens, max_seqs; /* budgets for the fill fractions (0: unknown) */
     FILE *spill;
     char *spill_buf;
     bool io_failed;
@@ -394,6 +395,8 @@ sim_metrics_new(const sim_metrics_params *p, GError **error)
     m->warmup_ns = llround(p->warmup_s * 1e9);
     m->cooldown_ns = llround(p->cooldown_s * 1e9);
     m->nstages = p->nstages;
+    m->max_tokens = p->max_num_batched_tokens;
+    m->max_seqs = p->max_num_seqs;
     m->stage_rates = g_new(double, p->nstages > 0 ? p->nstages : 1);
     for (uint32_t i = 0; i < p->nstages; i++)
         m->stage_rates[i] = p->stage_rates != NULL ? p->stage_rates[i] : DNAN;
@@ -587,35 +590,42 @@ sim_metrics_on_request(sim_metrics *m, const sim_request_record *r)
     }
 }
 
+/* One observer per topic: the token one runs for every output token of the simulation. */
 static void
-observer(void *ctx, uint32_t topic, const void *payload)
+arrival_observer(void *ctx, uint32_t topic, const void *payload)
 {
-    sim_metrics *m = ctx;
-    switch (topic) {
-    case SIM_TOPIC_ARRIVAL:
-        sim_metrics_on_arrival(m, payload);
-        break;
-    case SIM_TOPIC_TOKEN:
-        sim_metrics_on_token(m, payload);
-        break;
-    case SIM_TOPIC_STEP_END:
-        sim_metrics_on_step(m, payload);
-        break;
-    case SIM_TOPIC_REQUEST_DONE:
-        sim_metrics_on_request(m, payload);
-        break;
-    default:
-        break;
-    }
+    (void)topic;
+    sim_metrics_on_arrival(ctx, payload);
+}
+
+static void
+token_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_token(ctx, payload);
+}
+
+static void
+step_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_step(ctx, payload);
+}
+
+static void
+request_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sim_metrics_on_request(ctx, payload);
 }
 
 void
 sim_metrics_subscribe(sim_metrics *m, sim_engine *e)
 {
-    sim_engine_subscribe(e, SIM_TOPIC_ARRIVAL, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_STEP_END, observer, m);
-    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_ARRIVAL, arrival_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, token_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_STEP_END, step_observer, m);
+    sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, request_observer, m);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1073,6 +1083,52 @@ select_group(sim_metrics *m, scope *sc, unsigned nsc, spill_rec *buf, size_t buf
     return ok;
 }
 
+/* The overload check (sim_load_check in metrics.h): one sequential pass over the records. */
+static gboolean
+load_check(sim_metrics *m, spill_rec *buf, size_t bufn, sim_load_check *lc, GError **error)
+{
+    memset(lc, 0, sizeof *lc);
+    lc->window_s = lc->arrival_rate = lc->completion_rate = DNAN;
+    if (m->nrec < 2 || m->max_send_ns <= m->min_send_ns)
+        return TRUE;
+    int64_t t0 = m->min_send_ns, t1 = m->max_send_ns, mid = t0 + (t1 - t0) / 2;
+    uint64_t sent_mid = 0, fin_mid = 0, fin_end = 0, late = 0;
+    if (!spill_rewind(m, error))
+        return FALSE;
+    uint64_t seen = 0;
+    for (;;) {
+        size_t got = fread(buf, sizeof *buf, bufn, m->spill);
+        for (size_t j = 0; j < got; j++) {
+            const spill_rec *r = &buf[j];
+            sent_mid += r->send_ns <= mid;
+            late += r->send_ns > mid;
+            fin_mid += r->finish_ns <= mid;
+            fin_end += r->finish_ns <= t1;
+        }
+        seen += got;
+        if (got < bufn)
+            break;
+    }
+    if (ferror(m->spill) || seen != m->nrec) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_IO,
+                    "metrics temporary file: read %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                    " records",
+                    seen, m->nrec);
+        return FALSE;
+    }
+    lc->valid = true;
+    lc->window_s = (double)(t1 - t0) / 1e9;
+    lc->arrival_rate = (double)(m->nrec - 1) / lc->window_s;
+    lc->completion_rate = (double)fin_end / lc->window_s;
+    lc->in_system_mid = sent_mid - fin_mid;
+    lc->in_system_end = m->nrec - fin_end;
+    lc->arrivals_late = late;
+    double growth = (double)lc->in_system_end - (double)lc->in_system_mid;
+    double noise = 3.0 * sqrt((double)(late + lc->in_system_mid));
+    lc->overloaded = growth > 0.05 * (double)late && growth > noise;
+    return TRUE;
+}
+
 gboolean
 sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
 {
@@ -1125,7 +1181,7 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
     }
     size_t bufn = 4096;
     spill_rec *buf = g_new(spill_rec, bufn);
-    gboolean ok = TRUE;
+    gboolean ok = load_check(m, buf, bufn, &res->load, error);
     for (unsigned g = 0; ok && g < nscopes; g += SCOPE_GROUP) {
         unsigned n = nscopes - g < SCOPE_GROUP ? nscopes - g : SCOPE_GROUP;
         ok = select_group(m, scopes + g, n, buf, bufn, error);
@@ -1159,6 +1215,7 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
             dist_nan(&x->batch_size);
             dist_nan(&x->tokens_per_step);
             x->busy_fraction = window > 0 ? 0.0 : DNAN;
+            x->token_budget_fill = x->seq_slots_fill = NAN;
             x->kv_usage_mean = x->kv_usage_time_mean = x->kv_usage_max = NAN;
             x->prefix_hit_rate = NAN;
             continue;
@@ -1168,6 +1225,11 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
         x->busy_fraction = window > 0 ? (double)a->busy_ns / window : DNAN;
         hist_dist(&a->batch, &x->batch_size);
         hist_dist(&a->tokens, &x->tokens_per_step);
+        x->token_budget_fill = m->max_tokens > 0 && a->steps > 0
+                                   ? x->tokens_per_step.mean / (double)m->max_tokens
+                                   : DNAN;
+        x->seq_slots_fill =
+            m->max_seqs > 0 && a->steps > 0 ? x->batch_size.mean / (double)m->max_seqs : DNAN;
         x->kv_usage_mean = a->kv_steps > 0 ? a->kv_sum / (double)a->kv_steps : DNAN;
         x->kv_usage_time_mean =
             a->busy_ns > 0 && a->kv_steps > 0 ? a->kv_tsum / (double)a->busy_ns : x->kv_usage_mean;

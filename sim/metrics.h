@@ -107,7 +107,11 @@ typedef struct sim_replica_result {
     uint32_t replica;
     uint64_t steps;
     int64_t busy_ns;           /* Σ step durations */
-    double busy_fraction;      /* busy_ns / run window */
+    double busy_fraction;      /* busy_ns / run window: share of time a step was running, NOT
+                                  load (a light decode stream keeps a replica busy) */
+    double token_budget_fill;  /* load: mean tokens per step / max_num_batched_tokens (NAN
+                                  when the budget is unknown) */
+    double seq_slots_fill;     /* load: mean sequences per step / max_num_seqs (NAN: unknown) */
     sim_dist batch_size;       /* num_seqs per step (pct from a histogram: exact ≤ 127) */
     sim_dist tokens_per_step;  /* scheduled tokens per step (same) */
     double kv_usage_mean;      /* mean over steps of used / total blocks */
@@ -119,8 +123,28 @@ typedef struct sim_replica_result {
     double prefix_hit_rate;
 } sim_replica_result;
 
+/* Did arrivals outpace completions? Over every request (no warm-up exclusion), within the
+ * arrival window [t0 = first send, t1 = last send], mid = (t0 + t1) / 2; in_system(t) = sent by
+ * t − finished (successfully or not) by t. Overloaded iff the number in the system grew over the
+ * second half of the window by more than 5 % of that half's arrivals and by more than noise:
+ *   in_system(t1) − in_system(mid) > max(0.05 · A2, 3 · sqrt(A2 + in_system(mid))),
+ * A2 = sends in (mid, t1]. A stable system's completions keep pace with its arrivals (Little:
+ * in_system stays near rate × latency); an overloaded one's backlog grows by (λ − μ) per second.
+ * docs/outputs.md "overload". */
+typedef struct sim_load_check {
+    bool valid;             /* ≥ 2 sends over a positive window; otherwise every field is 0/NAN */
+    double window_s;        /* t1 − t0 */
+    double arrival_rate;    /* (sends − 1) / window (req/s) */
+    double completion_rate; /* requests finished in [t0, t1] / window (req/s) */
+    uint64_t in_system_mid; /* in_system(mid) */
+    uint64_t in_system_end; /* in_system(t1): at the last arrival */
+    uint64_t arrivals_late; /* A2 */
+    bool overloaded;
+} sim_load_check;
+
 typedef struct sim_metrics_result {
     sim_scope_result overall;   /* after warm-up/cool-down exclusion */
+    sim_load_check load;        /* over every request */
     uint64_t total_requests;    /* every request recorded */
     uint64_t excluded_requests; /* by warm-up/cool-down */
     double warmup_s, cooldown_s;
@@ -142,6 +166,8 @@ typedef struct sim_metrics_params {
     uint32_t nstages;           /* load stages of the workload; 0 = no per-stage results */
     const double *stage_rates;  /* nstages configured rates (req/s), or NULL (unknown) */
     const char *spill_dir;      /* directory of the temporary file; NULL = g_get_tmp_dir() */
+    uint32_t max_num_batched_tokens; /* per-step token budget, for token_budget_fill (0: none) */
+    uint32_t max_num_seqs;           /* sequence slots, for seq_slots_fill (0: none) */
 } sim_metrics_params;
 
 typedef struct sim_metrics sim_metrics;

@@ -13,6 +13,7 @@
 #include "sim/kvpool.h"
 #include "sim/request.h"
 #include "timemodel/batch.h"
+#include "timemodel/timemodel.h"
 
 /* Scheduler knobs, resolved (no "auto" left). docs/domain.md §1.2. */
 typedef struct sim_sched_params {
@@ -49,6 +50,7 @@ typedef struct sim_replica {
     int64_t step_start_ns;
     double step_extra_s; /* added to the running step by STEP_PLANNED observers */
     uint32_t step_preempted, step_admitted;
+    tm_step_cost step_cost; /* the running step's cost as priced at its start (step record) */
 
     /* load figures for routers, kept exact incrementally */
     uint64_t assigned;          /* requests routed here and not finished */

@@ -79,6 +79,14 @@ leaf(const char *path)
     return dot != NULL ? dot + 1 : path;
 }
 
+/* FLAG's primary spelling (before any '|' alias, base/opts.h) is NAME. */
+static bool
+flag_is(const char *flag, const char *name)
+{
+    size_t n = strcspn(flag, "|");
+    return strlen(name) == n && strncmp(flag, name, n) == 0;
+}
+
 const base_opt *
 sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GError **error)
 {
@@ -104,7 +112,7 @@ sw_axis_resolve(const base_opt_set *set, const char *name, const char **path, GE
             if (!dup)
                 g_ptr_array_add(names, g_strdup(cand));
             if (hit == NULL &&
-                (strcmp(o->path, want) == 0 || (o->flag != NULL && strcmp(o->flag, dashed) == 0)))
+                (strcmp(o->path, want) == 0 || (o->flag != NULL && flag_is(o->flag, dashed))))
                 hit = o;
             if (strcmp(leaf(o->path), underscored) == 0) {
                 leaf_hit = o;

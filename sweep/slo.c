@@ -41,7 +41,7 @@ ms(double ns)
 void
 sw_metrics_from_result(sw_metrics *m,
                        const sim_metrics_result *r,
-                       double utilization,
+                       double busy_fraction,
                        double kv_peak)
 {
     const sim_scope_result *o = &r->overall;
@@ -58,7 +58,7 @@ sw_metrics_from_result(sw_metrics *m,
     m->goodput = r->slo.any ? o->goodput : (double)NAN;
     m->good_fraction = r->slo.any && o->sent > 0 ? (double)o->good / (double)o->sent : (double)NAN;
     m->fail_fraction = o->sent > 0 ? (double)o->failed / (double)o->sent : (double)NAN;
-    m->utilization = utilization;
+    m->busy_fraction = busy_fraction;
     m->kv_peak = kv_peak;
     const sim_dist *d[SW_LAT_COUNT] = {&o->ttft_ns, &o->tpot_ns, &o->itl_ns, &o->e2el_ns};
     for (int l = 0; l < SW_LAT_COUNT; l++)
@@ -88,7 +88,7 @@ sw_metrics_to_json(const sw_metrics *m, json_t *obj, const char *prefix)
     put(obj, prefix, "goodput", base_json_real(m->goodput));
     put(obj, prefix, "good_fraction", base_json_real(m->good_fraction));
     put(obj, prefix, "preemptions", json_integer((json_int_t)m->preemptions));
-    put(obj, prefix, "utilization", base_json_real(m->utilization));
+    put(obj, prefix, "busy_fraction", base_json_real(m->busy_fraction));
     put(obj, prefix, "kv_peak", base_json_real(m->kv_peak));
     for (int l = 0; l < SW_LAT_COUNT; l++)
         for (int s = 0; s < SW_STAT_COUNT; s++) {
@@ -129,7 +129,7 @@ sw_metrics_from_json(sw_metrics *m, const json_t *obj, const char *prefix)
     m->good_fraction = real_at(obj, prefix, "good_fraction");
     m->good = isnan(m->good_fraction) ? 0 : (uint64_t)llround(m->good_fraction * (double)m->sent);
     m->fail_fraction = m->sent > 0 ? (double)m->failed / (double)m->sent : (double)NAN;
-    m->utilization = real_at(obj, prefix, "utilization");
+    m->busy_fraction = real_at(obj, prefix, "busy_fraction");
     m->kv_peak = real_at(obj, prefix, "kv_peak");
     for (int l = 0; l < SW_LAT_COUNT; l++)
         for (int s = 0; s < SW_STAT_COUNT; s++) {

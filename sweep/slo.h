@@ -35,7 +35,7 @@ typedef struct sw_metrics {
     double goodput;                /* good / duration (req/s); NAN without --goodput */
     double good_fraction;          /* good / sent; NAN without --goodput */
     double fail_fraction;          /* failed / sent */
-    double utilization;            /* mean busy fraction of the replicas */
+    double busy_fraction;          /* mean busy fraction of the replicas */
     double kv_peak;                /* peak KV block usage, max over replicas (fraction) */
     double lat_ms[SW_LAT_COUNT][SW_STAT_COUNT];
 } sw_metrics;
@@ -43,7 +43,7 @@ typedef struct sw_metrics {
 /* Fills M from a run's results (overall scope) and the replica aggregates. */
 void sw_metrics_from_result(sw_metrics *m,
                             const sim_metrics_result *r,
-                            double utilization,
+                            double busy_fraction,
                             double kv_peak);
 /* Appends M's values to OBJ under fixed keys, each prefixed by PREFIX ("" for none), in the
  * order of sw_metrics_keys. */

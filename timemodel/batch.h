@@ -31,17 +31,74 @@ typedef struct tm_batch {
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */
 void tm_batch_init(tm_batch *b, uint32_t dsa_topk);
-/* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
- * token this step (its chunk reaches the end of its known tokens). */
-void tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples);
-/* Adds N identical sequences in O(1) (the same sums as N calls of tm_batch_add). */
-void tm_batch_add_n(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples);
-/* Removes a sequence previously added with the same arguments (a scheduler that drops a
- * planned request when preempting it). */
-void tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples);
 
 /* Σ_{x=c+1}^{c+q} min(k, x): sparse-attention pairs of a chunk (each query at position c+j
  * sees c+j keys, of which the indexer keeps min(k, c+j)). k == 0 means dense (no cap). */
 double tm_sparse_pairs(uint64_t q, uint64_t c, uint64_t k);
 /* q·c + q(q+1)/2 */
 double tm_causal_pairs(uint64_t q, uint64_t c);
+
+static inline double
+tm_causal_pairs_inline(uint64_t q, uint64_t c)
+{
+    double dq = (double)q;
+    return dq * (double)c + dq * (dq + 1.0) / 2.0;
+}
+
+/* Adds (SIGN_D 1.0) or removes (−1.0) N identical sequences: every field is a sum over
+ * sequences, so N of them cost one update. Inline because the scheduler calls it for every
+ * sequence of every step. */
+static inline void
+tm__batch_apply(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples, double sign_d)
+{
+    double sign = sign_d * (double)n;
+    double dq = (double)q;
+    double pairs = tm_causal_pairs_inline(q, c);
+    double kv = (double)(c + q);
+    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
+    uint32_t s = sign_d > 0 ? n : (uint32_t)0 - n; /* modular: adds or subtracts N */
+    b->num_seqs += s;
+    if (samples)
+        b->num_sampled += s;
+    b->tokens += sign * dq;
+    if (q == 1) {
+        b->num_decode += s;
+        b->decode_tokens += sign * dq;
+        b->pairs_decode += sign * pairs;
+        b->kv_decode += sign * kv;
+        b->sparse_decode += sign * sparse;
+    } else {
+        b->num_prefill += s;
+        b->prefill_tokens += sign * dq;
+        b->pairs_prefill += sign * pairs;
+        b->kv_prefill += sign * kv;
+        b->sparse_prefill += sign * sparse;
+        b->sq_prefill += sign * dq * dq;
+    }
+}
+
+/* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
+ * token this step (its chunk reaches the end of its known tokens). */
+static inline void
+tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0)
+        tm__batch_apply(b, 1, q, c, samples, 1.0);
+}
+
+/* Adds N identical sequences in O(1) (the same sums as N calls of tm_batch_add). */
+static inline void
+tm_batch_add_n(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0 && n > 0)
+        tm__batch_apply(b, n, q, c, samples, 1.0);
+}
+
+/* Removes a sequence previously added with the same arguments (a scheduler that drops a
+ * planned request when preempting it). */
+static inline void
+tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0)
+        tm__batch_apply(b, 1, q, c, samples, -1.0);
+}

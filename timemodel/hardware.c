@@ -219,13 +219,59 @@ resolve(const char *name_or_path, int depth, GError **error)
     return b;
 }
 
+/* Other names users type for a preset. "h100" is the SXM part: the one cloud instances and
+ * vLLM's published benchmarks use (the PCIe card is a different GPU: 114 SMs, 2 TB/s). */
+static const struct {
+    const char *preset;
+    const char *aliases[4];
+} hw_aliases[] = {
+    {"a100-40gb", {"a100-sxm4-40gb"}},
+    {"a100-80gb", {"a100", "a100-sxm4-80gb"}},
+    {"h100-sxm", {"h100", "h100-sxm5", "h100-80gb"}},
+    {"h200", {"h200-sxm", "h200-141gb"}},
+    {"rtx-pro-6000", {"rtx-pro-6000-blackwell", "rtxpro6000"}},
+    {"rtx3090", {"rtx-3090"}},
+    {"rtx4090", {"rtx-4090"}},
+    {"tpu-v6e", {"v6e", "trillium"}},
+};
+
+const char *const *
+tm_hardware_preset_aliases(const char *preset)
+{
+    static const char *const none[] = {NULL};
+    for (size_t i = 0; preset != NULL && i < G_N_ELEMENTS(hw_aliases); i++)
+        if (strcmp(hw_aliases[i].preset, preset) == 0)
+            return hw_aliases[i].aliases;
+    return none;
+}
+
+char *
+tm_hardware_resolve_preset(const char *name)
+{
+    if (name == NULL || *name == '\0' || strchr(name, '/') != NULL ||
+        g_str_has_suffix(name, ".json"))
+        return NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(hw_aliases); i++)
+        for (size_t k = 0; k < G_N_ELEMENTS(hw_aliases[i].aliases); k++)
+            if (hw_aliases[i].aliases[k] != NULL &&
+                g_ascii_strcasecmp(hw_aliases[i].aliases[k], name) == 0)
+                return g_strdup(hw_aliases[i].preset);
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    g_autofree char *asset = g_strdup_printf("hardware/%s.json", lower);
+    return base_asset_find(asset) != NULL ? g_steal_pointer(&lower) : NULL;
+}
+
 gboolean
 tm_hardware_load(tm_hardware *hw, const char *name_or_path, GError **error)
 {
-    json_auto_t *j = resolve(name_or_path, 0, error);
+    g_autofree char *preset = NULL;
+    if (name_or_path != NULL && !g_file_test(name_or_path, G_FILE_TEST_EXISTS))
+        preset = tm_hardware_resolve_preset(name_or_path);
+    const char *name = preset != NULL ? preset : name_or_path;
+    json_auto_t *j = resolve(name, 0, error);
     if (j == NULL)
         return FALSE;
-    return tm_hardware_from_json(hw, j, name_or_path, error);
+    return tm_hardware_from_json(hw, j, name, error);
 }
 
 void

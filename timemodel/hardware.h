@@ -79,7 +79,8 @@ typedef struct tm_hardware {
 
 /* From a JSON object (after "base" inheritance has been resolved). NAME used in messages. */
 gboolean tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError **error);
-/* Preset name (case-insensitive; also GenZ-style table names such as H100_GPU) or path.
+/* Preset name or alias (case-insensitive; also GenZ-style table names such as H100_GPU) or
+ * path. A preset's tm_hardware.name is its canonical short name ("h100" loads "h100-sxm").
  * Unknown names list close matches. */
 gboolean tm_hardware_load(tm_hardware *hw, const char *name_or_path, GError **error);
 void tm_hardware_clear(tm_hardware *hw);
@@ -98,6 +99,11 @@ double tm_hardware_sm_rate(const tm_hardware *hw, double per_sm_per_clock);
 
 /* Short names of the embedded hardware presets, sorted. Free with g_strfreev. */
 char **tm_hardware_preset_names(void);
+/* The embedded preset NAME stands for: a preset name or one of its aliases (what users type:
+ * "h100" is the SXM part), any case; NULL if none. transfer full */
+char *tm_hardware_resolve_preset(const char *name);
+/* The aliases of PRESET, NULL-terminated (empty for none). static */
+const char *const *tm_hardware_preset_aliases(const char *preset);
 
 /* GEMM throughput for weights of dtype W: the dtype's own tensor rate for bf16/fp16/fp8/int8
  * when the hardware has one (W8A8), else the bf16 rate (weight-only quantisation dequantises

@@ -415,6 +415,19 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
                     name, m->heads, m->kv_heads);
         goto fail;
     }
+    const char *td = get_str(cfg, "torch_dtype");
+    if (td == NULL)
+        td = get_str(cfg, "dtype");
+    g_strlcpy(m->config_dtype, td != NULL ? td : "", sizeof m->config_dtype);
+    const json_t *qc = json_object_get(cfg, "quantization_config");
+    if (json_is_object(qc)) {
+        const char *qm = get_str(qc, "quant_method");
+        g_strlcpy(m->quant_method, qm != NULL ? qm : "", sizeof m->quant_method);
+        const json_t *bits = json_object_get(qc, "bits");
+        if (!json_is_integer(bits))
+            bits = json_object_get(qc, "w_bit"); /* AutoAWQ's key */
+        m->quant_bits = json_is_integer(bits) ? json_integer_value(bits) : 0;
+    }
     count_params(m);
     return TRUE;
 fail:
@@ -481,9 +494,128 @@ tm__load_named_json(const char *dir, const char *kind, const char *name_or_path,
     return NULL;
 }
 
+/* Hugging Face ids per preset: the repositories whose config.json the preset is (or has the
+ * same shape as: base and chat/instruct variants of one architecture, same context length).
+ * timemodel/presets/ATTRIBUTION.md names the file each preset was copied from. */
+static const struct {
+    const char *preset;
+    const char *ids[5];
+} model_ids[] = {
+    {"codellama-34b", {"codellama/CodeLlama-34b-Instruct-hf", "codellama/CodeLlama-34b-hf"}},
+    {"deepseek-v2-lite", {"deepseek-ai/DeepSeek-V2-Lite", "deepseek-ai/DeepSeek-V2-Lite-Chat"}},
+    {"deepseek-v3",
+     {"deepseek-ai/DeepSeek-V3", "deepseek-ai/DeepSeek-V3-Base", "deepseek-ai/DeepSeek-V3-0324",
+      "deepseek-ai/DeepSeek-R1"}},
+    {"deepseek-v3.2", {"deepseek-ai/DeepSeek-V3.2"}},
+    {"deepseek-v3.2-exp", {"deepseek-ai/DeepSeek-V3.2-Exp"}},
+    {"llama-2-13b", {"meta-llama/Llama-2-13b-hf", "meta-llama/Llama-2-13b-chat-hf"}},
+    {"llama-2-70b", {"meta-llama/Llama-2-70b-hf", "meta-llama/Llama-2-70b-chat-hf"}},
+    {"llama-2-7b", {"meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-chat-hf"}},
+    {"llama-3.1-70b", {"meta-llama/Llama-3.1-70B", "meta-llama/Meta-Llama-3.1-70B"}},
+    {"llama-3.1-70b-instruct",
+     {"meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Meta-Llama-3.1-70B-Instruct"}},
+    {"llama-3.1-8b", {"meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3.1-8B"}},
+    {"llama-3.1-8b-instruct",
+     {"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Meta-Llama-3.1-8B-Instruct"}},
+    {"mistral-nemo-12b", {"mistralai/Mistral-Nemo-Instruct-2407"}},
+    {"mixtral-8x7b", {"mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"}},
+    /* the Qwen2.5 presets carry the Instruct configs' 32,768-token context (base: 131,072) */
+    {"qwen2.5-14b", {"Qwen/Qwen2.5-14B-Instruct"}},
+    {"qwen2.5-72b", {"Qwen/Qwen2.5-72B-Instruct"}},
+    {"qwen2.5-7b", {"Qwen/Qwen2.5-7B-Instruct"}},
+    {"qwen3-14b", {"Qwen/Qwen3-14B"}},
+    {"qwen3-30b-a3b", {"Qwen/Qwen3-30B-A3B"}},
+    {"qwen3-30b-a3b-instruct-2507", {"Qwen/Qwen3-30B-A3B-Instruct-2507"}},
+    {"qwen3-32b", {"Qwen/Qwen3-32B"}},
+    {"yi-34b", {"01-ai/Yi-34B", "01-ai/Yi-34B-Chat"}},
+};
+
+const char *const *
+tm_model_preset_ids(const char *preset)
+{
+    static const char *const none[] = {NULL};
+    for (size_t i = 0; preset != NULL && i < G_N_ELEMENTS(model_ids); i++)
+        if (strcmp(model_ids[i].preset, preset) == 0)
+            return model_ids[i].ids;
+    return none;
+}
+
+char *
+tm_model_resolve_preset(const char *name)
+{
+    if (name == NULL || *name == '\0')
+        return NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(model_ids); i++)
+        for (size_t k = 0; k < G_N_ELEMENTS(model_ids[i].ids) && model_ids[i].ids[k] != NULL; k++)
+            if (g_ascii_strcasecmp(model_ids[i].ids[k], name) == 0)
+                return g_strdup(model_ids[i].preset);
+    if (strchr(name, '/') != NULL)
+        return NULL;
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    g_autofree char *asset = g_strdup_printf("models/%s.json", lower);
+    return base_asset_find(asset) != NULL ? g_steal_pointer(&lower) : NULL;
+}
+
+/* "org/name": what a Hugging Face id looks like (and a relative path could, too). */
+static bool
+looks_like_hf_id(const char *s)
+{
+    const char *slash = strchr(s, '/');
+    return slash != NULL && slash != s && strchr(slash + 1, '/') == NULL && slash[1] != '\0' &&
+           s[0] != '.' && !g_str_has_suffix(s, ".json") && !g_str_has_suffix(s, ".gz");
+}
+
+/* "unknown model 'ID' (did you mean ...?)" over preset names and ids. */
+static void
+unknown_id(const char *id, GError **error)
+{
+    /* owned copies, NULL-terminated (the ids are const data) */
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    g_auto(GStrv) presets = tm_model_preset_names();
+    for (size_t i = 0; presets[i] != NULL; i++)
+        g_ptr_array_add(names, g_strdup(presets[i]));
+    for (size_t i = 0; i < G_N_ELEMENTS(model_ids); i++)
+        for (size_t k = 0; k < G_N_ELEMENTS(model_ids[i].ids) && model_ids[i].ids[k] != NULL; k++)
+            g_ptr_array_add(names, g_strdup(model_ids[i].ids[k]));
+    g_ptr_array_add(names, NULL);
+    g_autofree char *close = base_suggest(id, (const char *const *)names->pdata);
+    if (close != NULL)
+        g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
+                    "unknown model '%s' (did you mean %s? or give a path to its config.json)", id,
+                    close);
+    else
+        g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
+                    "unknown model '%s' (not a file, and no embedded preset has that Hugging Face "
+                    "id: see `servesim presets`; or give a path to its config.json)",
+                    id);
+}
+
 gboolean
 tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError **error)
 {
+    if (name_or_path != NULL && g_file_test(name_or_path, G_FILE_TEST_IS_DIR)) {
+        /* a downloaded snapshot directory, as vLLM accepts */
+        g_autofree char *cfgpath = g_build_filename(name_or_path, "config.json", NULL);
+        json_auto_t *cfg = base_json_load_file(cfgpath, error);
+        return cfg != NULL && tm_model_spec_from_json(m, cfg, cfgpath, error);
+    }
+    if (name_or_path != NULL && !g_file_test(name_or_path, G_FILE_TEST_EXISTS)) {
+        g_autofree char *preset = tm_model_resolve_preset(name_or_path);
+        if (preset != NULL) {
+            g_autofree char *asset = g_strdup_printf("models/%s.json", preset);
+            g_autoptr(GBytes) b = base_asset_bytes(asset, error);
+            if (b == NULL)
+                return FALSE;
+            gsize n;
+            const void *data = g_bytes_get_data(b, &n);
+            json_auto_t *cfg = base_json_load_bytes(asset, data, n, error);
+            return cfg != NULL && tm_model_spec_from_json(m, cfg, preset, error);
+        }
+        if (looks_like_hf_id(name_or_path)) {
+            unknown_id(name_or_path, error);
+            return FALSE;
+        }
+    }
     json_auto_t *cfg = tm__load_named_json("models", "model", name_or_path, error);
     if (cfg == NULL)
         return FALSE;

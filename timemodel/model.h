@@ -54,6 +54,12 @@ typedef struct tm_model_spec {
     /* DSA lightning indexer (DeepSeek-V3.2): index_topk 0 = dense attention */
     int64_t index_heads, index_head_dim, index_topk;
     tm_param_counts params;
+    /* What vLLM reads to pick dtypes (docs/timemodel.md "dtypes"): the config's torch_dtype
+     * ("dtype" in newer configs; "" = absent, which HF treats as float32) and its
+     * quantization_config (quant_method "" = none; bits 0 = not stated). */
+    char config_dtype[16];
+    char quant_method[32];
+    int64_t quant_bits;
 } tm_model_spec;
 
 /* Parses a config object. NAME is used in messages ("NAME: num_attention_heads: ...") and
@@ -61,9 +67,16 @@ typedef struct tm_model_spec {
  * heads, heads not divisible by KV heads, negative sizes) are errors. */
 gboolean
 tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, GError **error);
-/* NAME_OR_PATH: a preset short name (embedded) or a path to a config.json (anything with a '/'
- * or ending in ".json" is a path). Unknown names list close matches. */
+/* NAME_OR_PATH: a preset short name (embedded), a Hugging Face model id of a preset
+ * ("meta-llama/Llama-3.1-8B-Instruct", case-insensitive; tm_model_preset_ids), or a path to a
+ * config.json or to a directory holding one. An existing file or directory wins over an id.
+ * Unknown names and ids list close matches. */
 gboolean tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError **error);
+/* The embedded preset that NAME (a preset short name or a Hugging Face id, any case) stands
+ * for; NULL if none. Does not look at the file system. transfer full */
+char *tm_model_resolve_preset(const char *name);
+/* The Hugging Face ids that resolve to PRESET, NULL-terminated (empty for none). static */
+const char *const *tm_model_preset_ids(const char *preset);
 void tm_model_spec_clear(tm_model_spec *m);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 

@@ -4,8 +4,15 @@
 
 #include <stddef.h>
 
-static const char *const dtypes[] = {"bf16", "fp16", "fp8", "int8", "int4", NULL};
-static const char *const kv_dtypes[] = {"auto", "bf16", "fp16", "fp8", "int8", "int4", NULL};
+/* vLLM's --dtype choices (ModelDType; float/float32 are refused by tm_setup with a reason),
+ * then servesim's own names: bf16/fp16 as bfloat16/float16, fp8/int8/int4 = weights quantised
+ * to that dtype (docs/timemodel.md "dtypes"). */
+static const char *const dtypes[] = {"auto", "bfloat16", "float16", "half", "float", "float32",
+                                     "bf16", "fp16",     "fp8",     "int8", "int4",  NULL};
+/* vLLM's --kv-cache-dtype choices that servesim prices, then its own names. */
+static const char *const kv_dtypes[] = {"auto",     "fp8",  "fp8_e4m3", "fp8_e5m2",
+                                        "bfloat16", "bf16", "fp16",     "float16",
+                                        "int8",     "int4", NULL};
 static const char *const kinds[] = {"roofline", NULL};
 static const char *const backends[] = {"nvlink", "pcie", "nv_like", "pcie_like", NULL};
 
@@ -13,18 +20,23 @@ static const char *const backends[] = {"nvlink", "pcie", "nv_like", "pcie_like",
 
 static const base_opt rows[] = {
     {"model.name", "model", BASE_OPT_STRING, O(model), "llama-3.1-8b", NULL, 0, 0, 0, "NAME|FILE",
-     "model preset (see `servesim presets`) or path to a Hugging Face config.json"},
-    {"model.dtype", "dtype", BASE_OPT_ENUM, O(dtype), "bf16", dtypes, 0, 0, 0, "DTYPE",
-     "weight and activation dtype"},
+     "model preset or its Hugging Face id (see `servesim presets`), or a path to a config.json"},
+    {"model.dtype", "dtype", BASE_OPT_ENUM, O(dtype), "auto", dtypes, 0, 0, 0, "DTYPE",
+     "model dtype as vLLM's (auto = the config's torch_dtype); fp8/int8/int4 = servesim's "
+     "shorthand for quantised weights"},
+    {"model.quantization", "quantization|-q", BASE_OPT_STRING, O(quantization), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE, "METHOD",
+     "vLLM quantization method: fp8, fbgemm_fp8, ptpc_fp8, modelopt, awq, awq_marlin, gptq "
+     "(others are refused; default: the config's quantization_config)"},
     {"model.kv_cache_dtype", "kv-cache-dtype", BASE_OPT_ENUM, O(kv_cache_dtype), "auto", kv_dtypes,
-     0, 0, 0, "DTYPE", "KV cache dtype (auto = same as --dtype)"},
+     0, 0, 0, "DTYPE", "KV cache dtype (auto = the model dtype, as in vLLM)"},
     {"hardware.name", "hardware", BASE_OPT_STRING, O(hardware), "h100-sxm", NULL, 0, 0, 0,
      "NAME|FILE", "GPU preset (see `servesim presets`) or path to a hardware JSON"},
-    {"parallelism.tensor_parallel_size", "tensor-parallel-size", BASE_OPT_INT, O(tp), "1", NULL, 1,
-     1024, 0, "N", "tensor parallel degree per replica"},
-    {"parallelism.pipeline_parallel_size", "pipeline-parallel-size", BASE_OPT_INT, O(pp), "1", NULL,
-     1, 1024, 0, "N", "pipeline parallel degree per replica"},
-    {"parallelism.data_parallel_size", "data-parallel-size", BASE_OPT_INT, O(dp), "1", NULL, 1,
+    {"parallelism.tensor_parallel_size", "tensor-parallel-size|-tp", BASE_OPT_INT, O(tp), "1", NULL,
+     1, 1024, 0, "N", "tensor parallel degree per replica"},
+    {"parallelism.pipeline_parallel_size", "pipeline-parallel-size|-pp", BASE_OPT_INT, O(pp), "1",
+     NULL, 1, 1024, 0, "N", "pipeline parallel degree per replica"},
+    {"parallelism.data_parallel_size", "data-parallel-size|-dp", BASE_OPT_INT, O(dp), "1", NULL, 1,
      65536, 0, "N", "data parallel degree (attention DP inside one engine)"},
     {"parallelism.enable_expert_parallel", "enable-expert-parallel", BASE_OPT_BOOL,
      O(expert_parallel), "false", NULL, 0, 0, 0, NULL,

@@ -11,8 +11,9 @@
 
 typedef struct tm_options {
     char *model;          /* preset short name or path to a HF config.json */
-    char *dtype;          /* weight dtype: bf16 fp16 fp8 int8 int4 */
-    char *kv_cache_dtype; /* auto (= dtype) or a dtype */
+    char *dtype;          /* vLLM's model dtype (auto = config's) or a quantised shorthand */
+    char *quantization;   /* vLLM quantization method; NULL = the config's, if any */
+    char *kv_cache_dtype; /* auto (= model dtype) or a dtype */
     char *hardware;       /* preset short name or path to a hardware JSON */
     int64_t tp, pp, dp;   /* tensor / pipeline / data parallel sizes */
     bool expert_parallel; /* EP = TP×DP over the MoE experts (vLLM --enable-expert-parallel) */

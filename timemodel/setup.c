@@ -35,23 +35,181 @@ tm_setup_free(tm_setup *s)
 /* The default calibration: "calibrations/<model>__<hardware>.json", then
  * "calibrations/<hardware>.json", if embedded (the shipped ones are named after the hardware
  * preset they were fitted on: h100-sxm, rtx4090, rtx-pro-6000; docs/calibration.md). Only
- * exact preset names match: a table-named variant such as H100_GPU has other peak figures, and
- * a calibration's coefficients are relative to the peaks it was fitted with. NULL if none. */
+ * presets match, by their canonical names (so "h100" and "meta-llama/Llama-3.1-8B" find the
+ * h100-sxm and llama-3.1-8b ones): a table-named variant such as H100_GPU has other peak
+ * figures, and a calibration's coefficients are relative to the peaks it was fitted with. A
+ * model or hardware given as a file gets none. NULL if none. */
 static char *
 default_calibration(const tm_options *o)
 {
-    if (o->model == NULL || o->hardware == NULL || strchr(o->model, '/') != NULL ||
-        strchr(o->hardware, '/') != NULL)
+    if (o->model == NULL || o->hardware == NULL || g_file_test(o->hardware, G_FILE_TEST_EXISTS) ||
+        g_file_test(o->model, G_FILE_TEST_EXISTS))
         return NULL;
-    g_autofree char *m = g_ascii_strdown(o->model, -1);
-    g_autofree char *h = g_ascii_strdown(o->hardware, -1);
+    g_autofree char *h = tm_hardware_resolve_preset(o->hardware);
+    g_autofree char *m = tm_model_resolve_preset(o->model);
+    if (h == NULL || m == NULL)
+        return NULL;
     char *pair = g_strdup_printf("%s__%s", m, h);
     g_autofree char *a1 = g_strdup_printf("calibrations/%s.json", pair);
     if (base_asset_find(a1) != NULL)
         return pair;
     g_free(pair);
     g_autofree char *a2 = g_strdup_printf("calibrations/%s.json", h);
-    return base_asset_find(a2) != NULL ? g_strdup(h) : NULL;
+    return base_asset_find(a2) != NULL ? g_steal_pointer(&h) : NULL;
+}
+
+/* vLLM's quantization method names (QuantizationMethods, vLLM 0.11) and the weight dtype
+ * servesim prices each as. TM_DTYPE_COUNT: a method servesim cannot price (its bit width or
+ * which layers it touches depends on the checkpoint), refused rather than mispriced. */
+static const struct {
+    const char *method;
+    tm_dtype weights;
+} quant_methods[] = {
+    {"fp8", TM_DTYPE_FP8},         /* W8A8 FP8 (per-tensor or block scales) */
+    {"fbgemm_fp8", TM_DTYPE_FP8},  /* FP8 weights, per-channel scales */
+    {"ptpc_fp8", TM_DTYPE_FP8},    /* per-token per-channel FP8 */
+    {"modelopt", TM_DTYPE_FP8},    /* NVIDIA ModelOpt FP8 checkpoints */
+    {"awq", TM_DTYPE_INT4},        /* vLLM's AWQ supports 4-bit weights only */
+    {"awq_marlin", TM_DTYPE_INT4}, /* the same checkpoints on Marlin kernels */
+    {"gptq", TM_DTYPE_COUNT},      /* bits from the checkpoint: priced when the config says */
+    {"gptq_marlin", TM_DTYPE_COUNT},
+    {"aqlm", TM_DTYPE_COUNT},
+    {"auto-round", TM_DTYPE_COUNT},
+    {"bitblas", TM_DTYPE_COUNT},
+    {"bitsandbytes", TM_DTYPE_COUNT},
+    {"compressed-tensors", TM_DTYPE_COUNT},
+    {"deepspeedfp", TM_DTYPE_COUNT},
+    {"experts_int8", TM_DTYPE_COUNT},
+    {"fp_quant", TM_DTYPE_COUNT},
+    {"gguf", TM_DTYPE_COUNT},
+    {"gptq_bitblas", TM_DTYPE_COUNT},
+    {"gptq_marlin_24", TM_DTYPE_COUNT},
+    {"hqq", TM_DTYPE_COUNT},
+    {"inc", TM_DTYPE_COUNT},
+    {"ipex", TM_DTYPE_COUNT},
+    {"modelopt_fp4", TM_DTYPE_COUNT},
+    {"moe_wna16", TM_DTYPE_COUNT},
+    {"mxfp4", TM_DTYPE_COUNT},
+    {"petit_nvfp4", TM_DTYPE_COUNT},
+    {"quark", TM_DTYPE_COUNT},
+    {"rtn", TM_DTYPE_COUNT},
+    {"torchao", TM_DTYPE_COUNT},
+    {"tpu_int8", TM_DTYPE_COUNT},
+};
+
+/* The weight dtype of quantization METHOD (from FROM: "--quantization" or the model's
+ * quantization_config), with BITS from the checkpoint config (0 = not stated). */
+static gboolean
+quant_weights(const char *method, int64_t bits, const char *from, tm_dtype *out, GError **error)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(quant_methods); i++) {
+        if (g_ascii_strcasecmp(quant_methods[i].method, method) != 0)
+            continue;
+        if (quant_methods[i].weights != TM_DTYPE_COUNT) {
+            *out = quant_methods[i].weights;
+            return TRUE;
+        }
+        if (g_str_has_prefix(quant_methods[i].method, "gptq") && (bits == 4 || bits == 8)) {
+            *out = bits == 4 ? TM_DTYPE_INT4 : TM_DTYPE_INT8;
+            return TRUE;
+        }
+        if (g_str_has_prefix(quant_methods[i].method, "gptq"))
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "%s %s: the bit width comes from the checkpoint's quantization_config "
+                        "(bits 4 or 8), which this model's config does not state; give "
+                        "--dtype int4 or --dtype int8 instead",
+                        from, method);
+        else
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "%s %s: servesim cannot price this quantization method (priced: fp8, "
+                        "fbgemm_fp8, ptpc_fp8, modelopt, awq, awq_marlin, gptq with bits 4 or 8; "
+                        "or give --dtype int4, int8 or fp8)",
+                        from, method);
+        return FALSE;
+    }
+    const char *names[G_N_ELEMENTS(quant_methods) + 1]; /* NULL-terminated for base_suggest */
+    for (size_t i = 0; i < G_N_ELEMENTS(quant_methods); i++)
+        names[i] = quant_methods[i].method;
+    names[G_N_ELEMENTS(quant_methods)] = NULL;
+    g_autofree char *close = base_suggest(method, names);
+    g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: unknown quantization method '%s'%s%s%s",
+                from, method, close ? " (did you mean " : "", close ? close : "",
+                close ? "?)" : "");
+    return FALSE;
+}
+
+/* vLLM's dtype resolution (vllm/config/model.py _get_and_verify_dtype) and servesim's
+ * quantised shorthands; docs/timemodel.md "dtypes":
+ *   --dtype auto: the config's torch_dtype; float32 or absent → bfloat16 (vLLM downcasts
+ *   fp32 to the platform's first supported dtype, bf16 on every GPU preset here).
+ *   --dtype bfloat16|bf16|float16|half|fp16: the activation (model) dtype.
+ *   --dtype float|float32: refused (fp32 serving is not modelled).
+ *   --dtype fp8|int8|int4: servesim's shorthand for weights quantised to that dtype, with
+ *   an auto KV cache of the same dtype (int4: bf16), as before vLLM's names were accepted.
+ * Weights: the shorthand, else --quantization, else the config's quantization_config
+ * (vLLM checks that both agree), else the activation dtype. KV cache: --kv-cache-dtype, auto =
+ * the activation dtype (vLLM's "auto" = model dtype, whatever the weights). */
+static gboolean
+resolve_dtypes(const tm_options *o, const tm_model_spec *m, tm_roofline_params *p, GError **error)
+{
+    const char *d = o->dtype != NULL ? o->dtype : "auto";
+    tm_dtype act = TM_DTYPE_BF16;
+    bool shorthand = false;
+    if (g_ascii_strcasecmp(d, "float") == 0 || g_ascii_strcasecmp(d, "float32") == 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "--dtype %s: fp32 serving is not modelled (give bfloat16 or float16)", d);
+        return FALSE;
+    }
+    if (g_ascii_strcasecmp(d, "auto") == 0) {
+        act = g_ascii_strcasecmp(m->config_dtype, "float16") == 0 ||
+                      g_ascii_strcasecmp(m->config_dtype, "half") == 0
+                  ? TM_DTYPE_FP16
+                  : TM_DTYPE_BF16;
+    } else {
+        tm_dtype x;
+        if (!tm_dtype_parse(d, &x, error)) {
+            g_prefix_error(error, "--dtype: ");
+            return FALSE;
+        }
+        shorthand = x != TM_DTYPE_BF16 && x != TM_DTYPE_FP16;
+        act = shorthand ? TM_DTYPE_BF16 : x;
+        p->weight_dtype = x;
+    }
+    bool quant_flag = o->quantization != NULL && *o->quantization != '\0';
+    if (shorthand && quant_flag) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "--dtype %s and --quantization %s both set the weight dtype; give one", d,
+                    o->quantization);
+        return FALSE;
+    }
+    if (!shorthand) {
+        p->weight_dtype = act;
+        if (quant_flag && m->quant_method[0] != '\0' &&
+            g_ascii_strcasecmp(m->quant_method, o->quantization) != 0) {
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "--quantization %s does not match the model config's quantization_config "
+                        "(%s)",
+                        o->quantization, m->quant_method);
+            return FALSE;
+        }
+        if (quant_flag && !quant_weights(o->quantization, m->quant_bits, "--quantization",
+                                         &p->weight_dtype, error))
+            return FALSE;
+        if (!quant_flag && m->quant_method[0] != '\0') {
+            g_autofree char *from =
+                g_strdup_printf("%s: quantization_config.quant_method", m->name);
+            if (!quant_weights(m->quant_method, m->quant_bits, from, &p->weight_dtype, error))
+                return FALSE;
+        }
+    }
+    p->kv_dtype =
+        shorthand ? (p->weight_dtype == TM_DTYPE_INT4 ? TM_DTYPE_BF16 : p->weight_dtype) : act;
+    if (o->kv_cache_dtype != NULL && strcmp(o->kv_cache_dtype, "auto") != 0 &&
+        !tm_dtype_parse(o->kv_cache_dtype, &p->kv_dtype, error)) {
+        g_prefix_error(error, "--kv-cache-dtype: ");
+        return FALSE;
+    }
+    return TRUE;
 }
 
 static tm_setup *
@@ -69,16 +227,8 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
         return NULL;
     tm_roofline_params *p = &s->params;
     tm_roofline_params_defaults(p, &s->hw);
-    if (!tm_dtype_parse(o->dtype != NULL ? o->dtype : "bf16", &p->weight_dtype, error)) {
-        g_prefix_error(error, "--dtype: ");
+    if (!resolve_dtypes(o, &s->model, p, error))
         return NULL;
-    }
-    p->kv_dtype = p->weight_dtype == TM_DTYPE_INT4 ? TM_DTYPE_BF16 : p->weight_dtype;
-    if (o->kv_cache_dtype != NULL && strcmp(o->kv_cache_dtype, "auto") != 0 &&
-        !tm_dtype_parse(o->kv_cache_dtype, &p->kv_dtype, error)) {
-        g_prefix_error(error, "--kv-cache-dtype: ");
-        return NULL;
-    }
     if (o->tp < 1 || o->pp < 1 || o->dp < 1) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
                     "parallel sizes must be ≥ 1 (tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT

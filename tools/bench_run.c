@@ -4,7 +4,9 @@
  * 60 req/s, about 80 % of the 75 req/s those replicas sustain (measured: offered 80 req/s gives
  * 74.7 req/s with queueing growing). Each size runs in a forked child so its peak RSS is its
  * own; metrics and requests.csv are computed and written (to a temporary directory) as in a
- * normal run. Reports simulated requests and output tokens per CPU-second and peak RSS. */
+ * normal run. Reports simulated requests and output tokens per CPU-second and peak RSS, with
+ * the CPU model and the load average before and after (figures from a loaded machine are
+ * lower: other processes share the cores and caches). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,6 +94,33 @@ run_child(uint64_t n, const run_args *a, const char *dir)
     return cr;
 }
 
+/* First field of /proc/loadavg (1-minute load), or "?" where there is none. Speed figures are
+ * only comparable at a known load: other processes share the cores and the caches. */
+static char *
+load_1min(void)
+{
+    g_autofree char *s = NULL;
+    if (!g_file_get_contents("/proc/loadavg", &s, NULL, NULL))
+        return g_strdup("?");
+    return g_strndup(s, strcspn(s, " "));
+}
+
+/* "model name" of /proc/cpuinfo and the online CPUs, e.g. "Intel(R) Xeon(R) Processor, 2 CPUs". */
+static char *
+machine(void)
+{
+    g_autofree char *s = NULL;
+    g_autofree char *model = NULL;
+    if (g_file_get_contents("/proc/cpuinfo", &s, NULL, NULL)) {
+        const char *m = strstr(s, "model name");
+        const char *c = m != NULL ? strchr(m, ':') : NULL;
+        if (c != NULL)
+            model = g_strstrip(g_strndup(c + 1, strcspn(c + 1, "\n")));
+    }
+    return g_strdup_printf("%s, %u CPUs", model != NULL ? model : "unknown CPU",
+                           g_get_num_processors());
+}
+
 int
 bench_run(int argc, char **argv)
 {
@@ -115,6 +144,9 @@ bench_run(int argc, char **argv)
     printf("Llama-3.1-8B / H100 SXM x %" PRId64
            ", Poisson %.0f req/s, Azure conversation lengths\n",
            a.replicas, a.rate);
+    g_autofree char *mach = machine();
+    g_autofree char *load0 = load_1min();
+    printf("machine: %s; 1-minute load average at start: %s\n", mach, load0);
     printf("%10s %9s %9s %12s %14s %10s %10s %9s\n", "requests", "CPU s", "wall s", "req/CPU-s",
            "out tok/CPU-s", "steps", "sim s", "peak RSS");
     int rc = CLI_OK;
@@ -153,6 +185,8 @@ bench_run(int argc, char **argv)
                (double)cr.output_tokens / cr.cpu_s, cr.steps, cr.sim_s, (double)cr.rss / 1e6);
         fflush(stdout);
     }
+    g_autofree char *load1 = load_1min();
+    printf("1-minute load average at end: %s\n", load1);
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "servesim: bench run: could not remove %s\n", dir);

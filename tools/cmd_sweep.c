@@ -26,7 +26,7 @@ static const char description[] =
     "Each point is an independent simulation of the run settings below with its axis values;\n"
     "points run in parallel (-j N). Writes DIR/sweep.csv and DIR/sweep.jsonl (--output-dir):\n"
     "one row per point with TTFT/TPOT/ITL/E2EL mean, p50, p90, p95, p99 (ms), throughputs,\n"
-    "goodput, failures, preemptions, utilization and peak KV usage.\n"
+    "goodput, failures, preemptions, busy fraction and peak KV usage.\n"
     "With --find-max rate|concurrency and --slo, each row is the point's SLA limit: the largest\n"
     "load meeting every SLO (bracketing by doubling, then bisection to --tolerance), the binding\n"
     "SLO, and its band: the limit with step times × (1 ± --band, default the calibration's CV\n"

@@ -6,24 +6,27 @@
 #include "servesim_version.h"
 #include "tools/cli.h"
 
+/* Fields after the function: writes_outputs (temporaries removed on signals), hidden (left out of
+ * --help; a command not implemented yet would set it). Every command is implemented now. */
 static const cli_command commands[] = {
     {"run", "simulate serving a workload and report TTFT/TPOT/ITL/E2E, throughput, goodput",
-     cmd_run, true},
+     cmd_run, true, false},
     {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV", cmd_estimate,
-     true},
-    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false},
-    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, true},
+     true, false},
+    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false, false},
+    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, true, false},
     {"sweep", "grids of runs over any setting; SLA limits (max rate or concurrency under SLOs)",
-     cmd_sweep, true},
+     cmd_sweep, true, false},
     {"search", "rank deployments (hardware, TP, replicas, ...) for a GPU budget under SLOs",
-     cmd_search, true},
-    {"merge", "join the shard files of a sharded sweep or search", cmd_merge, true},
+     cmd_search, true, false},
+    {"merge", "join the shard files of a sharded sweep or search", cmd_merge, true, false},
     {"analyze", "workload traces; attention, MMA tiles, host bandwidth, expert offload",
-     cmd_analyze, false},
-    {"report", "one self-contained HTML page of charts from servesim outputs", cmd_report, true},
-    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
+     cmd_analyze, false, false},
+    {"report", "one self-contained HTML page of charts from servesim outputs", cmd_report, true,
      false},
-    {"bench", "measure servesim's own speed and memory", cmd_bench, true},
+    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
+     false, false},
+    {"bench", "measure servesim's own speed and memory", cmd_bench, true, false},
 };
 
 static void
@@ -34,7 +37,8 @@ print_help(FILE *f)
                "KV cache with prefix caching, multi-replica routing) on a roofline time model\n"
                "calibrated against real GPU timings.\n\ncommands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        if (!commands[i].hidden)
+            fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n  --version  print the version\n  --help     this text\n");
 }
 

@@ -163,7 +163,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         !tr_dsa_params_resolve(&dp, &cfg->dsa, tm_setup_model(setup), tm_setup_hardware(setup),
                                tm_setup_params_const(setup)->kv_dtype,
                                fl->no_outputs ? NULL : o->output_dir, (uint64_t)o->seed, &err))
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
     if (fl->print_config) {
         /* Only the settings, with "auto" resolved: the output loads back with --config. */
         json_auto_t *j = sim_config_to_json(cfg);
@@ -193,6 +193,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .cooldown_s = o->cooldown_s,
         .nstages = info->nstages,
         .stage_rates = info->nstages > 0 ? rates : NULL,
+        .max_num_batched_tokens = (uint32_t)o->max_num_batched_tokens,
+        .max_num_seqs = (uint32_t)o->max_num_seqs,
     };
     g_autoptr(sim_metrics) metrics = sim_metrics_new(&mp, &err);
     if (metrics == NULL)
@@ -202,9 +204,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     g_autoptr(tr_dsa) dsa = NULL;
     if (dp.trace_path != NULL || dp.offload) {
         if (dp.trace_path != NULL && !base_dir_ensure_writable(o->output_dir, &err))
-            return cli_fail(err, CLI_USAGE);
+            return fail(error, err, CLI_USAGE);
         if ((dsa = tr_dsa_open(&dp, &err)) == NULL)
-            return cli_fail(err, CLI_USAGE);
+            return fail(error, err, CLI_USAGE);
         tr_dsa_subscribe(dsa, e);
     }
     g_autoptr(tr_outputs) outs = NULL;
@@ -213,6 +215,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     op.dir = o->output_dir;
     op.steps_file = o->write_steps ? o->steps_file : NULL;
     op.perfetto = o->perfetto;
+    op.perfetto_max_steps = (uint64_t)o->perfetto_max_steps;
     op.info.model_id = cfg->tm.model;
     op.info.request_rate = cfg->wl.rate;
     op.info.burstiness = cfg->wl.burstiness;
@@ -274,14 +277,47 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (!sim_metrics_finish(metrics, sim_engine_now(e), &err))
         return fail(error, err, CLI_RUNTIME);
     const sim_metrics_result *res = sim_metrics_get_result(metrics);
+    wl_counters wcount = wl_source_get_counters(src);
+    const tm_roofline_params *rp = tm_setup_params_const(setup);
+    const tm_parallel *par = tm_setup_parallel(setup);
+    bool vllm = strcmp(o->scheduler, "vllm") == 0;
+    tr_simulated simd = {
+        .model = tm_setup_model(setup)->name,
+        .hardware = tm_setup_hardware(setup)->name,
+        .gpu = tm_setup_hardware(setup)->display_name,
+        .tp = par->tp,
+        .pp = par->pp,
+        .dp = par->dp,
+        .replicas = o->replicas,
+        .weight_dtype = tm_dtype_name(rp->weight_dtype),
+        .kv_dtype = tm_dtype_name(rp->kv_dtype),
+        .calibration = tm_setup_calibration(setup),
+        .workload = info->name,
+        .workload_format = info->format,
+        .requests = wcount.emitted,
+        .scheduler = o->scheduler,
+        .scheduler_follows = vllm ? "vLLM " SCHED_VLLM_VERSION : NULL,
+        .router = o->router,
+        .max_num_seqs = o->max_num_seqs,
+        .max_num_batched_tokens = o->max_num_batched_tokens,
+    };
+    op.info.simulated = &simd;
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
+        tr_outputs_set_simulated(outs, &simd);
+        uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))
             return fail(error, err, CLI_RUNTIME);
+        if (dropped > 0)
+            fprintf(stderr,
+                    "servesim: warning: the Perfetto trace %s holds the first %" G_GINT64_FORMAT
+                    " steps; %" G_GUINT64_FORMAT " later steps are left out (raise "
+                    "--perfetto-max-steps)\n",
+                    o->perfetto, o->perfetto_max_steps, dropped);
         /* --report: the page of what was just written (a failure leaves no report.html) */
-        g_autofree char *rp = g_build_filename(o->output_dir, "report.html", NULL);
+        g_autofree char *report_path = g_build_filename(o->output_dir, "report.html", NULL);
         const char *dir = o->output_dir;
-        if (o->report && !rp_report_write(&dir, 1, NULL, rp, &err))
+        if (o->report && !rp_report_write(&dir, 1, NULL, report_path, &err))
             return fail(error, err, CLI_RUNTIME);
     }
     if (!fl->quiet && !o->quiet) {
@@ -298,11 +334,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
             printf("Outputs written to %s/\n", o->output_dir);
     }
     if (out != NULL) {
-        out->utilization = 0.0;
+        out->busy_fraction = 0.0;
         out->kv_peak = 0.0;
         for (uint32_t i = 0; i < res->nreplicas; i++) {
             if (!isnan(res->replicas[i].busy_fraction))
-                out->utilization += res->replicas[i].busy_fraction / res->nreplicas;
+                out->busy_fraction += res->replicas[i].busy_fraction / res->nreplicas;
             if (res->replicas[i].kv_usage_max > out->kv_peak)
                 out->kv_peak = res->replicas[i].kv_usage_max;
         }

@@ -29,9 +29,9 @@ typedef struct runner_result {
     sim_cluster_stats cluster;
     uint64_t events;
     uint32_t num_gpu_blocks;
-    double sim_seconds; /* simulated time span */
-    double utilization; /* mean over replicas of the busy fraction */
-    double kv_peak;     /* max over replicas of the peak KV block usage (fraction) */
+    double sim_seconds;   /* simulated time span */
+    double busy_fraction; /* mean over replicas of the busy fraction */
+    double kv_peak;       /* max over replicas of the peak KV block usage (fraction) */
 } runner_result;
 
 /* Resolves "auto" settings in CFG in place (scheduler limits, block size, max_model_len) and

@@ -65,7 +65,7 @@ simulate(task *t, double load, const char *output_dir, watch *w, sw_metrics *m, 
         t->code = code;
         return -1;
     }
-    sw_metrics_from_result(m, &rr.metrics, rr.utilization, rr.kv_peak);
+    sw_metrics_from_result(m, &rr.metrics, rr.busy_fraction, rr.kv_peak);
     return 0;
 }
 
@@ -439,7 +439,7 @@ sr_outcome_to_json(const sr_params *p, const sr_point *pt, json_t *row)
     none.duration_s = none.request_throughput = none.output_throughput = (double)NAN;
     none.total_token_throughput = none.goodput = none.good_fraction = none.fail_fraction =
         (double)NAN;
-    none.utilization = none.kv_peak = (double)NAN;
+    none.busy_fraction = none.kv_peak = (double)NAN;
     sw_metrics_to_json(o->have_lo ? &o->lo : &none, row, "");
 }
 

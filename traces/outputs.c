@@ -38,6 +38,19 @@ resolve(const char *dir, const char *name)
     return g_path_is_absolute(name) ? g_strdup(name) : g_build_filename(dir, name, NULL);
 }
 
+void
+tr_outputs_set_simulated(tr_outputs *o, const tr_simulated *sim)
+{
+    g_return_if_fail(o != NULL && !o->finished);
+    o->p.info.simulated = sim;
+}
+
+uint64_t
+tr_outputs_perfetto_dropped(const tr_outputs *o)
+{
+    return o->perf != NULL ? tr_perfetto_dropped(o->perf) : 0;
+}
+
 char *
 tr_outputs_path(const tr_outputs *o, const char *name)
 {
@@ -148,7 +161,7 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
                                           tr_vllm_result_json(result, &o->p.info), error))
         return FALSE;
     if (o->p.summary) {
-        json_t *sj = tr_summary_json(result, config);
+        json_t *sj = tr_summary_json(result, o->p.info.simulated, config);
         if (o->p.dsa != NULL) {
             json_object_set_new(sj, "dsa", tr_dsa_summary_json(o->p.dsa));
             json_object_set_new(sj, "serving", serving_json(&result->overall));

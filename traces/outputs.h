@@ -36,7 +36,8 @@ typedef struct tr_outputs_params {
     const char *steps_file;      /* step log, relative to DIR unless absolute (".gz" = gzip); NULL
                                     = none (default) */
     const char *perfetto;        /* Perfetto trace, relative to DIR unless absolute; NULL = none */
-    uint64_t perfetto_max_steps; /* 0 = TR_PERFETTO_DEFAULT_MAX_STEPS */
+    uint64_t perfetto_max_steps; /* 0 = TR_PERFETTO_DEFAULT_MAX_STEPS; the trace records in its
+                                    metadata how many steps it dropped past the cap */
     bool summary;                /* DIR/summary.json (default true) */
     bool lifecycle;              /* DIR/summary_lifecycle_metrics.json and, per load stage,
                                     DIR/stage_<i>_lifecycle_metrics.json (default true) */
@@ -58,6 +59,11 @@ tr_outputs *tr_outputs_open(sim_engine *e, const tr_outputs_params *p, GError **
  * lifecycle reports and the vLLM result from RESULT, then commits every file. Call once. */
 gboolean
 tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *config, GError **error);
+/* Names what was simulated in summary.json ("simulated"); SIM is borrowed until
+ * tr_outputs_finish (params.info.simulated, if set, is used the same way). */
+void tr_outputs_set_simulated(tr_outputs *o, const tr_simulated *sim);
+/* Steps left out of the Perfetto trace by its cap (0 without a trace). */
+uint64_t tr_outputs_perfetto_dropped(const tr_outputs *o);
 /* Final path of the file NAME inside the output directory (for messages). transfer full */
 char *tr_outputs_path(const tr_outputs *o, const char *name);
 void tr_outputs_free(tr_outputs *o); /* NULL is a no-op; deletes uncommitted files */

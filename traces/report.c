@@ -20,6 +20,7 @@ tr_report_info_init(tr_report_info *info)
     info->request_rate = NAN;
     info->burstiness = NAN;
     info->max_concurrency = 0;
+    info->simulated = NULL;
 }
 
 static json_t *
@@ -154,7 +155,9 @@ replica_json(const sim_replica_result *x)
     set(o, "replica", ji(x->replica));
     set(o, "steps", ji(x->steps));
     set(o, "busy_ns", json_integer(x->busy_ns));
-    set(o, "utilization", jr(x->busy_fraction));
+    set(o, "busy_fraction", jr(x->busy_fraction));
+    set(o, "token_budget_fill", jr(x->token_budget_fill));
+    set(o, "seq_slots_fill", jr(x->seq_slots_fill));
     set(o, "batch_size", dist_short_json(&x->batch_size));
     set(o, "tokens_per_step", dist_short_json(&x->tokens_per_step));
     json_t *kv = json_object();
@@ -188,6 +191,17 @@ tr_metrics_json(const sim_metrics_result *r)
     set(o, "exclusion", ex);
     scope_fields(o, &r->overall, &r->slo);
 
+    const sim_load_check *lc = &r->load;
+    json_t *ov = json_object();
+    set(ov, "overloaded", json_boolean(lc->overloaded));
+    set(ov, "arrival_window_s", jr(lc->window_s));
+    set(ov, "arrival_rate", jr(lc->arrival_rate));
+    set(ov, "completion_rate", jr(lc->completion_rate));
+    set(ov, "in_system_at_mid_window", ji(lc->in_system_mid));
+    set(ov, "in_system_at_last_arrival", ji(lc->in_system_end));
+    set(ov, "arrivals_second_half", ji(lc->arrivals_late));
+    set(o, "overload", ov);
+
     json_t *rw = json_object();
     set(rw, "start_ns", json_integer(r->run_start_ns));
     set(rw, "end_ns", json_integer(r->run_end_ns));
@@ -211,14 +225,51 @@ tr_metrics_json(const sim_metrics_result *r)
     return o;
 }
 
+static json_t *
+js(const char *s)
+{
+    return s != NULL ? json_string(s) : json_null();
+}
+
 json_t *
-tr_summary_json(const sim_metrics_result *r, json_t *config)
+tr_simulated_json(const tr_simulated *sim, const sim_metrics_result *r)
+{
+    json_t *o = json_object();
+    set(o, "model", js(sim->model));
+    set(o, "hardware", js(sim->hardware));
+    set(o, "gpu", js(sim->gpu));
+    set(o, "tensor_parallel_size", json_integer(sim->tp));
+    set(o, "pipeline_parallel_size", json_integer(sim->pp));
+    set(o, "data_parallel_size", json_integer(sim->dp));
+    set(o, "replicas", json_integer(sim->replicas));
+    set(o, "weight_dtype", js(sim->weight_dtype));
+    set(o, "kv_cache_dtype", js(sim->kv_dtype));
+    set(o, "calibration",
+        json_string(sim->calibration != NULL ? sim->calibration : "uncalibrated"));
+    json_t *w = json_object();
+    set(w, "source", js(sim->workload));
+    set(w, "format", js(sim->workload_format));
+    set(w, "requests", ji(sim->requests));
+    set(o, "workload", w);
+    set(o, "scheduler", js(sim->scheduler));
+    set(o, "scheduler_follows", js(sim->scheduler_follows));
+    set(o, "router", js(sim->router));
+    set(o, "max_num_seqs", json_integer(sim->max_num_seqs));
+    set(o, "max_num_batched_tokens", json_integer(sim->max_num_batched_tokens));
+    set(o, "overloaded", json_boolean(r->load.overloaded));
+    return o;
+}
+
+json_t *
+tr_summary_json(const sim_metrics_result *r, const tr_simulated *sim, json_t *config)
 {
     json_t *o = json_object();
     json_t *v = json_object();
     set(v, "version", json_string(SERVESIM_VERSION));
     set(v, "git", json_string(SERVESIM_GIT_DESCRIBE));
     set(o, "servesim", v);
+    if (sim != NULL)
+        set(o, "simulated", tr_simulated_json(sim, r));
     set(o, "config", config != NULL ? json_incref(config) : json_null());
     set(o, "metrics", tr_metrics_json(r));
     return o;
@@ -420,11 +471,58 @@ metric_rows(GString *g, const char *header, const char *name, const sim_dist *d)
     row_f(g, label, isnan(d->pct[SIM_PCT_99]) ? 0.0 : d->pct[SIM_PCT_99] / 1e6);
 }
 
+static void
+row_s(GString *g, const char *label, const char *v)
+{
+    g_string_append_printf(g, "%-40s %s\n", label, v);
+}
+
+char *
+tr_overload_line(const sim_load_check *lc)
+{
+    if (!lc->overloaded)
+        return NULL;
+    return g_strdup_printf(
+        "overloaded: arrivals %.1f req/s > completions %.1f req/s; queue still growing at the "
+        "end (%" G_GUINT64_FORMAT " requests in the system at the last arrival, %" G_GUINT64_FORMAT
+        " at mid-window)",
+        lc->arrival_rate, lc->completion_rate, lc->in_system_end, lc->in_system_mid);
+}
+
+/* The block naming what was simulated, before vLLM's table. */
+static void
+simulated_rows(GString *g, const tr_simulated *sim)
+{
+    centre(g, " Simulated ", '=', 50);
+    row_s(g, "Model:", sim->model);
+    g_autofree char *hw = g_strdup_printf("%s (%s)", sim->hardware, sim->gpu);
+    row_s(g, "Hardware:", hw);
+    g_autofree char *par =
+        g_strdup_printf("TP %" G_GINT64_FORMAT " x PP %" G_GINT64_FORMAT " x DP %" G_GINT64_FORMAT
+                        ", %" G_GINT64_FORMAT " replica%s",
+                        sim->tp, sim->pp, sim->dp, sim->replicas, sim->replicas == 1 ? "" : "s");
+    row_s(g, "Parallelism:", par);
+    g_autofree char *dt = g_strdup_printf("%s / %s", sim->weight_dtype, sim->kv_dtype);
+    row_s(g, "dtype (weights / KV cache):", dt);
+    row_s(g, "Calibration:", sim->calibration != NULL ? sim->calibration : "uncalibrated");
+    g_autofree char *wl = g_strdup_printf("%s (%s), %" G_GUINT64_FORMAT " requests", sim->workload,
+                                          sim->workload_format, sim->requests);
+    row_s(g, "Workload:", wl);
+    g_autofree char *sc = g_strdup_printf(
+        "%s, max_num_seqs %" G_GINT64_FORMAT ", max_num_batched_tokens %" G_GINT64_FORMAT,
+        sim->scheduler, sim->max_num_seqs, sim->max_num_batched_tokens);
+    row_s(g, "Scheduler:", sc);
+    if (sim->replicas > 1)
+        row_s(g, "Router:", sim->router);
+}
+
 GString *
 tr_summary_table(const sim_metrics_result *r, const tr_report_info *info)
 {
     const sim_scope_result *s = &r->overall;
     GString *g = g_string_new(NULL);
+    if (info != NULL && info->simulated != NULL)
+        simulated_rows(g, info->simulated);
     centre(g, " Serving Benchmark Result ", '=', 50);
     row_int(g, "Successful requests:", s->completed);
     if (info != NULL && info->max_concurrency > 0)
@@ -452,21 +550,37 @@ tr_summary_table(const sim_metrics_result *r, const tr_report_info *info)
     row_int(g, "Preemptions:", s->preemptions);
     row_f(g,
           "Prefix cache hit rate (%):", isnan(s->prefix_hit_rate) ? 0.0 : s->prefix_hit_rate * 100);
-    double busy = 0, kvmax = 0;
-    uint32_t n = 0;
+    /* busy (a step was running) is not load: one decode stream keeps a replica ~100 % busy;
+     * the token budget and KV cache used say how full the steps were */
+    double busy = 0, fill = 0, kvmean = 0, kvmax = 0;
+    uint32_t n = 0, nfill = 0, nkv = 0;
     for (uint32_t i = 0; i < r->nreplicas; i++) {
         const sim_replica_result *x = &r->replicas[i];
         if (x->steps == 0 && x->requests == 0)
             continue;
         if (!isnan(x->busy_fraction))
             busy += x->busy_fraction;
+        if (!isnan(x->token_budget_fill)) {
+            fill += x->token_budget_fill;
+            nfill++;
+        }
+        if (!isnan(x->kv_usage_time_mean)) {
+            kvmean += x->kv_usage_time_mean;
+            nkv++;
+        }
         if (!isnan(x->kv_usage_max) && x->kv_usage_max > kvmax)
             kvmax = x->kv_usage_max;
         n++;
     }
     row_int(g, "Replicas:", n);
-    row_f(g, "Mean replica utilization (%):", n > 0 ? busy / n * 100 : 0.0);
+    row_f(g, "Busy (% of time in a step):", n > 0 ? busy / n * 100 : 0.0);
+    if (nfill > 0)
+        row_f(g, "Step tokens (% of token budget):", fill / nfill * 100);
+    row_f(g, "Mean KV cache usage (%):", nkv > 0 ? kvmean / nkv * 100 : 0.0);
     row_f(g, "Peak KV cache usage (%):", kvmax * 100);
+    g_autofree char *ov = tr_overload_line(&r->load);
+    if (ov != NULL)
+        g_string_append_printf(g, "%s\n", ov);
     g_string_append(g, "==================================================\n");
     return g;
 }

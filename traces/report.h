@@ -15,21 +15,47 @@
 
 #include "sim/metrics.h"
 
+/* What was simulated, named as the user would check it (the table's first block and
+ * summary.json's "simulated"). Strings borrowed. */
+typedef struct tr_simulated {
+    const char *model;    /* resolved preset name or config path */
+    const char *hardware; /* resolved preset name or file */
+    const char *gpu;      /* the hardware's display name */
+    int64_t tp, pp, dp, replicas;
+    const char *weight_dtype; /* tm_dtype_name */
+    const char *kv_dtype;
+    const char *calibration;       /* NULL = uncalibrated */
+    const char *workload;          /* source name (file, embedded sample, "synthetic") */
+    const char *workload_format;   /* detected or forced format */
+    uint64_t requests;             /* requests the workload produced */
+    const char *scheduler;         /* policy name */
+    const char *scheduler_follows; /* e.g. "vLLM v0.11" (NULL = none) */
+    const char *router;
+    int64_t max_num_seqs, max_num_batched_tokens;
+} tr_simulated;
+
 /* What the caller knows about the benchmark set-up (for vLLM's result header and table). */
 typedef struct tr_report_info {
-    const char *model_id;    /* NULL = unknown (written as null) */
-    double request_rate;     /* configured req/s; NAN or inf = "inf" (all at once / trace) */
-    double burstiness;       /* gamma shape; NAN = unknown */
-    int64_t max_concurrency; /* ≤ 0 = none */
+    const char *model_id;          /* NULL = unknown (written as null) */
+    double request_rate;           /* configured req/s; NAN or inf = "inf" (all at once / trace) */
+    double burstiness;             /* gamma shape; NAN = unknown */
+    int64_t max_concurrency;       /* ≤ 0 = none */
+    const tr_simulated *simulated; /* borrowed; NULL = the table has no "Simulated" block */
 } tr_report_info;
 
 void tr_report_info_init(tr_report_info *info);
 
 /* summary.json's "metrics" object (latencies in ms, integers for counts and ns). */
 json_t *tr_metrics_json(const sim_metrics_result *r);
-/* The whole summary.json: {"servesim": {"version", "git"}, "config": CONFIG, "metrics": ...}.
- * CONFIG (borrowed, may be NULL → null) is the resolved configuration. */
-json_t *tr_summary_json(const sim_metrics_result *r, json_t *config);
+/* summary.json's "simulated" object: SIM's fields, then "overloaded" from R's load check. */
+json_t *tr_simulated_json(const tr_simulated *sim, const sim_metrics_result *r);
+/* The whole summary.json: {"servesim": {"version", "git"}, "simulated": ... (when SIM is not
+ * NULL), "config": CONFIG, "metrics": ...}. CONFIG (borrowed, may be NULL → null) is the
+ * resolved configuration. */
+json_t *tr_summary_json(const sim_metrics_result *r, const tr_simulated *sim, json_t *config);
+/* The one line a run whose arrivals outpaced its completions prints (sim_load_check), without
+ * a newline; NULL when it was not overloaded. transfer full */
+char *tr_overload_line(const sim_load_check *load);
 /* inference-perf lifecycle report of SCOPE; STAGE adds send_duration, requested_rate and
  * achieved_rate to load_summary. Latencies in seconds. */
 json_t *tr_lifecycle_json(const sim_scope_result *scope, bool stage);

@@ -496,8 +496,8 @@ tr_perfetto_commit(tr_perfetto *w, GError **error)
     base_out_printf(w->out,
                     "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"servesim\","
                     "\"max_steps\":%" PRIu64 ",\"written_steps\":%" PRIu64
-                    ",\"dropped_steps\":%" PRIu64 "}}\n",
-                    w->max_steps, w->written, w->dropped);
+                    ",\"dropped_steps\":%" PRIu64 ",\"truncated\":%s}}\n",
+                    w->max_steps, w->written, w->dropped, w->dropped > 0 ? "true" : "false");
     return base_out_commit(w->out, error);
 }
 

@@ -815,6 +815,11 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
     s->start_ns = llround(o->start_s * 1e9);
     s->end_ns = isnan(o->duration_s) ? INT64_MAX : s->start_ns + llround(o->duration_s * 1e9);
     s->limit = o->limit != BASE_OPT_UNSET_INT ? o->limit : INT64_MAX;
+    /* vLLM bench's --num-prompts on a dataset takes that many requests: on a trace it caps the
+     * replay like --limit (the synthetic generator counts it itself) */
+    if (strcmp(fmt, "synthetic") != 0 && o->num_requests != BASE_OPT_UNSET_INT &&
+        o->num_requests < s->limit)
+        s->limit = o->num_requests;
     if (o->shuffle) {
         if (s->inner->sessions) {
             g_set_error(error, WL_ERROR, WL_ERROR_INVALID,

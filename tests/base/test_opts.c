@@ -1,6 +1,9 @@
 /* tests/base/test_opts.c: the settings table drives JSON, flags and serialisation: defaults,
- * overrides, errors naming JSON paths, unset values, round trip. */
+ * overrides, errors naming JSON paths, unset values, round trip; vLLM's spellings (aliases such
+ * as -tp, nargs="+"). */
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -173,4 +176,114 @@ Test(opts, round_trip_through_json)
     base_opts_clear(&set, &d);
     base_opts_clear(&set, &e);
     base_opts_clear(&set, &f);
+}
+
+/* vLLM's spellings: short aliases (-tp), a second long name (--num-prompts), nargs="+". */
+typedef struct {
+    int64_t tp, count;
+    char **slo;
+    bool eager;
+} vdemo;
+
+static const base_opt vrows[] = {
+    {"tp", "tensor-parallel-size|-tp", BASE_OPT_INT, offsetof(vdemo, tp), "1", NULL, 1, 64, 0, "N",
+     "tp"},
+    {"count", "num-requests|--num-prompts", BASE_OPT_INT, offsetof(vdemo, count), "10", NULL, 1,
+     1e9, 0, "N", "count"},
+    {"slo", "goodput", BASE_OPT_STRV, offsetof(vdemo, slo), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE | BASE_OPT_NARGS_PLUS, "KEY:MS", "slos"},
+    {"eager", "enforce-eager|-e", BASE_OPT_BOOL, offsetof(vdemo, eager), "false", NULL, 0, 0, 0,
+     NULL, "b"},
+};
+static const base_opt_table vtable = {"vllm", vrows, G_N_ELEMENTS(vrows), 0};
+static const base_opt_set vset = {&vtable, 1};
+
+/* Parses the NULL-terminated flags into D (defaults first); returns the error or NULL. The
+ * positional words are copied into POS (which owns them: free func g_free). */
+static char *
+vparse(vdemo *d, GPtrArray *pos, const char *first, ...)
+{
+    memset(d, 0, sizeof *d);
+    base_opts_defaults(&vset, d);
+    g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free); /* owned copies */
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a != NULL; a = va_arg(ap, const char *))
+        g_ptr_array_add(args, g_strdup(a));
+    va_end(ap);
+    g_autoptr(GPtrArray) words = g_ptr_array_new(); /* borrowed from ARGS */
+    GError *err = NULL;
+    bool ok = base_opts_parse_args(&vset, d, (int)args->len, (char **)args->pdata, words, &err);
+    for (guint i = 0; pos != NULL && i < words->len; i++)
+        g_ptr_array_add(pos, g_strdup(words->pdata[i]));
+    if (ok)
+        return NULL;
+    char *m = g_strdup(err->message);
+    g_error_free(err);
+    return m;
+}
+
+Test(opts, aliases_parse_like_the_primary_flag)
+{
+    vdemo d;
+    cr_assert_null(vparse(&d, NULL, "-tp", "4", "--num-prompts", "200", "-e", NULL));
+    cr_expect_eq(d.tp, 4);
+    cr_expect_eq(d.count, 200);
+    cr_expect(d.eager);
+    base_opts_clear(&vset, &d);
+    cr_assert_null(vparse(&d, NULL, "-tp=8", "--tensor-parallel-size", "2", NULL));
+    cr_expect_eq(d.tp, 2, "the last spelling given wins");
+    base_opts_clear(&vset, &d);
+    cr_assert_null(vparse(&d, NULL, "--num-requests=7", NULL));
+    cr_expect_eq(d.count, 7);
+    base_opts_clear(&vset, &d);
+    /* a one-dash word that is no alias stays an error; negative numbers stay positional */
+    g_autofree char *e1 = vparse(&d, NULL, "-tq", "4", NULL);
+    cr_expect_str_eq(e1, "unknown option -tq");
+    base_opts_clear(&vset, &d);
+    g_autofree char *e2 = vparse(&d, NULL, "-tp", "0", NULL);
+    cr_expect_str_eq(e2, "-tp: 0 is out of range [1, 64]");
+    base_opts_clear(&vset, &d);
+    g_autoptr(GPtrArray) pos = g_ptr_array_new_with_free_func(g_free);
+    cr_assert_null(vparse(&d, pos, "-5", NULL));
+    cr_expect_eq(pos->len, 1);
+    base_opts_clear(&vset, &d);
+}
+
+Test(opts, nargs_plus_takes_every_following_word)
+{
+    vdemo d;
+    g_autoptr(GPtrArray) pos = g_ptr_array_new_with_free_func(g_free);
+    cr_assert_null(
+        vparse(&d, pos, "--goodput", "ttft:500", "tpot:50", "-tp", "2", "file.csv", NULL));
+    cr_assert_eq(g_strv_length(d.slo), 2);
+    cr_expect_str_eq(d.slo[0], "ttft:500");
+    cr_expect_str_eq(d.slo[1], "tpot:50");
+    cr_expect_eq(d.tp, 2, "an option ends the list");
+    cr_expect_eq(pos->len, 1);
+    base_opts_clear(&vset, &d);
+    /* the comma form and --flag=VALUE (one value) still work */
+    cr_assert_null(vparse(&d, NULL, "--goodput=ttft:500", "--goodput", "tpot:50,e2el:9", NULL));
+    cr_assert_eq(g_strv_length(d.slo), 3);
+    cr_expect_str_eq(d.slo[2], "e2el:9");
+    base_opts_clear(&vset, &d);
+    g_autofree char *e = vparse(&d, NULL, "--goodput", NULL);
+    cr_expect_str_eq(e, "--goodput: missing value (KEY:MS)");
+    base_opts_clear(&vset, &d);
+}
+
+Test(opts, help_lists_aliases_and_repeated_values)
+{
+    GString *g = g_string_new(NULL);
+    base_opts_help(&vset, g);
+    cr_expect(strstr(g->str, "--tensor-parallel-size, -tp N ") != NULL, "%s", g->str);
+    cr_expect(strstr(g->str, "--num-requests, --num-prompts N ") != NULL, "%s", g->str);
+    cr_expect(strstr(g->str, "--goodput KEY:MS [KEY:MS ...] ") != NULL, "%s", g->str);
+    cr_expect(strstr(g->str, "--[no-]enforce-eager, -e ") != NULL, "%s", g->str);
+    g_string_free(g, TRUE);
+    /* suggestions name the primary spelling */
+    vdemo d;
+    g_autofree char *e = vparse(&d, NULL, "--tensor-parallel", "2", NULL);
+    cr_expect_str_eq(e, "unknown flag --tensor-parallel (did you mean --tensor-parallel-size?)");
+    base_opts_clear(&vset, &d);
 }

@@ -13,16 +13,25 @@
 
 TestSuite(cli, .timeout = 120);
 
-static const char *const subcommands[] = {"run",    "estimate", "memory", "calibrate", "sweep",
-                                          "search", "analyze",  "report", "presets",   "bench"};
+static const char *const subcommands[] = {"run",    "estimate", "memory", "calibrate",
+                                          "sweep",  "search",   "merge",  "analyze",
+                                          "report", "presets",  "bench"};
 
-Test(cli, help_lists_every_subcommand)
+/* Commands not implemented yet: hidden from --help (tools/main.c's table), still answering
+ * --help. NULL-terminated; empty now that sweep, search, merge and report are implemented. */
+static const char *const hidden[] = {NULL};
+
+Test(cli, help_lists_every_implemented_subcommand)
 {
     clirun r = clirun_exec("--help", NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     for (size_t i = 0; i < G_N_ELEMENTS(subcommands); i++) {
         g_autofree char *needle = g_strdup_printf("  %s ", subcommands[i]);
-        cr_expect(strstr(r.out, needle) != NULL, "missing %s", subcommands[i]);
+        bool hide = g_strv_contains(hidden, subcommands[i]);
+        if (hide)
+            cr_expect(strstr(r.out, needle) == NULL, "%s is listed", subcommands[i]);
+        else
+            cr_expect(strstr(r.out, needle) != NULL, "missing %s", subcommands[i]);
     }
     clirun_clear(&r);
 }

@@ -1,6 +1,7 @@
 /* tests/sim/test_metrics.c: serving metrics against hand-computed values (vLLM bench
  * definitions, NumPy linear percentiles), goodput, exact radix-selected percentiles against a
- * full sort, warm-up/cool-down exclusion, per-stage split, per-replica step statistics. Payloads
+ * full sort, warm-up/cool-down exclusion, per-stage split, per-replica step statistics (busy
+ * and load), the overload check. Payloads
  * go through a real sim_engine observer bus. */
 #include <math.h>
 #include <string.h>
@@ -463,7 +464,7 @@ Test(metrics, stages_have_their_own_results_and_windows)
 Test(metrics, replica_step_statistics)
 {
     GError *err = NULL;
-    sim_metrics_params p = {0};
+    sim_metrics_params p = {.max_num_batched_tokens = 1024, .max_num_seqs = 8};
     g_autoptr(sim_metrics) m = sim_metrics_new(&p, &err);
     sim_engine *e = sim_engine_new();
     sim_metrics_subscribe(m, e);
@@ -511,4 +512,80 @@ Test(metrics, replica_step_statistics)
     expect_near(r0->kv_usage_max, 0.3, 1e-12, "kv max");
     cr_expect_eq(r1->preemptions, 1);
     expect_near(r1->kv_usage_max, 0.25, 1e-12, "kv max 1");
+    /* load, not busy: replica 0's steps carry (300 + 4) / 2 = 152 tokens of a 1024 budget and
+     * 3 of 8 sequence slots; replica 1's 512 tokens, 1 sequence */
+    expect_near(r0->token_budget_fill, 152.0 / 1024, 1e-12, "token fill 0");
+    expect_near(r0->seq_slots_fill, 3.0 / 8, 1e-12, "seq fill 0");
+    expect_near(r1->token_budget_fill, 0.5, 1e-12, "token fill 1");
+    expect_near(r1->seq_slots_fill, 1.0 / 8, 1e-12, "seq fill 1");
+}
+
+/* Requests sent every second at t = 0, 1, ..., N−1 s, each finishing at FINISH(i) ms. */
+static sim_metrics_result
+load_run(int n, int64_t (*finish_ms)(int), sim_metrics **keep)
+{
+    GError *err = NULL;
+    sim_metrics_params p = {0};
+    sim_metrics *m = sim_metrics_new(&p, &err);
+    cr_assert_not_null(m);
+    sim_engine *e = sim_engine_new();
+    sim_metrics_subscribe(m, e);
+    for (int i = 0; i < n; i++) {
+        int64_t f = finish_ms(i);
+        sim_request_record r = tu_record((uint64_t)i, 0, i * 1000LL, i * 1000LL, f, f, 10, 1);
+        int64_t c[] = {f};
+        publish_request(e, &r, c, NULL, 1);
+    }
+    cr_assert(sim_metrics_finish(m, 0, &err), "%s", err ? err->message : "");
+    sim_engine_free(e);
+    *keep = m;
+    return *sim_metrics_get_result(m);
+}
+
+static int64_t
+finish_quickly(int i)
+{
+    return i * 1000LL + 500; /* 0.5 s each: one request in the system half the time */
+}
+
+static int64_t
+finish_at_half_rate(int i)
+{
+    return 2000LL * (i + 1); /* served one at a time every 2 s: completions at 0.5 req/s */
+}
+
+Test(metrics, overload_check_compares_arrivals_with_completions)
+{
+    sim_metrics *m = NULL;
+    /* 101 arrivals over [0, 100] s: 1 req/s. Stable: finished by 100 s are the 100 sent
+     * before it (0.5 s each); in the system at 50 s: 0 (request 50 arrives and is in it until
+     * 50.5: sent by 50 = 51, finished by 50 = 50 → 1); at 100 s: 1. */
+    sim_metrics_result r = load_run(101, finish_quickly, &m);
+    cr_assert(r.load.valid);
+    expect_near(r.load.window_s, 100, 1e-12, "window");
+    expect_near(r.load.arrival_rate, 1.0, 1e-12, "arrival rate");
+    expect_near(r.load.completion_rate, 1.0, 1e-12, "completion rate");
+    cr_expect_eq(r.load.in_system_mid, 1);
+    cr_expect_eq(r.load.in_system_end, 1);
+    cr_expect_eq(r.load.arrivals_late, 50, "sends in (50, 100]");
+    cr_expect_not(r.load.overloaded);
+    sim_metrics_free(m);
+    /* Overloaded: completions every 2 s at 2, 4, ..., so 50 finished by 100 s (0.5 req/s);
+     * at 50 s: 51 sent, 25 finished → 26 in the system; at 100 s: 101 − 50 = 51. Growth 25 >
+     * max(5 % of 50, 3·sqrt(50 + 26) = 26.2)? No: 25 < 26.2, too few requests to tell. */
+    r = load_run(101, finish_at_half_rate, &m);
+    expect_near(r.load.completion_rate, 0.5, 1e-12, "completion rate");
+    cr_expect_eq(r.load.in_system_mid, 26);
+    cr_expect_eq(r.load.in_system_end, 51);
+    cr_expect_not(r.load.overloaded, "within noise at 101 requests");
+    sim_metrics_free(m);
+    /* 1001 arrivals over 1000 s: at 500 s 501 sent, 250 finished → 251; at 1000 s 1001 − 500
+     * = 501. Growth 250 > max(25, 3·sqrt(500 + 251) = 82.2): overloaded. */
+    r = load_run(1001, finish_at_half_rate, &m);
+    expect_near(r.load.arrival_rate, 1.0, 1e-12, "arrival rate");
+    expect_near(r.load.completion_rate, 0.5, 1e-12, "completion rate");
+    cr_expect_eq(r.load.in_system_mid, 251);
+    cr_expect_eq(r.load.in_system_end, 501);
+    cr_expect(r.load.overloaded);
+    sim_metrics_free(m);
 }

@@ -153,7 +153,7 @@ Test(slo, metrics_come_from_the_overall_scope_in_ms_and_round_trip)
     cr_expect_eq(back.sent, 10);
     cr_expect_eq(back.failed, 2);
     cr_expect_eq(back.good, 6);
-    cr_expect_eq(back.utilization, 0.75);
+    cr_expect_eq(back.busy_fraction, 0.75);
     cr_expect_eq(back.lat_ms[SW_LAT_TTFT][SW_STAT_P99], 525.0);
     json_decref(o);
 }

@@ -1,6 +1,8 @@
 /* tests/timemodel/test_setup.c: tm_options → setup: presets and aliases, validation errors
- * (one line), calibration files, precedence of explicit options, hardware presets. */
+ * (one line), calibration files, precedence of explicit options, hardware presets; vLLM's
+ * names (Hugging Face ids, hardware aliases, --dtype, --quantization). */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "base/asset.h"
 #include "tests/testutil.h"
 #include "timemodel/setup.h"
 
@@ -259,4 +262,223 @@ Test(setup, a_scaled_time_model_scales_step_times_only)
     cr_expect_float_eq(c.overhead_s, 1.25e-3, 1e-15);
     cr_expect_float_eq(c.compute_s, 0.25e-3, 1e-15);
     cr_expect_eq(tm->request_overhead_s, 0.02);
+}
+
+/* ---- vLLM's names: Hugging Face ids, hardware aliases, dtype / quantization ------------- */
+
+/* Builds a setup for MODEL on HW with extra "path=value" settings (NULL-terminated). */
+static tm_setup *
+setup_with(const char *model, const char *hw, GError **err, ...)
+{
+    tm_options o = opts(model, hw);
+    va_list ap;
+    va_start(ap, err);
+    for (const char *kv = va_arg(ap, const char *); kv != NULL; kv = va_arg(ap, const char *)) {
+        g_auto(GStrv) p = g_strsplit(kv, "=", 2);
+        cr_assert(base_opts_set_string(&set, &o, p[0], p[1], NULL), "%s", kv);
+    }
+    va_end(ap);
+    tm_setup *s = tm_setup_new(&o, err);
+    base_opts_clear(&set, &o);
+    return s;
+}
+
+Test(setup, hugging_face_ids_resolve_to_presets)
+{
+    /* id → preset and its layer count, from the models' config.json files (hand-copied) */
+    const struct {
+        const char *id, *preset;
+        int64_t layers;
+    } ids[] = {
+        {"meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b-instruct", 32},
+        {"meta-llama/Meta-Llama-3.1-8B", "llama-3.1-8b", 32},
+        {"META-LLAMA/META-LLAMA-3.1-8B", "llama-3.1-8b", 32},
+        {"meta-llama/Llama-3.1-70B-Instruct", "llama-3.1-70b-instruct", 80},
+        {"deepseek-ai/DeepSeek-V3", "deepseek-v3", 61},
+        {"Qwen/Qwen3-32B", "qwen3-32b", 64},
+        {"mistralai/Mixtral-8x7B-v0.1", "mixtral-8x7b", 32},
+        {"LLAMA-3.1-8B", "llama-3.1-8b", 32},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        GError *err = NULL;
+        g_autoptr(tm_setup) s = setup_with(ids[i].id, "h200", &err,
+                                           "parallelism."
+                                           "tensor_parallel_size=8",
+                                           NULL);
+        cr_assert_not_null(s, "%s: %s", ids[i].id, err ? err->message : "");
+        cr_expect_str_eq(tm_setup_model(s)->name, ids[i].preset, "%s", ids[i].id);
+        cr_expect_eq(tm_setup_model(s)->layers, ids[i].layers, "%s", ids[i].id);
+    }
+    /* every listed id resolves to its own preset, and every preset loads */
+    g_auto(GStrv) names = tm_model_preset_names();
+    for (char **n = names; *n != NULL; n++)
+        for (const char *const *id = tm_model_preset_ids(*n); *id != NULL; id++) {
+            g_autofree char *p = tm_model_resolve_preset(*id);
+            cr_expect_str_eq(p, *n, "%s", *id);
+        }
+}
+
+Test(setup, unknown_ids_suggest_and_paths_still_load)
+{
+    tm_model_spec m;
+    GError *err = NULL;
+    cr_expect_not(tm_model_spec_load(&m, "meta-llama/Llama-3.1-405B", &err));
+    cr_assert_not_null(err);
+    cr_expect(
+        g_str_has_prefix(err->message, "unknown model 'meta-llama/Llama-3.1-405B' (did you mean "),
+        "%s", err->message);
+    cr_expect(strstr(err->message, "meta-llama/Llama-3.1-70B") != NULL, "%s", err->message);
+    g_clear_error(&err);
+    cr_expect_not(tm_model_spec_load(&m, "acme/none-such-model", &err));
+    cr_expect(g_str_has_prefix(err->message, "unknown model 'acme/none-such-model'"), "%s",
+              err->message);
+    g_clear_error(&err);
+    /* a config.json by path, and the directory holding it (a downloaded snapshot) */
+    g_autoptr(GBytes) b = base_asset_bytes("models/qwen3-32b.json", NULL);
+    cr_assert_not_null(b);
+    g_autofree char *dir = g_dir_make_tmp("servesim-model-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "config.json", NULL);
+    cr_assert(
+        g_file_set_contents(path, g_bytes_get_data(b, NULL), (gssize)g_bytes_get_size(b), NULL));
+    cr_assert(tm_model_spec_load(&m, path, &err), "%s", err ? err->message : "");
+    cr_expect_eq(m.layers, 64);
+    tm_model_spec_clear(&m);
+    cr_assert(tm_model_spec_load(&m, dir, &err), "%s", err ? err->message : "");
+    cr_expect_eq(m.layers, 64);
+    tm_model_spec_clear(&m);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+Test(setup, hardware_aliases_load_the_preset_and_its_calibration)
+{
+    const char *const h100[] = {"h100", "H100", "h100-sxm5", "h100-sxm"};
+    for (size_t i = 0; i < G_N_ELEMENTS(h100); i++) {
+        GError *err = NULL;
+        g_autoptr(tm_setup) s = setup_with("meta-llama/Llama-3.1-8B", h100[i], &err, NULL);
+        cr_assert_not_null(s, "%s: %s", h100[i], err ? err->message : "");
+        cr_expect_str_eq(tm_setup_hardware(s)->name, "h100-sxm", "%s", h100[i]);
+        cr_expect_eq(tm_setup_hardware(s)->mem_bw, 3350e9, "%s: SXM5 datasheet", h100[i]);
+        cr_expect_str_eq(tm_setup_calibration(s), "h100-sxm", "%s", h100[i]);
+    }
+    g_autofree char *a = tm_hardware_resolve_preset("A100");
+    cr_expect_str_eq(a, "a100-80gb");
+    cr_expect_null(tm_hardware_resolve_preset("h100-pcie"));
+    const char *const *al = tm_hardware_preset_aliases("h100-sxm");
+    cr_expect_str_eq(al[0], "h100");
+}
+
+/* Weight bytes of Llama-3.1-8B on one GPU, by hand: linear layers 32 × (q 4096² + k,v
+ * 2·4096·1024 + o 4096² + mlp 3·4096·14336) = 6,979,321,856 at the weight dtype; embedding
+ * and untied lm-head 2 × 128256·4096 and norms 32·2·4096 + 4096 at 2 bytes. */
+#define LLAMA8B_LINEAR    6979321856.0
+#define LLAMA8B_BF16_REST (2.0 * (2.0 * 128256 * 4096 + 32 * 2 * 4096 + 4096))
+
+static double
+weight_bytes(const tm_setup *s)
+{
+    tm_memory_plan plan;
+    GError *err = NULL;
+    tm_setup_memory_plan(s, NULL, &plan, &err);
+    g_clear_error(&err);
+    return plan.weight_bytes;
+}
+
+Test(setup, dtype_auto_follows_the_model_config)
+{
+    GError *err = NULL;
+    g_autoptr(tm_setup) l3 = setup_with("llama-3.1-8b", "h100", &err, NULL); /* bfloat16 */
+    cr_assert_not_null(l3, "%s", err ? err->message : "");
+    cr_expect_eq(tm_setup_params_const(l3)->weight_dtype, TM_DTYPE_BF16);
+    cr_expect_eq(tm_setup_params_const(l3)->kv_dtype, TM_DTYPE_BF16);
+    cr_expect_eq(weight_bytes(l3), 2 * LLAMA8B_LINEAR + LLAMA8B_BF16_REST);
+    g_autoptr(tm_setup) l2 = setup_with("llama-2-7b", "h100", &err, NULL); /* float16 */
+    cr_assert_not_null(l2, "%s", err ? err->message : "");
+    cr_expect_eq(tm_setup_params_const(l2)->weight_dtype, TM_DTYPE_FP16);
+    cr_expect_eq(tm_setup_params_const(l2)->kv_dtype, TM_DTYPE_FP16);
+    /* DeepSeek-V3's config has an fp8 quantization_config: vLLM loads fp8 weights and keeps
+     * an auto KV cache in the model dtype (bfloat16), also under an explicit --dtype */
+    const char *const dts[] = {"model.dtype=auto", "model.dtype=bfloat16"};
+    for (size_t i = 0; i < G_N_ELEMENTS(dts); i++) {
+        g_autoptr(tm_setup) ds = setup_with("deepseek-v3", "h200", &err,
+                                            "parallelism.tensor_parallel_size=8", dts[i], NULL);
+        cr_assert_not_null(ds, "%s", err ? err->message : "");
+        cr_expect_eq(tm_setup_params_const(ds)->weight_dtype, TM_DTYPE_FP8, "%s", dts[i]);
+        cr_expect_eq(tm_setup_params_const(ds)->kv_dtype, TM_DTYPE_BF16, "%s", dts[i]);
+    }
+    g_autoptr(tm_setup) half = setup_with("llama-3.1-8b", "h100", &err, "model.dtype=half", NULL);
+    cr_expect_eq(tm_setup_params_const(half)->weight_dtype, TM_DTYPE_FP16);
+    cr_expect_null(setup_with("llama-3.1-8b", "h100", &err, "model.dtype=float", NULL));
+    cr_expect_str_eq(err->message,
+                     "--dtype float: fp32 serving is not modelled (give bfloat16 or float16)");
+    g_clear_error(&err);
+}
+
+Test(setup, quantization_methods_price_or_refuse)
+{
+    GError *err = NULL;
+    g_autoptr(tm_setup) f8 =
+        setup_with("llama-3.1-8b", "h100", &err, "model.quantization=fp8", NULL);
+    cr_assert_not_null(f8, "%s", err ? err->message : "");
+    cr_expect_eq(tm_setup_params_const(f8)->weight_dtype, TM_DTYPE_FP8);
+    cr_expect_eq(tm_setup_params_const(f8)->kv_dtype, TM_DTYPE_BF16, "auto KV = model dtype");
+    cr_expect_eq(weight_bytes(f8), LLAMA8B_LINEAR + LLAMA8B_BF16_REST);
+    g_autoptr(tm_setup) f8kv = setup_with("llama-3.1-8b", "h100", &err, "model.quantization=fp8",
+                                          "model.kv_cache_dtype=fp8_e5m2", NULL);
+    cr_expect_eq(tm_setup_params_const(f8kv)->kv_dtype, TM_DTYPE_FP8);
+    g_autoptr(tm_setup) awq =
+        setup_with("llama-3.1-8b", "h100", &err, "model.quantization=awq", NULL);
+    cr_assert_not_null(awq, "%s", err ? err->message : "");
+    cr_expect_eq(weight_bytes(awq), LLAMA8B_LINEAR / 2 + LLAMA8B_BF16_REST);
+    /* servesim's shorthand keeps its meaning: fp8 weights and an fp8 auto KV cache */
+    g_autoptr(tm_setup) sh = setup_with("llama-3.1-8b", "h100", &err, "model.dtype=fp8", NULL);
+    cr_expect_eq(tm_setup_params_const(sh)->kv_dtype, TM_DTYPE_FP8);
+
+    const struct {
+        const char *model, *a, *b, *msg;
+    } bad[] = {
+        {"llama-3.1-8b", "model.quantization=gguf", NULL,
+         "--quantization gguf: servesim cannot price this quantization method"},
+        {"llama-3.1-8b", "model.quantization=bitsandbytes", NULL,
+         "--quantization bitsandbytes: servesim cannot price"},
+        {"llama-3.1-8b", "model.quantization=awqq", NULL,
+         "--quantization: unknown quantization method 'awqq' (did you mean awq"},
+        {"llama-3.1-8b", "model.quantization=gptq", NULL, "--quantization gptq: the bit width"},
+        {"deepseek-v3", "model.quantization=awq", NULL,
+         "--quantization awq does not match the model config's quantization_config (fp8)"},
+        {"llama-3.1-8b", "model.quantization=fp8", "model.dtype=int4",
+         "--dtype int4 and --quantization fp8 both set the weight dtype"},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        tm_setup *s = setup_with(bad[i].model, "h200", &err, "parallelism.tensor_parallel_size=8",
+                                 bad[i].a, bad[i].b, NULL);
+        cr_expect_null(s, "%s", bad[i].a);
+        tm_setup_free(s);
+        cr_assert_not_null(err, "%s", bad[i].a);
+        cr_expect(g_str_has_prefix(err->message, bad[i].msg), "'%s' lacks '%s'", err->message,
+                  bad[i].msg);
+        cr_expect_null(strchr(err->message, '\n'));
+        g_clear_error(&err);
+    }
+}
+
+Test(setup, gptq_bits_come_from_the_checkpoint_config)
+{
+    g_autoptr(GBytes) b = base_asset_bytes("models/llama-3.1-8b.json", NULL);
+    json_auto_t *cfg = json_loadb(g_bytes_get_data(b, NULL), g_bytes_get_size(b), 0, NULL);
+    cr_assert_not_null(cfg);
+    json_object_set_new(
+        cfg, "quantization_config",
+        json_pack("{s:s, s:i, s:i}", "quant_method", "gptq", "bits", 8, "group_size", 128));
+    g_autofree char *text = json_dumps(cfg, 0);
+    g_autofree char *path = tu_tmp_file(".json", text);
+    GError *err = NULL;
+    g_autoptr(tm_setup) s = setup_with(path, "h100", &err, NULL);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    cr_expect_eq(tm_setup_params_const(s)->weight_dtype, TM_DTYPE_INT8);
+    cr_expect_eq(weight_bytes(s), LLAMA8B_LINEAR + LLAMA8B_BF16_REST);
+    cr_expect_null(tm_setup_calibration(s), "a file is not the preset the calibration fits");
+    g_unlink(path);
 }

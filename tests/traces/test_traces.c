@@ -301,6 +301,7 @@ Test(traces, perfetto_trace_has_one_complete_event_per_step)
     cr_expect_eq(nm, 6); /* process_name, process_sort_index, thread_name × 2 replicas */
     json_t *od = json_object_get(j, "otherData");
     cr_expect_eq(json_integer_value(json_object_get(od, "dropped_steps")), 0);
+    cr_expect(json_is_false(json_object_get(od, "truncated")));
 }
 
 Test(traces, perfetto_cap_drops_and_counts_later_steps)
@@ -322,6 +323,7 @@ Test(traces, perfetto_cap_drops_and_counts_later_steps)
     cr_expect_eq(json_integer_value(json_object_get(od, "written_steps")), 4);
     cr_expect_eq(json_integer_value(json_object_get(od, "dropped_steps")), 6);
     cr_expect_eq(json_integer_value(json_object_get(od, "max_steps")), 4);
+    cr_expect(json_is_true(json_object_get(od, "truncated")));
     /* 4 X + 4 C + 3 metadata × 2 replicas */
     cr_expect_eq(json_array_size(json_object_get(j, "traceEvents")), 14);
 }
@@ -436,7 +438,7 @@ Test(traces, summary_json_holds_version_config_and_metrics)
     json_t *m = json_object_get(j, "metrics");
     expect_keys(m,
                 "exclusion window requests tokens throughput goodput latency_ms lengths "
-                "preemptions prefix_cache replica_window replicas stages",
+                "preemptions prefix_cache overload replica_window replicas stages",
                 "metrics keys");
     json_t *lat = json_object_get(m, "latency_ms");
     expect_keys(lat, "ttft tpot itl e2el queueing", "latency_ms");
@@ -450,7 +452,14 @@ Test(traces, summary_json_holds_version_config_and_metrics)
     json_t *r0 = json_array_get(reps, 0);
     /* replica 0 busy 100 + 100 + 90 + 100 + 100 = 490 ms of the 500 ms run window */
     cr_expect_eq(json_integer_value(json_object_get(r0, "busy_ns")), 490 * MS);
-    cr_expect(fabs(json_real_value(json_object_get(r0, "utilization")) - 0.98) < 1e-12);
+    cr_expect(fabs(json_real_value(json_object_get(r0, "busy_fraction")) - 0.98) < 1e-12);
+    cr_expect(json_is_null(json_object_get(r0, "token_budget_fill")), "no budget given");
+    json_t *ov = json_object_get(m, "overload");
+    expect_keys(ov,
+                "overloaded arrival_window_s arrival_rate completion_rate in_system_at_mid_window "
+                "in_system_at_last_arrival arrivals_second_half",
+                "overload keys");
+    cr_expect(json_is_false(json_object_get(ov, "overloaded")));
     json_t *pc = json_object_get(r0, "prefix_cache");
     cr_expect(fabs(json_real_value(json_object_get(pc, "hit_rate")) - 64.0 / 300) < 1e-9);
     json_t *stages = json_object_get(m, "stages");
@@ -574,4 +583,80 @@ Test(traces, table_looks_like_vllm_bench)
         if (f != NULL)
             pos = f + strlen(want_lines[i]);
     }
+}
+
+Test(traces, table_and_summary_name_what_was_simulated)
+{
+    sim_metrics *m = run_into(tmpdir, NULL);
+    const sim_metrics_result *r = sim_metrics_get_result(m);
+    tr_simulated sim = {.model = "llama-3.1-8b",
+                        .hardware = "h100-sxm",
+                        .gpu = "NVIDIA H100 SXM5 80GB",
+                        .tp = 2,
+                        .pp = 1,
+                        .dp = 1,
+                        .replicas = 3,
+                        .weight_dtype = "fp8",
+                        .kv_dtype = "bf16",
+                        .calibration = NULL,
+                        .workload = "trace.csv",
+                        .workload_format = "azure",
+                        .requests = 4,
+                        .scheduler = "vllm",
+                        .router = "least_loaded",
+                        .max_num_seqs = 256,
+                        .max_num_batched_tokens = 2048};
+    tr_report_info info;
+    tr_report_info_init(&info);
+    info.simulated = &sim;
+    g_autoptr(GString) t = tr_summary_table(r, &info);
+    const char *want_lines[] = {
+        "=================== Simulated ====================\n",
+        "Model:                                   llama-3.1-8b\n",
+        "Hardware:                                h100-sxm (NVIDIA H100 SXM5 80GB)\n",
+        "Parallelism:                             TP 2 x PP 1 x DP 1, 3 replicas\n",
+        "dtype (weights / KV cache):              fp8 / bf16\n",
+        "Calibration:                             uncalibrated\n",
+        "Workload:                                trace.csv (azure), 4 requests\n",
+        "Scheduler:                               vllm, max_num_seqs 256, max_num_batched_tokens "
+        "2048\n",
+        "Router:                                  least_loaded\n",
+        "============ Serving Benchmark Result ============\n",
+        "Busy (% of time in a step):",
+        "Mean KV cache usage (%):",
+    };
+    const char *pos = t->str;
+    for (size_t i = 0; i < G_N_ELEMENTS(want_lines); i++) {
+        const char *f = strstr(pos, want_lines[i]);
+        cr_expect_not_null(f, "missing or out of order: %s\n%s", want_lines[i], t->str);
+        if (f != NULL)
+            pos = f + strlen(want_lines[i]);
+    }
+    cr_expect_null(strstr(t->str, "overloaded"), "%s", t->str);
+    cr_expect_null(strstr(t->str, "utilization"), "busy is not called utilization");
+    json_auto_t *j = tr_summary_json(r, &sim, NULL);
+    expect_keys(j, "servesim simulated config metrics", "summary keys");
+    json_t *so = json_object_get(j, "simulated");
+    expect_keys(so,
+                "model hardware gpu tensor_parallel_size pipeline_parallel_size data_parallel_size "
+                "replicas weight_dtype kv_cache_dtype calibration workload scheduler "
+                "scheduler_follows router max_num_seqs max_num_batched_tokens overloaded",
+                "simulated keys");
+    cr_expect_str_eq(json_string_value(json_object_get(so, "calibration")), "uncalibrated");
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(so, "workload"), "requests")),
+                 4);
+    sim_metrics_free(m);
+    /* the overload line, from figures set by hand */
+    sim_load_check lc = {.valid = true,
+                         .arrival_rate = 20.04,
+                         .completion_rate = 11.36,
+                         .in_system_mid = 1000,
+                         .in_system_end = 2600,
+                         .overloaded = true};
+    g_autofree char *line = tr_overload_line(&lc);
+    cr_expect_str_eq(line, "overloaded: arrivals 20.0 req/s > completions 11.4 req/s; queue still "
+                           "growing at the end (2600 requests in the system at the last arrival, "
+                           "1000 at mid-window)");
+    lc.overloaded = false;
+    cr_expect_null(tr_overload_line(&lc));
 }
