@@ -85,7 +85,14 @@ tm_setup_new(const tm_options *o, GError **error)
                     o->tp, o->pp, o->dp);
         return NULL;
     }
-    s->par = tm_parallel_make(o->tp, o->pp, o->dp, o->expert_parallel && s->model.experts > 0);
+    if (o->expert_parallel && s->model.experts == 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--enable-expert-parallel: %s has no experts (expert parallelism shards the "
+                    "experts of a MoE model)",
+                    s->model.name);
+        return NULL;
+    }
+    s->par = tm_parallel_make(o->tp, o->pp, o->dp, o->expert_parallel);
     p->par = s->par;
     if (!tm_model_check_parallel(&s->model, &s->par, error)) {
         g_prefix_error(error, "%s: ", s->model.name);
@@ -203,6 +210,45 @@ tm_timemodel *
 tm_setup_timemodel(const tm_setup *s)
 {
     return tm_roofline_new(&s->model, &s->hw, &s->params);
+}
+
+/* Σ per-kernel floors × the kernels of a one-sequence decode step priced with P. */
+static double
+kernel_floors(const tm_setup *s, const tm_roofline_params *p)
+{
+    bool any = false;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        any |= isfinite(s->kernel_s[k]);
+    if (!any)
+        return 0.0;
+    g_autoptr(tm_timemodel) tmp = tm_roofline_new(&s->model, &s->hw, p);
+    double per[TM_OPCLASS_COUNT];
+    tm_roofline_step_kernels(tmp, per);
+    double f = 0.0;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        if (isfinite(s->kernel_s[k]))
+            f += s->kernel_s[k] * per[k];
+    return f;
+}
+
+tm_timemodel *
+tm_setup_stage_timemodel(const tm_setup *s, int64_t stage)
+{
+    g_return_val_if_fail(stage >= 0 && stage < s->par.pp, NULL);
+    tm_roofline_params p = s->params;
+    if (s->par.pp == 1)
+        return tm_roofline_new(&s->model, &s->hw, &p);
+    /* The step overhead holds a fixed part (CPU, once per step: the first stage) and the
+     * calibration's per-kernel floors (each stage pays for its own kernels). */
+    double fixed = p.step_overhead_s - kernel_floors(s, &p);
+    if (fixed < 0.0)
+        fixed = 0.0;
+    p.pp_stage = (int32_t)stage;
+    double floors = kernel_floors(s, &p);
+    p.step_overhead_s = (stage == 0 ? fixed : 0.0) + floors;
+    if (stage != 0)
+        p.per_seq_overhead_s = 0.0;
+    return tm_roofline_new(&s->model, &s->hw, &p);
 }
 
 gboolean

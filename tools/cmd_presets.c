@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/asset.h"
+#include "sim/profile.h"
 #include "tools/cli.h"
 
 int
@@ -51,5 +52,11 @@ cmd_presets(int argc, char **argv)
     }
     if (base_asset_count() == 0)
         printf("(nothing embedded)\n");
+    /* engine profiles are a const table, not assets (sim/profile.c) */
+    printf("\nengines (--engine; default %s):\n", sim_profile_default()->name);
+    for (size_t i = 0; i < sim_profile_count(); i++) {
+        const sim_profile *p = sim_profile_at(i);
+        printf("  %-10s %s; %s\n", p->name, p->summary, p->follows);
+    }
     return CLI_OK;
 }

@@ -151,7 +151,9 @@ replica_json(const sim_replica_result *x)
 {
     json_t *o = json_object();
     set(o, "replica", ji(x->replica));
+    set(o, "dp_rank", ji(x->dp_rank));
     set(o, "steps", ji(x->steps));
+    set(o, "dummy_steps", ji(x->dummy_steps));
     set(o, "busy_ns", json_integer(x->busy_ns));
     set(o, "utilization", jr(x->busy_fraction));
     set(o, "batch_size", dist_short_json(&x->batch_size));

@@ -130,8 +130,11 @@ Test(setup, validation_errors_are_one_line)
     o.tp = 3;
     expect_setup_error(&o, "--tensor-parallel-size 3 does not divide num_attention_heads 32");
     o = opts("llama-3.1-8b", "h100-sxm");
-    o.pp = 5;
-    expect_setup_error(&o, "--pipeline-parallel-size 5 does not divide num_hidden_layers 32");
+    o.pp = 33;
+    expect_setup_error(&o, "--pipeline-parallel-size 33 exceeds num_hidden_layers 32");
+    o = opts("llama-3.1-8b", "h100-sxm");
+    o.expert_parallel = true;
+    expect_setup_error(&o, "--enable-expert-parallel: llama-3.1-8b has no experts");
     o = opts("mixtral-8x7b", "h100-sxm");
     o.tp = 2;
     o.dp = 8;
