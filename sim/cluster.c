@@ -52,7 +52,8 @@ typedef struct pool {
     server *servers;
     uint64_t *pending_tokens, *pending_prefill; /* per replica, requests in its API server */
     const tm_timemodel **stage_tm;              /* pp entries */
-    int64_t *scratch;                           /* pp stage durations of the step being launched */
+    int64_t egress_ns; /* API-server loop time per streamed token (0: none) */
+    int64_t *scratch;  /* pp stage durations of the step being launched */
 } pool;
 
 struct sim_cluster {
@@ -82,6 +83,8 @@ struct sim_cluster {
     /* the step whose output is being committed (token callback) */
     pool *cur_pool;
     int64_t step_now;
+    int64_t *cur_api_busy; /* the committing core's replica's API servers; NULL: no egress */
+    bool token_observers;
 
     sim_cluster_stats st;
 };
@@ -243,10 +246,10 @@ plan_and_launch(sim_cluster *c, pool *pl, engine *g)
         bool any = false;
         for (uint32_t k = 0; k < g->n; k++) {
             sim_replica *r = &pl->cores[g->first + k];
-            if (!sim_replica_has_work(r)) {
-                r->nplanned = 0;
+            r->nplanned = 0;
+            if (!sim_replica_has_work(r))
                 continue;
-            }
+            r->now = now;
             p->scheduler->plan(r);
             any |= r->nplanned > 0;
         }
@@ -280,19 +283,17 @@ static void
 on_token(void *ctx, sim_request *r)
 {
     sim_cluster *c = ctx;
-    pool *pl = c->cur_pool;
-    const sim_engine_params *ep = &pl->p.engine;
     int64_t t = c->step_now;
-    if (ep->api_per_output_token_s > 0.0) {
-        int64_t *busy = &pl->servers[r->replica].api_busy[r->api];
-        *busy = (*busy > t ? *busy : t) + ns_of(ep->api_per_output_token_s);
-        t = *busy;
+    if (c->cur_api_busy != NULL) {
+        int64_t *busy = c->cur_api_busy + r->api;
+        t = (*busy > t ? *busy : t) + c->cur_pool->egress_ns;
+        *busy = t;
     }
     int64_t gap = r->first_token_ns < 0 ? -1 : t - r->last_token_ns;
     if (r->first_token_ns < 0)
         r->first_token_ns = t;
     r->last_token_ns = t;
-    if (sim_engine_has_observers(c->e, SIM_TOPIC_TOKEN)) {
+    if (c->token_observers) {
         sim_token_event tk = {r->id, r->replica, 1, t, gap, r->send_ns, r->stage};
         sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
     }
@@ -349,10 +350,12 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
     bool observe_steps = sim_engine_has_observers(e, SIM_TOPIC_STEP_END);
     c->cur_pool = pl;
     c->step_now = now;
+    c->token_observers = sim_engine_has_observers(e, SIM_TOPIC_TOKEN);
     g_assert(g->nflight > 0);
     for (uint32_t k = 0; k < g->n; k++) {
         sim_replica *r = &pl->cores[g->first + k];
         c->st.steps++;
+        c->cur_api_busy = pl->egress_ns > 0 ? pl->servers[r->replica].api_busy : NULL;
         if (observe_steps)
             publish_step(c, pl, g, r, now);
         uint32_t done = sim_replica_commit(r, now, on_token, c);
@@ -815,6 +818,7 @@ pool_init(pool *pl, uint32_t index, const sim_pool_params *params)
     for (uint32_t s = 0; s < p->pp; s++)
         pl->stage_tm[s] = p->pp > 1 ? p->stage_tm[s] : p->tm;
     pl->scratch = g_new0(int64_t, p->pp);
+    pl->egress_ns = ns_of(p->engine.api_per_output_token_s);
 }
 
 static void

@@ -24,10 +24,9 @@ sim_replica_init(sim_replica *r,
     sim_waitq_init(&r->waiting, params->priority);
     r->runcap = 64;
     r->running = g_new(sim_request *, r->runcap);
-    r->plancap = 64;
-    r->planned = g_new(sim_request *, r->plancap);
     tm_batch_init(&r->batch, params->dsa_topk);
     g_assert(params->max_batches >= 1);
+    r->async = params->async_scheduling;
     r->slots = g_new0(sim_step_slot, params->max_batches);
 }
 
@@ -37,7 +36,6 @@ sim_replica_clear(sim_replica *r)
     sim_kvpool_free(r->kv);
     sim_waitq_clear(&r->waiting);
     g_free(r->running);
-    g_free(r->planned);
     for (uint32_t i = 0; r->slots != NULL && i < r->params->max_batches; i++)
         g_free(r->slots[i].items);
     g_free(r->slots);
@@ -47,25 +45,15 @@ sim_replica_clear(sim_replica *r)
 void
 sim_replica_plan_begin(sim_replica *r, uint32_t budget)
 {
+    g_assert(r->nflight < r->params->max_batches);
+    r->plan = &r->slots[(r->head + r->nflight) % r->params->max_batches];
+    r->plan->nitems = 0;
     r->nplanned = 0;
     r->budget = budget;
     r->step_preempted = 0;
     r->step_admitted = 0;
     r->common_prefix_blocks = 0;
     tm_batch_init(&r->batch, r->params->dsa_topk);
-}
-
-uint32_t
-sim_replica_schedulable(const sim_replica *r, const sim_request *q)
-{
-    uint32_t known = sim_request_num_tokens(q) + q->placeholders;
-    /* AsyncScheduler: (num_computed + 1) − (placeholders − 1) ≥ prompt + max_tokens means the
-     * steps in flight already sample the last token */
-    if (q->placeholders > 0 && (uint64_t)q->num_computed + 2 - q->placeholders >=
-                                   (uint64_t)q->prompt_tokens + q->output_target)
-        return 0;
-    (void)r;
-    return known > q->num_computed ? known - q->num_computed : 0;
 }
 
 /* Load figures are kept exact with a detach/attach pattern: subtract a request's
@@ -111,7 +99,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
     req->planned_samples = req->num_computed + n == ntok;
     /* AsyncScheduler._update_after_schedule: the token this step samples is a placeholder
      * until the step returns, and the request may be scheduled again meanwhile */
-    if (req->planned_samples && r->params->async_scheduling)
+    if (req->planned_samples && r->async)
         req->placeholders++;
     if (req->num_computed < req->prompt_tokens) {
         uint32_t upto =
@@ -122,11 +110,18 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
     req->num_computed += n;
     sim_replica_load_attach(r, req);
     r->budget -= n;
-    if (r->nplanned == r->plancap) {
-        r->plancap *= 2;
-        r->planned = g_renew(sim_request *, r->planned, r->plancap);
+    if (req->first_scheduled_ns < 0)
+        req->first_scheduled_ns = r->now;
+#ifndef NDEBUG
+    req->inflight++;
+#endif
+    sim_step_slot *sl = r->plan;
+    if (sl->nitems == sl->cap) {
+        sl->cap = sl->cap > 0 ? 2 * sl->cap : 64;
+        sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
-    r->planned[r->nplanned++] = req;
+    sl->items[sl->nitems++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
+    r->nplanned = sl->nitems;
 }
 
 void
@@ -138,7 +133,7 @@ sim_replica_unplan(sim_replica *r, sim_request *req)
     sim_replica_load_detach(r, req);
     req->num_computed -= n;
     sim_replica_load_attach(r, req);
-    if (req->planned_samples && r->params->async_scheduling)
+    if (req->planned_samples && r->async)
         req->placeholders--;
     r->budget += n;
     req->planned_step = 0;
@@ -148,12 +143,17 @@ sim_replica_unplan(sim_replica *r, sim_request *req)
             req->planned_ctx + n < req->prompt_tokens ? req->planned_ctx + n : req->prompt_tokens;
         req->computed_prompt_tokens -= upto - req->planned_ctx;
     }
-    for (uint32_t i = 0; i < r->nplanned; i++)
-        if (r->planned[i] == req) {
-            memmove(&r->planned[i], &r->planned[i + 1], (r->nplanned - i - 1) * sizeof *r->planned);
-            r->nplanned--;
+#ifndef NDEBUG
+    req->inflight--;
+#endif
+    sim_step_slot *sl = r->plan;
+    for (uint32_t i = 0; i < sl->nitems; i++)
+        if (sl->items[i].req == req) {
+            memmove(&sl->items[i], &sl->items[i + 1], (sl->nitems - i - 1) * sizeof *sl->items);
+            sl->nitems--;
             break;
         }
+    r->nplanned = sl->nitems;
 }
 
 void
@@ -219,6 +219,7 @@ sim_replica_preempt(sim_replica *r, sim_request *req)
     sim_waitq_push_front(&r->waiting, req);
 }
 
+/* The next free slot joins the steps in flight (its items as planned). */
 static sim_step_slot *
 slot_push(sim_replica *r, int64_t now)
 {
@@ -227,7 +228,6 @@ slot_push(sim_replica *r, int64_t now)
     sim_step_slot *sl = &r->slots[(r->head + r->nflight) % q];
     r->nflight++;
     r->step++;
-    sl->nitems = 0;
     sl->step = r->step;
     sl->launch_ns = now;
     sl->start_ns = now;
@@ -245,20 +245,10 @@ sim_replica_launch(sim_replica *r, int64_t now)
 {
     g_assert(r->nplanned > 0);
     sim_step_slot *sl = slot_push(r, now);
-    if (sl->cap < r->nplanned) {
-        sl->cap = r->nplanned > 2 * sl->cap ? r->nplanned : 2 * sl->cap;
-        sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
-    }
-    for (uint32_t i = 0; i < r->nplanned; i++) {
-        sim_request *q = r->planned[i];
-        if (q->first_scheduled_ns < 0)
-            q->first_scheduled_ns = now;
-        q->inflight++;
-        sl->items[i] = (sim_batch_item){q, q->planned_new, q->planned_ctx, q->planned_samples};
-    }
-    sl->nitems = r->nplanned;
+    g_assert(sl == r->plan && sl->nitems == r->nplanned);
     sl->batch = r->batch;
     r->nplanned = 0;
+    r->plan = NULL;
     tm_batch_init(&r->batch, r->params->dsa_topk);
     return sl;
 }
@@ -268,6 +258,7 @@ sim_replica_launch_dummy(sim_replica *r, int64_t now)
 {
     g_assert(r->nplanned == 0);
     sim_step_slot *sl = slot_push(r, now);
+    sl->nitems = 0;
     sl->dummy = true;
     /* vLLM execute_dummy_batch → _dummy_run(1): one token through the whole model */
     tm_batch_init(&sl->batch, r->params->dsa_topk);
@@ -285,13 +276,15 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
     for (uint32_t i = 0; i < sl->nitems; i++) {
         sim_batch_item *it = &sl->items[i];
         sim_request *q = it->req;
+#ifndef NDEBUG
         g_assert(q->inflight > 0);
         q->inflight--;
+#endif
         if (!it->samples)
             continue;
         sim_replica_load_detach(r, q);
         q->num_output++;
-        if (r->params->async_scheduling && q->placeholders > 0)
+        if (r->async && q->placeholders > 0)
             q->placeholders--;
         sim_replica_load_attach(r, q);
         if (fn != NULL) {
@@ -345,7 +338,9 @@ sim_replica_reap(sim_replica *r, sim_reap_fn fn, void *ctx)
             r->running[k++] = q;
             continue;
         }
-        g_assert(q->inflight == 0);
+#ifndef NDEBUG
+        g_assert(q->inflight == 0); /* no step in flight still holds it */
+#endif
         sim_kvpool_release(r->kv, q);
         sim_replica_load_detach(r, q);
         r->assigned--;
@@ -363,8 +358,8 @@ sim_replica_cascade_prefix(sim_replica *r)
         return;
     uint32_t bs = sim_kvpool_block_size(r->kv);
     uint64_t len = (uint64_t)blocks * bs;
-    for (uint32_t i = 0; i < r->nplanned; i++)
-        if (r->planned[i]->planned_ctx < len)
-            len = r->planned[i]->planned_ctx;
+    for (uint32_t i = 0; i < r->plan->nitems; i++)
+        if (r->plan->items[i].ctx < len)
+            len = r->plan->items[i].ctx;
     r->batch.common_prefix_tokens = (double)(len / bs * bs);
 }

@@ -71,15 +71,17 @@ typedef struct sim_replica {
     uint32_t dp_rank; /* its data-parallel rank there */
     sim_kvpool *kv;
     const sim_sched_params *params; /* borrowed (the cluster's) */
+    bool async;                     /* = params->async_scheduling (hot path) */
     uint32_t watermark_blocks;      /* int(watermark · num_blocks) */
 
     sim_waitq waiting;
     sim_request **running; /* admission order */
     uint32_t nrunning, runcap;
-    sim_request **planned; /* requests planned for the current step, plan order */
-    uint32_t nplanned, plancap;
-    tm_batch batch;  /* summary of the planned step */
-    uint32_t budget; /* token budget left while planning */
+    sim_step_slot *plan; /* the slot the step being planned fills (items in plan order) */
+    uint32_t nplanned;   /* = plan->nitems */
+    int64_t now;         /* planning time (first_scheduled of newly planned requests) */
+    tm_batch batch;      /* summary of the planned step */
+    uint32_t budget;     /* token budget left while planning */
 
     uint64_t step; /* steps launched so far; the planning step is step + 1 */
     uint32_t step_preempted, step_admitted; /* of the step being planned */
@@ -106,7 +108,8 @@ void sim_replica_init(sim_replica *r,
                       const sim_sched_params *params);
 void sim_replica_clear(sim_replica *r);
 
-/* Starts planning a step: empties the plan and sets the budget to B. */
+/* Starts planning a step into the next free slot (nflight < max_batches): empties the plan and
+ * sets the budget to B. The caller sets r->now first. */
 void sim_replica_plan_begin(sim_replica *r, uint32_t budget);
 /* Plans REQ for N new tokens (after any hit blocks were allocated and added to num_computed).
  * Updates num_computed (vLLM advances it at planning time), the batch summary and budget. */
@@ -141,11 +144,22 @@ void sim_replica_load_attach(sim_replica *r, const sim_request *q);
 /* Tokens REQ (running) may be given this step before any cap: its known tokens plus async
  * placeholders minus num_computed, or 0 when the steps in flight already produce its last token
  * (vLLM AsyncScheduler: "avoid scheduling an extra step"). */
-uint32_t sim_replica_schedulable(const sim_replica *r, const sim_request *req);
+static inline uint32_t
+sim_replica_schedulable(const sim_replica *r, const sim_request *q)
+{
+    (void)r;
+    /* known tokens (+ placeholders) ≥ num_computed always: planning never goes beyond them */
+    uint32_t n = q->prompt_tokens + q->num_output + q->placeholders - q->num_computed;
+    /* (num_computed + 1) − (placeholders − 1) ≥ prompt + max_tokens: the steps in flight
+     * already sample the last token */
+    if (q->placeholders > 0 &&
+        q->num_computed + 2 >= q->prompt_tokens + q->output_target + q->placeholders)
+        return 0;
+    return n;
+}
 
-/* Launches the planned step: moves the plan into a new in-flight slot (nflight < max_batches)
- * and returns the slot (the cluster prices it and fills cost/start_ns). The plan is empty
- * afterwards. */
+/* Launches the planned step: its slot joins the steps in flight and is returned (the cluster
+ * prices it and fills cost/start_ns). The plan is empty afterwards. */
 sim_step_slot *sim_replica_launch(sim_replica *r, int64_t now);
 /* Launches a dummy batch (nothing scheduled on this DP rank while its lockstep peers run). */
 sim_step_slot *sim_replica_launch_dummy(sim_replica *r, int64_t now);

@@ -58,7 +58,8 @@ typedef struct sim_request {
     uint32_t num_computed;  /* tokens with KV in cache (or scheduled: advanced at planning) */
     uint32_t placeholders;  /* async scheduling: tokens scheduled to be sampled whose step has
                                not returned yet (vLLM num_output_placeholders) */
-    uint32_t inflight;      /* in-flight steps that include this request */
+    uint32_t inflight;      /* steps planned or in flight that include it (counted only in
+                               debug builds: asserts a finished request is in none) */
 
     /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */

@@ -64,8 +64,8 @@ Test(engine_cli, settings_vllm_refuses_are_one_line_usage_errors)
     expect_usage_error("--pipeline-parallel-size 33 exceeds num_hidden_layers 32", pp_layers);
     const char *const lock_dense[] = {"--data-parallel-size", "2", "--dp-lockstep", "on", NULL};
     expect_usage_error("--dp-lockstep on: llama-3.1-8b is not a MoE model", lock_dense);
-    const char *const unlock_moe[] = {"--model", "qwen3-30b-a3b", "--data-parallel-size", "2",
-                                      "--dp-lockstep", "off", NULL};
+    const char *const unlock_moe[] = {
+        "--model", "qwen3-30b-a3b", "--data-parallel-size", "2", "--dp-lockstep", "off", NULL};
     expect_usage_error("--dp-lockstep off: qwen3-30b-a3b is a MoE model", unlock_moe);
 }
 
@@ -95,9 +95,10 @@ static char *
 run_requests(bool burst, const char *const *extra)
 {
     char *dir = tmp_dir();
-    const char *argv[40] = {"run",          "--workload",   "synthetic", "--num-requests",
-                            "40",           "--input-len",  "fixed:512", "--output-len",
-                            "fixed:32",     "--steps",      "--output-dir", dir, "--quiet"};
+    const char *argv[40] = {"run",      "--workload",  "synthetic",    "--num-requests",
+                            "40",       "--input-len", "fixed:512",    "--output-len",
+                            "fixed:32", "--steps",     "--output-dir", dir,
+                            "--quiet"};
     size_t n = 13;
     if (!burst) {
         argv[n++] = "--rate";
@@ -131,17 +132,18 @@ Test(engine_cli, summary_names_the_engine_profile_and_its_loop)
         /* pipeline parallelism: one step per stage in flight, no output placeholders */
         {{"--pipeline-parallel-size", "2", NULL}, "vllm-0.15", false, 2},
     };
+
     for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
         g_autofree char *dir = run_small(cases[k].flags);
         json_t *s = load_json(dir, "summary.json");
-        json_t *eng = json_object_get(json_object_get(json_object_get(s, "config"), "resolved"),
-                                      "engine");
+        json_t *eng =
+            json_object_get(json_object_get(json_object_get(s, "config"), "resolved"), "engine");
         cr_assert_not_null(eng, "config.resolved.engine");
         cr_expect_str_eq(json_string_value(json_object_get(eng, "profile")), cases[k].profile);
         cr_expect_eq(json_is_true(json_object_get(eng, "async_scheduling")), cases[k].async,
                      "case %zu", k);
-        cr_expect_eq(json_integer_value(json_object_get(eng, "steps_in_flight")),
-                     cases[k].inflight, "case %zu", k);
+        cr_expect_eq(json_integer_value(json_object_get(eng, "steps_in_flight")), cases[k].inflight,
+                     "case %zu", k);
         json_t *api = json_object_get(eng, "api_server");
         cr_expect_eq(json_number_value(json_object_get(api, "ingress_latency_ms")), 15.6);
         cr_expect_eq(json_number_value(json_object_get(api, "per_output_token_us")), 46.0);
@@ -174,6 +176,7 @@ Test(engine_cli, dp_ranks_show_in_requests_steps_and_summary)
           NULL},
          true},
     };
+
     for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
         g_autofree char *dir = run_small(cases[k].flags);
         g_autofree char *csvp = g_build_filename(dir, "requests.csv", NULL);
@@ -230,9 +233,15 @@ Test(engine_cli, pipeline_stages_show_in_the_step_log)
 {
     /* All 40 at once: the first step takes what the token budget allows, the second (launched
      * while the first is in stage 0) the rest, so the two stages work on different steps. */
-    const char *const flags[] = {"--model", "llama-3.1-70b", "--tensor-parallel-size", "2",
-                                 "--pipeline-parallel-size", "2", "--max-num-batched-tokens",
-                                 "4096", NULL};
+    const char *const flags[] = {"--model",
+                                 "llama-3.1-70b",
+                                 "--tensor-parallel-size",
+                                 "2",
+                                 "--pipeline-parallel-size",
+                                 "2",
+                                 "--max-num-batched-tokens",
+                                 "4096",
+                                 NULL};
     g_autofree char *dir = run_requests(true, flags);
     g_autofree char *stp = g_build_filename(dir, "steps.jsonl.gz", NULL);
     GError *err = NULL;

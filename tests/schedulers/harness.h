@@ -83,6 +83,7 @@ harness_add(harness *h, uint64_t id, uint32_t prompt, uint32_t out, uint64_t cid
 static inline uint32_t
 harness_plan(harness *h)
 {
+    h->rep.now = h->now;
     h->sched->plan(&h->rep);
     cr_assert(sim__kvpool_check(h->rep.kv, h->rep.running, h->rep.nrunning));
     return h->rep.nplanned;
