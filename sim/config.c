@@ -21,7 +21,7 @@ static const base_opt rows[] = {
     {"seed", "seed", BASE_OPT_INT, O(seed), "0", NULL, 0, 9.2e18, 0, "N",
      "random seed; same inputs and seed give byte-identical outputs"},
     {"cluster.replicas", "replicas", BASE_OPT_INT, O(replicas), "1", NULL, 1, 1e6, 0, "N",
-     "number of engine replicas (each TP×PP GPUs)"},
+     "number of engine replicas (each TP×PP×DP GPUs)"},
     {"cluster.router", "router", BASE_OPT_ENUM, O(router), "round_robin", routers, 0, 0, 0,
      "POLICY", "how arrivals are assigned to replicas"},
     {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0,

@@ -272,3 +272,15 @@ Test(engine_cli, pipeline_stages_show_in_the_step_log)
     cr_expect_gt(overlapped, 0, "steps overlap across the two stages");
     remove_dir(dir);
 }
+
+Test(engine_cli, bench_run_has_a_dp_ep_row)
+{
+    clirun r = clirun_exec("bench", "run", "--sizes", "2000", "--dp-ep-size", "500", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "Llama-3.1-8B / H100 SXM x 4") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "DeepSeek-V3 fp8 / 8 x H200, data parallel 8 + expert parallel") !=
+                  NULL,
+              "%s", r.out);
+    cr_expect(strstr(r.out, "       500 ") != NULL, "the DP + EP row simulated 500 requests");
+    clirun_clear(&r);
+}
