@@ -718,6 +718,21 @@ sim_source_array(sim_array_source *a)
     return (sim_source){.next = array_next, .ctx = a};
 }
 
+/* "5.6 MiB" (g_format_size puts a no-break space before the unit). */
+static char *
+size_text(uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+        v /= 1024;
+        u++;
+    }
+    return u == 0 ? g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes)
+                  : g_strdup_printf("%.1f %s", v, units[u]);
+}
+
 static gboolean invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
@@ -850,6 +865,32 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
     sim_pool_params pp = p->pool;
     if (!pool_resolve(&pp, error))
         return NULL;
+    /* with data parallelism every rank is an engine core with its own KV pool */
+    uint64_t ncores = (uint64_t)pp.nreplicas * pp.dp;
+    g_autofree char *what =
+        pp.dp > 1 ? g_strdup_printf("%u replicas × %u data-parallel ranks", pp.nreplicas, pp.dp)
+                  : g_strdup_printf("%u replicas", pp.nreplicas);
+    if (ncores > SIM_CLUSTER_MAX_REPLICAS) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s is more than the %d supported", what,
+                    SIM_CLUSTER_MAX_REPLICAS);
+        return NULL;
+    }
+    /* Estimated before allocating: --replicas 1000000 or a huge block override used to be
+     * found out by the kernel's OOM killer, leaving temporaries behind. */
+    uint64_t bound = p->max_state_bytes > 0 ? p->max_state_bytes : SIM_CLUSTER_MAX_STATE_BYTES;
+    uint64_t per = pp.num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(pp.num_blocks)
+                                                          : UINT64_MAX / SIM_CLUSTER_MAX_REPLICAS;
+    if (per * ncores > bound) {
+        g_autofree char *total = size_text(per * ncores);
+        g_autofree char *each = size_text(per);
+        g_autofree char *lim = size_text(bound);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "the replicas' state needs %s (%s × %s for %u KV blocks each), more than the "
+                    "%s limit: lower --replicas%s or --num-gpu-blocks-override",
+                    total, what, each, pp.num_blocks, lim,
+                    pp.dp > 1 ? ", --data-parallel-size" : "");
+        return NULL;
+    }
     sim_cluster *c = g_new0(sim_cluster, 1);
     c->e = e;
     c->p = *p;

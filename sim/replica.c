@@ -5,6 +5,19 @@
 
 #include <string.h>
 
+/* Initial capacity of the running array and of a step slot's items (both grow by doubling;
+ * slots take theirs at their first plan). */
+#define INITIAL_CAP 64
+
+uint64_t
+sim_replica_state_bytes(uint32_t num_blocks)
+{
+    /* the running array and, once used, the items of one step slot (a second one with async
+     * scheduling or pipeline parallelism is not counted) */
+    return sizeof(sim_replica) + sim_kvpool_state_bytes(num_blocks) +
+           INITIAL_CAP * (sizeof(sim_request *) + sizeof(sim_batch_item)) + sizeof(sim_step_slot);
+}
+
 void
 sim_replica_init(sim_replica *r,
                  uint32_t id,
@@ -22,7 +35,7 @@ sim_replica_init(sim_replica *r,
     r->params = params;
     r->watermark_blocks = (uint32_t)(params->watermark * (double)num_blocks);
     sim_waitq_init(&r->waiting, params->priority);
-    r->runcap = 64;
+    r->runcap = INITIAL_CAP;
     r->running = g_new(sim_request *, r->runcap);
     tm_batch_init(&r->batch, params->dsa_topk);
     g_assert(params->max_batches >= 1);
@@ -117,7 +130,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
 #endif
     sim_step_slot *sl = r->plan;
     if (sl->nitems == sl->cap) {
-        sl->cap = sl->cap > 0 ? 2 * sl->cap : 64;
+        sl->cap = sl->cap > 0 ? 2 * sl->cap : INITIAL_CAP;
         sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
     sl->items[sl->nitems++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
