@@ -49,6 +49,8 @@ typedef struct {
     double inv_link, lat;
     bool first, last; /* pipeline stage holds the embedding / the lm-head (both when whole) */
     double pp_sends;  /* stage-to-stage sends in the step: pp − 1 whole, 1 or 0 per stage */
+    double pp_net;    /* of which cross a node boundary (priced on the network link) */
+    double inv_net, lat_net;
 } roofline;
 
 static const char *const row_names[] = {
@@ -373,7 +375,8 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     if (r->pp_sends > 0) {
         double v = tm_collective_bytes(TM_COLL_SEND_RECV, 2.0, T * h * ba);
         sent += v * r->pp_sends;
-        pp_s = r->pp_sends * (v * r->inv_link + r->lat);
+        pp_s = (r->pp_sends - r->pp_net) * (v * r->inv_link + r->lat) +
+               r->pp_net * (v * r->inv_net + r->lat_net);
     }
     double comm = tp_s + ep_s + pp_s + logits_s;
     double exposed = (1.0 - r->p.overlap) * comm;
@@ -526,6 +529,12 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->Lm = (double)m->moe_layers;
     r->first = r->last = true;
     r->pp_sends = (double)par->pp - 1.0;
+    /* ranks are laid out stage after stage (tp GPUs each) from the first GPU of a node: the send
+     * after stage s leaves the node when (s + 1)·tp is a multiple of gpus_per_node */
+    int64_t gpn = hw->gpus_per_node > 0 ? hw->gpus_per_node : 8;
+    for (int64_t st = 0; st + 1 < par->pp; st++)
+        if (((st + 1) * par->tp) % gpn == 0)
+            r->pp_net += (p->pp_stage < 0 || p->pp_stage == st) ? 1.0 : 0.0;
     if (p->pp_stage >= 0 && par->pp > 1) {
         /* one stage: its layers, MoE or dense as the model says layer by layer */
         int64_t lo = 0;
@@ -617,5 +626,7 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;
+    r->inv_net = hw->network.bw > 0 ? 1.0 / (hw->network.bw * ex) : r->inv_link;
+    r->lat_net = hw->network.bw > 0 ? hw->network.latency_s : r->lat;
     return &r->base;
 }

@@ -98,6 +98,35 @@ tm_setup_new(const tm_options *o, GError **error)
         g_prefix_error(error, "%s: ", s->model.name);
         return NULL;
     }
+    /* Collectives are priced on the intra-node link: a tensor-parallel group or a MoE group
+     * (tp·dp GPUs) larger than a node would be priced as if NVLink spanned nodes. Pipeline
+     * stages may sit on different nodes (their sends then use the network link). */
+    int64_t gpn = s->hw.gpus_per_node;
+    if (s->par.tp > gpn) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--tensor-parallel-size %" G_GINT64_FORMAT " exceeds the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: all-reduces across nodes are not modelled (a hardware "
+                    "file with a larger gpus_per_node describes a bigger NVLink domain)",
+                    s->par.tp, gpn, s->hw.name);
+        return NULL;
+    }
+    if (s->model.experts > 0 && s->par.tp * s->par.dp > gpn) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "tensor × data parallel size %" G_GINT64_FORMAT " exceeds the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: the MoE layers' collectives over tp×dp GPUs would "
+                    "cross nodes, which is not modelled",
+                    s->par.tp * s->par.dp, gpn, s->hw.name);
+        return NULL;
+    }
+    if (s->par.pp > 1 && s->par.tp * s->par.pp > gpn && gpn % s->par.tp != 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--tensor-parallel-size %" G_GINT64_FORMAT
+                    " does not divide the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: with %" G_GINT64_FORMAT
+                    " stages a tensor-parallel group would straddle two nodes",
+                    s->par.tp, gpn, s->hw.name, s->par.pp);
+        return NULL;
+    }
     if (o->comm_backend != NULL && !tm_backend_parse(o->comm_backend, &p->backend, error)) {
         g_prefix_error(error, "--comm-backend: ");
         return NULL;
