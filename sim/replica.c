@@ -60,7 +60,6 @@ sim_replica_plan_begin(sim_replica *r, uint32_t budget)
 {
     g_assert(r->nflight < r->params->max_batches);
     r->plan = &r->slots[(r->head + r->nflight) % r->params->max_batches];
-    r->plan->nitems = 0;
     r->nplanned = 0;
     r->budget = budget;
     r->step_preempted = 0;
@@ -129,12 +128,11 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
     req->inflight++;
 #endif
     sim_step_slot *sl = r->plan;
-    if (sl->nitems == sl->cap) {
+    if (r->nplanned == sl->cap) {
         sl->cap = sl->cap > 0 ? 2 * sl->cap : INITIAL_CAP;
         sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
-    sl->items[sl->nitems++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
-    r->nplanned = sl->nitems;
+    sl->items[r->nplanned++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
 }
 
 void
@@ -160,13 +158,12 @@ sim_replica_unplan(sim_replica *r, sim_request *req)
     req->inflight--;
 #endif
     sim_step_slot *sl = r->plan;
-    for (uint32_t i = 0; i < sl->nitems; i++)
+    for (uint32_t i = 0; i < r->nplanned; i++)
         if (sl->items[i].req == req) {
-            memmove(&sl->items[i], &sl->items[i + 1], (sl->nitems - i - 1) * sizeof *sl->items);
-            sl->nitems--;
+            memmove(&sl->items[i], &sl->items[i + 1], (r->nplanned - i - 1) * sizeof *sl->items);
+            r->nplanned--;
             break;
         }
-    r->nplanned = sl->nitems;
 }
 
 void
@@ -258,7 +255,8 @@ sim_replica_launch(sim_replica *r, int64_t now)
 {
     g_assert(r->nplanned > 0);
     sim_step_slot *sl = slot_push(r, now);
-    g_assert(sl == r->plan && sl->nitems == r->nplanned);
+    g_assert(sl == r->plan);
+    sl->nitems = r->nplanned;
     sl->batch = r->batch;
     r->nplanned = 0;
     r->plan = NULL;
@@ -371,7 +369,7 @@ sim_replica_cascade_prefix(sim_replica *r)
         return;
     uint32_t bs = sim_kvpool_block_size(r->kv);
     uint64_t len = (uint64_t)blocks * bs;
-    for (uint32_t i = 0; i < r->plan->nitems; i++)
+    for (uint32_t i = 0; i < r->nplanned; i++)
         if (r->plan->items[i].ctx < len)
             len = r->plan->items[i].ctx;
     r->batch.common_prefix_tokens = (double)(len / bs * bs);

@@ -77,11 +77,12 @@ typedef struct sim_replica {
     sim_waitq waiting;
     sim_request **running; /* admission order */
     uint32_t nrunning, runcap;
-    sim_step_slot *plan; /* the slot the step being planned fills (items in plan order) */
-    uint32_t nplanned;   /* = plan->nitems */
-    int64_t now;         /* planning time (first_scheduled of newly planned requests) */
-    tm_batch batch;      /* summary of the planned step */
-    uint32_t budget;     /* token budget left while planning */
+    sim_step_slot *plan; /* the slot the step being planned fills: items[0 .. nplanned) in plan
+                            order (its nitems is set at launch) */
+    uint32_t nplanned;
+    int64_t now;     /* planning time (first_scheduled of newly planned requests) */
+    tm_batch batch;  /* summary of the planned step */
+    uint32_t budget; /* token budget left while planning */
 
     uint64_t step; /* steps launched so far; the planning step is step + 1 */
     uint32_t step_preempted, step_admitted; /* of the step being planned */
