@@ -333,6 +333,8 @@ sim_replica_common_prefix_blocks(const sim_replica *r)
     if (r->nrunning == 0)
         return 0;
     const sim_request *q = r->running[0];
+    if (r->nrunning == 1)
+        return q->kv.nblocks; /* every block it holds has ref_cnt 1 (O(1), not a walk) */
     uint32_t n = 0;
     while (n < q->kv.nblocks && sim_kvpool_block_ref(r->kv, q->kv.blocks[n]) == r->nrunning)
         n++;

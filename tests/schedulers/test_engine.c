@@ -344,4 +344,18 @@ Test(engine, cascade_prefix_is_the_shared_blocks_capped_by_the_least_computed)
     while (h.finished < 4)
         harness_step(&h);
     harness_clear(&h);
+
+    /* One running request holds all its blocks alone: its decode at 84 computed tokens (6
+     * blocks) has a common prefix of 84 → 80 tokens (5 whole blocks). */
+    harness_init(&h, "vllm", 200, 16, &p);
+    harness_add(&h, 9, 84, 3, 0);
+    harness_step(&h);
+    cr_assert_eq(harness_plan(&h), 1);
+    sim_replica_cascade_prefix(&h.rep);
+    cr_expect_eq(h.rep.common_prefix_blocks, 6);
+    cr_expect_eq(h.rep.batch.common_prefix_tokens, 80.0);
+    harness_finish_step(&h);
+    while (h.finished < 1)
+        harness_step(&h);
+    harness_clear(&h);
 }
