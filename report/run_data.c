@@ -199,10 +199,14 @@ rp__read_requests(
 /* ---- steps ------------------------------------------------------------------------------- */
 
 void
-rp__stepdata_init(rp_stepdata *s, const rp_buckets *b, size_t nrep)
+rp__stepdata_init(rp_stepdata *s, const rp_buckets *b, size_t nrep, size_t dp)
 {
     memset(s, 0, sizeof *s);
     s->nrep = nrep > 0 ? nrep : 1;
+    s->dp = dp > 0 ? dp : 1;
+    s->last_end = g_new(int64_t, s->nrep);
+    for (size_t i = 0; i < s->nrep; i++)
+        s->last_end[i] = INT64_MIN;
     s->running = g_new0(double, b->n);
     s->waiting = g_new0(double, b->n);
     s->kv = g_new0(double, b->n);
@@ -222,6 +226,7 @@ rp__stepdata_clear(rp_stepdata *s)
     g_free(s->busy_all);
     g_free(s->prefill);
     g_free(s->decode);
+    g_free(s->last_end);
 }
 
 gboolean
@@ -244,32 +249,42 @@ rp__read_steps(const char *path, const rp_buckets *b, rp_stepdata *s, GError **e
             continue;
         json_error_t je;
         json_auto_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
-        json_int_t rep, st, en, nrun, nwait, used, total, pt, dt;
+        json_int_t rep, rank = 0, st, en, nrun, nwait, used, total, pt, dt;
         if (j == NULL ||
-            json_unpack_ex(j, &je, 0, "{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}",
-                           "replica", &rep, "start_ns", &st, "end_ns", &en, "num_running", &nrun,
-                           "num_waiting", &nwait, "kv_blocks", "used", &used, "total", &total,
-                           "batch", "prefill_tokens", &pt, "decode_tokens", &dt) != 0) {
+            json_unpack_ex(j, &je, 0, "{s:I, s?I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}",
+                           "replica", &rep, "dp_rank", &rank, "start_ns", &st, "end_ns", &en,
+                           "num_running", &nrun, "num_waiting", &nwait, "kv_blocks", "used", &used,
+                           "total", &total, "batch", "prefill_tokens", &pt, "decode_tokens",
+                           &dt) != 0) {
             g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s:%" G_GUINT64_FORMAT ": %s", path,
                         base_lines_lineno(r), je.text);
             return FALSE;
         }
-        if (rep < 0 || en < st || total <= 0 || (size_t)rep >= s->nrep) {
+        if (rep < 0 || rank < 0 || (size_t)rank >= s->dp || en < st || total <= 0 ||
+            (size_t)rep >= s->nrep / s->dp) {
             g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
                         "%s:%" G_GUINT64_FORMAT ": replica %" JSON_INTEGER_FORMAT
-                        " (of %zu), start_ns %" JSON_INTEGER_FORMAT ", end_ns %" JSON_INTEGER_FORMAT
+                        " rank %" JSON_INTEGER_FORMAT " (of %zu cores, %zu ranks each), start_ns "
+                        "%" JSON_INTEGER_FORMAT ", end_ns %" JSON_INTEGER_FORMAT
                         ", kv_blocks.total %" JSON_INTEGER_FORMAT ": not a step of this run",
-                        path, base_lines_lineno(r), rep, s->nrep, st, en, total);
+                        path, base_lines_lineno(r), rep, rank, s->nrep, s->dp, st, en, total);
             return FALSE;
         }
         s->lines++;
-        rp__buckets_spread(b, st, en, (double)nrun, s->running, d_run);
-        rp__buckets_spread(b, st, en, (double)nwait, s->waiting, d_wait);
-        rp__buckets_spread(b, st, en, (double)used / (double)total, s->kv, d_kv);
-        rp__buckets_spread(b, st, en, 1.0, s->busy_all, d_all);
+        /* steps of one core overlap with pipeline parallelism (and async scheduling): each
+         * instant counts once per core, from the later of its start and the previous end */
+        size_t core = (size_t)rep * s->dp + (size_t)rank;
+        int64_t from = st > s->last_end[core] ? st : s->last_end[core];
+        if (from > en)
+            from = en;
+        if (en > s->last_end[core])
+            s->last_end[core] = en;
+        rp__buckets_spread(b, from, en, (double)nrun, s->running, d_run);
+        rp__buckets_spread(b, from, en, (double)nwait, s->waiting, d_wait);
+        rp__buckets_spread(b, from, en, (double)used / (double)total, s->kv, d_kv);
+        rp__buckets_spread(b, from, en, 1.0, s->busy_all, d_all);
         if (s->nrep <= RP_MAX_REPLICA_LINES)
-            rp__buckets_spread(b, st, en, 1.0, s->busy + (size_t)rep * n,
-                               d_busy + (size_t)rep * (n + 1));
+            rp__buckets_spread(b, from, en, 1.0, s->busy + core * n, d_busy + core * (n + 1));
         size_t k = rp__bucket_of(b, en);
         s->prefill[k] += (uint64_t)pt;
         s->decode[k] += (uint64_t)dt;

@@ -32,7 +32,9 @@ typedef struct rp_reqdata {
 } rp_reqdata;
 
 typedef struct rp_stepdata {
-    size_t nrep;
+    size_t nrep;       /* engine cores: replicas × data-parallel ranks (summary replicas[]) */
+    size_t dp;         /* data-parallel ranks per replica: core = replica · dp + dp_rank */
+    int64_t *last_end; /* per core: end of its latest step (steps of a core end in order) */
     double *running, *waiting, *kv; /* Σ value · ns per bucket (all replicas) */
     double *busy;               /* [replica][bucket] Σ busy ns (nrep ≤ RP_MAX_REPLICA_LINES) */
     double *busy_all;           /* Σ busy ns, all replicas */
@@ -51,7 +53,8 @@ gboolean rp__read_requests(
     const char *path, int64_t warm_end, int64_t cool_start, rp_reqdata *d, GError **error);
 
 /* NREP replicas (summary.json replicas[]), buckets B. */
-void rp__stepdata_init(rp_stepdata *s, const rp_buckets *b, size_t nrep);
+/* NREP engine cores, DP ranks per replica (0 = 1). */
+void rp__stepdata_init(rp_stepdata *s, const rp_buckets *b, size_t nrep, size_t dp);
 void rp__stepdata_clear(rp_stepdata *s);
 /* Reads PATH (steps.jsonl[.gz]) into S; errors read "FILE:LINE: why". */
 gboolean rp__read_steps(const char *path, const rp_buckets *b, rp_stepdata *s, GError **error);

@@ -443,15 +443,22 @@ replicas_view(json_t *sec, const json_t *reps)
             (const char *const[]){"replica", "busy fraction", "KV usage (time-weighted mean)",
                                   "KV usage (max)", "mean batch size", "steps", "requests",
                                   "preemptions", NULL});
+        /* with data parallelism an entry is an engine core: labelled "replica/rank" */
+        bool dp = false;
+        for (size_t i = 0; i < n; i++)
+            dp |= json_integer_value(json_object_get(json_array_get(reps, i), "dp_rank")) > 0;
         for (size_t i = 0; i < n; i++) {
             const json_t *r = json_array_get(reps, i);
+            json_t *label = dp ? json_sprintf("%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                                              json_integer_value(json_object_get(r, "replica")),
+                                              json_integer_value(json_object_get(r, "dp_rank")))
+                               : json_deep_copy(json_object_get(r, "replica"));
             json_array_append_new(
                 rows,
-                json_pack("[O?, o, o, o, o, o, o, o]", json_object_get(r, "replica"),
-                          rp__copy(r, "busy_fraction"), rp__copy(r, "kv_usage.time_weighted_mean"),
-                          rp__copy(r, "kv_usage.max"), rp__copy(r, "batch_size.mean"),
-                          rp__copy(r, "steps"), rp__copy(r, "requests"),
-                          rp__copy(r, "preemptions")));
+                json_pack("[o?, o, o, o, o, o, o, o]", label, rp__copy(r, "busy_fraction"),
+                          rp__copy(r, "kv_usage.time_weighted_mean"), rp__copy(r, "kv_usage.max"),
+                          rp__copy(r, "batch_size.mean"), rp__copy(r, "steps"),
+                          rp__copy(r, "requests"), rp__copy(r, "preemptions")));
         }
         json_t *s = rp__vl_new("replicas", 0, 0);
         json_object_set_new(s, "transform",
@@ -630,15 +637,22 @@ rp__build_run(rp_ctx *ctx, const rp_input *in, GError **error)
             rp_buckets b;
             rp__buckets_init(&b, t0, t1);
             rp_stepdata s;
-            rp__stepdata_init(&s, &b, json_array_size(reps));
+            /* replicas[] has one entry per engine core: dp of them per replica */
+            const json_t *dpj = rp__get(sum, "simulated.data_parallel_size");
+            json_int_t dp = json_is_integer(dpj) ? json_integer_value(dpj) : 1;
+            if (dp < 1 || json_array_size(reps) % (size_t)dp != 0)
+                dp = 1;
+            rp__stepdata_init(&s, &b, json_array_size(reps), (size_t)dp);
             ok = rp__read_steps(sp, &b, &s, &e);
             if (ok) {
                 engine_series(sec, &s, &b);
                 rp__section_note(sec,
                                  "Engine time series from %s (%" G_GUINT64_FORMAT
                                  " steps) in %zu buckets of %.6g s: running / waiting are "
-                                 "time-weighted means summed over the replicas, KV usage and busy "
-                                 "fraction means over the replicas, tokens/s by step end.",
+                                 "time-weighted means summed over the engine cores (replicas "
+                                 "× DP ranks; overlapping steps of a core counted once), KV "
+                                 "usage and busy fraction means over the cores, tokens/s by "
+                                 "step end.",
                                  sp, s.lines, b.n, (double)b.width / 1e9);
                 rp__section_chart(sec, "Engine: running batch and waiting queue",
                                   "requests per step after planning, time-weighted (steps.jsonl)",

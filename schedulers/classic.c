@@ -36,7 +36,7 @@ run_all(sim_replica *r)
 {
     for (uint32_t i = 0; i < r->nrunning; i++) {
         sim_request *q = r->running[i];
-        uint32_t n = sim_request_num_tokens(q) - q->num_computed;
+        uint32_t n = sim_replica_schedulable(r, q);
         if (n == 0)
             continue;
         bool ok = sim_kvpool_allocate(r->kv, q, n, 0, 0, 0);

@@ -23,13 +23,15 @@ pick_victim(const sim_replica *r)
     return v;
 }
 
-/* Tokens a RUNNING request may take this step: what it has left, capped by the long-prefill
- * threshold (if LPT), the budget, and max_model_len − 1 − computed (room for the sampled token). */
+/* Tokens a RUNNING request may take this step: what it has left (with async scheduling's
+ * placeholders; 0 while its sampled token is in flight under sync scheduling, e.g. with
+ * pipeline parallelism), capped by the long-prefill threshold (if LPT), the budget, and
+ * max_model_len − 1 − computed (room for the sampled token). */
 static uint32_t
 running_chunk(const sim_replica *r, const sim_request *q, bool lpt)
 {
     const sim_sched_params *p = r->params;
-    uint32_t n = sim_request_num_tokens(q) - q->num_computed;
+    uint32_t n = sim_replica_schedulable(r, q);
     if (lpt && p->long_prefill_token_threshold > 0 && n > p->long_prefill_token_threshold)
         n = p->long_prefill_token_threshold;
     if (n > r->budget)
@@ -136,7 +138,7 @@ sarathi_pass(sim_replica *r, bool decodes)
     bool preempted = false;
     for (uint32_t i = 0; i < r->nrunning && r->budget > 0;) {
         sim_request *q = r->running[i];
-        bool is_decode = q->num_computed >= q->prompt_tokens && q->num_output > 0;
+        bool is_decode = q->num_computed >= q->prompt_tokens && q->num_output + q->placeholders > 0;
         if (is_decode != decodes || sim_replica_is_planned(r, q)) {
             i++;
             continue;

@@ -1,11 +1,15 @@
-/* sim/cluster.c: event handlers wiring workload, gating, routing, replicas and time model.
+/* sim/cluster.c: event handlers wiring workload, gating, routing, the API server, engine cores
+ * and the time model (docs/design.md §2, §5b).
  * Invariants: every pulled request is sent exactly once and finishes exactly once (finished or
- * failed); a replica has at most one step in flight; a SCHEDULE event is queued for a replica
- * only when it is idle and none is already queued. Request pointers travel in event payloads
- * (they order nothing, so determinism is unaffected). */
+ * failed); an engine (one core, or the cores of a replica in DP lockstep) has at most
+ * max_batches steps in flight, its cores launch and commit together, and their slot rings stay
+ * in step; a SCHEDULE event is queued for an engine only when it is idle or an output just
+ * returned, and never twice. Request pointers travel in event payloads (they order nothing, so
+ * determinism is unaffected). */
 #include "sim/cluster.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "base/error.h"
@@ -19,12 +23,46 @@ typedef struct session {
     GQueue parked;       /* sim_request *, turns waiting for the previous one */
 } session;
 
+/* An engine: the cores that plan, launch and commit together — one core, or the dp cores of a
+ * replica stepping in lockstep (vLLM DPEngineCoreProc). */
+typedef struct engine {
+    uint32_t first, n;   /* cores [first, first + n) of the pool */
+    uint32_t nflight;    /* steps in flight */
+    bool kick_pending;   /* a SCHEDULE event is queued */
+    bool wave;           /* lockstep: vLLM engines_running (dummy batches while no work) */
+    uint64_t wave_steps; /* steps since the wave started (the stop check runs every N) */
+    int64_t *stage_free; /* pp: when each stage is done with the last step it accepted */
+    int64_t *stages;     /* per slot (max_batches): pp start times, then pp end times */
+} engine;
+
+/* A vLLM replica: dp cores behind one front end (API server processes + DP load balancer). */
+typedef struct server {
+    int64_t *api_busy;    /* per API server process: end of the work its loop has taken */
+    uint32_t api_next;    /* round robin over the processes (connections) */
+    int64_t lb_tick;      /* refresh period index of the counts below (-1: never) */
+    uint32_t *lb_waiting; /* per core, as the front end believes */
+    uint32_t *lb_running;
+} server;
+
+typedef struct pool {
+    sim_pool_params p;
+    uint32_t ncores, nengines;
+    sim_replica *cores;
+    engine *engines;
+    server *servers;
+    uint64_t *pending_tokens, *pending_prefill; /* per replica, requests in its API server */
+    const tm_timemodel **stage_tm;              /* pp entries */
+    int64_t egress_ns; /* API-server loop time per streamed token (0: none) */
+    int64_t *scratch;  /* pp stage durations of the step being launched */
+} pool;
+
 struct sim_cluster {
     sim_engine *e;
     sim_cluster_params p;
     sim_source src;
-    sim_request_pool *pool;
-    sim_replica *rep;
+    sim_request_pool *rpool;
+    pool *pools;
+    uint32_t npools;
     sim_rng router_rng;
     uint64_t rr_next;
 
@@ -41,7 +79,12 @@ struct sim_cluster {
     int64_t in_flight;  /* sent or being sent, not finished (concurrency cap) */
     GQueue fifo;        /* requests waiting for a concurrency slot or their stage */
     uint32_t cur_stage; /* staged closed-loop loads: the stage now sending */
-    int64_t step_now;   /* end time of the step whose tokens are being published */
+
+    /* the step whose output is being committed (token callback) */
+    pool *cur_pool;
+    int64_t step_now;
+    int64_t *cur_api_busy; /* the committing core's replica's API servers; NULL: no egress */
+    bool token_observers;
 
     sim_cluster_stats st;
 };
@@ -49,17 +92,27 @@ struct sim_cluster {
 enum { PARK_LIMIT = 65536 };
 
 static void pull_next(sim_cluster *c);
+static void release_gates(sim_cluster *c, sim_request *r, int64_t end);
+static void send_now(sim_cluster *c, sim_request *r);
+
+static int64_t
+ns_of(double s)
+{
+    return (int64_t)llround(s * 1e9);
+}
 
 /* ---- request completion ---- */
 
 static void
-publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why)
+publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why, int64_t end)
 {
     if (!sim_engine_has_observers(c->e, SIM_TOPIC_REQUEST_DONE))
         return;
     sim_request_record rec = {
         .id = r->id,
         .replica = r->replica,
+        .dp_rank = r->dp_rank,
+        .core = r->core,
         .stage = r->stage,
         .session_id = r->session_id,
         .turn = r->turn,
@@ -67,7 +120,7 @@ publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why)
         .send_ns = r->send_ns,
         .first_scheduled_ns = r->first_scheduled_ns,
         .first_token_ns = r->first_token_ns,
-        .finish_ns = sim_engine_now(c->e),
+        .finish_ns = end,
         .prompt_tokens = r->prompt_tokens,
         .output_tokens = r->num_output,
         .preemptions = r->preemptions,
@@ -79,56 +132,334 @@ publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why)
     sim_engine_publish(c->e, SIM_TOPIC_REQUEST_DONE, &rec);
 }
 
-static void release_gates(sim_cluster *c, sim_request *r);
-
+/* R leaves the system. A finished request ends when its client got the last token. */
 static void
 request_end(sim_cluster *c, sim_request *r, bool failed, const char *why)
 {
-    int64_t now = sim_engine_now(c->e);
+    int64_t end = sim_engine_now(c->e);
+    if (!failed && r->last_token_ns > end)
+        end = r->last_token_ns;
     r->state = failed ? SIM_REQ_FAILED : SIM_REQ_FINISHED;
     if (failed)
         c->st.failed++;
     else
         c->st.finished++;
     c->st.preemptions += r->preemptions;
-    if (now > c->st.last_finish_ns)
-        c->st.last_finish_ns = now;
-    publish_done(c, r, failed, why);
-    release_gates(c, r);
-    sim_request_pool_give(c->pool, r);
+    if (end > c->st.last_finish_ns)
+        c->st.last_finish_ns = end;
+    publish_done(c, r, failed, why, end);
+    release_gates(c, r, end);
+    sim_request_pool_give(c->rpool, r);
+}
+
+/* ---- engines: planning, launching, committing ---- */
+
+static engine *
+engine_of(pool *pl, uint32_t core)
+{
+    const sim_pool_params *p = &pl->p;
+    return &pl->engines[p->lockstep ? core / p->dp : core];
+}
+
+static void
+kick(sim_cluster *c, pool *pl, engine *g)
+{
+    if (g->kick_pending)
+        return;
+    g->kick_pending = true;
+    sim_engine_at(c->e, sim_engine_now(c->e), SIM_PHASE_LATE, SIM_EV_SCHEDULE,
+                  (uint32_t)(g - pl->engines), (uint64_t)(pl - c->pools));
+}
+
+/* Prices and launches the planned step of engine G at NOW: every core with a plan launches it,
+ * the others (lockstep only) a dummy batch. Each planned step is published (STEP_PLANNED) before
+ * it is priced, so observers can add time to it. Stage s takes the slowest core's time for its
+ * layers; a step enters stage s when it left stage s−1 and the stage finished the previous
+ * step, so up to pp steps overlap (docs/design.md §5b). One STEP_END at the last stage's end. */
+static void
+launch(sim_cluster *c, pool *pl, engine *g, int64_t now)
+{
+    const sim_pool_params *p = &pl->p;
+    uint32_t pp = p->pp, q = p->sched.max_batches;
+    double group_tokens = 0.0;
+    for (uint32_t k = 0; k < g->n; k++)
+        group_tokens += pl->cores[g->first + k].batch.tokens;
+    for (uint32_t s = 0; s < pp; s++)
+        pl->scratch[s] = 0;
+    bool planned_observers = sim_engine_has_observers(c->e, SIM_TOPIC_STEP_PLANNED);
+    uint32_t slot_index = 0;
+    for (uint32_t k = 0; k < g->n; k++) {
+        sim_replica *r = &pl->cores[g->first + k];
+        if (p->sched.cascade_attention && r->nplanned > 0)
+            sim_replica_cascade_prefix(r);
+        slot_index = (r->head + r->nflight) % q;
+        sim_step_slot *sl =
+            r->nplanned > 0 ? sim_replica_launch(r, now) : sim_replica_launch_dummy(r, now);
+        if (sl->dummy)
+            c->st.dummy_steps++;
+        if (p->lockstep)
+            sl->batch.moe_group_tokens = group_tokens > 0 ? group_tokens : 1.0;
+        memset(&sl->cost, 0, sizeof sl->cost);
+        sl->extra_s = 0;
+        if (!sl->dummy && planned_observers) {
+            /* once per planned step: observers may add time the time model does not see */
+            double extra = 0.0;
+            sim_step_planned sp = {r, sl->items, sl->nitems, now, &extra};
+            sim_engine_publish(c->e, SIM_TOPIC_STEP_PLANNED, &sp);
+            if (extra > 0 && isfinite(extra))
+                sl->extra_s = extra;
+        }
+        for (uint32_t s = 0; s < pp; s++) {
+            tm_step_cost cs;
+            double t = tm_step_s(pl->stage_tm[s], &sl->batch, &cs);
+            if (s == 0) {
+                t += p->step_overhead_s;
+                cs.overhead_s += p->step_overhead_s;
+            }
+            if (sl->extra_s > 0)
+                t += sl->extra_s / pp; /* each stage holds an equal share of the layers */
+            int64_t tn = !(t > 0.0) || !isfinite(t) ? 1 : ns_of(t); /* a step advances time */
+            if (tn < 1)
+                tn = 1;
+            if (tn > pl->scratch[s])
+                pl->scratch[s] = tn;
+            sl->cost.total_s += t;
+            sl->cost.compute_s += cs.compute_s;
+            sl->cost.memory_s += cs.memory_s;
+            sl->cost.comm_s += cs.comm_s;
+            sl->cost.overhead_s += cs.overhead_s;
+        }
+    }
+    int64_t *st = &g->stages[(size_t)slot_index * 2 * pp];
+    int64_t t = now;
+    for (uint32_t s = 0; s < pp; s++) {
+        int64_t start = t > g->stage_free[s] ? t : g->stage_free[s];
+        t = start + pl->scratch[s];
+        g->stage_free[s] = t;
+        st[s] = start;
+        st[pp + s] = t;
+    }
+    for (uint32_t k = 0; k < g->n; k++)
+        pl->cores[g->first + k].slots[slot_index].start_ns = st[0];
+    g->nflight++;
+    sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_STEP_END, (uint32_t)(g - pl->engines),
+                  (uint64_t)(pl - c->pools));
+}
+
+/* vLLM's engine loop (v1/engine/core.py step_with_batch_queue): schedule and launch while the
+ * batch queue has room and the scheduler finds work; then wait for the oldest output. A
+ * lockstep engine whose ranks have nothing to run keeps running dummy batches while its wave
+ * lasts (DPEngineCoreProc.run_busy_loop). */
+static void
+plan_and_launch(sim_cluster *c, pool *pl, engine *g)
+{
+    const sim_pool_params *p = &pl->p;
+    int64_t now = sim_engine_now(c->e);
+    while (g->nflight < p->sched.max_batches) {
+        bool any = false;
+        for (uint32_t k = 0; k < g->n; k++) {
+            sim_replica *r = &pl->cores[g->first + k];
+            r->nplanned = 0;
+            if (!sim_replica_has_work(r))
+                continue;
+            r->now = now;
+            p->scheduler->plan(r);
+            any |= r->nplanned > 0;
+        }
+        if (!any) {
+            /* nothing new: wait for the oldest output; a lockstep rank idles in dummy
+             * batches, one at a time (execute_dummy_batch blocks) */
+            if (p->lockstep && g->wave && g->nflight == 0)
+                launch(c, pl, g, now);
+            return;
+        }
+        launch(c, pl, g, now);
+    }
+}
+
+static void
+on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
+{
+    (void)e;
+    sim_cluster *c = ctx;
+    pool *pl = &c->pools[ev->b];
+    engine *g = &pl->engines[ev->a];
+    g->kick_pending = false;
+    plan_and_launch(c, pl, g);
+}
+
+/* One token of R left its engine core at step_now; the client sees it once the replica's API
+ * server has streamed it: its single asyncio loop handles every stream in FIFO order, each
+ * token costing api_per_output_token_s of loop time (detokenization, SSE framing), so the
+ * delay grows with the replica's token rate (docs/design.md §5b). */
+static void
+on_token(void *ctx, sim_request *r)
+{
+    sim_cluster *c = ctx;
+    int64_t t = c->step_now;
+    if (c->cur_api_busy != NULL) {
+        int64_t *busy = c->cur_api_busy + r->api;
+        t = (*busy > t ? *busy : t) + c->cur_pool->egress_ns;
+        *busy = t;
+    }
+    int64_t gap = r->first_token_ns < 0 ? -1 : t - r->last_token_ns;
+    if (r->first_token_ns < 0)
+        r->first_token_ns = t;
+    r->last_token_ns = t;
+    if (c->token_observers) {
+        sim_token_event tk = {r->id, r->replica, 1, t, gap, r->send_ns, r->stage};
+        sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
+    }
+}
+
+static void
+on_reaped(void *ctx, sim_request *r)
+{
+    request_end(ctx, r, false, NULL);
+}
+
+static void
+publish_step(sim_cluster *c, pool *pl, engine *g, sim_replica *r, int64_t now)
+{
+    g_assert(r->nflight > 0);
+    const sim_step_slot *sl = &r->slots[r->head];
+    uint32_t pp = pl->p.pp;
+    const int64_t *st = &g->stages[(size_t)r->head * 2 * pp];
+    sim_step_record s = {
+        .replica = r->replica,
+        .dp_rank = r->dp_rank,
+        .core = r->id,
+        .step = sl->step,
+        .launch_ns = sl->launch_ns,
+        .start_ns = sl->start_ns,
+        .end_ns = now,
+        .dummy = sl->dummy,
+        .pp = pp,
+        .stage_start_ns = pp > 1 ? st : NULL,
+        .stage_end_ns = pp > 1 ? st + pp : NULL,
+        .batch = sl->batch,
+        .cost = sl->cost,
+        .extra_s = sl->extra_s,
+        .num_running = sl->num_running,
+        .num_waiting = sl->num_waiting,
+        .num_preempted = sl->preempted,
+        .num_admitted = sl->admitted,
+        .kv_used_blocks = sim_kvpool_num_used(r->kv),
+        .kv_cached_blocks = sim_kvpool_num_cached_free(r->kv),
+        .kv_total_blocks = sim_kvpool_usable(r->kv),
+    };
+    sim_engine_publish(c->e, SIM_TOPIC_STEP_END, &s);
+}
+
+/* The oldest step of engine G returned: commit it on every core, then let the engine plan
+ * (late phase: arrivals of this instant are seen, as vLLM drains its input queue first). */
+static void
+on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
+{
+    sim_cluster *c = ctx;
+    pool *pl = &c->pools[ev->b];
+    engine *g = &pl->engines[ev->a];
+    const sim_pool_params *p = &pl->p;
+    int64_t now = sim_engine_now(e);
+    bool observe_steps = sim_engine_has_observers(e, SIM_TOPIC_STEP_END);
+    c->cur_pool = pl;
+    c->step_now = now;
+    c->token_observers = sim_engine_has_observers(e, SIM_TOPIC_TOKEN);
+    g_assert(g->nflight > 0);
+    for (uint32_t k = 0; k < g->n; k++) {
+        sim_replica *r = &pl->cores[g->first + k];
+        c->st.steps++;
+        c->cur_api_busy = pl->egress_ns > 0 ? pl->servers[r->replica].api_busy : NULL;
+        if (observe_steps)
+            publish_step(c, pl, g, r, now);
+        uint32_t done = sim_replica_commit(r, now, on_token, c);
+        if (done > 0)
+            sim_replica_reap(r, on_reaped, c);
+        if (c->p.check_invariants)
+            g_assert(sim__kvpool_check(r->kv, r->running, r->nrunning));
+    }
+    g->nflight--;
+    bool work = false;
+    for (uint32_t k = 0; k < g->n && !work; k++)
+        work = sim_replica_has_work(&pl->cores[g->first + k]);
+    if (p->lockstep) {
+        /* the ranks agree to stop only every dp_sync_steps steps (an all-reduce of "any
+         * unfinished request"), so a wave ends with up to that many dummy batches */
+        g->wave_steps++;
+        if (g->wave_steps % p->engine.dp_sync_steps == 0 && !work) {
+            g->wave = false;
+            g->wave_steps = 0;
+        }
+    }
+    if (work || (p->lockstep && g->wave))
+        kick(c, pl, g);
 }
 
 /* ---- sending ---- */
 
-static void
-kick(sim_cluster *c, sim_replica *rep)
+/* Internal DP load balancing (vLLM DPLBAsyncMPClient.get_core_engine_for_request): the core
+ * with the least 4·waiting + running, ties to the lowest rank, from counts the front end
+ * refreshes every dp_lb_interval_s and bumps by one waiting request per request it sends. */
+static uint32_t
+dp_balance(pool *pl, uint32_t replica, int64_t now)
 {
-    if (rep->busy || rep->kick_pending)
-        return;
-    rep->kick_pending = true;
-    sim_engine_at(c->e, sim_engine_now(c->e), SIM_PHASE_LATE, SIM_EV_SCHEDULE, rep->id, 0);
+    const sim_pool_params *p = &pl->p;
+    server *sv = &pl->servers[replica];
+    sim_replica *cores = &pl->cores[replica * p->dp];
+    int64_t period = ns_of(p->engine.dp_lb_interval_s);
+    int64_t tick = period > 0 ? now / period : now;
+    if (tick != sv->lb_tick || period <= 0) {
+        sv->lb_tick = tick;
+        for (uint32_t k = 0; k < p->dp; k++) {
+            sv->lb_waiting[k] = sim_waitq_len(&cores[k].waiting);
+            sv->lb_running[k] = cores[k].nrunning;
+        }
+    }
+    uint32_t best = 0;
+    uint64_t best_score = UINT64_MAX;
+    for (uint32_t k = 0; k < p->dp; k++) {
+        uint64_t score = 4 * (uint64_t)sv->lb_waiting[k] + sv->lb_running[k];
+        if (score < best_score) {
+            best_score = score;
+            best = k;
+        }
+    }
+    sv->lb_waiting[best]++;
+    return best;
 }
 
-/* Routes R and puts it in the chosen replica's waiting queue. */
+/* R reaches its replica's engine: the DP load balancer picks the core. */
 static void
 enqueue(sim_cluster *c, sim_request *r)
 {
     int64_t now = sim_engine_now(c->e);
-    sim_route_ctx ctx = {c->rep, c->p.nreplicas, &c->router_rng, &c->rr_next, c->p.overlap_weight};
-    uint32_t k = c->p.nreplicas == 1 ? 0 : c->p.router->route(&ctx, r);
-    g_assert(k < c->p.nreplicas);
-    sim_replica *rep = &c->rep[k];
-    if (c->p.scheduler->must_reject != NULL && c->p.scheduler->must_reject(rep, r)) {
-        r->replica = rep->id;
+    pool *pl = &c->pools[0];
+    const sim_pool_params *p = &pl->p;
+    pl->pending_tokens[r->replica] -= (uint64_t)r->prompt_tokens + r->output_target - 1;
+    pl->pending_prefill[r->replica] -= r->prompt_tokens;
+    uint32_t rank = p->dp > 1 ? dp_balance(pl, r->replica, now) : 0;
+    uint32_t core = r->replica * p->dp + rank;
+    sim_replica *rep = &pl->cores[core];
+    r->dp_rank = rank;
+    r->core = core;
+    if (p->scheduler->must_reject != NULL && p->scheduler->must_reject(rep, r)) {
         request_end(c, r, true, "request does not fit in the KV cache");
         return;
     }
     sim_replica_enqueue(rep, r);
     if (sim_engine_has_observers(c->e, SIM_TOPIC_ARRIVAL)) {
-        sim_arrival_event a = {r->id, rep->id, now, r->prompt_tokens, r->output_target, r->stage};
+        sim_arrival_event a = {r->id,   r->replica, now, r->prompt_tokens, r->output_target,
+                               r->stage};
         sim_engine_publish(c->e, SIM_TOPIC_ARRIVAL, &a);
     }
-    kick(c, rep);
+    engine *g = engine_of(pl, core);
+    /* vLLM's engine drains its input queue only between steps: a busy engine sees R when its
+     * oldest output returns; an idle one wakes up. A lockstep replica's ranks all run (dummy
+     * batches where they have nothing) while a wave lasts (START_DP_WAVE). */
+    if (p->lockstep)
+        g->wave = true;
+    if (g->nflight == 0)
+        kick(c, pl, g);
 }
 
 static void
@@ -138,6 +469,9 @@ on_enqueue(sim_engine *e, const sim_event *ev, void *ctx)
     enqueue(ctx, (sim_request *)(uintptr_t)ev->b);
 }
 
+/* The router picks a replica; its API server takes the request in (one asyncio loop per
+ * process: ingress work api_ingress_s + api_per_prompt_token_s · prompt in FIFO order with
+ * every other stream's work) and hands it to the engine api_ingress_latency_s later. */
 static void
 send_now(sim_cluster *c, sim_request *r)
 {
@@ -146,17 +480,36 @@ send_now(sim_cluster *c, sim_request *r)
     c->st.sent++;
     if (c->st.sent == 1)
         c->st.first_send_ns = now;
-    size_t live = sim_request_pool_live(c->pool);
+    size_t live = sim_request_pool_live(c->rpool);
     if (live > c->st.peak_in_flight)
         c->st.peak_in_flight = live;
+    pool *pl = &c->pools[0];
+    const sim_pool_params *p = &pl->p;
     /* vLLM's API server rejects prompt + max_tokens > max_model_len with an error. */
-    if ((uint64_t)r->prompt_tokens + r->output_target > c->p.sched.max_model_len) {
+    if ((uint64_t)r->prompt_tokens + r->output_target > p->sched.max_model_len) {
         request_end(c, r, true, "prompt + output exceeds max_model_len");
         return;
     }
-    if (c->p.request_overhead_s > 0.0) {
-        sim_engine_after_s(c->e, c->p.request_overhead_s, SIM_PHASE_NORMAL, SIM_EV_ENQUEUE, 0,
-                           (uint64_t)(uintptr_t)r);
+    sim_route_ctx ctx = {pl->cores,           p->nreplicas,   p->dp,       pl->pending_tokens,
+                         pl->pending_prefill, &c->router_rng, &c->rr_next, p->overlap_weight};
+    uint32_t k = p->nreplicas == 1 ? 0 : p->router->route(&ctx, r);
+    g_assert(k < p->nreplicas);
+    r->replica = k;
+    pl->pending_tokens[k] += (uint64_t)r->prompt_tokens + r->output_target - 1;
+    pl->pending_prefill[k] += r->prompt_tokens;
+    const sim_engine_params *ep = &p->engine;
+    server *sv = &pl->servers[k];
+    r->api = sv->api_next++ % ep->api_server_count;
+    int64_t t = now;
+    double work = ep->api_ingress_s + ep->api_per_prompt_token_s * (double)r->prompt_tokens;
+    if (work > 0.0) {
+        int64_t *busy = &sv->api_busy[r->api];
+        *busy = (*busy > t ? *busy : t) + ns_of(work);
+        t = *busy;
+    }
+    t += ns_of(ep->api_ingress_latency_s);
+    if (t > now) {
+        sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_ENQUEUE, 0, (uint64_t)(uintptr_t)r);
         return;
     }
     enqueue(c, r);
@@ -274,10 +627,12 @@ gate(sim_cluster *c, sim_request *r)
     session_release(c, s, r);
 }
 
+/* R ended; its client saw the end at END (≥ now: the API server's egress may still be
+ * streaming its last tokens). Closed-loop clients and sessions continue from END. */
 static void
-release_gates(sim_cluster *c, sim_request *r)
+release_gates(sim_cluster *c, sim_request *r, int64_t end)
 {
-    int64_t now = sim_engine_now(c->e);
+    int64_t now = end;
     bool was_blocked = c->fifo.length > 0 || c->parked >= PARK_LIMIT;
     c->in_flight--;
     while (c->fifo.length > 0 && can_send(c, g_queue_peek_head(&c->fifo))) {
@@ -329,7 +684,7 @@ pull_next(sim_cluster *c)
         c->src_done = true;
         return;
     }
-    sim_request *r = sim_request_pool_take(c->pool, &w);
+    sim_request *r = sim_request_pool_take(c->rpool, &w);
     c->st.pulled++;
     c->next = r;
     int64_t t = r->arrival_ns > sim_engine_now(c->e) ? r->arrival_ns : sim_engine_now(c->e);
@@ -356,92 +711,6 @@ on_client_wake(sim_engine *e, const sim_event *ev, void *ctx)
 {
     (void)e;
     send_now(ctx, (sim_request *)(uintptr_t)ev->b);
-}
-
-/* ---- steps ---- */
-
-static void
-on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
-{
-    sim_cluster *c = ctx;
-    sim_replica *rep = &c->rep[ev->a];
-    rep->kick_pending = false;
-    g_assert(!rep->busy);
-    if (!sim_replica_has_work(rep))
-        return;
-    c->p.scheduler->plan(rep);
-    if (rep->nplanned == 0)
-        return; /* nothing fits now; a completion or arrival will kick again */
-    sim_replica_start_step(rep, sim_engine_now(e));
-    /* priced once: the step record at its end reuses the breakdown (same batch) */
-    double t = tm_step_s(c->p.tm, &rep->batch, &rep->step_cost) + c->p.step_overhead_s;
-    rep->step_extra_s = 0;
-    if (sim_engine_has_observers(e, SIM_TOPIC_STEP_PLANNED)) {
-        sim_step_planned sp = {rep, sim_engine_now(e), 0.0};
-        sim_engine_publish(e, SIM_TOPIC_STEP_PLANNED, &sp);
-        if (sp.extra_s > 0 && isfinite(sp.extra_s)) {
-            rep->step_extra_s = sp.extra_s;
-            t += sp.extra_s;
-        }
-    }
-    if (!(t > 0.0) || !isfinite(t))
-        t = 1e-9; /* a step always advances time */
-    sim_engine_after_s(e, t, SIM_PHASE_NORMAL, SIM_EV_STEP_END, rep->id, 0);
-}
-
-/* Called for every token of every step: the step end time and the observer check are taken
- * once per step (on_step_end passes this function only when TOKEN has observers). */
-static void
-on_token(void *ctx, sim_request *r, int64_t gap)
-{
-    sim_cluster *c = ctx;
-    sim_token_event tk = {r->id, r->replica, 1, c->step_now, gap, r->send_ns, r->stage};
-    sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
-}
-
-static void
-on_reaped(void *ctx, sim_request *r)
-{
-    request_end(ctx, r, false, NULL);
-}
-
-static void
-on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
-{
-    sim_cluster *c = ctx;
-    sim_replica *rep = &c->rep[ev->a];
-    int64_t now = sim_engine_now(e);
-    c->st.steps++;
-    c->step_now = now;
-    uint32_t done = sim_replica_commit(
-        rep, now, sim_engine_has_observers(e, SIM_TOPIC_TOKEN) ? on_token : NULL, c);
-    if (sim_engine_has_observers(e, SIM_TOPIC_STEP_END)) {
-        sim_step_record s = {
-            .replica = rep->id,
-            .step = rep->step,
-            .start_ns = rep->step_start_ns,
-            .end_ns = now,
-            .batch = rep->batch,
-            .num_running = rep->nrunning,
-            .num_waiting = sim_waitq_len(&rep->waiting),
-            .num_preempted = rep->step_preempted,
-            .num_admitted = rep->step_admitted,
-            .kv_used_blocks = sim_kvpool_num_used(rep->kv),
-            .kv_cached_blocks = sim_kvpool_num_cached_free(rep->kv),
-            .kv_total_blocks = sim_kvpool_usable(rep->kv),
-        };
-        s.cost = rep->step_cost;
-        s.cost.overhead_s += c->p.step_overhead_s;
-        s.cost.total_s += c->p.step_overhead_s + rep->step_extra_s;
-        s.extra_s = rep->step_extra_s;
-        sim_engine_publish(e, SIM_TOPIC_STEP_END, &s);
-    }
-    if (done > 0)
-        sim_replica_reap(rep, on_reaped, c);
-    if (c->p.check_invariants)
-        g_assert(sim__kvpool_check(rep->kv, rep->running, rep->nrunning));
-    if (sim_replica_has_work(rep))
-        kick(c, rep);
 }
 
 /* ---- lifecycle ---- */
@@ -478,73 +747,173 @@ size_text(uint64_t bytes)
                   : g_strdup_printf("%.1f %s", v, units[u]);
 }
 
+static gboolean invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static gboolean
+invalid(GError **error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(error, BASE_ERROR, BASE_ERROR_INVALID, msg);
+    return FALSE;
+}
+
+/* Checks P and fills its derived and default fields. */
+static gboolean
+pool_resolve(sim_pool_params *p, GError **error)
+{
+    if (p->nreplicas == 0 || p->scheduler == NULL || p->router == NULL)
+        return invalid(error, "cluster: incomplete parameters");
+    if (p->dp == 0)
+        p->dp = 1;
+    if (p->pp == 0)
+        p->pp = 1;
+    if (p->pp > 1 ? p->stage_tm == NULL : p->tm == NULL)
+        return invalid(error, "cluster: no time model");
+    if (p->lockstep && p->dp < 2)
+        p->lockstep = false; /* one rank has nobody to wait for */
+    sim_engine_params *ep = &p->engine;
+    if (ep->api_server_count == 0)
+        ep->api_server_count = 1;
+    if (ep->dp_sync_steps == 0)
+        ep->dp_sync_steps = 1;
+    sim_sched_params *s = &p->sched;
+    /* multiproc executor max_concurrent_batches: pp steps in flight with pipeline parallelism
+     * (one per stage), else 2 with async scheduling, else 1. Output placeholders only without
+     * pipeline parallelism (v0.11 refuses async scheduling with PP) [assume for later
+     * releases: a request's next token waits for its previous one to leave the last stage]. */
+    s->async_scheduling = ep->async_scheduling && p->pp == 1;
+    s->max_batches = p->pp > 1 ? p->pp : s->async_scheduling ? 2 : 1;
+    s->cascade_attention = ep->cascade_attention;
+    if (s->max_num_batched_tokens < p->block_size)
+        return invalid(error, "max_num_batched_tokens (%u) is smaller than the block size (%u)",
+                       s->max_num_batched_tokens, p->block_size);
+    if (!s->chunked_prefill && s->max_num_batched_tokens < s->max_model_len)
+        return invalid(error,
+                       "without chunked prefill max_num_batched_tokens (%u) must be at least "
+                       "max_model_len (%u)",
+                       s->max_num_batched_tokens, s->max_model_len);
+    uint64_t need = ((uint64_t)s->max_model_len + p->block_size - 1) / p->block_size;
+    if (p->num_blocks < 2 || need > p->num_blocks - 1)
+        return invalid(error,
+                       "KV cache holds %u blocks of %u tokens (%" G_GUINT64_FORMAT
+                       " tokens), less than one max_model_len request (%u tokens): lower "
+                       "--max-model-len or raise --gpu-memory-utilization",
+                       p->num_blocks > 0 ? p->num_blocks - 1 : 0, p->block_size,
+                       (uint64_t)(p->num_blocks > 0 ? p->num_blocks - 1 : 0) * p->block_size,
+                       s->max_model_len);
+    if (s->max_num_seqs == 0 || s->max_model_len < 2)
+        return invalid(error, "max_num_seqs and max_model_len must be positive");
+    return TRUE;
+}
+
+static void
+pool_init(pool *pl, uint32_t index, const sim_pool_params *params)
+{
+    pl->p = *params;
+    const sim_pool_params *p = &pl->p;
+    pl->ncores = p->nreplicas * p->dp;
+    pl->cores = g_new0(sim_replica, pl->ncores);
+    for (uint32_t i = 0; i < pl->ncores; i++) {
+        sim_replica *r = &pl->cores[i];
+        sim_replica_init(r, i, index, p->num_blocks, p->block_size, p->prefix_caching,
+                         &pl->p.sched);
+        r->replica = i / p->dp;
+        r->dp_rank = i % p->dp;
+    }
+    pl->nengines = p->lockstep ? p->nreplicas : pl->ncores;
+    pl->engines = g_new0(engine, pl->nengines);
+    uint32_t q = p->sched.max_batches;
+    for (uint32_t i = 0; i < pl->nengines; i++) {
+        engine *g = &pl->engines[i];
+        g->first = p->lockstep ? i * p->dp : i;
+        g->n = p->lockstep ? p->dp : 1;
+        g->stage_free = g_new0(int64_t, p->pp);
+        g->stages = g_new0(int64_t, (size_t)q * 2 * p->pp);
+    }
+    pl->servers = g_new0(server, p->nreplicas);
+    for (uint32_t i = 0; i < p->nreplicas; i++) {
+        server *sv = &pl->servers[i];
+        sv->api_busy = g_new0(int64_t, p->engine.api_server_count);
+        sv->lb_tick = -1;
+        sv->lb_waiting = g_new0(uint32_t, p->dp);
+        sv->lb_running = g_new0(uint32_t, p->dp);
+    }
+    pl->pending_tokens = g_new0(uint64_t, p->nreplicas);
+    pl->pending_prefill = g_new0(uint64_t, p->nreplicas);
+    pl->stage_tm = g_new0(const tm_timemodel *, p->pp);
+    for (uint32_t s = 0; s < p->pp; s++)
+        pl->stage_tm[s] = p->pp > 1 ? p->stage_tm[s] : p->tm;
+    pl->scratch = g_new0(int64_t, p->pp);
+    pl->egress_ns = ns_of(p->engine.api_per_output_token_s);
+}
+
+static void
+pool_clear(pool *pl)
+{
+    for (uint32_t i = 0; i < pl->ncores; i++)
+        sim_replica_clear(&pl->cores[i]);
+    g_free(pl->cores);
+    for (uint32_t i = 0; i < pl->nengines; i++) {
+        g_free(pl->engines[i].stage_free);
+        g_free(pl->engines[i].stages);
+    }
+    g_free(pl->engines);
+    for (uint32_t i = 0; i < pl->p.nreplicas; i++) {
+        g_free(pl->servers[i].api_busy);
+        g_free(pl->servers[i].lb_waiting);
+        g_free(pl->servers[i].lb_running);
+    }
+    g_free(pl->servers);
+    g_free(pl->pending_tokens);
+    g_free(pl->pending_prefill);
+    g_free(pl->stage_tm);
+    g_free(pl->scratch);
+}
+
 sim_cluster *
 sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error)
 {
-    if (p->nreplicas == 0 || p->scheduler == NULL || p->router == NULL || p->tm == NULL) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "cluster: incomplete parameters");
+    sim_pool_params pp = p->pool;
+    if (!pool_resolve(&pp, error))
         return NULL;
-    }
-    const sim_sched_params *s = &p->sched;
-    if (s->max_num_batched_tokens < p->block_size) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "max_num_batched_tokens (%u) is smaller than the block size (%u)",
-                    s->max_num_batched_tokens, p->block_size);
-        return NULL;
-    }
-    if (!s->chunked_prefill && s->max_num_batched_tokens < s->max_model_len) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "without chunked prefill max_num_batched_tokens (%u) must be at least "
-                    "max_model_len (%u)",
-                    s->max_num_batched_tokens, s->max_model_len);
-        return NULL;
-    }
-    uint64_t need = ((uint64_t)s->max_model_len + p->block_size - 1) / p->block_size;
-    if (p->num_blocks < 2 || need > p->num_blocks - 1) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "KV cache holds %u blocks of %u tokens (%" G_GUINT64_FORMAT
-                    " tokens), less than one max_model_len request (%u tokens): lower "
-                    "--max-model-len or raise --gpu-memory-utilization",
-                    p->num_blocks > 0 ? p->num_blocks - 1 : 0, p->block_size,
-                    (uint64_t)(p->num_blocks > 0 ? p->num_blocks - 1 : 0) * p->block_size,
-                    s->max_model_len);
-        return NULL;
-    }
-    if (s->max_num_seqs == 0 || s->max_model_len < 2) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "max_num_seqs and max_model_len must be positive");
-        return NULL;
-    }
-    if (p->nreplicas > SIM_CLUSTER_MAX_REPLICAS) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "%u replicas is more than the %d supported", p->nreplicas,
+    /* with data parallelism every rank is an engine core with its own KV pool */
+    uint64_t ncores = (uint64_t)pp.nreplicas * pp.dp;
+    g_autofree char *what =
+        pp.dp > 1 ? g_strdup_printf("%u replicas × %u data-parallel ranks", pp.nreplicas, pp.dp)
+                  : g_strdup_printf("%u replicas", pp.nreplicas);
+    if (ncores > SIM_CLUSTER_MAX_REPLICAS) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s is more than the %d supported", what,
                     SIM_CLUSTER_MAX_REPLICAS);
         return NULL;
     }
     /* Estimated before allocating: --replicas 1000000 or a huge block override used to be
      * found out by the kernel's OOM killer, leaving temporaries behind. */
     uint64_t bound = p->max_state_bytes > 0 ? p->max_state_bytes : SIM_CLUSTER_MAX_STATE_BYTES;
-    uint64_t per = p->num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(p->num_blocks)
+    uint64_t per = pp.num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(pp.num_blocks)
                                                           : UINT64_MAX / SIM_CLUSTER_MAX_REPLICAS;
-    if (per * p->nreplicas > bound) {
-        g_autofree char *total = size_text(per * p->nreplicas);
+    if (per * ncores > bound) {
+        g_autofree char *total = size_text(per * ncores);
         g_autofree char *each = size_text(per);
         g_autofree char *lim = size_text(bound);
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "the replicas' state needs %s (%u replicas × %s for %u KV blocks each), "
-                    "more than the %s limit: lower --replicas or --num-gpu-blocks-override",
-                    total, p->nreplicas, each, p->num_blocks, lim);
+                    "the replicas' state needs %s (%s × %s for %u KV blocks each), more than the "
+                    "%s limit: lower --replicas%s or --num-gpu-blocks-override",
+                    total, what, each, pp.num_blocks, lim,
+                    pp.dp > 1 ? ", --data-parallel-size" : "");
         return NULL;
     }
     sim_cluster *c = g_new0(sim_cluster, 1);
     c->e = e;
     c->p = *p;
+    c->p.pool = pp;
     c->src = *src;
-    c->pool = sim_request_pool_new();
-    c->rep = g_new0(sim_replica, p->nreplicas);
-    for (uint32_t i = 0; i < p->nreplicas; i++)
-        sim_replica_init(&c->rep[i], i, 0, p->num_blocks, p->block_size, p->prefix_caching,
-                         &c->p.sched);
+    c->rpool = sim_request_pool_new();
+    c->npools = 1;
+    c->pools = g_new0(pool, 1);
+    pool_init(&c->pools[0], 0, &pp);
     sim_rng_init(&c->router_rng, p->seed, SIM_STREAM_ROUTER);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, session_free);
     c->prune_countdown = 4096;
@@ -567,12 +936,12 @@ sim_cluster_free(sim_cluster *c)
 {
     if (c == NULL)
         return;
-    for (uint32_t i = 0; i < c->p.nreplicas; i++)
-        sim_replica_clear(&c->rep[i]);
-    g_free(c->rep);
+    for (uint32_t i = 0; i < c->npools; i++)
+        pool_clear(&c->pools[i]);
+    g_free(c->pools);
     g_hash_table_destroy(c->sessions);
     g_queue_clear(&c->fifo);
-    sim_request_pool_free(c->pool);
+    sim_request_pool_free(c->rpool);
     if (c->src_error != NULL)
         g_error_free(c->src_error);
     g_free(c);
@@ -598,20 +967,26 @@ sim_cluster_get_stats(const sim_cluster *c)
     return c->st;
 }
 
-uint32_t
-sim_cluster_nreplicas(const sim_cluster *c)
+const sim_pool_params *
+sim_cluster_pool(const sim_cluster *c)
 {
-    return c->p.nreplicas;
+    return &c->pools[0].p;
+}
+
+uint32_t
+sim_cluster_ncores(const sim_cluster *c)
+{
+    return c->pools[0].ncores;
 }
 
 const sim_replica *
-sim_cluster_replica(const sim_cluster *c, uint32_t i)
+sim_cluster_core(const sim_cluster *c, uint32_t i)
 {
-    return i < c->p.nreplicas ? &c->rep[i] : NULL;
+    return i < c->pools[0].ncores ? &c->pools[0].cores[i] : NULL;
 }
 
 size_t
 sim_cluster_live_requests(const sim_cluster *c)
 {
-    return sim_request_pool_live(c->pool);
+    return sim_request_pool_live(c->rpool);
 }

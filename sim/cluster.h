@@ -1,12 +1,18 @@
-/* sim/cluster.h: one simulation of N replicas serving a workload (docs/design.md §2):
+/* sim/cluster.h: one simulation of N replicas serving a workload (docs/design.md §2, §5b):
  *   workload stream ──next arrival──▶ ARRIVAL ──▶ gating (session / concurrency) ──▶ router
- *   ──▶ replica.waiting; an idle replica with work gets a SCHEDULE event (late phase, so every
- *   arrival of the instant is seen) ──▶ scheduler plans ──▶ time model prices ──▶ STEP_END
- *   ──▶ commit: tokens, finished requests, KV release ──▶ observers.
+ *   (picks a replica) ──▶ the replica's API server (ingress) ──▶ ENQUEUE ──▶ DP load balancer
+ *   (picks an engine core) ──▶ core.waiting; an idle engine gets a SCHEDULE event (late phase,
+ *   so every arrival of the instant is seen) ──▶ scheduler plans ──▶ time model prices (per
+ *   pipeline stage, max over lockstep DP ranks) ──▶ STEP_END when the output returns ──▶
+ *   commit: tokens (through the API server's egress queue to the client), finished requests,
+ *   KV release ──▶ observers.
+ * An engine (one core, or the dp cores of a replica stepping in lockstep) keeps up to
+ * max_batches steps in flight (vLLM's batch queue) and only plans when it becomes idle, right
+ * after a launch, or when its oldest step's output returns (v1/engine/core.py run_busy_loop).
  * Arrivals are pulled lazily: only the next request of the stream is held, so memory is
- * O(requests in flight). Pools are the unit routing works on; today every replica is in one
- * pool ("default"); prefill/decode pools will add a second routing hop and a KV transfer on
- * hand-off without changing replicas or schedulers.
+ * O(requests in flight). Pools are the unit routing works on; today there is one pool;
+ * prefill/decode pools will add a second routing hop and a KV transfer on hand-off without
+ * changing cores or schedulers.
  * Ownership: the cluster owns replicas, requests and gating state; it borrows the engine,
  * workload source, time model, scheduler and router. */
 #pragma once
@@ -17,6 +23,7 @@
 #include <glib.h>
 
 #include "sim/engine.h"
+#include "sim/profile.h"
 #include "sim/replica.h"
 #include "sim/sched.h"
 #include "timemodel/timemodel.h"
@@ -54,21 +61,36 @@ typedef struct sim_array_source {
 
 sim_source sim_source_array(sim_array_source *a);
 
-typedef struct sim_cluster_params {
-    sim_sched_params sched;         /* copied */
+/* One pool of identical vLLM replicas (docs/design.md §5b): everything a replica is made of —
+ * parallel layout, engine behaviour, scheduler, KV cache size and time model — lives here, not
+ * in the cluster, so prefill/decode disaggregation adds a second pool (its own hardware, time
+ * model, parallelism and KV size) plus a transfer hop between them. Zero / NULL fields take the
+ * defaults noted. */
+typedef struct sim_pool_params {
+    const char *name;               /* for messages; NULL = "default" */
+    uint32_t nreplicas;             /* vLLM replicas (one `vllm serve` each) */
+    uint32_t dp;                    /* engine cores (data-parallel ranks) per replica; 0 = 1 */
+    uint32_t pp;                    /* pipeline stages per core; 0 = 1 */
+    bool lockstep;                  /* the dp ranks step together with dummy batches (MoE
+                                       models: vLLM DPEngineCoreProc); needs dp > 1 */
+    sim_sched_params sched;         /* copied; async_scheduling, max_batches and
+                                       cascade_attention are derived from ENGINE and pp */
     const sim_scheduler *scheduler; /* borrowed const */
     const sim_router *router;
-    uint32_t nreplicas;
-    uint32_t num_blocks; /* per replica, including the null block */
+    uint32_t num_blocks; /* per engine core, including the null block */
     uint32_t block_size;
     bool prefix_caching;
-    const tm_timemodel *tm;    /* borrowed */
-    double step_overhead_s;    /* added to every step (CPU scheduling, launch) */
-    double request_overhead_s; /* API server / tokenizer time between a request's send
-                                  and its arrival in a replica's waiting queue */
+    const tm_timemodel *tm;              /* borrowed: prices a step (pp == 1) */
+    const tm_timemodel *const *stage_tm; /* borrowed, pp > 1: stage s's layers + its send */
+    double step_overhead_s;              /* added to every step (stage 0) */
+    sim_engine_params engine; /* engine loop and API server; all-zero = plain (sync, no API) */
+    double overlap_weight;    /* prefix_affinity */
+} sim_pool_params;
+
+typedef struct sim_cluster_params {
+    sim_pool_params pool; /* the one pool */
     uint64_t seed;
     int64_t max_concurrency;  /* 0 = open loop (or as the source says) */
-    double overlap_weight;    /* prefix_affinity */
     bool check_invariants;    /* walk the KV pools after every step (tests) */
     uint64_t max_state_bytes; /* 0 = SIM_CLUSTER_MAX_STATE_BYTES (tests set a smaller bound) */
 } sim_cluster_params;
@@ -78,7 +100,8 @@ typedef struct sim_cluster_stats {
     uint64_t sent;   /* sent by clients (after gating) */
     uint64_t finished;
     uint64_t failed;
-    uint64_t steps; /* engine steps over all replicas */
+    uint64_t steps;       /* engine-core steps over all cores (dummy ones included) */
+    uint64_t dummy_steps; /* lockstep dummy batches (a DP rank with nothing to run) */
     uint64_t preemptions;
     int64_t first_send_ns, last_finish_ns;
     size_t peak_in_flight;
@@ -96,7 +119,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_cluster, sim_cluster_free)
 gboolean sim_cluster_run(sim_cluster *c, sim_time horizon_ns, GError **error);
 
 sim_cluster_stats sim_cluster_get_stats(const sim_cluster *c);
-uint32_t sim_cluster_nreplicas(const sim_cluster *c);
-const sim_replica *sim_cluster_replica(const sim_cluster *c, uint32_t i);
+/* The pool's parameters as resolved (derived engine fields filled in). borrowed */
+const sim_pool_params *sim_cluster_pool(const sim_cluster *c);
+/* Engine cores of the pool (replicas × dp), flat, replica-major. */
+uint32_t sim_cluster_ncores(const sim_cluster *c);
+const sim_replica *sim_cluster_core(const sim_cluster *c, uint32_t i);
 /* Requests allocated and not yet finished (0 after a complete run: nothing leaks). */
 size_t sim_cluster_live_requests(const sim_cluster *c);

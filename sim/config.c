@@ -9,11 +9,13 @@
 #include "base/json.h"
 #include "sim/cluster.h"
 #include "sim/kvpool.h"
+#include "sim/profile.h"
 
 static const char *const routers[] = {"round_robin", "least_loaded", "prefix_affinity", "random",
                                       NULL};
 static const char *const schedulers[] = {"vllm", "sarathi", "orca", "static", NULL};
 static const char *const policies[] = {"fcfs", "priority", NULL};
+static const char *const lockstep[] = {"auto", "on", "off", NULL};
 
 #define O(field) offsetof(sim_options, field)
 
@@ -21,7 +23,7 @@ static const base_opt rows[] = {
     {"seed", "seed", BASE_OPT_INT, O(seed), "0", NULL, 0, 9.2e18, 0, "N",
      "random seed; same inputs and seed give byte-identical outputs"},
     {"cluster.replicas", "replicas", BASE_OPT_INT, O(replicas), "1", NULL, 1,
-     SIM_CLUSTER_MAX_REPLICAS, 0, "N", "number of engine replicas (each TP×PP GPUs)"},
+     SIM_CLUSTER_MAX_REPLICAS, 0, "N", "number of engine replicas (each TP×PP×DP GPUs)"},
     {"cluster.router", "router", BASE_OPT_ENUM, O(router), "round_robin", routers, 0, 0, 0,
      "POLICY", "how arrivals are assigned to replicas"},
     {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0,
@@ -49,6 +51,28 @@ static const base_opt rows[] = {
     {"scheduler.step_overhead_us", "step-overhead-us", BASE_OPT_DOUBLE, O(step_overhead_us), NULL,
      NULL, 0, 1e9, BASE_OPT_NULLABLE, "US",
      "CPU/scheduling overhead per step (default: calibration)"},
+    {"engine.profile", "engine", BASE_OPT_ENUM, O(engine), "vllm-0.15", sim_profile_name_list, 0, 0,
+     0, "NAME",
+     "which vLLM release's engine loop to reproduce (async scheduling, cascade attention; "
+     "`servesim presets`)"},
+    {"engine.api_server_count", "api-server-count", BASE_OPT_INT, O(api_server_count), "1", NULL, 1,
+     1024, 0, "N", "API server processes per replica (each one asyncio loop)"},
+    {"engine.api_ingress_latency_ms", "api-ingress-latency-ms", BASE_OPT_DOUBLE,
+     O(api_ingress_latency_ms), NULL, NULL, 0, 1e6, BASE_OPT_NULLABLE, "MS",
+     "delay from a request's send to its engine (default: calibration, else the profile's "
+     "15.6 ms)"},
+    {"engine.api_ingress_us", "api-ingress-us", BASE_OPT_DOUBLE, O(api_ingress_us), NULL, NULL, 0,
+     1e9, BASE_OPT_NULLABLE, "US", "API-server loop time per request (default: the profile's 0)"},
+    {"engine.api_per_prompt_token_us", "api-per-prompt-token-us", BASE_OPT_DOUBLE,
+     O(api_per_prompt_token_us), NULL, NULL, 0, 1e6, BASE_OPT_NULLABLE, "US",
+     "API-server loop time per prompt token, tokenization (default: the profile's 0)"},
+    {"engine.api_per_output_token_us", "api-per-output-token-us", BASE_OPT_DOUBLE,
+     O(api_per_output_token_us), NULL, NULL, 0, 1e6, BASE_OPT_NULLABLE, "US",
+     "API-server loop time per streamed token (default: calibration, else the profile's 46)"},
+    {"engine.dp_lockstep", "dp-lockstep", BASE_OPT_ENUM, O(dp_lockstep), "auto", lockstep, 0, 0, 0,
+     "MODE",
+     "data-parallel ranks step together with dummy batches: auto = MoE models (as vLLM); on "
+     "needs a MoE model, off a dense one"},
     {"kv.block_size", "block-size", BASE_OPT_INT, O(block_size), NULL, NULL, 1, 65536,
      BASE_OPT_NULLABLE, "N", "tokens per KV block (default 16; 64 for MLA models)"},
     {"kv.gpu_memory_utilization", "gpu-memory-utilization", BASE_OPT_DOUBLE,

@@ -9,9 +9,12 @@
  *              comm_backend,moe_imbalance}
  *   cluster.{replicas,router,pools}      scheduler.{policy,max_num_seqs,max_num_batched_tokens,
  *   max_model_len,long_prefill_token_threshold,enable_chunked_prefill,scheduling_policy,
- *   chunk_size,batch_size,step_overhead_us}    kv.{block_size,gpu_memory_utilization,
- *   num_gpu_blocks_override,enable_prefix_caching,watermark}
- *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,report,...}
+ *   chunk_size,batch_size,step_overhead_us}
+ *   engine.{profile,api_server_count,api_ingress_latency_ms,api_ingress_us,
+ *   api_per_prompt_token_us,api_per_output_token_us,dp_lockstep}
+ *   kv.{block_size,gpu_memory_utilization,num_gpu_blocks_override,enable_prefix_caching,watermark}
+ *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}
+ *   outputs.{dir,steps,perfetto,perfetto_max_steps,report,...}
  *   dsa.{trace,...,tiers.{...}} (dsa/options.h)
  *   pd: reserved section, rejected until implemented; sweep, search: read by those commands. */
 #pragma once
@@ -44,6 +47,14 @@ typedef struct sim_options {
     int64_t chunk_size;      /* sarathi chunk; unset = max_num_batched_tokens */
     int64_t batch_size;      /* static batching size; unset = max_num_seqs */
     double step_overhead_us; /* per-step CPU overhead; NAN = from calibration */
+    /* engine (sim/profile.h) */
+    char *engine;                   /* profile name */
+    int64_t api_server_count;       /* API server processes per replica */
+    double api_ingress_latency_ms;  /* NAN = calibration, else profile */
+    double api_ingress_us;          /* NAN = profile */
+    double api_per_prompt_token_us; /* NAN = profile */
+    double api_per_output_token_us; /* NAN = calibration, else profile */
+    char *dp_lockstep;              /* auto | on | off */
     /* kv */
     int64_t block_size; /* unset = 16 (64 for MLA models) */
     double gpu_memory_utilization;

@@ -303,6 +303,13 @@ sim_kvpool_num_cached_free(const sim_kvpool *p)
     return p->cached_free;
 }
 
+uint32_t
+sim_kvpool_block_ref(const sim_kvpool *p, uint32_t id)
+{
+    g_assert(id < p->nblocks);
+    return p->b[id].ref;
+}
+
 bool
 sim_kvpool_prefix_caching(const sim_kvpool *p)
 {

@@ -46,6 +46,7 @@ uint32_t sim_kvpool_num_free(const sim_kvpool *p);        /* blocks in the free 
 uint32_t sim_kvpool_num_used(const sim_kvpool *p);        /* blocks with ref_cnt > 0 */
 uint32_t sim_kvpool_num_cached_free(const sim_kvpool *p); /* free blocks still holding a hash */
 bool sim_kvpool_prefix_caching(const sim_kvpool *p);
+uint32_t sim_kvpool_block_ref(const sim_kvpool *p, uint32_t id); /* its ref_cnt */
 sim_kvpool_stats sim_kvpool_get_stats(const sim_kvpool *p);
 
 /* Makes sure R's chain hashes of its first NBLOCKS full blocks are computed (they depend only

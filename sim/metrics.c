@@ -300,8 +300,10 @@ G_STATIC_ASSERT(sizeof(spill_rec) == 56);
 
 typedef struct replica_acc {
     bool seen;
-    uint64_t steps;
+    uint32_t replica, dp_rank;
+    uint64_t steps, dummy_steps;
     int64_t busy_ns;
+    int64_t last_end_ns; /* steps overlap with pipeline parallelism: busy is their union */
     hist batch, tokens;
     double kv_sum, kv_tsum, kv_max;
     uint64_t kv_steps;
@@ -538,10 +540,16 @@ void
 sim_metrics_on_step(sim_metrics *m, const sim_step_record *s)
 {
     g_assert(!m->finished);
-    replica_acc *r = replica_get(m, s->replica);
+    replica_acc *r = replica_get(m, s->core);
+    r->replica = s->replica;
+    r->dp_rank = s->dp_rank;
     int64_t dur = s->end_ns - s->start_ns;
+    int64_t from = s->start_ns > r->last_end_ns ? s->start_ns : r->last_end_ns;
     r->steps++;
-    r->busy_ns += dur;
+    r->dummy_steps += s->dummy ? 1 : 0;
+    r->busy_ns += s->end_ns > from ? s->end_ns - from : 0;
+    if (s->end_ns > r->last_end_ns)
+        r->last_end_ns = s->end_ns;
     hist_add(&r->batch, s->batch.num_seqs);
     hist_add(&r->tokens, s->batch.tokens > 0 ? (uint64_t)s->batch.tokens : 0);
     if (s->kv_total_blocks > 0) {
@@ -565,8 +573,10 @@ sim_metrics_on_request(sim_metrics *m, const sim_request_record *r)
     if (r->finish_ns > m->max_finish_ns)
         m->max_finish_ns = r->finish_ns;
     m->any_send = true;
-    if (r->replica != UINT32_MAX) {
-        replica_acc *ra = replica_get(m, r->replica);
+    if (r->replica != UINT32_MAX && r->core != UINT32_MAX) {
+        replica_acc *ra = replica_get(m, r->core);
+        ra->replica = r->replica;
+        ra->dp_rank = r->dp_rank;
         ra->requests++;
         ra->prompt_tokens += r->prompt_tokens;
         ra->prefix_hit_tokens += r->prefix_hit_tokens;
@@ -1210,7 +1220,9 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
     for (guint i = 0; i < nr; i++) {
         const replica_acc *a = &g_array_index(m->replicas, replica_acc, i);
         sim_replica_result *x = &m->rep_res[i];
-        x->replica = i;
+        x->replica = a->seen ? a->replica : i;
+        x->dp_rank = a->dp_rank;
+        x->core = i;
         if (!a->seen) {
             dist_nan(&x->batch_size);
             dist_nan(&x->tokens_per_step);
@@ -1221,6 +1233,7 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
             continue;
         }
         x->steps = a->steps;
+        x->dummy_steps = a->dummy_steps;
         x->busy_ns = a->busy_ns;
         x->busy_fraction = window > 0 ? (double)a->busy_ns / window : DNAN;
         hist_dist(&a->batch, &x->batch_size);

@@ -101,16 +101,20 @@ typedef struct sim_scope_result {
     sim_dist fail_prompt_len;
 } sim_scope_result;
 
-/* Per replica, over the whole run (no warm-up exclusion: steps mix requests). The window is
- * the run's: [first send of any request, max(end_ns given to finish, last finish)]. */
+/* Per engine core (a replica's data-parallel rank; one per replica without DP), over the whole
+ * run (no warm-up exclusion: steps mix requests). The window is the run's: [first send of any
+ * request, max(end_ns given to finish, last finish)]. */
 typedef struct sim_replica_result {
     uint32_t replica;
-    uint64_t steps;
-    int64_t busy_ns;           /* Σ step durations */
-    double busy_fraction;      /* busy_ns / run window: share of time a step was running, NOT
-                                  load (a light decode stream keeps a replica busy) */
-    double token_budget_fill;  /* load: mean tokens per step / max_num_batched_tokens (NAN
-                                  when the budget is unknown) */
+    uint32_t dp_rank;
+    uint32_t core;        /* flat index (the key of the step and request records) */
+    uint64_t steps;       /* including dummy ones */
+    uint64_t dummy_steps; /* lockstep dummy batches (nothing scheduled on this rank) */
+    int64_t busy_ns;      /* union of step intervals (steps overlap with pipeline parallelism) */
+    double busy_fraction; /* busy_ns / run window: share of time a step was running, NOT load
+                             (a light decode stream keeps a core busy) */
+    double token_budget_fill;  /* load: mean tokens per step / max_num_batched_tokens (NAN when
+                                  the budget is unknown) */
     double seq_slots_fill;     /* load: mean sequences per step / max_num_seqs (NAN: unknown) */
     sim_dist batch_size;       /* num_seqs per step (pct from a histogram: exact ≤ 127) */
     sim_dist tokens_per_step;  /* scheduled tokens per step (same) */
@@ -155,7 +159,7 @@ typedef struct sim_metrics_result {
     uint32_t nstages;
     const sim_scope_result *stages; /* every request sent in the stage, no exclusion */
     uint32_t nreplicas;
-    const sim_replica_result *replicas; /* indexed by replica id (0..nreplicas−1) */
+    const sim_replica_result *replicas; /* indexed by engine core (0..nreplicas−1) */
     uint64_t itl_cooldown_slab_ns;      /* ITL attribution granularity under cool-down (0: exact) */
 } sim_metrics_result;
 

@@ -15,6 +15,8 @@
 typedef struct sim_request_record {
     uint64_t id;         /* workload request id */
     uint32_t replica;    /* replica that served it (UINT32_MAX if never routed) */
+    uint32_t dp_rank;    /* its engine core there (data-parallel rank; 0 without DP) */
+    uint32_t core;       /* that core's flat index (UINT32_MAX if it never reached one) */
     uint32_t stage;      /* load stage it was sent in */
     uint64_t session_id; /* 0 = none */
     uint32_t turn;
@@ -22,8 +24,8 @@ typedef struct sim_request_record {
     int64_t send_ns;            /* when the client sent it (after session/concurrency gating);
                                    TTFT and E2E are measured from here, like vLLM bench */
     int64_t first_scheduled_ns; /* first step that scheduled any of its tokens (-1: never) */
-    int64_t first_token_ns;     /* first output token (-1: none) */
-    int64_t finish_ns;          /* last output token, or failure time */
+    int64_t first_token_ns;     /* first output token as the client sees it (-1: none) */
+    int64_t finish_ns;          /* last output token as the client sees it, or failure time */
     uint32_t prompt_tokens;
     uint32_t output_tokens; /* tokens actually produced */
     uint32_t preemptions;
@@ -33,7 +35,9 @@ typedef struct sim_request_record {
     const char *fail_reason; /* static string, e.g. "prompt exceeds max_model_len" */
 } sim_request_record;
 
-/* SIM_TOPIC_TOKEN: a request emitted output tokens at TIME_NS. */
+/* SIM_TOPIC_TOKEN: a request's output tokens reached its client at TIME_NS (after the API
+ * server's egress queue). Published when the step that sampled them returns, so TIME_NS may lie
+ * ahead of the simulation clock; per request it never decreases. */
 typedef struct sim_token_event {
     uint64_t request_id;
     uint32_t replica;
@@ -44,26 +48,37 @@ typedef struct sim_token_event {
     uint32_t stage;  /* the request's load stage (per-stage ITL) */
 } sim_token_event;
 
-/* SIM_TOPIC_STEP_PLANNED: a replica planned a step, before the step is priced. Observers read
- * the plan (replica->planned[0..nplanned), each request's planned_ctx / planned_new) and may
- * add time the time model does not see to EXTRA_S (the DSA KV-offload what-if adds the
- * exposed fetch latency); the step then lasts time model + overhead + extra_s. Published only
- * when someone listens, so runs without such observers are unchanged. */
+/* SIM_TOPIC_STEP_PLANNED: an engine core planned a step (ITEMS, in plan order), published once
+ * per planned step as it launches, before it is priced; a dummy batch (a lockstep DP rank with
+ * nothing scheduled) is not a planned step. Observers may add time the time model does not see
+ * to *EXTRA_S (the DSA KV-offload what-if adds the exposed fetch latency); the step then lasts
+ * time model + overhead + extra_s (with pipeline parallelism extra_s is spread evenly over the
+ * stages, which hold equal shares of the layers). Published only when someone listens, so runs
+ * without such observers are unchanged. */
 struct sim_replica;
+struct sim_batch_item;
 
 typedef struct sim_step_planned {
-    const struct sim_replica *replica; /* borrowed; its requests are borrowed too */
+    const struct sim_replica *replica;  /* the engine core; borrowed */
+    const struct sim_batch_item *items; /* the plan: request, new tokens, context (borrowed) */
+    uint32_t nitems;
     int64_t now_ns;
-    double extra_s; /* in: 0; observers add */
+    double *extra_s; /* starts at 0; observers add to it (the payload itself stays const) */
 } sim_step_planned;
 
-/* SIM_TOPIC_STEP_END: one per engine step of a replica. */
+/* SIM_TOPIC_STEP_END: one per step of an engine core, when its output returns. */
 typedef struct sim_step_record {
     uint32_t replica;
-    uint64_t step; /* per-replica step counter */
-    int64_t start_ns, end_ns;
-    tm_batch batch;            /* what ran */
-    tm_step_cost cost;         /* how the time model priced it (total_s includes extra_s) */
+    uint32_t dp_rank;
+    uint32_t core;            /* flat engine-core index */
+    uint64_t step;            /* per-core step counter */
+    int64_t launch_ns;        /* when it was scheduled (earlier than start with steps in flight) */
+    int64_t start_ns, end_ns; /* first stage start on the GPU, output return */
+    bool dummy;               /* a lockstep DP rank's dummy batch (nothing scheduled) */
+    uint32_t pp;              /* pipeline stages */
+    const int64_t *stage_start_ns, *stage_end_ns; /* pp entries (borrowed), or NULL if pp = 1 */
+    tm_batch batch;                               /* what ran */
+    tm_step_cost cost;                            /* how it was priced (total_s includes extra_s) */
     double extra_s;            /* time added by STEP_PLANNED observers (DSA KV fetch) */
     uint32_t num_running;      /* len(running) after planning */
     uint32_t num_waiting;      /* len(waiting) after planning */

@@ -1,10 +1,18 @@
-/* sim/replica.h: one engine instance (TP×PP GPUs of one hardware type): waiting queue,
- * running list (admission order), KV block pool, the step being planned or run. A replica owns
- * no policy: a scheduler (sim/sched.h, implemented in schedulers/) decides what to run and
- * calls the mechanism below (plan, unplan, preempt, admit). The cluster (sim/cluster.h)
- * prices the planned batch and commits it when the step ends.
- * Ownership: the replica owns its pool, queues and scratch arrays; requests are borrowed
- * (owned by the cluster's request pool). */
+/* sim/replica.h: one engine core (vLLM's EngineCore: one scheduler, waiting queue, running list
+ * and KV block pool over TP×PP GPUs) and the steps it has in flight. A vLLM replica (one
+ * `vllm serve`) holds dp of them (data-parallel ranks, docs/design.md §5b); with dp = 1 a core is
+ * the replica. A core owns no policy: a scheduler (sim/sched.h, implemented in schedulers/)
+ * decides what to run and calls the mechanism below (plan, unplan, preempt, admit). The cluster
+ * (sim/cluster.h) prices the planned batch, launches it and commits it when its output returns.
+ *
+ * Steps in flight (vLLM's batch queue, v1/engine/core.py step_with_batch_queue): up to
+ * max_batches launched steps whose outputs have not returned — 1 with synchronous scheduling,
+ * 2 with async scheduling, pp with pipeline parallelism. Each launched step keeps its own
+ * (request, tokens) list, so a request can sit in two steps at once under async scheduling
+ * (vLLM's output placeholders) while sync scheduling never reschedules a request whose sampled
+ * token has not returned (its num_computed already equals its known tokens).
+ * Ownership: the core owns its pool, queues, scratch arrays and step slots; requests are
+ * borrowed (owned by the cluster's request pool). */
 #pragma once
 
 #include <stdbool.h>
@@ -27,30 +35,64 @@ typedef struct sim_sched_params {
     uint32_t batch_size; /* static */
     double watermark;    /* fraction of blocks kept free at admission */
     uint32_t dsa_topk;   /* for the batch summary */
+    /* engine loop (docs/design.md §5b) */
+    bool async_scheduling;  /* vLLM AsyncScheduler: output placeholders, rescheduling a request
+                               before its sampled token returned */
+    uint32_t max_batches;   /* steps in flight: 1 sync, 2 async, pp with pipeline parallelism */
+    bool cascade_attention; /* count the KV blocks common to all running requests */
 } sim_sched_params;
 
+/* One request's share of a launched step. */
+typedef struct sim_batch_item {
+    sim_request *req;
+    uint32_t n;   /* new tokens */
+    uint32_t ctx; /* num_computed before the chunk */
+    bool samples; /* emits a token when the step returns */
+} sim_batch_item;
+
+/* A launched step of one core, from launch until its output is committed. */
+typedef struct sim_step_slot {
+    sim_batch_item *items;
+    uint32_t nitems, cap;
+    tm_batch batch;    /* what it runs */
+    tm_step_cost cost; /* how it was priced (the core's own batch; the cluster fills it) */
+    double extra_s;    /* added by STEP_PLANNED observers (included in cost.total_s) */
+    uint64_t step;     /* per-core step number */
+    int64_t launch_ns; /* when the scheduler produced it */
+    int64_t start_ns;  /* when its first stage started on the GPU */
+    uint32_t preempted, admitted;
+    uint32_t num_running, num_waiting; /* after planning */
+    bool dummy; /* a DP rank with nothing scheduled running a dummy batch in lockstep */
+} sim_step_slot;
+
 typedef struct sim_replica {
-    uint32_t id;
+    uint32_t id; /* engine core: flat index over the pool's replicas × dp ranks */
     uint32_t pool;
+    uint32_t replica; /* the vLLM replica (server) it belongs to */
+    uint32_t dp_rank; /* its data-parallel rank there */
     sim_kvpool *kv;
     const sim_sched_params *params; /* borrowed (the cluster's) */
+    bool async;                     /* = params->async_scheduling (hot path) */
     uint32_t watermark_blocks;      /* int(watermark · num_blocks) */
 
     sim_waitq waiting;
     sim_request **running; /* admission order */
     uint32_t nrunning, runcap;
-    sim_request **planned; /* requests planned for the current step, plan order */
-    uint32_t nplanned, plancap;
+    sim_step_slot *plan; /* the slot the step being planned fills: items[0 .. nplanned) in plan
+                            order (its nitems is set at launch) */
+    uint32_t nplanned;
+    int64_t now;     /* planning time (first_scheduled of newly planned requests) */
     tm_batch batch;  /* summary of the planned step */
     uint32_t budget; /* token budget left while planning */
 
-    uint64_t step;     /* steps started so far; the planning step is step + 1 */
-    bool busy;         /* a step is running */
-    bool kick_pending; /* a SCHEDULE event is queued */
-    int64_t step_start_ns;
-    double step_extra_s; /* added to the running step by STEP_PLANNED observers */
-    uint32_t step_preempted, step_admitted;
-    tm_step_cost step_cost; /* the running step's cost as priced at its start (step record) */
+    uint64_t step; /* steps launched so far; the planning step is step + 1 */
+    uint32_t step_preempted, step_admitted; /* of the step being planned */
+    uint32_t common_prefix_blocks;          /* of the step being planned (cascade attention) */
+
+    /* steps in flight, oldest first: slots[(head + i) % max_batches] for i < nflight */
+    sim_step_slot *slots;
+    uint32_t head, nflight;
+    uint64_t dummy_steps; /* lockstep dummy batches run */
 
     /* load figures for routers, kept exact incrementally */
     uint64_t assigned;          /* requests routed here and not finished */
@@ -72,7 +114,8 @@ void sim_replica_init(sim_replica *r,
                       const sim_sched_params *params);
 void sim_replica_clear(sim_replica *r);
 
-/* Starts planning a step: empties the plan and sets the budget to B. */
+/* Starts planning a step into the next free slot (nflight < max_batches): empties the plan and
+ * sets the budget to B. The caller sets r->now first. */
 void sim_replica_plan_begin(sim_replica *r, uint32_t budget);
 /* Plans REQ for N new tokens (after any hit blocks were allocated and added to num_computed).
  * Updates num_computed (vLLM advances it at planning time), the batch summary and budget. */
@@ -104,17 +147,54 @@ void sim_replica_running_remove_at(sim_replica *r, uint32_t i);
 void sim_replica_load_detach(sim_replica *r, const sim_request *q);
 void sim_replica_load_attach(sim_replica *r, const sim_request *q);
 
-/* Marks the planned step as running (step counter, busy flag, start time). */
-void sim_replica_start_step(sim_replica *r, int64_t now);
-/* Step end: every planned request whose chunk reached its known tokens emits one token at NOW
- * (num_output++, first/last token times). FN (may be NULL) is called for each emission with
- * the request and its gap since its previous token (-1 for the first). Requests that reached
- * their output target are marked SIM_REQ_FINISHED but stay in running until
- * sim_replica_reap. Clears the plan and the busy flag. Returns how many finished. */
-typedef void (*sim_token_fn)(void *ctx, sim_request *req, int64_t gap_ns);
+/* Tokens REQ (running) may be given this step before any cap: its known tokens plus async
+ * placeholders minus num_computed, or 0 when the steps in flight already produce its last token
+ * (vLLM AsyncScheduler: "avoid scheduling an extra step"). */
+static inline uint32_t
+sim_replica_schedulable(const sim_replica *r, const sim_request *q)
+{
+    (void)r;
+    /* known tokens (+ placeholders) ≥ num_computed always: planning never goes beyond them */
+    uint32_t n = q->prompt_tokens + q->num_output + q->placeholders - q->num_computed;
+    /* (num_computed + 1) − (placeholders − 1) ≥ prompt + max_tokens: the steps in flight
+     * already sample the last token */
+    if (q->placeholders > 0 &&
+        q->num_computed + 2 >= q->prompt_tokens + q->output_target + q->placeholders)
+        return 0;
+    return n;
+}
+
+/* Launches the planned step: its slot joins the steps in flight and is returned (the cluster
+ * prices it and fills cost/start_ns). The plan is empty afterwards. */
+sim_step_slot *sim_replica_launch(sim_replica *r, int64_t now);
+/* Launches a dummy batch (nothing scheduled on this DP rank while its lockstep peers run). */
+sim_step_slot *sim_replica_launch_dummy(sim_replica *r, int64_t now);
+
+/* The oldest step in flight (NULL if none). */
+static inline sim_step_slot *
+sim_replica_oldest(const sim_replica *r)
+{
+    return r->nflight > 0 ? &r->slots[r->head] : NULL;
+}
+
+/* Output of the oldest step in flight returned at NOW: every item that samples emits one
+ * token (num_output++, placeholders−−). FN is called for each emission (it sets the token times);
+ * with FN NULL the tokens are stamped NOW. Requests
+ * that reached their output target are marked SIM_REQ_FINISHED and stay in running until
+ * sim_replica_reap (one preempted meanwhile is taken out of waiting and put back in running
+ * for that). Pops the slot. Returns how many finished. */
+typedef void (*sim_token_fn)(void *ctx, sim_request *req);
 uint32_t sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx);
+
+/* True when no further step can be launched before the oldest returns. */
+static inline bool
+sim_replica_busy(const sim_replica *r)
+{
+    return r->nflight >= r->params->max_batches;
+}
+
 /* Removes finished requests from running (keeping order), releasing their KV blocks, and
- * hands each to FN (which takes ownership). */
+ * hands each to FN (which takes ownership). A finished request is never in a step in flight. */
 typedef void (*sim_reap_fn)(void *ctx, sim_request *req);
 void sim_replica_reap(sim_replica *r, sim_reap_fn fn, void *ctx);
 
@@ -124,3 +204,12 @@ sim_replica_has_work(const sim_replica *r)
 {
     return r->nrunning > 0 || sim_waitq_len(&r->waiting) > 0;
 }
+
+/* vLLM get_num_common_prefix_blocks: leading blocks of running[0] referenced by every running
+ * request (ref_cnt == len(running)). */
+uint32_t sim_replica_common_prefix_blocks(const sim_replica *r);
+/* vLLM's cascade-attention prefix of the planned step (gpu_model_runner
+ * _compute_cascade_attn_prefix_len): the common prefix blocks, capped by the least num_computed
+ * of the planned requests, in whole blocks, into batch.common_prefix_tokens. Whether the kernel
+ * uses it (≥ 256 tokens, ≥ 8 requests, FlashAttention's heuristic) is the time model's call. */
+void sim_replica_cascade_prefix(sim_replica *r);

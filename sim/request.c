@@ -73,6 +73,7 @@ sim_request_pool_take(sim_request_pool *p, const wl_request *w)
     r->uid = ++p->next_uid;
     r->state = SIM_REQ_PENDING;
     r->replica = UINT32_MAX;
+    r->core = UINT32_MAX;
     r->stage = w->stage;
     r->priority = w->priority;
     r->session_id = w->session_id;
@@ -259,4 +260,28 @@ sim_waitq_at(const sim_waitq *q, uint32_t i)
 {
     g_assert(i < q->len);
     return q->priority ? q->a[i] : q->a[(q->head + i) % q->cap];
+}
+
+bool
+sim_waitq_remove(sim_waitq *q, sim_request *r)
+{
+    uint32_t i = 0;
+    while (i < q->len && sim_waitq_at(q, i) != r)
+        i++;
+    if (i == q->len)
+        return false;
+    if (q->priority) {
+        q->len--;
+        if (i < q->len) {
+            q->a[i] = q->a[q->len];
+            heap_down(q, i);
+            heap_up(q, i);
+        }
+        return true;
+    }
+    /* keep FIFO order: shift the later elements one place towards the head */
+    for (uint32_t k = i; k + 1 < q->len; k++)
+        q->a[(q->head + k) % q->cap] = q->a[(q->head + k + 1) % q->cap];
+    q->len--;
+    return true;
 }

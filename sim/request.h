@@ -43,6 +43,9 @@ typedef struct sim_request {
     uint64_t uid; /* unique per simulation (request pool counter) */
     sim_req_state state;
     uint32_t replica;
+    uint32_t core;    /* engine core (flat index over the pool's replicas × dp ranks) */
+    uint32_t dp_rank; /* data-parallel rank of that core inside its replica */
+    uint32_t api;     /* API server process of its replica that handles its stream */
     uint32_t stage;
     int32_t priority;
     uint64_t session_id;
@@ -52,7 +55,11 @@ typedef struct sim_request {
     uint32_t prompt_tokens;
     uint32_t output_target; /* forced output length */
     uint32_t num_output;    /* generated so far */
-    uint32_t num_computed;  /* tokens with KV in cache */
+    uint32_t num_computed;  /* tokens with KV in cache (or scheduled: advanced at planning) */
+    uint32_t placeholders;  /* async scheduling: tokens scheduled to be sampled whose step has
+                               not returned yet (vLLM num_output_placeholders) */
+    uint32_t inflight;      /* steps planned or in flight that include it (counted only in
+                               debug builds: asserts a finished request is in none) */
 
     /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */
@@ -66,8 +73,8 @@ typedef struct sim_request {
     sim_time send_ns;
     sim_time release_ns;         /* earliest send time allowed by gating (while queued) */
     sim_time first_scheduled_ns; /* -1 until scheduled */
-    sim_time first_token_ns;     /* -1 until the first token */
-    sim_time last_token_ns;
+    sim_time first_token_ns;     /* -1 until the first token (as the client sees it) */
+    sim_time last_token_ns;      /* latest token as the client sees it (after the API server) */
 
     uint32_t preemptions;
     uint32_t prefix_hit_tokens;      /* hit at first admission */
@@ -132,3 +139,6 @@ sim_waitq_len(const sim_waitq *q)
 
 /* i-th element in queue order for FCFS (0 = head); for priority, heap order (any order). */
 sim_request *sim_waitq_at(const sim_waitq *q, uint32_t i);
+/* Removes R wherever it is (O(len); rare: a preempted request whose in-flight step produced
+ * its last token, vLLM's stopped_preempted_reqs). False if R is not queued. */
+bool sim_waitq_remove(sim_waitq *q, sim_request *r);

@@ -14,12 +14,8 @@
 const sw_search_dim sw_search_dims[] = {
     {"hardware", "hardware.name", NULL, NULL},
     {"tp", "parallelism.tensor_parallel_size", "1", NULL},
-    {"pp", "parallelism.pipeline_parallel_size", "1",
-     "pipeline parallelism is priced (weights split over stages, activations sent between them) "
-     "but the engine does not simulate pipelined stages yet"},
-    {"dp", "parallelism.data_parallel_size", "1",
-     "data parallelism (attention DP ranks in one engine) is priced but not simulated as "
-     "separate ranks yet: search replicas instead"},
+    {"pp", "parallelism.pipeline_parallel_size", "1", NULL}, /* stages in flight (§5b) */
+    {"dp", "parallelism.data_parallel_size", "1", NULL},     /* engine cores per replica */
     {"ep", "parallelism.enable_expert_parallel", "false", NULL},
     {"replicas", "cluster.replicas", "1", NULL},
     {"max_num_seqs", "scheduler.max_num_seqs", NULL, NULL},

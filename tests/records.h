@@ -23,6 +23,7 @@ tu_record(uint64_t id,
     sim_request_record r = {0};
     r.id = id;
     r.replica = replica;
+    r.core = replica; /* one core per replica */
     r.arrival_ns = send_ms * TU_MS;
     r.send_ns = send_ms * TU_MS;
     r.first_scheduled_ns = sched_ms < 0 ? -1 : sched_ms * TU_MS;

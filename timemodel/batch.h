@@ -27,6 +27,14 @@ typedef struct tm_batch {
     double sparse_decode;  /* same, decode class */
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
     uint32_t dsa_topk;     /* top-k of the DSA indexer, 0 = dense attention */
+    /* Set by the simulator, not by tm_batch_add (0 = not known): */
+    double common_prefix_tokens; /* cascade attention: KV tokens every sequence of the step
+                                  * shares (vLLM's common_prefix_len, a multiple of the block
+                                  * size, capped by the least num_computed of the step); 0
+                                  * when the engine profile has no cascade attention */
+    double moe_group_tokens;     /* tokens entering the MoE layers of the whole expert group
+                                  * this step (Σ over the DP ranks stepping in lockstep);
+                                  * 0 = this batch's tokens × dp (every rank alike) */
 } tm_batch;
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */

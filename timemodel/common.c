@@ -63,3 +63,20 @@ tm_parallel_gpus(const tm_parallel *p)
 {
     return p->tp * p->pp * p->dp;
 }
+
+int64_t
+tm_pp_stage_layers(int64_t layers, int64_t pp, int64_t s, int64_t *first)
+{
+    g_return_val_if_fail(pp >= 1 && s >= 0 && s < pp, 0);
+    int64_t base = layers / pp, rem = layers % pp;
+    int64_t lo = 0, n = 0;
+    for (int64_t i = 0; i <= s; i++) {
+        /* partitions[-k] += 1 for k in 2 .. rem + 1: stages pp−2, pp−3, ..., pp−1−rem */
+        n = base + (i >= pp - 1 - rem && i <= pp - 2 ? 1 : 0);
+        if (i < s)
+            lo += n;
+    }
+    if (first != NULL)
+        *first = lo;
+    return n;
+}

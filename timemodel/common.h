@@ -49,3 +49,7 @@ typedef struct tm_parallel {
 tm_parallel tm_parallel_make(int64_t tp, int64_t pp, int64_t dp, bool expert_parallel);
 /* GPUs of one engine replica (tp·pp·dp). */
 int64_t tm_parallel_gpus(const tm_parallel *p);
+/* Layers [*FIRST, *FIRST + return) of pipeline stage S of PP over L layers, as vLLM splits them
+ * (vllm/distributed/utils.py get_pp_indices): L/pp each, the remainder one by one to the stages
+ * before the last, from the second-to-last backwards. */
+int64_t tm_pp_stage_layers(int64_t layers, int64_t pp, int64_t s, int64_t *first);

@@ -60,7 +60,13 @@ double
 tm_model_kv_bytes_per_token_gpu(const tm_model_spec *m, tm_dtype kv, const tm_parallel *p)
 {
     int64_t k = tm_model_kv_heads_per_gpu(m, p->tp);
-    return (double)(m->layers / p->pp) * kv_bytes_per_layer(m, kv, k);
+    /* the stage with the most layers binds (vLLM sizes one block count for all stages) */
+    int64_t most = 0;
+    for (int64_t s = 0; s < p->pp; s++) {
+        int64_t n = tm_pp_stage_layers(m->layers, p->pp, s, NULL);
+        most = n > most ? n : most;
+    }
+    return (double)most * kv_bytes_per_layer(m, kv, k);
 }
 
 /* ---- parsing ---------------------------------------------------------------------------- */
@@ -659,8 +665,14 @@ tm_model_check_parallel(const tm_model_spec *m, const tm_parallel *p, GError **e
     }
     if (m->dense_layers > 0 && !divides(tpf, p->tp, "intermediate_size", m->ffn, error))
         return FALSE;
-    if (!divides("--pipeline-parallel-size", p->pp, "num_hidden_layers", m->layers, error))
+    if (p->pp > m->layers) {
+        /* vLLM's get_pp_indices would leave a stage without layers */
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--pipeline-parallel-size %" G_GINT64_FORMAT
+                    " exceeds num_hidden_layers %" G_GINT64_FORMAT " (a stage would hold no layer)",
+                    p->pp, m->layers);
         return FALSE;
+    }
     if (m->experts > 0) {
         if (p->ep > 1) {
             g_autofree char *f = g_strdup_printf("expert parallel size (tp×dp)");
@@ -708,11 +720,11 @@ tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_par
     double shared = (double)m->shared_experts * 3.0 * h * (double)m->shared_ffn / tp;
     double router = (double)m->experts * h;
     double emb = (double)m->vocab * h / tp; /* vocab-parallel */
-    int64_t per = m->layers / p->pp;
     double worst = 0.0;
     for (int64_t s = 0; s < p->pp; s++) {
         double bytes = 0.0;
-        for (int64_t i = s * per; i < (s + 1) * per; i++) {
+        int64_t lo = 0, n = tm_pp_stage_layers(m->layers, p->pp, s, &lo);
+        for (int64_t i = lo; i < lo + n; i++) {
             bytes += (attn + idx) * bw + norms * b16;
             if (m->layer_is_moe[i])
                 bytes += (experts + shared) * bw + router * b16;

@@ -35,9 +35,11 @@ static const base_opt rows[] = {
     {"parallelism.tensor_parallel_size", "tensor-parallel-size|-tp", BASE_OPT_INT, O(tp), "1", NULL,
      1, 1024, 0, "N", "tensor parallel degree per replica"},
     {"parallelism.pipeline_parallel_size", "pipeline-parallel-size|-pp", BASE_OPT_INT, O(pp), "1",
-     NULL, 1, 1024, 0, "N", "pipeline parallel degree per replica"},
+     NULL, 1, 1024, 0, "N", "pipeline stages per replica (one step in flight per stage)"},
     {"parallelism.data_parallel_size", "data-parallel-size|-dp", BASE_OPT_INT, O(dp), "1", NULL, 1,
-     65536, 0, "N", "data parallel degree (attention DP inside one engine)"},
+     65536, 0, "N",
+     "data-parallel ranks per replica: engine cores with their own queue and KV cache (MoE: "
+     "stepping in lockstep)"},
     {"parallelism.enable_expert_parallel", "enable-expert-parallel", BASE_OPT_BOOL,
      O(expert_parallel), "false", NULL, 0, 0, 0, NULL,
      "shard MoE experts over TP×DP GPUs instead of tensor-splitting each expert"},

@@ -47,6 +47,10 @@ typedef struct {
     double invWe;          /* elementwise operators' bandwidth (elementwise memory efficiency) */
     double invPam, invWam; /* decode attention in a mixed batch (TM_OPCLASS_MIXED_DECODE) */
     double inv_link, lat;
+    bool first, last; /* pipeline stage holds the embedding / the lm-head (both when whole) */
+    double pp_sends;  /* stage-to-stage sends in the step: pp − 1 whole, 1 or 0 per stage */
+    double pp_net;    /* of which cross a node boundary (priced on the network link) */
+    double inv_net, lat_net;
 } roofline;
 
 static const char *const row_names[] = {
@@ -88,6 +92,7 @@ tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
     p->mixdec_compute_eff = p->mixdec_memory_eff = NAN;
     p->step_overhead_s = TM_DEFAULT_STEP_OVERHEAD_S;
     p->per_seq_overhead_s = TM_DEFAULT_PER_SEQ_OVERHEAD_S;
+    p->pp_stage = -1;
 }
 
 static inline void
@@ -310,10 +315,11 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     if (r->Lm > 0) {
         mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invWe);
         gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, &r->g_router, r->invPr, r->invW);
-        /* distinct experts among Tg tokens of the MoE group (docs/domain.md §3.3) */
-        double tg = T * r->dp;
+        /* distinct experts among Tg tokens of the MoE group (docs/domain.md §3.3): the
+         * simulator gives the lockstep DP ranks' total; otherwise every rank is taken alike */
+        double tg = b->moe_group_tokens > 0 ? b->moe_group_tokens : T * r->dp;
         double frac = touched_fraction(r->log1m, tg);
-        double assign = T * r->assign_k;
+        double assign = tg / r->dp * r->assign_k;
         op(&a, TM_ROW_MOE, "moe.experts", r->Lm, r->e_f * assign, r->e_w * frac + r->e_a * assign,
            r->invPg, r->invW);
         if (r->sh_f > 0)
@@ -321,9 +327,11 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
                r->invW);
         /* MoE communication per layer */
         if (r->ep > 1) {
-            /* dispatch + combine */
+            /* dispatch + combine: a rank sends its own tokens' k copies and receives its
+             * experts' share of the group's; the all-to-all lasts as long as the larger */
+            double tr = T > tg / r->dp ? T : tg / r->dp;
             double v =
-                tm_collective_bytes(TM_COLL_ALL_TO_ALL, r->ep, T * r->k * h * (r->bdisp + ba));
+                tm_collective_bytes(TM_COLL_ALL_TO_ALL, r->ep, tr * r->k * h * (r->bdisp + ba));
             sent += v * r->Lm;
             ep_s = r->Lm * (v * r->inv_link + 2.0 * r->lat);
             if (r->tp > 1) {
@@ -342,9 +350,11 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
 
     /* lm-head: embedding gather, final norm over all T, logits for the S sampling positions,
      * sampler over the full vocabulary (fp32 logits written and read) */
-    mem_op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 2.0 * T * h * ba, r->invWe);
-    mem_op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 3.0 * T * h * ba, r->invWe);
-    if (S > 0) {
+    if (r->first)
+        mem_op(&a, TM_ROW_LMHEAD, "embedding", 1.0, 2.0 * T * h * ba, r->invWe);
+    if (r->last)
+        mem_op(&a, TM_ROW_LMHEAD, "final-norm", 1.0, 3.0 * T * h * ba, r->invWe);
+    if (S > 0 && r->last) {
         gemm(&a, TM_ROW_LMHEAD, "lm-head", 1.0, S, &r->g_lm, r->invPr, r->invW);
         mem_op(&a, TM_ROW_LMHEAD, "sampler", 1.0, 2.0 * S * r->V * 4.0, r->invWe);
     }
@@ -356,16 +366,17 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         double one = allreduce(r, T * h * ba, r->tp, &s1);
         tp_s += one * (L + r->Ld);
         sent += s1 * (L + r->Ld);
-        if (S > 0) {
+        if (S > 0 && r->last) {
             double v = tm_collective_bytes(TM_COLL_ALL_GATHER, r->tp, S * r->V * ba); /* logits */
             sent += v;
             logits_s = v * r->inv_link + r->lat;
         }
     }
-    if (r->pp > 1) {
+    if (r->pp_sends > 0) {
         double v = tm_collective_bytes(TM_COLL_SEND_RECV, 2.0, T * h * ba);
-        sent += v * (r->pp - 1.0);
-        pp_s = (r->pp - 1.0) * (v * r->inv_link + r->lat);
+        sent += v * r->pp_sends;
+        pp_s = (r->pp_sends - r->pp_net) * (v * r->inv_link + r->lat) +
+               r->pp_net * (v * r->inv_net + r->lat_net);
     }
     double comm = tp_s + ep_s + pp_s + logits_s;
     double exposed = (1.0 - r->p.overlap) * comm;
@@ -382,13 +393,12 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         /* the same branches as above, counting start-ups */
         double n = 0.0;
         if (r->tp > 1)
-            n += (L + r->Ld) + (S > 0 ? 1.0 : 0.0);
+            n += (L + r->Ld) + (S > 0 && r->last ? 1.0 : 0.0);
         if (r->Lm > 0 && r->ep > 1)
             n += r->Lm * (2.0 + (r->tp > 1 ? 1.0 : 0.0));
         else if (r->Lm > 0 && r->G > 1)
             n += r->Lm;
-        if (r->pp > 1)
-            n += r->pp - 1.0;
+        n += r->pp_sends;
         d->collectives = n;
         d->comm_latency_s = n * r->lat;
         tm_row *c = &d->rows[TM_ROW_COLLECTIVES];
@@ -517,6 +527,28 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->L = (double)m->layers;
     r->Ld = (double)m->dense_layers;
     r->Lm = (double)m->moe_layers;
+    r->first = r->last = true;
+    r->pp_sends = (double)par->pp - 1.0;
+    /* ranks are laid out stage after stage (tp GPUs each) from the first GPU of a node: the send
+     * after stage s leaves the node when (s + 1)·tp is a multiple of gpus_per_node */
+    int64_t gpn = hw->gpus_per_node > 0 ? hw->gpus_per_node : 8;
+    for (int64_t st = 0; st + 1 < par->pp; st++)
+        if (((st + 1) * par->tp) % gpn == 0)
+            r->pp_net += (p->pp_stage < 0 || p->pp_stage == st) ? 1.0 : 0.0;
+    if (p->pp_stage >= 0 && par->pp > 1) {
+        /* one stage: its layers, MoE or dense as the model says layer by layer */
+        int64_t lo = 0;
+        int64_t n = tm_pp_stage_layers(m->layers, par->pp, p->pp_stage, &lo);
+        int64_t moe = 0;
+        for (int64_t i = lo; i < lo + n; i++)
+            moe += m->layer_is_moe[i] ? 1 : 0;
+        r->L = (double)n;
+        r->Ld = (double)(n - moe);
+        r->Lm = (double)moe;
+        r->first = p->pp_stage == 0;
+        r->last = p->pp_stage == par->pp - 1;
+        r->pp_sends = r->last ? 0.0 : 1.0;
+    }
     r->h = h;
     r->Hl = Hl;
     r->V = (double)m->vocab;
@@ -594,5 +626,7 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;
+    r->inv_net = hw->network.bw > 0 ? 1.0 / (hw->network.bw * ex) : r->inv_link;
+    r->lat_net = hw->network.bw > 0 ? hw->network.latency_s : r->lat;
     return &r->base;
 }

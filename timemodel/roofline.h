@@ -45,11 +45,18 @@ typedef struct tm_roofline_params {
     double elem_memory_eff;    /* η_m of elementwise operators; NAN = memory_eff */
     double mixdec_compute_eff; /* decode attention in mixed batches; NAN = attention's */
     double mixdec_memory_eff;
+    /* Pipeline stage priced (docs/design.md §5b): -1 (the default) = a whole step, every
+     * stage in turn plus the sends between them (what `estimate` shows); s in [0, pp) = only
+     * stage s: its share of the layers (tm_pp_stage_layers), the embedding on the first stage,
+     * final norm, lm-head, sampler and logits gather on the last, the send to the next stage on
+     * the others. step_overhead_s and per_seq_overhead_s apply as given: the caller splits them
+     * between stages (tm_setup_stage_timemodel). */
+    int32_t pp_stage;
 } tm_roofline_params;
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
  * from HW when it sets them else the TM_DEFAULT_* values (attention kernels: the same), ω = 0,
- * no imbalance. */
+ * no imbalance, whole step (pp_stage −1). */
 void tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw);
 
 typedef enum {

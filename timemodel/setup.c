@@ -236,10 +236,46 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
                     o->tp, o->pp, o->dp);
         return NULL;
     }
-    s->par = tm_parallel_make(o->tp, o->pp, o->dp, o->expert_parallel && s->model.experts > 0);
+    if (o->expert_parallel && s->model.experts == 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--enable-expert-parallel: %s has no experts (expert parallelism shards the "
+                    "experts of a MoE model)",
+                    s->model.name);
+        return NULL;
+    }
+    s->par = tm_parallel_make(o->tp, o->pp, o->dp, o->expert_parallel);
     p->par = s->par;
     if (!tm_model_check_parallel(&s->model, &s->par, error)) {
         g_prefix_error(error, "%s: ", s->model.name);
+        return NULL;
+    }
+    /* Collectives are priced on the intra-node link: a tensor-parallel group or a MoE group
+     * (tp·dp GPUs) larger than a node would be priced as if NVLink spanned nodes. Pipeline
+     * stages may sit on different nodes (their sends then use the network link). */
+    int64_t gpn = s->hw.gpus_per_node;
+    if (s->par.tp > gpn) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--tensor-parallel-size %" G_GINT64_FORMAT " exceeds the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: all-reduces across nodes are not modelled (a hardware "
+                    "file with a larger gpus_per_node describes a bigger NVLink domain)",
+                    s->par.tp, gpn, s->hw.name);
+        return NULL;
+    }
+    if (s->model.experts > 0 && s->par.tp * s->par.dp > gpn) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "tensor × data parallel size %" G_GINT64_FORMAT " exceeds the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: the MoE layers' collectives over tp×dp GPUs would "
+                    "cross nodes, which is not modelled",
+                    s->par.tp * s->par.dp, gpn, s->hw.name);
+        return NULL;
+    }
+    if (s->par.pp > 1 && s->par.tp * s->par.pp > gpn && gpn % s->par.tp != 0) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
+                    "--tensor-parallel-size %" G_GINT64_FORMAT
+                    " does not divide the %" G_GINT64_FORMAT
+                    " GPUs per node of %s: with %" G_GINT64_FORMAT
+                    " stages a tensor-parallel group would straddle two nodes",
+                    s->par.tp, gpn, s->hw.name, s->par.pp);
         return NULL;
     }
     if (o->comm_backend != NULL && !tm_backend_parse(o->comm_backend, &p->backend, error)) {
@@ -374,6 +410,45 @@ tm_timemodel *
 tm_setup_timemodel(const tm_setup *s)
 {
     return tm_roofline_new(&s->model, &s->hw, &s->params);
+}
+
+/* Σ per-kernel floors × the kernels of a one-sequence decode step priced with P. */
+static double
+kernel_floors(const tm_setup *s, const tm_roofline_params *p)
+{
+    bool any = false;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        any |= isfinite(s->kernel_s[k]);
+    if (!any)
+        return 0.0;
+    g_autoptr(tm_timemodel) tmp = tm_roofline_new(&s->model, &s->hw, p);
+    double per[TM_OPCLASS_COUNT];
+    tm_roofline_step_kernels(tmp, per);
+    double f = 0.0;
+    for (int k = 0; k < TM_OPCLASS_COUNT; k++)
+        if (isfinite(s->kernel_s[k]))
+            f += s->kernel_s[k] * per[k];
+    return f;
+}
+
+tm_timemodel *
+tm_setup_stage_timemodel(const tm_setup *s, int64_t stage)
+{
+    g_return_val_if_fail(stage >= 0 && stage < s->par.pp, NULL);
+    tm_roofline_params p = s->params;
+    if (s->par.pp == 1)
+        return tm_roofline_new(&s->model, &s->hw, &p);
+    /* The step overhead holds a fixed part (CPU, once per step: the first stage) and the
+     * calibration's per-kernel floors (each stage pays for its own kernels). */
+    double fixed = p.step_overhead_s - kernel_floors(s, &p);
+    if (fixed < 0.0)
+        fixed = 0.0;
+    p.pp_stage = (int32_t)stage;
+    double floors = kernel_floors(s, &p);
+    p.step_overhead_s = (stage == 0 ? fixed : 0.0) + floors;
+    if (stage != 0)
+        p.per_seq_overhead_s = 0.0;
+    return tm_roofline_new(&s->model, &s->hw, &p);
 }
 
 gboolean

@@ -53,6 +53,11 @@ double tm_setup_calibration_cv_mape(const tm_setup *s);
 
 /* A new roofline time model from the current params. transfer full. */
 tm_timemodel *tm_setup_timemodel(const tm_setup *s);
+/* The time model of pipeline stage STAGE (0 ≤ STAGE < pp) alone: its layers and send
+ * (tm_roofline_params.pp_stage), the fixed and per-sequence step overheads on stage 0 and the
+ * calibration's per-kernel floors for the stage's own kernels. With pp = 1 the same as
+ * tm_setup_timemodel. transfer full. */
+tm_timemodel *tm_setup_stage_timemodel(const tm_setup *s, int64_t stage);
 /* The memory plan of one replica (see memory.h); FALSE with TM_ERROR_NO_FIT if it does not
  * fit (PLAN still filled). */
 gboolean tm_setup_memory_plan(const tm_setup *s,

@@ -6,7 +6,11 @@
  * own; metrics and requests.csv are computed and written (to a temporary directory) as in a
  * normal run. Reports simulated requests and output tokens per CPU-second and peak RSS, with
  * the CPU model and the load average before and after (figures from a loaded machine are
- * lower: other processes share the cores and caches). */
+ * lower: other processes share the cores and caches).
+ * A second row runs DeepSeek-V3 (fp8) on 8×H200 as 8 data-parallel ranks with expert
+ * parallelism: lockstep steps across ranks, dummy batches, the EP all-to-all (docs/design.md
+ * §5b), at 32 req/s, about 80 % of the 42 req/s it sustains on the same lengths (measured:
+ * offered 80 req/s gives 41.7 req/s). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +31,8 @@ typedef struct {
     double rate;
     int64_t replicas;
     bool no_outputs;
+    int64_t dp_ep_size;
+    double dp_ep_rate;
 } run_args;
 
 static const base_opt rows[] = {
@@ -38,6 +44,11 @@ static const base_opt rows[] = {
      SIM_CLUSTER_MAX_REPLICAS, BASE_OPT_CLI_ONLY, "N", "replicas"},
     {"no_outputs", "no-outputs", BASE_OPT_BOOL, offsetof(run_args, no_outputs), "false", NULL, 0, 0,
      BASE_OPT_CLI_ONLY, NULL, "skip writing requests.csv and the summaries"},
+    {"dp_ep_size", "dp-ep-size", BASE_OPT_INT, offsetof(run_args, dp_ep_size), "200000", NULL, 0,
+     1e9, BASE_OPT_CLI_ONLY, "N",
+     "requests of the DeepSeek-V3 DP 8 + EP row on 8×H200 (0 skips it)"},
+    {"dp_ep_rate", "dp-ep-rate", BASE_OPT_DOUBLE, offsetof(run_args, dp_ep_rate), "32", NULL, 1e-3,
+     1e9, BASE_OPT_CLI_ONLY, "REQ/S", "arrival rate of that row (32 ≈ 80 % load)"},
 };
 static const base_opt_table table = {"bench run", rows, G_N_ELEMENTS(rows), 0};
 static const base_opt_set set = {&table, 1};
@@ -50,28 +61,45 @@ typedef struct {
     int rc;
 } child_result;
 
+/* DP_EP: the DeepSeek-V3 DP 8 + EP row instead of the Llama replicas. */
 static child_result
-run_child(uint64_t n, const run_args *a, const char *dir)
+run_child(uint64_t n, const run_args *a, const char *dir, bool dp_ep)
 {
     child_result cr = {0};
     sim_config cfg;
     sim_config_init(&cfg);
     g_autofree char *num = g_strdup_printf("%" PRIu64, n);
-    g_autofree char *rate = g_strdup_printf("%g", a->rate);
+    g_autofree char *rate = g_strdup_printf("%g", dp_ep ? a->dp_ep_rate : a->rate);
     g_autofree char *reps = g_strdup_printf("%" PRId64, a->replicas);
     g_autofree char *out_dir = g_strdup(dir);
-    char *argv[] = {"--workload",     "synthetic",
-                    "--num-requests", num,
-                    "--rate",         rate,
-                    "--input-len",    "empirical:azure-conv-10min",
-                    "--output-len",   "empirical:azure-conv-10min",
-                    "--replicas",     reps,
-                    "--router",       "least_loaded",
-                    "--output-dir",   out_dir,
-                    "--seed",         "1",
-                    "--quiet"};
+    char *common[] = {"--workload",     "synthetic",
+                      "--num-requests", num,
+                      "--rate",         rate,
+                      "--input-len",    "empirical:azure-conv-10min",
+                      "--output-len",   "empirical:azure-conv-10min",
+                      "--output-dir",   out_dir,
+                      "--seed",         "1",
+                      "--quiet"};
+    char *llama[] = {"--replicas", reps, "--router", "least_loaded"};
+    char *dsv3[] = {"--model",
+                    "deepseek-v3",
+                    "--hardware",
+                    "h200",
+                    "--dtype",
+                    "fp8",
+                    "--data-parallel-size",
+                    "8",
+                    "--enable-expert-parallel"};
+    GPtrArray *args = g_ptr_array_new();
+    for (size_t i = 0; i < G_N_ELEMENTS(common); i++)
+        g_ptr_array_add(args, common[i]);
+    for (size_t i = 0; i < (dp_ep ? G_N_ELEMENTS(dsv3) : G_N_ELEMENTS(llama)); i++)
+        g_ptr_array_add(args, dp_ep ? dsv3[i] : llama[i]);
     GError *err = NULL;
-    if (!sim_config_parse_args(&cfg, NULL, G_N_ELEMENTS(argv), argv, NULL, &err)) {
+    gboolean parsed =
+        sim_config_parse_args(&cfg, NULL, (int)args->len, (char **)args->pdata, NULL, &err);
+    g_ptr_array_free(args, TRUE);
+    if (!parsed) {
         cr.rc = cli_fail(err, CLI_RUNTIME);
         sim_config_clear(&cfg);
         return cr;
@@ -121,13 +149,48 @@ machine(void)
                            g_get_num_processors());
 }
 
+/* One size in a forked child (its peak RSS is its own); prints the row (and the header first
+ * when HEADER). */
+static int
+run_row(uint64_t n, const run_args *a, const char *dir, bool dp_ep, bool header)
+{
+    if (header)
+        printf("%10s %9s %9s %12s %14s %10s %10s %9s\n", "requests", "CPU s", "wall s", "req/CPU-s",
+               "out tok/CPU-s", "steps", "sim s", "peak RSS");
+    int fds[2];
+    if (pipe(fds) != 0)
+        return cli_failf(CLI_RUNTIME, "bench run: pipe failed");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        child_result cr = run_child(n, a, dir, dp_ep);
+        ssize_t w = write(fds[1], &cr, sizeof cr);
+        _exit(w == (ssize_t)sizeof cr ? 0 : 1);
+    }
+    close(fds[1]);
+    child_result cr = {.rc = CLI_RUNTIME};
+    ssize_t got = read(fds[0], &cr, sizeof cr);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != (ssize_t)sizeof cr || cr.rc != CLI_OK)
+        return cli_failf(CLI_RUNTIME, "bench run: the simulation of %" PRIu64 " requests failed",
+                         n);
+    printf("%10" PRIu64 " %9.2f %9.2f %12.0f %14.0f %10" PRIu64 " %10.0f %6.1f MB\n", cr.requests,
+           cr.cpu_s, cr.wall_s, (double)cr.requests / cr.cpu_s, (double)cr.output_tokens / cr.cpu_s,
+           cr.steps, cr.sim_s, (double)cr.rss / 1e6);
+    fflush(stdout);
+    return CLI_OK;
+}
+
 int
 bench_run(int argc, char **argv)
 {
     run_args a = {0};
     base_opts_defaults(&set, &a);
     if (cli_wants_help(argc, argv)) {
-        cli_print_help("bench run [--sizes N,...] [--rate R] [--replicas N]",
+        cli_print_help("bench run [--sizes N,...] [--rate R] [--replicas N] [--dp-ep-size N]",
                        "Simulated requests per CPU-second and peak RSS of whole runs.", &set);
         base_opts_clear(&set, &a);
         return CLI_OK;
@@ -147,43 +210,20 @@ bench_run(int argc, char **argv)
     g_autofree char *mach = machine();
     g_autofree char *load0 = load_1min();
     printf("machine: %s; 1-minute load average at start: %s\n", mach, load0);
-    printf("%10s %9s %9s %12s %14s %10s %10s %9s\n", "requests", "CPU s", "wall s", "req/CPU-s",
-           "out tok/CPU-s", "steps", "sim s", "peak RSS");
     int rc = CLI_OK;
-    for (size_t i = 0; a.sizes != NULL && a.sizes[i] != NULL; i++) {
+    for (size_t i = 0; rc == CLI_OK && a.sizes != NULL && a.sizes[i] != NULL; i++) {
         double nd;
         if (!base_parse_double(a.sizes[i], &nd) || nd < 1) {
             rc = cli_failf(CLI_USAGE, "bench run: --sizes: bad size '%s'", a.sizes[i]);
             break;
         }
-        int fds[2];
-        if (pipe(fds) != 0) {
-            rc = cli_failf(CLI_RUNTIME, "bench run: pipe failed");
-            break;
-        }
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fds[0]);
-            child_result cr = run_child((uint64_t)nd, &a, dir);
-            ssize_t w = write(fds[1], &cr, sizeof cr);
-            _exit(w == (ssize_t)sizeof cr ? 0 : 1);
-        }
-        close(fds[1]);
-        child_result cr = {.rc = CLI_RUNTIME};
-        ssize_t got = read(fds[0], &cr, sizeof cr);
-        close(fds[0]);
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (got != (ssize_t)sizeof cr || cr.rc != CLI_OK) {
-            rc = cli_failf(CLI_RUNTIME, "bench run: the simulation of %s requests failed",
-                           a.sizes[i]);
-            break;
-        }
-        printf("%10" PRIu64 " %9.2f %9.2f %12.0f %14.0f %10" PRIu64 " %10.0f %6.1f MB\n",
-               cr.requests, cr.cpu_s, cr.wall_s, (double)cr.requests / cr.cpu_s,
-               (double)cr.output_tokens / cr.cpu_s, cr.steps, cr.sim_s, (double)cr.rss / 1e6);
-        fflush(stdout);
+        rc = run_row((uint64_t)nd, &a, dir, false, i == 0);
+    }
+    if (rc == CLI_OK && a.dp_ep_size > 0) {
+        printf("\nDeepSeek-V3 fp8 / 8 x H200, data parallel 8 + expert parallel (lockstep), "
+               "Poisson %.0f req/s, Azure conversation lengths\n",
+               a.dp_ep_rate);
+        rc = run_row((uint64_t)a.dp_ep_size, &a, dir, true, true);
     }
     g_autofree char *load1 = load_1min();
     printf("1-minute load average at end: %s\n", load1);

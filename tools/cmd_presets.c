@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/asset.h"
+#include "sim/profile.h"
 #include "timemodel/hardware.h"
 #include "timemodel/model.h"
 #include "tools/cli.h"
@@ -54,13 +55,14 @@ int
 cmd_presets(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
-        cli_print_help("presets [--all]",
-                       "List what is compiled into the binary: models (with the Hugging Face ids "
-                       "--model accepts for them),\nhardware (GPU, memory, dense BF16 peak, "
-                       "memory bandwidth, GPU-to-GPU link per direction; aliases),\n"
-                       "calibrations and sample workloads. --all prints every asset path and "
-                       "size.",
-                       NULL);
+        cli_print_help(
+            "presets [--all]",
+            "List what is compiled into the binary: models (with the Hugging Face ids "
+            "--model accepts for them),\nhardware (GPU, memory, dense BF16 peak, "
+            "memory bandwidth, GPU-to-GPU link per direction; aliases),\n"
+            "calibrations, sample workloads and engine profiles (--engine). --all prints "
+            "every asset path and size.",
+            NULL);
         return CLI_OK;
     }
     bool all = argc > 1 && strcmp(argv[1], "--all") == 0;
@@ -117,6 +119,12 @@ cmd_presets(int argc, char **argv)
                 break;
             }
         printf("  %.*s\n", (int)len, shortname);
+    }
+    /* engine profiles are a const table, not assets (sim/profile.c) */
+    printf("\nengines (--engine; default %s):\n", sim_profile_default()->name);
+    for (size_t i = 0; i < sim_profile_count(); i++) {
+        const sim_profile *p = sim_profile_at(i);
+        printf("  %-10s %s; %s\n", p->name, p->summary, p->follows);
     }
     return CLI_OK;
 }

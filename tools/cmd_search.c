@@ -6,7 +6,7 @@
  *            off and on for MoE models; replicas: 1 .. budget; the rest: as configured), then
  *            any other --axis; points using more GPUs than --gpus are not configurations
  *   prune    1. memory plan (and the time model's validation): no simulation for what does not
- *               fit or cannot be laid out; 2. known modelling gaps (PP, DP, PD: rejected, never
+ *               fit or cannot be laid out; 2. known modelling gaps (PD: rejected, never
  *               recommended); 3. roofline lower bounds: a decode step alone already longer than
  *               a TPOT/ITL bound breaks it at every load
  *   simulate with --find-max: the SLA limit of each survivor; without: one run at the
@@ -38,7 +38,7 @@ static const char description[] =
     "dimensions (hardware, tp, pp, dp, ep, replicas, max_num_seqs, max_num_batched_tokens,\n"
     "chunked_prefill, pd; defaults: --hardware, tp 1,2,4,8, ep off/on for MoE models, replicas\n"
     "1..--gpus) that uses at most --gpus GPUs is a configuration. Configurations that do not fit\n"
-    "(memory plan), that need what the engine does not simulate yet (PP > 1, DP > 1, a PD split)\n"
+    "(memory plan), that need what the engine does not simulate yet (a PD split)\n"
     "or whose roofline lower bounds already break a TPOT/ITL SLO are rejected without simulating;\n"
     "the rest are simulated (with --find-max: their SLA limit). Writes DIR/search.csv and\n"
     "DIR/search.jsonl: every configuration, ranked by output tokens/s per GPU at the SLA, with "
@@ -538,7 +538,7 @@ search(const sr_args *a, search_stats *st, GError **error)
     }
     printf("%u configurations%s (%" PRIu64 " in all, %" PRIu64 " combinations over the %" PRId64
            "-GPU budget skipped): %u simulated; rejected: %u do not fit, %u invalid, %u need "
-           "what the engine does not simulate yet (PP, DP, PD), %u by roofline bounds, %u break "
+           "what the engine does not simulate yet (PD), %u by roofline bounds, %u break "
            "the SLOs. Pareto: T = tok/s/GPU vs TTFT p99, P = vs TPOT p99, C = cost vs E2E p99.\n",
            cfgs->len, shard_n > 0 ? " in this shard" : "", ncfg, over, a->search.gpus, run->len,
            stages[1], stages[0], stages[2], stages[3], stages[4]);

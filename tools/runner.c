@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "base/io.h"
 #include "base/json.h"
 #include "report/report.h"
 #include "schedulers/schedulers.h"
 #include "sim/observe.h"
+#include "sim/profile.h"
 #include "timemodel/setup.h"
 #include "tools/cli.h"
 #include "traces/outputs.h"
@@ -79,12 +81,89 @@ resolve_defaults(sim_config *cfg, tm_setup *setup)
         rp->step_overhead_s = o->step_overhead_us * 1e-6;
 }
 
+/* The engine of the pool: the profile, then the calibration's request-level terms, then
+ * explicit options (docs/design.md §5b). DP lockstep follows vLLM (MoE models only). */
+static bool
+resolve_engine(const sim_config *cfg,
+               const tm_setup *setup,
+               const tm_timemodel *tm,
+               sim_engine_params *ep,
+               bool *lockstep,
+               GError **error)
+{
+    const sim_options *o = &cfg->sim;
+    const sim_profile *prof = sim_profile_find(o->engine);
+    if (prof == NULL) { /* the option table only accepts profile names */
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "--engine: unknown engine profile '%s'",
+                    o->engine);
+        return FALSE;
+    }
+    sim_engine_params_from_profile(ep, prof);
+    ep->api_server_count = (uint32_t)o->api_server_count;
+    if (tm->request_overhead_s > 0.0)
+        ep->api_ingress_latency_s = tm->request_overhead_s;
+    if (tm->per_output_token_s > 0.0)
+        ep->api_per_output_token_s = tm->per_output_token_s;
+    if (isfinite(o->api_ingress_latency_ms))
+        ep->api_ingress_latency_s = o->api_ingress_latency_ms * 1e-3;
+    if (isfinite(o->api_ingress_us))
+        ep->api_ingress_s = o->api_ingress_us * 1e-6;
+    if (isfinite(o->api_per_prompt_token_us))
+        ep->api_per_prompt_token_s = o->api_per_prompt_token_us * 1e-6;
+    if (isfinite(o->api_per_output_token_us))
+        ep->api_per_output_token_s = o->api_per_output_token_us * 1e-6;
+    const tm_model_spec *m = tm_setup_model(setup);
+    bool moe = m->experts > 0;
+    if (strcmp(o->dp_lockstep, "on") == 0 && !moe) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "--dp-lockstep on: %s is not a MoE model; vLLM runs the data-parallel ranks "
+                    "of a dense model as independent engines",
+                    m->name);
+        return FALSE;
+    }
+    if (strcmp(o->dp_lockstep, "off") == 0 && moe && cfg->tm.dp > 1) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "--dp-lockstep off: %s is a MoE model; vLLM always steps its data-parallel "
+                    "ranks together (DPEngineCoreProc)",
+                    m->name);
+        return FALSE;
+    }
+    *lockstep = moe && cfg->tm.dp > 1;
+    return TRUE;
+}
+
+static json_t *
+engine_json(const sim_pool_params *pp)
+{
+    const sim_engine_params *ep = &pp->engine;
+    json_t *o = json_object();
+    json_object_set_new(o, "profile", json_string(ep->profile->name));
+    json_object_set_new(o, "follows", json_string(ep->profile->follows));
+    json_object_set_new(o, "async_scheduling", json_boolean(pp->sched.async_scheduling));
+    json_object_set_new(o, "steps_in_flight", json_integer(pp->sched.max_batches));
+    json_object_set_new(o, "cascade_attention", json_boolean(ep->cascade_attention));
+    json_object_set_new(o, "data_parallel_ranks", json_integer(pp->dp));
+    json_object_set_new(o, "dp_lockstep", json_boolean(pp->lockstep));
+    json_object_set_new(o, "pipeline_stages", json_integer(pp->pp));
+    json_object_set_new(o, "dp_lb_interval_ms", base_json_real(ep->dp_lb_interval_s * 1e3));
+    json_object_set_new(o, "dp_sync_steps", json_integer(ep->dp_sync_steps));
+    json_t *a = json_object();
+    json_object_set_new(a, "servers_per_replica", json_integer(ep->api_server_count));
+    json_object_set_new(a, "ingress_latency_ms", base_json_real(ep->api_ingress_latency_s * 1e3));
+    json_object_set_new(a, "ingress_us", base_json_real(ep->api_ingress_s * 1e6));
+    json_object_set_new(a, "per_prompt_token_us", base_json_real(ep->api_per_prompt_token_s * 1e6));
+    json_object_set_new(a, "per_output_token_us", base_json_real(ep->api_per_output_token_s * 1e6));
+    json_object_set_new(o, "api_server", a);
+    return o;
+}
+
 static json_t *
 resolved_json(const sim_config *cfg,
               const tm_setup *setup,
               const tm_memory_plan *plan,
               uint32_t num_blocks,
-              const wl_source *src)
+              const wl_source *src,
+              const sim_pool_params *pool)
 {
     json_t *j = sim_config_to_json(cfg);
     json_t *r = json_object();
@@ -112,6 +191,7 @@ resolved_json(const sim_config *cfg,
         json_object_set_new(r, "workload", w);
     }
     json_object_set_new(r, "scheduler_follows", json_string("vLLM " SCHED_VLLM_VERSION));
+    json_object_set_new(r, "engine", engine_json(pool));
     json_object_set_new(j, "resolved", r);
     return j;
 }
@@ -228,31 +308,50 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     }
 
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(setup);
-    if (fl->step_time_scale > 0 && fl->step_time_scale != 1.0)
+    /* sweep --band: every step time scaled (the stages' too) */
+    bool scaled = fl->step_time_scale > 0 && fl->step_time_scale != 1.0;
+    if (scaled)
         tm = tm_scaled_new(g_steal_pointer(&tm), fl->step_time_scale);
+    int64_t pp = tm_setup_parallel(setup)->pp;
+    g_autoptr(GPtrArray) stages = g_ptr_array_new_with_free_func((GDestroyNotify)tm_timemodel_free);
+    for (int64_t s = 0; pp > 1 && s < pp; s++) {
+        tm_timemodel *st = tm_setup_stage_timemodel(setup, s);
+        g_ptr_array_add(stages, scaled ? tm_scaled_new(st, fl->step_time_scale) : st);
+    }
+    sim_engine_params ep;
+    bool lockstep = false;
+    if (!resolve_engine(cfg, setup, tm, &ep, &lockstep, &err))
+        return fail(error, err, CLI_USAGE);
     sim_cluster_params cp = {
-        .sched = {.max_num_seqs = (uint32_t)o->max_num_seqs,
-                  .max_num_batched_tokens = (uint32_t)o->max_num_batched_tokens,
-                  .max_model_len = (uint32_t)o->max_model_len,
-                  .long_prefill_token_threshold = (uint32_t)o->long_prefill_token_threshold,
-                  .chunked_prefill = o->enable_chunked_prefill,
-                  .priority = strcmp(o->scheduling_policy, "priority") == 0,
-                  .chunk_size = (uint32_t)o->chunk_size,
-                  .batch_size = (uint32_t)o->batch_size,
-                  .watermark = o->watermark,
-                  .dsa_topk = tm_setup_dsa_topk(setup)},
-        .scheduler = sched_find_scheduler(o->scheduler),
-        .router = sched_find_router(o->router),
-        .nreplicas = (uint32_t)o->replicas,
-        .num_blocks = (uint32_t)blocks,
-        .block_size = (uint32_t)o->block_size,
-        .prefix_caching = o->enable_prefix_caching,
-        .tm = tm,
-        .request_overhead_s = tm->request_overhead_s,
+        .pool =
+            {
+                .sched = {.max_num_seqs = (uint32_t)o->max_num_seqs,
+                          .max_num_batched_tokens = (uint32_t)o->max_num_batched_tokens,
+                          .max_model_len = (uint32_t)o->max_model_len,
+                          .long_prefill_token_threshold = (uint32_t)o->long_prefill_token_threshold,
+                          .chunked_prefill = o->enable_chunked_prefill,
+                          .priority = strcmp(o->scheduling_policy, "priority") == 0,
+                          .chunk_size = (uint32_t)o->chunk_size,
+                          .batch_size = (uint32_t)o->batch_size,
+                          .watermark = o->watermark,
+                          .dsa_topk = tm_setup_dsa_topk(setup)},
+                .scheduler = sched_find_scheduler(o->scheduler),
+                .router = sched_find_router(o->router),
+                .nreplicas = (uint32_t)o->replicas,
+                .dp = (uint32_t)cfg->tm.dp,
+                .pp = (uint32_t)pp,
+                .lockstep = lockstep,
+                .num_blocks = (uint32_t)blocks,
+                .block_size = (uint32_t)o->block_size,
+                .prefix_caching = o->enable_prefix_caching,
+                .tm = tm,
+                .stage_tm = pp > 1 ? (const tm_timemodel *const *)stages->pdata : NULL,
+                .engine = ep,
+                .overlap_weight = 1.0,
+            },
         .seed = (uint64_t)o->seed,
         .max_concurrency =
             cfg->wl.max_concurrency != BASE_OPT_UNSET_INT ? cfg->wl.max_concurrency : 0,
-        .overlap_weight = 1.0,
         .check_invariants = fl->check_invariants,
     };
     sim_source ss = {.next = wl_next,
@@ -288,7 +387,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .tp = par->tp,
         .pp = par->pp,
         .dp = par->dp,
+        .ep = par->ep,
         .replicas = o->replicas,
+        .engine = ep.profile->name,
         .weight_dtype = tm_dtype_name(rp->weight_dtype),
         .kv_dtype = tm_dtype_name(rp->kv_dtype),
         .calibration = tm_setup_calibration(setup),
@@ -303,7 +404,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     };
     op.info.simulated = &simd;
     if (outs != NULL) {
-        json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
+        json_auto_t *conf =
+            resolved_json(cfg, setup, &plan, (uint32_t)blocks, src, sim_cluster_pool(cl));
         tr_outputs_set_simulated(outs, &simd);
         uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))

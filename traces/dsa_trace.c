@@ -366,10 +366,11 @@ write_record(tr_dsa *d,
     }
 }
 
+/* A decode item: one new token on top of at least the whole prompt. */
 static bool
-is_decode(const sim_request *r)
+is_decode(const sim_batch_item *it)
 {
-    return r->planned_new == 1 && r->planned_ctx >= r->prompt_tokens;
+    return it->n == 1 && it->ctx >= it->req->prompt_tokens;
 }
 
 static void
@@ -377,24 +378,25 @@ on_planned(void *ctx, uint32_t topic, const void *payload)
 {
     (void)topic;
     tr_dsa *d = ctx;
-    sim_step_planned *sp = (sim_step_planned *)(uintptr_t)payload;
+    const sim_step_planned *sp = payload;
     const sim_replica *rep = sp->replica;
     uint32_t batch = 0;
-    for (uint32_t i = 0; i < rep->nplanned; i++)
-        batch += is_decode(rep->planned[i]);
+    for (uint32_t i = 0; i < sp->nitems; i++)
+        batch += is_decode(&sp->items[i]);
     if (batch == 0)
         return;
     double fetch_s = 0;
     bool resident = d->p.tiers.hot_buffer_tokens < 0;
-    for (uint32_t i = 0; i < rep->nplanned; i++) {
-        sim_request *r = rep->planned[i];
-        if (!is_decode(r))
+    for (uint32_t i = 0; i < sp->nitems; i++) {
+        const sim_batch_item *it = &sp->items[i];
+        if (!is_decode(it))
             continue;
+        sim_request *r = it->req;
         bool traced = d->p.max_requests < 0 || r->id < (uint64_t)d->p.max_requests;
         if (!traced && !d->p.offload)
             continue;
         dreq *q = get_req(d, r, traced);
-        uint32_t t = r->planned_ctx;
+        uint32_t t = it->ctx;
         bool keep = traced && sampled(d, r->id, t - r->prompt_tokens);
         d->stamp++;
         for (uint32_t l = 0; l < d->p.nlayers; l++) {
@@ -417,7 +419,7 @@ on_planned(void *ctx, uint32_t topic, const void *payload)
     }
     if (d->p.offload) {
         double extra = (1.0 - d->p.tiers.overlap) * fetch_s;
-        sp->extra_s += extra;
+        *sp->extra_s += extra;
         d->steps_priced++;
         d->decode_tokens += batch;
         d->extra_total_s += extra;

@@ -153,7 +153,9 @@ replica_json(const sim_replica_result *x)
 {
     json_t *o = json_object();
     set(o, "replica", ji(x->replica));
+    set(o, "dp_rank", ji(x->dp_rank));
     set(o, "steps", ji(x->steps));
+    set(o, "dummy_steps", ji(x->dummy_steps));
     set(o, "busy_ns", json_integer(x->busy_ns));
     set(o, "busy_fraction", jr(x->busy_fraction));
     set(o, "token_budget_fill", jr(x->token_budget_fill));
@@ -241,7 +243,9 @@ tr_simulated_json(const tr_simulated *sim, const sim_metrics_result *r)
     set(o, "tensor_parallel_size", json_integer(sim->tp));
     set(o, "pipeline_parallel_size", json_integer(sim->pp));
     set(o, "data_parallel_size", json_integer(sim->dp));
+    set(o, "expert_parallel_size", json_integer(sim->ep > 0 ? sim->ep : 1));
     set(o, "replicas", json_integer(sim->replicas));
+    set(o, "engine", js(sim->engine));
     set(o, "weight_dtype", js(sim->weight_dtype));
     set(o, "kv_cache_dtype", js(sim->kv_dtype));
     set(o, "calibration",
@@ -497,11 +501,15 @@ simulated_rows(GString *g, const tr_simulated *sim)
     row_s(g, "Model:", sim->model);
     g_autofree char *hw = g_strdup_printf("%s (%s)", sim->hardware, sim->gpu);
     row_s(g, "Hardware:", hw);
-    g_autofree char *par =
-        g_strdup_printf("TP %" G_GINT64_FORMAT " x PP %" G_GINT64_FORMAT " x DP %" G_GINT64_FORMAT
-                        ", %" G_GINT64_FORMAT " replica%s",
-                        sim->tp, sim->pp, sim->dp, sim->replicas, sim->replicas == 1 ? "" : "s");
+    g_autofree char *ep =
+        sim->ep > 1 ? g_strdup_printf(" (EP %" G_GINT64_FORMAT ")", sim->ep) : g_strdup("");
+    g_autofree char *par = g_strdup_printf(
+        "TP %" G_GINT64_FORMAT " x PP %" G_GINT64_FORMAT " x DP %" G_GINT64_FORMAT
+        "%s, %" G_GINT64_FORMAT " replica%s",
+        sim->tp, sim->pp, sim->dp, ep, sim->replicas, sim->replicas == 1 ? "" : "s");
     row_s(g, "Parallelism:", par);
+    if (sim->engine != NULL)
+        row_s(g, "Engine:", sim->engine);
     g_autofree char *dt = g_strdup_printf("%s / %s", sim->weight_dtype, sim->kv_dtype);
     row_s(g, "dtype (weights / KV cache):", dt);
     row_s(g, "Calibration:", sim->calibration != NULL ? sim->calibration : "uncalibrated");

@@ -22,6 +22,8 @@ typedef struct tr_simulated {
     const char *hardware; /* resolved preset name or file */
     const char *gpu;      /* the hardware's display name */
     int64_t tp, pp, dp, replicas;
+    int64_t ep;               /* expert-parallel size (1 = experts tensor-split) */
+    const char *engine;       /* engine profile name (--engine), NULL = not said */
     const char *weight_dtype; /* tm_dtype_name */
     const char *kv_dtype;
     const char *calibration;       /* NULL = uncalibrated */

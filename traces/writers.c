@@ -114,7 +114,7 @@ lns(line *l, int64_t ns, int digits)
 const char tr_requests_csv_header[] =
     "id,replica,stage,session,turn,arrival_ms,send_ms,first_scheduled_ms,first_token_ms,"
     "finish_ms,ttft_ms,tpot_ms,e2el_ms,queue_ms,prompt_tokens,output_tokens,prefix_hit_tokens,"
-    "preemptions,failed,fail_reason";
+    "preemptions,failed,fail_reason,dp_rank";
 
 struct tr_requests_csv {
     base_out *out;
@@ -205,6 +205,9 @@ tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r)
     ls(&l, ok ? ",0," : ",1,");
     if (!ok)
         csv_cell_text(&l, r->fail_reason);
+    lc(&l, ',');
+    if (r->core != UINT32_MAX)
+        lu(&l, r->dp_rank);
     lc(&l, '\n');
     lflush(&l);
     w->rows++;
@@ -275,12 +278,29 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     line l = {.out = w->out, .n = 0};
     ls(&l, "{\"replica\":");
     lu(&l, s->replica);
+    ls(&l, ",\"dp_rank\":");
+    lu(&l, s->dp_rank);
     ls(&l, ",\"step\":");
     lu(&l, s->step);
+    ls(&l, ",\"launch_ns\":");
+    li(&l, s->launch_ns);
     ls(&l, ",\"start_ns\":");
     li(&l, s->start_ns);
     ls(&l, ",\"end_ns\":");
     li(&l, s->end_ns);
+    if (s->dummy)
+        ls(&l, ",\"dummy\":true");
+    if (s->pp > 1 && s->stage_start_ns != NULL) {
+        ls(&l, ",\"stages\":[");
+        for (uint32_t st = 0; st < s->pp; st++) {
+            ls(&l, st > 0 ? ",{\"start_ns\":" : "{\"start_ns\":");
+            li(&l, s->stage_start_ns[st]);
+            ls(&l, ",\"end_ns\":");
+            li(&l, s->stage_end_ns[st]);
+            lc(&l, '}');
+        }
+        lc(&l, ']');
+    }
     ls(&l, ",\"batch\":{\"num_seqs\":");
     lu(&l, b->num_seqs);
     ls(&l, ",\"num_prefill\":");
@@ -303,6 +323,14 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     ld(&l, b->kv_prefill);
     ls(&l, ",\"kv_decode\":");
     ld(&l, b->kv_decode);
+    if (b->common_prefix_tokens > 0) {
+        ls(&l, ",\"common_prefix_tokens\":");
+        ld(&l, b->common_prefix_tokens);
+    }
+    if (b->moe_group_tokens > 0) {
+        ls(&l, ",\"moe_group_tokens\":");
+        ld(&l, b->moe_group_tokens);
+    }
     if (b->dsa_topk > 0) {
         ls(&l, ",\"dsa_topk\":");
         lu(&l, b->dsa_topk);
@@ -372,12 +400,14 @@ tr_steps_free(tr_steps *w)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Perfetto / Chrome JSON trace: pid = replica, tid 0 = its step track. */
+/* Perfetto / Chrome JSON trace: pid = replica, one track (tid) per data-parallel rank, or with
+ * pipeline parallelism per (rank, stage): tid = dp_rank · pp + stage, so overlapping steps of
+ * different stages do not nest. */
 
 struct tr_perfetto {
     base_out *out;
     uint64_t max_steps, written, dropped;
-    GArray *seen; /* bool per replica: metadata events emitted */
+    GArray *seen; /* bool per engine core: metadata events emitted */
 };
 
 tr_perfetto *
@@ -403,22 +433,33 @@ perfetto_sep(tr_perfetto *w)
 }
 
 static void
-perfetto_replica(tr_perfetto *w, uint32_t replica)
+perfetto_core(tr_perfetto *w, const sim_step_record *s)
 {
-    if (replica < w->seen->len && g_array_index(w->seen, bool, replica))
+    uint32_t core = s->core, replica = s->replica;
+    if (core < w->seen->len && g_array_index(w->seen, bool, core))
         return;
     perfetto_sep(w);
-    if (replica >= w->seen->len)
-        g_array_set_size(w->seen, replica + 1);
-    g_array_index(w->seen, bool, replica) = true;
-    base_out_printf(w->out,
-                    "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu32
-                    ",\"tid\":0,\"args\":{\"name\":\"replica %" PRIu32 "\"}},\n"
-                    "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%" PRIu32
-                    ",\"tid\":0,\"args\":{\"sort_index\":%" PRIu32 "}},\n"
-                    "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRIu32
-                    ",\"tid\":0,\"args\":{\"name\":\"steps\"}}",
-                    replica, replica, replica, replica, replica);
+    if (core >= w->seen->len)
+        g_array_set_size(w->seen, core + 1);
+    g_array_index(w->seen, bool, core) = true;
+    if (s->dp_rank == 0)
+        base_out_printf(w->out,
+                        "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%" PRIu32
+                        ",\"tid\":0,\"args\":{\"name\":\"replica %" PRIu32 "\"}},\n"
+                        "{\"name\":\"process_sort_index\",\"ph\":\"M\",\"pid\":%" PRIu32
+                        ",\"tid\":0,\"args\":{\"sort_index\":%" PRIu32 "}},\n",
+                        replica, replica, replica, replica);
+    uint32_t pp = s->pp > 1 ? s->pp : 1;
+    for (uint32_t st = 0; st < pp; st++) {
+        g_autofree char *name =
+            pp > 1           ? g_strdup_printf("dp rank %" PRIu32 " stage %" PRIu32, s->dp_rank, st)
+            : s->dp_rank > 0 ? g_strdup_printf("dp rank %" PRIu32 " steps", s->dp_rank)
+                             : g_strdup("steps");
+        base_out_printf(w->out,
+                        "%s{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%" PRIu32
+                        ",\"tid\":%" PRIu32 ",\"args\":{\"name\":\"%s\"}}",
+                        st > 0 ? ",\n" : "", replica, s->dp_rank * pp + st, name);
+    }
 }
 
 void
@@ -428,37 +469,54 @@ tr_perfetto_write(tr_perfetto *w, const sim_step_record *s)
         w->dropped++;
         return;
     }
-    perfetto_replica(w, s->replica);
+    perfetto_core(w, s);
     perfetto_sep(w);
     const tm_batch *b = &s->batch;
     line l = {.out = w->out, .n = 0};
-    ls(&l, "{\"name\":\"");
-    ls(&l, b->num_prefill == 0 ? "decode" : b->num_decode == 0 ? "prefill" : "mixed");
-    ls(&l, "\",\"cat\":\"step\",\"ph\":\"X\",\"pid\":");
+    uint32_t pp = s->pp > 1 && s->stage_start_ns != NULL ? s->pp : 1;
+    for (uint32_t st = 0; st < pp; st++) {
+        int64_t a = pp > 1 ? s->stage_start_ns[st] : s->start_ns;
+        int64_t z = pp > 1 ? s->stage_end_ns[st] : s->end_ns;
+        ls(&l, "{\"name\":\"");
+        ls(&l, s->dummy              ? "dummy"
+               : b->num_prefill == 0 ? "decode"
+               : b->num_decode == 0  ? "prefill"
+                                     : "mixed");
+        ls(&l, "\",\"cat\":\"step\",\"ph\":\"X\",\"pid\":");
+        lu(&l, s->replica);
+        ls(&l, ",\"tid\":");
+        lu(&l, s->dp_rank * pp + st);
+        ls(&l, ",\"ts\":");
+        lns(&l, a, 3);
+        ls(&l, ",\"dur\":");
+        lns(&l, z - a, 3);
+        ls(&l, ",\"args\":{\"step\":");
+        lu(&l, s->step);
+        if (pp > 1) {
+            ls(&l, ",\"stage\":");
+            lu(&l, st);
+        }
+        ls(&l, ",\"num_seqs\":");
+        lu(&l, b->num_seqs);
+        ls(&l, ",\"num_prefill\":");
+        lu(&l, b->num_prefill);
+        ls(&l, ",\"num_decode\":");
+        lu(&l, b->num_decode);
+        ls(&l, ",\"tokens\":");
+        ld(&l, b->tokens);
+        ls(&l, ",\"prefill_tokens\":");
+        ld(&l, b->prefill_tokens);
+        ls(&l, ",\"num_preempted\":");
+        lu(&l, s->num_preempted);
+        ls(&l, ",\"num_admitted\":");
+        lu(&l, s->num_admitted);
+        ls(&l, "}},\n");
+    }
+    ls(&l, "{\"name\":\"queue\",\"ph\":\"C\",\"pid\":");
     lu(&l, s->replica);
-    ls(&l, ",\"tid\":0,\"ts\":");
-    lns(&l, s->start_ns, 3);
-    ls(&l, ",\"dur\":");
-    lns(&l, s->end_ns - s->start_ns, 3);
-    ls(&l, ",\"args\":{\"step\":");
-    lu(&l, s->step);
-    ls(&l, ",\"num_seqs\":");
-    lu(&l, b->num_seqs);
-    ls(&l, ",\"num_prefill\":");
-    lu(&l, b->num_prefill);
-    ls(&l, ",\"num_decode\":");
-    lu(&l, b->num_decode);
-    ls(&l, ",\"tokens\":");
-    ld(&l, b->tokens);
-    ls(&l, ",\"prefill_tokens\":");
-    ld(&l, b->prefill_tokens);
-    ls(&l, ",\"num_preempted\":");
-    lu(&l, s->num_preempted);
-    ls(&l, ",\"num_admitted\":");
-    lu(&l, s->num_admitted);
-    ls(&l, "}},\n{\"name\":\"queue\",\"ph\":\"C\",\"pid\":");
-    lu(&l, s->replica);
-    ls(&l, ",\"tid\":0,\"ts\":");
+    ls(&l, ",\"tid\":");
+    lu(&l, s->dp_rank * pp);
+    ls(&l, ",\"ts\":");
     lns(&l, s->start_ns, 3);
     ls(&l, ",\"args\":{\"running\":");
     lu(&l, s->num_running);

@@ -73,7 +73,7 @@ remove_dir(const char *d)
 }
 
 typedef struct {
-    int64_t session, turn, send, finish, out, hit, replica, failed;
+    int64_t session, turn, send, finish, out, hit, replica, failed, sched;
 } row;
 
 Test(golden, multiturn_preempt)
@@ -84,18 +84,19 @@ Test(golden, multiturn_preempt)
     GError *err = NULL;
     g_autoptr(base_csv) c = base_csv_open(csv, ',', BASE_CSV_HEADER, &err);
     cr_assert_not_null(c, "%s", err ? err->message : "");
-    const char *cols[] = {"session",           "turn",    "send_ms", "finish_ms", "output_tokens",
-                          "prefix_hit_tokens", "replica", "failed"};
-    int ci[8];
-    for (int k = 0; k < 8; k++) {
+    const char *cols[] = {"session",   "turn",          "send_ms",
+                          "finish_ms", "output_tokens", "prefix_hit_tokens",
+                          "replica",   "failed",        "first_scheduled_ms"};
+    int ci[9];
+    for (int k = 0; k < 9; k++) {
         ci[k] = base_csv_col(c, cols[k]);
         cr_assert_geq(ci[k], 0, "%s", cols[k]);
     }
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(row));
     while (base_csv_next(c, &err) > 0) {
         row r;
-        double v[8];
-        for (int k = 0; k < 8; k++) {
+        double v[9];
+        for (int k = 0; k < 9; k++) {
             /* never-routed (failed) requests have no replica */
             if (*base_csv_field(c, (size_t)ci[k]) == '\0') {
                 v[k] = -1;
@@ -103,8 +104,9 @@ Test(golden, multiturn_preempt)
             }
             cr_assert(base_csv_get_double(c, ci[k], &v[k], &err), "%s", err->message);
         }
-        r = (row){(int64_t)v[0], (int64_t)v[1], (int64_t)(v[2] * 1e6), (int64_t)(v[3] * 1e6),
-                  (int64_t)v[4], (int64_t)v[5], (int64_t)v[6],         (int64_t)v[7]};
+        r = (row){(int64_t)v[0],         (int64_t)v[1], (int64_t)(v[2] * 1e6),
+                  (int64_t)(v[3] * 1e6), (int64_t)v[4], (int64_t)v[5],
+                  (int64_t)v[6],         (int64_t)v[7], v[8] < 0 ? -1 : (int64_t)(v[8] * 1e6)};
         g_array_append_val(rows, r);
     }
     cr_assert_null(err);
@@ -117,6 +119,8 @@ Test(golden, multiturn_preempt)
             continue;
         }
         cr_expect_eq(a->out, 150, "every successful request produced its 150 tokens");
+        /* the vllm-0.15 API server hands a request to the engine 15.6 ms after its send */
+        cr_expect_geq(a->sched + 1000, a->send + 15600000, "scheduled before the ingress delay");
         for (guint j = 0; j < rows->len; j++) {
             const row *b = &g_array_index(rows, row, j);
             if (b->session != a->session || b->turn != a->turn - 1)

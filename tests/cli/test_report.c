@@ -512,6 +512,55 @@ Test(report, a_sweep_written_by_this_binary_is_read_back_point_for_point)
     cr_expect_eq(expect_points(section(doc, 0, "sweep"), "points", jl), 3u);
 }
 
+Test(report, engine_cores_of_a_pipelined_data_parallel_run_are_counted_once)
+{
+    /* Mixtral, TP 2 × DP 2 × PP 2 with EP: two engine cores (replica 0, ranks 0 and 1) whose
+     * pipelined steps overlap (a 256-token budget splits prefills over steps, so two steps of a
+     * core are in flight: their durations add up to ~1.96× the window); each instant counts once
+     * per core, so a core's busy series is at
+     * most 1 and its mean over the window is summary.json's busy_fraction (the union of its
+     * step intervals) */
+    g_autofree char *out = path("dp-pp");
+    clirun r = clirun_exec("run", "--model", "mixtral-8x7b", "-tp", "2", "-dp", "2", "-pp", "2",
+                           "--enable-expert-parallel", "--workload", "synthetic", "--num-requests",
+                           "200", "--rate", "20", "--max-num-batched-tokens", "256", "--steps",
+                           "--report", "--output-dir", out, "--quiet", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *html = g_build_filename(out, "report.html", NULL);
+    g_autofree char *sp = g_build_filename(out, "summary.json", NULL);
+    json_auto_t *doc = report_doc(html);
+    json_auto_t *sum = load_json(sp);
+    const json_t *s = section(doc, 0, "run");
+    const json_t *reps = data_rows(s, "replicas");
+    cr_assert_eq(json_array_size(reps), 2);
+    int rl = col(s, "replicas", "replica");
+    cr_expect_str_eq(json_string_value(json_array_get(json_array_get(reps, 0), (size_t)rl)), "0/0");
+    cr_expect_str_eq(json_string_value(json_array_get(json_array_get(reps, 1), (size_t)rl)), "0/1");
+    const json_t *busy = data_rows(s, "busy");
+    int bc = col(s, "busy", "replica"), bv = col(s, "busy", "busy");
+    double sumb[2] = {0, 0}, maxb = 0;
+    size_t nb[2] = {0, 0};
+    for (size_t i = 0; i < json_array_size(busy); i++) {
+        const json_t *row = json_array_get(busy, i);
+        json_int_t core = json_integer_value(json_array_get(row, (size_t)bc));
+        cr_assert(core == 0 || core == 1);
+        double v = num(json_array_get(row, (size_t)bv));
+        maxb = v > maxb ? v : maxb;
+        sumb[core] += v;
+        nb[core]++;
+    }
+    cr_expect_leq(maxb, 1.0 + 1e-9, "a core is busy at most all of the time");
+    const json_t *sr = json_object_get(json_object_get(sum, "metrics"), "replicas");
+    for (size_t k = 0; k < 2; k++) {
+        double want = num(json_object_get(json_array_get(sr, k), "busy_fraction"));
+        cr_assert_gt(nb[k], 0);
+        /* equal-width buckets but the last: the plain mean is within a bucket's share */
+        cr_expect(fabs(sumb[k] / (double)nb[k] - want) < 0.02, "core %zu: %g vs %g", k,
+                  sumb[k] / (double)nb[k], want);
+    }
+}
+
 Test(report, dsa_summaries_are_drawn_from_a_run_and_from_analyze)
 {
     g_autofree char *html = path("dsa.html");

@@ -51,6 +51,7 @@ Test(run_table, table_and_summary_name_what_was_simulated)
         "Model:                                   llama-3.1-8b\n",
         "Hardware:                                h100-sxm (NVIDIA H100 SXM5 80GB)\n",
         "Parallelism:                             TP 1 x PP 1 x DP 1, 1 replica\n",
+        "Engine:                                  vllm-0.15\n",
         "dtype (weights / KV cache):              bf16 / bf16\n",
         "Calibration:                             h100-sxm\n",
         "Workload:                                azure-conv-10min (azure), 2867 requests\n",
@@ -82,6 +83,8 @@ Test(run_table, table_and_summary_name_what_was_simulated)
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(s, "workload"), "requests")),
                  2867);
     cr_expect_str_eq(json_string_value(json_object_get(s, "scheduler")), "vllm");
+    cr_expect_str_eq(json_string_value(json_object_get(s, "engine")), "vllm-0.15", "the default");
+    cr_expect_eq(json_integer_value(json_object_get(s, "expert_parallel_size")), 1);
     cr_expect(json_is_false(json_object_get(s, "overloaded")));
     json_t *rep = json_array_get(json_object_get(json_object_get(j, "metrics"), "replicas"), 0);
     double busy = json_number_value(json_object_get(rep, "busy_fraction"));
@@ -93,14 +96,36 @@ Test(run_table, table_and_summary_name_what_was_simulated)
     cr_expect(fill < 0.1, "token budget fill %g", fill);
     json_decref(j);
     r = clirun_exec("run", "--calibration", "none", "--model", "Qwen/Qwen3-32B", "-tp", "2",
-                    "--num-prompts", "20", "--output-dir", dir, NULL);
+                    "--num-prompts", "20", "--engine", "vllm-0.11", "--output-dir", dir, NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     cr_expect(strstr(r.out, "Calibration:                             uncalibrated\n") != NULL,
               "%s", r.out);
     cr_expect(strstr(r.out, "Model:                                   qwen3-32b\n") != NULL);
     cr_expect(strstr(r.out, "TP 2 x PP 1 x DP 1, 1 replica\n") != NULL);
+    cr_expect(strstr(r.out, "Engine:                                  vllm-0.11\n") != NULL);
     cr_expect(strstr(r.out, "(azure), 20 requests\n") != NULL, "%s", r.out);
     clirun_clear(&r);
+    /* MoE with data and expert parallelism: EP = TP × DP = 2 × 2; one summary entry per
+     * engine core (replica 0, DP ranks 0 and 1) */
+    r = clirun_exec("run", "--model", "mixtral-8x7b", "-tp", "2", "-dp", "2",
+                    "--enable-expert-parallel", "--num-prompts", "20", "--output-dir", dir, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "TP 2 x PP 1 x DP 2 (EP 4), 1 replica\n") != NULL, "%s", r.out);
+    clirun_clear(&r);
+    j = load("summary.json");
+    s = json_object_get(j, "simulated");
+    cr_expect_eq(json_integer_value(json_object_get(s, "data_parallel_size")), 2);
+    cr_expect_eq(json_integer_value(json_object_get(s, "expert_parallel_size")), 4);
+    json_t *reps = json_object_get(json_object_get(j, "metrics"), "replicas");
+    cr_assert_eq(json_array_size(reps), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *x = json_array_get(reps, i);
+        cr_expect_eq(json_integer_value(json_object_get(x, "replica")), 0);
+        cr_expect_eq(json_integer_value(json_object_get(x, "dp_rank")), (json_int_t)i);
+        cr_expect(json_is_number(json_object_get(x, "busy_fraction")));
+        cr_expect(json_is_number(json_object_get(x, "token_budget_fill")));
+    }
+    json_decref(j);
 }
 
 /* Eight sequence slots, 1,000 output tokens each, and a step never shorter than its 1 ms

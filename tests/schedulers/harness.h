@@ -19,7 +19,8 @@ typedef struct harness {
 static inline sim_sched_params
 harness_params(void)
 {
-    sim_sched_params p = {.max_num_seqs = 256,
+    sim_sched_params p = {.max_batches = 1,
+                          .max_num_seqs = 256,
                           .max_num_batched_tokens = 2048,
                           .max_model_len = 4096,
                           .chunked_prefill = true,
@@ -82,6 +83,7 @@ harness_add(harness *h, uint64_t id, uint32_t prompt, uint32_t out, uint64_t cid
 static inline uint32_t
 harness_plan(harness *h)
 {
+    h->rep.now = h->now;
     h->sched->plan(&h->rep);
     cr_assert(sim__kvpool_check(h->rep.kv, h->rep.running, h->rep.nrunning));
     return h->rep.nplanned;
@@ -93,7 +95,7 @@ harness_finish_step(harness *h)
 {
     if (h->rep.nplanned == 0)
         return;
-    sim_replica_start_step(&h->rep, h->now);
+    sim_replica_launch(&h->rep, h->now);
     h->now += 1000000;
     uint32_t done = sim_replica_commit(&h->rep, h->now, NULL, NULL);
     if (done > 0)

@@ -81,8 +81,8 @@ Test(sarathi, decodes_first_within_the_chunk_budget)
     harness_finish_step(&h);
     /* step 3: decodes P1 and D1 first (1 each), then P2's chunk gets the remaining 30 */
     harness_plan(&h);
-    cr_expect_eq(h.rep.planned[0], p1);
-    cr_expect_eq(h.rep.planned[1], d1);
+    cr_expect_eq(h.rep.plan->items[0].req, p1);
+    cr_expect_eq(h.rep.plan->items[1].req, d1);
     cr_expect_eq(planned_n(&h, p2), 30);
     harness_finish_step(&h);
     for (int i = 0; i < 100 && h.finished < 3; i++)

@@ -81,22 +81,22 @@ simulate(const setup *su, const wl_request *reqs, size_t n, sim_cluster_stats *s
     sim_engine_subscribe(e, SIM_TOPIC_TOKEN, on_token, &s);
     tm_timemodel *tm = tm_linear_new(&su->lin);
     sim_cluster_params p = {
-        .sched = {.max_num_seqs = su->max_seqs,
-                  .max_num_batched_tokens = su->budget,
-                  .max_model_len = su->max_model_len,
-                  .chunked_prefill = true,
-                  .chunk_size = 512,
-                  .batch_size = 8},
-        .scheduler = sched_find_scheduler(su->sched),
-        .router = sched_find_router(su->router),
-        .nreplicas = su->replicas,
-        .num_blocks = su->num_blocks,
-        .block_size = su->block_size,
-        .prefix_caching = true,
-        .tm = tm,
+        .pool = {.sched = {.max_num_seqs = su->max_seqs,
+                           .max_num_batched_tokens = su->budget,
+                           .max_model_len = su->max_model_len,
+                           .chunked_prefill = true,
+                           .chunk_size = 512,
+                           .batch_size = 8},
+                 .scheduler = sched_find_scheduler(su->sched),
+                 .router = sched_find_router(su->router),
+                 .nreplicas = su->replicas,
+                 .num_blocks = su->num_blocks,
+                 .block_size = su->block_size,
+                 .prefix_caching = true,
+                 .tm = tm,
+                 .overlap_weight = 1.0},
         .seed = 42,
         .max_concurrency = su->max_concurrency,
-        .overlap_weight = 1.0,
         .check_invariants = su->check,
     };
     sim_array_source arr = {reqs, n, 0};
@@ -108,8 +108,8 @@ simulate(const setup *su, const wl_request *reqs, size_t n, sim_cluster_stats *s
     if (stats_out != NULL)
         *stats_out = sim_cluster_get_stats(c);
     cr_assert_eq(sim_cluster_live_requests(c), 0, "no request leaks");
-    for (uint32_t i = 0; i < sim_cluster_nreplicas(c); i++) {
-        const sim_replica *r = sim_cluster_replica(c, i);
+    for (uint32_t i = 0; i < sim_cluster_ncores(c); i++) {
+        const sim_replica *r = sim_cluster_core(c, i);
         cr_assert_eq(sim_kvpool_num_used(r->kv), 0, "no block leaks");
         cr_assert_eq(r->remaining_tokens, 0);
         cr_assert_eq(r->remaining_prefill, 0);
@@ -300,16 +300,16 @@ Test(cluster, configuration_that_cannot_hold_one_request_is_rejected)
     sim_engine *e = sim_engine_new();
     tm_linear_coeffs lin = {.fixed_s = 1e-3};
     tm_timemodel *tm = tm_linear_new(&lin);
-    sim_cluster_params p = {.sched = {.max_num_seqs = 8,
-                                      .max_num_batched_tokens = 2048,
-                                      .max_model_len = 8192,
-                                      .chunked_prefill = true},
-                            .scheduler = &sched_vllm,
-                            .router = &sched_round_robin,
-                            .nreplicas = 1,
-                            .num_blocks = 100,
-                            .block_size = 16,
-                            .tm = tm};
+    sim_cluster_params p = {.pool = {.sched = {.max_num_seqs = 8,
+                                               .max_num_batched_tokens = 2048,
+                                               .max_model_len = 8192,
+                                               .chunked_prefill = true},
+                                     .scheduler = &sched_vllm,
+                                     .router = &sched_round_robin,
+                                     .nreplicas = 1,
+                                     .num_blocks = 100,
+                                     .block_size = 16,
+                                     .tm = tm}};
     sim_array_source arr = {NULL, 0, 0};
     sim_source src = sim_source_array(&arr);
     GError *err = NULL;
@@ -317,8 +317,8 @@ Test(cluster, configuration_that_cannot_hold_one_request_is_rejected)
     cr_assert_not_null(err);
     cr_expect(strstr(err->message, "max_model_len") != NULL, "%s", err->message);
     g_clear_error(&err);
-    p.num_blocks = 1000;
-    p.sched.max_num_batched_tokens = 8;
+    p.pool.num_blocks = 1000;
+    p.pool.sched.max_num_batched_tokens = 8;
     cr_expect_null(sim_cluster_new(e, &p, &src, &err));
     cr_expect(strstr(err->message, "block size") != NULL, "%s", err->message);
     g_clear_error(&err);
@@ -334,16 +334,16 @@ Test(cluster, replica_state_above_the_bound_is_refused_with_the_figure)
     sim_engine *e = sim_engine_new();
     tm_linear_coeffs lin = {.fixed_s = 1e-3};
     tm_timemodel *tm = tm_linear_new(&lin);
-    sim_cluster_params p = {.sched = {.max_num_seqs = 8,
-                                      .max_num_batched_tokens = 2048,
-                                      .max_model_len = 1024,
-                                      .chunked_prefill = true},
-                            .scheduler = &sched_vllm,
-                            .router = &sched_round_robin,
-                            .nreplicas = SIM_CLUSTER_MAX_REPLICAS + 1,
-                            .num_blocks = 1000,
-                            .block_size = 16,
-                            .tm = tm,
+    sim_cluster_params p = {.pool = {.sched = {.max_num_seqs = 8,
+                                               .max_num_batched_tokens = 2048,
+                                               .max_model_len = 1024,
+                                               .chunked_prefill = true},
+                                     .scheduler = &sched_vllm,
+                                     .router = &sched_round_robin,
+                                     .nreplicas = SIM_CLUSTER_MAX_REPLICAS + 1,
+                                     .num_blocks = 1000,
+                                     .block_size = 16,
+                                     .tm = tm},
                             .max_state_bytes = 4 << 20};
     sim_array_source arr = {NULL, 0, 0};
     sim_source src = sim_source_array(&arr);
@@ -354,7 +354,7 @@ Test(cluster, replica_state_above_the_bound_is_refused_with_the_figure)
               err->message);
     g_clear_error(&err);
     /* 100 replicas of 1000 blocks: 100 × (56768 B of KV arrays + a little) ≈ 5.4 MiB > 4 MiB */
-    p.nreplicas = 100;
+    p.pool.nreplicas = 100;
     cr_expect_null(sim_cluster_new(e, &p, &src, &err));
     cr_assert_not_null(err);
     cr_expect(strstr(err->message, "the replicas' state needs 5.") != NULL, "%s", err->message);
@@ -365,8 +365,36 @@ Test(cluster, replica_state_above_the_bound_is_refused_with_the_figure)
     cr_expect(strstr(err->message, "lower --replicas") != NULL, "%s", err->message);
     g_clear_error(&err);
     /* 70 replicas ≈ 3.8 MiB fit */
-    p.nreplicas = 70;
+    p.pool.nreplicas = 70;
     sim_cluster *c = sim_cluster_new(e, &p, &src, &err);
+    sim_cluster_free(c);
+    g_clear_error(&err);
+    /* with data parallelism each rank is a core: 35 replicas × 2 ranks = 70 cores fit, 50 × 2
+     * do not, and 2049 × 2 are too many */
+    p.pool.nreplicas = 35;
+    p.pool.dp = 2;
+    c = sim_cluster_new(e, &p, &src, &err);
+    cr_expect_not_null(c, "%s", err ? err->message : "");
+    sim_cluster_free(c);
+    g_clear_error(&err);
+    p.pool.nreplicas = 50;
+    cr_expect_null(sim_cluster_new(e, &p, &src, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, " MiB (50 replicas × 2 data-parallel ranks × 5") != NULL, "%s",
+              err->message);
+    cr_expect(strstr(err->message, "lower --replicas, --data-parallel-size") != NULL, "%s",
+              err->message);
+    g_clear_error(&err);
+    p.pool.nreplicas = 2049;
+    cr_expect_null(sim_cluster_new(e, &p, &src, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "2049 replicas × 2 data-parallel ranks is more than the 4096 "
+                                   "supported") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    p.pool.nreplicas = 1;
+    p.pool.dp = 1;
+    c = sim_cluster_new(e, &p, &src, &err);
     cr_expect_not_null(c, "%s", err ? err->message : "");
     sim_cluster_free(c);
     g_clear_error(&err);
@@ -542,19 +570,19 @@ run_point(gpointer data, gpointer unused)
     sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_done_plain, s.recs);
     tm_linear_coeffs lin = {.fixed_s = 1e-3, .per_prefill_token_s = 2e-5, .per_decode_s = 2e-5};
     tm_timemodel *tm = tm_linear_new(&lin);
-    sim_cluster_params p = {.sched = {.max_num_seqs = 32,
-                                      .max_num_batched_tokens = 512,
-                                      .max_model_len = 4096,
-                                      .chunked_prefill = true},
-                            .scheduler = &sched_vllm,
-                            .router = &sched_random,
-                            .nreplicas = 2,
-                            .num_blocks = 400,
-                            .block_size = 16,
-                            .prefix_caching = true,
-                            .tm = tm,
-                            .seed = 5,
-                            .overlap_weight = 1.0};
+    sim_cluster_params p = {.pool = {.sched = {.max_num_seqs = 32,
+                                               .max_num_batched_tokens = 512,
+                                               .max_model_len = 4096,
+                                               .chunked_prefill = true},
+                                     .scheduler = &sched_vllm,
+                                     .router = &sched_random,
+                                     .nreplicas = 2,
+                                     .num_blocks = 400,
+                                     .block_size = 16,
+                                     .prefix_caching = true,
+                                     .tm = tm,
+                                     .overlap_weight = 1.0},
+                            .seed = 5};
     sim_array_source arr = {w, n, 0};
     sim_source src = sim_source_array(&arr);
     sim_cluster *c = sim_cluster_new(e, &p, &src, NULL);

@@ -480,6 +480,7 @@ Test(metrics, replica_step_statistics)
     for (size_t i = 0; i < G_N_ELEMENTS(st); i++) {
         sim_step_record s = {0};
         s.replica = st[i].rep;
+        s.core = st[i].rep;
         s.step = i;
         s.start_ns = st[i].a * MS;
         s.end_ns = st[i].b * MS;

@@ -182,19 +182,21 @@ des_probe(void *ctx, double rate, GError **error)
     sim_metrics_subscribe(m, e);
     tm_linear_coeffs lin = {.fixed_s = o->tau_s};
     tm_timemodel *tm = tm_linear_new(&lin);
-    sim_cluster_params p = {.sched = {.max_num_seqs = o->seqs,
-                                      .max_num_batched_tokens = 4096,
-                                      .max_model_len = 8192,
-                                      .chunked_prefill = true},
-                            .scheduler = &sched_vllm,
-                            .router = &sched_round_robin,
-                            .nreplicas = 1,
-                            .num_blocks = 4097,
-                            .block_size = 16,
-                            .prefix_caching = true,
-                            .tm = tm,
-                            .seed = 1,
-                            .overlap_weight = 1.0};
+    /* an all-zero engine is the plain loop (synchronous, no API server): the hand-computed
+     * saturation rate assumes one step in flight */
+    sim_cluster_params p = {.pool = {.sched = {.max_num_seqs = o->seqs,
+                                               .max_num_batched_tokens = 4096,
+                                               .max_model_len = 8192,
+                                               .chunked_prefill = true},
+                                     .scheduler = &sched_vllm,
+                                     .router = &sched_round_robin,
+                                     .nreplicas = 1,
+                                     .num_blocks = 4097,
+                                     .block_size = 16,
+                                     .prefix_caching = true,
+                                     .tm = tm,
+                                     .overlap_weight = 1.0},
+                            .seed = 1};
     sim_array_source arr = {w, o->n, 0};
     sim_source src = sim_source_array(&arr);
     sim_cluster *c = sim_cluster_new(e, &p, &src, error);

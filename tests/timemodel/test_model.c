@@ -351,9 +351,11 @@ Test(model, parallel_checks)
         strstr(err->message, "--tensor-parallel-size 3 does not divide num_attention_heads 32"),
         "%s", err->message);
     g_clear_error(&err);
-    p = tm_parallel_make(1, 3, 1, false);
+    p = tm_parallel_make(1, 3, 1, false); /* vLLM splits 32 layers 11 + 11 + 10 */
+    cr_expect(tm_model_check_parallel(&m, &p, &err));
+    p = tm_parallel_make(1, 33, 1, false);
     cr_expect_not(tm_model_check_parallel(&m, &p, &err));
-    cr_expect(strstr(err->message, "does not divide num_hidden_layers 32"), "%s", err->message);
+    cr_expect(strstr(err->message, "exceeds num_hidden_layers 32"), "%s", err->message);
     g_clear_error(&err);
     p = tm_parallel_make(16, 1, 1, false); /* 8 KV heads replicated over 16: allowed */
     cr_expect(tm_model_check_parallel(&m, &p, &err));
@@ -366,4 +368,30 @@ Test(model, parallel_checks)
     p = tm_parallel_make(2, 1, 4, true); /* ep 8 */
     cr_expect(tm_model_check_parallel(&x, &p, &err));
     tm_model_spec_clear(&x);
+}
+
+/* vllm/distributed/utils.py get_pp_indices, worked by hand: L/pp layers each, the remainder one
+ * by one to the stages before the last, from the second-to-last backwards. */
+Test(model, pipeline_stages_split_layers_like_vllm)
+{
+    static const struct {
+        int64_t layers, pp, n[4];
+    } cases[] = {
+        {32, 3, {11, 11, 10}},     /* 10 each, +1 to stages 1 and 0 */
+        {61, 4, {15, 15, 16, 15}}, /* DeepSeek-V3: +1 to stage 2 */
+        {7, 4, {2, 2, 2, 1}},      {80, 4, {20, 20, 20, 20}}, {5, 1, {5}},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        int64_t next = 0;
+        for (int64_t s = 0; s < cases[i].pp; s++) {
+            int64_t first = -1;
+            int64_t n = tm_pp_stage_layers(cases[i].layers, cases[i].pp, s, &first);
+            cr_expect_eq(n, cases[i].n[s], "L=%ld pp=%ld stage %ld: %ld layers",
+                         (long)cases[i].layers, (long)cases[i].pp, (long)s, (long)n);
+            cr_expect_eq(first, next, "stage %ld starts at %ld", (long)s, (long)first);
+            next = first + n;
+        }
+        cr_expect_eq(next, cases[i].layers);
+    }
 }

@@ -407,3 +407,46 @@ Test(roofline, dsa_decode_bytes_table)
     }
     tm_model_spec_clear(&m);
 }
+
+/* Pipeline stages priced alone (docs/design.md §5b), Llama-3.1-70B (80 layers, h 8192) at
+ * tp 4, pp 4 on H100 nodes of 8 GPUs, at peak: stage s holds layers [20s, 20s + 20); the
+ * embedding is on stage 0, the lm-head on stage 3; the stages add up to the whole step
+ * (same operators, split). A one-token decode sends 8192 · 2 = 16,384 B after stages 0, 1
+ * and 2; stages 0-1 share node 0 (GPUs 0-7), so only the send after stage 1 leaves the node:
+ * NVLink 16384 / 450e9 + 4.5 µs = 4.5364 µs, network 16384 / 50e9 + 5 µs = 5.3277 µs. */
+Test(roofline, pipeline_stages_split_the_step_and_sends_cross_nodes_on_the_network)
+{
+    tm_model_spec m = load("llama-3.1-70b");
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 1000, true);
+    tm_roofline_params p = peak(4, 4, 1, false);
+    tm_timemodel *whole = tm_roofline_new(&m, &h100, &p);
+    tm_roofline_detail dw;
+    double tw = tm_roofline_eval(whole, &b, &dw);
+    const double nv = 16384.0 / 450e9 + 4.5e-6, net = 16384.0 / 50e9 + 5e-6;
+    cr_expect(NEAR(dw.pp_send_s, 2 * nv + net, 1e-9), "whole step sends %.9g s", dw.pp_send_s);
+    double sum = 0.0;
+    for (int s = 0; s < 4; s++) {
+        tm_roofline_params ps = p;
+        ps.pp_stage = s;
+        tm_timemodel *st = tm_roofline_new(&m, &h100, &ps);
+        tm_roofline_detail d;
+        double t = tm_roofline_eval(st, &b, &d);
+        sum += t;
+        const double want = s == 3 ? 0.0 : s == 1 ? net : nv;
+        cr_expect(NEAR(d.pp_send_s, want, 1e-9), "stage %d send %.9g s, want %.9g", s, d.pp_send_s,
+                  want);
+        const tm_op *emb = tm_roofline_find_op(&d, "embedding");
+        const tm_op *lm = tm_roofline_find_op(&d, "lm-head");
+        cr_expect_eq(emb != NULL, s == 0, "stage %d embedding", s);
+        cr_expect_eq(lm != NULL, s == 3, "stage %d lm-head", s);
+        const tm_op *qkv = tm_roofline_find_op(&d, "qkv");
+        cr_assert_not_null(qkv);
+        cr_expect_eq(qkv->count, 20.0, "stage %d: 20 of the 80 layers", s);
+        tm_timemodel_free(st);
+    }
+    cr_expect(NEAR(sum, tw, 1e-12), "stages %.9g s vs whole %.9g s", sum, tw);
+    tm_timemodel_free(whole);
+    tm_model_spec_clear(&m);
+}

@@ -133,8 +133,26 @@ Test(setup, validation_errors_are_one_line)
     o.tp = 3;
     expect_setup_error(&o, "--tensor-parallel-size 3 does not divide num_attention_heads 32");
     o = opts("llama-3.1-8b", "h100-sxm");
-    o.pp = 5;
-    expect_setup_error(&o, "--pipeline-parallel-size 5 does not divide num_hidden_layers 32");
+    o.pp = 33;
+    expect_setup_error(&o, "--pipeline-parallel-size 33 exceeds num_hidden_layers 32");
+    o = opts("llama-3.1-8b", "h100-sxm");
+    o.expert_parallel = true;
+    expect_setup_error(&o, "--enable-expert-parallel: llama-3.1-8b has no experts");
+    /* collectives are priced on the intra-node link: groups larger than a node are refused */
+    o = opts("llama-3.1-8b", "h100-sxm");
+    o.tp = 16;
+    expect_setup_error(&o, "--tensor-parallel-size 16 exceeds the 8 GPUs per node of h100-sxm");
+    o = opts("qwen3-30b-a3b", "h100-sxm");
+    o.tp = 2;
+    o.dp = 8;
+    o.expert_parallel = true;
+    expect_setup_error(&o, "tensor × data parallel size 16 exceeds the 8 GPUs per node");
+    g_autofree char *six = tu_tmp_file(".json", "{\"base\": \"h100-sxm\", \"gpus_per_node\": 6}");
+    o = opts("llama-3.1-8b", six);
+    o.tp = 4;
+    o.pp = 2;
+    expect_setup_error(&o, "a tensor-parallel group would straddle two nodes");
+    g_unlink(six);
     o = opts("mixtral-8x7b", "h100-sxm");
     o.tp = 2;
     o.dp = 8;

@@ -110,6 +110,7 @@ publish_step(sim_engine *e,
 {
     sim_step_record s = {0};
     s.replica = rep;
+    s.core = rep;
     s.step = step;
     s.start_ns = a_ms * MS;
     s.end_ns = b_ms * MS;
@@ -210,15 +211,15 @@ Test(traces, requests_csv_rows_are_exact)
     const char *want =
         "id,replica,stage,session,turn,arrival_ms,send_ms,first_scheduled_ms,first_token_ms,"
         "finish_ms,ttft_ms,tpot_ms,e2el_ms,queue_ms,prompt_tokens,output_tokens,"
-        "prefix_hit_tokens,preemptions,failed,fail_reason\n"
+        "prefix_hit_tokens,preemptions,failed,fail_reason,dp_rank\n"
         "1,1,0,0,0,100.000000,100.000000,100.000000,150.000000,150.000000,50.000000,,"
-        "50.000000,0.000000,50,1,0,0,0,\n"
+        "50.000000,0.000000,50,1,0,0,0,,0\n"
         "0,0,0,0,0,0.000000,0.000000,0.000000,100.000000,300.000000,100.000000,100.000000,"
-        "300.000000,0.000000,100,3,0,0,0,\n"
+        "300.000000,0.000000,100,3,0,0,0,,0\n"
         "3,,1,0,0,250.000000,250.000000,,,250.000000,,,,,9000,0,0,0,1,"
-        "\"prompt exceeds max_model_len, \"\"9000\"\"\"\n"
+        "\"prompt exceeds max_model_len, \"\"9000\"\"\",\n"
         "2,0,1,7,2,190.000000,200.000000,210.000000,300.000000,500.000000,100.000000,"
-        "100.000000,300.000000,10.000000,200,3,64,1,0,\n";
+        "100.000000,300.000000,10.000000,200,3,64,1,0,,0\n";
     cr_expect_str_eq(csv, want);
     cr_expect(g_str_has_prefix(csv, tr_requests_csv_header));
 }
@@ -242,7 +243,8 @@ Test(traces, steps_jsonl_gz_round_trips)
         cr_assert_not_null(j, "line %d: %s", count + 1, l);
         if (count == 0) {
             expect_keys(j,
-                        "replica step start_ns end_ns batch num_running num_waiting "
+                        "replica dp_rank step launch_ns start_ns end_ns batch num_running "
+                        "num_waiting "
                         "num_preempted num_admitted kv_blocks cost_ns",
                         "step line keys");
             cr_expect_eq(json_integer_value(json_object_get(j, "end_ns")), 100 * MS);
@@ -595,7 +597,9 @@ Test(traces, table_and_summary_name_what_was_simulated)
                         .tp = 2,
                         .pp = 1,
                         .dp = 1,
+                        .ep = 2,
                         .replicas = 3,
+                        .engine = "vllm-0.15",
                         .weight_dtype = "fp8",
                         .kv_dtype = "bf16",
                         .calibration = NULL,
@@ -614,7 +618,8 @@ Test(traces, table_and_summary_name_what_was_simulated)
         "=================== Simulated ====================\n",
         "Model:                                   llama-3.1-8b\n",
         "Hardware:                                h100-sxm (NVIDIA H100 SXM5 80GB)\n",
-        "Parallelism:                             TP 2 x PP 1 x DP 1, 3 replicas\n",
+        "Parallelism:                             TP 2 x PP 1 x DP 1 (EP 2), 3 replicas\n",
+        "Engine:                                  vllm-0.15\n",
         "dtype (weights / KV cache):              fp8 / bf16\n",
         "Calibration:                             uncalibrated\n",
         "Workload:                                trace.csv (azure), 4 requests\n",
@@ -639,10 +644,13 @@ Test(traces, table_and_summary_name_what_was_simulated)
     json_t *so = json_object_get(j, "simulated");
     expect_keys(so,
                 "model hardware gpu tensor_parallel_size pipeline_parallel_size data_parallel_size "
-                "replicas weight_dtype kv_cache_dtype calibration workload scheduler "
-                "scheduler_follows router max_num_seqs max_num_batched_tokens overloaded",
+                "expert_parallel_size replicas engine weight_dtype kv_cache_dtype calibration "
+                "workload scheduler scheduler_follows router max_num_seqs max_num_batched_tokens "
+                "overloaded",
                 "simulated keys");
     cr_expect_str_eq(json_string_value(json_object_get(so, "calibration")), "uncalibrated");
+    cr_expect_str_eq(json_string_value(json_object_get(so, "engine")), "vllm-0.15");
+    cr_expect_eq(json_integer_value(json_object_get(so, "expert_parallel_size")), 2);
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(so, "workload"), "requests")),
                  4);
     sim_metrics_free(m);
