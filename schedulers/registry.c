@@ -6,10 +6,10 @@
 static const sim_scheduler *const schedulers[] = {&sched_vllm, &sched_sarathi, &sched_orca,
                                                   &sched_static};
 static const sim_router *const routers[] = {&sched_round_robin, &sched_least_loaded,
-                                            &sched_prefix_affinity, &sched_random};
+                                            &sched_prefix_affinity, &sched_random, &sched_free_kv};
 static const char *const scheduler_names[] = {"vllm", "sarathi", "orca", "static", NULL};
 static const char *const router_names[] = {"round_robin", "least_loaded", "prefix_affinity",
-                                           "random", NULL};
+                                           "random",      "free_kv",      NULL};
 
 const sim_scheduler *
 sched_find_scheduler(const char *name)

@@ -6,7 +6,11 @@
  *                   blocks, where prefill_blocks = (queued prefill tokens + this request's
  *                   tokens not cached on the replica) / block_size and decode blocks = blocks in
  *                   use; argmin, ties to the lowest index;
- *   random          uniform, from the seeded router stream. */
+ *   random          uniform, from the seeded router stream;
+ *   free_kv         most free KV blocks (free queue, cached-but-free blocks included) less the
+ *                   blocks promised to requests on their way there, ties to the lowest index:
+ *                   the decode-pool router of prefill/decode disaggregation (a full decode
+ *                   replica back-pressures, so spread the blocks). */
 #include "schedulers/schedulers.h"
 
 static uint32_t
@@ -79,6 +83,27 @@ route_random(const sim_route_ctx *c, sim_request *req)
     return (uint32_t)sim_rng_below(c->rng, c->nreplicas);
 }
 
+static uint32_t
+route_free_kv(const sim_route_ctx *c, sim_request *req)
+{
+    (void)req;
+    uint32_t best = 0;
+    int64_t best_free = INT64_MIN;
+    for (uint32_t i = 0; i < c->nreplicas; i++) {
+        int64_t f = 0;
+        for (uint32_t k = 0; k < c->dp; k++)
+            f += sim_kvpool_num_free(c->cores[i * c->dp + k].kv);
+        if (c->pending_blocks != NULL)
+            f -= (int64_t)c->pending_blocks[i];
+        if (f > best_free) {
+            best = i;
+            best_free = f;
+        }
+    }
+    return best;
+}
+
+const sim_router sched_free_kv = {"free_kv", "most free KV blocks (decode pools)", route_free_kv};
 const sim_router sched_round_robin = {"round_robin", "replicas in turn", route_rr};
 const sim_router sched_least_loaded = {"least_loaded", "fewest outstanding tokens", route_least};
 const sim_router sched_prefix_affinity = {

@@ -1,6 +1,7 @@
 /* schedulers/schedulers.h: the policies the simulator can be configured with, by name.
  * Replica schedulers: vllm (reference), sarathi, orca, static. Routers: round_robin,
- * least_loaded, prefix_affinity, random. Tables are const; lookups return NULL if unknown. */
+ * least_loaded, prefix_affinity, random, free_kv. Tables are const; lookups return NULL if unknown.
+ */
 #pragma once
 
 #include <stddef.h>
@@ -25,3 +26,4 @@ extern const sim_router sched_round_robin;
 extern const sim_router sched_least_loaded;
 extern const sim_router sched_prefix_affinity;
 extern const sim_router sched_random;
+extern const sim_router sched_free_kv;

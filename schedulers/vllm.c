@@ -86,6 +86,15 @@ schedule_waiting(sim_replica *r)
     uint32_t bs = sim_kvpool_block_size(r->kv);
     while (sim_waitq_len(&r->waiting) > 0 && r->budget > 0 && r->nrunning < p->max_num_seqs) {
         sim_request *q = sim_waitq_peek(&r->waiting);
+        /* the watermark applies only when another request is already scheduled this step */
+        uint32_t wm = r->nplanned > 0 ? r->watermark_blocks : 0;
+        if (q->pd == SIM_PD_REMOTE_PENDING) {
+            /* KV connector (docs/domain.md §2.3): allocate, no budget, no running slot; the
+             * request waits outside running until its KV landed */
+            if (!sim_replica_remote_alloc(r, q, wm))
+                break;
+            continue;
+        }
         uint32_t hit_blocks = 0;
         if (q->num_computed == 0)
             hit_blocks = sim_kvpool_lookup(r->kv, q, true);
@@ -98,8 +107,6 @@ schedule_waiting(sim_replica *r)
         if (n > r->budget)
             n = r->budget;
         g_assert(n > 0);
-        /* the watermark applies only when another request is already scheduled this step */
-        uint32_t wm = r->nplanned > 0 ? r->watermark_blocks : 0;
         if (!sim_kvpool_allocate(r->kv, q, n, hit_blocks, wm, p->max_model_len))
             break; /* head-of-line stop */
         sim_replica_admit_head(r);

@@ -46,15 +46,43 @@ typedef struct server {
 
 typedef struct pool {
     sim_pool_params p;
+    uint32_t index;
+    uint32_t core_base, replica_base; /* flat numbering across pools */
     uint32_t ncores, nengines;
     sim_replica *cores;
     engine *engines;
     server *servers;
     uint64_t *pending_tokens, *pending_prefill; /* per replica, requests in its API server */
-    const tm_timemodel **stage_tm;              /* pp entries */
-    int64_t egress_ns; /* API-server loop time per streamed token (0: none) */
-    int64_t *scratch;  /* pp stage durations of the step being launched */
+    uint64_t *pending_blocks; /* per replica: blocks of requests routed there, not yet queued */
+    double port_Bps;          /* KV transfer port of each core (gpus × link rate) */
+    const tm_timemodel **stage_tm; /* pp entries */
+    int64_t egress_ns;             /* API-server loop time per streamed token (0: none) */
+    uint64_t rr_next;              /* round-robin cursor */
+    int64_t *scratch;              /* pp stage durations of the step being launched */
 } pool;
+
+/* A KV transfer: fixed latency, then a data phase sharing the two ports' bandwidth. */
+typedef struct flow {
+    sim_request *r;
+    pool *src, *dst;
+    uint32_t src_core, dst_core; /* local indices */
+    double left;                 /* bytes still to move in the data phase */
+    double rate;                 /* bytes/s while the shares stay as they are */
+    int64_t last;                /* when LEFT was last brought up to date */
+    int64_t start, data_start;
+    double streamed;
+    uint64_t ev;   /* its pending TRANSFER_END */
+    bool data;     /* in its data phase (on the ports) */
+    uint32_t next; /* free list */
+} flow;
+
+/* The transfers in their data phase on one core's port. */
+typedef struct port {
+    uint32_t *f;
+    uint32_t n, cap;
+} port;
+
+enum { XFER_DATA = 0, XFER_END = 1 };
 
 struct sim_cluster {
     sim_engine *e;
@@ -64,7 +92,6 @@ struct sim_cluster {
     pool *pools;
     uint32_t npools;
     sim_rng router_rng;
-    uint64_t rr_next;
 
     sim_request *next; /* the pulled request whose ARRIVAL is queued */
     bool src_done;
@@ -86,12 +113,22 @@ struct sim_cluster {
     int64_t *cur_api_busy; /* the committing core's replica's API servers; NULL: no egress */
     bool token_observers;
 
+    /* prefill/decode disaggregation (docs/design.md §5c) */
+    bool pd;
+    flow *flows;
+    uint32_t nflows, flowcap, free_flow; /* free_flow: UINT32_MAX = none */
+    port *ports;                         /* per flat core */
+    uint32_t nports;
+    uint64_t active_flows;
+
     sim_cluster_stats st;
 };
 
 enum { PARK_LIMIT = 65536 };
 
 static void pull_next(sim_cluster *c);
+static void start_pulls(sim_cluster *c, pool *pl, sim_replica *r);
+static void handoff(sim_cluster *c, sim_request *r);
 static void release_gates(sim_cluster *c, sim_request *r, int64_t end);
 static void send_now(sim_cluster *c, sim_request *r);
 
@@ -128,6 +165,10 @@ publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why,
         .computed_prompt_tokens = r->computed_prompt_tokens,
         .failed = failed,
         .fail_reason = why,
+        .prefill_replica = r->prefill_replica,
+        .xfer_start_ns = r->xfer_start_ns,
+        .xfer_end_ns = r->xfer_end_ns,
+        .xfer_bytes = r->xfer_bytes,
     };
     sim_engine_publish(c->e, SIM_TOPIC_REQUEST_DONE, &rec);
 }
@@ -168,7 +209,7 @@ kick(sim_cluster *c, pool *pl, engine *g)
         return;
     g->kick_pending = true;
     sim_engine_at(c->e, sim_engine_now(c->e), SIM_PHASE_LATE, SIM_EV_SCHEDULE,
-                  (uint32_t)(g - pl->engines), (uint64_t)(pl - c->pools));
+                  (uint32_t)(g - pl->engines), (uint64_t)pl->index);
 }
 
 /* Prices and launches the planned step of engine G at NOW: every core with a plan launches it,
@@ -243,7 +284,7 @@ launch(sim_cluster *c, pool *pl, engine *g, int64_t now)
         pl->cores[g->first + k].slots[slot_index].start_ns = st[0];
     g->nflight++;
     sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_STEP_END, (uint32_t)(g - pl->engines),
-                  (uint64_t)(pl - c->pools));
+                  (uint64_t)pl->index);
 }
 
 /* vLLM's engine loop (v1/engine/core.py step_with_batch_queue): schedule and launch while the
@@ -265,6 +306,8 @@ plan_and_launch(sim_cluster *c, pool *pl, engine *g)
             r->now = now;
             p->scheduler->plan(r);
             any |= r->nplanned > 0;
+            if (r->npulls > 0)
+                start_pulls(c, pl, r);
         }
         if (!any) {
             /* nothing new: wait for the oldest output; a lockstep rank idles in dummy
@@ -302,6 +345,12 @@ on_token(void *ctx, sim_request *r)
         t = (*busy > t ? *busy : t) + c->cur_pool->egress_ns;
         *busy = t;
     }
+    if (r->pd == SIM_PD_PREFILL) {
+        /* the prefill's one token goes back to the proxy, not to the client (the decode
+         * engine samples the token the client sees) */
+        r->handoff_ns = t;
+        return;
+    }
     int64_t gap = r->first_token_ns < 0 ? -1 : t - r->last_token_ns;
     if (r->first_token_ns < 0)
         r->first_token_ns = t;
@@ -315,7 +364,10 @@ on_token(void *ctx, sim_request *r)
 static void
 on_reaped(void *ctx, sim_request *r)
 {
-    request_end(ctx, r, false, NULL);
+    if (r->pd == SIM_PD_PREFILL)
+        handoff(ctx, r);
+    else
+        request_end(ctx, r, false, NULL);
 }
 
 static void
@@ -369,14 +421,18 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
     for (uint32_t k = 0; k < g->n; k++) {
         sim_replica *r = &pl->cores[g->first + k];
         c->st.steps++;
-        c->cur_api_busy = pl->egress_ns > 0 ? pl->servers[r->replica].api_busy : NULL;
+        c->cur_api_busy =
+            pl->egress_ns > 0 ? pl->servers[r->replica - pl->replica_base].api_busy : NULL;
         if (observe_steps)
             publish_step(c, pl, g, r, now);
         uint32_t done = sim_replica_commit(r, now, on_token, c);
         if (done > 0)
             sim_replica_reap(r, on_reaped, c);
-        if (c->p.check_invariants)
-            g_assert(sim__kvpool_check(r->kv, r->running, r->nrunning));
+        if (c->p.check_invariants) {
+            uint32_t n;
+            g_autofree sim_request **owners = sim_replica_owners(r, &n);
+            g_assert(sim__kvpool_check(r->kv, owners, n));
+        }
     }
     g->nflight--;
     bool work = false;
@@ -428,26 +484,47 @@ dp_balance(pool *pl, uint32_t replica, int64_t now)
     return best;
 }
 
+/* What a request routed to replica K adds to (SIGN > 0) or takes from its API-server counters:
+ * tokens left, prompt tokens to prefill and blocks it will hold. A decode replica receiving a
+ * prompt prefilled elsewhere (REMOTE) has only the OUT decode tokens to compute. */
+static void
+pending_update(pool *pl, uint32_t k, const sim_request *r, bool remote, uint32_t out, int sign)
+{
+    uint64_t tok = remote ? out : (uint64_t)r->prompt_tokens + out - 1;
+    uint64_t pre = remote ? 0 : r->prompt_tokens;
+    uint64_t bs = pl->p.block_size;
+    uint64_t blk = ((uint64_t)r->prompt_tokens + out + bs - 1) / bs;
+    if (sign > 0) {
+        pl->pending_tokens[k] += tok;
+        pl->pending_prefill[k] += pre;
+        pl->pending_blocks[k] += blk;
+    } else {
+        pl->pending_tokens[k] -= tok;
+        pl->pending_prefill[k] -= pre;
+        pl->pending_blocks[k] -= blk;
+    }
+}
+
 /* R reaches its replica's engine: the DP load balancer picks the core. */
 static void
-enqueue(sim_cluster *c, sim_request *r)
+enqueue(sim_cluster *c, pool *pl, sim_request *r)
 {
     int64_t now = sim_engine_now(c->e);
-    pool *pl = &c->pools[0];
     const sim_pool_params *p = &pl->p;
-    pl->pending_tokens[r->replica] -= (uint64_t)r->prompt_tokens + r->output_target - 1;
-    pl->pending_prefill[r->replica] -= r->prompt_tokens;
-    uint32_t rank = p->dp > 1 ? dp_balance(pl, r->replica, now) : 0;
-    uint32_t core = r->replica * p->dp + rank;
+    uint32_t k = r->replica - pl->replica_base;
+    pending_update(pl, k, r, r->pd == SIM_PD_REMOTE_PENDING, r->output_target, -1);
+    uint32_t rank = p->dp > 1 ? dp_balance(pl, k, now) : 0;
+    uint32_t core = k * p->dp + rank;
     sim_replica *rep = &pl->cores[core];
     r->dp_rank = rank;
-    r->core = core;
+    r->core = rep->id;
     if (p->scheduler->must_reject != NULL && p->scheduler->must_reject(rep, r)) {
         request_end(c, r, true, "request does not fit in the KV cache");
         return;
     }
     sim_replica_enqueue(rep, r);
-    if (sim_engine_has_observers(c->e, SIM_TOPIC_ARRIVAL)) {
+    /* a disaggregated request arrives once (at its prefill replica) */
+    if (r->pd != SIM_PD_REMOTE_PENDING && sim_engine_has_observers(c->e, SIM_TOPIC_ARRIVAL)) {
         sim_arrival_event a = {r->id,   r->replica, now, r->prompt_tokens, r->output_target,
                                r->stage};
         sim_engine_publish(c->e, SIM_TOPIC_ARRIVAL, &a);
@@ -466,12 +543,119 @@ static void
 on_enqueue(sim_engine *e, const sim_event *ev, void *ctx)
 {
     (void)e;
-    enqueue(ctx, (sim_request *)(uintptr_t)ev->b);
+    sim_cluster *c = ctx;
+    enqueue(c, &c->pools[ev->a], (sim_request *)(uintptr_t)ev->b);
 }
 
-/* The router picks a replica; its API server takes the request in (one asyncio loop per
- * process: ingress work api_ingress_s + api_per_prompt_token_s · prompt in FIFO order with
- * every other stream's work) and hands it to the engine api_ingress_latency_s later. */
+/* Replica K's API server takes R in at T0 (one asyncio loop per process: ingress work
+ * api_ingress_s + api_per_prompt_token_s · prompt in FIFO order with every other stream's
+ * work); returns when R reaches the engine (api_ingress_latency_s later). */
+static int64_t
+api_ingress(pool *pl, uint32_t k, sim_request *r, int64_t t0)
+{
+    const sim_engine_params *ep = &pl->p.engine;
+    server *sv = &pl->servers[k];
+    r->api = sv->api_next++ % ep->api_server_count;
+    int64_t t = t0;
+    double work = ep->api_ingress_s + ep->api_per_prompt_token_s * (double)r->prompt_tokens;
+    if (work > 0.0) {
+        int64_t *busy = &sv->api_busy[r->api];
+        *busy = (*busy > t ? *busy : t) + ns_of(work);
+        t = *busy;
+    }
+    return t + ns_of(ep->api_ingress_latency_s);
+}
+
+/* R reaches pool PL's engine at T (now or later). */
+static void
+deliver(sim_cluster *c, pool *pl, sim_request *r, int64_t t)
+{
+    if (t > sim_engine_now(c->e)) {
+        sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_ENQUEUE, pl->index, (uint64_t)(uintptr_t)r);
+        return;
+    }
+    enqueue(c, pl, r);
+}
+
+/* The pool's router picks a replica (local index). */
+static uint32_t
+route(sim_cluster *c, pool *pl, sim_request *r)
+{
+    const sim_pool_params *p = &pl->p;
+    sim_route_ctx ctx = {pl->cores,          p->nreplicas,        p->dp,
+                         pl->pending_tokens, pl->pending_prefill, &c->router_rng,
+                         &pl->rr_next,       p->overlap_weight,   pl->pending_blocks};
+    uint32_t k = p->nreplicas == 1 ? 0 : p->router->route(&ctx, r);
+    g_assert(k < p->nreplicas);
+    return k;
+}
+
+/* Prompt tokens of R not cached on replica K of PL (its best core). */
+static uint32_t
+uncached(pool *pl, uint32_t k, sim_request *r)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 0; i < pl->p.dp; i++) {
+        uint32_t hit = sim_kvpool_lookup(pl->cores[k * pl->p.dp + i].kv, r, false);
+        if (hit > best)
+            best = hit;
+    }
+    return r->prompt_tokens - best * pl->p.block_size;
+}
+
+/* Free blocks of replica K of PL, less those promised to requests on their way there. */
+static int64_t
+free_blocks(const pool *pl, uint32_t k)
+{
+    int64_t n = 0;
+    for (uint32_t i = 0; i < pl->p.dp; i++)
+        n += sim_kvpool_num_free(pl->cores[k * pl->p.dp + i].kv);
+    return n - (int64_t)pl->pending_blocks[k];
+}
+
+/* A disaggregated request (docs/domain.md §2.3, the llm-d / Dynamo flow): the decode replica is
+ * chosen first; a prompt mostly cached there (uncached part below the threshold) is prefilled
+ * there; otherwise the prefill pool's router picks a prefill replica, which runs the prompt with
+ * max_tokens = 1. */
+static void
+send_pd(sim_cluster *c, sim_request *r, int64_t now)
+{
+    pool *P = &c->pools[0], *D = &c->pools[1];
+    const sim_pd_params *pd = &c->p.pd;
+    if ((uint64_t)r->prompt_tokens + r->output_target > D->p.sched.max_model_len ||
+        (uint64_t)r->prompt_tokens + 1 > P->p.sched.max_model_len) {
+        request_end(c, r, true, "prompt + output exceeds max_model_len");
+        return;
+    }
+    uint32_t d = route(c, D, r);
+    r->decode_replica = D->replica_base + d;
+    if (pd->conditional_tokens > 0 && uncached(D, d, r) < pd->conditional_tokens) {
+        c->st.local_prefills++;
+        r->replica = r->decode_replica;
+        pending_update(D, d, r, false, r->output_target, +1);
+        deliver(c, D, r, api_ingress(D, d, r, now));
+        return;
+    }
+    if (pd->early_reject) {
+        int64_t need =
+            ((int64_t)r->prompt_tokens + r->output_target + D->p.block_size - 1) / D->p.block_size;
+        if (free_blocks(D, d) < need) {
+            c->st.early_rejected++;
+            request_end(c, r, true, "decode pool predicted full (early rejection)");
+            return;
+        }
+    }
+    uint32_t k = route(c, P, r);
+    r->replica = P->replica_base + k;
+    pending_update(D, d, r, true, r->output_target, +1);
+    r->pd_output_target = r->output_target;
+    r->output_target = 1; /* do_remote_decode: the prefill engine runs with max_tokens = 1 */
+    r->pd = SIM_PD_PREFILL;
+    pending_update(P, k, r, false, 1, +1);
+    deliver(c, P, r, api_ingress(P, k, r, now));
+}
+
+/* The router picks a replica; its API server takes the request in and hands it to the engine. */
 static void
 send_now(sim_cluster *c, sim_request *r)
 {
@@ -483,36 +667,267 @@ send_now(sim_cluster *c, sim_request *r)
     size_t live = sim_request_pool_live(c->rpool);
     if (live > c->st.peak_in_flight)
         c->st.peak_in_flight = live;
+    if (c->pd) {
+        send_pd(c, r, now);
+        return;
+    }
     pool *pl = &c->pools[0];
-    const sim_pool_params *p = &pl->p;
     /* vLLM's API server rejects prompt + max_tokens > max_model_len with an error. */
-    if ((uint64_t)r->prompt_tokens + r->output_target > p->sched.max_model_len) {
+    if ((uint64_t)r->prompt_tokens + r->output_target > pl->p.sched.max_model_len) {
         request_end(c, r, true, "prompt + output exceeds max_model_len");
         return;
     }
-    sim_route_ctx ctx = {pl->cores,           p->nreplicas,   p->dp,       pl->pending_tokens,
-                         pl->pending_prefill, &c->router_rng, &c->rr_next, p->overlap_weight};
-    uint32_t k = p->nreplicas == 1 ? 0 : p->router->route(&ctx, r);
-    g_assert(k < p->nreplicas);
-    r->replica = k;
-    pl->pending_tokens[k] += (uint64_t)r->prompt_tokens + r->output_target - 1;
-    pl->pending_prefill[k] += r->prompt_tokens;
-    const sim_engine_params *ep = &p->engine;
-    server *sv = &pl->servers[k];
-    r->api = sv->api_next++ % ep->api_server_count;
-    int64_t t = now;
-    double work = ep->api_ingress_s + ep->api_per_prompt_token_s * (double)r->prompt_tokens;
-    if (work > 0.0) {
-        int64_t *busy = &sv->api_busy[r->api];
-        *busy = (*busy > t ? *busy : t) + ns_of(work);
-        t = *busy;
+    uint32_t k = route(c, pl, r);
+    r->replica = pl->replica_base + k;
+    pending_update(pl, k, r, false, r->output_target, +1);
+    deliver(c, pl, r, api_ingress(pl, k, r, now));
+}
+
+/* ---- prefill/decode: hand-off and KV transfers (docs/design.md §5c) ---- */
+
+/* The prefill of R finished on its prefill core (cur_pool) and its one token left the API
+ * server at handoff_ns: a ghost request takes over R's blocks there (freed when the decode side
+ * has pulled them), and R goes to its decode replica's API server as a new request whose prompt
+ * is cached remotely (do_remote_prefill). The prefill's token is discarded: the decode engine
+ * recomputes the last prompt token and samples the client's first token. */
+static void
+handoff(sim_cluster *c, sim_request *r)
+{
+    pool *P = c->cur_pool, *D = &c->pools[1];
+    int64_t now = sim_engine_now(c->e);
+    sim_replica *pc = &P->cores[r->core - P->core_base];
+    wl_request w = {.id = r->id};
+    sim_request *g = sim_request_pool_take(c->rpool, &w);
+    sim_kvseq tmp = g->kv;
+    g->kv = r->kv;
+    r->kv = tmp;
+    g->pd = SIM_PD_PREFILL;
+    g->state = SIM_REQ_FINISHED;
+    g->core = r->core;
+    g->replica = r->replica;
+    sim_replica_hold(pc, g);
+    r->ghost = g;
+    r->prefill_replica = r->replica;
+    r->prefill_core = r->core;
+    r->prefill_done_ns = now;
+    r->output_target = r->pd_output_target;
+    r->num_output = 0;
+    r->num_computed = 0;
+    r->placeholders = 0;
+    r->planned_step = 0; /* a step stamp of the prefill core means nothing on the decode core */
+    r->pd = SIM_PD_REMOTE_PENDING;
+    r->state = SIM_REQ_PENDING;
+    r->replica = r->decode_replica;
+    uint32_t d = r->decode_replica - D->replica_base;
+    int64_t t = r->handoff_ns > now ? r->handoff_ns : now;
+    deliver(c, D, r, api_ingress(D, d, r, t));
+}
+
+static uint32_t
+flow_new(sim_cluster *c)
+{
+    uint32_t i;
+    if (c->free_flow != UINT32_MAX) {
+        i = c->free_flow;
+        c->free_flow = c->flows[i].next;
+    } else {
+        if (c->nflows == c->flowcap) {
+            c->flowcap = c->flowcap > 0 ? 2 * c->flowcap : 64;
+            c->flows = g_renew(flow, c->flows, c->flowcap);
+        }
+        i = c->nflows++;
     }
-    t += ns_of(ep->api_ingress_latency_s);
-    if (t > now) {
-        sim_engine_at(c->e, t, SIM_PHASE_NORMAL, SIM_EV_ENQUEUE, 0, (uint64_t)(uintptr_t)r);
+    memset(&c->flows[i], 0, sizeof c->flows[i]);
+    return i;
+}
+
+static void
+port_add(port *pt, uint32_t fi)
+{
+    if (pt->n == pt->cap) {
+        pt->cap = pt->cap > 0 ? 2 * pt->cap : 8;
+        pt->f = g_renew(uint32_t, pt->f, pt->cap);
+    }
+    pt->f[pt->n++] = fi;
+}
+
+static void
+port_remove(port *pt, uint32_t fi)
+{
+    for (uint32_t i = 0; i < pt->n; i++)
+        if (pt->f[i] == fi) {
+            /* keep order: the flows of a port are updated in the order they joined */
+            memmove(&pt->f[i], &pt->f[i + 1], (pt->n - i - 1) * sizeof *pt->f);
+            pt->n--;
+            return;
+        }
+    g_assert_not_reached();
+}
+
+static port *
+src_port(sim_cluster *c, const flow *f)
+{
+    return &c->ports[f->src->core_base + f->src_core];
+}
+
+static port *
+dst_port(sim_cluster *c, const flow *f)
+{
+    return &c->ports[f->dst->core_base + f->dst_core];
+}
+
+/* Brings flow FI up to NOW at its old rate, gives it its new share and moves its end. */
+static void
+flow_update(sim_cluster *c, uint32_t fi, int64_t now)
+{
+    flow *f = &c->flows[fi];
+    if (now > f->last) {
+        f->left -= f->rate * (double)(now - f->last) / 1e9;
+        if (f->left < 0)
+            f->left = 0;
+        f->last = now;
+    }
+    double a = f->src->port_Bps / src_port(c, f)->n;
+    double b = f->dst->port_Bps / dst_port(c, f)->n;
+    double rate = a < b ? a : b;
+    if (rate == f->rate && f->ev != 0)
+        return;
+    if (f->ev != 0)
+        sim_engine_cancel(c->e, f->ev);
+    f->rate = rate;
+    f->ev = sim_engine_at(c->e, now + ns_of(f->left / rate), SIM_PHASE_NORMAL, SIM_EV_TRANSFER_END,
+                          XFER_END, fi);
+}
+
+/* The set of transfers on ports A and B changed: every transfer there gets its new share. */
+static void
+reshare(sim_cluster *c, port *a, port *b, int64_t now)
+{
+    for (uint32_t i = 0; i < a->n; i++)
+        flow_update(c, a->f[i], now);
+    for (uint32_t i = 0; i < b->n; i++)
+        if (src_port(c, &c->flows[b->f[i]]) != a) /* done above */
+            flow_update(c, b->f[i], now);
+}
+
+/* The decode core R allocated blocks for the requests in its pulls: their transfers start. */
+static void
+start_pulls(sim_cluster *c, pool *D, sim_replica *r)
+{
+    int64_t now = sim_engine_now(c->e);
+    const sim_link_params *lk = &c->p.pd.link;
+    pool *P = &c->pools[0];
+    uint32_t layers = D->p.layers > 0 ? D->p.layers : 1;
+    for (uint32_t i = 0; i < r->npulls; i++) {
+        sim_request *q = r->pulls[i];
+        uint32_t fi = flow_new(c);
+        flow *f = &c->flows[fi];
+        f->r = q;
+        f->src = P;
+        f->dst = D;
+        f->src_core = q->prefill_core - P->core_base;
+        f->dst_core = r->id - D->core_base;
+        f->start = now;
+        double bytes = (double)q->xfer_tokens * D->p.kv_bytes_per_token;
+        q->xfer_bytes = (uint64_t)llround(bytes);
+        q->xfer_start_ns = now;
+        if (lk->layer_streaming) {
+            /* Splitwise / Mooncake: each layer's KV leaves while the next is computed, so
+             * all but the last layer's share may be on its way by the end of the prefill, as
+             * far as the link alone could carry it in the prefill's time [assume: the
+             * streamed part is credited at the uncontended rate] */
+            double alone = P->port_Bps < D->port_Bps ? P->port_Bps : D->port_Bps;
+            double t_pre = (double)(q->prefill_done_ns - q->first_scheduled_ns) / 1e9;
+            double most = bytes * (double)(layers - 1) / (double)layers;
+            f->streamed = alone * t_pre < most ? alone * t_pre : most;
+        }
+        f->left = bytes - f->streamed;
+        uint64_t blocks = (q->xfer_tokens + D->p.block_size - 1) / D->p.block_size;
+        double fixed = lk->setup_s + (double)layers * (double)blocks * lk->per_descriptor_s;
+        f->ev = sim_engine_at(c->e, now + ns_of(fixed), SIM_PHASE_NORMAL, SIM_EV_TRANSFER_END,
+                              XFER_DATA, fi);
+    }
+    r->npulls = 0;
+}
+
+/* Kicks engine G of PL if it is idle with work (a lockstep one starts a wave). */
+static void
+wake(sim_cluster *c, pool *pl, uint32_t core)
+{
+    engine *g = engine_of(pl, core);
+    if (g->nflight > 0 || !sim_replica_has_work(&pl->cores[core]))
+        return;
+    if (pl->p.lockstep)
+        g->wave = true;
+    kick(c, pl, g);
+}
+
+/* The KV of F's request landed: the prefill core frees its blocks (finished_sending), the
+ * request becomes schedulable on its decode core. */
+static void
+transfer_done(sim_cluster *c, flow *f, int64_t now)
+{
+    sim_request *q = f->r;
+    sim_replica *pc = &f->src->cores[f->src_core], *dc = &f->dst->cores[f->dst_core];
+    sim_request *g = q->ghost;
+    sim_kvpool_release(pc->kv, g);
+    sim_replica_unhold(pc, g);
+    sim_request_pool_give(c->rpool, g);
+    q->ghost = NULL;
+    q->xfer_end_ns = now;
+    c->st.transfers++;
+    c->st.transfer_bytes += q->xfer_bytes;
+    if (sim_engine_has_observers(c->e, SIM_TOPIC_TRANSFER)) {
+        sim_transfer_record t = {
+            .request_id = q->id,
+            .src_core = pc->id,
+            .dst_core = dc->id,
+            .src_replica = pc->replica,
+            .dst_replica = dc->replica,
+            .start_ns = f->start,
+            .data_start_ns = f->data_start,
+            .end_ns = now,
+            .tokens = q->xfer_tokens,
+            .bytes = q->xfer_bytes,
+            .streamed_bytes = f->streamed,
+            .src_capacity_Bps = f->src->port_Bps,
+            .dst_capacity_Bps = f->dst->port_Bps,
+        };
+        sim_engine_publish(c->e, SIM_TOPIC_TRANSFER, &t);
+    }
+    sim_replica_remote_ready(dc, q);
+    wake(c, f->dst, f->dst_core);
+    wake(c, f->src, f->src_core);
+}
+
+static void
+on_transfer(sim_engine *e, const sim_event *ev, void *ctx)
+{
+    sim_cluster *c = ctx;
+    int64_t now = sim_engine_now(e);
+    uint32_t fi = (uint32_t)ev->b;
+    flow *f = &c->flows[fi];
+    port *a = src_port(c, f), *b = dst_port(c, f);
+    if (ev->a == XFER_DATA) {
+        f->data = true;
+        f->data_start = now;
+        f->last = now;
+        f->ev = 0;
+        port_add(a, fi);
+        port_add(b, fi);
+        if (++c->active_flows > c->st.peak_transfers)
+            c->st.peak_transfers = c->active_flows;
+        reshare(c, a, b, now);
         return;
     }
-    enqueue(c, r);
+    f->ev = 0;
+    port_remove(a, fi);
+    port_remove(b, fi);
+    c->active_flows--;
+    reshare(c, a, b, now);
+    transfer_done(c, f, now);
+    f->next = c->free_flow;
+    c->free_flow = fi;
 }
 
 /* Sends R at time T (now or later, via CLIENT_WAKE). */
@@ -810,19 +1225,30 @@ pool_resolve(sim_pool_params *p, GError **error)
 }
 
 static void
-pool_init(pool *pl, uint32_t index, const sim_pool_params *params)
+pool_init(pool *pl,
+          uint32_t index,
+          const sim_pool_params *params,
+          uint32_t core_base,
+          uint32_t replica_base,
+          const sim_link_params *link)
 {
     pl->p = *params;
     const sim_pool_params *p = &pl->p;
+    pl->index = index;
+    pl->core_base = core_base;
+    pl->replica_base = replica_base;
     pl->ncores = p->nreplicas * p->dp;
     pl->cores = g_new0(sim_replica, pl->ncores);
     for (uint32_t i = 0; i < pl->ncores; i++) {
         sim_replica *r = &pl->cores[i];
-        sim_replica_init(r, i, index, p->num_blocks, p->block_size, p->prefix_caching,
+        sim_replica_init(r, core_base + i, index, p->num_blocks, p->block_size, p->prefix_caching,
                          &pl->p.sched);
-        r->replica = i / p->dp;
+        r->replica = replica_base + i / p->dp;
         r->dp_rank = i % p->dp;
     }
+    if (link != NULL)
+        pl->port_Bps =
+            (p->gpus_per_core > 0 ? p->gpus_per_core : 1) * link->bandwidth_Bps * link->efficiency;
     pl->nengines = p->lockstep ? p->nreplicas : pl->ncores;
     pl->engines = g_new0(engine, pl->nengines);
     uint32_t q = p->sched.max_batches;
@@ -843,6 +1269,7 @@ pool_init(pool *pl, uint32_t index, const sim_pool_params *params)
     }
     pl->pending_tokens = g_new0(uint64_t, p->nreplicas);
     pl->pending_prefill = g_new0(uint64_t, p->nreplicas);
+    pl->pending_blocks = g_new0(uint64_t, p->nreplicas);
     pl->stage_tm = g_new0(const tm_timemodel *, p->pp);
     for (uint32_t s = 0; s < p->pp; s++)
         pl->stage_tm[s] = p->pp > 1 ? p->stage_tm[s] : p->tm;
@@ -869,31 +1296,48 @@ pool_clear(pool *pl)
     g_free(pl->servers);
     g_free(pl->pending_tokens);
     g_free(pl->pending_prefill);
+    g_free(pl->pending_blocks);
     g_free(pl->stage_tm);
     g_free(pl->scratch);
 }
 
-sim_cluster *
-sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error)
+const char *
+sim_pool_role_name(sim_pool_role role)
 {
-    sim_pool_params pp = p->pool;
-    if (!pool_resolve(&pp, error))
-        return NULL;
+    switch (role) {
+    case SIM_POOL_PREFILL:
+        return "prefill";
+    case SIM_POOL_DECODE:
+        return "decode";
+    default:
+        return "mixed";
+    }
+}
+
+/* Resolves P and checks its replica state against the bound (one-line errors naming NAME). */
+static gboolean
+pool_check(sim_pool_params *pp, uint64_t bound, const char *name, GError **error)
+{
+    if (!pool_resolve(pp, error)) {
+        if (name != NULL)
+            g_prefix_error(error, "%s pool: ", name);
+        return FALSE;
+    }
     /* with data parallelism every rank is an engine core with its own KV pool */
-    uint64_t ncores = (uint64_t)pp.nreplicas * pp.dp;
+    uint64_t ncores = (uint64_t)pp->nreplicas * pp->dp;
     g_autofree char *what =
-        pp.dp > 1 ? g_strdup_printf("%u replicas × %u data-parallel ranks", pp.nreplicas, pp.dp)
-                  : g_strdup_printf("%u replicas", pp.nreplicas);
+        pp->dp > 1 ? g_strdup_printf("%u replicas × %u data-parallel ranks", pp->nreplicas, pp->dp)
+                   : g_strdup_printf("%u replicas", pp->nreplicas);
     if (ncores > SIM_CLUSTER_MAX_REPLICAS) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s is more than the %d supported", what,
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s%s%s is more than the %d supported",
+                    name != NULL ? name : "", name != NULL ? " pool: " : "", what,
                     SIM_CLUSTER_MAX_REPLICAS);
-        return NULL;
+        return FALSE;
     }
     /* Estimated before allocating: --replicas 1000000 or a huge block override used to be
      * found out by the kernel's OOM killer, leaving temporaries behind. */
-    uint64_t bound = p->max_state_bytes > 0 ? p->max_state_bytes : SIM_CLUSTER_MAX_STATE_BYTES;
-    uint64_t per = pp.num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(pp.num_blocks)
-                                                          : UINT64_MAX / SIM_CLUSTER_MAX_REPLICAS;
+    uint64_t per = pp->num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(pp->num_blocks)
+                                                           : UINT64_MAX / SIM_CLUSTER_MAX_REPLICAS;
     if (per * ncores > bound) {
         g_autofree char *total = size_text(per * ncores);
         g_autofree char *each = size_text(per);
@@ -901,19 +1345,85 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                     "the replicas' state needs %s (%s × %s for %u KV blocks each), more than the "
                     "%s limit: lower --replicas%s or --num-gpu-blocks-override",
-                    total, what, each, pp.num_blocks, lim,
-                    pp.dp > 1 ? ", --data-parallel-size" : "");
+                    total, what, each, pp->num_blocks, lim,
+                    pp->dp > 1 ? ", --data-parallel-size" : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* Prefill/decode settings the two pools must agree on (docs/design.md §5c). */
+static gboolean
+pd_check(const sim_pool_params *P,
+         const sim_pool_params *D,
+         const sim_pd_params *pd,
+         GError **error)
+{
+    const sim_link_params *lk = &pd->link;
+    if (!(lk->bandwidth_Bps > 0) || !isfinite(lk->bandwidth_Bps))
+        return invalid(error, "pd.link_bandwidth_gbs: the link bandwidth must be > 0");
+    if (!(lk->efficiency > 0 && lk->efficiency <= 1))
+        return invalid(error, "pd.link_efficiency: must be in (0, 1]");
+    if (!(lk->setup_s >= 0) || !(lk->per_descriptor_s >= 0))
+        return invalid(error, "pd.link_setup_ms / pd.link_per_descriptor_us: must be ≥ 0");
+    if (P->block_size != D->block_size)
+        return invalid(error,
+                       "kv.block_size: the prefill pool's blocks (%u tokens) differ from the "
+                       "decode pool's (%u); transfers between different block sizes are not "
+                       "modelled",
+                       P->block_size, D->block_size);
+    const sim_scheduler *s[2] = {P->scheduler, D->scheduler};
+    for (int i = 0; i < 2; i++)
+        if (s[i] != NULL && s[i]->must_reject != NULL)
+            return invalid(error,
+                           "scheduler.policy: %s reserves KV blocks for whole requests; "
+                           "prefill/decode disaggregation is modelled with vllm or sarathi",
+                           s[i]->name);
+    if (!(D->kv_bytes_per_token > 0))
+        return invalid(error, "cluster: the decode pool's KV bytes per token are unknown");
+    return TRUE;
+}
+
+sim_cluster *
+sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error)
+{
+    uint64_t bound = p->max_state_bytes > 0 ? p->max_state_bytes : SIM_CLUSTER_MAX_STATE_BYTES;
+    sim_pool_params pp = p->pool;
+    sim_pool_params dd = p->pd.decode;
+    bool pd = p->pd.enabled;
+    if (pd) {
+        pp.role = SIM_POOL_PREFILL;
+        dd.role = SIM_POOL_DECODE;
+    }
+    if (!pool_check(&pp, bound, pd ? "prefill" : NULL, error))
+        return NULL;
+    if (pd && (!pool_check(&dd, bound, "decode", error) || !pd_check(&pp, &dd, &p->pd, error)))
+        return NULL;
+    if (pd && (uint64_t)pp.nreplicas * pp.dp + (uint64_t)dd.nreplicas * dd.dp >
+                  SIM_CLUSTER_MAX_REPLICAS) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "the prefill and decode pools have more than the %d engine cores supported",
+                    SIM_CLUSTER_MAX_REPLICAS);
         return NULL;
     }
     sim_cluster *c = g_new0(sim_cluster, 1);
     c->e = e;
     c->p = *p;
     c->p.pool = pp;
+    c->p.pd.decode = dd;
     c->src = *src;
     c->rpool = sim_request_pool_new();
-    c->npools = 1;
-    c->pools = g_new0(pool, 1);
-    pool_init(&c->pools[0], 0, &pp);
+    c->pd = pd;
+    c->npools = pd ? 2 : 1;
+    c->pools = g_new0(pool, c->npools);
+    pool_init(&c->pools[0], 0, &pp, 0, 0, pd ? &p->pd.link : NULL);
+    if (pd) {
+        pool *P = &c->pools[0];
+        pool_init(&c->pools[1], 1, &dd, P->ncores, pp.nreplicas, &p->pd.link);
+        c->nports = P->ncores + c->pools[1].ncores;
+        c->ports = g_new0(port, c->nports);
+    }
+    c->free_flow = UINT32_MAX;
     sim_rng_init(&c->router_rng, p->seed, SIM_STREAM_ROUTER);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, session_free);
     c->prune_countdown = 4096;
@@ -928,6 +1438,7 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
     sim_engine_on(e, SIM_EV_SCHEDULE, on_schedule, c);
     sim_engine_on(e, SIM_EV_STEP_END, on_step_end, c);
     sim_engine_on(e, SIM_EV_ENQUEUE, on_enqueue, c);
+    sim_engine_on(e, SIM_EV_TRANSFER_END, on_transfer, c);
     return c;
 }
 
@@ -939,6 +1450,10 @@ sim_cluster_free(sim_cluster *c)
     for (uint32_t i = 0; i < c->npools; i++)
         pool_clear(&c->pools[i]);
     g_free(c->pools);
+    for (uint32_t i = 0; i < c->nports; i++)
+        g_free(c->ports[i].f);
+    g_free(c->ports);
+    g_free(c->flows);
     g_hash_table_destroy(c->sessions);
     g_queue_clear(&c->fifo);
     sim_request_pool_free(c->rpool);
@@ -974,15 +1489,55 @@ sim_cluster_pool(const sim_cluster *c)
 }
 
 uint32_t
+sim_cluster_npools(const sim_cluster *c)
+{
+    return c->npools;
+}
+
+const sim_pool_params *
+sim_cluster_pool_at(const sim_cluster *c, uint32_t i)
+{
+    return i < c->npools ? &c->pools[i].p : NULL;
+}
+
+void
+sim_cluster_pool_range(
+    const sim_cluster *c, uint32_t i, uint32_t *core_base, uint32_t *ncores, uint32_t *replica_base)
+{
+    g_assert(i < c->npools);
+    *core_base = c->pools[i].core_base;
+    *ncores = c->pools[i].ncores;
+    *replica_base = c->pools[i].replica_base;
+}
+
+uint32_t
 sim_cluster_ncores(const sim_cluster *c)
 {
-    return c->pools[0].ncores;
+    const pool *last = &c->pools[c->npools - 1];
+    return last->core_base + last->ncores;
+}
+
+static const pool *
+pool_of_core(const sim_cluster *c, uint32_t i)
+{
+    for (uint32_t k = c->npools; k-- > 0;)
+        if (i >= c->pools[k].core_base)
+            return i < c->pools[k].core_base + c->pools[k].ncores ? &c->pools[k] : NULL;
+    return NULL;
 }
 
 const sim_replica *
 sim_cluster_core(const sim_cluster *c, uint32_t i)
 {
-    return i < c->pools[0].ncores ? &c->pools[0].cores[i] : NULL;
+    const pool *pl = pool_of_core(c, i);
+    return pl != NULL ? &pl->cores[i - pl->core_base] : NULL;
+}
+
+double
+sim_cluster_port_capacity(const sim_cluster *c, uint32_t i)
+{
+    const pool *pl = pool_of_core(c, i);
+    return pl != NULL ? pl->port_Bps : 0.0;
 }
 
 size_t

@@ -66,8 +66,18 @@ sim_source sim_source_array(sim_array_source *a);
  * in the cluster, so prefill/decode disaggregation adds a second pool (its own hardware, time
  * model, parallelism and KV size) plus a transfer hop between them. Zero / NULL fields take the
  * defaults noted. */
+/* What a pool's replicas do (docs/design.md §5c). */
+typedef enum {
+    SIM_POOL_MIXED = 0, /* prefill and decode on the same replica (co-located) */
+    SIM_POOL_PREFILL,   /* runs prompts with max_tokens = 1, keeps the KV until it is pulled */
+    SIM_POOL_DECODE,    /* pulls the KV of a prompt prefilled elsewhere, then decodes */
+} sim_pool_role;
+
+const char *sim_pool_role_name(sim_pool_role role);
+
 typedef struct sim_pool_params {
-    const char *name;               /* for messages; NULL = "default" */
+    const char *name; /* for messages; NULL = "default" */
+    sim_pool_role role;
     uint32_t nreplicas;             /* vLLM replicas (one `vllm serve` each) */
     uint32_t dp;                    /* engine cores (data-parallel ranks) per replica; 0 = 1 */
     uint32_t pp;                    /* pipeline stages per core; 0 = 1 */
@@ -85,10 +95,43 @@ typedef struct sim_pool_params {
     double step_overhead_s;              /* added to every step (stage 0) */
     sim_engine_params engine; /* engine loop and API server; all-zero = plain (sync, no API) */
     double overlap_weight;    /* prefix_affinity */
+    /* KV transfer (prefill/decode pools): what one engine core's GPUs hold per token (all
+     * its GPUs: per-GPU bytes × tp × pp, docs/domain.md §2.1) and how many GPUs (NICs) it
+     * has; the model's layer count (descriptors, layer streaming) */
+    double kv_bytes_per_token;
+    uint32_t gpus_per_core; /* 0 = 1 */
+    uint32_t layers;        /* 0 = 1 */
 } sim_pool_params;
 
+/* The link KV crosses from a prefill core to a decode core (docs/domain.md §2.2). Every engine
+ * core has a port of gpus_per_core × bandwidth × efficiency bytes/s; a transfer's data phase
+ * runs at min over its two ports of capacity / transfers on that port (equal share per port;
+ * docs/design.md §5c), after setup_s + descriptors × per_descriptor_s of fixed latency. */
+typedef struct sim_link_params {
+    const char *name;
+    double bandwidth_Bps;    /* per GPU and direction, line rate */
+    double efficiency;       /* achieved fraction of the line rate, (0, 1] */
+    double setup_s;          /* per transfer */
+    double per_descriptor_s; /* per (layer, block) descriptor */
+    bool layer_streaming;    /* KV sent layer by layer while the prompt is computed */
+} sim_link_params;
+
+/* Prefill/decode disaggregation: pool (of sim_cluster_params) is the prefill pool. */
+typedef struct sim_pd_params {
+    bool enabled;
+    sim_pool_params decode;
+    sim_link_params link;
+    /* prompts whose part not cached on the chosen decode replica is shorter than this are
+     * prefilled there (llm-d / Dynamo conditional disaggregation); 0 = always disaggregate */
+    uint32_t conditional_tokens;
+    /* Mooncake early rejection: fail a request at arrival when its decode replica cannot hold
+     * it (free blocks − blocks promised to requests on their way < its prompt + output) */
+    bool early_reject;
+} sim_pd_params;
+
 typedef struct sim_cluster_params {
-    sim_pool_params pool; /* the one pool */
+    sim_pool_params pool; /* the one pool (mixed), or the prefill pool with pd.enabled */
+    sim_pd_params pd;
     uint64_t seed;
     int64_t max_concurrency;  /* 0 = open loop (or as the source says) */
     bool check_invariants;    /* walk the KV pools after every step (tests) */
@@ -105,6 +148,12 @@ typedef struct sim_cluster_stats {
     uint64_t preemptions;
     int64_t first_send_ns, last_finish_ns;
     size_t peak_in_flight;
+    /* prefill/decode */
+    uint64_t transfers;      /* KV transfers completed */
+    uint64_t local_prefills; /* conditional disaggregation: prefilled on the decode replica */
+    uint64_t early_rejected; /* Mooncake-style rejections */
+    uint64_t transfer_bytes; /* Σ bytes moved */
+    uint64_t peak_transfers; /* most transfers in their data phase at once */
 } sim_cluster_stats;
 
 /* Validates parameters (one-line GError; among them the replica count and the up-front estimate
@@ -119,10 +168,21 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_cluster, sim_cluster_free)
 gboolean sim_cluster_run(sim_cluster *c, sim_time horizon_ns, GError **error);
 
 sim_cluster_stats sim_cluster_get_stats(const sim_cluster *c);
-/* The pool's parameters as resolved (derived engine fields filled in). borrowed */
+/* The first pool's parameters as resolved (derived engine fields filled in). borrowed */
 const sim_pool_params *sim_cluster_pool(const sim_cluster *c);
-/* Engine cores of the pool (replicas × dp), flat, replica-major. */
+/* Pools: 1 (mixed) or 2 (prefill, decode). Cores and replicas are numbered across pools:
+ * pool i owns cores [core_base, core_base + ncores) and replicas [replica_base, …). */
+uint32_t sim_cluster_npools(const sim_cluster *c);
+const sim_pool_params *sim_cluster_pool_at(const sim_cluster *c, uint32_t i);
+void sim_cluster_pool_range(const sim_cluster *c,
+                            uint32_t i,
+                            uint32_t *core_base,
+                            uint32_t *ncores,
+                            uint32_t *replica_base);
+/* Engine cores of every pool (replicas × dp each), flat, pool-major then replica-major. */
 uint32_t sim_cluster_ncores(const sim_cluster *c);
 const sim_replica *sim_cluster_core(const sim_cluster *c, uint32_t i);
+/* Port capacity of core I for KV transfers, bytes/s (0 without disaggregation). */
+double sim_cluster_port_capacity(const sim_cluster *c, uint32_t i);
 /* Requests allocated and not yet finished (0 after a complete run: nothing leaks). */
 size_t sim_cluster_live_requests(const sim_cluster *c);

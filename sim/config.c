@@ -11,8 +11,8 @@
 #include "sim/kvpool.h"
 #include "sim/profile.h"
 
-static const char *const routers[] = {"round_robin", "least_loaded", "prefix_affinity", "random",
-                                      NULL};
+static const char *const routers[] = {"round_robin", "least_loaded", "prefix_affinity",
+                                      "random",      "free_kv",      NULL};
 static const char *const schedulers[] = {"vllm", "sarathi", "orca", "static", NULL};
 static const char *const policies[] = {"fcfs", "priority", NULL};
 static const char *const lockstep[] = {"auto", "on", "off", NULL};

@@ -33,7 +33,26 @@ typedef struct sim_request_record {
     uint32_t computed_prompt_tokens; /* prompt tokens actually computed (all admissions) */
     bool failed;
     const char *fail_reason; /* static string, e.g. "prompt exceeds max_model_len" */
+    /* prefill/decode disaggregation (docs/design.md §5c); replica is the decode replica */
+    uint32_t prefill_replica; /* UINT32_MAX: not disaggregated */
+    int64_t xfer_start_ns;    /* decode blocks allocated, pull started (-1: no transfer) */
+    int64_t xfer_end_ns;      /* KV landed (-1: no transfer) */
+    uint64_t xfer_bytes;
 } sim_request_record;
+
+/* SIM_TOPIC_TRANSFER: one per KV transfer, when the KV landed on the decode core. */
+typedef struct sim_transfer_record {
+    uint64_t request_id;
+    uint32_t src_core, dst_core;       /* flat core indices (prefill, decode) */
+    uint32_t src_replica, dst_replica; /* flat replica indices */
+    int64_t start_ns;                  /* decode blocks allocated: the pull starts */
+    int64_t data_start_ns;             /* after setup and descriptor latency */
+    int64_t end_ns;
+    uint32_t tokens;       /* prompt tokens whose KV moved (not cached on the decode core) */
+    uint64_t bytes;        /* on the link (what streaming overlapped with the prefill included) */
+    double streamed_bytes; /* sent during the prefill (layer streaming), not on the clock here */
+    double src_capacity_Bps, dst_capacity_Bps; /* the two ports */
+} sim_transfer_record;
 
 /* SIM_TOPIC_TOKEN: a request's output tokens reached its client at TIME_NS (after the API
  * server's egress queue). Published when the step that sampled them returns, so TIME_NS may lie

@@ -52,6 +52,8 @@ sim_replica_clear(sim_replica *r)
     for (uint32_t i = 0; r->slots != NULL && i < r->params->max_batches; i++)
         g_free(r->slots[i].items);
     g_free(r->slots);
+    g_free(r->held);
+    g_free(r->pulls);
     memset(r, 0, sizeof *r);
 }
 
@@ -73,6 +75,8 @@ sim_replica_plan_begin(sim_replica *r, uint32_t budget)
 static uint64_t
 prefill_left(const sim_request *q)
 {
+    if (q->pd == SIM_PD_REMOTE_PENDING)
+        return 0; /* its prompt is computed elsewhere */
     bool decoding = q->num_computed >= q->prompt_tokens && q->num_output > 0;
     return decoding ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
 }
@@ -80,6 +84,8 @@ prefill_left(const sim_request *q)
 static uint64_t
 tokens_left(const sim_request *q)
 {
+    if (q->pd == SIM_PD_REMOTE_PENDING)
+        return q->output_target;
     return (uint64_t)q->prompt_tokens + q->output_target - 1 - q->num_computed;
 }
 
@@ -176,6 +182,89 @@ sim_replica_enqueue(sim_replica *r, sim_request *req)
     r->assigned++;
     sim_replica_load_attach(r, req);
     sim_waitq_push_back(&r->waiting, req);
+}
+
+static void
+push_ptr(sim_request ***a, uint32_t *n, uint32_t *cap, sim_request *q)
+{
+    if (*n == *cap) {
+        *cap = *cap > 0 ? 2 * *cap : 16;
+        *a = g_renew(sim_request *, *a, *cap);
+    }
+    (*a)[(*n)++] = q;
+}
+
+void
+sim_replica_hold(sim_replica *r, sim_request *req)
+{
+    push_ptr(&r->held, &r->nheld, &r->heldcap, req);
+}
+
+void
+sim_replica_unhold(sim_replica *r, sim_request *req)
+{
+    for (uint32_t i = 0; i < r->nheld; i++)
+        if (r->held[i] == req) {
+            r->held[i] = r->held[--r->nheld]; /* order does not matter */
+            return;
+        }
+    g_assert_not_reached();
+}
+
+sim_request **
+sim_replica_owners(const sim_replica *r, uint32_t *n)
+{
+    uint32_t nw = sim_waitq_len(&r->waiting);
+    sim_request **a = g_new(sim_request *, r->nrunning + r->nheld + nw + 1);
+    memcpy(a, r->running, r->nrunning * sizeof *a);
+    if (r->nheld > 0)
+        memcpy(a + r->nrunning, r->held, r->nheld * sizeof *a);
+    uint32_t k = r->nrunning + r->nheld;
+    /* a decode request whose KV landed waits with its blocks until it is admitted */
+    for (uint32_t i = 0; i < nw; i++) {
+        sim_request *q = sim_waitq_at(&r->waiting, i);
+        if (q->kv.nblocks > 0)
+            a[k++] = q;
+    }
+    *n = k;
+    return a;
+}
+
+bool
+sim_replica_remote_alloc(sim_replica *r, sim_request *req, uint32_t watermark_blocks)
+{
+    g_assert(req->pd == SIM_PD_REMOTE_PENDING && req->num_computed == 0);
+    g_assert(sim_waitq_peek(&r->waiting) == req);
+    uint32_t bs = sim_kvpool_block_size(r->kv);
+    /* the connector reports every prompt token not cached here as an external hit (NIXL
+     * get_num_new_matched_tokens); a local hit is capped at num_tokens − 1, so ≥ 1 token moves */
+    uint32_t hit = sim_kvpool_lookup(r->kv, req, true);
+    uint32_t external = req->prompt_tokens - hit * bs;
+    /* vLLM allocates with delay_cache_blocks (hashed once the load completes); here the
+     * blocks are cached at allocation [assume: another request of this core could hit them
+     * while they are in flight, which vLLM would not allow] */
+    if (!sim_kvpool_allocate(r->kv, req, external, hit, watermark_blocks, r->params->max_model_len))
+        return false;
+    sim_request *q = sim_waitq_pop(&r->waiting);
+    g_assert(q == req);
+    sim_replica_load_detach(r, req);
+    req->num_computed = req->prompt_tokens - 1;
+    req->pd = SIM_PD_REMOTE_WAIT; /* between detach and attach: the load formulas follow pd */
+    sim_replica_load_attach(r, req);
+    req->xfer_tokens = external;
+    sim_replica_hold(r, req);
+    push_ptr(&r->pulls, &r->npulls, &r->pullcap, req);
+    return true;
+}
+
+void
+sim_replica_remote_ready(sim_replica *r, sim_request *req)
+{
+    g_assert(req->pd == SIM_PD_REMOTE_WAIT);
+    sim_replica_unhold(r, req);
+    req->pd = SIM_PD_DECODE;
+    req->state = SIM_REQ_WAITING;
+    sim_waitq_push_front(&r->waiting, req);
 }
 
 uint32_t
@@ -354,7 +443,10 @@ sim_replica_reap(sim_replica *r, sim_reap_fn fn, void *ctx)
 #ifndef NDEBUG
         g_assert(q->inflight == 0); /* no step in flight still holds it */
 #endif
-        sim_kvpool_release(r->kv, q);
+        /* a prefill-only request keeps its blocks for the decode side's pull (vLLM
+         * request_finished → delay_free_blocks); FN hands them to a holder */
+        if (q->pd != SIM_PD_PREFILL)
+            sim_kvpool_release(r->kv, q);
         sim_replica_load_detach(r, q);
         r->assigned--;
         fn(ctx, q);

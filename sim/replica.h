@@ -94,6 +94,14 @@ typedef struct sim_replica {
     uint32_t head, nflight;
     uint64_t dummy_steps; /* lockstep dummy batches run */
 
+    /* prefill/decode disaggregation (docs/design.md §5c): requests holding blocks of this core
+     * outside running — a prefill core's finished requests until their KV has been pulled
+     * (ghosts, vLLM delay_free_blocks), a decode core's requests in WAITING_FOR_REMOTE_KVS */
+    sim_request **held;
+    uint32_t nheld, heldcap;
+    sim_request **pulls; /* allocated by the step being planned: transfers for the cluster */
+    uint32_t npulls, pullcap;
+
     /* load figures for routers, kept exact incrementally */
     uint64_t assigned;          /* requests routed here and not finished */
     uint64_t remaining_tokens;  /* Σ (prompt + output − 1 − num_computed) over assigned */
@@ -132,6 +140,23 @@ sim_replica_is_planned(const sim_replica *r, const sim_request *req)
 
 /* Adds a newly routed request to the waiting queue. */
 void sim_replica_enqueue(sim_replica *r, sim_request *req);
+/* Decode side of a disaggregated request at the head of waiting (SIM_PD_REMOTE_PENDING), as
+ * vLLM's scheduler does for a connector's async load: local prefix hits are looked up, blocks
+ * are allocated for the whole prompt (hits + the tokens to pull) without using the token budget
+ * or a running slot, and the request leaves waiting for held, in SIM_PD_REMOTE_WAIT, with
+ * num_computed = prompt − 1 (what it will have once the KV landed). Returns false, changing
+ * nothing, when the blocks do not fit (head-of-line stop). The request is appended to pulls. */
+bool sim_replica_remote_alloc(sim_replica *r, sim_request *req, uint32_t watermark_blocks);
+/* The KV of REQ (SIM_PD_REMOTE_WAIT, in held) landed: it returns to the front of waiting as
+ * SIM_PD_DECODE (vLLM prepends the requests it skipped while they waited). */
+void sim_replica_remote_ready(sim_replica *r, sim_request *req);
+/* Adds / removes a block owner outside running (held). */
+void sim_replica_hold(sim_replica *r, sim_request *req);
+void sim_replica_unhold(sim_replica *r, sim_request *req);
+/* Every request owning blocks of this core (running, held, and waiting ones whose KV landed)
+ * in a new array (g_free); for the invariant checker. */
+sim_request **sim_replica_owners(const sim_replica *r, uint32_t *n);
+
 /* Pops the head of waiting and appends it to running (admission). */
 void sim_replica_admit_head(sim_replica *r);
 /* Recompute preemption (docs/domain.md §1.4): frees REQ's blocks, num_computed = 0, removes it from
@@ -193,7 +218,8 @@ sim_replica_busy(const sim_replica *r)
     return r->nflight >= r->params->max_batches;
 }
 
-/* Removes finished requests from running (keeping order), releasing their KV blocks, and
+/* Removes finished requests from running (keeping order), releasing their KV blocks (except a
+ * SIM_PD_PREFILL request's: FN must hand them to a holder), and
  * hands each to FN (which takes ownership). A finished request is never in a step in flight. */
 typedef void (*sim_reap_fn)(void *ctx, sim_request *req);
 void sim_replica_reap(sim_replica *r, sim_reap_fn fn, void *ctx);
@@ -202,6 +228,7 @@ void sim_replica_reap(sim_replica *r, sim_reap_fn fn, void *ctx);
 static inline bool
 sim_replica_has_work(const sim_replica *r)
 {
+    /* requests in held wait for a transfer, not for this core */
     return r->nrunning > 0 || sim_waitq_len(&r->waiting) > 0;
 }
 

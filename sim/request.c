@@ -87,6 +87,11 @@ sim_request_pool_take(sim_request_pool *p, const wl_request *w)
     r->first_scheduled_ns = -1;
     r->first_token_ns = -1;
     r->last_token_ns = -1;
+    r->prefill_replica = UINT32_MAX;
+    r->prefill_core = UINT32_MAX;
+    r->decode_replica = UINT32_MAX;
+    r->xfer_start_ns = -1;
+    r->xfer_end_ns = -1;
     uint32_t n = w->nsegments > 0 ? w->nsegments : 1;
     if (r->segcap < n) {
         r->segcap = n < 4 ? 4 : n;

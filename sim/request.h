@@ -15,6 +15,15 @@
 #include "sim/evq.h"
 #include "workloads/workload.h"
 
+/* Where a request is on the prefill/decode path (docs/design.md §5c). */
+typedef enum {
+    SIM_PD_NONE = 0,       /* co-located: prefilled and decoded on one replica */
+    SIM_PD_PREFILL,        /* on a prefill replica with max_tokens = 1 (vLLM do_remote_decode) */
+    SIM_PD_REMOTE_PENDING, /* queued on its decode core, no blocks yet (do_remote_prefill) */
+    SIM_PD_REMOTE_WAIT,    /* blocks allocated, KV in transfer (WAITING_FOR_REMOTE_KVS) */
+    SIM_PD_DECODE,         /* KV arrived: recomputes the last prompt token, then decodes */
+} sim_pd_phase;
+
 typedef enum {
     SIM_REQ_PENDING, /* pulled from the workload, not yet sent (gated) */
     SIM_REQ_WAITING, /* in a replica's waiting queue (new) */
@@ -86,6 +95,20 @@ typedef struct sim_request {
     uint32_t planned_new;  /* tokens planned this step */
     uint32_t planned_ctx;  /* num_computed before this step's chunk */
     bool planned_samples;  /* chunk reaches num_tokens: emits a token at step end */
+
+    /* prefill/decode disaggregation (docs/design.md §5c) */
+    sim_pd_phase pd;
+    uint32_t pd_output_target; /* the client's max_tokens while the prefill runs with 1 */
+    uint32_t prefill_replica;  /* UINT32_MAX: none */
+    uint32_t prefill_core;     /* flat core index of the prefill replica's core */
+    uint32_t decode_replica;   /* chosen at arrival (llm-d / Dynamo pick it first) */
+    uint32_t xfer_tokens;      /* prompt tokens whose KV crossed the link */
+    uint64_t xfer_bytes;
+    int64_t handoff_ns;        /* the prefill's response left its API server */
+    int64_t prefill_done_ns;   /* the prefill's last step returned */
+    int64_t xfer_start_ns;     /* decode blocks allocated, pull started (-1: none) */
+    int64_t xfer_end_ns;       /* KV landed on the decode core (-1: none) */
+    struct sim_request *ghost; /* holds the prefill core's blocks until the transfer ends */
 
     struct sim_request *next_free; /* pool free list */
     /* heap position / links for the waiting queue */

@@ -34,6 +34,8 @@ typedef struct sim_route_ctx {
     sim_rng *rng;                    /* SIM_STREAM_ROUTER */
     uint64_t *rr_next;               /* round-robin cursor */
     double overlap_weight; /* prefix_affinity: weight of uncached prefill blocks (Dynamo: 1) */
+    const uint64_t *pending_blocks; /* per replica: KV blocks of requests on their way there
+                                       (prompt + output), NULL = none */
 } sim_route_ctx;
 
 typedef struct sim_router {
