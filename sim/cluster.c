@@ -523,6 +523,8 @@ enqueue(sim_cluster *c, pool *pl, sim_request *r)
         return;
     }
     sim_replica_enqueue(rep, r);
+    if (r->pd == SIM_PD_REMOTE_PENDING)
+        r->decode_enqueue_ns = now;
     /* a disaggregated request arrives once (at its prefill replica) */
     if (r->pd != SIM_PD_REMOTE_PENDING && sim_engine_has_observers(c->e, SIM_TOPIC_ARRIVAL)) {
         sim_arrival_event a = {r->id,   r->replica, now, r->prompt_tokens, r->output_target,
@@ -884,6 +886,7 @@ transfer_done(sim_cluster *c, flow *f, int64_t now)
             .dst_core = dc->id,
             .src_replica = pc->replica,
             .dst_replica = dc->replica,
+            .queued_ns = q->decode_enqueue_ns,
             .start_ns = f->start,
             .data_start_ns = f->data_start,
             .end_ns = now,

@@ -17,6 +17,45 @@ static const char *const schedulers[] = {"vllm", "sarathi", "orca", "static", NU
 static const char *const policies[] = {"fcfs", "priority", NULL};
 static const char *const lockstep[] = {"auto", "on", "off", NULL};
 
+/* KV-transfer links, figures per GPU and direction (docs/domain.md §2.2). Efficiencies are
+ * llm-d-inference-sim's effective rates over the line rates of FACTS (IB 40/50, RoCE 20/25,
+ * 100 GbE 10/12.5 GB/s: 0.8; NVLink 600 of 900 GB/s bidirectional: 0.667), setup latencies the
+ * midpoints of its ranges (NVLink 0.1–0.5 ms, RDMA 0.5–2 ms, TCP 2–10 ms) [assume: midpoint].
+ * No published per-descriptor cost: 0 [assume]. */
+static const sim_link_preset link_presets[] = {
+    {"nvlink", "NVLink 4 (H100 SXM), same node", 450e9, 0.667, 0.3e-3, 0,
+     "450 GB/s per direction (NVIDIA H100 datasheet: 900 GB/s bidirectional); llm-d-inference-sim "
+     "~600 GB/s effective; setup 0.1-0.5 ms"},
+    {"ib-ndr-400", "InfiniBand NDR 400 Gb/s, one NIC per GPU", 50e9, 0.8, 1.25e-3, 0,
+     "50 GB/s line rate; llm-d-inference-sim ~40 GB/s effective, RDMA setup 0.5-2 ms"},
+    {"roce-200", "RoCE 200 Gb/s, one NIC per GPU", 25e9, 0.8, 1.25e-3, 0,
+     "25 GB/s line rate; llm-d-inference-sim ~20 GB/s effective, RDMA setup 0.5-2 ms"},
+    {"eth-100", "100 GbE TCP, one NIC per GPU", 12.5e9, 0.8, 6e-3, 0,
+     "12.5 GB/s line rate; llm-d-inference-sim ~10 GB/s effective, TCP setup 2-10 ms"},
+    {"pcie-gen5", "PCIe Gen5 x16 through host memory", 64e9, 0.8, 0.5e-3, 0,
+     "~64 GB/s per direction (PCIe Gen5 x16); efficiency and setup [assume: as RDMA, lower "
+     "setup]"},
+};
+
+const char *const sim_link_preset_names[] = {"nvlink",  "ib-ndr-400", "roce-200",
+                                             "eth-100", "pcie-gen5",  NULL};
+
+const sim_link_preset *
+sim_link_preset_find(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(link_presets); i++)
+        if (name != NULL && strcmp(link_presets[i].name, name) == 0)
+            return &link_presets[i];
+    return NULL;
+}
+
+const sim_link_preset *
+sim_link_presets(size_t *n)
+{
+    *n = G_N_ELEMENTS(link_presets);
+    return link_presets;
+}
+
 #define O(field) offsetof(sim_options, field)
 
 static const base_opt rows[] = {
@@ -26,8 +65,9 @@ static const base_opt rows[] = {
      SIM_CLUSTER_MAX_REPLICAS, 0, "N", "number of engine replicas (each TP×PP×DP GPUs)"},
     {"cluster.router", "router", BASE_OPT_ENUM, O(router), "round_robin", routers, 0, 0, 0,
      "POLICY", "how arrivals are assigned to replicas"},
-    {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0,
-     BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "named replica pools (PD disaggregation)"},
+    {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, NULL,
+     "prefill/decode pools: [{\"role\": \"prefill\", \"replicas\": N, <sections to "
+     "override>}, {\"role\": \"decode\", ...}] (docs/design.md §5c)"},
     {"scheduler.policy", "scheduler", BASE_OPT_ENUM, O(scheduler), "vllm", schedulers, 0, 0, 0,
      "NAME", "replica scheduler"},
     {"scheduler.max_num_seqs", "max-num-seqs", BASE_OPT_INT, O(max_num_seqs), NULL, NULL, 1, 1e7,
@@ -110,8 +150,33 @@ static const base_opt rows[] = {
      "its metadata and a warning is printed"},
     {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
      "do not print the summary table"},
-    {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
-     NULL, "prefill/decode disaggregation"},
+    {"pd.pools", "pd", BASE_OPT_STRING, O(pd_pools), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, "P:D",
+     "prefill/decode disaggregation: P prefill and D decode replicas of these settings "
+     "(cluster.pools for per-pool settings)"},
+    {"pd.link", "pd-link", BASE_OPT_ENUM, O(pd_link), "ib-ndr-400", sim_link_preset_names, 0, 0, 0,
+     "NAME", "the link KV crosses, per GPU (`servesim presets`)"},
+    {"pd.link_bandwidth_gbs", "pd-link-bandwidth", BASE_OPT_DOUBLE, O(pd_link_bandwidth_gbs), NULL,
+     NULL, 0, 0, BASE_OPT_NULLABLE, "GB/S",
+     "line rate per GPU and direction (default: the preset's)"},
+    {"pd.link_efficiency", "pd-link-efficiency", BASE_OPT_DOUBLE, O(pd_link_efficiency), NULL, NULL,
+     0, 0, BASE_OPT_NULLABLE, "X", "achieved fraction of the line rate (default: the preset's)"},
+    {"pd.link_setup_ms", "pd-link-setup-ms", BASE_OPT_DOUBLE, O(pd_link_setup_ms), NULL, NULL, 0, 0,
+     BASE_OPT_NULLABLE, "MS", "fixed latency per transfer (default: the preset's)"},
+    {"pd.link_per_descriptor_us", "pd-link-per-descriptor-us", BASE_OPT_DOUBLE,
+     O(pd_link_per_descriptor_us), NULL, NULL, 0, 0, BASE_OPT_NULLABLE, "US",
+     "latency per (layer, block) descriptor of a transfer (default: the preset's)"},
+    {"pd.layer_streaming", "pd-layer-streaming", BASE_OPT_BOOL, O(pd_layer_streaming), "false",
+     NULL, 0, 0, 0, NULL, "send KV layer by layer while the prompt is computed (Splitwise)"},
+    {"pd.prefill_router", "pd-prefill-router", BASE_OPT_ENUM, O(pd_prefill_router), NULL, routers,
+     0, 0, BASE_OPT_NULLABLE, "POLICY", "prefill-pool router (default: --router)"},
+    {"pd.decode_router", "pd-decode-router", BASE_OPT_ENUM, O(pd_decode_router), "free_kv", routers,
+     0, 0, 0, "POLICY", "decode-pool router"},
+    {"pd.conditional_tokens", "pd-conditional-tokens", BASE_OPT_INT, O(pd_conditional_tokens), "0",
+     NULL, 0, 1e9, 0, "N",
+     "prefill on the decode replica when fewer prompt tokens than this are uncached there "
+     "(llm-d / Dynamo; 0 = always disaggregate)"},
+    {"pd.early_reject", "pd-early-reject", BASE_OPT_BOOL, O(pd_early_reject), "false", NULL, 0, 0,
+     0, NULL, "reject at arrival when the decode replica is predicted full (Mooncake)"},
     {"sweep", NULL, BASE_OPT_JSON, O(sweep), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "load sweeps"},
     {"search", NULL, BASE_OPT_JSON, O(search), NULL, NULL, 0, 0,

@@ -16,7 +16,9 @@
  *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}
  *   outputs.{dir,steps,perfetto,perfetto_max_steps,report,...}
  *   dsa.{trace,...,tiers.{...}} (dsa/options.h)
- *   pd: reserved section, rejected until implemented; sweep, search: read by those commands. */
+ *   pd.{pools,link,link_bandwidth_gbs,link_efficiency,link_setup_ms,link_per_descriptor_us,
+ *       layer_streaming,prefill_router,decode_router,conditional_tokens,early_reject}
+ *   sweep, search: read by those commands. */
 #pragma once
 
 #include <stdbool.h>
@@ -35,7 +37,7 @@ typedef struct sim_options {
     /* cluster */
     int64_t replicas;
     char *router;
-    json_t *pools; /* reserved: named pools (PD disaggregation) */
+    json_t *pools; /* prefill/decode pools, docs/design.md §5c (tools/pd.c reads them) */
     /* scheduler */
     char *scheduler;      /* vllm | sarathi | orca | static */
     int64_t max_num_seqs; /* unset = vLLM default by GPU memory (docs/domain.md §1.2) */
@@ -72,8 +74,27 @@ typedef struct sim_options {
     bool report;                /* report.html next to the outputs (report/report.h) */
     int64_t perfetto_max_steps; /* steps the Perfetto trace holds; more are counted, not written */
     bool quiet;
-    json_t *pd, *sweep, *search; /* reserved sections */
+    /* prefill/decode disaggregation (docs/design.md §5c) */
+    char *pd_pools; /* "P:D" */
+    char *pd_link;
+    double pd_link_bandwidth_gbs, pd_link_efficiency, pd_link_setup_ms, pd_link_per_descriptor_us;
+    bool pd_layer_streaming;
+    char *pd_prefill_router, *pd_decode_router;
+    int64_t pd_conditional_tokens;
+    bool pd_early_reject;
+    json_t *sweep, *search; /* reserved sections */
 } sim_options;
+
+/* A KV-transfer link preset (docs/domain.md §2.2): per GPU and direction. */
+typedef struct sim_link_preset {
+    const char *name, *summary;
+    double bandwidth_Bps, efficiency, setup_s, per_descriptor_s;
+    const char *source;
+} sim_link_preset;
+
+extern const char *const sim_link_preset_names[]; /* NULL-terminated */
+const sim_link_preset *sim_link_preset_find(const char *name);
+const sim_link_preset *sim_link_presets(size_t *n);
 
 extern const base_opt_table sim_options_table;
 

@@ -106,6 +106,7 @@ typedef struct sim_request {
     uint64_t xfer_bytes;
     int64_t handoff_ns;        /* the prefill's response left its API server */
     int64_t prefill_done_ns;   /* the prefill's last step returned */
+    int64_t decode_enqueue_ns; /* reached its decode core's waiting queue */
     int64_t xfer_start_ns;     /* decode blocks allocated, pull started (-1: none) */
     int64_t xfer_end_ns;       /* KV landed on the decode core (-1: none) */
     struct sim_request *ghost; /* holds the prefill core's blocks until the transfer ends */

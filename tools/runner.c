@@ -16,6 +16,7 @@
 #include "sim/profile.h"
 #include "timemodel/setup.h"
 #include "tools/cli.h"
+#include "tools/pd.h"
 #include "traces/outputs.h"
 #include "workloads/workload.h"
 
@@ -216,6 +217,9 @@ int
 runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError **error)
 {
     GError *err = NULL;
+    g_autoptr(tool_pd) pd = NULL; /* prefill/decode pools (tools/pd.h); NULL = co-located */
+    if (!tool_pd_prepare(cfg, &pd, &err))
+        return fail(error, err, CLI_USAGE);
     g_autoptr(tm_setup) setup = tm_setup_new(&cfg->tm, &err);
     if (setup == NULL)
         return fail(error, err, CLI_USAGE);
@@ -301,6 +305,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     op.info.burstiness = cfg->wl.burstiness;
     op.info.max_concurrency = info->max_concurrency;
     op.dsa = dsa;
+    op.pd = pd != NULL;
     if (!fl->no_outputs) {
         outs = tr_outputs_open(e, &op, &err);
         if (outs == NULL)
@@ -359,6 +364,10 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
                      .max_concurrency = info->max_concurrency,
                      .stage_caps = staged ? caps : NULL,
                      .nstage_caps = staged ? info->nstages : 0};
+    if (pd != NULL && !tool_pd_complete(pd, cfg, setup, fl->step_time_scale, &cp, &err))
+        return fail(error, err, CLI_USAGE);
+    if (pd != NULL)
+        tool_pd_subscribe(pd, e);
     g_autoptr(sim_cluster) cl = sim_cluster_new(e, &cp, &ss, &err);
     if (cl == NULL)
         return fail(error, err, CLI_USAGE);
@@ -406,6 +415,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (outs != NULL) {
         json_auto_t *conf =
             resolved_json(cfg, setup, &plan, (uint32_t)blocks, src, sim_cluster_pool(cl));
+        if (pd != NULL) {
+            json_object_set_new(json_object_get(conf, "resolved"), "decode_pool",
+                                tool_pd_resolved_json(pd));
+            tr_outputs_set_section(outs, "pd", tool_pd_json(pd, cl, res));
+        }
         tr_outputs_set_simulated(outs, &simd);
         uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))
@@ -425,6 +439,10 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (!fl->quiet && !o->quiet) {
         g_autoptr(GString) t = tr_summary_table(res, &op.info);
         fputs(t->str, stdout);
+        if (pd != NULL) {
+            g_autoptr(GString) pt = tool_pd_table(pd, cl, res);
+            fputs(pt->str, stdout);
+        }
         wl_counters wc = wl_source_get_counters(src);
         if (wc.skipped_bad > 0)
             fprintf(stderr, "servesim: skipped %" G_GUINT64_FORMAT " malformed rows (first: %s)\n",
@@ -455,4 +473,22 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         out->sim_seconds = (double)sim_engine_now(e) / 1e9;
     }
     return CLI_OK;
+}
+
+/* For tools/pd.c, which builds the decode pool the same way as the runner builds a pool. */
+void
+runner_pool_defaults(sim_config *cfg, tm_setup *setup)
+{
+    resolve_defaults(cfg, setup);
+}
+
+bool
+runner_pool_engine(const sim_config *cfg,
+                   const tm_setup *setup,
+                   const tm_timemodel *tm,
+                   sim_engine_params *ep,
+                   bool *lockstep,
+                   GError **error)
+{
+    return resolve_engine(cfg, setup, tm, ep, lockstep, error);
 }

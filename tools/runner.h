@@ -9,6 +9,7 @@
 #include "sim/cluster.h"
 #include "sim/config.h"
 #include "sim/metrics.h"
+#include "timemodel/setup.h"
 
 typedef struct runner_flags {
     bool print_config;      /* print the resolved configuration and stop */
@@ -40,3 +41,14 @@ int runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out);
 /* The same, for callers that report errors themselves (sweep points on worker threads): prints
  * nothing on failure and returns the message in ERROR with the exit code. */
 int runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError **error);
+
+/* What runner_run does to build a pool, for the decode pool of tools/pd.c: fill "auto"
+ * scheduler and KV settings of CFG from vLLM's defaults for SETUP's model and GPU; resolve the
+ * engine profile, API-server terms and DP lockstep. */
+void runner_pool_defaults(sim_config *cfg, tm_setup *setup);
+bool runner_pool_engine(const sim_config *cfg,
+                        const tm_setup *setup,
+                        const tm_timemodel *tm,
+                        sim_engine_params *ep,
+                        bool *lockstep,
+                        GError **error);

@@ -18,6 +18,7 @@ struct tr_outputs {
     tr_requests_csv *csv;
     tr_steps *steps;
     tr_perfetto *perf;
+    json_t *sections; /* extra summary.json sections (owned) */
     bool finished;
 };
 
@@ -43,6 +44,15 @@ tr_outputs_set_simulated(tr_outputs *o, const tr_simulated *sim)
 {
     g_return_if_fail(o != NULL && !o->finished);
     o->p.info.simulated = sim;
+}
+
+void
+tr_outputs_set_section(tr_outputs *o, const char *name, json_t *section)
+{
+    g_return_if_fail(o != NULL && !o->finished);
+    if (o->sections == NULL)
+        o->sections = json_object();
+    json_object_set_new(o->sections, name, section);
 }
 
 uint64_t
@@ -79,7 +89,7 @@ tr_outputs_open(sim_engine *e, const tr_outputs_params *p, GError **error)
     o->p.info.model_id = o->model_id;
     if (p->requests_csv) {
         g_autofree char *path = resolve(o->dir, "requests.csv");
-        o->csv = tr_requests_csv_open(path, error);
+        o->csv = tr_requests_csv_open_pd(path, p->pd, error);
         if (o->csv == NULL)
             return NULL;
     }
@@ -166,6 +176,8 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
             json_object_set_new(sj, "dsa", tr_dsa_summary_json(o->p.dsa));
             json_object_set_new(sj, "serving", serving_json(&result->overall));
         }
+        if (o->sections != NULL)
+            json_object_update(sj, o->sections);
         if (!prepare_json(o, outs, "summary.json", sj, error))
             return FALSE;
     }
@@ -192,6 +204,7 @@ tr_outputs_free(tr_outputs *o)
     tr_requests_csv_free(o->csv);
     tr_steps_free(o->steps);
     tr_perfetto_free(o->perf);
+    json_decref(o->sections);
     g_free(o->dir);
     g_free(o->steps_file);
     g_free(o->perfetto);

@@ -45,6 +45,7 @@ typedef struct tr_outputs_params {
     tr_report_info info;         /* for the vLLM result and the table */
     tr_dsa *dsa; /* borrowed; non-NULL: its trace is committed with the other streams and
                     summary.json gains "dsa" and "serving" sections (docs/dsa.md) */
+    bool pd;     /* prefill/decode run: requests.csv gains its four columns (docs/outputs.md) */
 } tr_outputs_params;
 
 /* Defaults: requests.csv, summary, lifecycle and vLLM result on; steps and Perfetto off. */
@@ -62,6 +63,8 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
 /* Names what was simulated in summary.json ("simulated"); SIM is borrowed until
  * tr_outputs_finish (params.info.simulated, if set, is used the same way). */
 void tr_outputs_set_simulated(tr_outputs *o, const tr_simulated *sim);
+/* Adds SECTION (transfer full) to summary.json under NAME (after "metrics"). */
+void tr_outputs_set_section(tr_outputs *o, const char *name, json_t *section);
 /* Steps left out of the Perfetto trace by its cap (0 without a trace). */
 uint64_t tr_outputs_perfetto_dropped(const tr_outputs *o);
 /* Final path of the file NAME inside the output directory (for messages). transfer full */

@@ -116,22 +116,34 @@ const char tr_requests_csv_header[] =
     "finish_ms,ttft_ms,tpot_ms,e2el_ms,queue_ms,prompt_tokens,output_tokens,prefix_hit_tokens,"
     "preemptions,failed,fail_reason,dp_rank";
 
+const char tr_requests_csv_pd_columns[] = ",prefill_replica,xfer_start_ms,xfer_end_ms,xfer_bytes";
+
 struct tr_requests_csv {
     base_out *out;
     uint64_t rows;
+    bool pd;
 };
 
 tr_requests_csv *
-tr_requests_csv_open(const char *path, GError **error)
+tr_requests_csv_open_pd(const char *path, bool pd, GError **error)
 {
     base_out *o = base_out_open(path, error);
     if (o == NULL)
         return NULL;
     tr_requests_csv *w = g_new0(tr_requests_csv, 1);
     w->out = o;
+    w->pd = pd;
     base_out_puts(o, tr_requests_csv_header);
+    if (pd)
+        base_out_puts(o, tr_requests_csv_pd_columns);
     base_out_puts(o, "\n");
     return w;
+}
+
+tr_requests_csv *
+tr_requests_csv_open(const char *path, GError **error)
+{
+    return tr_requests_csv_open_pd(path, false, error);
 }
 
 static void
@@ -208,6 +220,20 @@ tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r)
     lc(&l, ',');
     if (r->core != UINT32_MAX)
         lu(&l, r->dp_rank);
+    if (w->pd) {
+        lc(&l, ',');
+        if (r->prefill_replica != UINT32_MAX)
+            lu(&l, r->prefill_replica);
+        lc(&l, ',');
+        if (r->xfer_start_ns >= 0)
+            lns(&l, r->xfer_start_ns, 6);
+        lc(&l, ',');
+        if (r->xfer_end_ns >= 0)
+            lns(&l, r->xfer_end_ns, 6);
+        lc(&l, ',');
+        if (r->xfer_start_ns >= 0)
+            lu(&l, r->xfer_bytes);
+    }
     lc(&l, '\n');
     lflush(&l);
     w->rows++;

@@ -24,6 +24,10 @@ typedef struct tr_requests_csv tr_requests_csv;
 extern const char tr_requests_csv_header[];
 
 tr_requests_csv *tr_requests_csv_open(const char *path, GError **error);
+/* With PD, the header and rows gain prefill_replica, xfer_start_ms, xfer_end_ms, xfer_bytes
+ * (prefill/decode runs; "replica" is then the decode replica). */
+extern const char tr_requests_csv_pd_columns[];
+tr_requests_csv *tr_requests_csv_open_pd(const char *path, bool pd, GError **error);
 void tr_requests_csv_subscribe(tr_requests_csv *w, sim_engine *e); /* SIM_TOPIC_REQUEST_DONE */
 void tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r);
 uint64_t tr_requests_csv_rows(const tr_requests_csv *w);

@@ -17,7 +17,7 @@
 #include "sim/observe.h"
 
 typedef struct {
-    GArray *recs; /* sim_request_record */
+    GArray *recs;  /* sim_request_record */
     GArray *xfers; /* sim_transfer_record */
     uint64_t tokens;
     uint32_t max_prefill_used; /* most KV blocks used on a prefill core after a step */
@@ -328,10 +328,18 @@ Test(pd, a_decode_side_prefix_hit_shortens_the_transfer)
 {
     pd_setup su = default_pd();
     wl_segment seg[4] = {{1, 320}, {101, 80}, {1, 320}, {102, 80}};
-    wl_request w[2] = {{.id = 1, .arrival_ns = 0, .prompt_tokens = 400, .output_tokens = 2,
-                        .nsegments = 2, .segments = &seg[0]},
-                       {.id = 2, .arrival_ns = 50000000, .prompt_tokens = 400, .output_tokens = 2,
-                        .nsegments = 2, .segments = &seg[2]}};
+    wl_request w[2] = {{.id = 1,
+                        .arrival_ns = 0,
+                        .prompt_tokens = 400,
+                        .output_tokens = 2,
+                        .nsegments = 2,
+                        .segments = &seg[0]},
+                       {.id = 2,
+                        .arrival_ns = 50000000,
+                        .prompt_tokens = 400,
+                        .output_tokens = 2,
+                        .nsegments = 2,
+                        .segments = &seg[2]}};
     sink s = simulate(&su, w, 2, NULL);
     cr_expect_eq(rec_by_id(&s, 1)->xfer_bytes, 400000);
     cr_expect_eq(rec_by_id(&s, 2)->xfer_bytes, 80000);
@@ -516,8 +524,7 @@ Test(pd, bad_parameters_are_one_line_errors)
     p.pd.decode.block_size = 16;
     p.pool.scheduler = sched_find_scheduler("static");
     cr_expect_null(sim_cluster_new(e, &p, &src, &err));
-    cr_expect(err != NULL && strstr(err->message, "static") != NULL, "%s",
-              err ? err->message : "");
+    cr_expect(err != NULL && strstr(err->message, "static") != NULL, "%s", err ? err->message : "");
     g_clear_error(&err);
     sim_engine_free(e);
     tm_timemodel_free(tm);

@@ -61,7 +61,8 @@ Test(axes, refusals_say_why)
     cr_expect(strstr(resolve("max_num_seq"), "max_num_seqs") != NULL, "%s", resolve("max_num_seq"));
     cr_expect(strstr(resolve("output-dir"), "outputs.dir cannot be an axis") != NULL);
     cr_expect(strstr(resolve("goodput"), "a list or a JSON") != NULL);
-    cr_expect(strstr(resolve("pd"), "not implemented yet") != NULL, "%s", resolve("pd"));
+    /* the --pd flag names pd.pools: prefill/decode splits are an axis */
+    cr_expect_str_eq(resolve("pd"), "pd.pools");
     /* model.name and hardware.name share the leaf "name" */
     cr_expect(strstr(resolve("name"), "ambiguous") != NULL, "%s", resolve("name"));
 }
