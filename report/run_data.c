@@ -250,6 +250,8 @@ rp__read_steps(const char *path, const rp_buckets *b, rp_stepdata *s, GError **e
         json_error_t je;
         json_auto_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
         json_int_t rep, rank = 0, st, en, nrun, nwait, used, total, pt, dt;
+        if (j != NULL && json_object_get(j, "transfer") != NULL)
+            continue; /* a KV transfer line of a prefill/decode run, not a step */
         if (j == NULL ||
             json_unpack_ex(j, &je, 0, "{s:I, s?I, s:I, s:I, s:I, s:I, s:{s:I, s:I}, s:{s:I, s:I}}",
                            "replica", &rep, "dp_rank", &rank, "start_ns", &st, "end_ns", &en,

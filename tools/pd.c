@@ -16,6 +16,7 @@
 /* Log histogram of nanoseconds: 64 sub-buckets per power of two (relative error ≤ 1/128 on
  * percentiles, docs/outputs.md "pd"); fixed size, so memory stays flat with the run length. */
 enum { H_SUB = 64, H_POW = 48 };
+
 typedef struct hist {
     uint64_t n[H_SUB * H_POW];
     uint64_t count;
@@ -89,8 +90,7 @@ struct tool_pd {
     double streamed;
 };
 
-static gboolean
-bad(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean bad(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 bad(GError **error, const char *fmt, ...)
@@ -128,8 +128,8 @@ parse_split(const char *s, uint32_t *p, uint32_t *d, GError **error)
 }
 
 /* Sections a decode pool may set (the rest is the run's: workload, outputs, metrics, …). */
-static const char *const decode_sections[] = {"hardware",  "parallelism", "scheduler", "kv",
-                                              "engine",    "timemodel",   "model",     NULL};
+static const char *const decode_sections[] = {"hardware", "parallelism", "scheduler", "kv",
+                                              "engine",   "timemodel",   "model",     NULL};
 
 /* cluster.pools: exactly a prefill and a decode entry. */
 static gboolean
@@ -144,18 +144,19 @@ parse_pools(tool_pd *pd, json_t *pools, GError **error)
         if (!json_is_object(o))
             return bad(error, "cluster.pools[%zu]: expected an object", i);
         const char *role = json_string_value(json_object_get(o, "role"));
-        int k = role == NULL                       ? -1
-                : strcmp(role, "prefill") == 0     ? 0
-                : strcmp(role, "decode") == 0      ? 1
-                                                   : -1;
+        int k = role == NULL                   ? -1
+                : strcmp(role, "prefill") == 0 ? 0
+                : strcmp(role, "decode") == 0  ? 1
+                                               : -1;
         if (k < 0)
-            return bad(error,
-                       "cluster.pools[%zu].role: expected \"prefill\" or \"decode\"%s (a mixed pool "
-                       "next to prefill/decode pools is not modelled)",
-                       i, role != NULL ? "" : ", missing");
+            return bad(
+                error,
+                "cluster.pools[%zu].role: expected \"prefill\" or \"decode\"%s (a mixed pool "
+                "next to prefill/decode pools is not modelled)",
+                i, role != NULL ? "" : ", missing");
         if (seen[k])
-            return bad(error, "cluster.pools[%zu].role: two %s pools (one of each is modelled)",
-                       i, role);
+            return bad(error, "cluster.pools[%zu].role: two %s pools (one of each is modelled)", i,
+                       role);
         seen[k] = true;
         json_t *rep = json_object_get(o, "replicas");
         if (!json_is_integer(rep) || json_integer_value(rep) < 1 ||
@@ -166,8 +167,7 @@ parse_pools(tool_pd *pd, json_t *pools, GError **error)
         const char *key;
         json_t *val;
         json_auto_t *rest = json_object();
-        json_object_foreach(o, key, val)
-        {
+        json_object_foreach(o, key, val) {
             if (strcmp(key, "role") == 0 || strcmp(key, "replicas") == 0)
                 continue;
             if (k == 0)
@@ -224,9 +224,12 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
     } else if (!parse_pools(pd, o->pools, error)) {
         return FALSE;
     }
-    if (strcmp(pd->dcfg.sim.scheduler, "static") == 0 || strcmp(pd->dcfg.sim.scheduler, "orca") == 0)
-        return bad(error, "scheduler.policy %s (decode pool): disaggregation is modelled with vllm "
-                          "and sarathi", pd->dcfg.sim.scheduler);
+    if (strcmp(pd->dcfg.sim.scheduler, "static") == 0 ||
+        strcmp(pd->dcfg.sim.scheduler, "orca") == 0)
+        return bad(error,
+                   "scheduler.policy %s (decode pool): disaggregation is modelled with vllm "
+                   "and sarathi",
+                   pd->dcfg.sim.scheduler);
     pd->preset = sim_link_preset_find(o->pd_link);
     if (pd->preset == NULL)
         return bad(error, "--pd-link: unknown link '%s'", o->pd_link);
@@ -236,12 +239,14 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
                                                         : o->pd_link_bandwidth_gbs * 1e9;
     lk->efficiency = isnan(o->pd_link_efficiency) ? pd->preset->efficiency : o->pd_link_efficiency;
     lk->setup_s = isnan(o->pd_link_setup_ms) ? pd->preset->setup_s : o->pd_link_setup_ms * 1e-3;
-    lk->per_descriptor_s = isnan(o->pd_link_per_descriptor_us) ? pd->preset->per_descriptor_s
-                                                               : o->pd_link_per_descriptor_us * 1e-6;
+    lk->per_descriptor_s = isnan(o->pd_link_per_descriptor_us)
+                               ? pd->preset->per_descriptor_s
+                               : o->pd_link_per_descriptor_us * 1e-6;
     lk->layer_streaming = o->pd_layer_streaming;
     if (!(lk->bandwidth_Bps > 0) || !isfinite(lk->bandwidth_Bps))
-        return bad(error, "--pd-link-bandwidth (pd.link_bandwidth_gbs): the link bandwidth must be "
-                          "> 0 GB/s, got %g",
+        return bad(error,
+                   "--pd-link-bandwidth (pd.link_bandwidth_gbs): the link bandwidth must be "
+                   "> 0 GB/s, got %g",
                    o->pd_link_bandwidth_gbs);
     if (!(lk->efficiency > 0 && lk->efficiency <= 1))
         return bad(error, "--pd-link-efficiency (pd.link_efficiency): must be in (0, 1], got %g",
@@ -447,12 +452,13 @@ dist_json(const hist *h)
 {
     json_t *o = json_object();
     json_object_set_new(o, "count", json_integer((json_int_t)h->count));
-    json_object_set_new(o, "mean",
-                        base_json_real(h->count > 0 ? h->sum / (double)h->count / 1e6 : (double)NAN));
+    json_object_set_new(
+        o, "mean", base_json_real(h->count > 0 ? h->sum / (double)h->count / 1e6 : (double)NAN));
     json_object_set_new(o, "p50", base_json_real(h_pct_ms(h, 50)));
     json_object_set_new(o, "p90", base_json_real(h_pct_ms(h, 90)));
     json_object_set_new(o, "p99", base_json_real(h_pct_ms(h, 99)));
-    json_object_set_new(o, "max", base_json_real(h->count > 0 ? (double)h->max / 1e6 : (double)NAN));
+    json_object_set_new(o, "max",
+                        base_json_real(h->count > 0 ? (double)h->max / 1e6 : (double)NAN));
     return o;
 }
 
@@ -503,7 +509,8 @@ tool_pd_json(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result 
     json_object_set_new(l, "transfers", json_integer((json_int_t)pd->n));
     json_object_set_new(l, "bytes", json_integer((json_int_t)pd->bytes));
     json_object_set_new(l, "streamed_bytes", base_json_number(pd->streamed));
-    json_object_set_new(l, "peak_concurrent_transfers", json_integer((json_int_t)st.peak_transfers));
+    json_object_set_new(l, "peak_concurrent_transfers",
+                        json_integer((json_int_t)st.peak_transfers));
     json_object_set_new(l, "transfer_ms", dist_json(&pd->xfer));
     json_object_set_new(l, "data_phase_ms", dist_json(&pd->data));
     json_object_set_new(l, "decode_queue_ms", dist_json(&pd->queue));
@@ -561,10 +568,12 @@ tool_pd_table(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result
                            h_pct_ms(&pd->queue, 50), h_pct_ms(&pd->queue, 99));
     sim_cluster_stats st = sim_cluster_get_stats(cl);
     if (st.local_prefills > 0)
-        g_string_append_printf(t, "Prefilled on the decode replica:         %" G_GUINT64_FORMAT "\n",
+        g_string_append_printf(t,
+                               "Prefilled on the decode replica:         %" G_GUINT64_FORMAT "\n",
                                st.local_prefills);
     if (st.early_rejected > 0)
-        g_string_append_printf(t, "Rejected early (decode full):            %" G_GUINT64_FORMAT "\n",
+        g_string_append_printf(t,
+                               "Rejected early (decode full):            %" G_GUINT64_FORMAT "\n",
                                st.early_rejected);
     g_string_append(t, "========================================================\n");
     return t;

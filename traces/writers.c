@@ -404,10 +404,51 @@ steps_observer(void *ctx, uint32_t topic, const void *payload)
     tr_steps_write(ctx, payload);
 }
 
+/* A KV transfer (prefill/decode runs) as its own line: {"transfer": {...}} (docs/outputs.md). */
+void
+tr_steps_write_transfer(tr_steps *w, const sim_transfer_record *t)
+{
+    line l = {.out = w->out, .n = 0};
+    ls(&l, "{\"transfer\":{\"request\":");
+    lu(&l, t->request_id);
+    ls(&l, ",\"src_replica\":");
+    lu(&l, t->src_replica);
+    ls(&l, ",\"dst_replica\":");
+    lu(&l, t->dst_replica);
+    ls(&l, ",\"src_core\":");
+    lu(&l, t->src_core);
+    ls(&l, ",\"dst_core\":");
+    lu(&l, t->dst_core);
+    ls(&l, ",\"queued_ns\":");
+    li(&l, t->queued_ns);
+    ls(&l, ",\"start_ns\":");
+    li(&l, t->start_ns);
+    ls(&l, ",\"data_start_ns\":");
+    li(&l, t->data_start_ns);
+    ls(&l, ",\"end_ns\":");
+    li(&l, t->end_ns);
+    ls(&l, ",\"tokens\":");
+    lu(&l, t->tokens);
+    ls(&l, ",\"bytes\":");
+    lu(&l, t->bytes);
+    ls(&l, ",\"streamed_bytes\":");
+    ld(&l, t->streamed_bytes);
+    ls(&l, "}}\n");
+    lflush(&l);
+}
+
+static void
+steps_transfer_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    tr_steps_write_transfer(ctx, payload);
+}
+
 void
 tr_steps_subscribe(tr_steps *w, sim_engine *e)
 {
     sim_engine_subscribe(e, SIM_TOPIC_STEP_END, steps_observer, w);
+    sim_engine_subscribe(e, SIM_TOPIC_TRANSFER, steps_transfer_observer, w);
 }
 
 gboolean
@@ -433,7 +474,8 @@ tr_steps_free(tr_steps *w)
 struct tr_perfetto {
     base_out *out;
     uint64_t max_steps, written, dropped;
-    GArray *seen; /* bool per engine core: metadata events emitted */
+    uint64_t transfers, dropped_transfers; /* KV transfers (prefill/decode runs) */
+    GArray *seen;                          /* bool per engine core: metadata events emitted */
 };
 
 tr_perfetto *
@@ -454,7 +496,7 @@ static void
 perfetto_sep(tr_perfetto *w)
 {
     static const char first[] = "\n", next[] = ",\n";
-    bool any = w->written > 0 || w->seen->len > 0;
+    bool any = w->written > 0 || w->seen->len > 0 || w->transfers > 0;
     base_out_puts(w->out, any ? next : first);
 }
 
@@ -562,10 +604,70 @@ perfetto_observer(void *ctx, uint32_t topic, const void *payload)
     tr_perfetto_write(ctx, payload);
 }
 
+/* KV transfers get a process of their own (pid TR_PERFETTO_TRANSFER_PID, "KV transfers"), one
+ * track per decode core; concurrent transfers overlap, so they are async slices (b/e) keyed by
+ * request id: setup (start → data start) and data phase. Capped with the steps: none are written
+ * once the steps hit max_steps. */
+void
+tr_perfetto_write_transfer(tr_perfetto *w, const sim_transfer_record *t)
+{
+    if (w->written >= w->max_steps) {
+        w->dropped_transfers++;
+        return;
+    }
+    perfetto_sep(w);
+    if (w->transfers++ == 0)
+        base_out_printf(w->out,
+                        "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,"
+                        "\"args\":{\"name\":\"KV transfers\"}},\n",
+                        TR_PERFETTO_TRANSFER_PID);
+    line l = {.out = w->out, .n = 0};
+    const char *ph[4] = {"b", "e", "b", "e"};
+    const char *name[4] = {"setup", "setup", "kv transfer", "kv transfer"};
+    int64_t ts[4] = {t->start_ns, t->data_start_ns, t->data_start_ns, t->end_ns};
+    for (int i = 0; i < 4; i++) {
+        ls(&l, "{\"name\":\"");
+        ls(&l, name[i]);
+        ls(&l, "\",\"cat\":\"transfer\",\"ph\":\"");
+        ls(&l, ph[i]);
+        ls(&l, "\",\"id\":");
+        lu(&l, t->request_id);
+        ls(&l, ",\"pid\":");
+        lu(&l, TR_PERFETTO_TRANSFER_PID);
+        ls(&l, ",\"tid\":");
+        lu(&l, t->dst_core);
+        ls(&l, ",\"ts\":");
+        lns(&l, ts[i], 3);
+        if (i == 2) {
+            ls(&l, ",\"args\":{\"request\":");
+            lu(&l, t->request_id);
+            ls(&l, ",\"from_replica\":");
+            lu(&l, t->src_replica);
+            ls(&l, ",\"to_replica\":");
+            lu(&l, t->dst_replica);
+            ls(&l, ",\"tokens\":");
+            lu(&l, t->tokens);
+            ls(&l, ",\"bytes\":");
+            lu(&l, t->bytes);
+            lc(&l, '}');
+        }
+        ls(&l, i < 3 ? "},\n" : "}");
+    }
+    lflush(&l);
+}
+
+static void
+perfetto_transfer_observer(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    tr_perfetto_write_transfer(ctx, payload);
+}
+
 void
 tr_perfetto_subscribe(tr_perfetto *w, sim_engine *e)
 {
     sim_engine_subscribe(e, SIM_TOPIC_STEP_END, perfetto_observer, w);
+    sim_engine_subscribe(e, SIM_TOPIC_TRANSFER, perfetto_transfer_observer, w);
 }
 
 uint64_t
@@ -580,8 +682,10 @@ tr_perfetto_commit(tr_perfetto *w, GError **error)
     base_out_printf(w->out,
                     "\n],\"displayTimeUnit\":\"ms\",\"otherData\":{\"generator\":\"servesim\","
                     "\"max_steps\":%" PRIu64 ",\"written_steps\":%" PRIu64
-                    ",\"dropped_steps\":%" PRIu64 ",\"truncated\":%s}}\n",
-                    w->max_steps, w->written, w->dropped, w->dropped > 0 ? "true" : "false");
+                    ",\"dropped_steps\":%" PRIu64 ",\"transfers\":%" PRIu64
+                    ",\"dropped_transfers\":%" PRIu64 ",\"truncated\":%s}}\n",
+                    w->max_steps, w->written, w->dropped, w->transfers, w->dropped_transfers,
+                    w->dropped > 0 ? "true" : "false");
     return base_out_commit(w->out, error);
 }
 

@@ -41,6 +41,8 @@ typedef struct tr_steps tr_steps;
 tr_steps *tr_steps_open(const char *path, GError **error);
 void tr_steps_subscribe(tr_steps *w, sim_engine *e); /* SIM_TOPIC_STEP_END */
 void tr_steps_write(tr_steps *w, const sim_step_record *s);
+/* A KV transfer line {"transfer": {...}} (prefill/decode runs; subscribed with the steps). */
+void tr_steps_write_transfer(tr_steps *w, const sim_transfer_record *t);
 gboolean tr_steps_commit(tr_steps *w, GError **error);
 void tr_steps_free(tr_steps *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(tr_steps, tr_steps_free)
@@ -57,6 +59,9 @@ typedef struct tr_perfetto tr_perfetto;
 tr_perfetto *tr_perfetto_open(const char *path, uint64_t max_steps, GError **error);
 void tr_perfetto_subscribe(tr_perfetto *w, sim_engine *e); /* SIM_TOPIC_STEP_END */
 void tr_perfetto_write(tr_perfetto *w, const sim_step_record *s);
+/* The Perfetto process holding KV transfers (prefill/decode runs). */
+#define TR_PERFETTO_TRANSFER_PID 1000000
+void tr_perfetto_write_transfer(tr_perfetto *w, const sim_transfer_record *t);
 uint64_t tr_perfetto_dropped(const tr_perfetto *w);
 /* Writes the closing part of the JSON document and commits. */
 gboolean tr_perfetto_commit(tr_perfetto *w, GError **error);

@@ -75,16 +75,16 @@ Test(pd_cli, bad_settings_are_one_line_usage_errors)
     expect_usage_error("--tensor-parallel-size 3 does not divide", tp);
 
     g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
-    g_autofree char *model = write_tmp(
-        dir, "model.json",
-        "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 1}, {\"role\": "
-        "\"decode\", \"replicas\": 2, \"model\": {\"name\": \"llama-3.1-70b\"}}]}}");
+    g_autofree char *model =
+        write_tmp(dir, "model.json",
+                  "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 1}, {\"role\": "
+                  "\"decode\", \"replicas\": 2, \"model\": {\"name\": \"llama-3.1-70b\"}}]}}");
     const char *const m[] = {"--config", model, NULL};
     expect_usage_error("cluster.pools[1].model.name: the decode pool's model", m);
-    g_autofree char *empty = write_tmp(
-        dir, "empty.json",
-        "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 0}, {\"role\": "
-        "\"decode\", \"replicas\": 2}]}}");
+    g_autofree char *empty =
+        write_tmp(dir, "empty.json",
+                  "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 0}, {\"role\": "
+                  "\"decode\", \"replicas\": 2}]}}");
     const char *const e[] = {"--config", empty, NULL};
     expect_usage_error("cluster.pools[0].replicas", e);
     g_autofree char *dtp = write_tmp(
@@ -112,8 +112,8 @@ Test(pd_cli, print_config_round_trips)
     json_auto_t *j = json_loads(a.out, 0, &je);
     cr_assert_not_null(j);
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "pd"), "pools")), "2:6");
-    cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "cluster"), "replicas")),
-                 2, "the top-level replicas are the prefill pool's");
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(j, "cluster"), "replicas")), 2,
+                 "the top-level replicas are the prefill pool's");
     g_autofree char *cfg = write_tmp(dir, "c.json", a.out);
     clirun b = clirun_exec("run", "--config", cfg, "--print-config", NULL);
     cr_assert_eq(b.code, 0, "%s", b.err);
@@ -132,9 +132,10 @@ bytes_per_token(const char *const *args)
     size_t n = 1;
     for (size_t i = 0; args[i] != NULL; i++)
         argv[n++] = args[i];
-    const char *tail[] = {"--workload",  "synthetic", "--num-requests", "3",   "--input-len",
-                          "1000",        "--output-len", "4",          "--rate", "1",
-                          "--output-dir", dir,          "--quiet",      NULL};
+    const char *tail[] = {"--workload",  "synthetic", "--num-requests", "3",
+                          "--input-len", "1000",      "--output-len",   "4",
+                          "--rate",      "1",         "--output-dir",   dir,
+                          "--quiet",     NULL};
     for (size_t i = 0; tail[i] != NULL; i++)
         argv[n++] = tail[i];
     argv[n] = NULL;
@@ -164,12 +165,19 @@ bytes_per_token(const char *const *args)
  * rope values) · 61 layers · 2 B = 70,272 B (data-parallel attention: one GPU per core). */
 Test(pd_cli, transfer_bytes_follow_the_kv_arithmetic)
 {
-    const char *const llama[] = {"--model", "llama-3.1-70b", "--tensor-parallel-size", "4",
-                                 "--pd",    "1:1",           NULL};
+    const char *const llama[] = {
+        "--model", "llama-3.1-70b", "--tensor-parallel-size", "4", "--pd", "1:1", NULL};
     cr_expect_float_eq(bytes_per_token(llama), 327680.0, 1e-9);
-    const char *const ds[] = {"--model", "deepseek-v3", "--hardware",           "h200",
-                              "--data-parallel-size", "8", "--enable-expert-parallel",
-                              "--pd",    "1:1",       NULL};
+    const char *const ds[] = {"--model",
+                              "deepseek-v3",
+                              "--hardware",
+                              "h200",
+                              "--data-parallel-size",
+                              "8",
+                              "--enable-expert-parallel",
+                              "--pd",
+                              "1:1",
+                              NULL};
     cr_expect_float_eq(bytes_per_token(ds), 70272.0, 1e-9);
 }
 
@@ -253,10 +261,12 @@ Test(pd_cli, golden_pd_conditional)
     GError *err = NULL;
     g_autoptr(base_csv) c = base_csv_open(csv, ',', BASE_CSV_HEADER, &err);
     cr_assert_not_null(c);
-    const char *cols[] = {"replica",       "prefill_replica",   "prompt_tokens", "output_tokens",
-                          "prefix_hit_tokens", "first_token_ms", "xfer_start_ms", "xfer_end_ms",
-                          "xfer_bytes",    "failed"};
+    const char *cols[] = {"replica",           "prefill_replica", "prompt_tokens", "output_tokens",
+                          "prefix_hit_tokens", "first_token_ms",  "xfer_start_ms", "xfer_end_ms",
+                          "xfer_bytes",        "failed"};
+
     enum { NC = 10 };
+
     int ci[NC];
     for (int k = 0; k < NC; k++) {
         ci[k] = base_csv_col(c, cols[k]);
@@ -306,4 +316,42 @@ Test(pd_cli, golden_pd_conditional)
     cr_expect_eq(json_integer_value(json_object_get(json_object_get(pd, "link"), "transfers")),
                  remote);
     remove_dir(out);
+}
+
+/* steps.jsonl carries one {"transfer": …} line per transfer, the Perfetto trace a "KV
+ * transfers" process with a setup and a data slice each, and `servesim report` still reads
+ * the run. */
+Test(pd_cli, transfers_have_their_own_lines_and_track)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
+    clirun r =
+        clirun_exec("run", "--model", "llama-3.1-8b", "--pd", "1:2", "--rate", "5",
+                    "--num-requests", "30", "--steps", "--steps-file", "steps.jsonl", "--perfetto",
+                    "trace.json", "--output-dir", dir, "--quiet", "--report", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *steps = NULL;
+    g_autofree char *sp = g_build_filename(dir, "steps.jsonl", NULL);
+    cr_assert(g_file_get_contents(sp, &steps, NULL, NULL));
+    int lines = 0;
+    for (const char *p = steps; (p = strstr(p, "{\"transfer\":")) != NULL; p++)
+        lines++;
+    cr_expect_eq(lines, 30, "every request crossed the link once");
+    g_autofree char *tp = g_build_filename(dir, "trace.json", NULL);
+    json_auto_t *t = json_load_file(tp, 0, NULL);
+    cr_assert_not_null(t, "the trace is valid JSON");
+    json_t *ev = json_object_get(t, "traceEvents");
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(ev, i, e) {
+        const char *cat = json_string_value(json_object_get(e, "cat"));
+        if (cat != NULL && strcmp(cat, "transfer") == 0)
+            n++;
+    }
+    cr_expect_eq(n, 4 * 30, "begin and end of setup and data per transfer");
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(t, "otherData"), "transfers")),
+                 30);
+    g_autofree char *rp = g_build_filename(dir, "report.html", NULL);
+    cr_expect(g_file_test(rp, G_FILE_TEST_EXISTS), "servesim report read the run");
+    remove_dir(dir);
 }
