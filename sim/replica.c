@@ -197,18 +197,17 @@ push_ptr(sim_request ***a, uint32_t *n, uint32_t *cap, sim_request *q)
 void
 sim_replica_hold(sim_replica *r, sim_request *req)
 {
+    req->held_pos = r->nheld;
     push_ptr(&r->held, &r->nheld, &r->heldcap, req);
 }
 
 void
 sim_replica_unhold(sim_replica *r, sim_request *req)
 {
-    for (uint32_t i = 0; i < r->nheld; i++)
-        if (r->held[i] == req) {
-            r->held[i] = r->held[--r->nheld]; /* order does not matter */
-            return;
-        }
-    g_assert_not_reached();
+    uint32_t i = req->held_pos;
+    g_assert(i < r->nheld && r->held[i] == req);
+    r->held[i] = r->held[--r->nheld]; /* order does not matter: O(1) */
+    r->held[i]->held_pos = i;
 }
 
 sim_request **

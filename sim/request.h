@@ -110,6 +110,7 @@ typedef struct sim_request {
     int64_t xfer_start_ns;     /* decode blocks allocated, pull started (-1: none) */
     int64_t xfer_end_ns;       /* KV landed on the decode core (-1: none) */
     struct sim_request *ghost; /* holds the prefill core's blocks until the transfer ends */
+    uint32_t held_pos;         /* index in its core's held array (sim_replica_hold) */
 
     struct sim_request *next_free; /* pool free list */
     /* heap position / links for the waiting queue */

@@ -10,7 +10,10 @@
  * A second row runs DeepSeek-V3 (fp8) on 8×H200 as 8 data-parallel ranks with expert
  * parallelism: lockstep steps across ranks, dummy batches, the EP all-to-all (docs/design.md
  * §5b), at 32 req/s, about 80 % of the 42 req/s it sustains on the same lengths (measured:
- * offered 80 req/s gives 41.7 req/s). */
+ * offered 80 req/s gives 41.7 req/s).
+ * With --pd, a prefill/decode row: 2 prefill + 6 decode Llama-3.1-8B / H100 replicas over the
+ * InfiniBand NDR preset (docs/design.md §5c), at PD_RATE (≈ 80 % of what that split sustains
+ * on these lengths; measured in the README), sizes PD_SIZES. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +36,9 @@ typedef struct {
     bool no_outputs;
     int64_t dp_ep_size;
     double dp_ep_rate;
+    bool pd;
+    char **pd_sizes;
+    double pd_rate;
 } run_args;
 
 static const base_opt rows[] = {
@@ -49,6 +55,14 @@ static const base_opt rows[] = {
      "requests of the DeepSeek-V3 DP 8 + EP row on 8×H200 (0 skips it)"},
     {"dp_ep_rate", "dp-ep-rate", BASE_OPT_DOUBLE, offsetof(run_args, dp_ep_rate), "32", NULL, 1e-3,
      1e9, BASE_OPT_CLI_ONLY, "REQ/S", "arrival rate of that row (32 ≈ 80 % load)"},
+    {"pd", "pd", BASE_OPT_BOOL, offsetof(run_args, pd), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY,
+     NULL, "add the prefill/decode row: 2 prefill + 6 decode Llama-3.1-8B / H100 replicas"},
+    {"pd_sizes", "pd-sizes", BASE_OPT_STRV, offsetof(run_args, pd_sizes), "200000", NULL, 0, 0,
+     BASE_OPT_CLI_ONLY, "N,...", "request counts of the prefill/decode row"},
+    {"pd_rate", "pd-rate", BASE_OPT_DOUBLE, offsetof(run_args, pd_rate), "60", NULL, 1e-3, 1e9,
+     BASE_OPT_CLI_ONLY, "REQ/S",
+     "arrival rate of that row (60 ≈ 80 % of the 75 req/s a 2:6 split sustains: its 2 prefill "
+     "replicas saturate first on these prompt-heavy lengths)"},
 };
 static const base_opt_table table = {"bench run", rows, G_N_ELEMENTS(rows), 0};
 static const base_opt_set set = {&table, 1};
@@ -61,15 +75,20 @@ typedef struct {
     int rc;
 } child_result;
 
-/* DP_EP: the DeepSeek-V3 DP 8 + EP row instead of the Llama replicas. */
+enum { ROW_LLAMA, ROW_DP_EP, ROW_PD };
+
+/* ROW: the Llama replicas, the DeepSeek-V3 DP 8 + EP row or the prefill/decode row. */
 static child_result
-run_child(uint64_t n, const run_args *a, const char *dir, bool dp_ep)
+run_child(uint64_t n, const run_args *a, const char *dir, int row)
 {
+    bool dp_ep = row == ROW_DP_EP;
     child_result cr = {0};
     sim_config cfg;
     sim_config_init(&cfg);
     g_autofree char *num = g_strdup_printf("%" PRIu64, n);
-    g_autofree char *rate = g_strdup_printf("%g", dp_ep ? a->dp_ep_rate : a->rate);
+    g_autofree char *rate = g_strdup_printf("%g", dp_ep           ? a->dp_ep_rate
+                                                  : row == ROW_PD ? a->pd_rate
+                                                                  : a->rate);
     g_autofree char *reps = g_strdup_printf("%" PRId64, a->replicas);
     g_autofree char *out_dir = g_strdup(dir);
     char *common[] = {"--workload",     "synthetic",
@@ -93,8 +112,13 @@ run_child(uint64_t n, const run_args *a, const char *dir, bool dp_ep)
     GPtrArray *args = g_ptr_array_new();
     for (size_t i = 0; i < G_N_ELEMENTS(common); i++)
         g_ptr_array_add(args, common[i]);
-    for (size_t i = 0; i < (dp_ep ? G_N_ELEMENTS(dsv3) : G_N_ELEMENTS(llama)); i++)
-        g_ptr_array_add(args, dp_ep ? dsv3[i] : llama[i]);
+    char *pd[] = {"--pd", "2:6", "--pd-link", "ib-ndr-400", "--router", "least_loaded"};
+    if (row == ROW_PD)
+        for (size_t i = 0; i < G_N_ELEMENTS(pd); i++)
+            g_ptr_array_add(args, pd[i]);
+    else
+        for (size_t i = 0; i < (dp_ep ? G_N_ELEMENTS(dsv3) : G_N_ELEMENTS(llama)); i++)
+            g_ptr_array_add(args, dp_ep ? dsv3[i] : llama[i]);
     GError *err = NULL;
     gboolean parsed =
         sim_config_parse_args(&cfg, NULL, (int)args->len, (char **)args->pdata, NULL, &err);
@@ -152,7 +176,7 @@ machine(void)
 /* One size in a forked child (its peak RSS is its own); prints the row (and the header first
  * when HEADER). */
 static int
-run_row(uint64_t n, const run_args *a, const char *dir, bool dp_ep, bool header)
+run_row(uint64_t n, const run_args *a, const char *dir, int row, bool header)
 {
     if (header)
         printf("%10s %9s %9s %12s %14s %10s %10s %9s\n", "requests", "CPU s", "wall s", "req/CPU-s",
@@ -164,7 +188,7 @@ run_row(uint64_t n, const run_args *a, const char *dir, bool dp_ep, bool header)
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        child_result cr = run_child(n, a, dir, dp_ep);
+        child_result cr = run_child(n, a, dir, row);
         ssize_t w = write(fds[1], &cr, sizeof cr);
         _exit(w == (ssize_t)sizeof cr ? 0 : 1);
     }
@@ -190,7 +214,8 @@ bench_run(int argc, char **argv)
     run_args a = {0};
     base_opts_defaults(&set, &a);
     if (cli_wants_help(argc, argv)) {
-        cli_print_help("bench run [--sizes N,...] [--rate R] [--replicas N] [--dp-ep-size N]",
+        cli_print_help("bench run [--sizes N,...] [--rate R] [--replicas N] [--dp-ep-size N] "
+                       "[--pd [--pd-sizes N,...] [--pd-rate R]]",
                        "Simulated requests per CPU-second and peak RSS of whole runs.", &set);
         base_opts_clear(&set, &a);
         return CLI_OK;
@@ -198,6 +223,8 @@ bench_run(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (g_str_has_prefix(argv[i], "--sizes"))
             g_clear_pointer(&a.sizes, g_strfreev);
+        else if (g_str_has_prefix(argv[i], "--pd-sizes"))
+            g_clear_pointer(&a.pd_sizes, g_strfreev);
     GError *err = NULL;
     if (!base_opts_parse_args(&set, &a, argc - 1, argv + 1, NULL, &err)) {
         base_opts_clear(&set, &a);
@@ -217,13 +244,25 @@ bench_run(int argc, char **argv)
             rc = cli_failf(CLI_USAGE, "bench run: --sizes: bad size '%s'", a.sizes[i]);
             break;
         }
-        rc = run_row((uint64_t)nd, &a, dir, false, i == 0);
+        rc = run_row((uint64_t)nd, &a, dir, ROW_LLAMA, i == 0);
     }
     if (rc == CLI_OK && a.dp_ep_size > 0) {
         printf("\nDeepSeek-V3 fp8 / 8 x H200, data parallel 8 + expert parallel (lockstep), "
                "Poisson %.0f req/s, Azure conversation lengths\n",
                a.dp_ep_rate);
-        rc = run_row((uint64_t)a.dp_ep_size, &a, dir, true, true);
+        rc = run_row((uint64_t)a.dp_ep_size, &a, dir, ROW_DP_EP, true);
+    }
+    for (size_t i = 0; rc == CLI_OK && a.pd && a.pd_sizes != NULL && a.pd_sizes[i] != NULL; i++) {
+        double nd;
+        if (!base_parse_double(a.pd_sizes[i], &nd) || nd < 1) {
+            rc = cli_failf(CLI_USAGE, "bench run: --pd-sizes: bad size '%s'", a.pd_sizes[i]);
+            break;
+        }
+        if (i == 0)
+            printf("\nLlama-3.1-8B / H100 SXM, prefill/decode 2:6 over InfiniBand NDR 400, "
+                   "Poisson %.0f req/s, Azure conversation lengths\n",
+                   a.pd_rate);
+        rc = run_row((uint64_t)nd, &a, dir, ROW_PD, i == 0);
     }
     g_autofree char *load1 = load_1min();
     printf("1-minute load average at end: %s\n", load1);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/asset.h"
+#include "sim/config.h"
 #include "sim/profile.h"
 #include "timemodel/hardware.h"
 #include "timemodel/model.h"
@@ -126,5 +127,12 @@ cmd_presets(int argc, char **argv)
         const sim_profile *p = sim_profile_at(i);
         printf("  %-10s %s; %s\n", p->name, p->summary, p->follows);
     }
+    /* KV-transfer links of prefill/decode runs (sim/config.c, docs/design.md §5c) */
+    printf("\nlinks (--pd-link: per GPU and direction, line rate × efficiency, setup):\n");
+    size_t nl = 0;
+    const sim_link_preset *lp = sim_link_presets(&nl);
+    for (size_t i = 0; i < nl; i++)
+        printf("  %-10s %6.1f GB/s × %.3g, %.2f ms  %s\n", lp[i].name, lp[i].bandwidth_Bps / 1e9,
+               lp[i].efficiency, lp[i].setup_s * 1e3, lp[i].summary);
     return CLI_OK;
 }

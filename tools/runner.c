@@ -411,6 +411,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_seqs = o->max_num_seqs,
         .max_num_batched_tokens = o->max_num_batched_tokens,
     };
+    if (pd != NULL) /* both pools' replicas (docs/design.md §5c) */
+        simd.replicas += sim_cluster_pool_at(cl, 1)->nreplicas;
     op.info.simulated = &simd;
     if (outs != NULL) {
         json_auto_t *conf =
