@@ -587,3 +587,68 @@ Test(calib_import, explicit_efficiencies_beat_every_class)
               isnan(p->elem_memory_eff) && isnan(p->mixdec_memory_eff));
     base_opts_clear(&tmset, &o);
 }
+
+/* The format table (timemodel/calib_import.c): every real table in data/ is recognised from
+ * its header as the kind its SOURCE.md says it is (the expectations are written from those
+ * files' documentation, not from the detector), each name parses back to its format, and a
+ * format that needs a directory or several tables refuses a single file in one line. */
+Test(calib_import, format_table_recognises_every_table_in_data)
+{
+    static const struct {
+        const char *path;
+        tm_calib_format want;
+    } files[] = {
+        {"vidur-profiling/compute_h100_meta-llama_Llama-2-7b-hf_mlp.csv", TM_CALIB_FMT_VIDUR_MLP},
+        {"aiconfigurator-h100/vllm-0.14.0_gemm_perf.bf16.csv", TM_CALIB_FMT_AIC_GEMM},
+        {"aiconfigurator-h100/vllm-0.14.0_context_attention_perf.bf16kv.csv",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"aiconfigurator-h100/vllm-0.14.0_generation_attention_perf.bf16kv.csv",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv", TM_CALIB_FMT_AIC_ALLREDUCE},
+        {"aiconfigurator-h100/nccl-2.27.3_nccl_perf.csv", TM_CALIB_FMT_AIC_NCCL},
+        {"aiconfigurator-h200/vllm-0.18.0_custom_allreduce_perf.csv", TM_CALIB_FMT_AIC_ALLREDUCE},
+        {"aiconfigurator-h200/vllm-0.24.0_generation_attention_perf.bf16kv.csv.gz",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/dense.csv", TM_CALIB_FMT_LSS_DENSE},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/attention.csv",
+         TM_CALIB_FMT_LSS_ATTENTION},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/per_sequence.csv",
+         TM_CALIB_FMT_LSS_PER_SEQUENCE},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1", TM_CALIB_FMT_LSS_PROFILE},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *p = g_build_filename(DATA, files[i].path, NULL);
+        tm_calib_format f = TM_CALIB_FMT_AUTO;
+        GError *err = NULL;
+        cr_assert(tm_calib_detect_format(p, &f, &err), "%s: %s", files[i].path,
+                  err ? err->message : "");
+        cr_expect_eq(f, files[i].want, "%s: detected %s", files[i].path, tm_calib_format_name(f));
+    }
+    for (int f = 0; f < TM_CALIB_FMT_COUNT; f++) {
+        tm_calib_format back = TM_CALIB_FMT_COUNT;
+        const char *name = tm_calib_format_name((tm_calib_format)f);
+        cr_assert(tm_calib_format_parse(name, &back, NULL), "%s", name);
+        cr_expect_eq(back, (tm_calib_format)f, "%s", name);
+    }
+    /* --input-format lss-profile / vidur+aic-steps on one file: an error, not a crash */
+    tm_options o;
+    opts_init(&o, NULL, NULL);
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autofree char *gemm =
+        g_build_filename(DATA, "aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv", NULL);
+    const tm_calib_format whole[] = {TM_CALIB_FMT_LSS_PROFILE, TM_CALIB_FMT_COMPOSED};
+    for (size_t i = 0; i < G_N_ELEMENTS(whole); i++) {
+        io.format = whole[i];
+        g_autoptr(tm_calib_data) d = tm_calib_data_new();
+        GError *err = NULL;
+        cr_assert_not(tm_calib_import(d, gemm, &io, NULL, &err));
+        cr_expect(strstr(err->message, tm_calib_format_name(whole[i])) != NULL &&
+                      strchr(err->message, '\n') == NULL,
+                  "%s", err->message);
+        cr_expect_eq(tm_calib_data_size(d), 0);
+        g_error_free(err);
+    }
+    base_opts_clear(&tmset, &o);
+}
