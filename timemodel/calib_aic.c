@@ -6,6 +6,7 @@
  *   aic-allreduce  vLLM's custom all-reduce (CUDA-graph rows; eager rows skipped);
  *   aic-nccl       NCCL all_reduce, all_gather, reduce_scatter, alltoall.
  * Replicated rows of one shape are merged into their median. */
+#include <math.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -22,6 +23,12 @@ dtype_cell(tm__calib_imp *m, int col, tm_dtype *d, double *bytes, GError **error
     if (g_ascii_strcasecmp(s, "float") == 0 || g_ascii_strcasecmp(s, "float32") == 0) {
         *d = TM_DTYPE_BF16;
         *bytes = 4.0;
+        return TRUE;
+    }
+    if (g_ascii_strcasecmp(s, "fp8_block") == 0) {
+        /* DeepSeek-style fp8 with a fp32 scale per 128×128 block (0.02 % of the bytes) */
+        *d = TM_DTYPE_FP8;
+        *bytes = 1.0;
         return TRUE;
     }
     GError *e = NULL;
@@ -58,7 +65,9 @@ tm__calib_import_aic_gemm(tm__calib_imp *m, GError **error)
             return FALSE;
         double f, bytes;
         tm_gemm_work((double)mm, (double)nn, (double)kk, bw, 2.0, &f, &bytes);
-        tm_calib_op op = {f / tm_hardware_gemm_flops(&m->hw, dt), bytes / m->hw.mem_bw, false};
+        /* quantised weights are their own kernel family (TM_OPCLASS_GEMM_Q), as in the roofline */
+        tm_calib_op op = {f / tm_hardware_gemm_flops(&m->hw, dt), bytes / m->hw.mem_bw,
+                          tm_dtype_bytes(dt) < 2.0 ? TM_OPCLASS_GEMM_Q : TM_OPCLASS_GEMM};
         g_autofree char *config =
             g_strdup_printf("gemm n=%" G_GINT64_FORMAT " k=%" G_GINT64_FORMAT, nn, kk);
         g_autofree char *key =
@@ -67,7 +76,8 @@ tm__calib_import_aic_gemm(tm__calib_imp *m, GError **error)
         g_autofree char *desc = g_strdup_printf("gemm m=%" G_GINT64_FORMAT " n=%" G_GINT64_FORMAT
                                                 " k=%" G_GINT64_FORMAT " %s",
                                                 mm, nn, kk, tm_dtype_name(dt));
-        tm__calib_sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL};
+        tm__calib_sample_meta sm = {
+            TM_REGIME_LINEAR, config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0, 0};
         tm__calib_add_sample(m, key, y, &op, 1, &sm, desc);
     }
     return more == 0;
@@ -138,7 +148,8 @@ tm__calib_import_aic_attention(tm__calib_imp *m, GError **error)
         g_autofree char *config =
             g_strdup_printf("%s heads=%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT, opn, heads, kv);
         tm__calib_sample_meta sm = {
-            context ? TM_REGIME_PREFILL : TM_REGIME_DECODE, config, 1.0, 0, 0, 0, 0, NULL};
+            context ? TM_REGIME_PREFILL : TM_REGIME_DECODE, config, 1.0, 0, 0, 0, 0, NULL, 0, 0, 0};
+        tm__calib_layer_terms(&det, &sm);
         g_autofree char *key =
             g_strdup_printf("%d|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
                             "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%d",
@@ -208,4 +219,197 @@ gboolean
 tm__calib_import_aic_nccl(tm__calib_imp *m, GError **error)
 {
     return import_aic_comm(m, true, error);
+}
+
+/* MoE rows: one layer's routed experts in vLLM's fused-MoE kernel for num_tokens tokens (all
+ * the tokens entering the layer on this GPU) on moe_tp_size × moe_ep_size GPUs. Priced with
+ * tm_moe_work, the roofline's own expression: a GPU holds num_experts / ep experts, each
+ * sliced inter_size / tp, and gets num_tokens · topk / ep assignments. Balanced routing
+ * spreads them over min(local experts, assignments) distinct experts; power-law rows are
+ * skipped (the roofline routes uniformly and has no distinct-expert count for them), and so
+ * are rows faster than the roofline at peak allows (their benchmark routed to fewer experts
+ * than balanced routing does, e.g. DeepSeek's group-limited top-4 of 8 groups on H200). */
+gboolean
+tm__calib_import_aic_moe(tm__calib_imp *m, GError **error)
+{
+    static const char *const names[] = {"moe_dtype", "num_tokens",  "hidden_size", "inter_size",
+                                        "topk",      "num_experts", "moe_tp_size", "moe_ep_size",
+                                        "latency",   NULL};
+
+    enum { DT, TOK, HID, INTER, TOPK, NEXP, TPC, EPC, LAT, N };
+
+    G_STATIC_ASSERT(BASE_STRV_N(names) == N);
+    int c[N];
+    for (size_t i = 0; i < N; i++)
+        if (!tm__calib_need_col(m, names[i], &c[i], error))
+            return FALSE;
+    int dc = base_csv_col(m->c, "distribution");
+    if (!tm__calib_resolve_table(m, false, error))
+        return FALSE;
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
+        m->info->rows++;
+        int64_t v[N];
+        for (int i = TOK; i <= EPC; i++)
+            if (!tm__calib_cell_int(m, c[i], 1, &v[i], error))
+                return FALSE;
+        double y, bw;
+        tm_dtype dt;
+        if (!tm__calib_cell_time(m, c[LAT], 1e-3, &y, error) ||
+            !dtype_cell(m, c[DT], &dt, &bw, error))
+            return FALSE;
+        const char *dist = dc >= 0 ? base_csv_field(m->c, (size_t)dc) : "balanced";
+        if (strcmp(dist, "balanced") != 0) {
+            g_autofree char *why = g_strdup_printf("%s routing (balanced rows are used)", dist);
+            tm__calib_skip(m, why);
+            continue;
+        }
+        int64_t T = v[TOK], h = v[HID], ie = v[INTER], k = v[TOPK], E = v[NEXP], tp = v[TPC],
+                ep = v[EPC];
+        if (k > E || E % ep != 0 || ie % tp != 0) {
+            tm__calib_row_error(m, error,
+                                "topk %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                                " experts on tp %" G_GINT64_FORMAT " × ep %" G_GINT64_FORMAT
+                                " (inter_size %" G_GINT64_FORMAT ") is not a valid split",
+                                k, E, tp, ep, ie);
+            return FALSE;
+        }
+        double assign = (double)T * (double)k / (double)ep;
+        double local = (double)(E / ep), distinct = fmin(local, assign);
+        double f, bytes;
+        tm_moe_work((double)h, (double)(ie / tp), distinct, assign, bw, 2.0, &f, &bytes);
+        tm_calib_op op = {f / tm_hardware_gemm_flops(&m->hw, dt), bytes / m->hw.mem_bw,
+                          tm_dtype_bytes(dt) < 2.0 ? TM_OPCLASS_MOE_Q : TM_OPCLASS_MOE};
+        if (y < fmax(op.compute_s, op.memory_s)) {
+            tm__calib_skip(m, "rows faster than the roofline at peak (routed to fewer experts "
+                              "than balanced routing touches)");
+            continue;
+        }
+        g_autofree char *config =
+            g_strdup_printf("moe h=%" G_GINT64_FORMAT " I=%" G_GINT64_FORMAT " E=%" G_GINT64_FORMAT
+                            " k=%" G_GINT64_FORMAT " tp=%" G_GINT64_FORMAT " ep=%" G_GINT64_FORMAT,
+                            h, ie, E, k, tp, ep);
+        g_autofree char *key = g_strdup_printf("%s|%" G_GINT64_FORMAT "|%d", config, T, (int)dt);
+        g_autofree char *desc = g_strdup_printf("moe tokens=%" G_GINT64_FORMAT " %s %s", T,
+                                                tm_dtype_name(dt), config + 4);
+        tm__calib_sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0, 0, 0, 0, NULL, 0, 0, 0};
+        sm.moe_token_s = (double)T * (double)h * 2.0 / m->hw.mem_bw;
+        tm__calib_add_sample(m, key, y, &op, 1, &sm, desc);
+    }
+    return more == 0;
+}
+
+/* MLA and DSA module rows: one whole attention module of a DeepSeek layer (q_a / kv_a, q_b,
+ * kv_b, the attention kernels, DSA's lightning indexer, o_proj) for batch_size prompts of isl
+ * tokens (context) or batch_size decodes at step cached tokens (generation), with num_heads
+ * heads per GPU. Priced on the preset the row names (deepseek-ai/DeepSeek-V3 → deepseek-v3,
+ * or --model) at TP = its heads / num_heads, weights gemm_type and cache kv_cache_dtype: the
+ * sample holds the roofline's operators of those rows for one layer, so the fit's GEMM and
+ * attention classes (and their per-kernel floors) learn the module. */
+static gboolean
+module_dtype(tm__calib_imp *m, int col, tm_dtype *out, GError **error)
+{
+    double unused;
+    return dtype_cell(m, col, out, &unused, error);
+}
+
+gboolean
+tm__calib_import_aic_module(tm__calib_imp *m, GError **error)
+{
+    static const char *const names[] = {"op_name", "model",   "num_heads", "batch_size",     "isl",
+                                        "step",    "latency", "gemm_type", "kv_cache_dtype", NULL};
+
+    enum { OP, MODEL, HEADS, BATCH, ISL, STEP, LAT, GEMM, KV, N };
+
+    G_STATIC_ASSERT(BASE_STRV_N(names) == N);
+    int c[N];
+    for (size_t i = 0; i < N; i++)
+        if (!tm__calib_need_col(m, names[i], &c[i], error))
+            return FALSE;
+    if (!tm__calib_resolve_table(m, false, error))
+        return FALSE;
+    static const tm_row_id rows[] = {TM_ROW_QKV, TM_ROW_ATTENTION, TM_ROW_INDEXER, TM_ROW_OPROJ};
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
+        m->info->rows++;
+        const char *opn = base_csv_field(m->c, (size_t)c[OP]);
+        bool context = g_str_has_suffix(opn, "_context_module");
+        if (!context && !g_str_has_suffix(opn, "_generation_module")) {
+            base_csv_set_error(m->c, c[OP], error,
+                               "expected a *_context_module or *_generation_module, got '%s'", opn);
+            return FALSE;
+        }
+        int64_t v[N];
+        for (int i = HEADS; i <= STEP; i++)
+            if (!tm__calib_cell_int(m, c[i], i == STEP ? 0 : 1, &v[i], error))
+                return FALSE;
+        double y;
+        tm_dtype wd, kd;
+        if (!tm__calib_cell_time(m, c[LAT], 1e-3, &y, error) ||
+            !module_dtype(m, c[GEMM], &wd, error) || !module_dtype(m, c[KV], &kd, error))
+            return FALSE;
+        g_autofree char *name = NULL;
+        if (m->o->tm->model != NULL) {
+            name = g_strdup(m->o->tm->model);
+        } else {
+            const char *id = base_csv_field(m->c, (size_t)c[MODEL]);
+            const char *slash = strrchr(id, '/');
+            name = g_ascii_strdown(slash != NULL ? slash + 1 : id, -1);
+        }
+        g_auto(tm_model_spec) probe = {0};
+        GError *e = NULL;
+        if (!tm_model_spec_load(&probe, name, &e)) {
+            tm__calib_row_error(m, error, "model %s: %s (pass --model)", name, e->message);
+            g_error_free(e);
+            return FALSE;
+        }
+        if (!probe.mla || probe.heads % v[HEADS] != 0) {
+            tm__calib_row_error(m, error,
+                                "model %s has %s%" G_GINT64_FORMAT
+                                " heads: no TP degree gives %" G_GINT64_FORMAT " per GPU",
+                                name, probe.mla ? "" : "no MLA, ", probe.heads, v[HEADS]);
+            return FALSE;
+        }
+        int64_t tp = probe.heads / v[HEADS];
+        if (!context && (probe.index_topk > 0) != g_str_has_prefix(opn, "dsa")) {
+            tm__calib_row_error(m, error, "%s rows need a model %s a DSA indexer (%s)", opn,
+                                probe.index_topk > 0 ? "without" : "with", name);
+            return FALSE;
+        }
+        tm__calib_peak *k = tm__calib_model_peak_dt(m, name, tp, wd, kd, error);
+        if (k == NULL)
+            return FALSE;
+        tm_batch b;
+        tm_batch_init(&b, k->topk);
+        tm_batch_add_n(&b, (uint32_t)v[BATCH], context ? (uint64_t)v[ISL] : 1, (uint64_t)v[STEP],
+                       true);
+        tm_roofline_detail det;
+        tm_roofline_eval(k->tm, &b, &det);
+        tm_calib_op ops[TM_MAX_OPS];
+        size_t n = 0;
+        double kern[TM_OPCLASS_COUNT] = {0};
+        for (size_t i = 0; i < det.n_ops; i++) {
+            const tm_op *o = &det.ops[i];
+            bool in = false;
+            for (size_t r = 0; r < G_N_ELEMENTS(rows); r++)
+                in |= o->row == rows[r];
+            if (!in || o->cls == TM_OPCLASS_ELEMENTWISE)
+                continue; /* the layer's input norm is outside the module */
+            ops[n++] = tm__calib_op_of(o, true);
+            kern[o->cls] += 1.0;
+        }
+        g_autofree char *config = g_strdup_printf("%s %s tp=%" G_GINT64_FORMAT " %s/%s kv", opn,
+                                                  name, tp, tm_dtype_name(wd), tm_dtype_name(kd));
+        g_autofree char *key =
+            g_strdup_printf("%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
+                            config, v[BATCH], v[ISL], v[STEP]);
+        g_autofree char *desc =
+            g_strdup_printf("%s heads=%" G_GINT64_FORMAT " batch=%" G_GINT64_FORMAT
+                            " isl=%" G_GINT64_FORMAT " step=%" G_GINT64_FORMAT " %s",
+                            opn, v[HEADS], v[BATCH], v[ISL], v[STEP], tm_dtype_name(wd));
+        tm__calib_sample_meta sm = {
+            context ? TM_REGIME_PREFILL : TM_REGIME_DECODE, config, 0.0, 0, 0, 0, 0, kern, 0, 0, 0};
+        tm__calib_add_sample(m, key, y, ops, n, &sm, desc);
+    }
+    return more == 0;
 }

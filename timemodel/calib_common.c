@@ -54,6 +54,7 @@ tm__calib_peak_params(
     p->step_overhead_s = p->per_seq_overhead_s = 0.0;
     p->overlap = 0.0;
     p->moe_imbalance = 0.0;
+    p->attn_item_s = p->attn_serial = p->moe_token = 0.0; /* multipliers, fitted */
     p->weight_dtype = wd;
     p->kv_dtype = kd;
     p->par = par;
@@ -239,6 +240,9 @@ tm__calib_add_sample(tm__calib_imp *m,
         s.kernels[ops[0].cls] = sm->kernels;
     s.comm_s = sm->comm_s;
     s.seqs = sm->seqs;
+    s.att_items = sm->att_items;
+    s.att_serial_s = sm->att_serial_s;
+    s.moe_token_s = sm->moe_token_s;
     s.config = tm_calib_data_config_id(m->d, sm->config);
     s.source = m->source;
     s.line = m->c != NULL ? base_csv_lineno(m->c) : 0;
@@ -320,6 +324,9 @@ tm__calib_stepacc_add(tm__calib_stepacc *a,
     }
     a->steps += 1.0;
     a->seqs += b->num_seqs;
+    a->att_items += det.att_items;
+    a->att_serial_s += det.att_serial_s;
+    a->moe_token_s += det.moe_token_s;
     a->has_prefill |= b->num_prefill > 0;
     a->has_decode |= b->num_decode > 0;
 }
@@ -333,6 +340,9 @@ tm__calib_stepacc_scale(tm__calib_stepacc *a, double f)
     }
     a->comm_s *= f;
     a->offset_s *= f;
+    a->att_items *= f;
+    a->att_serial_s *= f;
+    a->moe_token_s *= f;
     a->steps *= f;
     for (int c = 0; c < TM_OPCLASS_COUNT; c++)
         a->kernels[c] *= f;
@@ -352,6 +362,9 @@ tm__calib_add_step_sample(
     sm.offset_s = a->offset_s;
     sm.steps = a->steps;
     sm.seqs = a->seqs;
+    sm.att_items = a->att_items;
+    sm.att_serial_s = a->att_serial_s;
+    sm.moe_token_s = a->moe_token_s;
     sm.class_kernels = a->kernels;
     tm__calib_add_sample(m, NULL, y_s, a->ops, a->n, &sm, desc);
 }
@@ -457,7 +470,17 @@ tm__calib_shape_peak(tm__calib_imp *m,
 tm__calib_peak *
 tm__calib_model_peak_of(tm__calib_imp *m, const char *name, int64_t tp, GError **error)
 {
-    g_autofree char *key = g_strdup_printf("model|%s|%" G_GINT64_FORMAT, name, tp);
+    return tm__calib_model_peak_dt(m, name, tp, TM_DTYPE_BF16, TM_DTYPE_BF16, error);
+}
+
+tm__calib_peak *
+tm__calib_model_peak_dt(
+    tm__calib_imp *m, const char *name, int64_t tp, tm_dtype wd, tm_dtype kd, GError **error)
+{
+    g_autofree char *key =
+        wd == TM_DTYPE_BF16 && kd == TM_DTYPE_BF16
+            ? g_strdup_printf("model|%s|%" G_GINT64_FORMAT, name, tp)
+            : g_strdup_printf("model|%s|%" G_GINT64_FORMAT "|%d|%d", name, tp, (int)wd, (int)kd);
     tm__calib_peak *k = g_hash_table_lookup(m->peaks, key);
     if (k != NULL)
         return k;
@@ -477,7 +500,7 @@ tm__calib_model_peak_of(tm__calib_imp *m, const char *name, int64_t tp, GError *
         return NULL;
     }
     tm_roofline_params p;
-    tm__calib_peak_params(&p, &m->hw, par, TM_DTYPE_BF16, TM_DTYPE_BF16);
+    tm__calib_peak_params(&p, &m->hw, par, wd, kd);
     k->tm = tm_roofline_new(&k->m, &m->hw, &p);
     k->backend = p.backend;
     tm__calib_peak_finish(k);
@@ -575,6 +598,16 @@ tm__calib_attention_ops(const tm_roofline_detail *d, tm_calib_op *out, bool *pre
     return n;
 }
 
+void
+tm__calib_layer_terms(const tm_roofline_detail *d, tm__calib_sample_meta *sm)
+{
+    const tm_op *dec = tm_roofline_find_op(d, "attention.decode");
+    const tm_op *moe = tm_roofline_find_op(d, "moe.experts");
+    sm->att_items = dec != NULL && dec->count > 0 ? d->att_items / dec->count : 0.0;
+    sm->att_serial_s = dec != NULL && dec->count > 0 ? d->att_serial_s / dec->count : 0.0;
+    sm->moe_token_s = moe != NULL && moe->count > 0 ? d->moe_token_s / moe->count : 0.0;
+}
+
 tm_calib_regime
 tm__calib_att_regime(bool pre, bool dec)
 {
@@ -596,7 +629,8 @@ tm__calib_add_collective(tm__calib_imp *m,
 {
     const tm_link *l = tm_hardware_link(&m->hw, link);
     double x = l->bw > 0 ? tm_collective_bytes(kind, n, bytes) / l->bw : 0.0;
-    tm__calib_sample_meta sm = {TM_REGIME_COLLECTIVE, config, 0.0, x, l->latency_s, 0.0, 0.0, NULL};
+    tm__calib_sample_meta sm = {
+        TM_REGIME_COLLECTIVE, config, 0.0, x, l->latency_s, 0.0, 0.0, NULL, 0, 0, 0};
     g_autofree char *desc = g_strdup_printf("%s n=%.0f bytes=%.0f", kname, n, bytes);
     tm__calib_add_sample(m, key, y, NULL, 0, &sm, desc);
 }

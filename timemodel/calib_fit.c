@@ -32,6 +32,18 @@ const char *const tm__calib_term_names[] = {
     [TM_TERM_MIXDEC_KERNEL] = "mixdec_kernel",
     [TM_TERM_MIXDEC_COMPUTE] = "mixdec_compute",
     [TM_TERM_MIXDEC_MEMORY] = "mixdec_memory",
+    [TM_TERM_MOE_KERNEL] = "moe_kernel",
+    [TM_TERM_MOE_COMPUTE] = "moe_compute",
+    [TM_TERM_MOE_MEMORY] = "moe_memory",
+    [TM_TERM_Q_KERNEL] = "q_kernel",
+    [TM_TERM_Q_COMPUTE] = "q_compute",
+    [TM_TERM_Q_MEMORY] = "q_memory",
+    [TM_TERM_MOEQ_KERNEL] = "moeq_kernel",
+    [TM_TERM_MOEQ_COMPUTE] = "moeq_compute",
+    [TM_TERM_MOEQ_MEMORY] = "moeq_memory",
+    [TM_TERM_ATT_ITEM] = "attn_item",
+    [TM_TERM_ATT_SERIAL] = "attn_serial",
+    [TM_TERM_MOE_TOKEN] = "moe_token",
     NULL,
 };
 G_STATIC_ASSERT(BASE_STRV_N(tm__calib_term_names) == P);
@@ -47,13 +59,17 @@ static const char *const regime_names[] = {
 G_STATIC_ASSERT(BASE_STRV_N(regime_names) == TM_REGIME_COUNT);
 
 /* Order in which terms claim the data when ranks are counted (too few samples, exact
- * tm__calib_collinearity): the roofline's own terms first, overheads last. */
+ * collinearity): the roofline's own terms first, overheads last. */
 const tm_calib_term tm__calib_term_priority[P] = {
     TM_TERM_COMPUTE,       TM_TERM_MEMORY,         TM_TERM_ATT_COMPUTE,
     TM_TERM_ATT_MEMORY,    TM_TERM_ELEM_MEMORY,    TM_TERM_ELEM_COMPUTE,
-    TM_TERM_MIXDEC_MEMORY, TM_TERM_MIXDEC_COMPUTE, TM_TERM_COMM,
+    TM_TERM_MIXDEC_MEMORY, TM_TERM_MIXDEC_COMPUTE, TM_TERM_MOE_MEMORY,
+    TM_TERM_MOE_COMPUTE,   TM_TERM_Q_MEMORY,       TM_TERM_Q_COMPUTE,
+    TM_TERM_MOEQ_MEMORY,   TM_TERM_MOEQ_COMPUTE,   TM_TERM_COMM,
     TM_TERM_FIXED,         TM_TERM_KERNEL,         TM_TERM_ATT_KERNEL,
-    TM_TERM_ELEM_KERNEL,   TM_TERM_MIXDEC_KERNEL,  TM_TERM_SEQ};
+    TM_TERM_ELEM_KERNEL,   TM_TERM_MIXDEC_KERNEL,  TM_TERM_MOE_KERNEL,
+    TM_TERM_Q_KERNEL,      TM_TERM_MOEQ_KERNEL,    TM_TERM_ATT_ITEM,
+    TM_TERM_ATT_SERIAL,    TM_TERM_MOE_TOKEN,      TM_TERM_SEQ};
 
 const char *
 tm_calib_term_name(tm_calib_term t)
@@ -64,8 +80,8 @@ tm_calib_term_name(tm_calib_term t)
 bool
 tm_calib_term_is_multiplier(tm_calib_term t)
 {
-    return t == TM_TERM_COMM ||
-           (t >= TM_TERM_KERNEL && t < TM_TERM_COUNT && (t - TM_TERM_KERNEL) % 3 != 0);
+    return t == TM_TERM_COMM || t == TM_TERM_ATT_SERIAL || t == TM_TERM_MOE_TOKEN ||
+           (t >= TM_TERM_KERNEL && t <= TM_TERM_CLASS_LAST && (t - TM_TERM_KERNEL) % 3 != 0);
 }
 
 gboolean
@@ -254,7 +270,9 @@ static inline double
 rest_part(const tm_calib_sample *s, const double *beta)
 {
     return s->offset_s + beta[TM_TERM_FIXED] * s->steps + beta[TM_TERM_SEQ] * s->seqs +
-           beta[TM_TERM_COMM] * s->comm_s + kernel_part(s, beta);
+           beta[TM_TERM_COMM] * s->comm_s + kernel_part(s, beta) +
+           beta[TM_TERM_ATT_ITEM] * s->att_items + beta[TM_TERM_ATT_SERIAL] * s->att_serial_s +
+           beta[TM_TERM_MOE_TOKEN] * s->moe_token_s;
 }
 
 double
@@ -363,7 +381,19 @@ tm_calib_fit_to_json(const tm_calib_fit *f,
                 {TM_TERM_MIXDEC_COMPUTE, "beta_mixdec_compute"},
                 {TM_TERM_MIXDEC_MEMORY, "beta_mixdec_memory"},
                 {TM_TERM_COMM, "beta_comm"},
-                {TM_TERM_SEQ, "beta_seq_s"}};
+                {TM_TERM_SEQ, "beta_seq_s"},
+                {TM_TERM_MOE_KERNEL, "beta_moe_kernel_s"},
+                {TM_TERM_MOE_COMPUTE, "beta_moe_compute"},
+                {TM_TERM_MOE_MEMORY, "beta_moe_memory"},
+                {TM_TERM_Q_KERNEL, "beta_q_kernel_s"},
+                {TM_TERM_Q_COMPUTE, "beta_q_compute"},
+                {TM_TERM_Q_MEMORY, "beta_q_memory"},
+                {TM_TERM_MOEQ_KERNEL, "beta_moeq_kernel_s"},
+                {TM_TERM_MOEQ_COMPUTE, "beta_moeq_compute"},
+                {TM_TERM_MOEQ_MEMORY, "beta_moeq_memory"},
+                {TM_TERM_ATT_ITEM, "beta_attn_item_s"},
+                {TM_TERM_ATT_SERIAL, "beta_attn_serial"},
+                {TM_TERM_MOE_TOKEN, "beta_moe_token"}};
 
     json_t *root = json_object();
     json_object_set_new(root, "format", json_string("servesim-calibration/1"));

@@ -151,8 +151,11 @@ exercised_terms(tm__calib_ctx *c, tm__calib_normal *ne0, bool *any_c, bool *any_
         for (int k = 0; k < NCLASS; k++)
             if (s->kernels[k] > 0)
                 exercised |= BIT(c->split ? TM_TERM_CLASS_KERNEL(k) : TM_TERM_KERNEL);
-        exercised |= (s->steps > 0 ? BIT(TM_TERM_FIXED) : 0) |
-                     (s->comm_s > 0 ? BIT(TM_TERM_COMM) : 0) | (s->seqs > 0 ? BIT(TM_TERM_SEQ) : 0);
+        exercised |=
+            (s->steps > 0 ? BIT(TM_TERM_FIXED) : 0) | (s->comm_s > 0 ? BIT(TM_TERM_COMM) : 0) |
+            (s->seqs > 0 ? BIT(TM_TERM_SEQ) : 0) | (s->att_items > 0 ? BIT(TM_TERM_ATT_ITEM) : 0) |
+            (s->att_serial_s > 0 ? BIT(TM_TERM_ATT_SERIAL) : 0) |
+            (s->moe_token_s > 0 ? BIT(TM_TERM_MOE_TOKEN) : 0);
     }
     tm__calib_normal_build(c, &tm__calib_ridge, NULL, 0, NULL, ne0);
     for (int k = 0; k < NCLASS; k++) {

@@ -18,7 +18,9 @@
 
 /* ---- fitting context -------------------------------------------------------------------- */
 
-const tm__calib_cls tm__calib_ridge = {{1.0, 1.0, 1.0, 1.0}, {1.0, 1.0, 1.0, 1.0}};
+const tm__calib_cls tm__calib_ridge = {{1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0},
+                                       {1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0}};
+G_STATIC_ASSERT(NCLASS == 7); /* the ridge initialiser lists every class */
 
 static inline bool
 compute_bound(const tm__calib_cls *cb, int k, const tm_calib_op *o)
@@ -35,6 +37,9 @@ design_row(const tm__calib_ctx *c, size_t j, const tm__calib_cls *cb, double x[P
     x[TM_TERM_FIXED] = s->steps;
     x[TM_TERM_SEQ] = s->seqs;
     x[TM_TERM_COMM] = s->comm_s;
+    x[TM_TERM_ATT_ITEM] = s->att_items;
+    x[TM_TERM_ATT_SERIAL] = s->att_serial_s;
+    x[TM_TERM_MOE_TOKEN] = s->moe_token_s;
     for (int k = 0; k < NCLASS; k++)
         x[c->split ? TM_TERM_CLASS_KERNEL(k) : TM_TERM_KERNEL] += s->kernels[k];
     const tm_calib_op *o = c->ops + s->op_first;
@@ -144,7 +149,7 @@ tm__calib_fit_linear(const tm__calib_ctx *c,
 
 /* ---- max form ----------------------------------------------------------------------------- */
 
-#define NREST (3 + NCLASS)
+#define NREST (6 + NCLASS)
 
 /* Compact per-sample rows for the 2-D search: w, r, C, M, rest design. */
 typedef struct {
@@ -152,9 +157,14 @@ typedef struct {
     double x[NREST]; /* rest_terms */
 } mrow;
 
+/* x[0..3): fixed, seq, comm; x[3..3+NCLASS): kernels by class; then the additive shape
+ * terms of decode attention and MoE. */
 static const tm_calib_term rest_terms[NREST] = {
-    TM_TERM_FIXED,      TM_TERM_SEQ,         TM_TERM_COMM,         TM_TERM_KERNEL,
-    TM_TERM_ATT_KERNEL, TM_TERM_ELEM_KERNEL, TM_TERM_MIXDEC_KERNEL};
+    TM_TERM_FIXED,      TM_TERM_SEQ,         TM_TERM_COMM,          TM_TERM_KERNEL,
+    TM_TERM_ATT_KERNEL, TM_TERM_ELEM_KERNEL, TM_TERM_MIXDEC_KERNEL, TM_TERM_MOE_KERNEL,
+    TM_TERM_Q_KERNEL,   TM_TERM_MOEQ_KERNEL, TM_TERM_ATT_ITEM,      TM_TERM_ATT_SERIAL,
+    TM_TERM_MOE_TOKEN};
+G_STATIC_ASSERT(NCLASS == 7); /* rest_terms lists one kernel term per class */
 
 typedef struct {
     mrow *rows;
@@ -193,6 +203,9 @@ msearch_init(msearch *ms,
         memset(r->x + 3, 0, sizeof(double) * NCLASS);
         for (int k = 0; k < NCLASS; k++)
             r->x[3 + (c->split ? k : 0)] += s->kernels[k];
+        r->x[3 + NCLASS] = s->att_items;
+        r->x[4 + NCLASS] = s->att_serial_s;
+        r->x[5 + NCLASS] = s->moe_token_s;
         for (int a = 0; a < NREST; a++)
             for (int b = 0; b < NREST; b++)
                 ms->base.g[rest_terms[a]][rest_terms[b]] += w * r->x[a] * r->x[b];

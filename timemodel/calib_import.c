@@ -64,6 +64,9 @@ static const char *const known_steps[] = {"tp",
 /* Every aiconfigurator table starts with these. */
 static const char *const aic_common[] = {"framework", "version",       "device",
                                          "op_name",   "kernel_source", NULL};
+#define MODULE_COLS                                                                                \
+    COLS("model", "architecture", "mla_dtype", "kv_cache_dtype", "gemm_type", "num_heads",         \
+         "batch_size", "isl", "tp_size", "step", "latency")
 
 /* Detection order: steps before measurements (a predicted steps CSV has both kinds of
  * columns); the MLA / DSA module tables before aic-attention (they have its columns too). */
@@ -109,11 +112,22 @@ static const tm__calib_fmt formats[] = {
     {TM_CALIB_FMT_AIC_GEMM, "aic-gemm", COLS("m", "n", "k", "latency"), NULL,
      COLS("gemm_dtype", "m", "n", "k", "latency"), aic_common, NULL, TM__CALIB_META_NONE,
      tm__calib_import_aic_gemm, NULL},
-    {TM_CALIB_FMT_AUTO, NULL, NULL, COLS("mla_dtype", "architecture"), NULL, NULL, NULL,
-     TM__CALIB_META_NONE, NULL,
-     "aiconfigurator DSA module tables are not imported (a whole MLA + indexer module per row; "
-     "the roofline's DSA operators are checked against them in "
-     "tests/timemodel/test_lowerbound.c)"},
+    {TM_CALIB_FMT_AIC_MODULE, "aic-module",
+     COLS("mla_dtype", "num_heads", "isl", "step", "latency"), NULL, MODULE_COLS, aic_common, NULL,
+     TM__CALIB_META_NONE, tm__calib_import_aic_module, NULL},
+    {TM_CALIB_FMT_AIC_MOE, "aic-moe", COLS("moe_dtype", "num_tokens", "num_experts", "latency"),
+     NULL,
+     COLS("moe_dtype",
+          "num_tokens",
+          "hidden_size",
+          "inter_size",
+          "topk",
+          "num_experts",
+          "moe_tp_size",
+          "moe_ep_size",
+          "distribution",
+          "latency"),
+     aic_common, NULL, TM__CALIB_META_NONE, tm__calib_import_aic_moe, NULL},
     {TM_CALIB_FMT_AIC_ATTENTION, "aic-attention", COLS("isl", "num_heads", "step", "latency"), NULL,
      COLS("batch_size",
           "isl",

@@ -151,6 +151,7 @@ typedef struct {
     double kernels; /* operator samples: kernels launched (of the class of their operators) */
     double comm_s, offset_s, steps, seqs;
     const double *class_kernels; /* step samples: kernels by class (overrides KERNELS) */
+    double att_items, att_serial_s, moe_token_s; /* tm_calib_sample's shape-term multipliers */
 } tm__calib_sample_meta;
 
 /* An operator of a roofline detail as a calibration operator (per layer: divided by its
@@ -174,6 +175,7 @@ typedef struct {
     tm_calib_op ops[TM_MAX_OPS];
     size_t n;
     double comm_s, offset_s, steps, seqs;
+    double att_items, att_serial_s, moe_token_s;
     double kernels[TM_OPCLASS_COUNT];
     bool has_prefill, has_decode;
 } tm__calib_stepacc;
@@ -216,6 +218,9 @@ tm__calib_peak *tm__calib_shape_peak(tm__calib_imp *m,
 /* A preset model NAME at TP (bf16 weights and KV), cached. */
 tm__calib_peak *
 tm__calib_model_peak_of(tm__calib_imp *m, const char *name, int64_t tp, GError **error);
+/* The same with weight dtype WD and KV-cache dtype KD. */
+tm__calib_peak *tm__calib_model_peak_dt(
+    tm__calib_imp *m, const char *name, int64_t tp, tm_dtype wd, tm_dtype kd, GError **error);
 /* tm__calib_model_peak_of the resolved model and TP. */
 tm__calib_peak *tm__calib_model_peak(tm__calib_imp *m, GError **error);
 /* Loads the hardware (--hardware, else the table's metadata, else the default) and, when
@@ -224,6 +229,9 @@ gboolean tm__calib_resolve_table(tm__calib_imp *m, bool need_model, GError **err
 /* The attention operators of a detail, per layer; *PRE / *DEC: prefill / decode ones seen. */
 size_t tm__calib_attention_ops(const tm_roofline_detail *d, tm_calib_op *out, bool *pre, bool *dec);
 tm_calib_regime tm__calib_att_regime(bool pre, bool dec);
+/* The shape-term multipliers of one layer of D's decode attention and MoE experts
+ * (tm_roofline_detail.att_items, ... divided by their layer counts) into SM. */
+void tm__calib_layer_terms(const tm_roofline_detail *d, tm__calib_sample_meta *sm);
 /* A collective sample: bandwidth part scaled by βx, the link latency as a fixed offset (the
  * roofline adds it unscaled), no kernel. */
 void tm__calib_add_collective(tm__calib_imp *m,
@@ -248,6 +256,8 @@ gboolean tm__calib_import_aic_gemm(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_aic_attention(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_aic_allreduce(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_aic_nccl(tm__calib_imp *m, GError **error);
+gboolean tm__calib_import_aic_moe(tm__calib_imp *m, GError **error);
+gboolean tm__calib_import_aic_module(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_lss_dense(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_lss_per_sequence(tm__calib_imp *m, GError **error);
 gboolean tm__calib_import_lss_attention(tm__calib_imp *m, GError **error);
@@ -269,10 +279,13 @@ gboolean tm__calib_compose_tables(tm__calib_imp *m,
 #define TM__CALIB_REST_MASK                                                                        \
     (TM__CALIB_BIT(TM_TERM_FIXED) | TM__CALIB_BIT(TM_TERM_SEQ) | TM__CALIB_BIT(TM_TERM_COMM) |     \
      TM__CALIB_BIT(TM_TERM_KERNEL) | TM__CALIB_BIT(TM_TERM_ATT_KERNEL) |                           \
-     TM__CALIB_BIT(TM_TERM_ELEM_KERNEL) | TM__CALIB_BIT(TM_TERM_MIXDEC_KERNEL))
-/* Terms of the classes other than GEMM (split classes only). */
+     TM__CALIB_BIT(TM_TERM_ELEM_KERNEL) | TM__CALIB_BIT(TM_TERM_MIXDEC_KERNEL) |                   \
+     TM__CALIB_BIT(TM_TERM_MOE_KERNEL) | TM__CALIB_BIT(TM_TERM_Q_KERNEL) |                         \
+     TM__CALIB_BIT(TM_TERM_MOEQ_KERNEL) | TM__CALIB_BIT(TM_TERM_ATT_ITEM) |                        \
+     TM__CALIB_BIT(TM_TERM_ATT_SERIAL) | TM__CALIB_BIT(TM_TERM_MOE_TOKEN))
+/* Terms of the operator classes other than GEMM (split classes only). */
 #define TM__CALIB_CLASS_MASK                                                                       \
-    (((TM__CALIB_BIT(TM_TERM_COUNT) - 1) >> TM_TERM_ATT_KERNEL) << TM_TERM_ATT_KERNEL)
+    (((TM__CALIB_BIT(TM_TERM_CLASS_LAST + 1) - 1) >> TM_TERM_ATT_KERNEL) << TM_TERM_ATT_KERNEL)
 
 /* Names of the terms, NULL-terminated (calib_fit.c). */
 extern const char *const tm__calib_term_names[];

@@ -89,7 +89,7 @@ import_lss_layers(tm__calib_imp *m, bool per_seq, GError **error)
             continue;
         }
         tm_calib_op op = tm__calib_op_of(o, true);
-        tm__calib_sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0, 0, 0, 0, NULL};
+        tm__calib_sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0, 0, 0, 0, NULL, 0, 0, 0};
         g_autofree char *key = g_strdup_printf("%s|%" G_GINT64_FORMAT, layer, n);
         g_autofree char *desc =
             g_strdup_printf("%s %s=%" G_GINT64_FORMAT, layer, per_seq ? "sequences" : "tokens", n);
@@ -139,7 +139,9 @@ tm__calib_import_lss_attention(tm__calib_imp *m, GError **error)
         tm_calib_op ops[4];
         bool pre, dec;
         size_t n = tm__calib_attention_ops(&det, ops, &pre, &dec);
-        tm__calib_sample_meta sm = {tm__calib_att_regime(pre, dec), config, 1.0, 0, 0, 0, 0, NULL};
+        tm__calib_sample_meta sm = {
+            tm__calib_att_regime(pre, dec), config, 1.0, 0, 0, 0, 0, NULL, 0, 0, 0};
+        tm__calib_layer_terms(&det, &sm);
         g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
                                                "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
                                                v[0], v[1], v[2], v[3]);
@@ -199,6 +201,7 @@ tm__calib_import_lss_v0(tm__calib_imp *m, GError **error)
         tm_calib_op ops[4];
         size_t n = 0;
         tm_calib_regime rg = TM_REGIME_LINEAR;
+        tm__calib_sample_meta lt = {0}; /* shape terms of an attention row */
         for (size_t i = 0; i < G_N_ELEMENTS(gemms) && n == 0; i++) {
             if (strcmp(layer, gemms[i].name) != 0)
                 continue;
@@ -217,6 +220,7 @@ tm__calib_import_lss_v0(tm__calib_imp *m, GError **error)
                 bool pre, dec;
                 n = tm__calib_attention_ops(&det, ops, &pre, &dec);
                 rg = tm__calib_att_regime(pre, dec);
+                tm__calib_layer_terms(&det, &lt);
             } else {
                 const char *opname = lss_op(layer);
                 const tm_op *o = opname != NULL ? tm_roofline_find_op(&det, opname) : NULL;
@@ -231,7 +235,9 @@ tm__calib_import_lss_v0(tm__calib_imp *m, GError **error)
         }
         g_autofree char *config =
             g_strdup_printf("%s tp=%" G_GINT64_FORMAT " v0", m->model_name, tp);
-        tm__calib_sample_meta sm = {rg, config, 1.0, 0, 0, 0, 0, NULL};
+        tm__calib_sample_meta sm = {rg, config, 1.0, 0, 0, 0, 0, NULL, 0, 0, 0};
+        sm.att_items = lt.att_items;
+        sm.att_serial_s = lt.att_serial_s;
         g_autofree char *key = g_strdup_printf(
             "%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT, layer, in, kv, tp);
         g_autofree char *desc = g_strdup_printf("%s input=%" G_GINT64_FORMAT " kv=%" G_GINT64_FORMAT

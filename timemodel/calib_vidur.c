@@ -75,7 +75,8 @@ tm__calib_import_vidur_mlp(tm__calib_imp *m, GError **error)
             const tm_op *o = tm_roofline_find_op(&det, vidur_ops[i].op);
             g_assert(o != NULL);
             tm_calib_op op = tm__calib_op_of(o, true);
-            tm__calib_sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL};
+            tm__calib_sample_meta sm = {
+                TM_REGIME_LINEAR, config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0, 0};
             g_autofree char *key =
                 g_strdup_printf("%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
                                 "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
@@ -146,7 +147,8 @@ tm__calib_import_vidur_attention(tm__calib_imp *m, GError **error)
                                                   "/%" G_GINT64_FORMAT " tp=%" G_GINT64_FORMAT,
                                                   heads, kv, tp);
         tm__calib_sample_meta sm = {
-            tm__calib_att_regime(pre, dec), config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL};
+            tm__calib_att_regime(pre, dec), config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL, 0, 0, 0};
+        tm__calib_layer_terms(&det, &sm);
         g_autofree char *key =
             g_strdup_printf("%d|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
                             "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
@@ -202,8 +204,8 @@ tm__calib_import_vidur_network(tm__calib_imp *m, GError **error)
             g_autofree char *config = g_strdup_printf("%s n=%" G_GINT64_FORMAT " network", coll, n);
             g_autofree char *key =
                 g_strdup_printf("%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|net", coll, n, bytes);
-            tm__calib_sample_meta sm = {TM_REGIME_COLLECTIVE, config, 0.0, x,
-                                        l->latency_s,         0.0,    0.0, NULL};
+            tm__calib_sample_meta sm = {
+                TM_REGIME_COLLECTIVE, config, 0.0, x, l->latency_s, 0.0, 0.0, NULL, 0, 0, 0};
             g_autofree char *desc = g_strdup_printf(
                 "%s n=%" G_GINT64_FORMAT " bytes=%" G_GINT64_FORMAT " network", coll, n, bytes);
             tm__calib_add_sample(m, key, y, NULL, 0, &sm, desc);

@@ -42,11 +42,18 @@ typedef struct {
     double norm_b, act_b;
     /* MoE: assignments = T·assign_k; F = e_f·assign; B = e_w·frac + e_a·assign */
     double log1m, dp, assign_k, e_f, e_w, e_a, sh_f, sh_w, sh_a, G, ep, tp, pp, k, bdisp;
-    double invPg, invPa, invPi, invPr, invW;
+    double invPa, invPi, invPr, invW;
     double invWa;          /* attention kernels' bandwidth (attention memory efficiency) */
     double invWe;          /* elementwise operators' bandwidth (elementwise memory efficiency) */
     double invPam, invWam; /* decode attention in a mixed batch (TM_OPCLASS_MIXED_DECODE) */
+    double invPm, invWm;   /* routed experts (TM_OPCLASS_MOE or _MOE_Q) */
+    double invPw, invWw;   /* GEMMs of the model's weights (TM_OPCLASS_GEMM or _GEMM_Q) */
+    tm_op_class cw, cm;    /* classes of weight GEMMs and routed experts (quantised or not) */
     double inv_link, lat;
+    /* shape-aware decode attention (GQA / MHA): items = num_decode · Kl; one item's KV bytes
+     * per cached token = kvh_b; extra time per layer = item_s·items + ser·(mean item bytes) */
+    double Kl, kvh_b, item_s, ser, inv_peak_w;
+    double moe_tok; /* moe_token / peak bandwidth · h · b_act: per token entering the kernel */
 } roofline;
 
 static const char *const row_names[] = {
@@ -86,6 +93,11 @@ tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
     p->moe_imbalance = 0.0;
     p->attn_compute_eff = p->attn_memory_eff = p->elem_memory_eff = NAN;
     p->mixdec_compute_eff = p->mixdec_memory_eff = NAN;
+    p->moe_compute_eff = p->moe_memory_eff = NAN;
+    p->q_compute_eff = p->q_memory_eff = p->moeq_compute_eff = p->moeq_memory_eff = NAN;
+    p->attn_item_s = TM_DEFAULT_ATTN_ITEM_S;
+    p->attn_serial = 0.0;
+    p->moe_token = 0.0;
     p->step_overhead_s = TM_DEFAULT_STEP_OVERHEAD_S;
     p->per_seq_overhead_s = TM_DEFAULT_PER_SEQ_OVERHEAD_S;
 }
@@ -101,6 +113,14 @@ void
 tm_gemm_work(double m, double n, double k, double b_w, double b_act, double *flops, double *bytes)
 {
     gemm_work(m, n, k, b_w, b_act, flops, bytes);
+}
+
+void
+tm_moe_work(
+    double h, double ie, double d, double a, double b_w, double b_act, double *flops, double *bytes)
+{
+    *flops = 6.0 * h * ie * a;
+    *bytes = b_w * 3.0 * h * ie * d + a * (2.0 * h + 6.0 * ie) * b_act;
 }
 
 static inline double
@@ -164,7 +184,21 @@ op_c(acc *a,
         record(a->d, row, name, cls, count, flops, bytes, tc, tm);
 }
 
-/* A GEMM-class operator (GEMMs, MoE experts, DSA indexer scores). */
+/* Time added to the operator recorded last (an additive term of §4.3, which no efficiency
+ * scales): booked as memory-side time. */
+static inline void
+extra(acc *a, double t)
+{
+    a->mem += t;
+    if (G_UNLIKELY(a->d != NULL) && a->d->n_ops > 0) {
+        tm_op *o = &a->d->ops[a->d->n_ops - 1];
+        o->time_s += t;
+        a->d->rows[o->row].time_s += t;
+        a->d->rows[o->row].memory_s += t;
+    }
+}
+
+/* A GEMM-class operator (GEMMs, DSA indexer scores). */
 static inline void
 op(acc *a,
    tm_row_id row,
@@ -199,6 +233,20 @@ gemm(acc *a,
      double invW)
 {
     op(a, row, name, count, m * g->f, g->w + m * g->a, invP, invW);
+}
+
+/* A GEMM of the model's (possibly quantised) weights: its class and efficiencies follow the
+ * weight dtype (TM_OPCLASS_GEMM_Q for 8 bits or fewer). */
+static inline void
+wgemm(acc *a,
+      const roofline *r,
+      tm_row_id row,
+      const char *name,
+      double count,
+      double m,
+      const gemm_c *g)
+{
+    op_c(a, row, name, r->cw, count, m * g->f, g->w + m * g->a, r->invPw, r->invWw);
 }
 
 static gemm_c
@@ -238,12 +286,12 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     /* qkv: input norm (fused residual add: read x and residual, write both) + projections */
     mem_op(&a, TM_ROW_QKV, "input-norm", L, T * r->norm_b, r->invWe);
     if (!r->mla) {
-        gemm(&a, TM_ROW_QKV, "qkv", L, T, &r->g_qkv, r->invPg, r->invW);
+        wgemm(&a, r, TM_ROW_QKV, "qkv", L, T, &r->g_qkv);
     } else {
         /* q_lora models: fused q_a + kv_a (replicated on every TP rank), then q_b (heads
          * split); otherwise kv_a, and q straight from h */
-        gemm(&a, TM_ROW_QKV, r->qlora ? "q-a+kv-a" : "kv-a", L, T, &r->g_qa, r->invPg, r->invW);
-        gemm(&a, TM_ROW_QKV, r->qlora ? "q-b" : "q", L, T, &r->g_qb, r->invPg, r->invW);
+        wgemm(&a, r, TM_ROW_QKV, r->qlora ? "q-a+kv-a" : "kv-a", L, T, &r->g_qa);
+        wgemm(&a, r, TM_ROW_QKV, r->qlora ? "q-b" : "q", L, T, &r->g_qb);
     }
 
     /* attention (docs/domain.md §3.2, §3.4, §3.5) */
@@ -252,16 +300,23 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
                  r->att_f * b->pairs_prefill, (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q,
                  r->invPa, r->invWa);
-        if (Td > 0)
+        if (Td > 0) {
             op_c(&a, TM_ROW_ATTENTION, "attention.decode",
                  Tp > 0 ? TM_OPCLASS_MIXED_DECODE : TM_OPCLASS_ATTENTION, L,
                  r->att_f * b->pairs_decode, (b->kv_decode + Td) * r->att_kv + Td * r->att_q,
                  Tp > 0 ? r->invPam : r->invPa, Tp > 0 ? r->invWam : r->invWa);
+            /* work per (sequence, KV head), and the one-item bandwidth limit (§4.3) */
+            double items = Td * r->Kl, item_b = b->kv_decode / Td * r->kvh_b;
+            extra(&a, L * (r->item_s * items + r->ser * item_b));
+            if (G_UNLIKELY(d != NULL)) {
+                d->att_items += L * items;
+                d->att_serial_s += L * item_b * r->inv_peak_w;
+            }
+        }
     } else {
         if (!r->dsa && Tp > 0) {
             /* MHA form: expand the latent of every attended token with kv_b, then attend */
-            gemm(&a, TM_ROW_ATTENTION, "attention.kv-b-expand", L, b->kv_prefill, &r->g_kvb,
-                 r->invPg, r->invW);
+            wgemm(&a, r, TM_ROW_ATTENTION, "attention.kv-b-expand", L, b->kv_prefill, &r->g_kvb);
             op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
                  r->mha_f * b->pairs_prefill, b->kv_prefill * r->mha_kv + Tp * r->mha_q, r->invPa,
                  r->invWa);
@@ -289,8 +344,8 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
 
     /* DSA lightning indexer (replicated on every TP rank) */
     if (r->dsa) {
-        gemm(&a, TM_ROW_INDEXER, "indexer.q", L, T, &r->g_iq, r->invPg, r->invW);
-        gemm(&a, TM_ROW_INDEXER, "indexer.k+w", L, T, &r->g_ikw, r->invPg, r->invW);
+        wgemm(&a, r, TM_ROW_INDEXER, "indexer.q", L, T, &r->g_iq);
+        wgemm(&a, r, TM_ROW_INDEXER, "indexer.k+w", L, T, &r->g_ikw);
         double pairs = b->pairs_prefill + b->pairs_decode;
         /* read every cached key, write the new ones, read fp8 queries, write fp32 logits */
         op(&a, TM_ROW_INDEXER, "indexer.scores", L, r->ix_f * pairs,
@@ -298,13 +353,13 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
            r->invW);
     }
 
-    gemm(&a, TM_ROW_OPROJ, "o-proj", L, T, &r->g_o, r->invPg, r->invW);
+    wgemm(&a, r, TM_ROW_OPROJ, "o-proj", L, T, &r->g_o);
 
     if (r->Ld > 0) {
         mem_op(&a, TM_ROW_MLP, "mlp.post-norm", r->Ld, T * r->norm_b, r->invWe);
-        gemm(&a, TM_ROW_MLP, "mlp.gate_up", r->Ld, T, &r->g_gu, r->invPg, r->invW);
+        wgemm(&a, r, TM_ROW_MLP, "mlp.gate_up", r->Ld, T, &r->g_gu);
         mem_op(&a, TM_ROW_MLP, "mlp.act", r->Ld, T * r->act_b, r->invWe);
-        gemm(&a, TM_ROW_MLP, "mlp.down", r->Ld, T, &r->g_down, r->invPg, r->invW);
+        wgemm(&a, r, TM_ROW_MLP, "mlp.down", r->Ld, T, &r->g_down);
     }
     double moe_comm = 0.0, sent = 0.0, ep_s = 0.0, tp_s = 0.0;
     if (r->Lm > 0) {
@@ -314,11 +369,16 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         double tg = T * r->dp;
         double frac = touched_fraction(r->log1m, tg);
         double assign = T * r->assign_k;
-        op(&a, TM_ROW_MOE, "moe.experts", r->Lm, r->e_f * assign, r->e_w * frac + r->e_a * assign,
-           r->invPg, r->invW);
+        op_c(&a, TM_ROW_MOE, "moe.experts", r->cm, r->Lm, r->e_f * assign,
+             r->e_w * frac + r->e_a * assign, r->invPm, r->invWm);
+        /* routing, sorting and gathering every token that enters the fused-MoE kernel (all
+         * T·dp tokens of the group: vLLM's default EP all-gathers them), §4.3 */
+        extra(&a, r->Lm * r->moe_tok * tg);
+        if (G_UNLIKELY(d != NULL))
+            d->moe_token_s += r->Lm * tg * h * ba * r->inv_peak_w;
         if (r->sh_f > 0)
-            op(&a, TM_ROW_MOE, "moe.shared", r->Lm, T * r->sh_f, r->sh_w + T * r->sh_a, r->invPg,
-               r->invW);
+            op_c(&a, TM_ROW_MOE, "moe.shared", r->cw, r->Lm, T * r->sh_f, r->sh_w + T * r->sh_a,
+                 r->invPw, r->invWw);
         /* MoE communication per layer */
         if (r->ep > 1) {
             /* dispatch + combine */
@@ -562,9 +622,12 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->k = (double)m->topk;
     r->log1m = m->experts > 0 ? log1p(-r->k / E) : 0.0;
     r->assign_k = par->ep > 1 ? dp * r->k / ep : dp * r->k;
-    r->e_f = 6.0 * h * ie_loc * (1.0 + p->moe_imbalance);
-    r->e_w = bw * 3.0 * h * ie_loc * local_experts;
-    r->e_a = (2.0 * h + 6.0 * ie_loc) * ba;
+    double f1, b0, b1, unused;
+    tm_moe_work(h, ie_loc, local_experts, 0.0, bw, ba, &unused, &b0); /* weights: all touched */
+    tm_moe_work(h, ie_loc, 0.0, 1.0, bw, ba, &f1, &b1);               /* one assignment */
+    r->e_f = f1 * (1.0 + p->moe_imbalance);
+    r->e_w = b0;
+    r->e_a = b1;
     double ish = (double)(m->shared_experts * m->shared_ffn) / tp;
     r->sh_f = 6.0 * h * ish;
     r->sh_w = bw * 3.0 * h * ish;
@@ -573,7 +636,6 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     double ec = p->compute_eff, em = p->memory_eff, ex = p->comm_eff;
     double bf16 = hw->peak_flops[TM_DTYPE_BF16];
     double fp8 = hw->peak_flops[TM_DTYPE_FP8] > 0 ? hw->peak_flops[TM_DTYPE_FP8] : bf16;
-    r->invPg = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ec);
     /* attention kernels have their own efficiencies when set (a split calibration) */
     double eca =
         isfinite(p->attn_compute_eff) && p->attn_compute_eff > 0 ? p->attn_compute_eff : ec;
@@ -591,6 +653,30 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
         isfinite(p->mixdec_memory_eff) && p->mixdec_memory_eff > 0 ? p->mixdec_memory_eff : ema;
     r->invPam = 1.0 / (bf16 * ecm);
     r->invWam = 1.0 / (hw->mem_bw * emm);
+    /* quantised weights (8 bits or fewer) are their own kernel families: their efficiencies
+     * when a calibration has them, else the 16-bit ones' */
+    bool quant = tm_dtype_bytes(p->weight_dtype) < 2.0;
+    r->cw = quant ? TM_OPCLASS_GEMM_Q : TM_OPCLASS_GEMM;
+    r->cm = quant ? TM_OPCLASS_MOE_Q : TM_OPCLASS_MOE;
+#define EFF(field, fallback) (isfinite(p->field) && p->field > 0 ? p->field : (fallback))
+    double ecw = quant ? EFF(q_compute_eff, ec) : ec, emw = quant ? EFF(q_memory_eff, em) : em;
+    double ecx = EFF(moe_compute_eff, ec), emx = EFF(moe_memory_eff, em);
+    if (quant) {
+        ecx = EFF(moeq_compute_eff, ecx);
+        emx = EFF(moeq_memory_eff, emx);
+    }
+#undef EFF
+    r->invPw = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ecw);
+    r->invWw = 1.0 / (hw->mem_bw * emw);
+    r->invPm = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ecx);
+    r->invWm = 1.0 / (hw->mem_bw * emx);
+    r->Kl = m->mla ? 0.0 : Kl;
+    r->kvh_b = 2.0 * d * bkv;
+    r->inv_peak_w = 1.0 / hw->mem_bw;
+    r->item_s = isfinite(p->attn_item_s) && p->attn_item_s > 0 ? p->attn_item_s : 0.0;
+    r->ser = isfinite(p->attn_serial) && p->attn_serial > 0 ? p->attn_serial / hw->mem_bw : 0.0;
+    r->moe_tok =
+        isfinite(p->moe_token) && p->moe_token > 0 ? p->moe_token * h * ba / hw->mem_bw : 0.0;
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;

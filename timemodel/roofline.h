@@ -25,6 +25,10 @@
 #define TM_DEFAULT_COMM_EFF           0.75 /* η_x, fraction of peak link bandwidth */
 #define TM_DEFAULT_STEP_OVERHEAD_S    126e-6
 #define TM_DEFAULT_PER_SEQ_OVERHEAD_S 4e-6
+/* Decode attention work per (sequence × KV head) per layer: 22 ns fitted on aiconfigurator's
+ * generation-attention tables of both H100 (vLLM 0.14) and H200 (vLLM 0.24), data/ (the same
+ * value on both; docs/timemodel.md §4.3). */
+#define TM_DEFAULT_ATTN_ITEM_S 22e-9
 
 typedef struct tm_roofline_params {
     tm_dtype weight_dtype;
@@ -45,6 +49,22 @@ typedef struct tm_roofline_params {
     double elem_memory_eff;    /* η_m of elementwise operators; NAN = memory_eff */
     double mixdec_compute_eff; /* decode attention in mixed batches; NAN = attention's */
     double mixdec_memory_eff;
+    double moe_compute_eff; /* η_c of the routed-expert grouped GEMMs; NAN = compute_eff */
+    double moe_memory_eff;  /* η_m of the routed-expert grouped GEMMs; NAN = memory_eff */
+    double q_compute_eff;   /* weight GEMMs with quantised weights (TM_OPCLASS_GEMM_Q); NAN = the
+                             * 16-bit GEMMs' */
+    double q_memory_eff;
+    double moeq_compute_eff; /* routed experts with quantised weights; NAN = the 16-bit MoE's */
+    double moeq_memory_eff;
+    /* Shape-aware decode attention and MoE (docs/timemodel.md §4.3): GQA/MHA decode attention costs
+     * max(F/P, B/W) + attn_item_s · (sequences × KV heads) + attn_serial · b/W per layer,
+     * b = KV bytes of one (sequence, KV head) (the mean): a paged decode kernel has work per
+     * (sequence, KV head) that bandwidth does not hide, and one such item is read by a few
+     * SMs only, so few long items leave the GPU idle. */
+    double attn_item_s; /* seconds per (sequence × KV head) per layer */
+    double attn_serial; /* multiplier of one item's bytes at peak bandwidth (0 = off) */
+    double moe_token;   /* multiplier of the hidden-state bytes of every token entering an MoE
+                         * layer's fused kernel, at peak bandwidth (0 = off) */
 } tm_roofline_params;
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
@@ -89,6 +109,14 @@ typedef enum {
     TM_OPCLASS_MIXED_DECODE, /* GQA decode attention in a batch that also holds prefill tokens:
                               * vLLM runs both in one varlen kernel, without the split-KV decode
                               * path, ~2x slower per byte on the LLMServingSim RTX 4090 table */
+    TM_OPCLASS_MOE,          /* routed experts: vLLM's fused (grouped-GEMM) MoE kernel, far from
+                              * the GEMM roofline at a few tokens per expert (aiconfigurator
+                              * MoE tables: ~50 µs for one decode token on 8 experts, TP 8) */
+    TM_OPCLASS_GEMM_Q,       /* weight GEMMs with quantised (8-bit or less) weights: scale and
+                              * dequantisation kernels make them a different kernel family
+                              * (aiconfigurator H200 fp8_block GEMMs: ~56 µs floor vs ~3 µs) */
+    TM_OPCLASS_MOE_Q,        /* routed experts with quantised weights (fp8_block MoE on H200:
+                              * 31 % of the fp8 peak when compute bound vs 73 % for bf16) */
     TM_OPCLASS_COUNT,
 } tm_op_class;
 
@@ -112,7 +140,13 @@ typedef struct tm_roofline_detail {
     double ep_alltoall_s;
     double pp_send_s;
     double logits_gather_s;
-    double collectives;    /* collective operations in the step (each pays the link latency) */
+    double collectives; /* collective operations in the step (each pays the link latency) */
+    /* Multipliers of the additive terms of docs/timemodel.md §4.3 (all layers): what
+     * attn_item_s, attn_serial and moe_token multiply (calibration basis). */
+    double att_items;      /* Σ layers · decoding sequences × KV heads per GPU (GQA / MHA) */
+    double att_serial_s;   /* Σ layers · KV bytes of one (sequence, KV head) / peak bandwidth */
+    double moe_token_s;    /* Σ MoE layers · tokens entering the fused-MoE kernel · h · b_act /
+                            * peak bandwidth */
     double comm_latency_s; /* their start-up latencies: the part of the raw collectives time
                             * that does not scale with bandwidth (comm_eff) */
     size_t n_ops;
@@ -170,6 +204,20 @@ tm_collective_bytes(tm_collective k, double n, double m)
         return (n - 1.0) / n * m;
     }
 }
+
+/* The routed-expert work of one MoE layer on one GPU: A token assignments to D distinct
+ * experts whose FFN slice has IE columns (gate, up, down): F = 6·h·IE·A, bytes = the D
+ * experts' weights b_w·3·h·IE·D + per assignment (2h + 6·IE)·b_act (token in and out,
+ * gate/up/activation intermediates). The roofline's moe.experts operator is priced with it
+ * (D from uniform routing), and so are aiconfigurator's MoE rows (D from their routing). */
+void tm_moe_work(double h,
+                 double ie,
+                 double d,
+                 double a,
+                 double b_w,
+                 double b_act,
+                 double *flops,
+                 double *bytes);
 
 /* A GEMM of an M×K activation by a K×N weight: F = 2MNK, bytes = N·K·b_w (weights read once)
  * + M·K·b_act (input) + M·N·b_act (output). Every GEMM of the roofline is priced with it. */

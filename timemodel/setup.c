@@ -117,6 +117,19 @@ tm_setup_new(const tm_options *o, GError **error)
             return NULL;
         }
         tm_calibration_apply(&c, p);
+
+        /* a class the calibration has no floor for takes its parent's: the MoE kernels were
+         * GEMMs to calibrations fitted before they had a class, quantised kernels are still
+         * kernels of the same shape */
+        static const struct {
+            tm_op_class cls, parent;
+        } parent[] = {{TM_OPCLASS_MOE, TM_OPCLASS_GEMM},
+                      {TM_OPCLASS_GEMM_Q, TM_OPCLASS_GEMM},
+                      {TM_OPCLASS_MOE_Q, TM_OPCLASS_MOE}};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(parent); i++)
+            if (!isfinite(c.kernel_s[parent[i].cls]))
+                c.kernel_s[parent[i].cls] = c.kernel_s[parent[i].parent];
         bool floors = false;
         for (int k = 0; k < TM_OPCLASS_COUNT; k++)
             floors |= isfinite(c.kernel_s[k]);
@@ -136,11 +149,11 @@ tm_setup_new(const tm_options *o, GError **error)
     /* an explicit efficiency applies to every kernel, attention included */
     if (isfinite(o->compute_eff)) {
         p->compute_eff = o->compute_eff;
-        p->attn_compute_eff = p->mixdec_compute_eff = NAN;
+        p->attn_compute_eff = p->mixdec_compute_eff = p->moe_compute_eff = NAN;
     }
     if (isfinite(o->memory_eff)) {
         p->memory_eff = o->memory_eff;
-        p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = NAN;
+        p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = p->moe_memory_eff = NAN;
     }
     if (isfinite(o->comm_eff))
         p->comm_eff = o->comm_eff;
@@ -333,8 +346,9 @@ tm_setup_to_json(const tm_setup *s)
         floors |= isfinite(s->kernel_s[k]);
     if (floors) {
         /* already included in step_overhead_us */
-        static const char *const names[] = {"gemm", "attention", "elementwise",
-                                            "mixed_decode_attention", NULL};
+        static const char *const names[] = {
+            "gemm", "attention",      "elementwise",   "mixed_decode_attention",
+            "moe",  "quantised_gemm", "quantised_moe", NULL};
         G_STATIC_ASSERT(BASE_STRV_N(names) == TM_OPCLASS_COUNT);
         json_t *kk = json_object();
         for (int k = 0; k < TM_OPCLASS_COUNT; k++) {

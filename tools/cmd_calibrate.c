@@ -141,6 +141,14 @@ static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_ELEM_MEMORY] = "elementwise memory-bandwidth efficiency",
     [TM_TERM_MIXDEC_COMPUTE] = "mixed-batch decode attention compute efficiency",
     [TM_TERM_MIXDEC_MEMORY] = "mixed-batch decode attention memory-bandwidth efficiency",
+    [TM_TERM_MOE_COMPUTE] = "MoE grouped-GEMM compute efficiency",
+    [TM_TERM_MOE_MEMORY] = "MoE grouped-GEMM memory-bandwidth efficiency",
+    [TM_TERM_Q_COMPUTE] = "quantised-weight GEMM compute efficiency",
+    [TM_TERM_Q_MEMORY] = "quantised-weight GEMM memory-bandwidth efficiency",
+    [TM_TERM_MOEQ_COMPUTE] = "quantised-weight MoE compute efficiency",
+    [TM_TERM_MOEQ_MEMORY] = "quantised-weight MoE memory-bandwidth efficiency",
+    [TM_TERM_ATT_SERIAL] = "one (sequence, KV head) decode item's share of bandwidth",
+    [TM_TERM_MOE_TOKEN] = "MoE per-token work as a share of bandwidth",
     [TM_TERM_COMM] = "communication efficiency",
 };
 
@@ -152,6 +160,10 @@ static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_ATT_KERNEL] = "per attention kernel",
     [TM_TERM_ELEM_KERNEL] = "per elementwise kernel",
     [TM_TERM_MIXDEC_KERNEL] = "per mixed-batch decode attention kernel",
+    [TM_TERM_MOE_KERNEL] = "per MoE grouped-GEMM kernel",
+    [TM_TERM_Q_KERNEL] = "per quantised-weight GEMM kernel",
+    [TM_TERM_MOEQ_KERNEL] = "per quantised-weight MoE kernel",
+    [TM_TERM_ATT_ITEM] = "per decoding (sequence x KV head) per layer",
 };
 
 /* Terms listed even when the data does not exercise them (docs/domain.md §4.2's own). */

@@ -34,7 +34,7 @@ Test(hardening, unknown_input_format_lists_exactly_the_formats)
     clirun r = clirun_exec("calibrate", "--input-format", "bogus", in, NULL);
     expect_one_line_error(&r, "unknown input format 'bogus'");
     cr_expect(strstr(r.err, "auto, measurements, steps,") != NULL, "%s", r.err);
-    cr_expect(strstr(r.err, "vidur+aic-steps)\n") != NULL, "%s", r.err);
+    cr_expect(strstr(r.err, "vidur+aic-steps, aic-moe, aic-module)\n") != NULL, "%s", r.err);
     cr_expect(strstr(r.err, "hidden_size") == NULL, "%s", r.err);
     clirun_clear(&r);
     g_unlink(in);

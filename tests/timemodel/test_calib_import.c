@@ -39,7 +39,8 @@ opts_init(tm_options *o, const char *model, const char *hw)
     o->hardware = hw ? g_strdup(hw) : NULL;
 }
 
-/* The truth: η_c 0.6, η_m 0.8, η_x 0.5, 200 µs per step, 10 µs per sequence. */
+/* The truth: η_c 0.6, η_m 0.8, η_x 0.5, 200 µs per step, 10 µs per sequence, 30 ns per
+ * decoding (sequence × KV head) per layer. */
 static tm_setup *
 truth_setup(int64_t tp)
 {
@@ -55,6 +56,7 @@ truth_setup(int64_t tp)
     cr_assert_not_null(s, "%s", err ? err->message : "");
     tm_setup_params(s)->step_overhead_s = 200e-6;
     tm_setup_params(s)->per_seq_overhead_s = 10e-6;
+    tm_setup_params(s)->attn_item_s = 30e-9; /* per (decoding sequence × KV head) per layer */
     base_opts_clear(&tmset, &o);
     return s;
 }
@@ -127,7 +129,8 @@ Test(calib_import, measurements_csv_recovers_the_roofline_knobs_and_predicts_the
     cr_expect(strstr(info.defaulted, "dp=1") != NULL, "%s", info.defaulted);
     cr_expect(strstr(info.defaulted, "model=llama-3.1-8b (default)") != NULL, "%s", info.defaulted);
 
-    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,comm");
+    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,comm,attn_item");
+    cr_expect(REL(f->beta[TM_TERM_ATT_ITEM], 30e-9, 1e-6), "%.9g", f->beta[TM_TERM_ATT_ITEM]);
     cr_expect(REL(f->beta[TM_TERM_COMPUTE], 1 / 0.6, 1e-6), "%.9g", f->beta[TM_TERM_COMPUTE]);
     cr_expect(REL(f->beta[TM_TERM_MEMORY], 1 / 0.8, 1e-6), "%.9g", f->beta[TM_TERM_MEMORY]);
     cr_expect(REL(f->beta[TM_TERM_COMM], 2.0, 1e-6), "%.9g", f->beta[TM_TERM_COMM]);
@@ -211,7 +214,8 @@ Test(calib_import, steps_csv_recovers_the_roofline_knobs)
     for (size_t i = 0; i < tm_calib_data_size(d); i++)
         regimes[tm_calib_data_sample(d, i)->regime] = true;
     cr_expect(regimes[TM_REGIME_PREFILL] && regimes[TM_REGIME_DECODE] && regimes[TM_REGIME_MIXED]);
-    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory");
+    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,attn_item");
+    cr_expect(REL(f->beta[TM_TERM_ATT_ITEM], 30e-9, 1e-6), "%.9g", f->beta[TM_TERM_ATT_ITEM]);
     cr_expect(REL(f->beta[TM_TERM_COMPUTE], 1 / 0.6, 1e-6), "%.9g", f->beta[TM_TERM_COMPUTE]);
     cr_expect(REL(f->beta[TM_TERM_MEMORY], 1 / 0.8, 1e-6), "%.9g", f->beta[TM_TERM_MEMORY]);
     cr_expect(REL(f->beta[TM_TERM_FIXED], 200e-6, 1e-6), "%.9g", f->beta[TM_TERM_FIXED]);
@@ -651,4 +655,58 @@ Test(calib_import, format_table_recognises_every_table_in_data)
         g_error_free(err);
     }
     base_opts_clear(&tmset, &o);
+}
+
+/* aiconfigurator MoE rows (vLLM's fused MoE, one layer). Expectations by hand: the
+ * DeepSeek-shape bf16 row with 1 token, 7168 hidden, 2048 expert FFN, top-8 of 256 experts on
+ * one GPU (0.2972000042597453 ms) routes its 8 assignments to 8 distinct experts (balanced):
+ * F = 6·7168·2048·8 = 704,643,072 FLOP at 989.4 TF/s; bytes = 8 experts × 3·7168·2048 × 2 B
+ * = 704,643,072 + 8 × (2·7168 + 6·2048) × 2 = 425,984 → 705,069,056 B at 3.35 TB/s; the
+ * per-token basis is 7168 × 2 B / 3.35 TB/s. The 7,749 power-law rows are skipped (counted with
+ * awk over the decompressed table). */
+Test(calib_import, aiconfigurator_moe_rows_are_priced_with_tm_moe_work)
+{
+    g_auto(tm_calib_import_info) info = {0};
+    g_autoptr(tm_calib_data) d = import_real(
+        DATA "/aiconfigurator-h100/vllm-0.19.0_moe_perf.bf16+fp8block.csv.gz", NULL, NULL, &info);
+    cr_expect_eq(info.format, TM_CALIB_FMT_AIC_MOE);
+    cr_expect_eq(info.rows, 15498);
+    cr_assert_not_null(info.skipped_why);
+    cr_expect(strstr(info.skipped_why, "power_law_1.2 routing (balanced rows are used): 7749") !=
+                  NULL,
+              "%s", info.skipped_why);
+    const tm_calib_sample *s = find_label(d, "moe tokens=1 bf16 h=7168 I=2048 E=256 k=8 tp=1 ep=1");
+    const tm_calib_op *op = tm_calib_data_ops(d) + s->op_first;
+    cr_expect(REL(s->measured_s, 0.2972000042597453e-3, 1e-12), "%g", s->measured_s);
+    cr_expect_eq(s->n_ops, 1);
+    cr_expect_eq(op->cls, TM_OPCLASS_MOE);
+    cr_expect(REL(op->compute_s, 704643072.0 / 989.4e12, 1e-12));
+    cr_expect(REL(op->memory_s, 705069056.0 / 3.35e12, 1e-12));
+    cr_expect(REL(s->moe_token_s, 7168.0 * 2 / 3.35e12, 1e-12));
+    cr_expect_eq(s->kernels[TM_OPCLASS_MOE], 1.0);
+}
+
+/* aiconfigurator MLA modules: one sample per row (5,839 generation rows, all distinct), each
+ * the DeepSeek-V3 attention module of one layer: the roofline's projections (GEMM class),
+ * attention operators and o-proj, without the input norm. At 16 heads per GPU the model is
+ * priced at TP 8, where o-proj reads 16·128·7168 bf16 weights = 29,360,128 B. */
+Test(calib_import, aiconfigurator_mla_modules_are_priced_on_the_named_preset)
+{
+    g_auto(tm_calib_import_info) info = {0};
+    g_autoptr(tm_calib_data) d =
+        import_real(DATA "/aiconfigurator-h100/vllm-0.19.0_mla_generation_module_perf.csv.gz", NULL,
+                    NULL, &info);
+    cr_expect_eq(info.format, TM_CALIB_FMT_AIC_MODULE);
+    cr_expect_eq(info.rows, 5839);
+    cr_expect_eq(tm_calib_data_size(d), 5839);
+    const tm_calib_sample *s =
+        find_label(d, "mla_generation_module heads=16 batch=1 isl=1 step=2 bf16");
+    cr_expect_eq(s->regime, TM_REGIME_DECODE);
+    cr_expect(s->kernels[TM_OPCLASS_GEMM] >= 3.0 && s->kernels[TM_OPCLASS_ATTENTION] >= 2.0);
+    cr_expect_eq(s->kernels[TM_OPCLASS_ELEMENTWISE], 0.0);
+    double gemm_mem = 0;
+    const tm_calib_op *ops = tm_calib_data_ops(d) + s->op_first;
+    for (uint32_t i = 0; i < s->n_ops; i++)
+        gemm_mem += ops[i].cls == TM_OPCLASS_GEMM ? ops[i].memory_s : 0.0;
+    cr_expect_gt(gemm_mem, 29360128.0 / 3.35e12);
 }

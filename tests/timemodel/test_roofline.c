@@ -407,3 +407,69 @@ Test(roofline, dsa_decode_bytes_table)
     }
     tm_model_spec_clear(&m);
 }
+
+/* Shape-aware decode attention (docs/timemodel.md §4.3), by hand: 4 Llama-3.1-8B decodes at
+ * 1023 cached tokens (1024 read each) on one H100. Per layer: items = 4 sequences × 8 KV heads
+ * = 32; one item's KV = 1024 tokens × 2 (K, V) × 128 × 2 B = 524,288 B. With 20 ns per item
+ * and a serial multiplier of 2 the step grows by 32 layers × (32 × 20 ns + 2 × 524,288 B /
+ * 3.35 TB/s) = 32 × (0.64 µs + 0.31300776 µs) = 30.4962 µs, and nothing else moves. */
+Test(roofline, decode_attention_items_and_serial_term_by_hand)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    p.attn_item_s = 0.0;
+    p.attn_serial = 0.0;
+    g_autoptr(tm_timemodel) base = tm_roofline_new(&m, &h100, &p);
+    p.attn_item_s = 20e-9;
+    p.attn_serial = 2.0;
+    g_autoptr(tm_timemodel) shaped = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 4, 1, 1023, true);
+    tm_roofline_detail d;
+    double t0 = tm_roofline_eval(base, &b, NULL), t1 = tm_roofline_eval(shaped, &b, &d);
+    double want = 32.0 * (32.0 * 20e-9 + 2.0 * 524288.0 / 3.35e12);
+    cr_expect(NEAR(t1 - t0, want, 1e-9), "extra %.9g s, want %.9g", t1 - t0, want);
+    cr_expect(NEAR(d.att_items, 32.0 * 32.0, 1e-12), "%g", d.att_items);
+    cr_expect(NEAR(d.att_serial_s, 32.0 * 524288.0 / 3.35e12, 1e-12), "%g", d.att_serial_s);
+    /* a prefill-only step has no decode items */
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 512, 0, true);
+    cr_expect_eq(tm_roofline_eval(shaped, &b, &d), tm_roofline_eval(base, &b, NULL));
+    cr_expect_eq(d.att_items, 0.0);
+    tm_model_spec_clear(&m);
+}
+
+/* MoE terms, by hand on Mixtral-8x7B (h 4096, 32 MoE layers) with 16 tokens on one H100: the
+ * routed experts are their own operator class (TM_OPCLASS_MOE, with their own efficiencies),
+ * and the per-token term adds 32 layers × 16 tokens × 4096 × 2 B / 3.35 TB/s × 3 = 3.7561 µs
+ * for a multiplier of 3. */
+Test(roofline, moe_experts_class_and_token_term_by_hand)
+{
+    tm_model_spec m = load("mixtral-8x7b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) base = tm_roofline_new(&m, &h100, &p);
+    p.moe_token = 3.0;
+    g_autoptr(tm_timemodel) tok = tm_roofline_new(&m, &h100, &p);
+    p.moe_token = 0.0;
+    p.moe_memory_eff = 0.5;
+    g_autoptr(tm_timemodel) slow = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 16, 1, 100, true);
+    tm_roofline_detail d0, d1, d2;
+    double t0 = tm_roofline_eval(base, &b, &d0), t1 = tm_roofline_eval(tok, &b, &d1);
+    double t2 = tm_roofline_eval(slow, &b, &d2);
+    double want = 32.0 * 16.0 * 4096.0 * 2.0 / 3.35e12 * 3.0;
+    cr_expect(NEAR(t1 - t0, want, 1e-9), "extra %.9g s, want %.9g", t1 - t0, want);
+    cr_expect(NEAR(d1.moe_token_s, want / 3.0, 1e-12));
+    const tm_op *e0 = tm_roofline_find_op(&d0, "moe.experts");
+    const tm_op *e2 = tm_roofline_find_op(&d2, "moe.experts");
+    cr_assert(e0 != NULL && e2 != NULL);
+    cr_expect_eq(e0->cls, TM_OPCLASS_MOE);
+    /* 16 tokens on Mixtral read the weights of ~7.9 experts: memory bound, so half the
+     * bandwidth doubles the operator and nothing else */
+    cr_expect(NEAR(e2->time_s, 2.0 * e0->time_s, 1e-12), "%g vs %g", e2->time_s, e0->time_s);
+    cr_expect(NEAR(t2 - t0, e0->time_s, 1e-9));
+    tm_model_spec_clear(&m);
+}
