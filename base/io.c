@@ -1,12 +1,15 @@
 /* base/io.c: gzip-transparent buffered line reader and atomic output files.
- * Reader invariant: buf[start..end) holds unread bytes; lines are split in place (the '\n'
- * becomes '\0'), so no per-line allocation happens; chunks are 256 KiB so the per-line cost is
- * a memchr. Writers never leave a file under the final name unless base_out_commit succeeded. */
+ * Reader invariant: buf[start..end) holds unread bytes and buf[end] is '\0'; lines are split in
+ * place (the line end becomes '\0'), so no per-line allocation happens; chunks are 256 KiB so
+ * the per-line cost is one strcspn (line end or NUL byte). Writers never leave a file under the
+ * final name unless base_out_commit succeeded. */
 #include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -157,6 +160,7 @@ fill(base_lines *r, GError **error)
         r->eof = TRUE;
     }
     r->end += (size_t)n;
+    r->buf[r->end] = '\0'; /* the sentinel base_lines_next scans up to */
     return TRUE;
 }
 
@@ -166,27 +170,44 @@ base_lines_next(base_lines *r, char **line, size_t *len, GError **error)
     g_return_val_if_fail(r != NULL, FALSE);
     for (;;) {
         char *p = r->buf + r->start;
-        char *nl = r->end > r->start ? memchr(p, '\n', r->end - r->start) : NULL;
-        if (nl != NULL || (r->eof && r->end > r->start)) {
-            size_t n = nl != NULL ? (size_t)(nl - p) : r->end - r->start;
-            r->start += n + (nl != NULL ? 1 : 0);
-            r->bytes += n + (nl != NULL ? 1 : 0);
-            if (n > 0 && p[n - 1] == '\r')
-                n--;
-            p[n] = '\0'; /* gz buffers have one spare byte; memory copies are NUL-padded */
+        size_t avail = r->end - r->start;
+        /* buf[end] is always '\0', so one strcspn finds the line end or a NUL byte. */
+        size_t k = avail > 0 ? strcspn(p, "\r\n") : 0;
+        if (k < avail && p[k] == '\0') {
+            g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                        "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
+                        r->name, r->lineno + 1);
+            r->start = r->end = 0;
+            r->eof = TRUE;
+            return FALSE;
+        }
+        /* Line ends: LF; CR... LF (CRLF, and CR CR LF from a CRLF file rewritten in text
+         * mode) as one; a CR followed by anything else (CR-only files). A CR at the end of
+         * the buffer needs the next byte to tell, unless the input is over. */
+        size_t term = 0;
+        if (k < avail) {
+            if (p[k] == '\n') {
+                term = 1;
+            } else {
+                size_t j = k;
+                while (j < avail && p[j] == '\r')
+                    j++;
+                if (j < avail)
+                    term = p[j] == '\n' ? j + 1 - k : 1;
+                else if (r->eof)
+                    term = 1;
+            }
+        }
+        if (term > 0 || (r->eof && avail > 0)) {
+            size_t n = term > 0 ? k : avail, used = term > 0 ? k + term : avail;
+            r->start += used;
+            r->bytes += used;
+            p[n] = '\0';
             r->lineno++;
             if (r->lineno == 1) {
                 size_t b = bom_len(p, n); /* spreadsheet exports start with one */
                 p += b;
                 n -= b;
-            }
-            if (memchr(p, '\0', n) != NULL) {
-                g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
-                            "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
-                            r->name, r->lineno);
-                r->start = r->end = 0;
-                r->eof = TRUE;
-                return FALSE;
             }
             *line = p;
             *len = n;
@@ -354,11 +375,101 @@ base_file_read_all(const char *path, GError **error)
     return rest;
 }
 
+/* ---- temporaries removed on a fatal signal ----
+ * The handler may only use async-signal-safe calls, so the registry is a fixed array of
+ * fixed-size paths: a slot's path is written before its sig_atomic_t flag is raised (with a
+ * signal fence between), and the handler reads only raised flags and their paths. Claiming and
+ * releasing slots takes a mutex (threads), never held by the handler. */
+
+#define TMP_SLOTS    32
+#define TMP_PATH_MAX 4096
+
+static struct {
+    volatile sig_atomic_t used;
+    char path[TMP_PATH_MAX];
+} tmp_slots[TMP_SLOTS];
+
+static GMutex tmp_lock;
+
+/* Returns the slot holding PATH, or -1 if the registry is full or PATH too long. */
+static int
+tmp_register(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= TMP_PATH_MAX)
+        return -1;
+    int slot = -1;
+    g_mutex_lock(&tmp_lock);
+    for (int i = 0; i < TMP_SLOTS && slot < 0; i++) {
+        if (!tmp_slots[i].used) {
+            memcpy(tmp_slots[i].path, path, n + 1);
+            atomic_signal_fence(memory_order_seq_cst);
+            tmp_slots[i].used = 1;
+            slot = i;
+        }
+    }
+    g_mutex_unlock(&tmp_lock);
+    return slot;
+}
+
+static void
+tmp_unregister(int slot)
+{
+    if (slot < 0)
+        return;
+    g_mutex_lock(&tmp_lock);
+    tmp_slots[slot].used = 0;
+    g_mutex_unlock(&tmp_lock);
+}
+
+unsigned
+base_tmp_live(void)
+{
+    unsigned n = 0;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        n += tmp_slots[i].used != 0;
+    return n;
+}
+
+static void
+on_fatal_signal(int sig)
+{
+    int saved = errno;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (tmp_slots[i].used)
+            unlink(tmp_slots[i].path);
+    errno = saved;
+    /* Die of the same signal (the parent sees it in the exit status): default action, then
+     * raise; it is delivered when this handler returns, as the signal is blocked in it. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void
+base_tmp_cleanup_on_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        struct sigaction old;
+        /* A signal the caller ignores (nohup, background jobs) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t k = 0; k < G_N_ELEMENTS(sigs); k++)
+            sigaddset(&sa.sa_mask, sigs[k]); /* one cleanup at a time */
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 /* ---- atomic output ---- */
 
 struct base_out {
     char *path;
     char *tmp;
+    int slot;        /* registry slot of tmp (-1: not registered) */
     FILE *fp;        /* plain output */
     gzFile gz;       /* gzip output */
     int err;         /* first errno seen while writing, sticky */
@@ -384,6 +495,7 @@ base_out_open(const char *path, GError **error)
     base_out *o = g_new0(base_out, 1);
     o->path = g_strdup(path);
     o->tmp = tmp;
+    o->slot = tmp_register(tmp);
     if (g_str_has_suffix(path, ".gz")) {
         o->gz = gzdopen(fd, "wb6");
         gzbuffer(o->gz, CHUNK);
@@ -458,8 +570,12 @@ base_out_commit(base_out *o, GError **error)
     int err = close_stream(o);
     if (err == 0 && g_rename(o->tmp, o->path) != 0)
         err = errno;
-    if (err != 0) {
+    if (err != 0)
         g_unlink(o->tmp);
+    /* After the rename or unlink: a signal in between unlinks a name that is gone. */
+    tmp_unregister(o->slot);
+    o->slot = -1;
+    if (err != 0) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot write: %s", o->path,
                     g_strerror(err));
         return FALSE;
@@ -475,6 +591,7 @@ base_out_free(base_out *o)
     if (!o->closed) {
         close_stream(o);
         g_unlink(o->tmp);
+        tmp_unregister(o->slot);
     }
     g_free(o->path);
     g_free(o->tmp);

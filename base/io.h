@@ -22,11 +22,13 @@ base_lines_new_from_memory(const char *name, const void *data, size_t size, GErr
 void base_lines_free(base_lines *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_lines, base_lines_free)
 
-/* Returns TRUE with *LINE (NUL-terminated, no trailing "\n" or "\r\n") and *LEN set, or FALSE
- * at end of input or on error (then *ERROR is set, e.g. truncated gzip). Every reader goes
- * through here, so this is where input is made uniform: CRLF and LF line ends are the same, a
- * UTF-8 byte-order mark at the start of the input is skipped, and a NUL byte is an error
- * ("FILE:LINE: NUL byte in the input (not a text file?)"). */
+/* Returns TRUE with *LINE (NUL-terminated, without its line end) and *LEN set, or FALSE at end
+ * of input or on error (then *ERROR is set, e.g. truncated gzip). Every reader goes through
+ * here, so this is where input is made uniform: a line ends at LF, at CR LF, at CR CR LF (a
+ * CRLF file written again through a text-mode stream) or at a CR followed by anything else
+ * (CR-only files); the last line may lack one. A UTF-8 byte-order mark at the start of the
+ * input is skipped, and a NUL byte is an error ("FILE:LINE: NUL byte in the input (not a text
+ * file?)"). */
 gboolean base_lines_next(base_lines *r, char **line, size_t *len, GError **error);
 /* 1-based number of the line last returned. */
 uint64_t base_lines_lineno(const base_lines *r);
@@ -62,6 +64,15 @@ void base_out_printf(base_out *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 gboolean base_out_commit(base_out *o, GError **error);
 void base_out_free(base_out *o); /* aborts (deletes tmp) if not committed */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_out, base_out_free)
+
+/* Temporaries of open base_out files are kept in a fixed-size, signal-safe registry (32 slots;
+ * a path that does not fit is not registered). After this call, SIGINT, SIGTERM, SIGHUP and
+ * SIGPIPE (unless ignored) unlink every registered temporary, restore the default action and
+ * re-raise, so the process still dies of the signal and leaves no "*.tmp.XXXXXX" behind.
+ * Called once by tools/ for commands that write outputs. */
+void base_tmp_cleanup_on_signals(void);
+/* Number of temporaries currently registered (tests). */
+unsigned base_tmp_live(void);
 
 /* Writes CONTENTS to PATH atomically (via base_out). */
 gboolean base_file_write_atomic(const char *path, const char *contents, size_t len, GError **error);

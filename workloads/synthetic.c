@@ -44,8 +44,17 @@ interval(wl__arrivals *a, double rate)
     return 0;
 }
 
-gboolean
-wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
+static int
+past_limit(const wl__arrivals *a, double t_s, GError **error)
+{
+    g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
+                "%s: request %" G_GINT64_FORMAT " would arrive at %g s, past the limit of %g s",
+                a->stages != NULL ? "--stages" : "--rate", a->j, t_s, WL_MAX_TIME_S);
+    return -1;
+}
+
+int
+wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage, GError **error)
 {
     if (a->stages == NULL) {
         if (isnan(a->rate))
@@ -54,10 +63,11 @@ wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
             a->t_s = (double)a->j / a->rate; /* exact spacing, no accumulated rounding */
         else if (a->j > 0)
             a->t_s += interval(a, a->rate);
+        if (!wl__time_ns(a->t_s, 1e9, t_ns))
+            return past_limit(a, a->t_s, error);
         a->j++;
-        *t_ns = llround(a->t_s * 1e9);
         *stage = 0;
-        return TRUE;
+        return 1;
     }
     while (a->cur < a->nstages) {
         const wl_stage *st = &a->stages[a->cur];
@@ -78,12 +88,13 @@ wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
             a->j = 0;
             continue;
         }
+        if (!wl__time_ns(t, 1e9, t_ns)) /* stages end by WL_MAX_TIME_S: cannot happen */
+            return past_limit(a, t, error);
         a->j++;
-        *t_ns = llround(t * 1e9);
         *stage = a->cur;
-        return TRUE;
+        return 1;
     }
-    return FALSE;
+    return 0;
 }
 
 static gboolean stage_error(GError **error, const char *what, const char *fmt, ...)
@@ -100,20 +111,45 @@ stage_error(GError **error, const char *what, const char *fmt, ...)
     return FALSE;
 }
 
-static void
-add_stage(GArray *st, double rate, double dur)
+/* Appends stage I (rate R req/s for D s, starting where the previous ones end) after checking
+ * it against the flag ranges (workloads/options.h): a rate of 1e30 would put every request at
+ * t = 0 forever and a duration of 1e30 would never end. *EXPECTED accumulates Σ rate × duration,
+ * the requests the stages ask for. */
+static gboolean
+add_stage(
+    GArray *st, size_t i, double r, double d, double *expected, const char *what, GError **error)
 {
+    if (!(r == 0 || (r >= WL_RATE_MIN && r <= WL_RATE_MAX)))
+        return stage_error(error, what,
+                           "stage %zu: rate %g req/s is out of range (0, or %g to %g like --rate)",
+                           i, r, WL_RATE_MIN, WL_RATE_MAX);
+    if (!(d > 0 && d <= WL_MAX_TIME_S))
+        return stage_error(error, what,
+                           "stage %zu: duration %g s is out of range (more than 0, at most %g s "
+                           "like --duration)",
+                           i, d, WL_MAX_TIME_S);
     double start = 0;
-    for (guint i = 0; i < st->len; i++)
-        start += g_array_index(st, wl_stage, i).duration_s;
-    wl_stage s = {rate, dur, llround(start * 1e9), 0, 0};
+    for (guint k = 0; k < st->len; k++)
+        start += g_array_index(st, wl_stage, k).duration_s;
+    if (start + d > WL_MAX_TIME_S)
+        return stage_error(error, what, "stage %zu: ends at %g s, past the limit of %g s", i,
+                           start + d, WL_MAX_TIME_S);
+    *expected += r * d;
+    if (*expected > WL_MAX_REQUESTS)
+        return stage_error(error, what,
+                           "stage %zu: the stages ask for %.2g requests, more than %g (the "
+                           "--num-requests limit)",
+                           i, *expected, WL_MAX_REQUESTS);
+    wl_stage s = {r, d, llround(start * 1e9), 0, 0};
     g_array_append_val(st, s);
+    return TRUE;
 }
 
 GArray *
 wl__stages_parse(const json_t *j, const char *what, GError **error)
 {
     g_autoptr(GArray) st = g_array_new(FALSE, TRUE, sizeof(wl_stage));
+    double expected = 0;
     if (json_is_string(j)) {
         g_auto(GStrv) items = g_strsplit(json_string_value(j), ",", -1);
         for (size_t i = 0; items[i] != NULL; i++) {
@@ -124,11 +160,8 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
                 stage_error(error, what, "bad stage '%s' (expected RATE:SECONDS)", items[i]);
                 return NULL;
             }
-            if (r < 0 || d <= 0) {
-                stage_error(error, what, "stage '%s': need rate >= 0 and duration > 0", items[i]);
+            if (!add_stage(st, i, r, d, &expected, what, error))
                 return NULL;
-            }
-            add_stage(st, r, d);
         }
     } else if (json_is_array(j)) {
         size_t i;
@@ -139,11 +172,9 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
                 stage_error(error, what, "stage %zu: expected {\"rate\": R, \"duration\": S}", i);
                 return NULL;
             }
-            if (json_number_value(r) < 0 || json_number_value(d) <= 0) {
-                stage_error(error, what, "stage %zu: need rate >= 0 and duration > 0", i);
+            if (!add_stage(st, i, json_number_value(r), json_number_value(d), &expected, what,
+                           error))
                 return NULL;
-            }
-            add_stage(st, json_number_value(r), json_number_value(d));
         }
     } else {
         stage_error(error, what, "expected a list of {rate, duration} or \"RATE:SECONDS,...\"");
@@ -290,7 +321,11 @@ add_prefix(synth *s, GArray *a)
 static int64_t
 think_ns(synth *s)
 {
-    return s->think != NULL ? llround(wl_dist_draw(s->think, &s->r_sess) * 1e9) : 0;
+    int64_t ns = 0;
+    /* draws of a real distribution are at most WL_MAX_TIME_S (dist.h): always in range */
+    if (s->think != NULL && !wl__time_ns(wl_dist_draw(s->think, &s->r_sess), 1e9, &ns))
+        g_assert_not_reached();
+    return ns;
 }
 
 static void
@@ -310,7 +345,6 @@ finish(synth *s, wl_request *out, GArray *segs, uint32_t output)
 static int
 synth_next(wl__src *b, wl_request *out, GError **error)
 {
-    (void)error;
     synth *s = (synth *)b;
     if (s->remaining <= 0)
         return 0;
@@ -331,8 +365,9 @@ synth_next(wl__src *b, wl_request *out, GError **error)
         if (s->turn >= s->nturns) {
             /* A new session starts at the next arrival. */
             int64_t t;
-            if (!wl__arrivals_next(&s->arr, &t, &s->session_stage))
-                return 0;
+            int rc = wl__arrivals_next(&s->arr, &t, &s->session_stage, error);
+            if (rc <= 0)
+                return rc;
             s->session++;
             s->session_t = t;
             s->turn = 0;
@@ -354,8 +389,9 @@ synth_next(wl__src *b, wl_request *out, GError **error)
         push_seg(s->hist, out->output_content_id, output);
         s->turn++;
     } else {
-        if (!wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage))
-            return 0;
+        int rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+        if (rc <= 0)
+            return rc;
         add_prefix(s, s->segs);
         wl__lengths_draw(&s->len, &s->r_in, &s->r_out, &prompt, &output);
         out->output_content_id = wl__private_id(b->ctx);
