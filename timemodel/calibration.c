@@ -176,6 +176,8 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
         !number(j, "request_overhead_s", 0, 3600, &c->request_overhead_s, name, error) ||
         !number(j, "per_output_token_s", 0, 60, &c->per_output_token_s, name, error))
         return FALSE;
+    const json_t *hw = json_object_get(j, "hardware");
+    c->hardware = json_is_string(hw) ? g_strdup(json_string_value(hw)) : NULL;
     c->name = g_strdup(name);
     return TRUE;
 }
@@ -195,6 +197,7 @@ tm_calibration_clear(tm_calibration *c)
     if (c == NULL)
         return;
     g_free(c->name);
+    g_free(c->hardware);
     memset(c, 0, sizeof *c);
 }
 

@@ -49,6 +49,7 @@
 
 typedef struct tm_calibration {
     char *name;             /* preset name or path */
+    char *hardware;         /* what it states it was fitted on ("hardware"), or NULL */
     double step_overhead_s; /* NAN = not set, for every field below */
     double per_seq_overhead_s;
     double compute_eff, memory_eff, comm_eff;

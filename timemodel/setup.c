@@ -9,13 +9,16 @@
 #include "base/asset.h"
 #include "base/json.h"
 #include "base/match.h"
+#include "timemodel/internal.h"
 
 struct tm_setup {
     tm_model_spec model;
     tm_hardware hw;
     tm_parallel par;
     tm_roofline_params params;
-    char *calibration;                     /* NULL = none */
+    char *calibration;               /* NULL = none */
+    char *fitted_on, *reason, *desc; /* tm_calib_use's strings; desc for tables */
+    tm_calib_use use;
     double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
     double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
 };
@@ -28,29 +31,127 @@ tm_setup_free(tm_setup *s)
     tm_model_spec_clear(&s->model);
     tm_hardware_clear(&s->hw);
     g_free(s->calibration);
+    g_free(s->fitted_on);
+    g_free(s->reason);
+    g_free(s->desc);
     g_free(s);
 }
 
-/* The default calibration: "calibrations/<model>__<hardware>.json", then
- * "calibrations/<hardware>.json", if embedded (the shipped ones are named after the hardware
- * preset they were fitted on: h100-sxm, rtx4090, rtx-pro-6000; docs/calibration.md). Only
- * exact preset names match: a table-named variant such as H100_GPU has other peak figures, and
- * a calibration's coefficients are relative to the peaks it was fitted with. NULL if none. */
+/* ---- which calibration, and how it applies (docs/calibration.md §4) ------------------------ */
+
+/* NAME lower-cased when it names an embedded asset "DIR/<name>.json" and is not a file; NULL
+ * otherwise. */
 static char *
-default_calibration(const tm_options *o)
+preset_name(const char *dir, const char *name)
 {
-    if (o->model == NULL || o->hardware == NULL || strchr(o->model, '/') != NULL ||
-        strchr(o->hardware, '/') != NULL)
+    if (name == NULL || *name == '\0' || g_file_test(name, G_FILE_TEST_EXISTS))
         return NULL;
-    g_autofree char *m = g_ascii_strdown(o->model, -1);
-    g_autofree char *h = g_ascii_strdown(o->hardware, -1);
-    char *pair = g_strdup_printf("%s__%s", m, h);
-    g_autofree char *a1 = g_strdup_printf("calibrations/%s.json", pair);
-    if (base_asset_find(a1) != NULL)
-        return pair;
-    g_free(pair);
-    g_autofree char *a2 = g_strdup_printf("calibrations/%s.json", h);
-    return base_asset_find(a2) != NULL ? g_strdup(h) : NULL;
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    g_autofree char *asset = g_strdup_printf("%s/%s.json", dir, lower);
+    return base_asset_find(asset) != NULL ? g_steal_pointer(&lower) : NULL;
+}
+
+/* The embedded calibration for (MODEL, HW): "calibrations/<model>__<hw>.json", then
+ * "calibrations/<hw>.json" (the shipped ones are named after the hardware preset they were
+ * fitted on). MODEL may be NULL (a model given as a file: only hardware calibrations). */
+static char *
+embedded_calibration(const char *model, const char *hw)
+{
+    if (model != NULL) {
+        g_autofree char *pair = g_strdup_printf("%s__%s", model, hw);
+        g_autofree char *a1 = g_strdup_printf("calibrations/%s.json", pair);
+        if (base_asset_find(a1) != NULL)
+            return g_steal_pointer(&pair);
+    }
+    g_autofree char *a2 = g_strdup_printf("calibrations/%s.json", hw);
+    return base_asset_find(a2) != NULL ? g_strdup(hw) : NULL;
+}
+
+/* The presets HW inherits from through "base" (nearest first), up to MAX: a hardware file or a
+ * table-named variant such as h100_gpu that is based on h100-sxm is h100-sxm silicon with other
+ * declared figures. Unreadable links end the chain (tm_hardware_load has reported them). */
+static size_t
+base_chain(const char *hw, char **out, size_t max)
+{
+    size_t n = 0;
+    g_autofree char *cur = g_strdup(hw);
+    while (n < max) {
+        json_auto_t *j = tm__load_named_json("hardware", "hardware", cur, NULL);
+        const json_t *b = j != NULL ? json_object_get(j, "base") : NULL;
+        if (!json_is_string(b))
+            break;
+        char *name = preset_name("hardware", json_string_value(b));
+        if (name == NULL)
+            break;
+        out[n++] = name;
+        g_free(cur);
+        cur = g_strdup(name);
+    }
+    return n;
+}
+
+typedef struct {
+    char *name;      /* NULL = uncalibrated */
+    char *fitted_on; /* the hardware the choice was fitted on, when known */
+    char *reason;
+    bool transferred;
+} calib_choice;
+
+static void
+choice_clear(calib_choice *c)
+{
+    g_free(c->name);
+    g_free(c->fitted_on);
+    g_free(c->reason);
+    memset(c, 0, sizeof *c);
+}
+
+/* "auto": the calibration of the hardware preset itself (applied whole), else that of the
+ * nearest preset it is based on (transferred), else none. */
+static void
+default_calibration(const tm_options *o, calib_choice *out)
+{
+    g_autofree char *model = preset_name("models", o->model);
+    g_autofree char *hw = preset_name("hardware", o->hardware);
+    if (hw != NULL && (out->name = embedded_calibration(model, hw)) != NULL) {
+        out->fitted_on = g_strdup(hw);
+        out->reason = g_strdup("fitted on this hardware");
+        return;
+    }
+    char *chain[4];
+    size_t n = o->hardware != NULL ? base_chain(o->hardware, chain, G_N_ELEMENTS(chain)) : 0;
+    for (size_t i = 0; i < n && out->name == NULL; i++) {
+        if ((out->name = embedded_calibration(model, chain[i])) != NULL) {
+            out->fitted_on = g_strdup(chain[i]);
+            out->transferred = true;
+            out->reason = g_strdup_printf("%s is based on %s", o->hardware, chain[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        g_free(chain[i]);
+    if (out->name == NULL)
+        out->reason = g_strdup_printf("no calibration was fitted on %s or a preset it is based on",
+                                      o->hardware != NULL ? o->hardware : "this hardware");
+}
+
+/* An explicit --calibration C: whole when it states the hardware in use (or states none),
+ * transferred otherwise. */
+static void
+explicit_calibration(const tm_options *o, const tm_calibration *c, calib_choice *out)
+{
+    g_autofree char *hw = preset_name("hardware", o->hardware);
+    const char *here = hw != NULL ? hw : o->hardware;
+    if (c->hardware == NULL || *c->hardware == '\0') {
+        out->reason = g_strdup("the calibration does not say which hardware it was fitted on");
+        return;
+    }
+    out->fitted_on = g_strdup(c->hardware);
+    if (here != NULL && g_ascii_strcasecmp(here, c->hardware) == 0) {
+        out->reason = g_strdup("fitted on this hardware");
+        return;
+    }
+    out->transferred = true;
+    out->reason = g_strdup_printf("fitted on %s, run on %s", c->hardware, here ? here : "?");
 }
 
 tm_setup *
@@ -103,20 +204,33 @@ tm_setup_new(const tm_options *o, GError **error)
                     s->hw.name, tm_backend_name(p->backend), tm_backend_name(p->backend));
         return NULL;
     }
-    /* calibration: explicit name/path ("none": uncalibrated), else ("auto", the default) an
-     * embedded one for (model, hardware) */
-    g_autofree char *cal = o->calibration != NULL && strcmp(o->calibration, "auto") != 0
-                               ? g_strdup(o->calibration)
-                               : default_calibration(o);
+    /* calibration: explicit name/path ("none": uncalibrated), else ("auto", the default) the
+     * hardware's own or that of the preset it is based on (docs/calibration.md §4) */
+    calib_choice ch = {0};
+    bool explicit = o->calibration != NULL && strcmp(o->calibration, "auto") != 0;
+    if (explicit && strcmp(o->calibration, TM_CALIBRATION_NONE) != 0)
+        ch.name = g_strdup(o->calibration);
+    else if (explicit)
+        ch.reason = g_strdup("--calibration none");
+    else
+        default_calibration(o, &ch);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
-    if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
+    if (ch.name != NULL) {
         g_auto(tm_calibration) c = {0};
-        if (!tm_calibration_load(&c, cal, error)) {
+        if (!tm_calibration_load(&c, ch.name, error)) {
             g_prefix_error(error, "--calibration: ");
+            choice_clear(&ch);
             return NULL;
         }
+        if (explicit)
+            explicit_calibration(o, &c, &ch);
+        /* transferred: everything but the link efficiency, which belongs to the system the
+         * calibration was measured on, not to the GPU */
+        double comm = p->comm_eff;
         tm_calibration_apply(&c, p);
+        if (ch.transferred)
+            p->comm_eff = comm;
 
         /* a class the calibration has no floor for takes its parent's: the MoE kernels were
          * GEMMs to calibrations fitted before they had a class, quantised kernels are still
@@ -144,16 +258,29 @@ tm_setup_new(const tm_options *o, GError **error)
                     p->step_overhead_s += c.kernel_s[k] * s->step_kernels[k];
             }
         }
-        s->calibration = g_steal_pointer(&cal);
+        s->calibration = g_strdup(ch.name);
     }
+    s->use.name = s->calibration;
+    s->use.fitted_on = s->fitted_on = g_steal_pointer(&ch.fitted_on);
+    s->use.reason = s->reason = g_steal_pointer(&ch.reason);
+    s->use.transferred = ch.transferred;
+    s->desc = s->calibration == NULL ? g_strdup("uncalibrated")
+              : ch.transferred
+                  ? g_strdup_printf("%s (transferred: %s; overheads, kernel floors and "
+                                    "efficiencies apply, the link efficiency does not)",
+                                    s->calibration, s->reason)
+                  : g_strdup(s->calibration);
+    choice_clear(&ch);
     /* an explicit efficiency applies to every kernel, attention included */
     if (isfinite(o->compute_eff)) {
         p->compute_eff = o->compute_eff;
         p->attn_compute_eff = p->mixdec_compute_eff = p->moe_compute_eff = NAN;
+        p->q_compute_eff = p->moeq_compute_eff = NAN;
     }
     if (isfinite(o->memory_eff)) {
         p->memory_eff = o->memory_eff;
         p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = p->moe_memory_eff = NAN;
+        p->q_memory_eff = p->moeq_memory_eff = NAN;
     }
     if (isfinite(o->comm_eff))
         p->comm_eff = o->comm_eff;
@@ -210,6 +337,18 @@ const char *
 tm_setup_calibration(const tm_setup *s)
 {
     return s->calibration;
+}
+
+const tm_calib_use *
+tm_setup_calibration_use(const tm_setup *s)
+{
+    return &s->use;
+}
+
+const char *
+tm_setup_calibration_desc(const tm_setup *s)
+{
+    return s->desc;
 }
 
 tm_timemodel *
@@ -361,6 +500,10 @@ tm_setup_to_json(const tm_setup *s)
     }
     json_object_set_new(ko, "calibration",
                         s->calibration ? json_string(s->calibration) : json_null());
+    json_object_set_new(ko, "calibration_fitted_on",
+                        s->fitted_on ? json_string(s->fitted_on) : json_null());
+    json_object_set_new(ko, "calibration_transferred", json_boolean(s->use.transferred));
+    json_object_set_new(ko, "calibration_applied", json_string(s->desc));
     json_t *root = json_object();
     json_object_set_new(root, "model", mo);
     json_object_set_new(root, "hardware", ho);

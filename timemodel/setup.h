@@ -44,6 +44,23 @@ const tm_roofline_params *tm_setup_params_const(const tm_setup *s);
 /* Name or path of the calibration in use; NULL when uncalibrated. */
 const char *tm_setup_calibration(const tm_setup *s);
 
+/* Which calibration a setup uses and how (docs/calibration.md §4). A calibration applies whole
+ * on the hardware it states it was fitted on. On another GPU (a hardware preset or file based on
+ * the calibrated preset, or an explicit --calibration fitted elsewhere) it is transferred: the
+ * overheads, per-kernel floors and efficiency fractions apply, the link efficiency does not. */
+typedef struct tm_calib_use {
+    const char *name;      /* calibration name or path; NULL = uncalibrated */
+    const char *fitted_on; /* hardware it was fitted on (its "hardware"); NULL = not stated */
+    const char *reason;    /* why this one / why none, a phrase */
+    bool transferred;
+} tm_calib_use;
+
+const tm_calib_use *tm_setup_calibration_use(const tm_setup *s);
+/* One line for run tables, summary.json and estimate: the calibration's name ("h100-sxm"),
+ * with the transfer said ("h100-sxm (transferred: h100_gpu is based on h100-sxm; ...)"), or
+ * "uncalibrated". Owned by S. */
+const char *tm_setup_calibration_desc(const tm_setup *s);
+
 /* A new roofline time model from the current params. transfer full. */
 tm_timemodel *tm_setup_timemodel(const tm_setup *s);
 /* The memory plan of one replica (see memory.h); FALSE with TM_ERROR_NO_FIT if it does not

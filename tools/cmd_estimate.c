@@ -324,7 +324,9 @@ single(const estimate_args *a)
         "+ %.1f us/seq; %s\n",
         kp->compute_eff, kp->memory_eff, kp->comm_eff, kp->overlap, kp->step_overhead_s * 1e6,
         kp->per_seq_overhead_s * 1e6,
-        tm_setup_calibration(s) ? tm_setup_calibration(s) : "uncalibrated defaults");
+        tm_setup_calibration(s) == NULL            ? "uncalibrated defaults"
+        : tm_setup_calibration_use(s)->transferred ? tm_setup_calibration_desc(s)
+                                                   : tm_setup_calibration(s));
     printf("scenario: %" G_GINT64_FORMAT " sequences × %" G_GINT64_FORMAT
            " prompt tokens → %" G_GINT64_FORMAT " output tokens\n\n",
            a->batch, a->input_len, a->output_len);

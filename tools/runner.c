@@ -250,6 +250,8 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
                     wc.skipped_bad, wl_source_first_skipped(src));
         if (outs != NULL)
             printf("Outputs written to %s/\n", o->output_dir);
+        if (tm_setup_calibration_use(setup)->transferred)
+            fprintf(stderr, "servesim: note: calibration %s\n", tm_setup_calibration_desc(setup));
     }
     if (out != NULL) {
         out->metrics = *res;

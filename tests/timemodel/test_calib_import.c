@@ -555,9 +555,11 @@ Test(calib_import, shipped_calibrations_are_the_hardware_defaults)
     cr_expect_str_eq(tm_setup_calibration(q), "qwen3-32b__rtx-pro-6000");
     g_autoptr(tm_setup) l = setup_for("llama-3.1-8b", "rtx-pro-6000", "auto", 1);
     cr_expect_str_eq(tm_setup_calibration(l), "rtx-pro-6000");
-    /* a table-named variant has other peaks: no default */
+    /* a table-named variant based on h100-sxm (other declared peaks) gets h100-sxm's,
+     * transferred (docs/calibration.md §4) */
     g_autoptr(tm_setup) t = setup_for("llama-3.1-8b", "h100_gpu", NULL, 1);
-    cr_expect_null(tm_setup_calibration(t));
+    cr_expect_str_eq(tm_setup_calibration(t), "h100-sxm");
+    cr_expect(tm_setup_calibration_use(t)->transferred);
 
     /* H100: per-GEMM-kernel floor × the GEMM kernels of a Llama-3.1-8B decode step: qkv, o-proj,
      * gate_up, down in 32 layers + lm-head = 129 */

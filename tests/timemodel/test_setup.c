@@ -222,3 +222,64 @@ Test(setup, dsa_topk_and_dtypes)
     cr_expect_eq(plan.kv_bytes_per_token, 48068.0);
     base_opts_clear(&set, &o);
 }
+
+/* Which calibration each hardware gets, and how (docs/calibration.md §4). Expectations from
+ * the presets' files: h100-sxm and h200 have their own calibration (applied whole); h100_gpu's
+ * JSON says "base": "h100-sxm", and so does a user file, so they get h100-sxm's transferred;
+ * b200 has neither, so it runs uncalibrated and says so. Transferred, the link efficiency stays
+ * the hardware's (0.75, TM_DEFAULT_COMM_EFF: no preset sets one); whole, it is 1/beta_comm. */
+Test(setup, calibration_resolves_per_hardware_and_says_how)
+{
+    g_autofree char *user = tu_tmp_file(".json", "{\"base\": \"h100-sxm\", "
+                                                 "\"memory_bandwidth_gbps\": 3000}");
+
+    static const struct {
+        const char *hw, *name, *fitted_on;
+        bool transferred;
+    } want[] = {
+        {"h100-sxm", "h100-sxm", "h100-sxm", false},
+        {"h100_gpu", "h100-sxm", "h100-sxm", true},
+        {NULL, "h100-sxm", "h100-sxm", true},
+        {"h200", "h200", "h200", false},
+        {"b200", NULL, NULL, false},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        const char *hw = want[i].hw != NULL ? want[i].hw : user;
+        tm_options o = opts("llama-3.1-8b", hw);
+        GError *err = NULL;
+        g_autoptr(tm_setup) s = tm_setup_new(&o, &err);
+        cr_assert_not_null(s, "%s: %s", hw, err ? err->message : "");
+        const tm_calib_use *u = tm_setup_calibration_use(s);
+        const char *desc = tm_setup_calibration_desc(s);
+        if (want[i].name == NULL) {
+            cr_expect_null(u->name, "%s", hw);
+            cr_expect_str_eq(desc, "uncalibrated");
+            cr_expect(strstr(u->reason, "no calibration was fitted on b200") != NULL, "%s",
+                      u->reason);
+        } else {
+            cr_expect_str_eq(u->name, want[i].name, "%s", hw);
+            cr_expect_str_eq(u->fitted_on, want[i].fitted_on, "%s", hw);
+            cr_expect_eq(u->transferred, want[i].transferred, "%s", hw);
+            cr_expect(g_str_has_prefix(desc, want[i].name), "%s", desc);
+            cr_expect_eq(strstr(desc, "transferred") != NULL, want[i].transferred, "%s", desc);
+        }
+        if (u->transferred)
+            cr_expect_eq(tm_setup_params_const(s)->comm_eff, TM_DEFAULT_COMM_EFF, "%s", hw);
+        json_auto_t *j = tm_setup_to_json(s);
+        cr_expect_str_eq(json_string_value(json_object_get(json_object_get(j, "timemodel"),
+                                                           "calibration_applied")),
+                         desc);
+        base_opts_clear(&set, &o);
+    }
+    /* an explicit calibration fitted on other hardware is transferred, with the reason */
+    tm_options o = opts("llama-3.1-8b", "h200");
+    cr_assert(base_opts_set_string(&set, &o, "timemodel.calibration", "h100-sxm", NULL));
+    GError *err = NULL;
+    g_autoptr(tm_setup) s = tm_setup_new(&o, &err);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    cr_expect(tm_setup_calibration_use(s)->transferred);
+    cr_expect_str_eq(tm_setup_calibration_use(s)->reason, "fitted on h100-sxm, run on h200");
+    base_opts_clear(&set, &o);
+    g_unlink(user);
+}
