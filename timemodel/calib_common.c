@@ -64,7 +64,7 @@ void
 tm__calib_peak_finish(tm__calib_peak *k)
 {
     tm_roofline_step_kernels(k->tm, k->step_kernels);
-    k->topk = (uint32_t)k->model->index_topk;
+    k->topk = tm_model_key_cap(k->model);
 }
 
 /* ---- importer state ----------------------------------------------------------------------- */

@@ -53,6 +53,17 @@ typedef struct tm_model_spec {
     int64_t kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
     /* DSA lightning indexer (DeepSeek-V3.2): index_topk 0 = dense attention */
     int64_t index_heads, index_head_dim, index_topk;
+    /* Architecture traits (timemodel/model_arch.c, from model_type) */
+    int norms_per_layer; /* RMSNorm weight vectors per layer: 2 (Gemma-2/3: 4) */
+    bool qk_norm;        /* per-head q_norm / k_norm (Qwen3, Gemma-3) */
+    bool o_bias;         /* o_proj bias (attention_bias in Llama-family and gpt-oss configs) */
+    bool mlp_bias;       /* dense MLP biases (mlp_bias) */
+    bool expert_bias;    /* experts' gate_up / down biases (gpt-oss) */
+    bool attn_sinks;     /* one learned sink logit per head and layer (gpt-oss) */
+    /* Sliding-window attention: a sliding layer attends to the last sliding_window tokens */
+    int64_t sliding_window;                  /* 0 = every layer attends to the whole context */
+    int64_t sliding_layers;                  /* how many layers slide */
+    uint8_t layer_is_sliding[TM_MAX_LAYERS]; /* 1 where layer i slides */
     tm_param_counts params;
 } tm_model_spec;
 
@@ -66,6 +77,18 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
 gboolean tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError **error);
 void tm_model_spec_clear(tm_model_spec *m);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
+
+/* The per-query key cap of M's capped attention sums (tm_batch.dsa_topk): the DSA top-k, or
+ * the sliding window when some layers slide (a model never has both: the loader refuses
+ * sliding windows with MLA); 0 for dense attention. */
+uint32_t tm_model_key_cap(const tm_model_spec *m);
+/* KV-cache bytes one GPU holds for one sequence of CTX tokens: full-attention layers keep
+ * every token, sliding-window layers at most the window (vLLM frees their blocks outside it).
+ * Equals CTX · tm_model_kv_bytes_per_token_gpu when no layer slides. */
+double tm_model_kv_bytes_context_gpu(const tm_model_spec *m,
+                                     tm_dtype kv,
+                                     const tm_parallel *p,
+                                     double ctx);
 
 /* Short names of the embedded model presets, sorted. Free with g_strfreev. */
 char **tm_model_preset_names(void);

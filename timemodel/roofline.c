@@ -54,6 +54,9 @@ typedef struct {
      * per cached token = kvh_b; extra time per layer = item_s·items + ser·(mean item bytes) */
     double Kl, kvh_b, item_s, ser, inv_peak_w;
     double moe_tok; /* moe_token / peak bandwidth · h · b_act: per token entering the kernel */
+    /* sliding-window layers (GQA / MHA): their share of layers; their attention takes the
+     * batch's window-capped sums (tm_batch.sparse_*, the cap being the window) */
+    double f_slide;
 } roofline;
 
 static const char *const row_names[] = {
@@ -296,17 +299,26 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
 
     /* attention (docs/domain.md §3.2, §3.4, §3.5) */
     if (!r->mla) {
+        /* per-layer work: full layers take every causal pair, sliding ones the window's (a
+         * decode reads min(window, c+1) keys; a chunk at most all of its keys) */
+        double pp = b->pairs_prefill, kp = b->kv_prefill, pd = b->pairs_decode, kd = b->kv_decode;
+        if (r->f_slide > 0 && b->dsa_topk > 0) { /* no cap given: priced as full layers */
+            double f = r->f_slide, g = 1.0 - f;
+            pp = g * pp + f * b->sparse_prefill;
+            kp = g * kp + f * fmin(b->kv_prefill, b->sparse_prefill);
+            pd = g * pd + f * b->sparse_decode;
+            kd = g * kd + f * b->sparse_decode;
+        }
         if (Tp > 0)
-            op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L,
-                 r->att_f * b->pairs_prefill, (b->kv_prefill + Tp) * r->att_kv + Tp * r->att_q,
-                 r->invPa, r->invWa);
+            op_c(&a, TM_ROW_ATTENTION, "attention.prefill", TM_OPCLASS_ATTENTION, L, r->att_f * pp,
+                 (kp + Tp) * r->att_kv + Tp * r->att_q, r->invPa, r->invWa);
         if (Td > 0) {
             op_c(&a, TM_ROW_ATTENTION, "attention.decode",
-                 Tp > 0 ? TM_OPCLASS_MIXED_DECODE : TM_OPCLASS_ATTENTION, L,
-                 r->att_f * b->pairs_decode, (b->kv_decode + Td) * r->att_kv + Td * r->att_q,
-                 Tp > 0 ? r->invPam : r->invPa, Tp > 0 ? r->invWam : r->invWa);
+                 Tp > 0 ? TM_OPCLASS_MIXED_DECODE : TM_OPCLASS_ATTENTION, L, r->att_f * pd,
+                 (kd + Td) * r->att_kv + Td * r->att_q, Tp > 0 ? r->invPam : r->invPa,
+                 Tp > 0 ? r->invWam : r->invWa);
             /* work per (sequence, KV head), and the one-item bandwidth limit (§4.3) */
-            double items = Td * r->Kl, item_b = b->kv_decode / Td * r->kvh_b;
+            double items = Td * r->Kl, item_b = kd / Td * r->kvh_b;
             extra(&a, L * (r->item_s * items + r->ser * item_b));
             if (G_UNLIKELY(d != NULL)) {
                 d->att_items += L * items;
@@ -671,6 +683,7 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->invPm = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ecx);
     r->invWm = 1.0 / (hw->mem_bw * emx);
     r->Kl = m->mla ? 0.0 : Kl;
+    r->f_slide = m->mla ? 0.0 : (double)m->sliding_layers / (double)m->layers;
     r->kvh_b = 2.0 * d * bkv;
     r->inv_peak_w = 1.0 / hw->mem_bw;
     r->item_s = isfinite(p->attn_item_s) && p->attn_item_s > 0 ? p->attn_item_s : 0.0;

@@ -376,7 +376,7 @@ tm_setup_vllm_defaults(const tm_setup *s, tm_vllm_defaults *d)
 uint32_t
 tm_setup_dsa_topk(const tm_setup *s)
 {
-    return (uint32_t)s->model.index_topk;
+    return tm_model_key_cap(&s->model);
 }
 
 static json_t *

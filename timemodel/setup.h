@@ -72,7 +72,8 @@ gboolean tm_setup_memory_plan(const tm_setup *s,
 /* vLLM defaults for this model and GPU: max_num_batched_tokens, max_num_seqs, block size
  * (64 for MLA), max_model_len (the model's max_position_embeddings). */
 void tm_setup_vllm_defaults(const tm_setup *s, tm_vllm_defaults *d);
-/* DSA top-k for tm_batch_init (0 for dense-attention models). */
+/* The per-query key cap for tm_batch_init: the DSA top-k, or for models with sliding-window
+ * layers the window (the capped sums price those layers' attention); 0 for dense attention. */
 uint32_t tm_setup_dsa_topk(const tm_setup *s);
 /* Resolved description (model dims and parameter counts, hardware figures, parallelism,
  * dtypes, knobs) for summary.json / `estimate --json`. transfer full. */

@@ -101,6 +101,9 @@ run(const memory_args *a)
         json_object_set_new(o, "max_num_seqs", json_integer(p.max_num_seqs));
         json_object_set_new(o, "context_len", json_integer(p.context_len));
         json_object_set_new(o, "max_concurrent_requests", json_integer(p.max_concurrent));
+        json_object_set_new(o, "sliding_window", json_integer(mo->sliding_window));
+        json_object_set_new(o, "sliding_layers", json_integer(mo->sliding_layers));
+        json_object_set_new(o, "kv_window_amortized", json_boolean(p.window_amortized));
         json_object_set_new(o, "parameters_total", base_json_number(mo->params.total));
         json_object_set_new(o, "parameters_active", base_json_number(mo->params.active));
         g_autofree char *txt = base_json_dumps(o);
@@ -135,6 +138,15 @@ run(const memory_args *a)
     g_autofree char *mc =
         g_strdup_printf("max concurrent requests of %" G_GINT64_FORMAT " tokens", p.context_len);
     printf("  %-46s %12" G_GINT64_FORMAT "\n", mc, p.max_concurrent);
+    if (mo->sliding_layers > 0)
+        printf("\n%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " layers use a %" G_GINT64_FORMAT
+               "-token sliding window; %s\n",
+               mo->sliding_layers, mo->layers, mo->sliding_window,
+               p.window_amortized
+                   ? "they hold at most the window of each request, counted for requests of "
+                     "--context-len tokens"
+                   : "counted at full context here, as vLLM's \"GPU KV cache size\" does; give "
+                     "--context-len to count them for your requests");
     return CLI_OK;
 }
 

@@ -138,3 +138,32 @@ Test(memory, vllm_defaults_by_gpu)
         unload(&p);
     }
 }
+
+/* Sliding-window layers in the plan: Gemma-3-1B (4 full layers, 22 sliding with a 512-token
+ * window, 1024 KV bytes per token and layer). Without a context the pool counts every layer at
+ * full context, vLLM's "GPU KV cache size" (26 × 1024 = 26,624 B per token); for 2048-token
+ * requests a token costs 1024 × (4 + 22 × 512/2048) = 9,728 B. The budget is the same, so the
+ * blocks scale by 26,624 / 9,728. */
+Test(memory, sliding_window_layers_are_counted_for_the_given_context)
+{
+    pair p =
+        load(SERVESIM_DATA_DIR "/model-configs/reconstructed__google--gemma-3-1b-it.config.json",
+             "h100-sxm");
+    tm_parallel par = tm_parallel_make(1, 1, 1, false);
+    tm_memory_args a = {0};
+    tm_memory_plan all, ctx;
+    GError *err = NULL;
+    cr_assert(
+        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &all, &err),
+        "%s", err ? err->message : "");
+    cr_expect_eq(all.kv_bytes_per_token, 26624.0);
+    cr_expect_not(all.window_amortized);
+    a.context_len = 2048;
+    cr_assert(
+        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &ctx, &err));
+    cr_expect_eq(ctx.kv_bytes_per_token, 9728.0);
+    cr_expect_eq(ctx.kv_bytes_per_token_all, 26624.0);
+    cr_expect(ctx.window_amortized);
+    cr_expect_eq(ctx.num_gpu_blocks, (int64_t)floor(ctx.kv_bytes / (16.0 * 9728.0)));
+    unload(&p);
+}

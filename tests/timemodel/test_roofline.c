@@ -473,3 +473,32 @@ Test(roofline, moe_experts_class_and_token_term_by_hand)
     cr_expect(NEAR(t2 - t0, e0->time_s, 1e-9));
     tm_model_spec_clear(&m);
 }
+
+/* Sliding-window layers read at most the window (docs/timemodel.md §4): one gpt-oss-20b decode
+ * at 999 cached tokens (1000 keys), batch capped at its window 128. Its 12 full layers read
+ * 1000 keys, its 12 sliding ones 128: per layer (1000 + 128)/2 = 564 keys read + 1 written,
+ * 8 KV heads × 64 × 2 (K, V) × 2 B = 2048 B each, plus q and o (64 heads × 64 × 2 × 2 B =
+ * 16,384 B): 565 × 2048 + 16,384 = 1,173,504 B per layer, and 4 × 64 heads × 64 FLOP per key
+ * pair: 564 pairs. Without the cap in the batch, every layer is priced as a full one. */
+Test(roofline, sliding_window_layers_read_only_the_window)
+{
+    tm_model_spec m =
+        load(SERVESIM_DATA_DIR "/model-configs/reconstructed__openai--gpt-oss-20b.config.json");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, tm_model_key_cap(&m));
+    tm_batch_add(&b, 1, 999, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *o = tm_roofline_find_op(&d, "attention.decode");
+    cr_assert_not_null(o);
+    cr_expect(NEAR(o->bytes, 1173504.0, 1e-12), "%.1f B", o->bytes);
+    cr_expect(NEAR(o->flops, 4.0 * 64 * 64 * 564, 1e-12), "%.1f FLOP", o->flops);
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 999, true);
+    tm_roofline_eval(tm, &b, &d);
+    o = tm_roofline_find_op(&d, "attention.decode");
+    cr_expect(NEAR(o->bytes, 1001.0 * 2048 + 16384, 1e-12), "%.1f B", o->bytes);
+    tm_model_spec_clear(&m);
+}
