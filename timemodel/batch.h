@@ -28,6 +28,9 @@ typedef struct tm_batch {
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
     uint32_t dsa_topk;     /* per-query key cap of the sparse sums: the DSA indexer's top-k, or
                             * the window of a model's sliding-window layers; 0 = none */
+    double common_prefix;  /* KV tokens every sequence of the step shares (vLLM's common prefix
+                            * blocks × block size), set by an engine whose profile has cascade
+                            * attention; 0 = none (tm_batch_init) */
 } tm_batch;
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */

@@ -205,6 +205,8 @@ import_aic_comm(tm__calib_imp *m, bool nccl, GError **error)
                                                base_csv_field(m->c, (size_t)dc));
         tm__calib_add_collective(m, kind, opn, (double)n, bytes, m->hw.default_backend, y, config,
                                  key);
+        if (!nccl && kind == TM_COLL_ALL_REDUCE && m->d != NULL)
+            tm_calib_data_add_allreduce(m->d, (double)n, bytes, y);
     }
     return more == 0;
 }

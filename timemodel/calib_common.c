@@ -55,6 +55,7 @@ tm__calib_peak_params(
     p->overlap = 0.0;
     p->moe_imbalance = 0.0;
     p->attn_item_s = p->attn_serial = p->moe_token = 0.0; /* multipliers, fitted */
+    p->launch_eager_s = 0.0;                              /* an overhead, not a basis term */
     p->weight_dtype = wd;
     p->kv_dtype = kd;
     p->par = par;
@@ -312,15 +313,9 @@ tm__calib_stepacc_add(tm__calib_stepacc *a,
         a->ops[j].memory_s += o->memory_s;
     }
     if (cm == TM__CALIB_COMM_ALL) {
-        a->comm_s += fmax(0.0, det.rows[TM_ROW_COLLECTIVES].comm_s - det.comm_latency_s);
-        a->offset_s += det.comm_latency_s;
-    } else if (cm == TM__CALIB_COMM_TP_ALLREDUCE && k->model->experts == 0 &&
-               det.tp_allreduce_s > 0) {
-        /* dense model: two all-reduces per layer, each a bandwidth part + one latency */
-        double n = (double)(k->model->layers + k->model->dense_layers);
-        double lat = tm_hardware_link(k->hw, k->backend)->latency_s;
-        a->comm_s += fmax(0.0, det.tp_allreduce_s - n * lat);
-        a->offset_s += n * lat;
+        a->comm_s +=
+            fmax(0.0, det.rows[TM_ROW_COLLECTIVES].comm_s - det.comm_latency_s - det.comm_table_s);
+        a->offset_s += det.comm_latency_s + det.comm_table_s;
     }
     a->steps += 1.0;
     a->seqs += b->num_seqs;

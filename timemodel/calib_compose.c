@@ -506,8 +506,11 @@ tm__calib_compose_tables(tm__calib_imp *m,
                  tm__calib_cell_int(m, mc, 1, &elems, error) &&
                  tm__calib_cell_time(m, yc, 1e-3, &y, error);
             g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT, n);
-            if (ok)
+            if (ok) {
                 series_add(series_get(ars, key), (double)elems, y);
+                /* bf16 messages: the table the calibration will carry */
+                tm_calib_data_add_allreduce(m->d, (double)n, 2.0 * (double)elems, y);
+            }
         }
     }
     if (ok && more < 0)
@@ -580,12 +583,14 @@ tm__calib_compose_tables(tm__calib_imp *m,
                 tm__calib_skip(m, "steps with more tokens than the Vidur table covers");
                 continue;
             }
+            double ar_s = 0.0; /* the step's TP all-reduces, from the measured table */
             if (ar != NULL) {
                 if (!series_at_loglog(ar, T * h, &x)) {
                     tm__calib_skip(m, "all-reduce messages beyond the all-reduce table");
                     continue;
                 }
                 layer += 2.0 * x;
+                ar_s = L * 2.0 * x;
             }
             tm_batch b;
             tm_batch_init(&b, 0);
@@ -593,7 +598,10 @@ tm__calib_compose_tables(tm__calib_imp *m,
                 tm_batch_add(&b, ae->context ? (uint64_t)ae->x : 1,
                              ae->context ? 0 : (uint64_t)ae->x, true);
             tm__calib_stepacc a = {0};
-            tm__calib_stepacc_add(&a, k, &b, not_in_vidur_steps, TM__CALIB_COMM_TP_ALLREDUCE);
+            /* the all-reduces are the measured table's on both sides: the calibration carries
+             * the table and the roofline prices TP all-reduces from it (an unscaled offset) */
+            tm__calib_stepacc_add(&a, k, &b, not_in_vidur_steps, TM__CALIB_COMM_NONE);
+            a.offset_s += ar_s;
             g_autofree char *desc = g_strdup_printf("%s batch=%" G_GINT64_FORMAT
                                                     " %s=%" G_GINT64_FORMAT " tp=%" G_GINT64_FORMAT,
                                                     ae->context ? "prefill" : "decode", ae->batch,

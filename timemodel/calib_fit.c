@@ -131,12 +131,14 @@ struct tm_calib_data {
     GPtrArray *configs; /* borrowed from strings */
     GHashTable *config_ids;
     GPtrArray *sources;
+    GArray *allreduce; /* double triples (gpus, bytes, seconds): measured all-reduce rows */
 };
 
 tm_calib_data *
 tm_calib_data_new(void)
 {
     tm_calib_data *d = g_new0(tm_calib_data, 1);
+    d->allreduce = g_array_new(FALSE, FALSE, sizeof(double[3]));
     d->samples = g_array_new(FALSE, FALSE, sizeof(tm_calib_sample));
     d->ops = g_array_new(FALSE, FALSE, sizeof(tm_calib_op));
     d->strings = g_string_chunk_new(4096);
@@ -153,6 +155,7 @@ tm_calib_data_free(tm_calib_data *d)
         return;
     g_array_free(d->samples, TRUE);
     g_array_free(d->ops, TRUE);
+    g_array_free(d->allreduce, TRUE);
     g_hash_table_destroy(d->config_ids);
     g_ptr_array_free(d->configs, TRUE);
     g_ptr_array_free(d->sources, TRUE);
@@ -240,6 +243,54 @@ const tm_calib_op *
 tm_calib_data_ops(const tm_calib_data *d)
 {
     return (const tm_calib_op *)(const void *)d->ops->data;
+}
+
+void
+tm_calib_data_add_allreduce(tm_calib_data *d, double gpus, double bytes, double seconds)
+{
+    double row[3] = {gpus, bytes, seconds};
+    g_array_append_val(d->allreduce, row);
+}
+
+static int
+cmp_row(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    for (int i = 0; i < 3; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+gboolean
+tm_calib_data_allreduce_table(const tm_calib_data *d, tm_allreduce_table *t)
+{
+    memset(t, 0, sizeof *t);
+    if (d->allreduce->len == 0)
+        return FALSE;
+    g_autofree double(*rows)[3] = g_memdup2(d->allreduce->data, d->allreduce->len * sizeof *rows);
+    size_t n = d->allreduce->len;
+    qsort(rows, n, sizeof *rows, cmp_row);
+    int slot = -1;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && rows[j][0] == rows[i][0] && rows[j][1] == rows[i][1])
+            j++;
+        /* replicates of one (gpus, size): their median (rows[i..j) sorted by seconds) */
+        double y = (j - i) % 2 ? rows[i + (j - i) / 2][2]
+                               : 0.5 * (rows[i + (j - i) / 2 - 1][2] + rows[i + (j - i) / 2][2]);
+        if (slot < 0 || t->n_gpus[slot] != (int)rows[i][0]) {
+            if (slot + 1 >= TM_AR_SLOTS)
+                break; /* more GPU counts than slots: the smallest ones are kept */
+            t->n_gpus[++slot] = (int)rows[i][0];
+        }
+        if (t->npts[slot] < TM_AR_MAX_POINTS) {
+            t->bytes[slot][t->npts[slot]] = rows[i][1];
+            t->s[slot][t->npts[slot]++] = y;
+        }
+        i = j;
+    }
+    return TRUE;
 }
 
 void
@@ -364,8 +415,6 @@ tm_calib_fit_to_json(const tm_calib_fit *f,
                      const char *hardware,
                      json_t *sources)
 {
-    (void)d;
-
     static const struct {
         tm_calib_term t;
         const char *key;
@@ -462,6 +511,24 @@ tm_calib_fit_to_json(const tm_calib_fit *f,
     for (guint i = 0; i < f->warnings->len; i++)
         json_array_append_new(wa, json_string(f->warnings->pdata[i]));
     json_object_set_new(fit, "warnings", wa);
+    tm_allreduce_table ar;
+    if (d != NULL && tm_calib_data_allreduce_table(d, &ar)) {
+        /* the measured all-reduces themselves: the roofline prices its all-reduces from them
+         * on this hardware (timemodel/calibration.h) */
+        json_t *at = json_object();
+        for (int k = 0; k < TM_AR_SLOTS && ar.n_gpus[k] > 0; k++) {
+            json_t *pts = json_array();
+            for (int i = 0; i < ar.npts[k]; i++) {
+                json_t *pt = json_array();
+                json_array_append_new(pt, base_json_number(ar.bytes[k][i]));
+                json_array_append_new(pt, base_json_real(ar.s[k][i]));
+                json_array_append_new(pts, pt);
+            }
+            g_autofree char *key = g_strdup_printf("%d", ar.n_gpus[k]);
+            json_object_set_new(at, key, pts);
+        }
+        json_object_set_new(root, "allreduce_table", at);
+    }
     json_object_set_new(root, "fit", fit);
     if (sources != NULL)
         json_object_set_new(root, "sources", sources);

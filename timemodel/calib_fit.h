@@ -133,6 +133,12 @@ size_t tm_calib_data_add(tm_calib_data *d,
                          const char *label);
 /* Replaces the measured time of sample I (merging replicated measurements). */
 void tm_calib_data_set_measured(tm_calib_data *d, size_t i, double measured_s);
+/* A measured all-reduce (vLLM custom all-reduce in CUDA graphs) of BYTES over GPUS GPUs taking
+ * SECONDS: kept besides the samples, for the calibration's all-reduce table. */
+void tm_calib_data_add_allreduce(tm_calib_data *d, double gpus, double bytes, double seconds);
+/* The measured all-reduces as a table (replicates merged into their median, sizes ascending,
+ * up to TM_AR_SLOTS GPU counts and TM_AR_MAX_POINTS sizes each); FALSE when there are none. */
+gboolean tm_calib_data_allreduce_table(const tm_calib_data *d, tm_allreduce_table *t);
 /* Interned ids for configuration keys and input names (first use gets the next id). */
 uint32_t tm_calib_data_config_id(tm_calib_data *d, const char *key);
 uint32_t tm_calib_data_source_id(tm_calib_data *d, const char *name);

@@ -181,13 +181,9 @@ typedef struct {
 } tm__calib_stepacc;
 
 /* What a step sample's measurement covers of communication: everything the roofline prices,
- * only the TP all-reduces of the layers (tables with no logits gather), or none (single-GPU
- * profiles of a TP shard). */
-typedef enum {
-    TM__CALIB_COMM_ALL,
-    TM__CALIB_COMM_TP_ALLREDUCE,
-    TM__CALIB_COMM_NONE
-} tm__calib_comm;
+ * or none (single-GPU profiles of a TP shard; composed steps, which add their measured
+ * all-reduces as an offset). */
+typedef enum { TM__CALIB_COMM_ALL, TM__CALIB_COMM_NONE } tm__calib_comm;
 
 /* Adds one step of batch B priced by K; operators named in EXCLUDE (NULL-terminated, may be
  * NULL) are left out (the measurement does not cover them). Kernels: those of a decode step

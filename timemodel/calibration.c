@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/match.h"
 #include "timemodel/internal.h"
 
@@ -17,6 +18,7 @@ static const char *const top_keys[] = {"format",
                                        "moe_imbalance",
                                        "request_overhead_s",
                                        "per_output_token_s",
+                                       "allreduce_table",
                                        "fit",
                                        "notes",
                                        "sources",
@@ -83,6 +85,57 @@ number(const json_t *o,
         return FALSE;
     }
     *out = json_number_value(v);
+    return TRUE;
+}
+
+/* "allreduce_table": GPU count → ascending [bytes, seconds] pairs. */
+static gboolean
+read_allreduce(const json_t *j, tm_allreduce_table *t, const char *name, GError **error)
+{
+    memset(t, 0, sizeof *t);
+    const json_t *at = json_object_get(j, "allreduce_table");
+    if (at == NULL || json_is_null(at))
+        return TRUE;
+    if (!json_is_object(at) || json_object_size(at) > TM_AR_SLOTS) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                    "%s: allreduce_table: expected an object of at most %d GPU counts", name,
+                    TM_AR_SLOTS);
+        return FALSE;
+    }
+    int k = 0;
+    const char *key;
+    json_t *pts;
+    json_object_foreach((json_t *)(uintptr_t)at, key, pts) {
+        int64_t n;
+        if (!base_parse_int64(key, &n) || n < 2 || n > 65536 || !json_is_array(pts) ||
+            json_array_size(pts) < 1 || json_array_size(pts) > TM_AR_MAX_POINTS) {
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                        "%s: allreduce_table: \"%s\": expected a GPU count ≥ 2 with 1 to %d "
+                        "[bytes, seconds] points",
+                        name, key, TM_AR_MAX_POINTS);
+            return FALSE;
+        }
+        t->n_gpus[k] = (int)n;
+        size_t i;
+        json_t *pt;
+        json_array_foreach(pts, i, pt) {
+            json_t *b = json_array_get(pt, 0), *s = json_array_get(pt, 1);
+            double bv = json_number_value(b), sv = json_number_value(s);
+            if (!json_is_array(pt) || json_array_size(pt) != 2 || !json_is_number(b) ||
+                !json_is_number(s) || !(bv > 0 && bv < 1e15) || !(sv > 0 && sv < 10) ||
+                (i > 0 && !(bv > t->bytes[k][i - 1]))) {
+                g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                            "%s: allreduce_table: \"%s\"[%zu]: expected [bytes > 0, 0 < seconds "
+                            "< 10] with bytes ascending",
+                            name, key, i);
+                return FALSE;
+            }
+            t->bytes[k][i] = bv;
+            t->s[k][i] = sv;
+        }
+        t->npts[k] = (int)json_array_size(pts);
+        k++;
+    }
     return TRUE;
 }
 
@@ -175,6 +228,8 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
         !number(j, "moe_imbalance", 0, 100, &c->moe_imbalance, name, error) ||
         !number(j, "request_overhead_s", 0, 3600, &c->request_overhead_s, name, error) ||
         !number(j, "per_output_token_s", 0, 60, &c->per_output_token_s, name, error))
+        return FALSE;
+    if (!read_allreduce(j, &c->allreduce, name, error))
         return FALSE;
     const json_t *hw = json_object_get(j, "hardware");
     c->hardware = json_is_string(hw) ? g_strdup(json_string_value(hw)) : NULL;

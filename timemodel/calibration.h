@@ -31,6 +31,10 @@
  *                             (tm_roofline_step_kernels; setup.c) }
  *   "overlap", "moe_imbalance": knobs of the same name
  *   "request_overhead_s", "per_output_token_s": request-level terms outside the step
+ *   "allreduce_table": {"N": [[bytes, seconds], ...], ...}  measured all-reduce latencies by
+ *                             GPU count and message size, ascending (calibrate writes the
+ *                             custom all-reduce rows it read): the TP and MoE all-reduces over
+ *                             N GPUs are priced from them (tm_allreduce_table_time)
  *   "fit", "notes", "sources": free-form (quality metrics, provenance), not interpreted
  * A multiplier ≤ 0 (or null) means "not identifiable from the data": that knob keeps its default;
  * a missing or null additive term keeps its default too. Unknown keys are errors (typos must not
@@ -62,6 +66,7 @@ typedef struct tm_calibration {
                                         * step_overhead_s for the model */
     double overlap, moe_imbalance;
     double request_overhead_s, per_output_token_s;
+    tm_allreduce_table allreduce; /* "allreduce_table"; no slot used when absent */
 } tm_calibration;
 
 gboolean tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError **error);

@@ -57,6 +57,8 @@ typedef struct {
     /* sliding-window layers (GQA / MHA): their share of layers; their attention takes the
      * batch's window-capped sums (tm_batch.sparse_*, the cap being the window) */
     double f_slide;
+    double graph_max, launch_s, k_step; /* CUDA graphs: capture limit, eager launch, kernels */
+    bool has_ar;                        /* p.allreduce has a slot */
 } roofline;
 
 static const char *const row_names[] = {
@@ -101,6 +103,10 @@ tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
     p->attn_item_s = TM_DEFAULT_ATTN_ITEM_S;
     p->attn_serial = 0.0;
     p->moe_token = 0.0;
+    p->cudagraph_max_tokens = TM_DEFAULT_CUDAGRAPH_MAX_TOKENS;
+    p->launch_eager_s = TM_DEFAULT_LAUNCH_EAGER_S;
+    p->cascade_min_prefix = 256.0; /* vLLM v0.11 use_cascade_attention */
+    p->cascade_min_seqs = 8.0;
     p->step_overhead_s = TM_DEFAULT_STEP_OVERHEAD_S;
     p->per_seq_overhead_s = TM_DEFAULT_PER_SEQ_OVERHEAD_S;
 }
@@ -264,11 +270,43 @@ gemm_const(double n, double k, double b_w, double b_act)
 /* Ring all-reduce of M bytes over N GPUs: 2(n−1)/n·M/(BW·η) plus one start-up latency
  * (docs/domain.md §3.6; the latency is per collective because vLLM's custom all-reduce takes the
  * same ~4.5 µs for small messages on 2, 4 and 8 H100s, see hardware/h100-sxm.json). */
+double
+tm_allreduce_table_time(const tm_allreduce_table *t, double n, double m)
+{
+    for (int k = 0; k < TM_AR_SLOTS; k++) {
+        if (t->n_gpus[k] == 0 || (double)t->n_gpus[k] != n || t->npts[k] < 1)
+            continue;
+        const double *x = t->bytes[k], *y = t->s[k];
+        int np = t->npts[k];
+        if (m <= x[0] || np == 1)
+            return y[0];
+        if (m >= x[np - 1]) {
+            double slope = np > 1 ? (y[np - 1] - y[np - 2]) / (x[np - 1] - x[np - 2]) : 0.0;
+            return y[np - 1] + fmax(0.0, slope) * (m - x[np - 1]);
+        }
+        int i = 1;
+        while (x[i] < m)
+            i++;
+        double f = log(m / x[i - 1]) / log(x[i] / x[i - 1]);
+        return exp(log(y[i - 1]) + f * log(y[i] / y[i - 1]));
+    }
+    return NAN;
+}
+
+/* The all-reduce of M bytes over N GPUs: from the measured table when it has N (TABLE_S then
+ * accumulates it), else ring 2(n−1)/n·M/(BW·η) plus one start-up latency. */
 static inline double
-allreduce(const roofline *r, double m, double n, double *sent)
+allreduce(const roofline *r, double m, double n, double *sent, double *table_s)
 {
     double v = tm_collective_bytes(TM_COLL_ALL_REDUCE, n, m);
     *sent += v;
+    if (G_UNLIKELY(r->has_ar)) {
+        double t = tm_allreduce_table_time(&r->p.allreduce, n, m);
+        if (isfinite(t)) {
+            *table_s += t;
+            return t;
+        }
+    }
     return v * r->inv_link + r->lat;
 }
 
@@ -302,6 +340,18 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         /* per-layer work: full layers take every causal pair, sliding ones the window's (a
          * decode reads min(window, c+1) keys; a chunk at most all of its keys) */
         double pp = b->pairs_prefill, kp = b->kv_prefill, pd = b->pairs_decode, kd = b->kv_decode;
+        /* cascade attention: the common prefix read once for the whole step (vLLM v0.11:
+         * ≥ 256 tokens, ≥ 8 sequences, no sliding window); FLOPs unchanged */
+        double P = b->common_prefix;
+        if (P > 0 && P >= r->p.cascade_min_prefix && (double)b->num_seqs >= r->p.cascade_min_seqs &&
+            r->p.cascade_min_prefix > 0 && r->f_slide == 0) {
+            if (Td > 0) {
+                kd -= (Td - 1.0) * P;
+                kp -= (double)b->num_prefill * P;
+            } else {
+                kp -= ((double)b->num_prefill - 1.0) * P;
+            }
+        }
         if (r->f_slide > 0 && b->dsa_topk > 0) { /* no cap given: priced as full layers */
             double f = r->f_slide, g = 1.0 - f;
             pp = g * pp + f * b->sparse_prefill;
@@ -374,6 +424,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         wgemm(&a, r, TM_ROW_MLP, "mlp.down", r->Ld, T, &r->g_down);
     }
     double moe_comm = 0.0, sent = 0.0, ep_s = 0.0, tp_s = 0.0;
+    double table_s = 0.0, n_table = 0.0; /* all-reduces priced from the measured table */
     if (r->Lm > 0) {
         mem_op(&a, TM_ROW_MOE, "moe.post-norm", r->Lm, T * r->norm_b, r->invWe);
         gemm(&a, TM_ROW_ROUTER, "router", r->Lm, T, &r->g_router, r->invPr, r->invW);
@@ -399,16 +450,20 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             sent += v * r->Lm;
             ep_s = r->Lm * (v * r->inv_link + 2.0 * r->lat);
             if (r->tp > 1) {
-                double s1 = 0.0;
-                moe_comm = allreduce(r, T * h * ba, r->tp, &s1);
+                double s1 = 0.0, tab1 = 0.0;
+                moe_comm = allreduce(r, T * h * ba, r->tp, &s1, &tab1);
                 sent += s1 * r->Lm;
                 tp_s += moe_comm * r->Lm;
+                table_s += tab1 * r->Lm;
+                n_table += tab1 > 0 ? r->Lm : 0.0;
             }
         } else if (r->G > 1) {
-            double s1 = 0.0;
-            moe_comm = allreduce(r, tg * h * ba, r->G, &s1);
+            double s1 = 0.0, tab1 = 0.0;
+            moe_comm = allreduce(r, tg * h * ba, r->G, &s1, &tab1);
             sent += s1 * r->Lm;
             tp_s += moe_comm * r->Lm;
+            table_s += tab1 * r->Lm;
+            n_table += tab1 > 0 ? r->Lm : 0.0;
         }
     }
 
@@ -425,7 +480,10 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     double logits_s = 0.0, pp_s = 0.0;
     if (r->tp > 1) {
         double s1 = 0.0;
-        double one = allreduce(r, T * h * ba, r->tp, &s1);
+        double tab1 = 0.0;
+        double one = allreduce(r, T * h * ba, r->tp, &s1, &tab1);
+        table_s += tab1 * (L + r->Ld);
+        n_table += tab1 > 0 ? L + r->Ld : 0.0;
         tp_s += one * (L + r->Ld);
         sent += s1 * (L + r->Ld);
         if (S > 0) {
@@ -442,6 +500,13 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     double comm = tp_s + ep_s + pp_s + logits_s;
     double exposed = (1.0 - r->p.overlap) * comm;
     double over = r->p.step_overhead_s + r->p.per_seq_overhead_s * (double)b->num_seqs;
+    /* eagerly launched kernels: none in a full-graph decode step, the attention kernels of a
+     * piecewise one, every kernel beyond the capture size; exposed when the launches outlast
+     * the GPU work */
+    if (r->launch_s > 0) {
+        double eager = T > r->graph_max ? r->k_step + (Tp > 0 ? L : 0.0) : Tp > 0 ? L : 0.0;
+        over += fmax(0.0, eager * r->launch_s - (a.comp + a.mem + exposed));
+    }
     double total = a.comp + a.mem + exposed + over;
     if (cost != NULL)
         *cost = (tm_step_cost){total, a.comp, a.mem, exposed, over};
@@ -462,7 +527,8 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         if (r->pp > 1)
             n += r->pp - 1.0;
         d->collectives = n;
-        d->comm_latency_s = n * r->lat;
+        d->comm_latency_s = (n - n_table) * r->lat;
+        d->comm_table_s = table_s;
         tm_row *c = &d->rows[TM_ROW_COLLECTIVES];
         c->bytes = sent;
         c->comm_s = comm;
@@ -693,5 +759,13 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;
+    /* kernels of a decode step (eager steps launch them all), counted before launches are
+     * priced so that the count does not depend on them */
+    r->graph_max = p->cudagraph_max_tokens;
+    r->launch_s = 0.0;
+    r->k_step = tm_roofline_step_kernels(&r->base, NULL);
+    for (int k = 0; k < TM_AR_SLOTS; k++)
+        r->has_ar |= p->allreduce.n_gpus[k] > 0 && p->allreduce.npts[k] > 0;
+    r->launch_s = isfinite(p->launch_eager_s) && p->launch_eager_s > 0 ? p->launch_eager_s : 0.0;
     return &r->base;
 }

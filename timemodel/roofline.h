@@ -29,6 +29,31 @@
  * generation-attention tables of both H100 (vLLM 0.14) and H200 (vLLM 0.24), data/ (the same
  * value on both; docs/timemodel.md §4.3). */
 #define TM_DEFAULT_ATTN_ITEM_S 22e-9
+/* vLLM's largest CUDA-graph capture size with its default max_num_seqs (≥ 256):
+ * min(2·max_num_seqs, 512) (vllm/config/vllm.py, v0.15). */
+#define TM_DEFAULT_CUDAGRAPH_MAX_TOKENS 512
+/* One eagerly launched vLLM op: aiconfigurator's H100 custom all-reduce (vLLM 0.14, data/)
+ * takes 4.3 µs replayed in a CUDA graph and 21.1 µs launched eagerly at 128 B–64 KiB; the
+ * difference, 16.8 µs, is the launch. */
+#define TM_DEFAULT_LAUNCH_EAGER_S 16.8e-6
+
+/* Measured all-reduce latency by message size, per GPU count (a calibration's, e.g. vLLM's
+ * custom all-reduce in CUDA graphs: one-shot then two-shot algorithms make it a step function
+ * of the size, not α + bytes/BW). Points ascend in bytes; slot unused when n_gpus is 0. */
+#define TM_AR_SLOTS      4
+#define TM_AR_MAX_POINTS 48
+
+typedef struct tm_allreduce_table {
+    int n_gpus[TM_AR_SLOTS];
+    int npts[TM_AR_SLOTS];
+    double bytes[TM_AR_SLOTS][TM_AR_MAX_POINTS]; /* message size (bytes of the buffer) */
+    double s[TM_AR_SLOTS][TM_AR_MAX_POINTS];     /* seconds */
+} tm_allreduce_table;
+
+/* The table's time for an M-byte all-reduce over N GPUs: log-log interpolation between
+ * points, the first point's time below them (the latency floor), the last segment's slope
+ * above them (the bandwidth regime). NAN when the table has no slot for N. */
+double tm_allreduce_table_time(const tm_allreduce_table *t, double n, double m);
 
 typedef struct tm_roofline_params {
     tm_dtype weight_dtype;
@@ -65,6 +90,20 @@ typedef struct tm_roofline_params {
     double attn_serial; /* multiplier of one item's bytes at peak bandwidth (0 = off) */
     double moe_token;   /* multiplier of the hidden-state bytes of every token entering an MoE
                          * layer's fused kernel, at peak bandwidth (0 = off) */
+    /* CUDA graphs (docs/timemodel.md §4.4, vLLM FULL_AND_PIECEWISE): a pure-decode step of at
+     * most cudagraph_max_tokens tokens replays a full graph; a mixed one that small replays
+     * piecewise graphs with the attention kernels launched eagerly; a larger step runs eager.
+     * An eagerly launched kernel costs launch_eager_s of CPU time, exposed when the launches
+     * outlast the GPU work they overlap. */
+    double cudagraph_max_tokens; /* min(2·max_num_seqs, 512) in vLLM; 0 = enforce_eager */
+    double launch_eager_s;       /* CPU cost of one eager kernel launch; 0 = off */
+    /* Cascade attention (vLLM v0.11–v0.17 FlashAttention backend): the KV of the prefix common
+     * to every sequence of a step (tm_batch.common_prefix) is read once per step when it is at
+     * least cascade_min_prefix tokens and the step has cascade_min_seqs sequences; 0 = off. */
+    double cascade_min_prefix, cascade_min_seqs;
+    /* measured all-reduce latencies (a calibration's); the TP and MoE all-reduces over a GPU
+     * count it has are priced from it instead of α + bytes/(BW·η) */
+    tm_allreduce_table allreduce;
 } tm_roofline_params;
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
@@ -149,6 +188,8 @@ typedef struct tm_roofline_detail {
                             * peak bandwidth */
     double comm_latency_s; /* their start-up latencies: the part of the raw collectives time
                             * that does not scale with bandwidth (comm_eff) */
+    double comm_table_s;   /* raw time of the all-reduces priced from the measured table (no
+                            * part of it scales with comm_eff either) */
     size_t n_ops;
     tm_op ops[TM_MAX_OPS];
 } tm_roofline_detail;

@@ -231,6 +231,8 @@ tm_setup_new(const tm_options *o, GError **error)
         tm_calibration_apply(&c, p);
         if (ch.transferred)
             p->comm_eff = comm;
+        else
+            p->allreduce = c.allreduce; /* measured latencies of this system's links */
 
         /* a class the calibration has no floor for takes its parent's: the MoE kernels were
          * GEMMs to calibrations fitted before they had a class, quantised kernels are still
@@ -267,7 +269,8 @@ tm_setup_new(const tm_options *o, GError **error)
     s->desc = s->calibration == NULL ? g_strdup("uncalibrated")
               : ch.transferred
                   ? g_strdup_printf("%s (transferred: %s; overheads, kernel floors and "
-                                    "efficiencies apply, the link efficiency does not)",
+                                    "efficiencies apply, the link efficiency and all-reduce "
+                                    "table do not)",
                                     s->calibration, s->reason)
                   : g_strdup(s->calibration);
     choice_clear(&ch);

@@ -47,7 +47,8 @@ const char *tm_setup_calibration(const tm_setup *s);
 /* Which calibration a setup uses and how (docs/calibration.md §4). A calibration applies whole
  * on the hardware it states it was fitted on. On another GPU (a hardware preset or file based on
  * the calibrated preset, or an explicit --calibration fitted elsewhere) it is transferred: the
- * overheads, per-kernel floors and efficiency fractions apply, the link efficiency does not. */
+ * overheads, per-kernel floors and efficiency fractions apply, the link efficiency and the
+ * measured all-reduce table (the calibrated system's links) do not. */
 typedef struct tm_calib_use {
     const char *name;      /* calibration name or path; NULL = uncalibrated */
     const char *fitted_on; /* hardware it was fitted on (its "hardware"); NULL = not stated */

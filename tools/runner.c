@@ -71,6 +71,9 @@ resolve_defaults(sim_config *cfg, tm_setup *setup)
     if (o->batch_size == BASE_OPT_UNSET_INT)
         o->batch_size = o->max_num_seqs;
     tm_roofline_params *rp = tm_setup_params(setup);
+    /* vLLM's largest CUDA-graph capture: min(2·max_num_seqs, 512), at most the token budget */
+    rp->cudagraph_max_tokens =
+        (double)MIN(MIN(2 * o->max_num_seqs, (int64_t)512), o->max_num_batched_tokens);
     if (isnan(o->step_overhead_us))
         o->step_overhead_us = rp->step_overhead_s * 1e6;
     else

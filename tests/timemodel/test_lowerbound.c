@@ -124,6 +124,7 @@ peak_model(tm_model_spec *m,
     p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
     p.step_overhead_s = p.per_seq_overhead_s = 0.0;
     p.attn_item_s = 0.0; /* an overhead too: the bound is bandwidth and FLOPs alone */
+    p.launch_eager_s = 0.0;
     p.par = tm_parallel_make(tp, 1, 1, false);
     return tm_roofline_new(m, &hw, &p);
 }
@@ -294,7 +295,10 @@ dsa_table(const char *file, const char *name, bool decode)
             p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
             p.step_overhead_s = p.per_seq_overhead_s = 0.0;
             p.attn_item_s = 0.0;
-            p.attn_item_s = 0.0; /* an overhead too: the bound is bandwidth and FLOPs alone */
+            p.launch_eager_s = 0.0;
+            p.attn_item_s = 0.0;
+            p.launch_eager_s = 0.0; /* an overhead too: the bound is bandwidth and FLOPs alone */
+            p.launch_eager_s = 0.0;
             p.par = tm_parallel_make(tp, 1, 1, false);
             models[slot] = tm_roofline_new(&m, &hw, &p);
         }

@@ -283,3 +283,29 @@ Test(setup, calibration_resolves_per_hardware_and_says_how)
     base_opts_clear(&set, &o);
     g_unlink(user);
 }
+
+/* The shipped H100 calibration carries the measured custom all-reduce table it was fitted with
+ * (data/aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv, graph rows): its first
+ * 2-GPU point is 128 bf16 elements = 256 B in 0.0042835199832916265 ms. Applied whole on
+ * h100-sxm; transferred to h100_gpu, the table stays behind (another system's links). */
+Test(setup, calibration_allreduce_table_applies_on_its_own_hardware)
+{
+    tm_options o = opts("llama-3.1-8b", "h100-sxm");
+    GError *err = NULL;
+    g_autoptr(tm_setup) s = tm_setup_new(&o, &err);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    const tm_allreduce_table *t = &tm_setup_params_const(s)->allreduce;
+    int k = -1;
+    for (int i = 0; i < TM_AR_SLOTS; i++)
+        if (t->n_gpus[i] == 2)
+            k = i;
+    cr_assert_geq(k, 0, "no 2-GPU slot");
+    cr_expect_eq(t->bytes[k][0], 256.0);
+    cr_expect(fabs(t->s[k][0] / 0.0042835199832916265e-3 - 1) < 1e-9, "%g", t->s[k][0]);
+    base_opts_clear(&set, &o);
+    tm_options g = opts("llama-3.1-8b", "h100_gpu");
+    g_autoptr(tm_setup) sg = tm_setup_new(&g, &err);
+    cr_assert_not_null(sg, "%s", err ? err->message : "");
+    cr_expect_eq(tm_setup_params_const(sg)->allreduce.n_gpus[0], 0);
+    base_opts_clear(&set, &g);
+}
