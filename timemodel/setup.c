@@ -107,40 +107,42 @@ choice_clear(calib_choice *c)
 }
 
 /* "auto": the calibration of the hardware preset itself (applied whole), else that of the
- * nearest preset it is based on (transferred), else none. */
+ * nearest preset it is based on (transferred), else none. MODEL_NAME / HW_NAME are the loaded
+ * spec's and hardware's names (the canonical preset names when the user gave an alias or an
+ * id, the path for files). */
 static void
-default_calibration(const tm_options *o, calib_choice *out)
+default_calibration(const char *model_name, const char *hw_name, calib_choice *out)
 {
-    g_autofree char *model = preset_name("models", o->model);
-    g_autofree char *hw = preset_name("hardware", o->hardware);
+    g_autofree char *model = preset_name("models", model_name);
+    g_autofree char *hw = preset_name("hardware", hw_name);
     if (hw != NULL && (out->name = embedded_calibration(model, hw)) != NULL) {
         out->fitted_on = g_strdup(hw);
         out->reason = g_strdup("fitted on this hardware");
         return;
     }
     char *chain[4];
-    size_t n = o->hardware != NULL ? base_chain(o->hardware, chain, G_N_ELEMENTS(chain)) : 0;
+    size_t n = hw_name != NULL ? base_chain(hw_name, chain, G_N_ELEMENTS(chain)) : 0;
     for (size_t i = 0; i < n && out->name == NULL; i++) {
         if ((out->name = embedded_calibration(model, chain[i])) != NULL) {
             out->fitted_on = g_strdup(chain[i]);
             out->transferred = true;
-            out->reason = g_strdup_printf("%s is based on %s", o->hardware, chain[i]);
+            out->reason = g_strdup_printf("%s is based on %s", hw_name, chain[i]);
         }
     }
     for (size_t i = 0; i < n; i++)
         g_free(chain[i]);
     if (out->name == NULL)
         out->reason = g_strdup_printf("no calibration was fitted on %s or a preset it is based on",
-                                      o->hardware != NULL ? o->hardware : "this hardware");
+                                      hw_name != NULL ? hw_name : "this hardware");
 }
 
 /* An explicit --calibration C: whole when it states the hardware in use (or states none),
  * transferred otherwise. */
 static void
-explicit_calibration(const tm_options *o, const tm_calibration *c, calib_choice *out)
+explicit_calibration(const char *hw_name, const tm_calibration *c, calib_choice *out)
 {
-    g_autofree char *hw = preset_name("hardware", o->hardware);
-    const char *here = hw != NULL ? hw : o->hardware;
+    g_autofree char *hw = preset_name("hardware", hw_name);
+    const char *here = hw != NULL ? hw : hw_name;
     if (c->hardware == NULL || *c->hardware == '\0') {
         out->reason = g_strdup("the calibration does not say which hardware it was fitted on");
         return;
@@ -213,7 +215,7 @@ tm_setup_new(const tm_options *o, GError **error)
     else if (explicit)
         ch.reason = g_strdup("--calibration none");
     else
-        default_calibration(o, &ch);
+        default_calibration(s->model.name, s->hw.name, &ch);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
     if (ch.name != NULL) {
@@ -224,7 +226,7 @@ tm_setup_new(const tm_options *o, GError **error)
             return NULL;
         }
         if (explicit)
-            explicit_calibration(o, &c, &ch);
+            explicit_calibration(s->hw.name, &c, &ch);
         /* transferred: everything but the link efficiency, which belongs to the system the
          * calibration was measured on, not to the GPU */
         double comm = p->comm_eff;
