@@ -166,6 +166,9 @@ tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError
     hw->eff_compute = num(eff, "compute", NAN);
     hw->eff_memory = num(eff, "memory", NAN);
     hw->eff_comm = num(eff, "comm", NAN);
+    hw->host.gpus_per_host = hw->gpus_per_node;
+    if (!tm_hardware_parse_sm_host(hw, j, name, error))
+        goto fail;
     return TRUE;
 fail:
     tm_hardware_clear(hw);

@@ -29,6 +29,36 @@ typedef struct tm_link {
     double latency_s; /* per collective / message start-up */
 } tm_link;
 
+/* Per-SM figures the SM-level analyses (timemodel/attention_analysis.h, mma.h) need; optional
+ * JSON object "sm" (count == 0 when absent). Sources are cited in each preset. */
+typedef struct tm_mma_shape {
+    int64_t m;             /* rows of one tensor-core instruction (wgmma 64, mma.sync 16) */
+    int64_t n;             /* columns granule (8): an instruction's N is a multiple of it */
+    int64_t n_max;         /* largest instruction N (wgmma 256; mma.sync 8) */
+    int64_t k_bytes;       /* reduction depth of one instruction in bytes (32: k16 bf16, k32 fp8) */
+    bool operands_in_smem; /* the instruction reads A and B from shared memory (wgmma "ss") */
+} tm_mma_shape;
+
+typedef struct tm_sm_spec {
+    int64_t count;                                 /* SMs (CUs); 0 = no "sm" figures */
+    double clock_hz;                               /* clock the tensor peaks are quoted at */
+    double tensor_flops_per_clock[TM_DTYPE_COUNT]; /* dense, per SM; 0 = none */
+    double sfu_ops_per_clock;       /* special-function results (exp2, rcp) per SM per clock */
+    double fp32_ops_per_clock;      /* FP32 add/mul/FMA instructions per SM per clock (lanes) */
+    double smem_bytes;              /* shared memory per SM usable by one CTA */
+    double smem_bytes_per_clock;    /* shared-memory bandwidth per SM */
+    double regfile_bytes;           /* register file per SM */
+    double regfile_bytes_per_clock; /* register operand bandwidth per SM */
+    tm_mma_shape mma;
+} tm_sm_spec;
+
+/* The host side of the GPU (optional JSON object "host"): what CPU memory offload moves over. */
+typedef struct tm_host_spec {
+    double c2c_bw;         /* NVLink-C2C to the CPU, B/s per direction; 0 = none (PCIe) */
+    double ddr_bw;         /* host memory bandwidth shared by the node's GPUs, B/s; 0 = unknown */
+    int64_t gpus_per_host; /* GPUs sharing that host memory (default gpus_per_node) */
+} tm_host_spec;
+
 typedef struct tm_hardware {
     char *name;                        /* preset name or file path */
     char *display_name;                /* e.g. "NVIDIA H100 SXM5 80GB" */
@@ -42,6 +72,9 @@ typedef struct tm_hardware {
     int64_t gpus_per_node;
     bool is_a100;                             /* vLLM's batch defaults single out A100 */
     double eff_compute, eff_memory, eff_comm; /* hardware-specific defaults; NAN = global */
+    double l2_bw;                             /* L2 bandwidth, B/s; 0 = unknown ("sm" analyses) */
+    tm_sm_spec sm;                            /* optional per-SM figures */
+    tm_host_spec host;                        /* optional host-memory figures */
 } tm_hardware;
 
 /* From a JSON object (after "base" inheritance has been resolved). NAME used in messages. */
@@ -51,6 +84,17 @@ gboolean tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *nam
 gboolean tm_hardware_load(tm_hardware *hw, const char *name_or_path, GError **error);
 void tm_hardware_clear(tm_hardware *hw);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_hardware, tm_hardware_clear)
+
+/* Parses the optional "sm", "l2_bandwidth_gbps" and "host" fields (timemodel/hardware_sm.c);
+ * absent fields leave zeros (gpus_per_host defaults to gpus_per_node, set before the call).
+ * Out-of-range values are TM_ERROR_INVALID naming the key. */
+gboolean
+tm_hardware_parse_sm_host(tm_hardware *hw, const json_t *j, const char *name, GError **error);
+/* TRUE if HW has the per-SM figures; else FALSE with a one-line error saying which field is
+ * missing and how to add it (WHAT names the command that needs it). */
+gboolean tm_hardware_require_sm(const tm_hardware *hw, const char *what, GError **error);
+/* Per-SM clock cycles per second × SMs: device-wide rates from per-SM-per-clock figures. */
+double tm_hardware_sm_rate(const tm_hardware *hw, double per_sm_per_clock);
 
 /* Short names of the embedded hardware presets, sorted. Free with g_strfreev. */
 char **tm_hardware_preset_names(void);

@@ -156,8 +156,8 @@ explicit_calibration(const char *hw_name, const tm_calibration *c, calib_choice 
     out->reason = g_strdup_printf("fitted on %s, run on %s", c->hardware, here ? here : "?");
 }
 
-tm_setup *
-tm_setup_new(const tm_options *o, GError **error)
+static tm_setup *
+setup_new(const tm_options *o, bool weights_must_fit, GError **error)
 {
     g_return_val_if_fail(o != NULL, NULL);
     g_autoptr(tm_setup) s = g_new0(tm_setup, 1);
@@ -295,7 +295,7 @@ tm_setup_new(const tm_options *o, GError **error)
         p->moe_imbalance = o->moe_imbalance;
     /* the weights alone must fit in one GPU (the memory plan checks the rest) */
     double w = tm_model_weight_bytes_gpu(&s->model, p->weight_dtype, &s->par);
-    if (w > s->hw.memory_bytes) {
+    if (weights_must_fit && w > s->hw.memory_bytes) {
         g_set_error(
             error, TM_ERROR, TM_ERROR_NO_FIT,
             "%s does not fit on %s: %.2f GiB of %s weights per GPU with tp=%" G_GINT64_FORMAT
@@ -306,6 +306,18 @@ tm_setup_new(const tm_options *o, GError **error)
         return NULL;
     }
     return g_steal_pointer(&s);
+}
+
+tm_setup *
+tm_setup_new(const tm_options *o, GError **error)
+{
+    return setup_new(o, true, error);
+}
+
+tm_setup *
+tm_setup_new_offload(const tm_options *o, GError **error)
+{
+    return setup_new(o, false, error);
 }
 
 const tm_model_spec *

@@ -31,6 +31,9 @@
 typedef struct tm_setup tm_setup;
 
 tm_setup *tm_setup_new(const tm_options *o, GError **error);
+/* As tm_setup_new, but the weights need not fit in one GPU: MoE expert offload
+ * (timemodel/hostbw.h) keeps part of them in host memory. */
+tm_setup *tm_setup_new_offload(const tm_options *o, GError **error);
 void tm_setup_free(tm_setup *s); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(tm_setup, tm_setup_free)
 

@@ -1,7 +1,9 @@
-/* tools/cmd_analyze.c: `servesim analyze workload [FILE|NAME] [FLAGS]`: a first look at a
- * workload (any format, any workload flag: transforms apply) in one streaming pass: requests,
- * rate over time, length distributions, burstiness, sessions and prefix sharing
- * (workloads/analyze.h). --json prints the same figures as one JSON object. */
+/* tools/cmd_analyze.c: `servesim analyze NAME ...`: the table of analyses (one row each;
+ * every other analysis lives in its own tools/cmd_analyze_*.c) and the first of them,
+ * `analyze workload [FILE|NAME] [FLAGS]`: a first look at a workload (any format, any workload
+ * flag: transforms apply) in one streaming pass: requests, rate over time, length
+ * distributions, burstiness, sessions and prefix sharing (workloads/analyze.h). --json prints
+ * the same figures as one JSON object. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "base/json.h"
 #include "base/match.h"
 #include "base/opts.h"
+#include "tools/analyze.h"
 #include "tools/cli.h"
 #include "workloads/analyze.h"
 #include "workloads/workload.h"
@@ -187,8 +190,8 @@ print_text(const wl_source_info *info, const wl_counters *c, const wl_analysis_r
     }
 }
 
-int
-cmd_analyze(int argc, char **argv)
+static int
+analyze_workload(int argc, char **argv)
 {
     /* wl_options sits at offset 0 of analyze_args, so both tables apply as they are. */
     const base_opt_table tables[2] = {wl_options_table, local};
@@ -205,8 +208,6 @@ cmd_analyze(int argc, char **argv)
             set);
         return CLI_OK;
     }
-    if (argc < 2 || strcmp(argv[1], "workload") != 0)
-        return cli_usage_error(synopsis, "analyze: expected 'workload'");
     analyze_args a;
     memset(&a, 0, sizeof a);
     base_opts_defaults(set, &a);
@@ -257,5 +258,51 @@ cmd_analyze(int argc, char **argv)
     wl_analysis_free(an);
     wl_source_free(src);
     base_opts_clear(set, &a);
+    return rc;
+}
+
+/* One row per analysis: `servesim analyze NAME` runs MAIN with argv[1] == NAME. */
+static const struct analysis {
+    const char *name;
+    const char *summary;
+    int (*main)(int argc, char **argv);
+} analyses[] = {
+    {"workload", "a first look at a trace: rates, lengths, burstiness, sessions, sharing",
+     analyze_workload},
+    {"attention", "FlashAttention-3-style component breakdown vs head_dim and head count",
+     cmd_analyze_attention},
+    {"mma", "MMA/GMMA tile: bytes per clock needed vs supplied per memory level", cmd_analyze_mma},
+    {"host-bandwidth", "PCIe/NVLink-C2C/DDR traffic of MoE expert refill and KV write-back",
+     cmd_analyze_hostbw},
+    {"experts", "MoE experts resident / loadable per window within a budget, vs an SLA",
+     cmd_analyze_experts},
+};
+
+static void
+print_analyses(FILE *f)
+{
+    fprintf(f, "usage: servesim analyze NAME [FLAGS]   (servesim analyze NAME --help for flags)\n\n"
+               "analyses (docs/analysis.md):\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(analyses); i++)
+        fprintf(f, "  %-15s %s\n", analyses[i].name, analyses[i].summary);
+}
+
+int
+cmd_analyze(int argc, char **argv)
+{
+    if (argc >= 2)
+        for (size_t i = 0; i < G_N_ELEMENTS(analyses); i++)
+            if (strcmp(argv[1], analyses[i].name) == 0)
+                return analyses[i].main(argc, argv);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_analyses(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_USAGE : CLI_OK;
+    }
+    GString *names = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(analyses); i++)
+        g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", analyses[i].name);
+    int rc =
+        cli_failf(CLI_USAGE, "analyze: unknown analysis '%s' (expected %s)", argv[1], names->str);
+    g_string_free(names, TRUE);
     return rc;
 }

@@ -22,9 +22,11 @@
 #include "timemodel/scenario.h"
 #include "timemodel/setup.h"
 #include "tools/cli.h"
+#include "tools/estimate.h"
 
-static const char synopsis[] = "estimate [--model M] [--hardware H] [--batch N] [--input-len N] "
-                               "[--output-len N] [--json|--csv] | --scenarios FILE.csv";
+static const char synopsis[] =
+    "estimate [--model M[,M...]] [--hardware H] [--batch N] [--input-len N] "
+    "[--output-len N] [--overlap X] [--json|--csv] | --scenarios FILE.csv";
 
 typedef struct estimate_args {
     tm_options tm; /* first: tm_options_table offsets apply as they are */
@@ -41,6 +43,7 @@ typedef struct estimate_args {
     double gpu_memory_utilization;
     int64_t max_model_len;
     int64_t block_size;
+    double overlap; /* φ of the timeline view (tools/cmd_estimate_views.c); NAN = no view */
 } estimate_args;
 
 #define A(f) offsetof(estimate_args, f)
@@ -78,6 +81,10 @@ static const base_opt rows[] = {
      "context the KV cache must hold per request (default: input + output length)"},
     {"block_size", "block-size", BASE_OPT_INT, A(block_size), NULL, NULL, 1, 65536,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "N", "KV block size (default 16; 64 for MLA)"},
+    {"overlap", "overlap", BASE_OPT_DOUBLE, A(overlap), NULL, NULL, 0, 1,
+     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "X",
+     "φ: fraction of communication hidden under compute; prices with it (as --comm-overlap) and "
+     "prints the prefill/decode compute vs communication timeline"},
 };
 static const base_opt_table local = {"Estimate", rows, G_N_ELEMENTS(rows), 0};
 
@@ -278,6 +285,11 @@ single(const estimate_args *a)
         json_object_set_new(root, "prefill",
                             phase_json(&r.prefill, "latency_ms", r.prefill.time_s));
         json_object_set_new(root, "decode", phase_json(&r.decode, "total_ms", r.decode.time_s));
+        if (isfinite(a->overlap))
+            json_object_set_new(root, "overlap",
+                                estimate_overlap_json(&r.prefill.d,
+                                                      r.decode.steps > 0 ? &r.decode.d : NULL,
+                                                      a->overlap));
         json_t *su = json_object();
         json_object_set_new(su, "ttft_ms", base_json_real(r.prefill.time_s * 1e3));
         json_object_set_new(su, "tpot_ms", base_json_real(r.tpot_s * 1e3));
@@ -356,6 +368,13 @@ single(const estimate_args *a)
            "(%" G_GINT64_FORMAT " blocks of %" G_GINT64_FORMAT ")\n",
            r.kv_needed_bytes / 1073741824.0, r.plan.kv_bytes / 1073741824.0, r.plan.num_gpu_blocks,
            r.plan.block_size);
+    if (isfinite(a->overlap)) {
+        GString *g = g_string_new(NULL);
+        estimate_overlap_print(g, &r.prefill.d, r.decode.steps > 0 ? &r.decode.d : NULL,
+                               a->overlap);
+        fputs(g->str, stdout);
+        g_string_free(g, TRUE);
+    }
     return CLI_OK;
 }
 
@@ -487,6 +506,38 @@ scenarios(const estimate_args *a)
     return rc;
 }
 
+/* Parses the flags into A and runs the mode they ask for. */
+static int
+run(const base_opt_set *set, estimate_args *a, int argc, char **argv, GError **err)
+{
+    if (!base_opts_parse_args(set, a, argc - 1, argv + 1, NULL, err))
+        return cli_fail(*err, CLI_USAGE);
+    if (a->json && a->csv)
+        return cli_usage_error(synopsis, "--json and --csv are exclusive");
+    bool list = strchr(a->tm.model, ',') != NULL;
+    if (list && (a->scenarios != NULL || isfinite(a->overlap)))
+        return cli_usage_error(synopsis, "--model with a list compares models; it does not "
+                                         "combine with --scenarios or --overlap");
+    if (isfinite(a->overlap)) { /* --overlap φ is the time model's ω, with a timeline view */
+        if (isfinite(a->tm.overlap) && a->tm.overlap != a->overlap)
+            return cli_usage_error(synopsis, "--overlap %g and --comm-overlap %g set the same φ",
+                                   a->overlap, a->tm.overlap);
+        a->tm.overlap = a->overlap;
+    }
+    if (list) {
+        estimate_view_args v = {&a->tm,
+                                a->batch,
+                                a->input_len,
+                                a->output_len,
+                                a->step_overhead_us,
+                                a->per_seq_overhead_us,
+                                a->json,
+                                a->csv};
+        return estimate_compare(&v);
+    }
+    return a->scenarios != NULL ? scenarios(a) : single(a);
+}
+
 int
 cmd_estimate(int argc, char **argv)
 {
@@ -500,7 +551,9 @@ cmd_estimate(int argc, char **argv)
                        "the prefill step and a decode step, TTFT, TPOT, tokens/s per replica and "
                        "per GPU, bottlenecks. --scenarios prices every row of a CSV and writes it "
                        "back with predicted_prefill_ms, predicted_decode_ms, tokens/s and "
-                       "bottleneck columns (docs/timemodel.md).",
+                       "bottleneck columns (docs/timemodel.md). --model A,B,C prints the models "
+                       "side by side; --overlap X adds the compute vs communication timeline "
+                       "(docs/analysis.md §5).",
                        set);
         return CLI_OK;
     }
@@ -508,15 +561,7 @@ cmd_estimate(int argc, char **argv)
     memset(&a, 0, sizeof a);
     base_opts_defaults(set, &a);
     GError *err = NULL;
-    int rc;
-    if (!base_opts_parse_args(set, &a, argc - 1, argv + 1, NULL, &err))
-        rc = cli_fail(err, CLI_USAGE);
-    else if (a.json && a.csv)
-        rc = cli_usage_error(synopsis, "--json and --csv are exclusive");
-    else if (a.scenarios != NULL)
-        rc = scenarios(&a);
-    else
-        rc = single(&a);
+    int rc = run(set, &a, argc, argv, &err);
     base_opts_clear(set, &a);
     return rc;
 }
