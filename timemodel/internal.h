@@ -26,3 +26,7 @@ gboolean tm__model_arch_apply(
 /* The sliding-window layers of M under RULE (model_arch.c's sw_rule). */
 gboolean
 tm__model_sliding(tm_model_spec *m, const json_t *cfg, const char *name, int rule, GError **error);
+/* M->quant from CFG's quantization_config (or the DeepSeek reference code's "dtype": "fp8").
+ * An unknown method, or one servesim cannot price, is a one-line error naming it. */
+gboolean
+tm__model_quant_parse(tm_model_spec *m, const json_t *cfg, const char *name, GError **error);

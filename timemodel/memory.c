@@ -56,6 +56,7 @@ tm_memory_plan_compute(const tm_model_spec *m,
                        const tm_hardware *hw,
                        const tm_parallel *par,
                        tm_dtype weights,
+                       tm_dtype experts,
                        tm_dtype kv,
                        const tm_memory_args *args,
                        tm_memory_plan *plan,
@@ -75,7 +76,7 @@ tm_memory_plan_compute(const tm_model_spec *m,
     plan->context_len = a.context_len > 0 ? a.context_len : plan->max_model_len;
     plan->gpu_bytes = hw->memory_bytes;
     plan->budget_bytes = plan->gpu_bytes * plan->gpu_memory_utilization;
-    plan->weight_bytes = tm_model_weight_bytes_gpu(m, weights, par);
+    plan->weight_bytes = tm_model_weight_bytes_split_gpu(m, weights, experts, par);
     plan->activation_bytes =
         tm_memory_activation_bytes(m, par, plan->max_num_batched_tokens, plan->max_num_seqs);
     plan->non_torch_bytes = TM_NON_TORCH_BYTES;

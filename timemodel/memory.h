@@ -68,13 +68,15 @@ typedef struct tm_vllm_defaults {
 
 void tm_vllm_defaults_get(tm_vllm_defaults *d, const tm_model_spec *m, const tm_hardware *hw);
 
-/* Computes the plan. Returns FALSE with TM_ERROR_NO_FIT (message naming the shortfall in GB)
- * when the weights and reserve exceed the budget or one max_model_len request does not fit;
- * PLAN is filled in either case. */
+/* Computes the plan: linear layers at WEIGHTS, routed experts at EXPERTS (the same dtype
+ * unless the quantization touches only the experts), KV cache at KV. Returns FALSE with
+ * TM_ERROR_NO_FIT (message naming the shortfall in GB) when the weights and reserve exceed the
+ * budget or one max_model_len request does not fit; PLAN is filled in either case. */
 gboolean tm_memory_plan_compute(const tm_model_spec *m,
                                 const tm_hardware *hw,
                                 const tm_parallel *par,
                                 tm_dtype weights,
+                                tm_dtype experts,
                                 tm_dtype kv,
                                 const tm_memory_args *args,
                                 tm_memory_plan *plan,

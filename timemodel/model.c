@@ -313,7 +313,8 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
                     m->layers, TM_MAX_LAYERS);
         goto fail;
     }
-    if (!check_typed_fields(cfg, name, m->layers, error))
+    if (!check_typed_fields(cfg, name, m->layers, error) ||
+        !tm__model_quant_parse(m, cfg, name, error))
         goto fail;
     const char *hk;
     bool has_head_dim = find_key(cfg, KEYS("head_dim"), &hk) != NULL;
@@ -564,7 +565,16 @@ tm_model_check_parallel(const tm_model_spec *m, const tm_parallel *p, GError **e
 double
 tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_parallel *p)
 {
-    double bw = tm_dtype_bytes(weights), b16 = 2.0;
+    return tm_model_weight_bytes_split_gpu(m, weights, weights, p);
+}
+
+double
+tm_model_weight_bytes_split_gpu(const tm_model_spec *m,
+                                tm_dtype weights,
+                                tm_dtype experts_dt,
+                                const tm_parallel *p)
+{
+    double bw = tm_dtype_bytes(weights), be = tm_dtype_bytes(experts_dt), b16 = 2.0;
     double tp = (double)p->tp, h = (double)m->hidden, Hl = (double)m->heads / tp;
     /* per layer, one GPU */
     double attn;
@@ -586,9 +596,9 @@ tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_par
     double idx = m->params.indexer / (double)m->layers; /* replicated on every TP rank */
     double norms = (m->params.norms - h) / (double)m->layers;
     double mlp = 3.0 * h * (double)m->ffn / tp;
-    double expert = 3.0 * h * (double)m->expert_ffn;
+    double expert = 3.0 * h * (double)m->expert_ffn * be;
     if (m->expert_bias)
-        expert += 2.0 * (double)m->expert_ffn + h; /* gate_up and down biases */
+        expert += (2.0 * (double)m->expert_ffn + h) * b16; /* gate_up and down biases */
     double experts = p->ep > 1 ? (double)(m->experts / p->ep) * expert
                                : (double)m->experts * expert / (tp * (double)p->dp);
     double shared = (double)m->shared_experts * 3.0 * h * (double)m->shared_ffn / tp;
@@ -601,7 +611,7 @@ tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_par
         for (int64_t i = s * per; i < (s + 1) * per; i++) {
             bytes += (attn + idx) * bw + norms * b16;
             if (m->layer_is_moe[i])
-                bytes += (experts + shared) * bw + router * b16;
+                bytes += experts + shared * bw + router * b16;
             else
                 bytes += mlp * bw;
         }

@@ -31,6 +31,15 @@ typedef struct tm_param_counts {
     double active; /* parameters used per token (top-k routed experts) */
 } tm_param_counts;
 
+/* The checkpoint's weight quantization, from its quantization_config (timemodel/quant.c;
+ * docs/timemodel.md §2.3). vLLM loads a quantised checkpoint with its method whatever the
+ * model dtype, so these are the default weight dtype (tm_setup). */
+typedef struct tm_model_quant {
+    char method[32];   /* quant_method as vLLM names it; "" = not quantised */
+    tm_dtype weights;  /* dtype of the quantised linear layers */
+    bool experts_only; /* only the routed experts are quantised (MXFP4: gpt-oss) */
+} tm_model_quant;
+
 typedef struct tm_model_spec {
     char *name; /* preset name or file basename */
     char *arch; /* HF model_type ("llama", "deepseek_v3", ...) or "deepseek_native" */
@@ -64,6 +73,7 @@ typedef struct tm_model_spec {
     int64_t sliding_window;                  /* 0 = every layer attends to the whole context */
     int64_t sliding_layers;                  /* how many layers slide */
     uint8_t layer_is_sliding[TM_MAX_LAYERS]; /* 1 where layer i slides */
+    tm_model_quant quant;
     tm_param_counts params;
 } tm_model_spec;
 
@@ -112,3 +122,8 @@ gboolean tm_model_check_parallel(const tm_model_spec *m, const tm_parallel *p, G
 /* Weight bytes held by one GPU: linear layers at WEIGHTS, embeddings / lm-head / norms /
  * router at 2 bytes (vLLM keeps them in the activation dtype), split per P. */
 double tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_parallel *p);
+/* The same with the routed experts at EXPERTS (an experts-only quantization: MXFP4 gpt-oss). */
+double tm_model_weight_bytes_split_gpu(const tm_model_spec *m,
+                                       tm_dtype weights,
+                                       tm_dtype experts,
+                                       const tm_parallel *p);

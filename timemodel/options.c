@@ -15,9 +15,12 @@ static const base_opt rows[] = {
     {"model.name", "model", BASE_OPT_STRING, O(model), "llama-3.1-8b", NULL, 0, 0, 0, "NAME|FILE",
      "model preset (see `servesim presets`) or path to a Hugging Face config.json"},
     {"model.dtype", "dtype", BASE_OPT_ENUM, O(dtype), "bf16", dtypes, 0, 0, 0, "DTYPE",
-     "weight and activation dtype"},
+     "activation dtype (bf16, fp16; a quantised checkpoint keeps its quantised weights), or "
+     "every linear layer's weights at fp8, int8 or int4"},
     {"model.kv_cache_dtype", "kv-cache-dtype", BASE_OPT_ENUM, O(kv_cache_dtype), "auto", kv_dtypes,
-     0, 0, 0, "DTYPE", "KV cache dtype (auto = same as --dtype)"},
+     0, 0, 0, "DTYPE",
+     "KV cache dtype (auto = the model's activation dtype, bf16 unless --dtype fp16, as vLLM; "
+     "quantised weights do not change it)"},
     {"hardware.name", "hardware", BASE_OPT_STRING, O(hardware), "h100-sxm", NULL, 0, 0, 0,
      "NAME|FILE", "GPU preset (see `servesim presets`) or path to a hardware JSON"},
     {"parallelism.tensor_parallel_size", "tensor-parallel-size", BASE_OPT_INT, O(tp), "1", NULL, 1,

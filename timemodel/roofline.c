@@ -82,6 +82,15 @@ tm_row_name(tm_row_id r)
     return r < TM_ROW_COUNT ? row_names[r] : "?";
 }
 
+char *
+tm_roofline_weights_name(const tm_roofline_params *p)
+{
+    if (!p->experts_own_dtype || p->expert_dtype == p->weight_dtype)
+        return g_strdup(tm_dtype_name(p->weight_dtype));
+    return g_strdup_printf("%s (experts %s)", tm_dtype_name(p->weight_dtype),
+                           tm_dtype_name(p->expert_dtype));
+}
+
 void
 tm_roofline_params_defaults(tm_roofline_params *p, const tm_hardware *hw)
 {
@@ -641,6 +650,8 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     double h = (double)m->hidden, Hl = (double)m->heads / tp;
     double Kl = (double)tm_model_kv_heads_per_gpu(m, par->tp), d = (double)m->head_dim;
     double bw = tm_dtype_bytes(p->weight_dtype), ba = 2.0, bkv = tm_dtype_bytes(p->kv_dtype);
+    tm_dtype edt = tm_roofline_expert_dtype(p);
+    double be = tm_dtype_bytes(edt);
     double nope = (double)m->qk_nope_head_dim, rope = (double)m->qk_rope_head_dim;
     double vd = (double)m->v_head_dim, rk = (double)m->kv_lora_rank, ql = (double)m->q_lora_rank;
     double Il = (double)m->ffn / tp;
@@ -701,8 +712,8 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->log1m = m->experts > 0 ? log1p(-r->k / E) : 0.0;
     r->assign_k = par->ep > 1 ? dp * r->k / ep : dp * r->k;
     double f1, b0, b1, unused;
-    tm_moe_work(h, ie_loc, local_experts, 0.0, bw, ba, &unused, &b0); /* weights: all touched */
-    tm_moe_work(h, ie_loc, 0.0, 1.0, bw, ba, &f1, &b1);               /* one assignment */
+    tm_moe_work(h, ie_loc, local_experts, 0.0, be, ba, &unused, &b0); /* weights: all touched */
+    tm_moe_work(h, ie_loc, 0.0, 1.0, be, ba, &f1, &b1);               /* one assignment */
     r->e_f = f1 * (1.0 + p->moe_imbalance);
     r->e_w = b0;
     r->e_a = b1;
@@ -733,20 +744,20 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     r->invWam = 1.0 / (hw->mem_bw * emm);
     /* quantised weights (8 bits or fewer) are their own kernel families: their efficiencies
      * when a calibration has them, else the 16-bit ones' */
-    bool quant = tm_dtype_bytes(p->weight_dtype) < 2.0;
+    bool quant = tm_dtype_bytes(p->weight_dtype) < 2.0, equant = be < 2.0;
     r->cw = quant ? TM_OPCLASS_GEMM_Q : TM_OPCLASS_GEMM;
-    r->cm = quant ? TM_OPCLASS_MOE_Q : TM_OPCLASS_MOE;
+    r->cm = equant ? TM_OPCLASS_MOE_Q : TM_OPCLASS_MOE;
 #define EFF(field, fallback) (isfinite(p->field) && p->field > 0 ? p->field : (fallback))
     double ecw = quant ? EFF(q_compute_eff, ec) : ec, emw = quant ? EFF(q_memory_eff, em) : em;
     double ecx = EFF(moe_compute_eff, ec), emx = EFF(moe_memory_eff, em);
-    if (quant) {
+    if (equant) {
         ecx = EFF(moeq_compute_eff, ecx);
         emx = EFF(moeq_memory_eff, emx);
     }
 #undef EFF
     r->invPw = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ecw);
     r->invWw = 1.0 / (hw->mem_bw * emw);
-    r->invPm = 1.0 / (tm_hardware_gemm_flops(hw, p->weight_dtype) * ecx);
+    r->invPm = 1.0 / (tm_hardware_gemm_flops(hw, edt) * ecx);
     r->invWm = 1.0 / (hw->mem_bw * emx);
     r->Kl = m->mla ? 0.0 : Kl;
     r->f_slide = m->mla ? 0.0 : (double)m->sliding_layers / (double)m->layers;

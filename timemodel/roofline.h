@@ -58,6 +58,8 @@ double tm_allreduce_table_time(const tm_allreduce_table *t, double n, double m);
 typedef struct tm_roofline_params {
     tm_dtype weight_dtype;
     tm_dtype kv_dtype;
+    bool experts_own_dtype; /* routed experts at expert_dtype (else at weight_dtype) */
+    tm_dtype expert_dtype;  /* an experts-only quantization: MXFP4 gpt-oss */
     tm_parallel par;
     tm_backend backend;        /* link used by TP/EP/PP collectives */
     double compute_eff;        /* η_c in (0, ∞); 1 = peak */
@@ -105,6 +107,17 @@ typedef struct tm_roofline_params {
      * count it has are priced from it instead of α + bytes/(BW·η) */
     tm_allreduce_table allreduce;
 } tm_roofline_params;
+
+/* "bf16", or "bf16 (experts mxfp4)" when the routed experts have their own dtype. transfer
+ * full */
+char *tm_roofline_weights_name(const tm_roofline_params *p);
+
+/* The dtype P's routed experts are stored in. */
+static inline tm_dtype
+tm_roofline_expert_dtype(const tm_roofline_params *p)
+{
+    return p->experts_own_dtype ? p->expert_dtype : p->weight_dtype;
+}
 
 /* Defaults: bf16 weights and KV, tp = pp = dp = 1, hardware's default backend, efficiencies
  * from HW when it sets them else the TM_DEFAULT_* values (attention kernels: the same), ω = 0,

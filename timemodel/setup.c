@@ -156,6 +156,40 @@ explicit_calibration(const char *hw_name, const tm_calibration *c, calib_choice 
     out->reason = g_strdup_printf("fitted on %s, run on %s", c->hardware, here ? here : "?");
 }
 
+/* The dtypes of weights and KV cache (docs/timemodel.md §2.3). A 16-bit --dtype is the model
+ * (activation) dtype: a quantised checkpoint (the config's quantization_config) keeps its
+ * quantised weights under it, as vLLM loads them whatever --dtype says, and the auto KV cache
+ * is the model dtype, not the weights' (vLLM's gpu_model_runner: cache_dtype "auto" =
+ * model_config.dtype): DeepSeek-V3 is fp8 weights with a bf16 KV cache. --dtype fp8/int8/int4
+ * is servesim's shorthand for every linear layer at that dtype (overriding the checkpoint's)
+ * with bf16 activations, so its auto KV cache is bf16 too; an fp8 KV cache is
+ * --kv-cache-dtype fp8, as in vLLM. */
+static gboolean
+resolve_dtypes(const tm_options *o, const tm_model_spec *m, tm_roofline_params *p, GError **error)
+{
+    tm_dtype d;
+    if (!tm_dtype_parse(o->dtype != NULL ? o->dtype : "bf16", &d, error)) {
+        g_prefix_error(error, "--dtype: ");
+        return FALSE;
+    }
+    p->weight_dtype = d;
+    p->kv_dtype = d == TM_DTYPE_FP16 ? TM_DTYPE_FP16 : TM_DTYPE_BF16;
+    if ((d == TM_DTYPE_BF16 || d == TM_DTYPE_FP16) && m->quant.method[0] != '\0') {
+        if (m->quant.experts_only) {
+            p->experts_own_dtype = true;
+            p->expert_dtype = m->quant.weights;
+        } else {
+            p->weight_dtype = m->quant.weights;
+        }
+    }
+    if (o->kv_cache_dtype != NULL && strcmp(o->kv_cache_dtype, "auto") != 0 &&
+        !tm_dtype_parse(o->kv_cache_dtype, &p->kv_dtype, error)) {
+        g_prefix_error(error, "--kv-cache-dtype: ");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static tm_setup *
 setup_new(const tm_options *o, bool weights_must_fit, GError **error)
 {
@@ -171,16 +205,8 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
         return NULL;
     tm_roofline_params *p = &s->params;
     tm_roofline_params_defaults(p, &s->hw);
-    if (!tm_dtype_parse(o->dtype != NULL ? o->dtype : "bf16", &p->weight_dtype, error)) {
-        g_prefix_error(error, "--dtype: ");
+    if (!resolve_dtypes(o, &s->model, p, error))
         return NULL;
-    }
-    p->kv_dtype = p->weight_dtype == TM_DTYPE_INT4 ? TM_DTYPE_BF16 : p->weight_dtype;
-    if (o->kv_cache_dtype != NULL && strcmp(o->kv_cache_dtype, "auto") != 0 &&
-        !tm_dtype_parse(o->kv_cache_dtype, &p->kv_dtype, error)) {
-        g_prefix_error(error, "--kv-cache-dtype: ");
-        return NULL;
-    }
     if (o->tp < 1 || o->pp < 1 || o->dp < 1) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARALLEL,
                     "parallel sizes must be ≥ 1 (tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT
@@ -294,15 +320,17 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
     if (isfinite(o->moe_imbalance))
         p->moe_imbalance = o->moe_imbalance;
     /* the weights alone must fit in one GPU (the memory plan checks the rest) */
-    double w = tm_model_weight_bytes_gpu(&s->model, p->weight_dtype, &s->par);
+    double w = tm_model_weight_bytes_split_gpu(&s->model, p->weight_dtype,
+                                               tm_roofline_expert_dtype(p), &s->par);
     if (weights_must_fit && w > s->hw.memory_bytes) {
+        g_autofree char *wname = tm_roofline_weights_name(p);
         g_set_error(
             error, TM_ERROR, TM_ERROR_NO_FIT,
             "%s does not fit on %s: %.2f GiB of %s weights per GPU with tp=%" G_GINT64_FORMAT
             " pp=%" G_GINT64_FORMAT " exceed its %.2f GiB; short by %.2f GB (raise "
             "--tensor-parallel-size or --pipeline-parallel-size, or quantise with --dtype)",
-            s->model.name, s->hw.name, w / 1073741824.0, tm_dtype_name(p->weight_dtype), s->par.tp,
-            s->par.pp, s->hw.memory_bytes / 1073741824.0, (w - s->hw.memory_bytes) / 1e9);
+            s->model.name, s->hw.name, w / 1073741824.0, wname, s->par.tp, s->par.pp,
+            s->hw.memory_bytes / 1073741824.0, (w - s->hw.memory_bytes) / 1e9);
         return NULL;
     }
     return g_steal_pointer(&s);
@@ -381,7 +409,8 @@ tm_setup_memory_plan(const tm_setup *s,
                      GError **error)
 {
     return tm_memory_plan_compute(&s->model, &s->hw, &s->par, s->params.weight_dtype,
-                                  s->params.kv_dtype, args, plan, error);
+                                  tm_roofline_expert_dtype(&s->params), s->params.kv_dtype, args,
+                                  plan, error);
 }
 
 void
@@ -475,6 +504,8 @@ tm_setup_to_json(const tm_setup *s)
     json_object_set_new(po, "expert_parallel_size", json_integer(s->par.ep));
     json_t *ko = json_object();
     json_object_set_new(ko, "dtype", json_string(tm_dtype_name(p->weight_dtype)));
+    if (p->experts_own_dtype)
+        json_object_set_new(ko, "expert_dtype", json_string(tm_dtype_name(p->expert_dtype)));
     json_object_set_new(ko, "kv_cache_dtype", json_string(tm_dtype_name(p->kv_dtype)));
     json_object_set_new(ko, "comm_backend", json_string(tm_backend_name(p->backend)));
     json_object_set_new(ko, "compute_efficiency", base_json_real(p->compute_eff));

@@ -325,12 +325,12 @@ single(const estimate_args *a)
         }
         return CLI_OK;
     }
+    g_autofree char *wname = tm_roofline_weights_name(kp);
     printf("%s on %s (%s): tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT " dp=%" G_GINT64_FORMAT
            " ep=%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " GPU(s) per replica), %s weights, %s KV, "
            "%s links\n",
-           m->name, hw->name, hw->display_name, p->tp, p->pp, p->dp, p->ep, r.gpus,
-           tm_dtype_name(kp->weight_dtype), tm_dtype_name(kp->kv_dtype),
-           tm_backend_name(kp->backend));
+           m->name, hw->name, hw->display_name, p->tp, p->pp, p->dp, p->ep, r.gpus, wname,
+           tm_dtype_name(kp->kv_dtype), tm_backend_name(kp->backend));
     printf(
         "knobs: compute %.2f, memory %.2f, comm %.2f of peak; overlap %.2f; overheads %.0f us/step "
         "+ %.1f us/seq; %s\n",

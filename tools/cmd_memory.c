@@ -81,6 +81,8 @@ run(const memory_args *a)
         json_object_set_new(o, "data_parallel_size", json_integer(par->dp));
         json_object_set_new(o, "expert_parallel_size", json_integer(par->ep));
         json_object_set_new(o, "dtype", json_string(tm_dtype_name(kp->weight_dtype)));
+        if (kp->experts_own_dtype)
+            json_object_set_new(o, "expert_dtype", json_string(tm_dtype_name(kp->expert_dtype)));
         json_object_set_new(o, "kv_cache_dtype", json_string(tm_dtype_name(kp->kv_dtype)));
         json_object_set_new(o, "gpu_memory_utilization", base_json_real(p.gpu_memory_utilization));
         json_object_set_new(o, "gpu_memory_gib", base_json_real(p.gpu_bytes / GIB));
@@ -110,9 +112,10 @@ run(const memory_args *a)
         fputs(txt, stdout);
         return CLI_OK;
     }
+    g_autofree char *wname = tm_roofline_weights_name(kp);
     printf("memory plan: %s on %s, tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT
            " dp=%" G_GINT64_FORMAT " ep=%" G_GINT64_FORMAT ", %s weights, %s KV cache\n",
-           mo->name, hw->name, par->tp, par->pp, par->dp, par->ep, tm_dtype_name(kp->weight_dtype),
+           mo->name, hw->name, par->tp, par->pp, par->dp, par->ep, wname,
            tm_dtype_name(kp->kv_dtype));
     printf("parameters: %.2f B total, %.2f B active per token\n\n", mo->params.total / 1e9,
            mo->params.active / 1e9);

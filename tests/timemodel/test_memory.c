@@ -44,9 +44,9 @@ Test(memory, llama8b_h100_by_hand)
     tm_memory_plan plan;
     GError *err = NULL;
     tm_memory_args a = {.gpu_memory_utilization = 0.9, .context_len = 4096};
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_eq(plan.weight_bytes, 16060522496.0);
     cr_expect_eq(plan.activation_bytes, 1889533952.0);
     cr_expect_eq(plan.block_size, 16);
@@ -66,9 +66,9 @@ Test(memory, mla_defaults_to_block_64_and_tp_does_not_split_latent)
     tm_parallel par = tm_parallel_make(8, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_FP8, TM_DTYPE_BF16, NULL, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_FP8, TM_DTYPE_FP8, TM_DTYPE_BF16,
+                                     NULL, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_eq(plan.block_size, 64);
     cr_expect_eq(plan.kv_bytes_per_token, 70272.0);
     cr_expect_gt(plan.num_gpu_blocks, 1000);
@@ -81,8 +81,8 @@ Test(memory, model_too_big_names_the_shortfall)
     tm_parallel par = tm_parallel_make(1, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_expect_not(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect_not(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                         TM_DTYPE_BF16, NULL, &plan, &err));
     cr_assert_not_null(err);
     cr_expect(g_error_matches(err, TM_ERROR, TM_ERROR_NO_FIT));
     cr_expect(strstr(err->message, "does not fit") && strstr(err->message, "short by") &&
@@ -94,8 +94,8 @@ Test(memory, model_too_big_names_the_shortfall)
     cr_expect_gt(plan.shortfall_bytes, 65e9);
     g_clear_error(&err);
     par = tm_parallel_make(4, 1, 1, false);
-    cr_expect(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     NULL, &plan, &err));
     unload(&p);
 }
 
@@ -105,16 +105,16 @@ Test(memory, max_model_len_that_does_not_fit)
     tm_parallel par = tm_parallel_make(1, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_expect_not(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect_not(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                         TM_DTYPE_BF16, NULL, &plan, &err));
     cr_assert_not_null(err);
     cr_expect(strstr(err->message, "--max-model-len 131072") && strstr(err->message, "short by"),
               "%s", err->message);
     g_clear_error(&err);
     tm_memory_args a = {.max_model_len = 8192};
-    cr_expect(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_expect(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_gt(plan.max_concurrent, 1);
     unload(&p);
 }
@@ -153,14 +153,14 @@ Test(memory, sliding_window_layers_are_counted_for_the_given_context)
     tm_memory_args a = {0};
     tm_memory_plan all, ctx;
     GError *err = NULL;
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &all, &err),
-        "%s", err ? err->message : "");
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &all, &err),
+              "%s", err ? err->message : "");
     cr_expect_eq(all.kv_bytes_per_token, 26624.0);
     cr_expect_not(all.window_amortized);
     a.context_len = 2048;
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &ctx, &err));
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &ctx, &err));
     cr_expect_eq(ctx.kv_bytes_per_token, 9728.0);
     cr_expect_eq(ctx.kv_bytes_per_token_all, 26624.0);
     cr_expect(ctx.window_amortized);

@@ -518,3 +518,101 @@ Test(model, sliding_window_layers_follow_each_family)
     cr_expect_eq(tm_model_kv_bytes_context_gpu(&g, TM_DTYPE_BF16, &p, 300), 1024.0 * 26 * 300);
     tm_model_spec_clear(&g);
 }
+
+/* ---- quantization_config (timemodel/quant.c) ------------------------------------------- */
+
+#define Q(x) "{" BASE "\"num_attention_heads\": 32, \"quantization_config\": " x "}"
+
+static tm_model_spec
+parse(const char *json)
+{
+    json_auto_t *j = json_loads(json, 0, NULL);
+    cr_assert_not_null(j, "%s", json);
+    tm_model_spec m;
+    GError *err = NULL;
+    cr_assert(tm_model_spec_from_json(&m, j, "q.json", &err), "%s: %s", json,
+              err ? err->message : "");
+    return m;
+}
+
+/* The weight dtype each priced method states: vLLM's method names (QUANTIZATION_METHODS);
+ * widths from bits / w_bit (AutoAWQ) or compressed-tensors' config_groups weights. */
+Test(model, quantization_config_gives_the_weight_dtype)
+{
+    static const struct {
+        const char *json, *method;
+        tm_dtype weights;
+        bool experts_only;
+    } want[] = {
+        {Q("{\"quant_method\": \"fp8\", \"weight_block_size\": [128, 128]}"), "fp8", TM_DTYPE_FP8,
+         false},
+        {Q("{\"quant_method\": \"fbgemm_fp8\"}"), "fbgemm_fp8", TM_DTYPE_FP8, false},
+        {Q("{\"quant_method\": \"mxfp4\"}"), "mxfp4", TM_DTYPE_MXFP4, true},
+        {Q("{\"quant_method\": \"awq\", \"bits\": 4, \"group_size\": 128}"), "awq", TM_DTYPE_INT4,
+         false},
+        {Q("{\"quant_method\": \"AWQ\", \"w_bit\": 4}"), "awq", TM_DTYPE_INT4, false},
+        {Q("{\"quant_method\": \"gptq\", \"bits\": 8}"), "gptq", TM_DTYPE_INT8, false},
+        {Q("{\"quant_method\": \"gptq_marlin\", \"bits\": 4}"), "gptq_marlin", TM_DTYPE_INT4,
+         false},
+        {Q("{\"quant_method\": \"compressed-tensors\", \"config_groups\": {\"group_0\": "
+           "{\"targets\": [\"Linear\"], \"weights\": {\"num_bits\": 8, \"type\": \"float\"}}}}"),
+         "compressed-tensors", TM_DTYPE_FP8, false},
+        {Q("{\"quant_method\": \"compressed-tensors\", \"config_groups\": {\"group_0\": "
+           "{\"weights\": {\"num_bits\": 8, \"type\": \"int\"}}}}"),
+         "compressed-tensors", TM_DTYPE_INT8, false},
+        {Q("{\"quant_method\": \"compressed-tensors\", \"config_groups\": {\"group_0\": "
+           "{\"weights\": {\"num_bits\": 4, \"type\": \"int\", \"group_size\": 128}}}}"),
+         "compressed-tensors", TM_DTYPE_INT4, false},
+        {Q("{\"quant_method\": \"modelopt\", \"quant_algo\": \"FP8\"}"), "modelopt", TM_DTYPE_FP8,
+         false},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        tm_model_spec m = parse(want[i].json);
+        cr_expect_str_eq(m.quant.method, want[i].method, "%s", want[i].json);
+        cr_expect_eq(m.quant.weights, want[i].weights, "%s", want[i].json);
+        cr_expect_eq(m.quant.experts_only, want[i].experts_only, "%s", want[i].json);
+        tm_model_spec_clear(&m);
+    }
+    tm_model_spec plain = parse("{" BASE "\"num_attention_heads\": 32}");
+    cr_expect_str_eq(plain.quant.method, "");
+    tm_model_spec_clear(&plain);
+    /* DeepSeek-V3's config (fp8, 128×128 blocks) and the reference code's "dtype": "fp8" */
+    tm_model_spec d = load("deepseek-v3");
+    cr_expect_eq(d.quant.weights, TM_DTYPE_FP8);
+    tm_model_spec_clear(&d);
+    tm_model_spec n =
+        load(SERVESIM_DATA_DIR "/model-configs/deepseek-v3.2-exp__inference_config_671B_v3.2.json");
+    cr_expect_str_eq(n.quant.method, "fp8");
+    cr_expect_eq(n.quant.weights, TM_DTYPE_FP8);
+    tm_model_spec_clear(&n);
+    /* MXFP4: 4-bit elements + one 8-bit scale per 32 = 4.25 bits (OCP MX spec v1.0) */
+    cr_expect_eq(tm_dtype_bytes(TM_DTYPE_MXFP4), 0.53125);
+}
+
+/* Methods servesim does not know, or cannot price, are one-line errors naming the method. */
+Test(model, unpriced_or_unknown_quantization_is_refused_by_name)
+{
+    expect_bad(Q("{\"quant_method\": \"awqq\", \"bits\": 4}"),
+               "quantization_config.quant_method: unknown quantization method 'awqq' (did you "
+               "mean awq");
+    expect_bad(Q("{\"quant_method\": \"squeezellm\"}"), "unknown quantization method 'squeezellm'");
+    expect_bad(Q("{\"quant_method\": \"gguf\"}"), "'gguf': servesim cannot price this method");
+    expect_bad(Q("{\"quant_method\": \"bitsandbytes\", \"load_in_4bit\": true}"),
+               "'bitsandbytes': servesim cannot price");
+    expect_bad(Q("{\"quant_method\": \"modelopt_fp4\"}"), "NVFP4 weights are not priced");
+    expect_bad(Q("{\"quant_method\": \"modelopt\", \"quant_algo\": \"NVFP4\"}"),
+               "modelopt quant_algo 'NVFP4' is not priced");
+    expect_bad(Q("{\"quant_method\": \"awq\", \"bits\": 3}"), "awq with bits 3 is not priced");
+    expect_bad(Q("{\"quant_method\": \"gptq\"}"), "gptq without bits");
+    expect_bad(Q("{\"quant_method\": \"compressed-tensors\", \"config_groups\": {\"group_0\": "
+                 "{\"weights\": {\"num_bits\": 4, \"type\": \"float\", \"group_size\": 16}}}}"),
+               "config_groups.group_0.weights: compressed-tensors scheme not priced");
+    expect_bad(Q("{\"quant_method\": \"compressed-tensors\", \"config_groups\": {"
+                 "\"a\": {\"weights\": {\"num_bits\": 8, \"type\": \"float\"}}, "
+                 "\"b\": {\"weights\": {\"num_bits\": 4, \"type\": \"int\"}}}}"),
+               "groups of different weight widths (fp8 and int4)");
+    expect_bad(Q("{\"quant_method\": \"compressed-tensors\"}"), "without config_groups");
+    expect_bad(Q("{\"bits\": 4}"), "quantization_config.quant_method: expected a string");
+    expect_bad(Q("\"fp8\""), "quantization_config: expected an object, got string");
+}

@@ -13,6 +13,8 @@
 
 static const base_opt_set set = {&tm_options_table, 1};
 
+#define GIB_ 1073741824.0
+
 static tm_options
 opts(const char *model, const char *hw)
 {
@@ -207,20 +209,112 @@ Test(setup, bad_calibration_files)
     expect_setup_error(&o, "unknown calibration 'h100-fit'");
 }
 
+/* A setup of MODEL on HW with tp TP and the dtype options (NULL = default). */
+static tm_setup *
+setup_dtypes(const char *model, const char *hw, int64_t tp, const char *dtype, const char *kv)
+{
+    tm_options o = opts(model, hw);
+    o.tp = tp;
+    if (dtype != NULL)
+        cr_assert(base_opts_set_string(&set, &o, "model.dtype", dtype, NULL));
+    if (kv != NULL)
+        cr_assert(base_opts_set_string(&set, &o, "model.kv_cache_dtype", kv, NULL));
+    GError *err = NULL;
+    tm_setup *s = tm_setup_new(&o, &err);
+    cr_assert_not_null(s, "%s: %s", model, err ? err->message : "");
+    base_opts_clear(&set, &o);
+    return s;
+}
+
+/* DeepSeek-V3.2 (DSA) KV per token, 61 layers: bf16 latent (512 + 64) × 2 = 1,152 B plus the
+ * 132-byte fp8 indexer key = 78,324 B; with --kv-cache-dtype fp8 the 656-byte fp8_ds_mla latent
+ * + 132 = 48,068 B (docs/domain.md §2.1). --dtype fp8 quantises the weights only: the auto KV
+ * cache is the activation dtype, bf16 (vLLM: cache_dtype "auto" = model dtype). */
 Test(setup, dsa_topk_and_dtypes)
 {
-    tm_options o = opts("deepseek-v3.2", "h200");
-    o.tp = 8;
-    cr_assert(base_opts_set_string(&set, &o, "model.dtype", "fp8", NULL));
-    GError *err = NULL;
-    g_autoptr(tm_setup) s = tm_setup_new(&o, &err);
-    cr_assert_not_null(s, "%s", err ? err->message : "");
+    g_autoptr(tm_setup) s = setup_dtypes("deepseek-v3.2", "h200", 8, "fp8", NULL);
     cr_expect_eq(tm_setup_dsa_topk(s), 2048);
-    cr_expect_eq(tm_setup_params_const(s)->kv_dtype, TM_DTYPE_FP8, "auto = dtype");
+    cr_expect_eq(tm_setup_params_const(s)->weight_dtype, TM_DTYPE_FP8);
+    cr_expect_eq(tm_setup_params_const(s)->kv_dtype, TM_DTYPE_BF16, "auto = activations");
     tm_memory_plan plan;
+    GError *err = NULL;
     cr_expect(tm_setup_memory_plan(s, NULL, &plan, &err), "%s", err ? err->message : "");
+    cr_expect_eq(plan.kv_bytes_per_token, 78324.0);
+    g_autoptr(tm_setup) f = setup_dtypes("deepseek-v3.2", "h200", 8, "fp8", "fp8");
+    cr_expect(tm_setup_memory_plan(f, NULL, &plan, &err), "%s", err ? err->message : "");
     cr_expect_eq(plan.kv_bytes_per_token, 48068.0);
-    base_opts_clear(&set, &o);
+}
+
+/* A quantised checkpoint keeps its weights under a 16-bit --dtype, and the auto KV cache is
+ * the activation dtype (issue: DeepSeek-V3 was priced as bf16 weights that do not fit 8×H200,
+ * and --dtype fp8 gave an fp8 KV cache of 35,136 B/token where vLLM keeps bf16, 70,272).
+ * DeepSeek-V3 (config: quant_method fp8): KV 61 × (512 + 64) × 2 = 70,272 B per token on every
+ * TP rank (MLA latents are replicated); its fp8 weights fit 8×H200 with room for KV. */
+Test(setup, quantised_checkpoints_keep_their_weights_and_a_bf16_kv_cache)
+{
+    const char *const dtypes[] = {NULL, "bf16", "fp8"};
+    for (size_t i = 0; i < G_N_ELEMENTS(dtypes); i++) {
+        g_autoptr(tm_setup) s = setup_dtypes("deepseek-v3", "h200", 8, dtypes[i], NULL);
+        const tm_roofline_params *p = tm_setup_params_const(s);
+        cr_expect_eq(p->weight_dtype, TM_DTYPE_FP8, "--dtype %s", dtypes[i]);
+        cr_expect_eq(p->kv_dtype, TM_DTYPE_BF16, "--dtype %s", dtypes[i]);
+        cr_expect_not(p->experts_own_dtype);
+        tm_memory_plan plan;
+        GError *err = NULL;
+        cr_expect(tm_setup_memory_plan(s, NULL, &plan, &err), "%s", err ? err->message : "");
+        cr_expect_eq(plan.kv_bytes_per_token, 70272.0);
+        cr_expect(plan.fits);
+        cr_expect(plan.weight_bytes < 0.65 * plan.gpu_bytes, "%.1f GiB", plan.weight_bytes / GIB_);
+    }
+    /* fp16 activations: fp16 KV; an explicit KV dtype wins */
+    g_autoptr(tm_setup) h = setup_dtypes("deepseek-v3", "h200", 8, "fp16", NULL);
+    cr_expect_eq(tm_setup_params_const(h)->weight_dtype, TM_DTYPE_FP8);
+    cr_expect_eq(tm_setup_params_const(h)->kv_dtype, TM_DTYPE_FP16);
+    g_autoptr(tm_setup) k = setup_dtypes("deepseek-v3", "h200", 8, NULL, "fp8");
+    cr_expect_eq(tm_setup_params_const(k)->kv_dtype, TM_DTYPE_FP8);
+    /* the shorthand overrides the checkpoint's width; the KV cache stays bf16 */
+    g_autoptr(tm_setup) i4 = setup_dtypes("deepseek-v3", "h200", 8, "int4", NULL);
+    cr_expect_eq(tm_setup_params_const(i4)->weight_dtype, TM_DTYPE_INT4);
+    cr_expect_eq(tm_setup_params_const(i4)->kv_dtype, TM_DTYPE_BF16);
+    /* an unquantised model: --dtype fp8 is fp8 weights with a bf16 KV cache */
+    g_autoptr(tm_setup) l = setup_dtypes("llama-3.1-8b", "h100-sxm", 1, "fp8", NULL);
+    cr_expect_eq(tm_setup_params_const(l)->weight_dtype, TM_DTYPE_FP8);
+    cr_expect_eq(tm_setup_params_const(l)->kv_dtype, TM_DTYPE_BF16);
+}
+
+/* gpt-oss quantises only its routed experts to MXFP4 (quantization_config: mxfp4, attention,
+ * router, embeddings and lm_head in modules_to_not_convert). Its weights then match the
+ * checkpoint sizes OpenAI publishes: 60.8 GiB (gpt-oss-120b, "fits on a single 80 GB GPU") and
+ * 12.8 GiB (gpt-oss-20b) — gpt-oss-120b & gpt-oss-20b Model Card (OpenAI, Aug 2025,
+ * arXiv:2508.10925), Table 1. Counted at bf16 they would be 218 GiB and 39 GiB. */
+Test(setup, mxfp4_experts_match_the_published_checkpoint_sizes)
+{
+    static const struct {
+        const char *file;
+        double gib;
+    } want[] = {
+        {"reconstructed__openai--gpt-oss-120b.config.json", 60.8},
+        {"reconstructed__openai--gpt-oss-20b.config.json", 12.8},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_autofree char *path =
+            g_build_filename(SERVESIM_DATA_DIR, "model-configs", want[i].file, NULL);
+        g_autoptr(tm_setup) s = setup_dtypes(path, "h100-sxm", 1, NULL, NULL);
+        const tm_roofline_params *p = tm_setup_params_const(s);
+        cr_expect_eq(p->weight_dtype, TM_DTYPE_BF16);
+        cr_expect(p->experts_own_dtype);
+        cr_expect_eq(p->expert_dtype, TM_DTYPE_MXFP4);
+        cr_expect_eq(p->kv_dtype, TM_DTYPE_BF16);
+        tm_memory_plan plan;
+        GError *err = NULL;
+        tm_setup_memory_plan(s, NULL, &plan, &err);
+        g_clear_error(&err);
+        cr_expect(fabs(plan.weight_bytes / GIB_ - want[i].gib) < 0.05, "%s: %.3f GiB", want[i].file,
+                  plan.weight_bytes / GIB_);
+        g_autofree char *name = tm_roofline_weights_name(p);
+        cr_expect_str_eq(name, "bf16 (experts mxfp4)");
+    }
 }
 
 /* Which calibration each hardware gets, and how (docs/calibration.md §4). Expectations from
