@@ -22,6 +22,16 @@ typedef struct {
     double a; /* activation bytes per row (k + n)·b_act */
 } gemm_c;
 
+/* One slot of a measured all-reduce table prepared for log-log interpolation: each
+ * segment's log start, reciprocal log width and log rise, so that a lookup costs one log and
+ * one exp (tm_allreduce_table_time computes the same expressions, bit for bit). */
+typedef struct ar_curve {
+    int np; /* 0: the table has no slot for this GPU count */
+    double x[TM_AR_MAX_POINTS], y[TM_AR_MAX_POINTS];
+    double lx[TM_AR_MAX_POINTS], ly[TM_AR_MAX_POINTS];       /* log x[i], log y[i] */
+    double inv_dlx[TM_AR_MAX_POINTS], dly[TM_AR_MAX_POINTS]; /* segment (i−1, i) */
+} ar_curve;
+
 typedef struct {
     tm_timemodel base;
     tm_roofline_params p;
@@ -58,7 +68,8 @@ typedef struct {
      * batch's window-capped sums (tm_batch.sparse_*, the cap being the window) */
     double f_slide;
     double graph_max, launch_s, k_step; /* CUDA graphs: capture limit, eager launch, kernels */
-    bool has_ar;                        /* p.allreduce has a slot */
+    ar_curve ar_tp, ar_g;  /* the measured all-reduce over tp and over tp·dp GPUs, if any */
+    const ar_curve *ar_gp; /* &ar_g, or &ar_tp when tp·dp = tp */
 } roofline;
 
 static const char *const row_names[] = {
@@ -279,42 +290,111 @@ gemm_const(double n, double k, double b_w, double b_act)
 /* Ring all-reduce of M bytes over N GPUs: 2(n−1)/n·M/(BW·η) plus one start-up latency
  * (docs/domain.md §3.6; the latency is per collective because vLLM's custom all-reduce takes the
  * same ~4.5 µs for small messages on 2, 4 and 8 H100s, see hardware/h100-sxm.json). */
+/* The slot of T for N GPUs; -1 if none. */
+static int
+ar_slot(const tm_allreduce_table *t, double n)
+{
+    for (int k = 0; k < TM_AR_SLOTS; k++)
+        if (t->n_gpus[k] != 0 && (double)t->n_gpus[k] == n && t->npts[k] >= 1)
+            return k;
+    return -1;
+}
+
+/* Above the last point: its time plus the last segment's slope (the bandwidth regime). */
+static inline double
+ar_above(const double *x, const double *y, int np, double m)
+{
+    double slope = np > 1 ? (y[np - 1] - y[np - 2]) / (x[np - 1] - x[np - 2]) : 0.0;
+    return y[np - 1] + fmax(0.0, slope) * (m - x[np - 1]);
+}
+
 double
 tm_allreduce_table_time(const tm_allreduce_table *t, double n, double m)
 {
-    for (int k = 0; k < TM_AR_SLOTS; k++) {
-        if (t->n_gpus[k] == 0 || (double)t->n_gpus[k] != n || t->npts[k] < 1)
-            continue;
-        const double *x = t->bytes[k], *y = t->s[k];
-        int np = t->npts[k];
-        if (m <= x[0] || np == 1)
-            return y[0];
-        if (m >= x[np - 1]) {
-            double slope = np > 1 ? (y[np - 1] - y[np - 2]) / (x[np - 1] - x[np - 2]) : 0.0;
-            return y[np - 1] + fmax(0.0, slope) * (m - x[np - 1]);
-        }
-        int i = 1;
-        while (x[i] < m)
-            i++;
-        double f = log(m / x[i - 1]) / log(x[i] / x[i - 1]);
-        return exp(log(y[i - 1]) + f * log(y[i] / y[i - 1]));
-    }
-    return NAN;
+    int k = ar_slot(t, n);
+    if (k < 0)
+        return NAN;
+    const double *x = t->bytes[k], *y = t->s[k];
+    int np = t->npts[k];
+    if (m <= x[0] || np == 1)
+        return y[0];
+    if (m >= x[np - 1])
+        return ar_above(x, y, np, m);
+    int i = 1;
+    while (x[i] < m)
+        i++;
+    double f = (log(m) - log(x[i - 1])) * (1.0 / log(x[i] / x[i - 1]));
+    return exp(log(y[i - 1]) + f * log(y[i] / y[i - 1]));
 }
 
-/* The all-reduce of M bytes over N GPUs: from the measured table when it has N (TABLE_S then
- * accumulates it), else ring 2(n−1)/n·M/(BW·η) plus one start-up latency. */
+static void
+ar_curve_init(ar_curve *c, const tm_allreduce_table *t, double n)
+{
+    memset(c, 0, sizeof *c);
+    int k = ar_slot(t, n);
+    if (k < 0)
+        return;
+    c->np = t->npts[k];
+    for (int i = 0; i < c->np; i++) {
+        c->x[i] = t->bytes[k][i];
+        c->y[i] = t->s[k][i];
+        c->lx[i] = log(c->x[i]);
+        c->ly[i] = log(c->y[i]);
+        if (i > 0) {
+            c->inv_dlx[i] = 1.0 / log(c->x[i] / c->x[i - 1]);
+            c->dly[i] = log(c->y[i] / c->y[i - 1]);
+        }
+    }
+}
+
+/* tm_allreduce_table_time of C's slot, with the logs of the points precomputed. */
 static inline double
-allreduce(const roofline *r, double m, double n, double *sent, double *table_s)
+ar_curve_time(const ar_curve *c, double m)
+{
+    const double *x = c->x;
+    int np = c->np;
+    if (m <= x[0] || np == 1)
+        return c->y[0];
+    if (m >= x[np - 1])
+        return ar_above(x, c->y, np, m);
+    int lo = 0, hi = np - 1; /* x[lo] < m <= x[hi]: the first point at or above m is hi */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (x[mid] < m)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    int i = hi;
+    double f = (log(m) - c->lx[i - 1]) * c->inv_dlx[i];
+    return exp(c->ly[i - 1] + f * c->dly[i]);
+}
+
+/* The last table lookup of a step (the MoE and the attention/MLP all-reduces of one step
+ * usually move the same bytes over the same GPUs). */
+typedef struct {
+    const ar_curve *c;
+    double m, t;
+} ar_memo;
+
+/* The all-reduce of M bytes over the N GPUs of C: from the measured table when it has N
+ * (TABLE_S then accumulates it), else ring 2(n−1)/n·M/(BW·η) plus one start-up latency. */
+static inline double
+allreduce(const roofline *r,
+          const ar_curve *c,
+          ar_memo *memo,
+          double m,
+          double n,
+          double *sent,
+          double *table_s)
 {
     double v = tm_collective_bytes(TM_COLL_ALL_REDUCE, n, m);
     *sent += v;
-    if (G_UNLIKELY(r->has_ar)) {
-        double t = tm_allreduce_table_time(&r->p.allreduce, n, m);
-        if (isfinite(t)) {
-            *table_s += t;
-            return t;
-        }
+    if (G_UNLIKELY(c->np > 0)) {
+        if (memo->c != c || memo->m != m)
+            *memo = (ar_memo){c, m, ar_curve_time(c, m)};
+        *table_s += memo->t;
+        return memo->t;
     }
     return v * r->inv_link + r->lat;
 }
@@ -330,6 +410,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         return 0.0;
     }
     acc a = {0.0, 0.0, d};
+    ar_memo memo = {NULL, 0.0, 0.0};
     const double T = b->tokens, S = b->num_sampled, Tp = b->prefill_tokens, Td = b->decode_tokens;
     const double L = r->L, h = r->h, ba = r->ba;
 
@@ -460,7 +541,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             ep_s = r->Lm * (v * r->inv_link + 2.0 * r->lat);
             if (r->tp > 1) {
                 double s1 = 0.0, tab1 = 0.0;
-                moe_comm = allreduce(r, T * h * ba, r->tp, &s1, &tab1);
+                moe_comm = allreduce(r, &r->ar_tp, &memo, T * h * ba, r->tp, &s1, &tab1);
                 sent += s1 * r->Lm;
                 tp_s += moe_comm * r->Lm;
                 table_s += tab1 * r->Lm;
@@ -468,7 +549,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             }
         } else if (r->G > 1) {
             double s1 = 0.0, tab1 = 0.0;
-            moe_comm = allreduce(r, tg * h * ba, r->G, &s1, &tab1);
+            moe_comm = allreduce(r, r->ar_gp, &memo, tg * h * ba, r->G, &s1, &tab1);
             sent += s1 * r->Lm;
             tp_s += moe_comm * r->Lm;
             table_s += tab1 * r->Lm;
@@ -490,7 +571,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     if (r->tp > 1) {
         double s1 = 0.0;
         double tab1 = 0.0;
-        double one = allreduce(r, T * h * ba, r->tp, &s1, &tab1);
+        double one = allreduce(r, &r->ar_tp, &memo, T * h * ba, r->tp, &s1, &tab1);
         table_s += tab1 * (L + r->Ld);
         n_table += tab1 > 0 ? L + r->Ld : 0.0;
         tp_s += one * (L + r->Ld);
@@ -514,7 +595,8 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
      * the GPU work */
     if (r->launch_s > 0) {
         double eager = T > r->graph_max ? r->k_step + (Tp > 0 ? L : 0.0) : Tp > 0 ? L : 0.0;
-        over += fmax(0.0, eager * r->launch_s - (a.comp + a.mem + exposed));
+        double idle = eager * r->launch_s - (a.comp + a.mem + exposed);
+        over += idle > 0.0 ? idle : 0.0;
     }
     double total = a.comp + a.mem + exposed + over;
     if (cost != NULL)
@@ -770,13 +852,14 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;
+    ar_curve_init(&r->ar_tp, &p->allreduce, tp);
+    ar_curve_init(&r->ar_g, &p->allreduce, r->G);
+    r->ar_gp = r->G == tp ? &r->ar_tp : &r->ar_g;
     /* kernels of a decode step (eager steps launch them all), counted before launches are
      * priced so that the count does not depend on them */
     r->graph_max = p->cudagraph_max_tokens;
     r->launch_s = 0.0;
     r->k_step = tm_roofline_step_kernels(&r->base, NULL);
-    for (int k = 0; k < TM_AR_SLOTS; k++)
-        r->has_ar |= p->allreduce.n_gpus[k] > 0 && p->allreduce.npts[k] > 0;
     r->launch_s = isfinite(p->launch_eager_s) && p->launch_eager_s > 0 ? p->launch_eager_s : 0.0;
     return &r->base;
 }
