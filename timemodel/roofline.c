@@ -24,12 +24,17 @@ typedef struct {
 
 /* One slot of a measured all-reduce table prepared for log-log interpolation: each
  * segment's log start, reciprocal log width and log rise, so that a lookup costs one log and
- * one exp (tm_allreduce_table_time computes the same expressions, bit for bit). */
+ * one exp (tm_allreduce_table_time computes the same expressions, bit for bit); and the time
+ * of every token count up to AR_TOKENS (the model's all-reduces move tokens · h · b bytes), so
+ * that most steps cost one load. */
+#define AR_TOKENS 4096
+
 typedef struct ar_curve {
     int np; /* 0: the table has no slot for this GPU count */
     double x[TM_AR_MAX_POINTS], y[TM_AR_MAX_POINTS];
     double lx[TM_AR_MAX_POINTS], ly[TM_AR_MAX_POINTS];       /* log x[i], log y[i] */
     double inv_dlx[TM_AR_MAX_POINTS], dly[TM_AR_MAX_POINTS]; /* segment (i−1, i) */
+    double *by_tokens; /* [t]: the time of t · h · b bytes, t ≤ AR_TOKENS; NULL without a slot */
 } ar_curve;
 
 typedef struct {
@@ -327,8 +332,11 @@ tm_allreduce_table_time(const tm_allreduce_table *t, double n, double m)
     return exp(log(y[i - 1]) + f * log(y[i] / y[i - 1]));
 }
 
+static inline double ar_curve_time(const ar_curve *c, double m);
+
+/* C for N GPUs of T, with the times of messages of t · H · BA bytes tabulated. */
 static void
-ar_curve_init(ar_curve *c, const tm_allreduce_table *t, double n)
+ar_curve_init(ar_curve *c, const tm_allreduce_table *t, double n, double h, double ba)
 {
     memset(c, 0, sizeof *c);
     int k = ar_slot(t, n);
@@ -345,6 +353,10 @@ ar_curve_init(ar_curve *c, const tm_allreduce_table *t, double n)
             c->dly[i] = log(c->y[i] / c->y[i - 1]);
         }
     }
+    c->by_tokens = g_new(double, AR_TOKENS + 1);
+    c->by_tokens[0] = c->y[0];
+    for (int tok = 1; tok <= AR_TOKENS; tok++) /* m formed as allreduce() forms it */
+        c->by_tokens[tok] = ar_curve_time(c, (double)tok * h * ba);
 }
 
 /* tm_allreduce_table_time of C's slot, with the logs of the points precomputed. */
@@ -377,24 +389,33 @@ typedef struct {
     double m, t;
 } ar_memo;
 
-/* The all-reduce of M bytes over the N GPUs of C: from the measured table when it has N
- * (TABLE_S then accumulates it), else ring 2(n−1)/n·M/(BW·η) plus one start-up latency. */
+/* The all-reduce of TOKENS · h · b bytes over the N GPUs of C: from the measured table when it
+ * has N (TABLE_S then accumulates it), else ring 2(n−1)/n·M/(BW·η) plus one start-up
+ * latency. */
 static inline double
 allreduce(const roofline *r,
           const ar_curve *c,
           ar_memo *memo,
-          double m,
+          double tokens,
           double n,
           double *sent,
           double *table_s)
 {
+    double m = tokens * r->h * r->ba;
     double v = tm_collective_bytes(TM_COLL_ALL_REDUCE, n, m);
     *sent += v;
     if (G_UNLIKELY(c->np > 0)) {
-        if (memo->c != c || memo->m != m)
-            *memo = (ar_memo){c, m, ar_curve_time(c, m)};
-        *table_s += memo->t;
-        return memo->t;
+        double t;
+        if (tokens <= AR_TOKENS && tokens == (double)(int)tokens) {
+            t = c->by_tokens[(int)tokens];
+        } else if (memo->c == c && memo->m == m) {
+            t = memo->t;
+        } else {
+            t = ar_curve_time(c, m);
+            *memo = (ar_memo){c, m, t};
+        }
+        *table_s += t;
+        return t;
     }
     return v * r->inv_link + r->lat;
 }
@@ -541,7 +562,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             ep_s = r->Lm * (v * r->inv_link + 2.0 * r->lat);
             if (r->tp > 1) {
                 double s1 = 0.0, tab1 = 0.0;
-                moe_comm = allreduce(r, &r->ar_tp, &memo, T * h * ba, r->tp, &s1, &tab1);
+                moe_comm = allreduce(r, &r->ar_tp, &memo, T, r->tp, &s1, &tab1);
                 sent += s1 * r->Lm;
                 tp_s += moe_comm * r->Lm;
                 table_s += tab1 * r->Lm;
@@ -549,7 +570,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
             }
         } else if (r->G > 1) {
             double s1 = 0.0, tab1 = 0.0;
-            moe_comm = allreduce(r, r->ar_gp, &memo, tg * h * ba, r->G, &s1, &tab1);
+            moe_comm = allreduce(r, r->ar_gp, &memo, tg, r->G, &s1, &tab1);
             sent += s1 * r->Lm;
             tp_s += moe_comm * r->Lm;
             table_s += tab1 * r->Lm;
@@ -571,7 +592,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     if (r->tp > 1) {
         double s1 = 0.0;
         double tab1 = 0.0;
-        double one = allreduce(r, &r->ar_tp, &memo, T * h * ba, r->tp, &s1, &tab1);
+        double one = allreduce(r, &r->ar_tp, &memo, T, r->tp, &s1, &tab1);
         table_s += tab1 * (L + r->Ld);
         n_table += tab1 > 0 ? L + r->Ld : 0.0;
         tp_s += one * (L + r->Ld);
@@ -650,6 +671,9 @@ roofline_step(const tm_timemodel *self, const tm_batch *b, tm_step_cost *detail)
 static void
 roofline_destroy(tm_timemodel *self)
 {
+    roofline *r = (roofline *)(void *)self;
+    g_free(r->ar_tp.by_tokens);
+    g_free(r->ar_g.by_tokens);
     g_free(self);
 }
 
@@ -852,8 +876,9 @@ tm_roofline_new(const tm_model_spec *m, const tm_hardware *hw, const tm_roofline
     const tm_link *l = tm_hardware_link(hw, p->backend);
     r->inv_link = l->bw > 0 ? 1.0 / (l->bw * ex) : 0.0;
     r->lat = l->latency_s;
-    ar_curve_init(&r->ar_tp, &p->allreduce, tp);
-    ar_curve_init(&r->ar_g, &p->allreduce, r->G);
+    ar_curve_init(&r->ar_tp, &p->allreduce, tp, h, ba);
+    if (r->G != tp)
+        ar_curve_init(&r->ar_g, &p->allreduce, r->G, h, ba);
     r->ar_gp = r->G == tp ? &r->ar_tp : &r->ar_g;
     /* kernels of a decode step (eager steps launch them all), counted before launches are
      * priced so that the count does not depend on them */
