@@ -28,9 +28,11 @@ typedef struct tm_batch {
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
     uint32_t dsa_topk;     /* per-query key cap of the sparse sums: the DSA indexer's top-k, or
                             * the window of a model's sliding-window layers; 0 = none */
-    double common_prefix;  /* KV tokens every sequence of the step shares (vLLM's common prefix
-                            * blocks × block size), set by an engine whose profile has cascade
-                            * attention; 0 = none (tm_batch_init) */
+    /* Set by the simulator, not by tm_batch_add (0 = not known): */
+    double common_prefix_tokens; /* cascade attention: KV tokens every sequence of the step
+                                  * shares (vLLM's common_prefix_len, a multiple of the block
+                                  * size, capped by the least num_computed of the step); 0
+                                  * when the engine profile has no cascade attention */
 } tm_batch;
 
 /* Empties B; DSA_TOPK 0 for dense-attention models. */

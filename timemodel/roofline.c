@@ -453,7 +453,7 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
         double pp = b->pairs_prefill, kp = b->kv_prefill, pd = b->pairs_decode, kd = b->kv_decode;
         /* cascade attention: the common prefix read once for the whole step (vLLM v0.11:
          * ≥ 256 tokens, ≥ 8 sequences, no sliding window); FLOPs unchanged */
-        double P = b->common_prefix;
+        double P = b->common_prefix_tokens;
         if (P > 0 && P >= r->p.cascade_min_prefix && (double)b->num_seqs >= r->p.cascade_min_seqs &&
             r->p.cascade_min_prefix > 0 && r->f_slide == 0) {
             if (Td > 0) {

@@ -100,8 +100,8 @@ typedef struct tm_roofline_params {
     double cudagraph_max_tokens; /* min(2·max_num_seqs, 512) in vLLM; 0 = enforce_eager */
     double launch_eager_s;       /* CPU cost of one eager kernel launch; 0 = off */
     /* Cascade attention (vLLM v0.11–v0.17 FlashAttention backend): the KV of the prefix common
-     * to every sequence of a step (tm_batch.common_prefix) is read once per step when it is at
-     * least cascade_min_prefix tokens and the step has cascade_min_seqs sequences; 0 = off. */
+     * to every sequence of a step (tm_batch.common_prefix_tokens) is read once per step when it is
+     * at least cascade_min_prefix tokens and the step has cascade_min_seqs sequences; 0 = off. */
     double cascade_min_prefix, cascade_min_seqs;
     /* measured all-reduce latencies (a calibration's); the TP and MoE all-reduces over a GPU
      * count it has are priced from it instead of α + bytes/(BW·η) */
