@@ -293,7 +293,8 @@ tm_hardware_preset_names(void)
 double
 tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w)
 {
-    if (w != TM_DTYPE_INT4 && hw->peak_flops[w] > 0)
+    /* 4-bit weights are dequantised into 16-bit GEMMs (W4A16) */
+    if (w != TM_DTYPE_INT4 && w != TM_DTYPE_MXFP4 && hw->peak_flops[w] > 0)
         return hw->peak_flops[w];
     return hw->peak_flops[TM_DTYPE_BF16];
 }

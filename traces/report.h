@@ -26,7 +26,7 @@ typedef struct tr_simulated {
     const char *engine;       /* engine profile name (--engine), NULL = not said */
     const char *weight_dtype; /* tm_dtype_name */
     const char *kv_dtype;
-    const char *calibration;       /* NULL = uncalibrated */
+    const char *calibration;       /* tm_setup_calibration_desc; NULL = uncalibrated */
     const char *workload;          /* source name (file, embedded sample, "synthetic") */
     const char *workload_format;   /* detected or forced format */
     uint64_t requests;             /* requests the workload produced */
