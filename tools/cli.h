@@ -51,3 +51,4 @@ int cmd_search(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);

@@ -13,6 +13,8 @@ static const cli_command commands[] = {
      true},
     {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false},
     {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, true},
+    {"compare", "simulate a measured benchmark and report the error; compare two versions",
+     cmd_compare, true},
     {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep, true},
     {"search", "search TP/DP/PD configurations for the best goodput", cmd_search, true},
     {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)", cmd_analyze,

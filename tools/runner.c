@@ -117,6 +117,18 @@ resolved_json(const sim_config *cfg,
 int
 runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
 {
+    return runner_run_ex(cfg, fl, NULL, out);
+}
+
+int
+runner_run_ex(sim_config *cfg,
+              const runner_flags *fl,
+              const runner_hooks *hooks,
+              runner_result *out)
+{
+    static const runner_hooks none = {0};
+    if (hooks == NULL)
+        hooks = &none;
     GError *err = NULL;
     g_autoptr(tm_setup) setup = tm_setup_new(&cfg->tm, &err);
     if (setup == NULL)
@@ -148,7 +160,9 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     }
 
     wl_open_params wp = {(uint64_t)o->seed, o->max_model_len};
-    g_autoptr(wl_source) src = wl_open(&cfg->wl, &wp, &err);
+    g_autoptr(wl_source) src = hooks->requests != NULL
+                                   ? wl_open_list(hooks->requests, &cfg->wl, &wp, &err)
+                                   : wl_open(&cfg->wl, &wp, &err);
     if (src == NULL)
         return cli_fail(err, CLI_USAGE);
     const wl_source_info *info = wl_source_get_info(src);
@@ -225,6 +239,8 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     if (cl == NULL)
         return cli_fail(err, CLI_USAGE);
 
+    if (hooks->subscribe != NULL)
+        hooks->subscribe(hooks->ctx, e);
     progress pg = {cli_now_s(), cli_now_s(), 0, e};
     if (fl->progress)
         sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_progress, &pg);
@@ -236,6 +252,8 @@ runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
     if (!sim_metrics_finish(metrics, sim_engine_now(e), &err))
         return cli_fail(err, CLI_RUNTIME);
     const sim_metrics_result *res = sim_metrics_get_result(metrics);
+    if (hooks->finished != NULL)
+        hooks->finished(hooks->ctx, res);
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
         if (!tr_outputs_finish(outs, res, conf, &err))

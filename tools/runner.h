@@ -9,6 +9,7 @@
 #include "sim/cluster.h"
 #include "sim/config.h"
 #include "sim/metrics.h"
+#include "workloads/workload.h"
 
 typedef struct runner_flags {
     bool print_config;     /* print the resolved configuration and stop */
@@ -30,3 +31,21 @@ typedef struct runner_result {
 /* Resolves "auto" settings in CFG in place (scheduler limits, block size, max_model_len) and
  * runs. Returns a CLI exit code (0 ok, 1 runtime failure, 2 bad input). */
 int runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out);
+
+/* Extra wiring for callers that bring their own requests or watch the run (`compare`). */
+typedef struct runner_hooks {
+    /* Simulate these requests instead of opening cfg->wl's source; cfg->wl's transforms and
+     * arrival settings (rate, burstiness, max_concurrency) still apply. NULL = cfg->wl. */
+    const wl_list *requests;
+    /* Called once the engine exists, before the first event (subscribe observers here). */
+    void (*subscribe)(void *ctx, sim_engine *e);
+    /* Called after a successful run while its full result (stages, replicas) is alive. */
+    void (*finished)(void *ctx, const sim_metrics_result *result);
+    void *ctx;
+} runner_hooks;
+
+/* runner_run with HOOKS (may be NULL). */
+int runner_run_ex(sim_config *cfg,
+                  const runner_flags *fl,
+                  const runner_hooks *hooks,
+                  runner_result *out);
