@@ -51,7 +51,8 @@ void cmp__propagate(GError **dest, GError *src);
 
 /* ---- documents ---- */
 /* PATH read whole (gzip inflated) and parsed: JSON, or YAML (libyaml, YAML 1.1 scalars as
- * PyYAML reads them: plain true/false/yes/no/on/off, null/~, integers, floats, .inf/.nan;
+ * PyYAML reads them: plain true/false/yes/no/on/off, null/~, integers, finite floats (.inf and
+ * .nan stay text);
  * quoted scalars are strings; anchors and aliases are refused). Errors name FILE:LINE. */
 json_t *cmp__load_json(const char *path, GError **error);
 json_t *cmp__load_yaml(const char *path, GError **error);

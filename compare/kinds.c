@@ -93,7 +93,8 @@ probe_file(cmp__probe *p, GError **error)
     char *f[128];
     g_autofree char *copy = g_strdup(line);
     char sep = strchr(copy, ',') == NULL && strchr(copy, '\t') != NULL ? '\t' : ',';
-    size_t n = MIN(base_csv_split(copy, sep, f, G_N_ELEMENTS(f)), G_N_ELEMENTS(f));
+    size_t n = base_csv_split(copy, sep, f, G_N_ELEMENTS(f)); /* once: it splits in place */
+    n = MIN(n, G_N_ELEMENTS(f));
     p->header = g_new0(char *, n + 1);
     for (size_t i = 0; i < n; i++)
         p->header[i] = g_strstrip(g_strdup(f[i]));

@@ -440,14 +440,20 @@ infperf_mirror(
     const json_t *sum = cmp__sim_lifecycle(sim);
     json_auto_t *per = NULL;
     if (m->reqs != NULL) {
-        size_t n = m->reqs->n;
+        size_t n = run->req_index != NULL ? m->reqs->n : cmp__sim_n(sim);
         g_autofree const cmp__sim_req **by = g_new0(const cmp__sim_req *, n + 1);
-        for (size_t i = 0; run->req_index != NULL && i < cmp__sim_n(sim); i++)
-            if (i < wl_list_len(run->requests) && run->req_index[i] < n)
-                by[run->req_index[i]] = cmp__sim_req_at(sim, i);
+        /* matched one to one when the run replayed the measured requests, else the
+         * simulated requests in their own order (distributions only) */
+        for (size_t i = 0; i < cmp__sim_n(sim); i++) {
+            size_t j = run->req_index == NULL           ? i
+                       : i < wl_list_len(run->requests) ? run->req_index[i]
+                                                        : SIZE_MAX;
+            if (j < n)
+                by[j] = cmp__sim_req_at(sim, i);
+        }
         per = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(per, sim_record(by[i], m->reqs->input[i]));
+            json_array_append_new(per, sim_record(by[i], i < m->reqs->n ? m->reqs->input[i] : 0));
     }
     json_auto_t *doc = json_object();
     json_object_set_new(doc, "summary", json_deep_copy(sum));

@@ -191,8 +191,12 @@ parse_figures(cmp_result *r, json_t *doc, GError **error)
     if (r->reqs != NULL)
         cmp_metrics_fill_from_reqs(&r->m, r->reqs);
     /* vLLM writes np.mean([] or 0) = 0 for a metric without samples (no streaming, all failed). */
-    if (r->m.completed == 0)
+    if (r->m.completed == 0) {
+        double nfailed = r->m.failed;
         cmp_metrics_init(&r->m);
+        r->m.completed = 0;
+        r->m.failed = nfailed;
+    }
     return TRUE;
 }
 
@@ -361,11 +365,17 @@ vllm_mirror(
     }
     json_object_del(doc, "servesim_config");
     if (m->reqs != NULL && json_object_get(m->doc, "input_lens") != NULL) {
-        size_t n = m->reqs->n;
+        size_t n = run->req_index != NULL ? m->reqs->n : cmp__sim_n(sim);
         g_autofree const cmp__sim_req **by = g_new0(const cmp__sim_req *, n + 1);
-        for (size_t i = 0; run->req_index != NULL && i < cmp__sim_n(sim); i++)
-            if (i < wl_list_len(run->requests) && run->req_index[i] < n)
-                by[run->req_index[i]] = cmp__sim_req_at(sim, i);
+        /* matched one to one when the run replayed the measured requests, else the
+         * simulated requests in their own order (distributions only) */
+        for (size_t i = 0; i < cmp__sim_n(sim); i++) {
+            size_t j = run->req_index == NULL           ? i
+                       : i < wl_list_len(run->requests) ? run->req_index[i]
+                                                        : SIZE_MAX;
+            if (j < n)
+                by[j] = cmp__sim_req_at(sim, i);
+        }
         json_t *in = json_array(), *o = json_array(), *t = json_array(), *it = json_array(),
                *er = json_array();
         for (size_t i = 0; i < n; i++)

@@ -219,14 +219,16 @@ rebuild(const cmp_result *m, int argc, char **argv, cmp_run *out, GError **error
     for (GList *k = keys; k != NULL; k = k->next) {
         const char *path = k->data;
         const json_t *v = cmp__path(recorded, path);
-        g_autofree char *was = v != NULL ? compact(v) : NULL;
+        g_autofree char *was = NULL;
+        if (rec->unmodeled != NULL && rec->unmodeled_unless != NULL &&
+            strcmp(path, rec->unmodeled_unless) == 0)
+            was = g_strdup(rec->unmodeled);
+        else if (v != NULL)
+            was = json_is_null(v) ? g_strdup("unset (auto)") : compact(v);
         if (was == NULL && strcmp(path, "model.name") == 0 && rec->model != NULL)
             was = g_strdup(rec->model);
         if (was == NULL && strcmp(path, "hardware.name") == 0 && rec->hardware != NULL)
             was = g_strdup(rec->hardware);
-        if (was == NULL && rec->unmodeled != NULL && rec->unmodeled_unless != NULL &&
-            strcmp(path, rec->unmodeled_unless) == 0)
-            was = g_strdup(rec->unmodeled);
         if (was != NULL) {
             g_autofree char *shown = base_escape_text(was, 80);
             g_ptr_array_add(out->overrides,

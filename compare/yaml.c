@@ -1,10 +1,10 @@
 /* compare/yaml.c: YAML documents (inference-perf's config.yaml) read with libyaml into jansson
  * values, so the readers look at YAML and JSON the same way. Scalars are typed as PyYAML
  * (YAML 1.1, the loader inference-perf uses) types them: plain true/false/yes/no/on/off are
- * booleans, null/~/empty are null, integers and floats (with .inf/.nan) are numbers; quoted
- * scalars are strings. Anchors and aliases, tags and duplicate keys are refused (a results
- * file has no use for them, and an alias bomb must not expand). Only the first document is
- * read. Depth is bounded so hostile input cannot exhaust the stack. */
+ * booleans, null/~/empty are null, integers and finite floats are numbers (.inf and .nan stay
+ * text: JSON has no infinity); quoted scalars are strings. Anchors and aliases, tags and duplicate
+ * keys are refused (a results file has no use for them, and an alias bomb must not expand). Only
+ * the first document is read. Depth is bounded so hostile input cannot exhaust the stack. */
 #include <math.h>
 #include <string.h>
 #include <yaml.h>
@@ -75,9 +75,8 @@ plain_scalar(const char *s)
     int64_t i;
     if (base_parse_int64(s, &i))
         return json_integer((json_int_t)i);
+    /* .inf and .nan stay text: JSON (and so every reader) has no infinity */
     const char *t = s[0] == '+' || s[0] == '-' ? s + 1 : s;
-    if (strcmp(t, ".inf") == 0 || strcmp(t, ".Inf") == 0 || strcmp(t, ".INF") == 0)
-        return json_real(s[0] == '-' ? -INFINITY : INFINITY);
     double d;
     /* Only things that look like numbers: strtod would also take "inf", "nan", "0x10". */
     bool numeric = (*t >= '0' && *t <= '9') || (*t == '.' && t[1] >= '0' && t[1] <= '9');
@@ -180,6 +179,8 @@ parse_node(ystate *y, yaml_event_t *ev, int depth)
             return NULL;
         }
         out = plain ? plain_scalar(s) : json_string(s);
+        if (out == NULL)
+            yerror(y, line, "value cannot be represented", s);
         return out;
     }
     case YAML_SEQUENCE_START_EVENT:

@@ -104,21 +104,12 @@ print_skipped(uint64_t skipped, GPtrArray *warnings)
         fprintf(stderr, "servesim: skipped %" G_GUINT64_FORMAT " rows\n", skipped);
 }
 
-/* One simulation of measured result M; on success appends the comparison (and keeps what it
- * borrows alive in KEEP). Returns a CLI code. */
+/* Simulates RUN (rebuilt from M); on success appends the comparison and keeps the simulated
+ * result it borrows in SIMS. Returns a CLI code (the runner prints its own errors). */
 static int
-simulate_one(const cmp_result *m,
-             int nflags,
-             char **flags,
-             GPtrArray *comparisons,
-             GPtrArray *keep,
-             GError **error)
+simulate_one(
+    const cmp_result *m, cmp_run *run, GPtrArray *comparisons, GPtrArray *sims, GError **error)
 {
-    cmp_run *run = g_new0(cmp_run, 1);
-    if (!cmp_rebuild(m, nflags, flags, run, error)) {
-        g_free(run);
-        return CLI_USAGE;
-    }
     g_autoptr(cmp_sim) sim = cmp_sim_new(true);
     runner_hooks hooks = {.requests = run->requests,
                           .subscribe = cmp_sim_subscribe,
@@ -129,22 +120,21 @@ simulate_one(const cmp_result *m,
     double t0 = cli_cpu_s();
     int rc = runner_run_ex(&run->cfg, &fl, &hooks, &rr);
     double cpu = cli_cpu_s() - t0;
-    if (rc != CLI_OK) {
-        cmp_run_clear(run);
-        g_free(run);
-        return rc; /* the runner printed the error */
-    }
+    if (rc != CLI_OK)
+        return rc;
     cmp_result *s = cmp_mirror(m, run, sim, error);
-    if (s == NULL) {
-        cmp_run_clear(run);
-        g_free(run);
+    if (s == NULL)
         return CLI_USAGE;
-    }
-    g_ptr_array_add(keep, s);
+    g_ptr_array_add(sims, s);
     g_ptr_array_add(comparisons, cmp_compare(m, s, run, rr.num_gpu_blocks, cpu));
-    /* the run is borrowed by the comparison: freed with KEEP's other runs */
-    g_ptr_array_add(keep, run);
     return CLI_OK;
+}
+
+static void
+run_free(gpointer p)
+{
+    cmp_run_clear(p);
+    g_free(p);
 }
 
 static int
@@ -202,22 +192,34 @@ compare_one(const copts *o, const char *path, int nflags, char **flags, uint64_t
     GError *err = NULL;
     if (!cmp_read(path, &ro, results, &err))
         return cli_fail(err, CLI_USAGE);
+    /* Every point is rebuilt before anything is simulated, so bad rows fail fast. */
+    g_autoptr(GPtrArray) runs = g_ptr_array_new_with_free_func(run_free);
+    g_autoptr(GPtrArray) measured = g_ptr_array_new();
+    for (guint i = 0; i < results->len; i++) {
+        cmp_result *m = g_ptr_array_index(results, i);
+        cmp_run *run = g_new0(cmp_run, 1);
+        if (cmp_rebuild(m, nflags, flags, run, &err)) {
+            g_ptr_array_add(runs, run);
+            g_ptr_array_add(measured, m);
+            continue;
+        }
+        g_free(run);
+        if (!o->keep_going || results->len == 1)
+            return cli_fail(err, CLI_USAGE);
+        skipped++;
+        g_ptr_array_add(warnings, g_strdup(err->message));
+        g_clear_error(&err);
+    }
+    g_autoptr(GPtrArray) sims = g_ptr_array_new_with_free_func((GDestroyNotify)cmp_result_free);
     g_autoptr(GPtrArray) comparisons =
         g_ptr_array_new_with_free_func((GDestroyNotify)cmp_comparison_free);
-    g_autoptr(GPtrArray) sims = g_ptr_array_new_with_free_func((GDestroyNotify)cmp_result_free);
-    g_autoptr(GPtrArray) runs = g_ptr_array_new();
     int rc = CLI_OK;
-    for (guint i = 0; i < results->len; i++) {
-        const cmp_result *m = g_ptr_array_index(results, i);
-        g_autoptr(GPtrArray) keep = g_ptr_array_new();
-        int r = simulate_one(m, nflags, flags, comparisons, keep, &err);
-        if (keep->len == 2) {
-            g_ptr_array_add(sims, g_ptr_array_index(keep, 0));
-            g_ptr_array_add(runs, g_ptr_array_index(keep, 1));
-        }
+    for (guint i = 0; i < runs->len; i++) {
+        int r = simulate_one(g_ptr_array_index(measured, i), g_ptr_array_index(runs, i),
+                             comparisons, sims, &err);
         if (r == CLI_OK)
             continue;
-        if (!o->keep_going || results->len == 1) {
+        if (!o->keep_going || runs->len == 1) {
             rc = err != NULL ? cli_fail(err, r) : r;
             break;
         }
@@ -227,16 +229,14 @@ compare_one(const copts *o, const char *path, int nflags, char **flags, uint64_t
             g_clear_error(&err);
         }
     }
-    if (rc == CLI_OK && comparisons->len == 0)
+    if (rc == CLI_OK && comparisons->len == 0) {
+        print_skipped(skipped, warnings);
         rc = cli_failf(CLI_USAGE, "%s: no benchmark point could be simulated", path);
-    if (rc == CLI_OK)
+    } else if (rc == CLI_OK) {
         rc = emit(o, comparisons, skipped, warnings);
+    }
     /* comparisons borrow the runs and simulated results: free them first */
     g_ptr_array_set_size(comparisons, 0);
-    for (guint i = 0; i < runs->len; i++) {
-        cmp_run_clear(g_ptr_array_index(runs, i));
-        g_free(g_ptr_array_index(runs, i));
-    }
     return rc;
 }
 
