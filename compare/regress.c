@@ -56,62 +56,77 @@ values(const cmp_reqs *r, int l)
     return v;
 }
 
-static double
-stat_of(double *x, size_t n, int s)
+/* Every statistic of X (n > 0), sorting it in place once. */
+static void
+stats_of(double *x, size_t n, double out[CMP_NSTAT])
 {
-    if (n == 0)
-        return NAN;
-    if (stat_p[s] < 0) {
-        double t = 0;
-        for (size_t i = 0; i < n; i++)
-            t += x[i];
-        return t / (double)n;
-    }
+    double t = 0;
+    for (size_t i = 0; i < n; i++)
+        t += x[i];
     base_sort_doubles(x, n);
-    return base_percentile_sorted(x, n, stat_p[s]);
+    for (int s = 0; s < CMP_NSTAT; s++)
+        out[s] = stat_p[s] < 0 ? t / (double)n : base_percentile_sorted(x, n, stat_p[s]);
 }
 
-/* Paired bootstrap (the same requests in both runs): request indices are resampled once for
- * both sides, so the interval measures the change on this workload, not the spread between
- * different requests. Metric L of the requests both runs completed. */
+/* Bootstrap 95 % intervals of the relative change of every statistic from A to B. PAIRED
+ * (the same requests in both runs, NA == NB, value i of both is request i): the request
+ * indices are resampled once for both sides, so the interval measures the change on this
+ * workload, not the spread between requests; else each run is resampled on its own. */
 static void
-bootstrap_paired(const cmp_reqs *a,
-                 const cmp_reqs *b,
-                 int l,
-                 int s,
-                 int boot,
-                 sim_rng *rng,
-                 double *lo,
-                 double *hi)
+bootstrap(const double *xa,
+          size_t na,
+          const double *xb,
+          size_t nb,
+          bool paired,
+          int boot,
+          sim_rng *rng,
+          double lo[CMP_NSTAT],
+          double hi[CMP_NSTAT])
 {
-    *lo = *hi = NAN;
+    for (int s = 0; s < CMP_NSTAT; s++)
+        lo[s] = hi[s] = NAN;
+    if (na < 2 || nb < 2 || boot < 10 || (paired && na != nb))
+        return;
+    g_autofree double *ra = g_new(double, na), *rb = g_new(double, nb);
+    g_autofree double *ch = g_new(double, (size_t)boot *CMP_NSTAT);
+    int k[CMP_NSTAT] = {0};
+    for (int it = 0; it < boot; it++) {
+        for (size_t i = 0; i < na; i++) {
+            size_t j = sim_rng_below(rng, na);
+            ra[i] = xa[j];
+            if (paired)
+                rb[i] = xb[j];
+        }
+        for (size_t i = 0; !paired && i < nb; i++)
+            rb[i] = xb[sim_rng_below(rng, nb)];
+        double sa[CMP_NSTAT], sb[CMP_NSTAT];
+        stats_of(ra, na, sa);
+        stats_of(rb, nb, sb);
+        for (int s = 0; s < CMP_NSTAT; s++)
+            if (sa[s] != 0 && isfinite(sa[s]) && isfinite(sb[s]))
+                ch[(size_t)s * (size_t)boot + (size_t)k[s]++] = (sb[s] - sa[s]) / sa[s] * 100;
+    }
+    for (int s = 0; s < CMP_NSTAT; s++) {
+        if (k[s] < 10)
+            continue;
+        double *c = ch + (size_t)s * (size_t)boot;
+        base_sort_doubles(c, (size_t)k[s]);
+        lo[s] = base_percentile_sorted(c, (size_t)k[s], 2.5);
+        hi[s] = base_percentile_sorted(c, (size_t)k[s], 97.5);
+    }
+}
+
+/* Metric L of the requests both runs completed, as two aligned arrays (paired). */
+static void
+paired_values(const cmp_reqs *a, const cmp_reqs *b, int l, GArray *va, GArray *vb)
+{
     const double *xa = l == CMP_TTFT ? a->ttft_ms : l == CMP_TPOT ? a->tpot_ms : a->e2e_ms;
     const double *xb = l == CMP_TTFT ? b->ttft_ms : l == CMP_TPOT ? b->tpot_ms : b->e2e_ms;
-    g_autofree size_t *idx = g_new(size_t, a->n + 1);
-    size_t n = 0;
     for (size_t i = 0; i < a->n; i++)
-        if (a->ok[i] && b->ok[i] && isfinite(xa[i]) && isfinite(xb[i]))
-            idx[n++] = i;
-    if (n < 2 || boot < 10)
-        return;
-    g_autofree double *ra = g_new(double, n), *rb = g_new(double, n);
-    g_autofree double *ch = g_new(double, (size_t)boot);
-    int k = 0;
-    for (int it = 0; it < boot; it++) {
-        for (size_t i = 0; i < n; i++) {
-            size_t j = idx[sim_rng_below(rng, n)];
-            ra[i] = xa[j];
-            rb[i] = xb[j];
+        if (a->ok[i] && b->ok[i] && isfinite(xa[i]) && isfinite(xb[i])) {
+            g_array_append_val(va, xa[i]);
+            g_array_append_val(vb, xb[i]);
         }
-        double sa = stat_of(ra, n, s), sb = stat_of(rb, n, s);
-        if (sa != 0 && isfinite(sa) && isfinite(sb))
-            ch[k++] = (sb - sa) / sa * 100;
-    }
-    if (k < 10)
-        return;
-    base_sort_doubles(ch, (size_t)k);
-    *lo = base_percentile_sorted(ch, (size_t)k, 2.5);
-    *hi = base_percentile_sorted(ch, (size_t)k, 97.5);
 }
 
 /* The two runs sent the same requests (same count and lengths, in the same order). */
@@ -124,34 +139,6 @@ same_requests(const cmp_reqs *a, const cmp_reqs *b)
         if (a->input[i] != b->input[i] || a->output[i] != b->output[i])
             return false;
     return true;
-}
-
-/* Bootstrap 95 % interval of the relative change of statistic S from A to B (independent
- * samples: each run's values resampled on their own). */
-static void
-bootstrap(const GArray *a, const GArray *b, int s, int boot, sim_rng *rng, double *lo, double *hi)
-{
-    *lo = *hi = NAN;
-    if (a->len < 2 || b->len < 2 || boot < 10)
-        return;
-    g_autofree double *ra = g_new(double, a->len), *rb = g_new(double, b->len);
-    g_autofree double *ch = g_new(double, (size_t)boot);
-    int k = 0;
-    const double *xa = (const double *)(void *)a->data, *xb = (const double *)(void *)b->data;
-    for (int it = 0; it < boot; it++) {
-        for (guint i = 0; i < a->len; i++)
-            ra[i] = xa[sim_rng_below(rng, a->len)];
-        for (guint i = 0; i < b->len; i++)
-            rb[i] = xb[sim_rng_below(rng, b->len)];
-        double sa = stat_of(ra, a->len, s), sb = stat_of(rb, b->len, s);
-        if (sa != 0 && isfinite(sa) && isfinite(sb))
-            ch[k++] = (sb - sa) / sa * 100;
-    }
-    if (k < 10)
-        return;
-    base_sort_doubles(ch, (size_t)k);
-    *lo = base_percentile_sorted(ch, (size_t)k, 2.5);
-    *hi = base_percentile_sorted(ch, (size_t)k, 97.5);
 }
 
 static void
@@ -226,17 +213,25 @@ cmp_regress(const cmp_result *a, const cmp_result *b, uint64_t seed, int boot)
     bool noise = a->reqs != NULL && b->reqs != NULL;
     r->paired = same_requests(a->reqs, b->reqs);
     for (int l = 0; l < CMP_NLAT; l++) {
-        g_autoptr(GArray) va = noise ? values(a->reqs, l) : NULL;
-        g_autoptr(GArray) vb = noise ? values(b->reqs, l) : NULL;
+        double lo[CMP_NSTAT], hi[CMP_NSTAT];
+        for (int s = 0; s < CMP_NSTAT; s++)
+            lo[s] = hi[s] = NAN;
+        if (noise) {
+            bool paired = r->paired && l != CMP_ITL;
+            g_autoptr(GArray) va =
+                paired ? g_array_new(FALSE, FALSE, sizeof(double)) : values(a->reqs, l);
+            g_autoptr(GArray) vb =
+                paired ? g_array_new(FALSE, FALSE, sizeof(double)) : values(b->reqs, l);
+            if (paired)
+                paired_values(a->reqs, b->reqs, l, va, vb);
+            bootstrap((const double *)(void *)va->data, va->len, (const double *)(void *)vb->data,
+                      vb->len, paired, boot, &rng, lo, hi);
+        }
         for (int s = 0; s < CMP_NSTAT; s++) {
             double x = a->m.lat_ms[l][s], y = b->m.lat_ms[l][s];
             if (isnan(x) || isnan(y))
                 continue;
-            rrow w = {l, s, x, y, x != 0 ? (y - x) / x * 100 : (double)NAN, NAN, NAN};
-            if (noise && r->paired && l != CMP_ITL)
-                bootstrap_paired(a->reqs, b->reqs, l, s, boot, &rng, &w.lo, &w.hi);
-            else if (noise)
-                bootstrap(va, vb, s, boot, &rng, &w.lo, &w.hi);
+            rrow w = {l, s, x, y, x != 0 ? (y - x) / x * 100 : (double)NAN, lo[s], hi[s]};
             g_array_append_val(r->rows, w);
         }
     }

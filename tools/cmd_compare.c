@@ -355,8 +355,8 @@ cmd_compare(int argc, char **argv)
         return compare_one(&o, pos->pdata[0], (int)flags->len, (char **)flags->pdata, seed);
     if (pos->len == 2) {
         if (flags->len > 0 && strcmp(flags->pdata[0], "--seed") != 0)
-            return cli_usage_error(synopsis, "compare A B reads two measured results and simulates "
-                                             "nothing; run flags do not apply");
+            return cli_failf(CLI_USAGE, "compare A B reads two measured results and simulates "
+                                        "nothing; run flags do not apply");
         return regress(&o, pos->pdata[0], pos->pdata[1], seed);
     }
     return cli_usage_error(synopsis, "expected one measured result (or two, A B)");
