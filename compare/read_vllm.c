@@ -14,7 +14,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/io.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "compare/internal.h"
 
 static const char *const lat_keys[CMP_NLAT] = {"ttft", "tpot", "itl", "e2el"};
@@ -313,13 +315,61 @@ read_doc(cmp_result *r, json_t *doc, GError **error)
     return TRUE;
 }
 
+/* `vllm bench --append-result`: one result per line; each is a result of its own, named
+ * FILE:LINE. FALSE with the first line's parse error when a line is not a JSON object. */
+static gboolean
+read_appended(const cmp__probe *p, GPtrArray *out, GError **error)
+{
+    GError *e = NULL;
+    g_autoptr(base_lines) l = base_lines_open(p->file, &e);
+    if (l == NULL) {
+        cmp__propagate(error, e);
+        return FALSE;
+    }
+    char *line;
+    size_t len;
+    while (base_lines_next(l, &line, &len, &e)) {
+        if (*g_strstrip(line) == '\0')
+            continue;
+        uint64_t ln = base_lines_lineno(l);
+        json_error_t je;
+        json_auto_t *doc = json_loads(line, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(doc)) {
+            g_autofree char *shown = base_escape_text(je.text, 80);
+            cmp__error(error, CMP_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": not a JSON object%s%s",
+                       p->file, ln, doc == NULL ? ": " : "", doc == NULL ? shown : "");
+            return FALSE;
+        }
+        g_autofree char *where = g_strdup_printf("%s:%" G_GUINT64_FORMAT, p->file, ln);
+        g_autoptr(cmp_result) r = cmp_result_new(&cmp__kind_vllm, where);
+        if (!read_doc(r, doc, error))
+            return FALSE;
+        g_ptr_array_add(out, g_steal_pointer(&r));
+    }
+    if (e != NULL) {
+        cmp__propagate(error, e);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static gboolean
 vllm_read(const cmp__probe *p, const cmp_read_opts *o, GPtrArray *out, GError **error)
 {
     (void)o;
-    json_auto_t *doc = cmp__load_json(p->file, error);
-    if (doc == NULL)
+    GError *e = NULL;
+    json_auto_t *doc = cmp__load_json(p->file, &e);
+    if (doc == NULL) {
+        /* several one-line results (--append-result), or a real syntax error */
+        guint before = out->len;
+        if (p->first_json != NULL && read_appended(p, out, NULL) && out->len > before + 1) {
+            g_error_free(e);
+            return TRUE;
+        }
+        g_ptr_array_set_size(out, before);
+        g_propagate_error(error, e);
         return FALSE;
+    }
     g_autoptr(cmp_result) r = cmp_result_new(&cmp__kind_vllm, p->file);
     if (!read_doc(r, doc, error))
         return FALSE;
