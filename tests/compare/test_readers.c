@@ -140,6 +140,21 @@ Test(readers, vllm_bench_without_arrays_uses_mean_lengths)
     g_unlink(path);
 }
 
+Test(readers, vllm_bench_appended_results_are_one_point_per_line)
+{
+    g_autofree char *one = NULL;
+    cr_assert(g_file_get_contents(FIX "/vllm-bench-detailed.json", &one, NULL, NULL));
+    g_strstrip(one);
+    g_autofree char *text = g_strdup_printf("%s\n\n%s\n", one, one);
+    g_autofree char *path = tu_tmp_file(".json", text);
+    g_autoptr(GPtrArray) rs = read_ok(path, NULL);
+    cr_expect_eq(rs->len, 2);
+    g_autofree char *second = g_strdup_printf("%s:3", path);
+    cr_expect_str_eq(at(rs, 1)->where, second);
+    near(at(rs, 1)->m.lat_ms[CMP_TTFT][CMP_MEAN], 70, 1e-9);
+    g_unlink(path);
+}
+
 Test(readers, vllm_bench_request_rate_inf_and_ramp_up)
 {
     g_autofree char *path = tu_tmp_file(
