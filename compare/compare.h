@@ -208,12 +208,10 @@ double cmp_threshold_pct(int metric);
 typedef struct cmp_comparison cmp_comparison;
 
 /* Measured M against simulated S of RUN (all borrowed: they must outlive the comparison);
- * NUM_GPU_BLOCKS and SIM_CPU_S describe the simulation for the report. */
-cmp_comparison *cmp_compare(const cmp_result *m,
-                            const cmp_result *s,
-                            const cmp_run *run,
-                            uint32_t num_gpu_blocks,
-                            double sim_cpu_s);
+ * NUM_GPU_BLOCKS (the KV capacity the simulation used) goes into the report. Same inputs, same
+ * report, byte for byte (no timings). */
+cmp_comparison *
+cmp_compare(const cmp_result *m, const cmp_result *s, const cmp_run *run, uint32_t num_gpu_blocks);
 void cmp_comparison_free(cmp_comparison *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(cmp_comparison, cmp_comparison_free)
 /* Worst verdict: 0 every judged metric passes, 1 one fails (for exit codes / scripts). */

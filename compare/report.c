@@ -48,7 +48,6 @@ struct cmp_comparison {
     const cmp_result *m, *s;
     const cmp_run *run;
     uint32_t num_gpu_blocks;
-    double wall_s;
     GArray *figs;
     bool have_req;
     perreq pr[CMP_NLAT];
@@ -100,18 +99,13 @@ per_request(const cmp_reqs *a, const cmp_reqs *b, int metric, perreq *out)
 }
 
 cmp_comparison *
-cmp_compare(const cmp_result *m,
-            const cmp_result *s,
-            const cmp_run *run,
-            uint32_t num_gpu_blocks,
-            double sim_wall_s)
+cmp_compare(const cmp_result *m, const cmp_result *s, const cmp_run *run, uint32_t num_gpu_blocks)
 {
     cmp_comparison *c = g_new0(cmp_comparison, 1);
     c->m = m;
     c->s = s;
     c->run = run;
     c->num_gpu_blocks = num_gpu_blocks;
-    c->wall_s = sim_wall_s;
     c->figs = g_array_new(FALSE, FALSE, sizeof(fig));
     for (int l = 0; l < CMP_NLAT; l++)
         for (int st = 0; st < CMP_NSTAT; st++) {
@@ -248,11 +242,10 @@ cmp_report_text(GString *out, const cmp_comparison *c)
     const sim_config *cfg = &c->run->cfg;
     g_string_append_printf(out,
                            "simulated: %s on %s, TP %" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                           " replica(s), %u KV blocks per replica; %s completed, %s failed "
-                           "(%.2f s of CPU)\n",
+                           " replica(s), %u KV blocks per replica; %s completed, %s failed\n",
                            c->run->model, c->run->hardware, cfg->tm.tp, cfg->sim.replicas,
                            c->num_gpu_blocks, base_fixed(b3, c->s->m.completed, 0),
-                           base_fixed(b4, c->s->m.failed, 0), c->wall_s);
+                           base_fixed(b4, c->s->m.failed, 0));
     list(out, "rebuilt with these assumptions:", c->run->assumptions);
     if (c->run->unrecorded != NULL && c->run->unrecorded->len > 0) {
         g_string_append(out, "not recorded, servesim's value used:");

@@ -17,7 +17,7 @@
 #include "compare/compare.h"
 #include "sim/config.h"
 #include "tools/cli.h"
-#include "tools/runner.h"
+#include "tools/compare_run.h"
 
 static const char synopsis[] =
     "compare RESULT [--json|--csv] [--kind NAME] [--keep-going] [--requests-csv FILE] [RUN "
@@ -110,23 +110,13 @@ static int
 simulate_one(
     const cmp_result *m, cmp_run *run, GPtrArray *comparisons, GPtrArray *sims, GError **error)
 {
-    g_autoptr(cmp_sim) sim = cmp_sim_new(true);
-    runner_hooks hooks = {.requests = run->requests,
-                          .subscribe = cmp_sim_subscribe,
-                          .finished = cmp_sim_finished,
-                          .ctx = sim};
-    runner_flags fl = {.no_outputs = true, .quiet = true};
+    cmp_result *s = NULL;
     runner_result rr;
-    double t0 = cli_cpu_s();
-    int rc = runner_run_ex(&run->cfg, &fl, &hooks, &rr);
-    double cpu = cli_cpu_s() - t0;
+    int rc = compare_simulate(m, run, &s, &rr, error);
     if (rc != CLI_OK)
         return rc;
-    cmp_result *s = cmp_mirror(m, run, sim, error);
-    if (s == NULL)
-        return CLI_USAGE;
     g_ptr_array_add(sims, s);
-    g_ptr_array_add(comparisons, cmp_compare(m, s, run, rr.num_gpu_blocks, cpu));
+    g_ptr_array_add(comparisons, cmp_compare(m, s, run, rr.num_gpu_blocks));
     return CLI_OK;
 }
 
