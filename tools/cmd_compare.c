@@ -33,7 +33,10 @@ typedef struct copts {
 static void
 help(void)
 {
-    g_autofree char *kinds = cmp_kinds_list();
+    GString *kl = g_string_new(NULL);
+    for (const cmp_kind *const *k = cmp_kinds(); *k != NULL; k++)
+        g_string_append_printf(kl, "\n  %-15s %s", cmp_kind_name(*k), cmp_kind_what(*k));
+    g_autofree char *kinds = g_string_free(kl, FALSE);
     g_autofree char *what = g_strdup_printf(
         "Compare measured serving benchmarks with servesim (docs/compare.md).\n\n"
         "With one RESULT: rebuild the run it records (model, hardware, engine settings, load,\n"
@@ -44,7 +47,7 @@ help(void)
         "Run flags below fill what the result does not record and replace what it does.\n\n"
         "With two results A B: the change of every figure from A to B and whether it exceeds\n"
         "the runs' noise (bootstrap over per-request figures; unknown without them).\n\n"
-        "Kinds (detected from the content; --kind forces one): %s.\n\n"
+        "Kinds (detected from the content; --kind forces one):%s\n\n"
         "Compare flags:\n"
         "  --json               the report as JSON on stdout\n"
         "  --csv                the figures as CSV on stdout\n"

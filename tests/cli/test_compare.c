@@ -242,3 +242,17 @@ Test(compare, bad_input_is_one_line_exit_2)
     cr_expect_eq(r.code, 2);
     clirun_clear(&r);
 }
+
+Test(compare, same_inputs_give_byte_identical_reports)
+{
+    static const char *const fmts[] = {"--json", "--csv", "--quiet"};
+    for (size_t i = 0; i < G_N_ELEMENTS(fmts); i++) {
+        /* --quiet is a run flag here (it changes nothing): the text report */
+        clirun a = clirun_exec("compare", FIX "/requests.csv", fmts[i], NULL);
+        clirun b = clirun_exec("compare", FIX "/requests.csv", fmts[i], NULL);
+        cr_expect_eq(a.code, 0, "%s", a.err);
+        cr_expect_str_eq(a.out, b.out, "%s", fmts[i]);
+        clirun_clear(&a);
+        clirun_clear(&b);
+    }
+}
