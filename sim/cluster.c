@@ -373,6 +373,15 @@ on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
         return; /* nothing fits now; a completion or arrival will kick again */
     sim_replica_start_step(rep, sim_engine_now(e));
     double t = tm_step_s(c->p.tm, &rep->batch, NULL) + c->p.step_overhead_s;
+    rep->step_extra_s = 0;
+    if (sim_engine_has_observers(e, SIM_TOPIC_STEP_PLANNED)) {
+        sim_step_planned sp = {rep, sim_engine_now(e), 0.0};
+        sim_engine_publish(e, SIM_TOPIC_STEP_PLANNED, &sp);
+        if (sp.extra_s > 0 && isfinite(sp.extra_s)) {
+            rep->step_extra_s = sp.extra_s;
+            t += sp.extra_s;
+        }
+    }
     if (!(t > 0.0) || !isfinite(t))
         t = 1e-9; /* a step always advances time */
     sim_engine_after_s(e, t, SIM_PHASE_NORMAL, SIM_EV_STEP_END, rep->id, 0);
@@ -419,7 +428,8 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
         };
         tm_step_s(c->p.tm, &rep->batch, &s.cost);
         s.cost.overhead_s += c->p.step_overhead_s;
-        s.cost.total_s += c->p.step_overhead_s;
+        s.cost.total_s += c->p.step_overhead_s + rep->step_extra_s;
+        s.extra_s = rep->step_extra_s;
         sim_engine_publish(e, SIM_TOPIC_STEP_END, &s);
     }
     if (done > 0)

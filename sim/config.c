@@ -75,6 +75,8 @@ static const base_opt rows[] = {
      0, 0, "NAME", "file name of the step log inside the output dir (.gz = compressed)"},
     {"outputs.perfetto", "perfetto", BASE_OPT_STRING, O(perfetto), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE, "FILE", "write a Chrome/Perfetto trace of steps"},
+    {"outputs.report", "report", BASE_OPT_BOOL, O(report), "false", NULL, 0, 0, 0, NULL,
+     "also write report.html (charts of these outputs, as `servesim report DIR`)"},
     {"outputs.quiet", "quiet", BASE_OPT_BOOL, O(quiet), "false", NULL, 0, 0, 0, NULL,
      "do not print the summary table"},
     {"pd", NULL, BASE_OPT_JSON, O(pd), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
@@ -83,8 +85,6 @@ static const base_opt rows[] = {
      BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "load sweeps"},
     {"search", NULL, BASE_OPT_JSON, O(search), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL, NULL, "configuration search"},
-    {"dsa", NULL, BASE_OPT_JSON, O(dsa), NULL, NULL, 0, 0, BASE_OPT_NULLABLE | BASE_OPT_NOT_IMPL,
-     NULL, "DeepSeek-V3.2 DSA trace"},
 };
 
 const base_opt_table sim_options_table = {"Cluster, scheduler, KV cache, metrics, outputs", rows,
@@ -94,8 +94,8 @@ const base_opt_set *
 sim_config_schema(void)
 {
     /* The module tables placed at their offsets in sim_config. Filled once, then read-only. */
-    static base_opt_table composed[3];
-    static const base_opt_set set = {composed, 3};
+    static base_opt_table composed[4];
+    static const base_opt_set set = {composed, 4};
     static gsize once = 0;
     if (g_once_init_enter(&once)) {
         composed[0] = tm_options_table;
@@ -104,6 +104,8 @@ sim_config_schema(void)
         composed[1].base_offset = offsetof(sim_config, wl);
         composed[2] = sim_options_table;
         composed[2].base_offset = offsetof(sim_config, sim);
+        composed[3] = dsa_options_table;
+        composed[3].base_offset = offsetof(sim_config, dsa);
         g_once_init_leave(&once, 1);
     }
     return &set;
@@ -156,14 +158,21 @@ sim_config_parse_args(sim_config *c,
             break;
         }
         const char *file = NULL;
-        if (strcmp(a, "--config") == 0) {
+        bool tiers = strcmp(a, "--dsa-tiers") == 0 || g_str_has_prefix(a, "--dsa-tiers=");
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--dsa-tiers") == 0) {
             if (i + 1 >= argc) {
-                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "--config: missing FILE");
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: missing FILE", a);
                 return FALSE;
             }
             file = argv[++i];
-        } else if (g_str_has_prefix(a, "--config=")) {
-            file = a + strlen("--config=");
+        } else if (g_str_has_prefix(a, "--config=") || tiers) {
+            file = strchr(a, '=') + 1;
+        }
+        if (file != NULL && tiers) {
+            json_auto_t *root = base_json_load_file(file, error);
+            if (root == NULL || !dsa_options_load_tiers(&c->dsa, root, file, error))
+                return FALSE;
+            continue;
         }
         if (file != NULL) {
             if (!sim_config_load_file(c, file, error))

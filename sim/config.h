@@ -11,8 +11,9 @@
  *   max_model_len,long_prefill_token_threshold,enable_chunked_prefill,scheduling_policy,
  *   chunk_size,batch_size,step_overhead_us}    kv.{block_size,gpu_memory_utilization,
  *   num_gpu_blocks_override,enable_prefix_caching,watermark}
- *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,...}
- *   pd, sweep, search, dsa: reserved sections, rejected until implemented. */
+ *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}  outputs.{dir,steps,perfetto,report,...}
+ *   dsa.{trace,...,tiers.{...}} (dsa/options.h)
+ *   pd: reserved section, rejected until implemented; sweep, search: read by those commands. */
 #pragma once
 
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <jansson.h>
 
 #include "base/opts.h"
+#include "dsa/options.h"
 #include "timemodel/options.h"
 #include "workloads/options.h"
 
@@ -56,8 +58,9 @@ typedef struct sim_options {
     bool write_steps;
     char *steps_file;
     char *perfetto;
+    bool report; /* report.html next to the outputs (report/report.h) */
     bool quiet;
-    json_t *pd, *sweep, *search, *dsa; /* reserved sections */
+    json_t *pd, *sweep, *search; /* reserved sections */
 } sim_options;
 
 extern const base_opt_table sim_options_table;
@@ -66,6 +69,7 @@ typedef struct sim_config {
     tm_options tm;
     wl_options wl;
     sim_options sim;
+    dsa_options dsa;
 } sim_config;
 
 /* The composite schema of sim_config (every module's table at its offset). */
@@ -77,9 +81,9 @@ void sim_config_copy(sim_config *dst, const sim_config *src);
 
 /* Applies the JSON file PATH on top of C. */
 gboolean sim_config_load_file(sim_config *c, const char *path, GError **error);
-/* Applies ARGV: first every --config FILE (in order), then every other flag, so flags
- * override the file wherever they appear. Non-flag arguments go to POSITIONAL (may be NULL,
- * then they are errors). */
+/* Applies ARGV: first every --config FILE and --dsa-tiers FILE (a tier JSON, dsa/options.h), in
+ * order, then every other flag, so flags override the files wherever they appear. Non-flag
+ * arguments go to POSITIONAL (may be NULL, then they are errors). */
 gboolean sim_config_parse_args(sim_config *c,
                                const base_opt_set *schema,
                                int argc,

@@ -387,6 +387,49 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
     kv->nhashes = nblocks;
 }
 
+uint64_t
+sim_kvpool_prefix_key(const sim_kvpool *p, sim_request *r, uint32_t ntokens)
+{
+    g_assert(ntokens <= r->prompt_tokens);
+    uint32_t full = ntokens / p->block_size;
+    sim_kvpool_hash_blocks(p, r, full);
+    uint64_t h = full > 0 ? r->kv.hashes[full - 1] : UINT64_C(0x5EED0F5EED0F5EED);
+    uint32_t start = full * p->block_size;
+    if (start == ntokens || is_private(h))
+        return h;
+    /* fold the partial tail [start, ntokens) piece by piece, as a block would be */
+    uint32_t at = 0;
+    bool priv = false;
+    for (uint32_t i = 0; i < r->nsegs && at < ntokens; i++) {
+        const wl_segment *sg = &r->segs[i];
+        uint32_t s0 = at, s1 = at + sg->tokens;
+        at = s1;
+        if (s1 <= start)
+            continue;
+        uint32_t lo = s0 > start ? s0 : start, hi = s1 < ntokens ? s1 : ntokens;
+        if (hi <= lo)
+            continue;
+        priv |= (sg->content_id & WL_CONTENT_PRIVATE) != 0;
+        h = fold_piece(h, sg->content_id, lo - s0, hi - lo);
+    }
+    if (priv)
+        return PRIVATE_TAG | sim_mix64(h ^ r->uid);
+    h &= ~PRIVATE_TAG;
+    return h != 0 ? h : 1;
+}
+
+uint32_t
+sim_kvpool_shared_prefix_blocks(const sim_kvpool *p, const sim_request *r, uint32_t from)
+{
+    if (!p->prefix_caching)
+        return 0;
+    uint32_t n = from;
+    while (n < r->kv.ncached && n < r->kv.nhashes && !is_private(r->kv.hashes[n]) &&
+           map_get(p, r->kv.hashes[n]) != NIL)
+        n++;
+    return n;
+}
+
 /* The cached block holding R's block J (whose hash is computed), or NIL. */
 static uint32_t
 find_block(const sim_kvpool *p, const sim_request *r, uint32_t j)

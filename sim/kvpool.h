@@ -71,6 +71,17 @@ bool sim_kvpool_allocate(sim_kvpool *p,
                          uint32_t watermark_blocks,
                          uint32_t max_model_len);
 
+/* Content key of R's first NTOKENS prompt tokens (NTOKENS ≤ prompt_tokens): the block chain
+ * hash of its full blocks, with the tokens of a last partial block folded into the same
+ * chain. Two requests get equal keys iff those tokens are the same content at the same
+ * offsets (docs/design.md §4); private content gives a key no other request has. Used as the
+ * DSA trace's prefix_key (docs/dsa.md). */
+uint64_t sim_kvpool_prefix_key(const sim_kvpool *p, sim_request *r, uint32_t ntokens);
+/* Number of R's leading cached blocks whose hash sits in the prefix-cache map, i.e. blocks other
+ * requests can share (private blocks never do; 0 without prefix caching). Blocks below FROM are
+ * taken as already checked (callers pass a previous answer while R keeps its blocks). */
+uint32_t sim_kvpool_shared_prefix_blocks(const sim_kvpool *p, const sim_request *r, uint32_t from);
+
 /* Releases every block R holds: ref counts drop; blocks reaching 0 go to the free-queue tail
  * in reverse order (docs/domain.md §1.6). Hashed blocks stay findable until reallocated. */
 void sim_kvpool_release(sim_kvpool *p, sim_request *r);

@@ -44,13 +44,27 @@ typedef struct sim_token_event {
     uint32_t stage;  /* the request's load stage (per-stage ITL) */
 } sim_token_event;
 
+/* SIM_TOPIC_STEP_PLANNED: a replica planned a step, before the step is priced. Observers read
+ * the plan (replica->planned[0..nplanned), each request's planned_ctx / planned_new) and may
+ * add time the time model does not see to EXTRA_S (the DSA KV-offload what-if adds the
+ * exposed fetch latency); the step then lasts time model + overhead + extra_s. Published only
+ * when someone listens, so runs without such observers are unchanged. */
+struct sim_replica;
+
+typedef struct sim_step_planned {
+    const struct sim_replica *replica; /* borrowed; its requests are borrowed too */
+    int64_t now_ns;
+    double extra_s; /* in: 0; observers add */
+} sim_step_planned;
+
 /* SIM_TOPIC_STEP_END: one per engine step of a replica. */
 typedef struct sim_step_record {
     uint32_t replica;
     uint64_t step; /* per-replica step counter */
     int64_t start_ns, end_ns;
     tm_batch batch;            /* what ran */
-    tm_step_cost cost;         /* how the time model priced it */
+    tm_step_cost cost;         /* how the time model priced it (total_s includes extra_s) */
+    double extra_s;            /* time added by STEP_PLANNED observers (DSA KV fetch) */
     uint32_t num_running;      /* len(running) after planning */
     uint32_t num_waiting;      /* len(waiting) after planning */
     uint32_t num_preempted;    /* preemptions while planning this step */

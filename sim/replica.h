@@ -47,6 +47,7 @@ typedef struct sim_replica {
     bool busy;         /* a step is running */
     bool kick_pending; /* a SCHEDULE event is queued */
     int64_t step_start_ns;
+    double step_extra_s; /* added to the running step by STEP_PLANNED observers */
     uint32_t step_preempted, step_admitted;
 
     /* load figures for routers, kept exact incrementally */

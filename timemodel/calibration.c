@@ -142,6 +142,14 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
         !number(j, "request_overhead_s", 0, 3600, &c->request_overhead_s, name, error) ||
         !number(j, "per_output_token_s", 0, 60, &c->per_output_token_s, name, error))
         return FALSE;
+    /* "fit" is free-form except its cross-validated error, which bands SLA limits */
+    const json_t *fit = json_object_get(j, "fit");
+    c->cv_mape = NAN;
+    if (json_is_object(fit)) {
+        g_autofree char *fw = g_strdup_printf("%s: fit", name);
+        if (!number(fit, "cv_mape", 0, 100, &c->cv_mape, fw, error))
+            return FALSE;
+    }
     c->name = g_strdup(name);
     return TRUE;
 }

@@ -22,7 +22,10 @@
  *                             (tm_roofline_step_kernels; setup.c) }
  *   "overlap", "moe_imbalance": knobs of the same name
  *   "request_overhead_s", "per_output_token_s": request-level terms outside the step
- *   "fit", "notes", "sources": free-form (quality metrics, provenance), not interpreted
+ *   "fit", "notes", "sources": free-form (quality metrics, provenance), not interpreted, except
+ *                             "fit"."cv_mape" (cross-validated mean absolute percentage error of
+ *                             step times, a fraction) which `sweep --find-max` uses as the
+ *                             time model's error band
  * A multiplier ≤ 0 (or null) means "not identifiable from the data": that knob keeps its default;
  * a missing or null additive term keeps its default too. Unknown keys are errors (typos must not
  * silently do nothing). `servesim calibrate` writes these files (docs/calibration.md); the
@@ -49,6 +52,7 @@ typedef struct tm_calibration {
                                         * step_overhead_s for the model */
     double overlap, moe_imbalance;
     double request_overhead_s, per_output_token_s;
+    double cv_mape; /* fit.cv_mape, a fraction; NAN when the file does not record it */
 } tm_calibration;
 
 gboolean tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError **error);

@@ -16,6 +16,7 @@ struct tm_setup {
     tm_parallel par;
     tm_roofline_params params;
     char *calibration;                     /* NULL = none */
+    double cv_mape;                        /* the calibration's fit.cv_mape (NAN = none) */
     double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
     double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
 };
@@ -110,6 +111,7 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
                                : default_calibration(o);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
+    s->cv_mape = NAN;
     if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
         g_auto(tm_calibration) c = {0};
         if (!tm_calibration_load(&c, cal, error)) {
@@ -117,6 +119,7 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
             return NULL;
         }
         tm_calibration_apply(&c, p);
+        s->cv_mape = c.cv_mape;
         bool floors = false;
         for (int k = 0; k < TM_OPCLASS_COUNT; k++)
             floors |= isfinite(c.kernel_s[k]);
@@ -209,6 +212,12 @@ const char *
 tm_setup_calibration(const tm_setup *s)
 {
     return s->calibration;
+}
+
+double
+tm_setup_calibration_cv_mape(const tm_setup *s)
+{
+    return s->cv_mape;
 }
 
 tm_timemodel *

@@ -47,6 +47,10 @@ const tm_roofline_params *tm_setup_params_const(const tm_setup *s);
 /* Name or path of the calibration in use; NULL when uncalibrated. */
 const char *tm_setup_calibration(const tm_setup *s);
 
+/* Cross-validated MAPE of step times recorded by the calibration in use (a fraction, e.g.
+ * 0.059); NAN when uncalibrated or the file does not record it. */
+double tm_setup_calibration_cv_mape(const tm_setup *s);
+
 /* A new roofline time model from the current params. transfer full. */
 tm_timemodel *tm_setup_timemodel(const tm_setup *s);
 /* The memory plan of one replica (see memory.h); FALSE with TM_ERROR_NO_FIT if it does not

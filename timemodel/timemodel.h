@@ -1,9 +1,10 @@
 /* timemodel/timemodel.h: the step-time interface the simulator prices batches with
  * (docs/design.md §6). A time model is a vtable + state; implementations: the roofline
- * (timemodel/roofline.h, calibrated or not) and the linear step model below (BLIS-style
+ * (timemodel/roofline.h, calibrated or not), the linear step model below (BLIS-style
  * t = β0 + βp·prefill_tokens + βd·decode_tokens + ..., docs/domain.md §4.1), useful for tests whose
- * expected times are worked out by hand. Pricing must be O(1) in the batch size.
- * Ownership: tm_timemodel_free releases everything the model holds. */
+ * expected times are worked out by hand, and a wrapper that scales another model's step times.
+ * Pricing must be O(1) in the batch size. Ownership: tm_timemodel_free releases everything the
+ * model holds. */
 #pragma once
 
 #include <glib.h>
@@ -57,3 +58,9 @@ typedef struct tm_linear_coeffs {
 } tm_linear_coeffs;
 
 tm_timemodel *tm_linear_new(const tm_linear_coeffs *c);
+
+/* A time model whose step times (and their split) are SCALE × INNER's; request-level
+ * overheads are copied unchanged. `sweep --find-max` recomputes an SLA limit with step times
+ * scaled by ± a calibration's cross-validated error to give the limit an error band. Takes
+ * ownership of INNER. SCALE > 0. transfer full. */
+tm_timemodel *tm_scaled_new(tm_timemodel *inner, double scale);

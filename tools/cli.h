@@ -48,7 +48,10 @@ int cmd_memory(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_analyze_dsa(int argc, char **argv); /* argv[1] == "dsa" */
 int cmd_presets(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_report(int argc, char **argv);

@@ -17,7 +17,7 @@
 #include "workloads/analyze.h"
 #include "workloads/workload.h"
 
-static const char synopsis[] = "analyze workload [FILE|NAME] [FLAGS]";
+static const char synopsis[] = "analyze workload [FILE|NAME] [FLAGS] | analyze dsa FILE... [FLAGS]";
 
 typedef struct analyze_args {
     wl_options wl; /* first: wl_options_table offsets apply as they are */
@@ -276,6 +276,8 @@ static const struct analysis {
      cmd_analyze_hostbw},
     {"experts", "MoE experts resident / loadable per window within a budget, vs an SLA",
      cmd_analyze_experts},
+    {"dsa", "DeepSeek-V3.2 DSA top-k traces: summary, synthesizer fit, tier replay (docs/dsa.md)",
+     cmd_analyze_dsa},
 };
 
 static void

@@ -17,6 +17,10 @@ static const struct {
     {"timemodel", "ns per step-cost evaluation (dense, MoE, DSA)", bench_timemodel},
     {"workload", "trace reader rows/s and peak RSS", bench_workload},
     {"run", "simulated requests per CPU-second, peak RSS", bench_run},
+    {"search", "a 1,050-configuration SLA-limited search: configurations/s, where time goes",
+     bench_search},
+    {"sweep", "sweep points/s against -j (thread scaling)", bench_sweep},
+    {"dsa", "DSA trace synthesis, JSONL write and analyze read speed", bench_dsa},
 };
 
 static void

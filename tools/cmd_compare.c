@@ -108,7 +108,7 @@ print_skipped(uint64_t skipped, GPtrArray *warnings)
 }
 
 /* Simulates RUN (rebuilt from M); on success appends the comparison and keeps the simulated
- * result it borrows in SIMS. Returns a CLI code (the runner prints its own errors). */
+ * result it borrows in SIMS. Returns a CLI code, the error in ERROR. */
 static int
 simulate_one(
     const cmp_result *m, cmp_run *run, GPtrArray *comparisons, GPtrArray *sims, GError **error)

@@ -275,7 +275,10 @@ single(const estimate_args *a)
     g_autofree char *bd = bottleneck_name(&r.decode);
     double per_gpu = 1.0 / (double)r.gpus;
     if (a->json) {
-        json_auto_t *root = tm_setup_to_json(s);
+        /* "format" first: `servesim report` recognises the document by it (docs/report.md) */
+        json_auto_t *root = json_pack("{s:s}", "format", "servesim-estimate/1");
+        json_auto_t *setup = tm_setup_to_json(s);
+        json_object_update(root, setup);
         json_t *sc = json_object();
         json_object_set_new(sc, "batch", json_integer(a->batch));
         json_object_set_new(sc, "input_len", json_integer(a->input_len));
@@ -306,6 +309,18 @@ single(const estimate_args *a)
         json_object_set_new(su, "kv_available_gib", base_json_real(r.plan.kv_bytes / 1073741824.0));
         json_object_set_new(su, "num_gpu_blocks", json_integer(r.plan.num_gpu_blocks));
         json_object_set_new(root, "summary", su);
+        /* the memory plan of one GPU, with `servesim memory --json`'s keys */
+        const double gib = 1073741824.0;
+        json_t *mj = json_object();
+        json_object_set_new(mj, "gpu_memory_utilization",
+                            base_json_real(r.plan.gpu_memory_utilization));
+        json_object_set_new(mj, "gpu_memory_gib", base_json_real(r.plan.gpu_bytes / gib));
+        json_object_set_new(mj, "budget_gib", base_json_real(r.plan.budget_bytes / gib));
+        json_object_set_new(mj, "weights_gib", base_json_real(r.plan.weight_bytes / gib));
+        json_object_set_new(mj, "activation_gib", base_json_real(r.plan.activation_bytes / gib));
+        json_object_set_new(mj, "non_torch_gib", base_json_real(r.plan.non_torch_bytes / gib));
+        json_object_set_new(mj, "kv_cache_gib", base_json_real(r.plan.kv_bytes / gib));
+        json_object_set_new(root, "memory", mj);
         g_autofree char *txt = base_json_dumps(root);
         fputs(txt, stdout);
         return CLI_OK;

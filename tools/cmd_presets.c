@@ -31,6 +31,8 @@ cmd_presets(int argc, char **argv)
     size_t lastlen = 0;
     for (size_t i = 0; i < base_asset_count(); i++) {
         const char *n = base_asset_at(i)->name;
+        if (g_str_has_prefix(n, "report/"))
+            continue; /* the report page's library and script: nothing a user names (--all) */
         const char *slash = strchr(n, '/');
         size_t dl = slash != NULL ? (size_t)(slash - n) : 0;
         if (last == NULL || dl != lastlen || strncmp(n, last, dl) != 0) {

@@ -10,13 +10,15 @@ compare_simulate(
 {
     *sim = NULL;
     g_autoptr(cmp_sim) col = cmp_sim_new(true);
-    runner_hooks hooks = {.requests = run->requests,
-                          .subscribe = cmp_sim_subscribe,
-                          .finished = cmp_sim_finished,
-                          .ctx = col};
-    runner_flags fl = {.no_outputs = true, .quiet = true};
+    runner_flags fl = {.no_outputs = true,
+                       .quiet = true,
+                       .on_engine = cmp_sim_subscribe,
+                       .on_engine_ctx = col,
+                       .requests = run->requests,
+                       .on_result = cmp_sim_finished,
+                       .on_result_ctx = col};
     runner_result local;
-    int rc = runner_run_ex(&run->cfg, &fl, &hooks, rr != NULL ? rr : &local);
+    int rc = runner_run_e(&run->cfg, &fl, rr != NULL ? rr : &local, error);
     if (rc != CLI_OK)
         return rc;
     *sim = cmp_mirror(m, run, col, error);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/io.h"
 #include "base/json.h"
+#include "report/report.h"
 #include "schedulers/schedulers.h"
 #include "sim/observe.h"
 #include "timemodel/setup.h"
@@ -114,25 +116,29 @@ resolved_json(const sim_config *cfg,
     return j;
 }
 
-int
-runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
+/* Hands ERR to the caller (or prints it) and returns CODE. */
+static int
+fail(GError **error, GError *err, int code)
 {
-    return runner_run_ex(cfg, fl, NULL, out);
+    if (error == NULL)
+        return cli_fail(err, code);
+    g_propagate_error(error, err);
+    return code;
 }
 
 int
-runner_run_ex(sim_config *cfg,
-              const runner_flags *fl,
-              const runner_hooks *hooks,
-              runner_result *out)
+runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out)
 {
-    static const runner_hooks none = {0};
-    if (hooks == NULL)
-        hooks = &none;
+    return runner_run_e(cfg, fl, out, NULL);
+}
+
+int
+runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError **error)
+{
     GError *err = NULL;
     g_autoptr(tm_setup) setup = tm_setup_new(&cfg->tm, &err);
     if (setup == NULL)
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
     resolve_defaults(cfg, setup);
     sim_options *o = &cfg->sim;
     tm_memory_args ma = {
@@ -145,12 +151,19 @@ runner_run_ex(sim_config *cfg,
     tm_memory_plan plan;
     if (!tm_setup_memory_plan(setup, &ma, &plan, &err) &&
         o->num_gpu_blocks_override == BASE_OPT_UNSET_INT)
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
     g_clear_error(&err);
     int64_t blocks = o->num_gpu_blocks_override != BASE_OPT_UNSET_INT ? o->num_gpu_blocks_override
                                                                       : plan.num_gpu_blocks;
     if (blocks > UINT32_MAX)
         blocks = UINT32_MAX;
+    /* DSA trace / KV-offload what-if (docs/dsa.md): validated before anything runs */
+    g_auto(tr_dsa_params) dp = {0};
+    if (dsa_options_in_use(&cfg->dsa) &&
+        !tr_dsa_params_resolve(&dp, &cfg->dsa, tm_setup_model(setup), tm_setup_hardware(setup),
+                               tm_setup_params_const(setup)->kv_dtype,
+                               fl->no_outputs ? NULL : o->output_dir, (uint64_t)o->seed, &err))
+        return cli_fail(err, CLI_USAGE);
     if (fl->print_config) {
         /* Only the settings, with "auto" resolved: the output loads back with --config. */
         json_auto_t *j = sim_config_to_json(cfg);
@@ -160,11 +173,11 @@ runner_run_ex(sim_config *cfg,
     }
 
     wl_open_params wp = {(uint64_t)o->seed, o->max_model_len};
-    g_autoptr(wl_source) src = hooks->requests != NULL
-                                   ? wl_open_list(hooks->requests, &cfg->wl, &wp, &err)
+    g_autoptr(wl_source) src = fl->requests != NULL
+                                   ? wl_open_list(fl->requests, &cfg->wl, &wp, &err)
                                    : wl_open(&cfg->wl, &wp, &err);
     if (src == NULL)
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
     const wl_source_info *info = wl_source_get_info(src);
 
     g_autoptr(sim_engine) e = sim_engine_new();
@@ -185,9 +198,17 @@ runner_run_ex(sim_config *cfg,
     };
     g_autoptr(sim_metrics) metrics = sim_metrics_new(&mp, &err);
     if (metrics == NULL)
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
     sim_metrics_subscribe(metrics, e);
 
+    g_autoptr(tr_dsa) dsa = NULL;
+    if (dp.trace_path != NULL || dp.offload) {
+        if (dp.trace_path != NULL && !base_dir_ensure_writable(o->output_dir, &err))
+            return cli_fail(err, CLI_USAGE);
+        if ((dsa = tr_dsa_open(&dp, &err)) == NULL)
+            return cli_fail(err, CLI_USAGE);
+        tr_dsa_subscribe(dsa, e);
+    }
     g_autoptr(tr_outputs) outs = NULL;
     tr_outputs_params op;
     tr_outputs_params_init(&op);
@@ -198,13 +219,16 @@ runner_run_ex(sim_config *cfg,
     op.info.request_rate = cfg->wl.rate;
     op.info.burstiness = cfg->wl.burstiness;
     op.info.max_concurrency = info->max_concurrency;
+    op.dsa = dsa;
     if (!fl->no_outputs) {
         outs = tr_outputs_open(e, &op, &err);
         if (outs == NULL)
-            return cli_fail(err, CLI_USAGE);
+            return fail(error, err, CLI_USAGE);
     }
 
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(setup);
+    if (fl->step_time_scale > 0 && fl->step_time_scale != 1.0)
+        tm = tm_scaled_new(g_steal_pointer(&tm), fl->step_time_scale);
     sim_cluster_params cp = {
         .sched = {.max_num_seqs = (uint32_t)o->max_num_seqs,
                   .max_num_batched_tokens = (uint32_t)o->max_num_batched_tokens,
@@ -237,10 +261,10 @@ runner_run_ex(sim_config *cfg,
                      .nstage_caps = staged ? info->nstages : 0};
     g_autoptr(sim_cluster) cl = sim_cluster_new(e, &cp, &ss, &err);
     if (cl == NULL)
-        return cli_fail(err, CLI_USAGE);
+        return fail(error, err, CLI_USAGE);
 
-    if (hooks->subscribe != NULL)
-        hooks->subscribe(hooks->ctx, e);
+    if (fl->on_engine != NULL)
+        fl->on_engine(fl->on_engine_ctx, e);
     progress pg = {cli_now_s(), cli_now_s(), 0, e};
     if (fl->progress)
         sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_progress, &pg);
@@ -248,16 +272,21 @@ runner_run_ex(sim_config *cfg,
     if (fl->progress && pg.done >= 4096)
         fputs("\r\033[K", stderr);
     if (!ok)
-        return cli_fail(err, CLI_USAGE); /* a bad row mid-trace: outputs are not committed */
+        return fail(error, err, CLI_USAGE); /* a bad row mid-trace: outputs are not committed */
     if (!sim_metrics_finish(metrics, sim_engine_now(e), &err))
-        return cli_fail(err, CLI_RUNTIME);
+        return fail(error, err, CLI_RUNTIME);
     const sim_metrics_result *res = sim_metrics_get_result(metrics);
-    if (hooks->finished != NULL)
-        hooks->finished(hooks->ctx, res);
+    if (fl->on_result != NULL)
+        fl->on_result(fl->on_result_ctx, res);
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src);
         if (!tr_outputs_finish(outs, res, conf, &err))
-            return cli_fail(err, CLI_RUNTIME);
+            return fail(error, err, CLI_RUNTIME);
+        /* --report: the page of what was just written (a failure leaves no report.html) */
+        g_autofree char *rp = g_build_filename(o->output_dir, "report.html", NULL);
+        const char *dir = o->output_dir;
+        if (o->report && !rp_report_write(&dir, 1, NULL, rp, &err))
+            return fail(error, err, CLI_RUNTIME);
     }
     if (!fl->quiet && !o->quiet) {
         g_autoptr(GString) t = tr_summary_table(res, &op.info);
@@ -266,10 +295,21 @@ runner_run_ex(sim_config *cfg,
         if (wc.skipped_bad > 0)
             fprintf(stderr, "servesim: skipped %" G_GUINT64_FORMAT " malformed rows (first: %s)\n",
                     wc.skipped_bad, wl_source_first_skipped(src));
+        if (dsa != NULL && dp.trace_path != NULL)
+            printf("DSA trace: %" G_GUINT64_FORMAT " dsa_topk records in %s\n", tr_dsa_records(dsa),
+                   dp.trace_path);
         if (outs != NULL)
             printf("Outputs written to %s/\n", o->output_dir);
     }
     if (out != NULL) {
+        out->utilization = 0.0;
+        out->kv_peak = 0.0;
+        for (uint32_t i = 0; i < res->nreplicas; i++) {
+            if (!isnan(res->replicas[i].busy_fraction))
+                out->utilization += res->replicas[i].busy_fraction / res->nreplicas;
+            if (res->replicas[i].kv_usage_max > out->kv_peak)
+                out->kv_peak = res->replicas[i].kv_usage_max;
+        }
         out->metrics = *res;
         out->metrics.stages = NULL;
         out->metrics.replicas = NULL;

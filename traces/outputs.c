@@ -108,6 +108,25 @@ prepare_json(tr_outputs *o, GPtrArray *outs, const char *name, json_t *j, GError
     return TRUE;
 }
 
+/* serving.latency_ms {p50, p95, p99, max}: request latency (E2E, ms), as DSA capture summaries
+ * report it (docs/formats/dsa-trace.md). */
+static json_t *
+serving_json(const sim_scope_result *s)
+{
+    const sim_dist *e = &s->e2el_ns;
+    json_t *l = json_object();
+    json_object_set_new(l, "p50",
+                        e->n > 0 ? base_json_real(e->pct[SIM_PCT_50] / 1e6) : json_null());
+    json_object_set_new(l, "p95",
+                        e->n > 0 ? base_json_real(e->pct[SIM_PCT_95] / 1e6) : json_null());
+    json_object_set_new(l, "p99",
+                        e->n > 0 ? base_json_real(e->pct[SIM_PCT_99] / 1e6) : json_null());
+    json_object_set_new(l, "max", e->n > 0 ? base_json_real(e->max / 1e6) : json_null());
+    json_t *o = json_object();
+    json_object_set_new(o, "latency_ms", l);
+    return o;
+}
+
 gboolean
 tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *config, GError **error)
 {
@@ -139,15 +158,23 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
                           error))
             return FALSE;
     }
-    if (o->p.summary &&
-        !prepare_json(o, outs, "summary.json", tr_summary_json(result, config), error))
-        return FALSE;
+    if (o->p.summary) {
+        json_t *sj = tr_summary_json(result, config);
+        if (o->p.dsa != NULL) {
+            json_object_set_new(sj, "dsa", tr_dsa_summary_json(o->p.dsa));
+            json_object_set_new(sj, "serving", serving_json(&result->overall));
+        }
+        if (!prepare_json(o, outs, "summary.json", sj, error))
+            return FALSE;
+    }
     /* everything is rendered: rename into place, streams first, summary.json last */
     if (o->csv != NULL && !tr_requests_csv_commit(o->csv, error))
         return FALSE;
     if (o->steps != NULL && !tr_steps_commit(o->steps, error))
         return FALSE;
     if (o->perf != NULL && !tr_perfetto_commit(o->perf, error))
+        return FALSE;
+    if (o->p.dsa != NULL && !tr_dsa_commit(o->p.dsa, error))
         return FALSE;
     for (guint i = 0; i < outs->len; i++)
         if (!base_out_commit(g_ptr_array_index(outs, i), error))

@@ -27,6 +27,7 @@
 
 #include "sim/engine.h"
 #include "sim/metrics.h"
+#include "traces/dsa_trace.h"
 #include "traces/report.h"
 
 typedef struct tr_outputs_params {
@@ -41,6 +42,8 @@ typedef struct tr_outputs_params {
                                     DIR/stage_<i>_lifecycle_metrics.json (default true) */
     bool vllm_result;            /* DIR/vllm_bench_result.json (default true) */
     tr_report_info info;         /* for the vLLM result and the table */
+    tr_dsa *dsa; /* borrowed; non-NULL: its trace is committed with the other streams and
+                    summary.json gains "dsa" and "serving" sections (docs/dsa.md) */
 } tr_outputs_params;
 
 /* Defaults: requests.csv, summary, lifecycle and vLLM result on; steps and Perfetto off. */

@@ -335,6 +335,10 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     li(&l, ns_of(s->cost.comm_s));
     ls(&l, ",\"overhead\":");
     li(&l, ns_of(s->cost.overhead_s));
+    if (s->extra_s > 0) { /* only with --dsa-kv-offload: other runs keep their bytes */
+        ls(&l, ",\"dsa_kv_fetch\":");
+        li(&l, ns_of(s->extra_s));
+    }
     ls(&l, "}}\n");
     lflush(&l);
 }

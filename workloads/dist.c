@@ -9,7 +9,18 @@
 #include "base/csv.h"
 #include "workloads/internal.h"
 
-typedef enum { D_FIXED, D_UNIFORM, D_NORMAL, D_LOGNORMAL, D_ZIPF, D_EXP, D_EMPIRICAL } kind;
+typedef enum {
+    D_FIXED,
+    D_UNIFORM,
+    D_NORMAL,
+    D_LOGNORMAL,
+    D_ZIPF,
+    D_EXP,
+    D_EMPIRICAL,
+    D_LOGMIX,
+} kind;
+
+#define MAXMIX 4
 
 struct wl_dist {
     kind k;
@@ -18,6 +29,10 @@ struct wl_dist {
     double lo, hi;  /* clamp range */
     double *values; /* empirical support */
     sim_alias *alias;
+    /* D_LOGMIX: component i (probability mix_w[i], cumulative) is log-uniform on
+     * [mix_lo[i], mix_hi[i]] */
+    double mix_w[MAXMIX], mix_lo[MAXMIX], mix_hi[MAXMIX];
+    int nmix;
 };
 
 static wl_dist *
@@ -97,6 +112,14 @@ wl_dist_draw(const wl_dist *d, sim_rng *r)
     case D_EMPIRICAL:
         v = d->values[sim_alias_draw(d->alias, r)];
         break;
+    case D_LOGMIX: {
+        double u = sim_rng_uniform(r);
+        int i = 0;
+        while (i + 1 < d->nmix && u >= d->mix_w[i])
+            i++;
+        v = exp(log(d->mix_lo[i]) + sim_rng_uniform(r) * log(d->mix_hi[i] / d->mix_lo[i]));
+        break;
+    }
     }
     if (d->dom == WL_DIST_INT)
         v = (double)llround(v);
@@ -201,12 +224,83 @@ empirical_from_file(
                                  domain);
 }
 
+/* Long-context length presets (docs/workloads.md "Long-context presets"; docs/dsa.md):
+ *   ruler        RULER's standard context sweep: 4K, 8K, 16K, 32K, 64K and 128K tokens
+ *                (Hsieh et al., "RULER: What's the real context size of your long-context
+ *                language models?", arXiv:2404.06654), equally often;
+ *   ruler:LEN    one of them (LEN in tokens, "32k" = 32768);
+ *   longbench-v2[:MAX]  LongBench v2's 503 contexts by length class (Bai et al., arXiv:
+ *                2412.15204): short < 32k words (180), medium 32k–128k (215), long 128k–2M
+ *                (108), contexts from 8k words; log-uniform within a class [assume], 1.3
+ *                tokens per word [assume: English BPE], truncated to MAX tokens (default
+ *                131072 = 128K) as long-context evaluations truncate over-long inputs to the
+ *                model's window [assume]. */
+static const double ruler_lengths[] = {4096, 8192, 16384, 32768, 65536, 131072};
+#define LB2_TOKENS_PER_WORD 1.3
+
+static gboolean
+parse_tokens(const char *s, double *out)
+{
+    size_t n = strlen(s);
+    double mult = 1;
+    g_autofree char *c = g_strdup(s);
+    if (n > 1 && (c[n - 1] == 'k' || c[n - 1] == 'K')) {
+        mult = 1024;
+        c[n - 1] = '\0';
+    }
+    double v;
+    if (!base_parse_double(c, &v) || !(v >= 1) || v != floor(v))
+        return FALSE;
+    *out = v * mult;
+    return TRUE;
+}
+
+static wl_dist *
+long_context_preset(const char *spec, wl_dist_domain domain, const char *what, GError **error)
+{
+    if (domain != WL_DIST_INT)
+        return bad(error, what, spec, "long-context presets are token lengths");
+    const char *arg = strchr(spec, ':');
+    double v = 0;
+    if (arg != NULL && !parse_tokens(arg + 1, &v))
+        return bad(error, what, spec, "expected a token count such as 32768 or 32k");
+    if (g_str_has_prefix(spec, "ruler")) {
+        if (arg == NULL) {
+            const double w[G_N_ELEMENTS(ruler_lengths)] = {1, 1, 1, 1, 1, 1};
+            return wl_dist_new_empirical(ruler_lengths, w, G_N_ELEMENTS(ruler_lengths), domain);
+        }
+        for (size_t i = 0; i < G_N_ELEMENTS(ruler_lengths); i++)
+            if (v == ruler_lengths[i])
+                return wl_dist_new_fixed(v, domain);
+        return bad(error, what, spec, "RULER lengths are 4k, 8k, 16k, 32k, 64k and 128k");
+    }
+    double max = arg != NULL ? v : 131072;
+    if (max > WL_MAX_TOKENS)
+        return bad(error, what, spec, "more than 10,000,000 tokens");
+    wl_dist *d = new_dist(D_LOGMIX, domain);
+    const double n[3] = {180, 215, 108};
+    const double lo[3] = {8000, 32000, 128000}, hi[3] = {32000, 128000, 2000000};
+    double cum = 0;
+    for (int i = 0; i < 3; i++) {
+        cum += n[i] / 503.0;
+        d->mix_w[i] = cum;
+        d->mix_lo[i] = lo[i] * LB2_TOKENS_PER_WORD;
+        d->mix_hi[i] = hi[i] * LB2_TOKENS_PER_WORD;
+    }
+    d->nmix = 3;
+    d->hi = max;
+    return d;
+}
+
 wl_dist *
 wl_dist_parse(const char *spec, wl_dist_domain domain, int column, const char *what, GError **error)
 {
     g_return_val_if_fail(spec != NULL, NULL);
     if (g_str_has_prefix(spec, "empirical:"))
         return empirical_from_file(spec + strlen("empirical:"), domain, column, what, error);
+    if (strcmp(spec, "ruler") == 0 || g_str_has_prefix(spec, "ruler:") ||
+        strcmp(spec, "longbench-v2") == 0 || g_str_has_prefix(spec, "longbench-v2:"))
+        return long_context_preset(spec, domain, what, error);
     g_auto(GStrv) parts = g_strsplit(spec, ":", -1);
     double p[6];
     size_t n = 0;
@@ -274,7 +368,7 @@ wl_dist_parse(const char *spec, wl_dist_domain domain, int column, const char *w
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
                     "%s: unknown distribution '%s' (expected fixed:V, uniform:MIN:MAX, "
                     "normal:MEAN:SD[:MIN[:MAX]], lognormal:MEAN:SD[:MIN[:MAX]], zipf:S:MAX, "
-                    "exponential:MEAN or empirical:FILE)",
+                    "exponential:MEAN, empirical:FILE, ruler[:LEN] or longbench-v2[:MAX])",
                     what, spec);
         return NULL;
     }

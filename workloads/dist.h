@@ -1,6 +1,8 @@
 /* workloads/dist.h: the distributions synthetic workloads draw lengths and think times from,
  * parsed from short specs ("fixed:512", "uniform:100:2000", "normal:M:SD[:MIN[:MAX]]",
- * "lognormal:M:SD[:MIN[:MAX]]", "zipf:S:MAX", "exponential:MEAN", "empirical:FILE").
+ * "lognormal:M:SD[:MIN[:MAX]]", "zipf:S:MAX", "exponential:MEAN", "empirical:FILE") and the
+ * long-context presets "ruler[:LEN]" (RULER's 4K–128K sweep) and "longbench-v2[:MAX]" (LongBench
+ * v2's length classes; see dist.c for the published figures and the assumptions).
  * Integer distributions (token lengths) round to the nearest integer and clamp to
  * [max(1, MIN), min(MAX, WL_MAX_TOKENS)]; real ones (seconds) clamp to [MIN, MAX] with MIN
  * defaulting to 0 and MAX to WL_MAX_TIME_S (no parameter may exceed it). Draws are deterministic

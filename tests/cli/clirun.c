@@ -10,7 +10,10 @@ clirun_execv(const char *const *args)
 {
     GPtrArray *argv =
         g_ptr_array_new_with_free_func(g_free); /* owned copies: spawn wants char ** */
-    g_ptr_array_add(argv, g_strdup(SERVESIM_BINARY));
+    /* SERVESIM_TEST_BINARY runs the tests against another build of the same sources (the
+     * ThreadSanitizer build: `make tsan`) */
+    const char *bin = g_getenv("SERVESIM_TEST_BINARY");
+    g_ptr_array_add(argv, g_strdup(bin != NULL ? bin : SERVESIM_BINARY));
     for (size_t i = 0; args[i] != NULL; i++)
         g_ptr_array_add(argv, g_strdup(args[i]));
     g_ptr_array_add(argv, NULL);

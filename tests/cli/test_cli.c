@@ -13,8 +13,8 @@
 
 TestSuite(cli, .timeout = 120);
 
-static const char *const subcommands[] = {"run",    "estimate", "memory",  "calibrate", "sweep",
-                                          "search", "analyze",  "presets", "bench"};
+static const char *const subcommands[] = {"run",    "estimate", "memory", "calibrate", "sweep",
+                                          "search", "analyze",  "report", "presets",   "bench"};
 
 Test(cli, help_lists_every_subcommand)
 {

@@ -321,6 +321,42 @@ Test(kvpool, private_content_is_found_only_by_its_own_request)
     sim_kvpool_free(kv);
 }
 
+/* The DSA trace's prefix interplay (docs/dsa.md): prefix keys follow the content chain, and a
+ * request's shared blocks are its leading cached blocks that are not private. Block size 4:
+ *   A = system prompt 7 (10 tokens) + question 50 (6 tokens, private), B = 7 (10) + 51 (6),
+ *   C = system prompt 8 (10) + 50 (6).
+ *   prefix key over 8 tokens (2 full blocks): A = B ≠ C; over 10 tokens (2 blocks + 2 tail
+ *   tokens of the same segment): A = B still; over 12 tokens the tail reaches the questions:
+ *   A ≠ B. Held blocks: [0,4) [4,8) system prompt, [8,12) mixes in private question 50 → A
+ *   shares 2 blocks (the third is private). */
+Test(kvpool, prefix_key_and_shared_prefix_blocks)
+{
+    sim_kvpool *kv = sim_kvpool_new(64, 4, true);
+    wl_segment sa[] = {{7, 10}, {50 | WL_CONTENT_PRIVATE, 6}};
+    wl_segment sb[] = {{7, 10}, {51 | WL_CONTENT_PRIVATE, 6}};
+    wl_segment sc[] = {{8, 10}, {50 | WL_CONTENT_PRIVATE, 6}};
+    sim_request *a = mk(1, 1, 2, sa), *b = mk(2, 1, 2, sb), *c = mk(3, 1, 2, sc);
+    cr_expect_eq(sim_kvpool_prefix_key(kv, a, 8), sim_kvpool_prefix_key(kv, b, 8));
+    cr_expect_neq(sim_kvpool_prefix_key(kv, a, 8), sim_kvpool_prefix_key(kv, c, 8));
+    cr_expect_eq(sim_kvpool_prefix_key(kv, a, 10), sim_kvpool_prefix_key(kv, b, 10));
+    cr_expect_neq(sim_kvpool_prefix_key(kv, a, 10), sim_kvpool_prefix_key(kv, a, 8));
+    cr_expect_neq(sim_kvpool_prefix_key(kv, a, 12), sim_kvpool_prefix_key(kv, b, 12));
+    cr_expect_eq(sim_kvpool_prefix_key(kv, a, 12), sim_kvpool_prefix_key(kv, a, 12));
+    cr_expect_eq(sim_kvpool_shared_prefix_blocks(kv, a, 0), 0, "nothing allocated yet");
+    cr_assert(alloc(kv, a, 16, 0, 0));
+    cr_expect_eq(a->kv.ncached, 4);
+    cr_expect_eq(sim_kvpool_shared_prefix_blocks(kv, a, 0), 2);
+    cr_expect_eq(sim_kvpool_shared_prefix_blocks(kv, a, 2), 2, "resumes from a checked count");
+    sim_kvpool *off = sim_kvpool_new(64, 4, false);
+    sim_request *d = mk(4, 1, 2, sa);
+    cr_assert(alloc(off, d, 16, 0, 0));
+    cr_expect_eq(sim_kvpool_shared_prefix_blocks(off, d, 0), 0, "no prefix caching, no sharing");
+    sim_kvpool_release(off, d);
+    sim_kvpool_free(off);
+    sim_kvpool_release(kv, a);
+    sim_kvpool_free(kv);
+}
+
 /* The up-front estimate is what sim_kvpool_new allocates: per block a 24-byte entry (3 × u32,
  * a bool, a u64 hash), plus a ring of u32 and a map of u64 keys + u32 values, each of the
  * power of two ≥ 2 × blocks (1000 blocks: 2048 entries = 8 KiB + 24 KiB). */

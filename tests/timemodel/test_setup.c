@@ -172,6 +172,7 @@ Test(setup, calibration_file_then_explicit_options)
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
     cr_expect_eq(tm->request_overhead_s, 0.015);
     cr_expect_str_eq(tm_setup_calibration(s), path);
+    cr_expect(isnan(tm_setup_calibration_cv_mape(s)), "the file records no fit.cv_mape");
     tm_setup_free(s);
     /* explicit options beat the calibration */
     cr_assert(base_opts_set_string(&set, &o, "timemodel.compute_efficiency", "0.9", NULL));
@@ -194,6 +195,8 @@ Test(setup, bad_calibration_files)
         {"{\"format\": \"servesim-calibration/1\", \"coefficients\": {\"beta_compute\": -1}}",
          "beta_compute: expected a number"},
         {"{\"format\": \"servesim-calibration/1\", \"overlap\": 2}", "overlap: expected"},
+        {"{\"format\": \"servesim-calibration/1\", \"fit\": {\"cv_mape\": \"6%\"}}",
+         "fit: cv_mape: expected a number"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *path = tu_tmp_file(".json", bad[i][0]);
@@ -221,4 +224,39 @@ Test(setup, dsa_topk_and_dtypes)
     cr_expect(tm_setup_memory_plan(s, NULL, &plan, &err), "%s", err ? err->message : "");
     cr_expect_eq(plan.kv_bytes_per_token, 48068.0);
     base_opts_clear(&set, &o);
+}
+
+Test(setup, the_calibration_cross_validated_error_is_exposed)
+{
+    /* the shipped H100 calibration records "cv_mape": 0.05893358521 in its "fit" section */
+    tm_options o = opts("llama-3.1-8b", "h100-sxm");
+    g_autoptr(tm_setup) s = tm_setup_new(&o, NULL);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(tm_setup_calibration(s), "h100-sxm");
+    cr_expect_float_eq(tm_setup_calibration_cv_mape(s), 0.05893358521, 1e-15);
+    base_opts_clear(&set, &o);
+    o = opts("llama-3.1-8b", "h100-sxm");
+    cr_assert(base_opts_set_string(&set, &o, "timemodel.calibration", "none", NULL));
+    g_autoptr(tm_setup) u = tm_setup_new(&o, NULL);
+    cr_expect(isnan(tm_setup_calibration_cv_mape(u)));
+    base_opts_clear(&set, &o);
+}
+
+Test(setup, a_scaled_time_model_scales_step_times_only)
+{
+    tm_linear_coeffs lin = {.fixed_s = 1e-3, .per_decode_s = 1e-4};
+    tm_timemodel *inner = tm_linear_new(&lin);
+    inner->request_overhead_s = 0.02;
+    g_autoptr(tm_timemodel) tm = tm_scaled_new(inner, 1.25);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 10, true);
+    tm_batch_add(&b, 1, 20, true);
+    tm_step_cost c;
+    /* (1 ms + 2 × 0.1 ms) × 1.25 = 1.5 ms; the request overhead is not a step time */
+    cr_expect_float_eq(tm_step_s(tm, &b, &c), 1.5e-3, 1e-15);
+    cr_expect_float_eq(c.total_s, 1.5e-3, 1e-15);
+    cr_expect_float_eq(c.overhead_s, 1.25e-3, 1e-15);
+    cr_expect_float_eq(c.compute_s, 0.25e-3, 1e-15);
+    cr_expect_eq(tm->request_overhead_s, 0.02);
 }

@@ -397,3 +397,55 @@ Test(synthetic, bad_settings_are_clear_errors)
               err ? err->message : "");
     g_clear_error(&err);
 }
+
+/* Long-context presets against their published figures. RULER (arXiv:2404.06654): only the
+ * six standard lengths, equally often. LongBench v2 (arXiv:2412.15204): 180 / 215 / 108 of 503
+ * contexts in < 32k, 32k–128k, 128k–2M words; at 1.3 tokens per word and truncation to 128K
+ * tokens, the short class lies in [10,400, 41,600) tokens (35.8 %), and the long class plus the
+ * medium contexts above 131,072 tokens (log-uniform: ln(166400/131072)/ln 4 = 17.2 % of 215)
+ * sit at the cap: (108 + 0.172·215)/503 = 28.8 %. */
+Test(synthetic, long_context_presets_follow_the_published_lengths)
+{
+    GError *err = NULL;
+    g_autoptr(wl_dist) r = wl_dist_parse("ruler", WL_DIST_INT, 0, "--input-len", &err);
+    cr_assert_not_null(r, "%s", err ? err->message : "");
+    sim_rng g;
+    sim_rng_init(&g, 1, SIM_STREAM_TEST);
+    const double L[] = {4096, 8192, 16384, 32768, 65536, 131072};
+    int count[6] = {0};
+    const int N = 60000;
+    for (int i = 0; i < N; i++) {
+        double v = wl_dist_draw(r, &g);
+        int k = -1;
+        for (int j = 0; j < 6; j++)
+            if (v == L[j])
+                k = j;
+        cr_assert(k >= 0, "%g is not a RULER length", v);
+        count[k]++;
+    }
+    for (int j = 0; j < 6; j++) /* binomial sd = 91 */
+        cr_expect(abs(count[j] - N / 6) < 400, "length %g drawn %d times", L[j], count[j]);
+    g_autoptr(wl_dist) f = wl_dist_parse("ruler:32k", WL_DIST_INT, 0, "--input-len", &err);
+    cr_assert_not_null(f);
+    cr_expect(wl_dist_is_fixed(f));
+    cr_expect_eq(wl_dist_draw(f, &g), 32768);
+    cr_expect_null(wl_dist_parse("ruler:3000", WL_DIST_INT, 0, "--input-len", &err));
+    cr_expect(strstr(err->message, "RULER lengths") != NULL, "%s", err->message);
+    g_clear_error(&err);
+
+    g_autoptr(wl_dist) lb = wl_dist_parse("longbench-v2", WL_DIST_INT, 0, "--input-len", &err);
+    cr_assert_not_null(lb);
+    int shrt = 0, cap = 0;
+    for (int i = 0; i < N; i++) {
+        double v = wl_dist_draw(lb, &g);
+        cr_assert(v >= 10400 && v <= 131072, "%g", v);
+        shrt += v < 41600;
+        cap += v == 131072;
+    }
+    cr_expect(fabs((double)shrt / N - 180.0 / 503) < 0.01, "short %.4f", (double)shrt / N);
+    cr_expect(fabs((double)cap / N - (108 + 215 * log(166400.0 / 131072) / log(4)) / 503) < 0.01,
+              "at the cap %.4f", (double)cap / N);
+    g_autoptr(wl_dist) lb2 = wl_dist_parse("longbench-v2:2m", WL_DIST_INT, 0, "x", &err);
+    cr_expect_null(lb2, "2m is not a token count");
+    g_clear_error(&err);
+}
