@@ -185,9 +185,9 @@ typedef struct cmp_sim cmp_sim;
 cmp_sim *cmp_sim_new(bool want_chunks);
 void cmp_sim_free(cmp_sim *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(cmp_sim, cmp_sim_free)
-/* Subscribes S to E's REQUEST_DONE and TOKEN topics (runner_hooks.subscribe). */
+/* Subscribes S to E's REQUEST_DONE and TOKEN topics (runner_flags.on_engine). */
 void cmp_sim_subscribe(void *s, sim_engine *e);
-/* Keeps the reports of the finished run (runner_hooks.finished). */
+/* Keeps the reports of the finished run (runner_flags.on_result). */
 void cmp_sim_finished(void *s, const sim_metrics_result *r);
 /* True once cmp_sim_finished ran. */
 bool cmp_sim_done(const cmp_sim *s);
