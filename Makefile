@@ -10,7 +10,7 @@
 #               (installs chromium, fonts-liberation and python3 as root; tests/report/)
 #   make format clang-format every C source;  make clean  remove build/
 
-PKGS      := libglib2.0-dev libjansson-dev zlib1g-dev libcriterion-dev pkg-config cmake
+PKGS      := libglib2.0-dev libjansson-dev zlib1g-dev libyaml-dev libcriterion-dev pkg-config cmake
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 REL_DIR   := build/release
 DBG_DIR   := build/debug
@@ -33,6 +33,7 @@ deps:
 	  pkg-config --exists 'glib-2.0 >= 2.74' || missing="$$missing libglib2.0-dev"; \
 	  pkg-config --exists jansson  || missing="$$missing libjansson-dev"; \
 	  pkg-config --exists zlib     || missing="$$missing zlib1g-dev"; \
+	  pkg-config --exists yaml-0.1 || missing="$$missing libyaml-dev"; \
 	  pkg-config --exists criterion || missing="$$missing libcriterion-dev"; \
 	fi; \
 	if [ -n "$$missing" ]; then \

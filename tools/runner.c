@@ -256,7 +256,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     }
 
     wl_open_params wp = {(uint64_t)o->seed, o->max_model_len};
-    g_autoptr(wl_source) src = wl_open(&cfg->wl, &wp, &err);
+    g_autoptr(wl_source) src = fl->requests != NULL
+                                   ? wl_open_list(fl->requests, &cfg->wl, &wp, &err)
+                                   : wl_open(&cfg->wl, &wp, &err);
     if (src == NULL)
         return fail(error, err, CLI_USAGE);
     const wl_source_info *info = wl_source_get_info(src);
@@ -407,6 +409,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_batched_tokens = o->max_num_batched_tokens,
     };
     op.info.simulated = &simd;
+    if (fl->on_result != NULL)
+        fl->on_result(fl->on_result_ctx, res);
     if (outs != NULL) {
         json_auto_t *conf =
             resolved_json(cfg, setup, &plan, (uint32_t)blocks, src, sim_cluster_pool(cl));

@@ -43,6 +43,9 @@ typedef struct tr_report_info {
     double burstiness;             /* gamma shape; NAN = unknown */
     int64_t max_concurrency;       /* ≤ 0 = none */
     const tr_simulated *simulated; /* borrowed; NULL = the table has no "Simulated" block */
+    const json_t *config;          /* borrowed: the run's settings, written to the vLLM result as
+                                      "servesim_config" so `servesim compare` can rebuild the run
+                                      (like vLLM's --metadata keys); NULL = not written */
 } tr_report_info;
 
 void tr_report_info_init(tr_report_info *info);
