@@ -119,8 +119,7 @@ check_comparison(const json_t *c, size_t ci, const char *file, GError **error)
 {
     if (!json_is_object(c))
         return bad(error, file, ci, "expected an object");
-    if (!json_is_string(json_object_get(c, "input")) ||
-        !json_is_string(json_object_get(c, "kind")))
+    if (!json_is_string(json_object_get(c, "input")) || !json_is_string(json_object_get(c, "kind")))
         return bad(error, file, ci, "input, kind: expected strings");
     const json_t *figs = json_object_get(c, "figures"), *vs = json_object_get(c, "verdicts");
     if (!json_is_array(figs) || !json_is_array(vs))
@@ -148,7 +147,8 @@ check_comparison(const json_t *c, size_t ci, const char *file, GError **error)
             !(json_is_string(on) || json_is_null(on)) || !num_or_null(f, "error_pct") ||
             !num_or_null(f, "threshold_pct")) {
             g_autofree char *w = g_strdup_printf(
-                "verdicts[%zu]: expected {metric, judged_on, error_pct, threshold_pct, verdict}", i);
+                "verdicts[%zu]: expected {metric, judged_on, error_pct, threshold_pct, verdict}",
+                i);
             return bad(error, file, ci, w);
         }
     }
@@ -200,8 +200,7 @@ read_requests(const char *path, GPtrArray *inputs, json_t **rows, GError **error
         const char *in = base_csv_field(c, (size_t)col[0]);
         guint k = GPOINTER_TO_UINT(g_hash_table_lookup(idx, in));
         if (k == 0) {
-            base_csv_set_error(c, col[0], error, "'%s' is none of compare.json's comparisons",
-                               in);
+            base_csv_set_error(c, col[0], error, "'%s' is none of compare.json's comparisons", in);
             return FALSE;
         }
         json_t *r = json_array();
@@ -279,11 +278,11 @@ sides_chart(const char *metric, const char *ytitle)
     json_object_set_new(color, "scale",
                         json_pack("{s:[s, s], s:[s, s]}", "domain", "measured", "simulated",
                                   "range", "#5b6475", "#f58518"));
-    json_t *enc = json_pack(
-        "{s:o, s:o, s:o, s:o}", "x", x, "y", rp__vl_field("value", ytitle), "color", color,
-        "tooltip",
-        rp__vl_tooltip((const char *const[]){"label:N", "figure", "side:N", "", "value", "value",
-                                             "unit:N", "unit", NULL}));
+    json_t *enc =
+        json_pack("{s:o, s:o, s:o, s:o}", "x", x, "y", rp__vl_field("value", ytitle), "color",
+                  color, "tooltip",
+                  rp__vl_tooltip((const char *const[]){"label:N", "figure", "side:N", "", "value",
+                                                       "value", "unit:N", "unit", NULL}));
     if (metric != NULL)
         json_object_set_new(enc, "xOffset", rp__vl_field("side:N", NULL));
     json_object_set_new(s, "encoding", enc);
@@ -326,13 +325,13 @@ error_chart(size_t nfigs)
     json_object_set_new(y, "sort", json_null());
     json_object_set_new(y, "title", json_null());
     json_t *tip = rp__vl_tooltip(
-        (const char *const[]){"label:N", "figure", "measured", "measured", "simulated",
-                              "simulated", "diff", "simulated − measured", "unit:N", "unit",
-                              "error_pct", "error %", "threshold_pct", "threshold %", NULL});
-    json_t *bar = json_pack(
-        "{s:{s:s, s:b}, s:{s:o, s:o, s:o, s:o}}", "mark", "type", "bar", "tooltip", 1, "encoding",
-        "y", y, "x", rp__vl_field("error_pct", "simulated vs measured (% of measured)"), "color",
-        group_color("group:N"), "tooltip", tip);
+        (const char *const[]){"label:N", "figure", "measured", "measured", "simulated", "simulated",
+                              "diff", "simulated − measured", "unit:N", "unit", "error_pct",
+                              "error %", "threshold_pct", "threshold %", NULL});
+    json_t *bar = json_pack("{s:{s:s, s:b}, s:{s:o, s:o, s:o, s:o}}", "mark", "type", "bar",
+                            "tooltip", 1, "encoding", "y", y, "x",
+                            rp__vl_field("error_pct", "simulated vs measured (% of measured)"),
+                            "color", group_color("group:N"), "tooltip", tip);
     json_t *zero = json_pack("{s:{s:[{s:i}]}, s:{s:s, s:s}, s:{s:{s:s, s:s}}}", "data", "values",
                              "x", 0, "mark", "type", "rule", "color", "#333", "encoding", "x",
                              "field", "x", "type", "quantitative");
@@ -360,19 +359,17 @@ scatter_chart(const char *metric, const char *title, bool logs)
     g_autofree char *sy = g_strdup_printf("simulated_%s_ms", metric);
     g_autofree char *xt = g_strdup_printf("measured %s (ms)", title);
     g_autofree char *yt = g_strdup_printf("simulated %s (ms)", title);
-    g_autofree char *valid =
-        g_strdup_printf("isValid(datum.%s) && isValid(datum.%s) && datum.%s > 0 && datum.%s > 0",
-                        mx, sy, mx, sy);
+    g_autofree char *valid = g_strdup_printf(
+        "isValid(datum.%s) && isValid(datum.%s) && datum.%s > 0 && datum.%s > 0", mx, sy, mx, sy);
     g_autofree char *err = g_strdup_printf("(datum.%s - datum.%s) / datum.%s * 100", sy, mx, mx);
     json_t *x = rp__vl_field(mx, xt), *y = rp__vl_field(sy, yt);
     if (logs) {
         rp__vl_log(x);
         rp__vl_log(y);
     }
-    json_t *tip = rp__vl_tooltip(
-        (const char *const[]){"request", "request", "input_tokens", "input tokens", "output_tokens",
-                              "output tokens", mx, "measured (ms)", sy, "simulated (ms)",
-                              "error_pct", "error %", NULL});
+    json_t *tip = rp__vl_tooltip((const char *const[]){
+        "request", "request", "input_tokens", "input tokens", "output_tokens", "output tokens", mx,
+        "measured (ms)", sy, "simulated (ms)", "error_pct", "error %", NULL});
     json_t *pts = json_pack(
         "{s:[{s:s}, {s:s, s:s}], s:{s:s, s:b, s:f, s:i, s:b}, s:{s:o, s:o, s:o}}", "transform",
         "filter", valid, "calculate", err, "as", "error_pct", "mark", "type", "point", "filled", 1,
@@ -384,9 +381,8 @@ scatter_chart(const char *metric, const char *title, bool logs)
         rp__vl_log(iy);
     }
     json_t *line = json_pack("{s:{s:s}, s:[{s:s}], s:{s:s, s:s, s:[i, i]}, s:{s:o, s:o}}", "data",
-                             "name", "identity", "transform", "filter", flt, "mark", "type",
-                             "line", "color", "#d62728", "strokeDash", 4, 3, "encoding", "x", ix,
-                             "y", iy);
+                             "name", "identity", "transform", "filter", flt, "mark", "type", "line",
+                             "color", "#d62728", "strokeDash", 4, 3, "encoding", "x", ix, "y", iy);
     json_t *s = rp__vl_layers(300, 280, json_pack("[o, o]", pts, line));
     json_object_set_new(s, "data", json_pack("{s:s}", "name", "requests"));
     return s;
@@ -457,9 +453,9 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
         sec, "figures",
         (const char *const[]){"label", "metric", "group", "stat", "unit", "measured", "simulated",
                               "diff", "error_pct", "threshold_pct", "verdict", NULL});
-    json_t *sr = rp__section_data(sec, "sides",
-                                  (const char *const[]){"label", "metric", "stat", "unit", "side",
-                                                        "value", NULL});
+    json_t *sr = rp__section_data(
+        sec, "sides",
+        (const char *const[]){"label", "metric", "stat", "unit", "side", "value", NULL});
     json_t *tr = json_array();
     bool have[G_N_ELEMENTS(lat_metrics)] = {false};
     bool tput = false;
@@ -469,18 +465,18 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
         const char *m = json_string_value(json_object_get(f, "metric"));
         const char *st = rp__str(f, "stat");
         const char *unit = json_string_value(json_object_get(f, "unit"));
-        g_autofree char *label = st != NULL ? g_strdup_printf("%s %s", metric_title(m), st)
-                                            : g_strdup(metric_title(m));
+        g_autofree char *label =
+            st != NULL ? g_strdup_printf("%s %s", metric_title(m), st) : g_strdup(metric_title(m));
         const json_t *v = verdict_of(c, is_latency(m) ? m : "throughput");
         const char *on = v != NULL ? rp__str(v, "judged_on") : NULL;
         bool judged = on != NULL && strcmp(on, st != NULL ? st : m) == 0;
         json_t *thr = v != NULL ? rp__copy(v, "threshold_pct") : json_null();
         json_t *verdict = judged ? rp__copy(v, "verdict") : json_null();
-        json_array_append_new(
-            fr, json_pack("[s, s, s, o, s, o, o, o, o, O, O]", label, m,
-                          is_latency(m) ? metric_title(m) : "throughput", rp__copy(f, "stat"), unit,
-                          rp__copy(f, "measured"), rp__copy(f, "simulated"), rp__copy(f, "diff"),
-                          rp__copy(f, "error_pct"), thr, verdict));
+        json_array_append_new(fr, json_pack("[s, s, s, o, s, o, o, o, o, O, O]", label, m,
+                                            is_latency(m) ? metric_title(m) : "throughput",
+                                            rp__copy(f, "stat"), unit, rp__copy(f, "measured"),
+                                            rp__copy(f, "simulated"), rp__copy(f, "diff"),
+                                            rp__copy(f, "error_pct"), thr, verdict));
         json_array_append_new(tr, json_pack("[s, s, o, o, o, o, O, o]", label, unit,
                                             rp__copy(f, "measured"), rp__copy(f, "simulated"),
                                             rp__copy(f, "diff"), rp__copy(f, "error_pct"),
@@ -505,10 +501,10 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
                                             rp__copy(f, "judged_on"), rp__copy(f, "error_pct"),
                                             rp__copy(f, "threshold_pct"), rp__copy(f, "verdict")));
     }
-    rp__section_table(sec, "Verdicts",
-                      json_pack("[s, s, s, s, s]", "metric", "judged on", "error %", "threshold %",
-                                "verdict"),
-                      vr);
+    rp__section_table(
+        sec, "Verdicts",
+        json_pack("[s, s, s, s, s]", "metric", "judged on", "error %", "threshold %", "verdict"),
+        vr);
 
     const json_t *pr = json_object_get(c, "per_request");
     if (json_is_object(pr) && json_object_size(pr) > 0) {
@@ -517,11 +513,11 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
         json_t *p;
         json_object_foreach((json_t *)(uintptr_t)pr, k, p) {
             json_array_append_new(
-                rows, json_pack("[s, o, o, o, o, o, o, o]", metric_title(k),
-                                rp__copy(p, "requests"), rp__copy(p, "mean_error_pct"),
-                                rp__copy(p, "median_error_pct"), rp__copy(p, "mape_pct"),
-                                rp__copy(p, "p90_abs_error_pct"), rp__copy(p, "mean_abs_error_ms"),
-                                rp__copy(p, "correlation")));
+                rows,
+                json_pack("[s, o, o, o, o, o, o, o]", metric_title(k), rp__copy(p, "requests"),
+                          rp__copy(p, "mean_error_pct"), rp__copy(p, "median_error_pct"),
+                          rp__copy(p, "mape_pct"), rp__copy(p, "p90_abs_error_pct"),
+                          rp__copy(p, "mean_abs_error_ms"), rp__copy(p, "correlation")));
         }
         rp__section_table(sec, "Per-request error (% of measured)",
                           json_pack("[s, s, s, s, s, s, s, s]", "metric", "requests", "mean",
@@ -543,8 +539,8 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
         rp__section_chart(sec, t, NULL, sides_chart(lat_metrics[l], yt));
     }
     if (tput)
-        rp__section_chart(sec, "Throughput: measured and simulated",
-                          "each figure on its own scale", sides_chart(NULL, "per second"));
+        rp__section_chart(sec, "Throughput: measured and simulated", "each figure on its own scale",
+                          sides_chart(NULL, "per second"));
 
     /* per request */
     size_t n = reqs != NULL ? json_array_size(reqs) : 0;
@@ -563,7 +559,8 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
             double lo = INFINITY, hi = -INFINITY;
             for (size_t r = 0; r < json_array_size(rr); r++) {
                 const json_t *row = json_array_get(rr, r);
-                const json_t *a = json_array_get(row, 3 + 2 * m), *b = json_array_get(row, 4 + 2 * m);
+                const json_t *a = json_array_get(row, 3 + 2 * m),
+                             *b = json_array_get(row, 4 + 2 * m);
                 if (!json_is_number(a) || !json_is_number(b))
                     continue;
                 double x = json_number_value(a), y = json_number_value(b);
@@ -587,8 +584,9 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
                               scatter_chart(req_metrics[m], t, logs));
         }
     } else if (json_is_object(pr)) {
-        rp__section_note(sec, "per-request values are not in %s: `compare --output-dir DIR` "
-                              "writes them (compare_requests.csv) for the scatter plots",
+        rp__section_note(sec,
+                         "per-request values are not in %s: `compare --output-dir DIR` "
+                         "writes them (compare_requests.csv) for the scatter plots",
                          path);
     }
     return sec;
@@ -602,10 +600,10 @@ overview_section(const json_t *cs, const char *path)
     json_t *sec = rp__section_new("compare", title, path);
     rp__section_note(sec, "Each point's judged error (on the mean, else the median; throughput "
                           "on output tok/s) against its threshold.");
-    json_t *d = rp__section_data(sec, "verdicts",
-                                 (const char *const[]){"point", "input", "metric", "judged_on",
-                                                       "error_pct", "threshold_pct", "verdict",
-                                                       NULL});
+    json_t *d =
+        rp__section_data(sec, "verdicts",
+                         (const char *const[]){"point", "input", "metric", "judged_on", "error_pct",
+                                               "threshold_pct", "verdict", NULL});
     json_t *rows = json_array();
     size_t i;
     json_t *c;
@@ -615,12 +613,11 @@ overview_section(const json_t *cs, const char *path)
         size_t j;
         json_t *v;
         json_array_foreach(json_object_get(c, "verdicts"), j, v) {
-            json_array_append_new(d, json_pack("[s, O, s, o, o, o, o]", point,
-                                               json_object_get(c, "input"),
-                                               metric_title(rp__str(v, "metric")),
-                                               rp__copy(v, "judged_on"), rp__copy(v, "error_pct"),
-                                               rp__copy(v, "threshold_pct"),
-                                               rp__copy(v, "verdict")));
+            json_array_append_new(
+                d, json_pack("[s, O, s, o, o, o, o]", point, json_object_get(c, "input"),
+                             metric_title(rp__str(v, "metric")), rp__copy(v, "judged_on"),
+                             rp__copy(v, "error_pct"), rp__copy(v, "threshold_pct"),
+                             rp__copy(v, "verdict")));
             json_array_append_new(row, rp__copy(v, "error_pct"));
         }
         json_array_append_new(rows, row);
@@ -630,8 +627,7 @@ overview_section(const json_t *cs, const char *path)
                                 "E2E", "throughput"),
                       rows);
     json_t *s = rp__vl_new("verdicts", 460, 240);
-    json_object_set_new(s, "transform",
-                        json_pack("[{s:s}]", "filter", "isValid(datum.error_pct)"));
+    json_object_set_new(s, "transform", json_pack("[{s:s}]", "filter", "isValid(datum.error_pct)"));
     json_object_set_new(s, "mark", rp__vl_mark("bar", false));
     json_t *x = rp__vl_field("point:N", "benchmark point");
     json_object_set_new(x, "sort", json_null());
@@ -640,10 +636,10 @@ overview_section(const json_t *cs, const char *path)
         json_pack("{s:o, s:o, s:o, s:o, s:o}", "x", x, "xOffset", rp__vl_field("metric:N", NULL),
                   "y", rp__vl_field("error_pct", "error (% of measured)"), "color",
                   group_color("metric:N"), "tooltip",
-                  rp__vl_tooltip((const char *const[]){
-                      "input:N", "input", "metric:N", "metric", "judged_on:N", "judged on",
-                      "error_pct", "error %", "threshold_pct", "threshold %", "verdict:N",
-                      "verdict", NULL})));
+                  rp__vl_tooltip((const char *const[]){"input:N", "input", "metric:N", "metric",
+                                                       "judged_on:N", "judged on", "error_pct",
+                                                       "error %", "threshold_pct", "threshold %",
+                                                       "verdict:N", "verdict", NULL})));
     rp__section_chart(sec, "Judged error per point", NULL, s);
     return sec;
 }
@@ -663,7 +659,8 @@ rp__build_compare(rp_ctx *ctx, const rp_input *in, GError **error)
         const json_t *c = json_array_get(cs, i);
         if (!check_comparison(c, i, in->path, error))
             return FALSE;
-        g_ptr_array_add(inputs, (gpointer)(uintptr_t)json_string_value(json_object_get(c, "input")));
+        g_ptr_array_add(inputs,
+                        (gpointer)(uintptr_t)json_string_value(json_object_get(c, "input")));
     }
     g_autofree json_t **reqs = g_new0(json_t *, n);
     for (size_t i = 0; i < n; i++)
