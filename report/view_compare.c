@@ -305,21 +305,31 @@ sides_chart(const char *metric, const char *ytitle)
     return f;
 }
 
-/* one colour per metric, in the report's order */
+/* One colour per metric, the same in every chart; the legend lists the metrics of PRESENT
+ * (group titles, NULL-terminated; NULL = all). */
 static json_t *
-group_color(const char *field)
+group_color(const char *field, const char *const *present)
 {
+    static const char *const groups[] = {"TTFT", "TPOT", "ITL", "E2E latency", "throughput"};
+    static const char *const colours[] = {"#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d"};
+    json_t *domain = json_array(), *range = json_array();
+    for (size_t g = 0; g < G_N_ELEMENTS(groups); g++) {
+        bool in = present == NULL;
+        for (size_t k = 0; present != NULL && present[k] != NULL && !in; k++)
+            in = strcmp(present[k], groups[g]) == 0;
+        if (!in)
+            continue;
+        json_array_append_new(domain, json_string(groups[g]));
+        json_array_append_new(range, json_string(colours[g]));
+    }
     json_t *c = rp__vl_field(field, "metric");
-    json_object_set_new(c, "scale",
-                        json_pack("{s:[s, s, s, s, s], s:[s, s, s, s, s]}", "domain", "TTFT",
-                                  "TPOT", "ITL", "E2E latency", "throughput", "range", "#4c78a8",
-                                  "#f58518", "#54a24b", "#b279a2", "#9d755d"));
+    json_object_set_new(c, "scale", json_pack("{s:o, s:o}", "domain", domain, "range", range));
     return c;
 }
 
 /* signed relative error of every figure, with the metric's pass threshold as ticks at ± */
 static json_t *
-error_chart(size_t nfigs)
+error_chart(size_t nfigs, const char *const *present)
 {
     json_t *y = rp__vl_field("label:N", NULL);
     json_object_set_new(y, "sort", json_null());
@@ -331,7 +341,7 @@ error_chart(size_t nfigs)
     json_t *bar = json_pack("{s:{s:s, s:b}, s:{s:o, s:o, s:o, s:o}}", "mark", "type", "bar",
                             "tooltip", 1, "encoding", "y", y, "x",
                             rp__vl_field("error_pct", "simulated vs measured (% of measured)"),
-                            "color", group_color("group:N"), "tooltip", tip);
+                            "color", group_color("group:N", present), "tooltip", tip);
     json_t *zero = json_pack("{s:{s:[{s:i}]}, s:{s:s, s:s}, s:{s:{s:s, s:s}}}", "data", "values",
                              "x", 0, "mark", "type", "rule", "color", "#333", "encoding", "x",
                              "field", "x", "type", "quantitative");
@@ -353,7 +363,7 @@ error_chart(size_t nfigs)
 
 /* per request: simulated against measured METRIC, with the line simulated = measured */
 static json_t *
-scatter_chart(const char *metric, const char *title, bool logs)
+scatter_chart(const char *metric, const char *title, double lo, double hi, bool logs)
 {
     g_autofree char *mx = g_strdup_printf("measured_%s_ms", metric);
     g_autofree char *sy = g_strdup_printf("simulated_%s_ms", metric);
@@ -362,10 +372,16 @@ scatter_chart(const char *metric, const char *title, bool logs)
     g_autofree char *valid = g_strdup_printf(
         "isValid(datum.%s) && isValid(datum.%s) && datum.%s > 0 && datum.%s > 0", mx, sy, mx, sy);
     g_autofree char *err = g_strdup_printf("(datum.%s - datum.%s) / datum.%s * 100", sy, mx, mx);
+    /* both axes over [lo, hi]: the plot is square and the dashed line its diagonal */
     json_t *x = rp__vl_field(mx, xt), *y = rp__vl_field(sy, yt);
-    if (logs) {
-        rp__vl_log(x);
-        rp__vl_log(y);
+    json_t *axes[] = {x, y};
+    for (size_t k = 0; k < 2; k++) {
+        if (logs)
+            rp__vl_log(axes[k]);
+        else
+            json_object_set_new(axes[k], "scale", json_object());
+        json_object_set_new(json_object_get(axes[k], "scale"), "domain",
+                            json_pack("[o, o]", rp__real(lo), rp__real(hi)));
     }
     json_t *tip = rp__vl_tooltip((const char *const[]){
         "request", "request", "input_tokens", "input tokens", "output_tokens", "output tokens", mx,
@@ -526,22 +542,19 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
                           rows);
     }
 
+    const char *present[G_N_ELEMENTS(lat_metrics) + 2];
+    size_t np = 0;
+    for (size_t l = 0; l < G_N_ELEMENTS(lat_metrics); l++)
+        if (have[l])
+            present[np++] = lat_titles[l];
+    if (tput)
+        present[np++] = "throughput";
+    present[np] = NULL;
     if (json_array_size(figs) > 0)
         rp__section_chart(sec, "Error per figure",
                           "simulated − measured in % of measured; red ticks: the metric's pass "
                           "threshold (±), judged on the mean",
-                          error_chart(json_array_size(figs)));
-    for (size_t l = 0; l < G_N_ELEMENTS(lat_metrics); l++) {
-        if (!have[l])
-            continue;
-        g_autofree char *t = g_strdup_printf("%s: measured and simulated", lat_titles[l]);
-        g_autofree char *yt = g_strdup_printf("%s (ms)", lat_titles[l]);
-        rp__section_chart(sec, t, NULL, sides_chart(lat_metrics[l], yt));
-    }
-    if (tput)
-        rp__section_chart(sec, "Throughput: measured and simulated", "each figure on its own scale",
-                          sides_chart(NULL, "per second"));
-
+                          error_chart(json_array_size(figs), present));
     /* per request */
     size_t n = reqs != NULL ? json_array_size(reqs) : 0;
     if (n > 0) {
@@ -581,7 +594,7 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
                                      "simulated = measured; log scales"
                                    : "simulated against measured, one point per request; dashed: "
                                      "simulated = measured",
-                              scatter_chart(req_metrics[m], t, logs));
+                              scatter_chart(req_metrics[m], t, lo, hi, logs));
         }
     } else if (json_is_object(pr)) {
         rp__section_note(sec,
@@ -589,6 +602,17 @@ comparison_section(const json_t *c, json_t *reqs, const char *path)
                          "writes them (compare_requests.csv) for the scatter plots",
                          path);
     }
+    for (size_t l = 0; l < G_N_ELEMENTS(lat_metrics); l++) {
+        if (!have[l])
+            continue;
+        g_autofree char *t = g_strdup_printf("%s: measured and simulated", lat_titles[l]);
+        g_autofree char *yt = g_strdup_printf("%s (ms)", lat_titles[l]);
+        rp__section_chart(sec, t, NULL, sides_chart(lat_metrics[l], yt));
+    }
+    if (tput)
+        rp__section_chart(sec, "Throughput: measured and simulated", "each figure on its own scale",
+                          sides_chart(NULL, "per second"));
+
     return sec;
 }
 
@@ -635,7 +659,7 @@ overview_section(const json_t *cs, const char *path)
         s, "encoding",
         json_pack("{s:o, s:o, s:o, s:o, s:o}", "x", x, "xOffset", rp__vl_field("metric:N", NULL),
                   "y", rp__vl_field("error_pct", "error (% of measured)"), "color",
-                  group_color("metric:N"), "tooltip",
+                  group_color("metric:N", NULL), "tooltip",
                   rp__vl_tooltip((const char *const[]){"input:N", "input", "metric:N", "metric",
                                                        "judged_on:N", "judged on", "error_pct",
                                                        "error %", "threshold_pct", "threshold %",

@@ -16,8 +16,8 @@
 
 #include "clirun.h"
 
-#define RUN08 SERVESIM_DATA_DIR "/llmservingsim-rtx4090-dev-run/run-2026-08-20_max_num_seqs256"
-#define RUN17 SERVESIM_DATA_DIR "/llmservingsim-rtx4090-dev-run/run-2026-08-17_max_num_seqs128"
+#define RUN08     SERVESIM_DATA_DIR "/llmservingsim-rtx4090-dev-run/run-2026-08-20_max_num_seqs256"
+#define RUN17     SERVESIM_DATA_DIR "/llmservingsim-rtx4090-dev-run/run-2026-08-17_max_num_seqs128"
 #define DASHBOARD SERVESIM_SOURCE_DIR "/tests/compare/data/dashboard.csv"
 
 static char *dir;
@@ -211,21 +211,22 @@ Test(report_compare, the_page_holds_every_figure_verdict_and_request_of_the_comp
     /* TTFT, TPOT, E2E x mean, p50, p90, p95, p99 and 3 throughputs (the run has no ITL) */
     cr_assert_eq(json_array_size(figs), 18u);
     cr_assert_eq(json_array_size(fr), json_array_size(figs));
-    static const char *const keys[] = {"metric", "stat", "unit", "measured", "simulated", "diff",
-                                       "error_pct"};
+    static const char *const keys[] = {"metric",    "stat", "unit",     "measured",
+                                       "simulated", "diff", "error_pct"};
     size_t judged = 0;
     for (size_t i = 0; i < json_array_size(figs); i++) {
         const json_t *f = json_array_get(figs, i);
         for (size_t k = 0; k < G_N_ELEMENTS(keys); k++)
-            cr_expect(json_equal(at(fr, i, col(s, "figures", keys[k])), json_object_get(f, keys[k])),
-                      "figure %zu %s", i, keys[k]);
+            cr_expect(
+                json_equal(at(fr, i, col(s, "figures", keys[k])), json_object_get(f, keys[k])),
+                "figure %zu %s", i, keys[k]);
         judged += !json_is_null(at(fr, i, col(s, "figures", "verdict")));
     }
     size_t recorded = 0;
     for (size_t i = 0; i < json_array_size(verdicts); i++)
-        recorded += strcmp(json_string_value(json_object_get(json_array_get(verdicts, i),
-                                                             "verdict")),
-                           "not recorded") != 0;
+        recorded +=
+            strcmp(json_string_value(json_object_get(json_array_get(verdicts, i), "verdict")),
+                   "not recorded") != 0;
     cr_expect_eq(recorded, 4u, "TTFT, TPOT, E2E and throughput are judged, ITL is not recorded");
     cr_expect_eq(judged, recorded, "one verdict per judged figure");
 
@@ -255,8 +256,8 @@ Test(report_compare, the_page_holds_every_figure_verdict_and_request_of_the_comp
     cr_assert_eq(json_array_size(sr), 2 * json_array_size(figs));
     for (size_t i = 0; i < json_array_size(figs); i++) {
         const json_t *f = json_array_get(figs, i);
-        cr_expect(json_equal(at(sr, 2 * i, col(s, "sides", "value")),
-                             json_object_get(f, "measured")));
+        cr_expect(
+            json_equal(at(sr, 2 * i, col(s, "sides", "value")), json_object_get(f, "measured")));
         cr_expect(json_equal(at(sr, 2 * i + 1, col(s, "sides", "value")),
                              json_object_get(f, "simulated")));
     }
@@ -273,15 +274,15 @@ Test(report_compare, the_page_holds_every_figure_verdict_and_request_of_the_comp
     const json_t *pt = table(s, "Per-request error (% of measured)");
     const json_t *pr = json_object_get(c, "per_request");
     cr_assert_eq(json_array_size(pt), json_object_size(pr));
-    static const char *const prk[] = {"requests",          "mean_error_pct",    "median_error_pct",
-                                      "mape_pct",          "p90_abs_error_pct", "mean_abs_error_ms",
+    static const char *const prk[] = {"requests",   "mean_error_pct",    "median_error_pct",
+                                      "mape_pct",   "p90_abs_error_pct", "mean_abs_error_ms",
                                       "correlation"};
     static const char *const prm[] = {"ttft", "tpot", "e2e"};
     for (size_t i = 0; i < G_N_ELEMENTS(prm); i++)
         for (size_t k = 0; k < G_N_ELEMENTS(prk); k++)
-            cr_expect(json_equal(at(pt, i, k + 1),
-                                 json_object_get(json_object_get(pr, prm[i]), prk[k])),
-                      "per-request %s %s", prm[i], prk[k]);
+            cr_expect(
+                json_equal(at(pt, i, k + 1), json_object_get(json_object_get(pr, prm[i]), prk[k])),
+                "per-request %s %s", prm[i], prk[k]);
 
     /* every request of compare_requests.csv, cell for cell: the run's 300 requests */
     g_autoptr(GPtrArray) rq = read_csv(rq_path, &h);
@@ -425,8 +426,9 @@ Test(report_compare, bad_compare_outputs_are_one_line_exit_2_and_leave_no_html)
     g_autofree char *v2j = file_in(v2, "compare.json");
     replace_in(v2j, "servesim-compare/1", "servesim-compare/2");
     clirun r = clirun_exec("report", v2, "-o", html, NULL);
-    expect_refused(&r, html, "compare.json: format servesim-compare/2; this servesim reads "
-                             "servesim-compare/1");
+    expect_refused(&r, html,
+                   "compare.json: format servesim-compare/2; this servesim reads "
+                   "servesim-compare/1");
     g_autofree char *old = copy_of(good, "old");
     g_autofree char *oldj = file_in(old, "compare.json");
     replace_in(oldj, "\"format\": \"servesim-compare/1\",", "");
