@@ -63,6 +63,44 @@ base_csv_split(char *line, char sep, char **fields, size_t max)
     }
 }
 
+size_t
+base_csv_field_len(const char *s)
+{
+    size_t n = 0, quotes = 0;
+    bool quote = false;
+    for (const char *p = s; *p != '\0'; p++, n++) {
+        quotes += *p == '"';
+        quote |= *p == ',' || *p == '"' || *p == '\r' || *p == '\n';
+    }
+    return quote ? n + quotes + 2 : n;
+}
+
+char *
+base_csv_field_write(char *dst, const char *s)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        *dst++ = '"';
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '"')
+            *dst++ = '"';
+        *dst++ = *p;
+    }
+    if (quote)
+        *dst++ = '"';
+    return dst;
+}
+
+void
+base_csv_put_field(GString *g, const char *s, bool first)
+{
+    if (!first)
+        g_string_append_c(g, ',');
+    size_t at = g->len, n = base_csv_field_len(s);
+    g_string_set_size(g, at + n);
+    base_csv_field_write(g->str + at, s);
+}
+
 static const char *
 skip_blank(const char *s)
 {
@@ -219,23 +257,28 @@ base_csv_free(base_csv *c)
     g_free(c);
 }
 
-gboolean
+int
 base_csv_next(base_csv *c, GError **error)
 {
     if (c->pending) {
         c->pending = false;
-        return TRUE;
+        return 1;
     }
     char *line = NULL;
     size_t len = 0;
     for (;;) {
-        if (!base_lines_next(c->lines, &line, &len, error))
-            return FALSE;
+        GError *e = NULL;
+        if (!base_lines_next(c->lines, &line, &len, &e)) {
+            if (e == NULL)
+                return 0;
+            g_propagate_error(error, e);
+            return -1;
+        }
         if (!only_blank(line))
             break;
     }
     store_fields(c, line);
-    return TRUE;
+    return 1;
 }
 
 size_t

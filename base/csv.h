@@ -35,8 +35,10 @@ base_csv *base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, G
 void base_csv_free(base_csv *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_csv, base_csv_free)
 
-/* Advances to the next non-empty row. Returns FALSE at end (or error, with *ERROR set). */
-gboolean base_csv_next(base_csv *c, GError **error);
+/* Advances to the next non-empty row: returns 1 (a row), 0 (end of input) or -1 (error, with
+ * *ERROR set), so a loop `while ((more = base_csv_next(c, e)) > 0)` ends in `more < 0` on a
+ * failure and cannot report success after one. */
+int base_csv_next(base_csv *c, GError **error);
 size_t base_csv_nfields(const base_csv *c);              /* fields in the current row */
 const char *base_csv_field(const base_csv *c, size_t i); /* "" when i is out of range */
 uint64_t base_csv_lineno(const base_csv *c);
@@ -54,6 +56,17 @@ int base_csv_require_col(const base_csv *c, const char *name, GError **error);
 /* Typed cell access for the current row; on failure sets "FILE:LINE: column NAME: why". */
 gboolean base_csv_get_double(const base_csv *c, int col, double *out, GError **error);
 gboolean base_csv_get_int64(const base_csv *c, int col, int64_t *out, GError **error);
+
+/* ---- writing: the one CSV field writer every CSV output uses ---- */
+
+/* Bytes S takes as a CSV field: quoted (quotes doubled) when it holds ',', '"', CR or LF,
+ * as is otherwise. */
+size_t base_csv_field_len(const char *s);
+/* Writes S as a CSV field at DST (room for base_csv_field_len(S) bytes; no NUL is added) and
+ * returns the end. For writers that build lines in their own buffers. */
+char *base_csv_field_write(char *dst, const char *s);
+/* Appends S to G as a CSV field, preceded by ',' unless FIRST. */
+void base_csv_put_field(GString *g, const char *s, bool first);
 
 /* Sets *ERROR to "FILE:LINE: column NAME: <message>" for the current row. */
 void base_csv_set_error(const base_csv *c, int col, GError **error, const char *fmt, ...)

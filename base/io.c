@@ -14,6 +14,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#define ZLIB_CONST /* const next_in */
 #include <zlib.h>
 
 #include "base/error.h"
@@ -27,8 +28,7 @@ G_DEFINE_QUARK(base-error-quark, base_error)
 struct base_lines {
     char *name;
     gzFile gz;       /* file source (plain files pass through zlib untouched), or NULL */
-    GBytes *mem;     /* memory source (already inflated), or NULL */
-    char *buf;       /* owned for gz sources; points into mem otherwise */
+    char *buf;       /* owned: the read buffer (gz), or the whole inflated input (memory) */
     size_t cap;      /* capacity of buf (gz) */
     size_t start;    /* first unread byte */
     size_t end;      /* one past last valid byte */
@@ -83,11 +83,10 @@ base_lines_new_from_memory(const char *name, const void *data, size_t size, GErr
         return NULL;
     base_lines *r = g_new0(base_lines, 1);
     r->name = g_strdup(name);
-    r->mem = b;
-    size_t n = 0;
-    /* The inflated copy is ours and NUL-terminated one past the end (see maybe_gunzip), so
-     * lines can be split in place. */
-    r->buf = (char *)(uintptr_t)g_bytes_get_data(b, &n);
+    gsize n = 0;
+    /* The inflated copy is ours alone (so this takes it without copying) and NUL-terminated
+     * one past the end (see maybe_gunzip), so lines can be split in place. */
+    r->buf = g_bytes_unref_to_data(b, &n);
     r->end = n;
     r->eof = TRUE;
     return r;
@@ -98,12 +97,9 @@ base_lines_free(base_lines *r)
 {
     if (r == NULL)
         return;
-    if (r->gz != NULL) {
+    if (r->gz != NULL)
         gzclose(r->gz);
-        g_free(r->buf);
-    }
-    if (r->mem != NULL)
-        g_bytes_unref(r->mem);
+    g_free(r->buf);
     g_free(r->name);
     g_free(r);
 }
@@ -204,7 +200,7 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
     }
     size_t cap = size * 4 + 1024, used = 0;
     char *out = g_malloc(cap + 1);
-    zs.next_in = (Bytef *)(uintptr_t)data; /* zlib's API is not const-correct */
+    zs.next_in = data;
     zs.avail_in = (uInt)size;
     int rc;
     do {

@@ -1,11 +1,51 @@
-/* base/match.c: edit distance and close-name suggestions. Candidate order is deterministic:
- * by score, then by position in the candidate list. */
+/* base/match.c: NULL-terminated name tables (length, lookup, join), edit distance and
+ * close-name suggestions. Suggestion order is deterministic: by score, then by position in the
+ * candidate table. */
 #include "base/match.h"
 
 #include <ctype.h>
 #include <string.h>
 
 #include <glib.h>
+
+size_t
+base_strv_len(const char *const *v)
+{
+    size_t n = 0;
+    while (v[n] != NULL)
+        n++;
+    return n;
+}
+
+int
+base_strv_index(const char *const *v, const char *s)
+{
+    for (int i = 0; v[i] != NULL; i++)
+        if (strcmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+int
+base_strv_index_nocase(const char *const *v, const char *s)
+{
+    for (int i = 0; v[i] != NULL; i++)
+        if (g_ascii_strcasecmp(v[i], s) == 0)
+            return i;
+    return -1;
+}
+
+char *
+base_strv_join(const char *const *v, const char *sep)
+{
+    GString *g = g_string_new(NULL);
+    for (size_t i = 0; v[i] != NULL; i++) {
+        if (i > 0)
+            g_string_append(g, sep);
+        g_string_append(g, v[i]);
+    }
+    return g_string_free(g, FALSE);
+}
 
 size_t
 base_edit_distance(const char *a, const char *b)
@@ -58,8 +98,9 @@ cand_cmp(const void *a, const void *b)
 }
 
 char *
-base_suggest(const char *name, const char *const *candidates, size_t n)
+base_suggest(const char *name, const char *const *candidates)
 {
+    size_t n = base_strv_len(candidates);
     g_autofree char *sq = squash(name);
     size_t len = strlen(sq);
     size_t limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;

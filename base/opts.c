@@ -125,11 +125,9 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
 {
     if (o->choices == NULL)
         return TRUE;
-    size_t n = 0;
-    for (; o->choices[n] != NULL; n++)
-        if (strcmp(o->choices[n], s) == 0)
-            return TRUE;
-    g_autofree char *list = g_strjoinv(", ", (char **)(uintptr_t)o->choices);
+    if (base_strv_index(o->choices, s) >= 0)
+        return TRUE;
+    g_autofree char *list = base_strv_join(o->choices, ", ");
     g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                 "%s: unknown value '%s' (expected one of: %s)", where, s, list);
     return FALSE;
@@ -350,7 +348,7 @@ base_opts_copy(const base_opt_set *set, void *dst, const void *src)
             const base_opt *o = &set->tables[t].opts[i];
             size_t b = set->tables[t].base_offset;
             void *d = base_opt_ptr(dst, b, o);
-            const void *s = base_opt_ptr(src, b, o);
+            const void *s = base_opt_cptr(src, b, o);
             switch (o->type) {
             case BASE_OPT_INT:
                 *(int64_t *)d = *(const int64_t *)s;
@@ -425,14 +423,14 @@ children(const base_opt_set *set, const char *prefix)
 static gboolean
 load_object(const base_opt_set *set,
             void *obj,
-            const json_t *node,
+            json_t *node,
             const char *prefix,
             const char *file,
             GError **error)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)node, key, v) {
+    json_object_foreach(node, key, v) {
         g_autofree char *path =
             prefix != NULL ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
         g_autofree char *where = g_strdup_printf("%s: %s", file, path);
@@ -466,7 +464,8 @@ load_object(const base_opt_set *set,
             return FALSE;
         }
         g_autoptr(GPtrArray) kids = children(set, prefix);
-        g_autofree char *hint = base_suggest(key, (const char *const *)kids->pdata, kids->len);
+        g_ptr_array_add(kids, NULL); /* a NULL-terminated name table */
+        g_autofree char *hint = base_suggest(key, (const char *const *)kids->pdata);
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: unknown key%s%s%s", where,
                     hint ? " (did you mean: " : "", hint ? hint : "", hint ? "?)" : "");
         return FALSE;
@@ -476,7 +475,7 @@ load_object(const base_opt_set *set,
 
 gboolean
 base_opts_load_json(
-    const base_opt_set *set, void *obj, const json_t *root, const char *file, GError **error)
+    const base_opt_set *set, void *obj, json_t *root, const char *file, GError **error)
 {
     if (!json_is_object(root)) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
@@ -502,15 +501,17 @@ base_opts_set_string(
 static void
 unknown_flag(const base_opt_set *set, const char *arg, size_t len, GError **error)
 {
-    GPtrArray *flags = g_ptr_array_new();
+    size_t total = 0, nf = 0;
+    for (size_t t = 0; t < set->n; t++)
+        total += set->tables[t].n;
+    g_autofree const char **flags = g_new0(const char *, total + 1); /* NULL-terminated */
     for (size_t t = 0; t < set->n; t++)
         for (size_t i = 0; i < set->tables[t].n; i++)
             if (set->tables[t].opts[i].flag != NULL &&
                 !(set->tables[t].opts[i].flags & BASE_OPT_HIDDEN))
-                g_ptr_array_add(flags, (gpointer)(uintptr_t)set->tables[t].opts[i].flag);
+                flags[nf++] = set->tables[t].opts[i].flag;
     g_autofree char *name = g_strndup(arg, len);
-    g_autofree char *hint = base_suggest(name, (const char *const *)flags->pdata, flags->len);
-    g_ptr_array_free(flags, TRUE);
+    g_autofree char *hint = base_suggest(name, flags);
     if (hint != NULL) {
         /* Prefix every suggestion with "--". */
         g_auto(GStrv) parts = g_strsplit(hint, ", ", -1);
@@ -532,7 +533,7 @@ base_opts_parse_args(const base_opt_set *set,
 {
     bool flags_done = false;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        char *a = argv[i];
         if (flags_done || a[0] != '-' || a[1] != '-' || a[2] == '\0') {
             if (!flags_done && strcmp(a, "--") == 0) {
                 flags_done = true;
@@ -544,7 +545,7 @@ base_opts_parse_args(const base_opt_set *set,
                 return FALSE;
             }
             if (positional != NULL)
-                g_ptr_array_add(positional, (gpointer)(uintptr_t)a);
+                g_ptr_array_add(positional, a);
             continue;
         }
         const char *name = a + 2;
@@ -647,7 +648,7 @@ base_opts_to_json(const base_opt_set *set, const void *obj)
                 node = child;
             }
             json_object_set_new(node, parts[np - 1],
-                                value_json(o, base_opt_ptr(obj, set->tables[t].base_offset, o)));
+                                value_json(o, base_opt_cptr(obj, set->tables[t].base_offset, o)));
         }
     return root;
 }
@@ -675,7 +676,7 @@ base_opts_help(const base_opt_set *set, GString *out)
                                                                     : "S");
             g_string_append_printf(out, "  %-34s %s", left, o->help ? o->help : "");
             if (o->choices != NULL) {
-                g_autofree char *list = g_strjoinv("|", (char **)(uintptr_t)o->choices);
+                g_autofree char *list = base_strv_join(o->choices, "|");
                 g_string_append_printf(out, " (%s)", list);
             }
             if (o->def != NULL)
@@ -695,7 +696,7 @@ base_opts_is_set(const base_opt_set *set, const void *obj, const char *path)
     row r = find_path(set, path);
     if (r.o == NULL)
         return false;
-    const void *p = base_opt_ptr(obj, r.base, r.o);
+    const void *p = base_opt_cptr(obj, r.base, r.o);
     switch (r.o->type) {
     case BASE_OPT_INT:
         return *(const int64_t *)p != BASE_OPT_UNSET_INT;

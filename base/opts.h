@@ -78,7 +78,7 @@ void base_opts_copy(const base_opt_set *set, void *dst, const void *src);
 /* Applies ROOT (a JSON object) on top of OBJ. FILE names the source in messages:
  * "FILE: scheduler.max_num_seqs: expected an integer, got string". */
 gboolean base_opts_load_json(
-    const base_opt_set *set, void *obj, const json_t *root, const char *file, GError **error);
+    const base_opt_set *set, void *obj, json_t *root, const char *file, GError **error);
 
 /* Applies flags from ARGV[0..ARGC) (ARGV[0] is not skipped). Accepted forms: --name VALUE,
  * --name=VALUE, and for booleans --name, --no-name, --name=true|false. Non-flag arguments are
@@ -108,7 +108,13 @@ bool base_opts_is_set(const base_opt_set *set, const void *obj, const char *path
 
 /* Typed accessors for a row inside OBJ (for generic code). */
 static inline void *
-base_opt_ptr(const void *obj, size_t base_offset, const base_opt *o)
+base_opt_ptr(void *obj, size_t base_offset, const base_opt *o)
 {
-    return (char *)(uintptr_t)obj + base_offset + o->offset;
+    return (char *)obj + base_offset + o->offset;
+}
+
+static inline const void *
+base_opt_cptr(const void *obj, size_t base_offset, const base_opt *o)
+{
+    return (const char *)obj + base_offset + o->offset;
 }

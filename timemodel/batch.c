@@ -29,26 +29,28 @@ tm_sparse_pairs(uint64_t q, uint64_t c, uint64_t k)
     return tm_causal_pairs(m, c) + (double)(q - m) * (double)k;
 }
 
+/* Adds (SIGN > 0) or removes N identical sequences: every field is a sum over sequences. */
 static void
-apply(tm_batch *b, uint64_t q, uint64_t c, bool samples, double sign)
+apply(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples, double sign_d)
 {
+    double sign = sign_d * (double)n;
     double dq = (double)q;
     double pairs = tm_causal_pairs(q, c);
     double kv = (double)(c + q);
     double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
-    int s = sign > 0 ? 1 : -1;
-    b->num_seqs += (uint32_t)s;
+    uint32_t s = sign_d > 0 ? n : (uint32_t)0 - n; /* modular: adds or subtracts N */
+    b->num_seqs += s;
     if (samples)
-        b->num_sampled += (uint32_t)s;
+        b->num_sampled += s;
     b->tokens += sign * dq;
     if (q == 1) {
-        b->num_decode += (uint32_t)s;
+        b->num_decode += s;
         b->decode_tokens += sign * dq;
         b->pairs_decode += sign * pairs;
         b->kv_decode += sign * kv;
         b->sparse_decode += sign * sparse;
     } else {
-        b->num_prefill += (uint32_t)s;
+        b->num_prefill += s;
         b->prefill_tokens += sign * dq;
         b->pairs_prefill += sign * pairs;
         b->kv_prefill += sign * kv;
@@ -61,12 +63,19 @@ void
 tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples)
 {
     if (q > 0)
-        apply(b, q, c, samples, 1.0);
+        apply(b, 1, q, c, samples, 1.0);
+}
+
+void
+tm_batch_add_n(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples)
+{
+    if (q > 0 && n > 0)
+        apply(b, n, q, c, samples, 1.0);
 }
 
 void
 tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples)
 {
     if (q > 0)
-        apply(b, q, c, samples, -1.0);
+        apply(b, 1, q, c, samples, -1.0);
 }

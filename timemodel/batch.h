@@ -34,6 +34,8 @@ void tm_batch_init(tm_batch *b, uint32_t dsa_topk);
 /* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a
  * token this step (its chunk reaches the end of its known tokens). */
 void tm_batch_add(tm_batch *b, uint64_t q, uint64_t c, bool samples);
+/* Adds N identical sequences in O(1) (the same sums as N calls of tm_batch_add). */
+void tm_batch_add_n(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples);
 /* Removes a sequence previously added with the same arguments (a scheduler that drops a
  * planned request when preempting it). */
 void tm_batch_remove(tm_batch *b, uint64_t q, uint64_t c, bool samples);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "base/rng.h"
 #include "base/stats.h"
 #include "timemodel/common.h"
@@ -28,7 +29,8 @@
 /* Terms of the classes other than GEMM (split classes only). */
 #define CLASS_MASK (((BIT(TM_TERM_COUNT) - 1) >> TM_TERM_ATT_KERNEL) << TM_TERM_ATT_KERNEL)
 
-static const char *const term_names[P] = {
+/* NULL-terminated (base/match.h); the assert catches a term added without a name. */
+static const char *const term_names[] = {
     [TM_TERM_FIXED] = "fixed",
     [TM_TERM_SEQ] = "seq",
     [TM_TERM_COMM] = "comm",
@@ -44,15 +46,19 @@ static const char *const term_names[P] = {
     [TM_TERM_MIXDEC_KERNEL] = "mixdec_kernel",
     [TM_TERM_MIXDEC_COMPUTE] = "mixdec_compute",
     [TM_TERM_MIXDEC_MEMORY] = "mixdec_memory",
+    NULL,
 };
+G_STATIC_ASSERT(BASE_STRV_N(term_names) == P);
 
-static const char *const regime_names[TM_REGIME_COUNT] = {
+static const char *const regime_names[] = {
     [TM_REGIME_PREFILL] = "prefill",
     [TM_REGIME_DECODE] = "decode",
     [TM_REGIME_MIXED] = "mixed",
     [TM_REGIME_LINEAR] = "linear",
     [TM_REGIME_COLLECTIVE] = "collectives",
+    NULL,
 };
+G_STATIC_ASSERT(BASE_STRV_N(regime_names) == TM_REGIME_COUNT);
 
 /* Order in which terms claim the data when ranks are counted (too few samples, exact
  * collinearity): the roofline's own terms first, overheads last. */
@@ -85,12 +91,9 @@ tm_calib_terms_parse(const char *list, unsigned *mask, GError **error)
         g_strstrip(*p);
         if (**p == '\0')
             continue;
-        int found = -1;
-        for (int t = 0; t < P; t++)
-            if (strcmp(*p, term_names[t]) == 0)
-                found = t;
+        int found = base_strv_index(term_names, *p);
         if (found < 0) {
-            g_autofree char *all = g_strjoinv(", ", (char **)(uintptr_t)term_names);
+            g_autofree char *all = base_strv_join(term_names, ", ");
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "unknown term '%s' (expected %s)", *p,
                         all);
             return FALSE;
@@ -1424,7 +1427,7 @@ quality_json(const tm_calib_quality *q, const char *prefix)
 }
 
 static const char *const status_names[] = {"absent", "fitted", "clamped at 0",
-                                           "dropped (collinear)"};
+                                           "dropped (collinear)", NULL};
 
 json_t *
 tm_calib_fit_to_json(const tm_calib_fit *f,

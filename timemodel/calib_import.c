@@ -20,9 +20,11 @@
 #include "base/stats.h"
 #include "timemodel/batch.h"
 #include "timemodel/roofline.h"
+#include "timemodel/scenario.h"
 #include "timemodel/setup.h"
 
-static const char *const fmt_names[TM_CALIB_FMT_COUNT] = {
+/* NULL-terminated (base/match.h); the assert catches a format added without a name. */
+static const char *const fmt_names[] = {
     [TM_CALIB_FMT_AUTO] = "auto",
     [TM_CALIB_FMT_MEASUREMENTS] = "measurements",
     [TM_CALIB_FMT_STEPS] = "steps",
@@ -39,7 +41,9 @@ static const char *const fmt_names[TM_CALIB_FMT_COUNT] = {
     [TM_CALIB_FMT_LSS_V0_LAYERS] = "lss-v0-layers",
     [TM_CALIB_FMT_LSS_PROFILE] = "lss-profile",
     [TM_CALIB_FMT_COMPOSED] = "vidur+aic-steps",
+    NULL,
 };
+G_STATIC_ASSERT(BASE_STRV_N(fmt_names) == TM_CALIB_FMT_COUNT);
 
 const char *
 tm_calib_format_name(tm_calib_format f)
@@ -50,14 +54,13 @@ tm_calib_format_name(tm_calib_format f)
 gboolean
 tm_calib_format_parse(const char *s, tm_calib_format *out, GError **error)
 {
-    for (int i = 0; i < TM_CALIB_FMT_COUNT; i++) {
-        if (g_ascii_strcasecmp(s, fmt_names[i]) == 0) {
-            *out = (tm_calib_format)i;
-            return TRUE;
-        }
+    int i = base_strv_index_nocase(fmt_names, s);
+    if (i >= 0) {
+        *out = (tm_calib_format)i;
+        return TRUE;
     }
-    g_autofree char *close = base_suggest(s, fmt_names, TM_CALIB_FMT_COUNT);
-    g_autofree char *all = g_strjoinv(", ", (char **)(uintptr_t)fmt_names);
+    g_autofree char *close = base_suggest(s, fmt_names);
+    g_autofree char *all = base_strv_join(fmt_names, ", ");
     g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "unknown input format '%s'%s%s%s (one of %s)", s,
                 close ? " (did you mean " : "", close ? close : "", close ? "?)" : "", all);
     return FALSE;
@@ -176,6 +179,7 @@ typedef struct {
     char *model_name; /* resolved model for the table formats */
     int64_t tp;       /* resolved tp for the table formats */
     bool various_model, various_hw;
+    bool predicting; /* --predict: a scenarios CSV without measurements is fine */
 } imp;
 
 static void
@@ -202,14 +206,14 @@ static void
 skip(imp *m, const char *reason)
 {
     m->info->skipped++;
-    gpointer v = g_hash_table_lookup(m->skips, reason);
-    if (v == NULL) {
+    gpointer key = NULL, v = NULL;
+    if (!g_hash_table_lookup_extended(m->skips, reason, &key, &v)) {
         char *r = g_strdup(reason);
         g_ptr_array_add(m->skip_order, r);
         g_hash_table_insert(m->skips, r, GUINT_TO_POINTER(1));
     } else {
-        g_hash_table_insert(m->skips, (gpointer)(uintptr_t)reason,
-                            GUINT_TO_POINTER(GPOINTER_TO_UINT(v) + 1));
+        /* the stored key (our copy) stays the key */
+        g_hash_table_insert(m->skips, key, GUINT_TO_POINTER(GPOINTER_TO_UINT(v) + 1));
     }
 }
 
@@ -262,6 +266,21 @@ cell_int_def(imp *m, int col, int64_t def, int64_t min, int64_t *out, GError **e
         return TRUE;
     }
     return cell_int(m, col, min, out, error);
+}
+
+/* A count cell in [0, MAX] (DEF when absent or empty): bounds the work a row can ask for. */
+static gboolean
+cell_count(imp *m, int col, int64_t def, int64_t max, int64_t *out, GError **error)
+{
+    if (!cell_int_def(m, col, def, 0, out, error))
+        return FALSE;
+    if (*out > max) {
+        base_csv_set_error(m->c, col, error,
+                           "must be at most %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT, max,
+                           *out);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* A measured time (SCALE converts the cell's unit to seconds): a number > 0. */
@@ -459,23 +478,6 @@ add_step_sample(imp *m, double y_s, const stepacc *a, const char *config, const 
 
 /* ---- batches (shared by the fit and by predictions) ------------------------------------- */
 
-static void
-scenario_prefill(tm_batch *b, uint32_t topk, int64_t batch, int64_t seq)
-{
-    tm_batch_init(b, topk);
-    for (int64_t i = 0; i < batch; i++)
-        tm_batch_add(b, (uint64_t)seq, 0, true);
-}
-
-/* Decode step J after a prefill of SEQ tokens: every sequence has SEQ + J cached tokens. */
-static void
-scenario_decode(tm_batch *b, uint32_t topk, int64_t batch, int64_t seq, int64_t j)
-{
-    tm_batch_init(b, topk);
-    for (int64_t i = 0; i < batch; i++)
-        tm_batch_add(b, 1, (uint64_t)(seq + j), true);
-}
-
 typedef struct {
     int64_t prefill_tokens, prefill_seqs, decode_seqs, sampled;
     double prefill_context, decode_context; /* means */
@@ -520,43 +522,35 @@ row_opts_clear(row_opts *o)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(row_opts, row_opts_clear)
 
-/* Columns of a row that change the configuration: tp, dp, pp, model, hardware, dtype,
- * kv_cache_dtype. */
-enum { CFG_TP, CFG_DP, CFG_PP, CFG_MODEL, CFG_HW, CFG_DTYPE, CFG_KV, CFG_N };
-
-static const char *const cfg_cols[CFG_N] = {
-    "tp", "dp", "pp", "model", "hardware", "dtype", "kv_cache_dtype"};
-
-/* The options of the current row: the command's, then the row's cells. O must be zeroed; it
- * is filled (clear with base_opts_clear). CALIBRATION replaces the calibration field. */
-static gboolean
-row_options(imp *m, const int *cols, const char *calibration, tm_options *o, GError **error)
+/* The defaults of a scenario row: the command's options and shape flags. */
+static tm_scenario_defaults
+row_defaults(const imp *m)
 {
-    base_opt_set set = {&tm_options_table, 1};
-    base_opts_copy(&set, o, m->o->tm);
+    tm_scenario_defaults d = {m->o->tm, {m->o->batch, m->o->input_len, m->o->decode_tokens, 1}};
+    return d;
+}
+
+/* The options (and, when S is not NULL, the shape) of the current row, read by the shared
+ * scenario reader (timemodel/scenario.h): the command's, then the row's cells. O must be
+ * zeroed; it is filled (clear with base_opts_clear). CALIBRATION replaces the calibration
+ * field. */
+static gboolean
+row_options(imp *m,
+            const tm_scenario_layout *l,
+            const char *calibration,
+            tm_options *o,
+            tm_scenario *s,
+            GError **error)
+{
+    tm_scenario_defaults d = row_defaults(m);
+    if (!tm_scenario_read(m->c, l, &d, o, s, error))
+        return FALSE;
     if (o->model == NULL)
         o->model = g_strdup(TM_CALIB_DEFAULT_MODEL);
     if (o->hardware == NULL)
         o->hardware = g_strdup(TM_CALIB_DEFAULT_HARDWARE);
     g_free(o->calibration);
     o->calibration = g_strdup(calibration);
-    if (!cell_int_def(m, cols[CFG_TP], o->tp, 1, &o->tp, error) ||
-        !cell_int_def(m, cols[CFG_DP], o->dp, 1, &o->dp, error) ||
-        !cell_int_def(m, cols[CFG_PP], o->pp, 1, &o->pp, error))
-        return FALSE;
-    static const char *const paths[] = {"model.name", "hardware.name", "model.dtype",
-                                        "model.kv_cache_dtype"};
-    for (int i = 0; i < 4; i++) {
-        int col = cols[CFG_MODEL + i];
-        if (cell_empty(m, col))
-            continue;
-        GError *e = NULL;
-        if (!base_opts_set_string(&set, o, paths[i], base_csv_field(m->c, (size_t)col), &e)) {
-            base_csv_set_error(m->c, col, error, "%s", e->message);
-            g_error_free(e);
-            return FALSE;
-        }
-    }
     return TRUE;
 }
 
@@ -630,37 +624,22 @@ check_duplicate(imp *m, const char *key, const char *what, GError **error)
 
 /* ---- measurements CSV ------------------------------------------------------------------- */
 
-enum { MS_BATCH, MS_SEQ, MS_DEC, MS_GA, MS_PREFILL, MS_DECODE, MS_N };
+enum { MS_PREFILL, MS_DECODE, MS_N };
 
-static const char *const ms_cols[MS_N] = {"batch_per_gpu",       "seq_len",
-                                          "decode_tokens",       "grad_accum",
-                                          "measured_prefill_ms", "measured_decode_ms"};
+static const char *const ms_cols[] = {"measured_prefill_ms", "measured_decode_ms", NULL};
+G_STATIC_ASSERT(BASE_STRV_N(ms_cols) == MS_N);
 
 typedef struct {
-    int cfg[CFG_N];
+    tm_scenario_layout sc; /* configuration and shape columns */
     int ms[MS_N];
 } ms_layout;
 
 static void
 ms_layout_get(imp *m, ms_layout *l)
 {
-    for (int i = 0; i < CFG_N; i++)
-        l->cfg[i] = base_csv_col(m->c, cfg_cols[i]);
+    tm_scenario_layout_get(m->c, &l->sc);
     for (int i = 0; i < MS_N; i++)
         l->ms[i] = base_csv_col(m->c, ms_cols[i]);
-}
-
-typedef struct {
-    int64_t batch, seq, dec, ga;
-} ms_row;
-
-static gboolean
-ms_row_get(imp *m, const ms_layout *l, ms_row *r, GError **error)
-{
-    return cell_int_def(m, l->ms[MS_BATCH], m->o->batch, 1, &r->batch, error) &&
-           cell_int_def(m, l->ms[MS_SEQ], m->o->input_len, 1, &r->seq, error) &&
-           cell_int_def(m, l->ms[MS_DEC], m->o->decode_tokens, 0, &r->dec, error) &&
-           cell_int_def(m, l->ms[MS_GA], 1, 1, &r->ga, error);
 }
 
 static void
@@ -671,14 +650,16 @@ report_defaults(imp *m, const ms_layout *l)
 #define DEF(col, fmt, ...)                                                                         \
     if (col < 0)                                                                                   \
     g_string_append_printf(g, "%s" fmt, g->len ? ", " : "", __VA_ARGS__)
-    DEF(l->cfg[CFG_TP], "tp=%" G_GINT64_FORMAT " (--tensor-parallel-size)", t->tp);
-    DEF(l->cfg[CFG_DP], "dp=%" G_GINT64_FORMAT " (--data-parallel-size)", t->dp);
-    DEF(l->ms[MS_BATCH], "batch_per_gpu=%" G_GINT64_FORMAT " (--batch)", m->o->batch);
-    DEF(l->ms[MS_SEQ], "seq_len=%" G_GINT64_FORMAT " (--input-len)", m->o->input_len);
-    DEF(l->ms[MS_DEC], "decode_tokens=%" G_GINT64_FORMAT " (--decode-tokens)", m->o->decode_tokens);
-    DEF(l->ms[MS_GA], "grad_accum=%d", 1);
-    DEF(l->cfg[CFG_MODEL], "model=%s", t->model ? t->model : TM_CALIB_DEFAULT_MODEL " (default)");
-    DEF(l->cfg[CFG_HW], "hardware=%s",
+    const int *k = l->sc.col;
+    DEF(k[TM_SC_TP], "tp=%" G_GINT64_FORMAT " (--tensor-parallel-size)", t->tp);
+    DEF(k[TM_SC_DP], "dp=%" G_GINT64_FORMAT " (--data-parallel-size)", t->dp);
+    DEF(k[TM_SC_BATCH], "batch_per_gpu=%" G_GINT64_FORMAT " (--batch)", m->o->batch);
+    DEF(k[TM_SC_SEQ_LEN], "seq_len=%" G_GINT64_FORMAT " (--input-len)", m->o->input_len);
+    DEF(k[TM_SC_DECODE], "decode_tokens=%" G_GINT64_FORMAT " (--decode-tokens)",
+        m->o->decode_tokens);
+    DEF(k[TM_SC_GRAD_ACCUM], "grad_accum=%d", 1);
+    DEF(k[TM_SC_MODEL], "model=%s", t->model ? t->model : TM_CALIB_DEFAULT_MODEL " (default)");
+    DEF(k[TM_SC_HARDWARE], "hardware=%s",
         t->hardware ? t->hardware : TM_CALIB_DEFAULT_HARDWARE " (default)");
 #undef DEF
     m->info->defaulted = g_string_free(g, g->len == 0);
@@ -696,11 +677,12 @@ import_measurements(imp *m, GError **error)
         return FALSE;
     }
     report_defaults(m, &l);
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
-        ms_row r;
+        tm_scenario r;
         g_auto(row_opts) o = {0};
-        if (!ms_row_get(m, &l, &r, error) || !row_options(m, l.cfg, TM_CALIBRATION_NONE, &o, error))
+        if (!row_options(m, &l.sc, TM_CALIBRATION_NONE, &o, &r, error))
             return FALSE;
         bool has_p = !cell_empty(m, l.ms[MS_PREFILL]), has_d = !cell_empty(m, l.ms[MS_DECODE]);
         if (!has_p && !has_d) {
@@ -713,15 +695,15 @@ import_measurements(imp *m, GError **error)
         if ((has_p && !cell_time(m, l.ms[MS_PREFILL], 1e-3, &yp, error)) ||
             (has_d && !cell_time(m, l.ms[MS_DECODE], 1e-3, &yd, error)))
             return FALSE;
-        if (has_d && r.dec < 1) {
-            base_csv_set_error(m->c, l.ms[MS_DEC], error,
+        if (has_d && r.decode_tokens < 1) {
+            base_csv_set_error(m->c, l.sc.col[TM_SC_DECODE], error,
                                "must be ≥ 1 when measured_decode_ms is given");
             return FALSE;
         }
         g_autofree char *ok = options_key(&o);
-        g_autofree char *dkey = g_strdup_printf("%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT
-                                                "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
-                                                ok, r.batch, r.seq, r.dec, r.ga);
+        g_autofree char *dkey = g_strdup_printf(
+            "%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT,
+            ok, r.batch, r.seq_len, r.decode_tokens, r.grad_accum);
         if (!check_duplicate(m, dkey, "same configuration and shape", error))
             return FALSE;
         peak *k = row_peak(m, &o, false, error);
@@ -733,50 +715,53 @@ import_measurements(imp *m, GError **error)
         tm_batch b;
         if (has_p) {
             stepacc a = {0};
-            scenario_prefill(&b, k->topk, r.batch, r.seq);
+            tm_scenario_prefill_batch(&b, k->topk, &r);
             stepacc_add(&a, k, &b, NULL, COMM_ALL);
-            stepacc_scale(&a, (double)r.ga);
+            stepacc_scale(&a, (double)r.grad_accum);
             g_autofree char *desc =
                 g_strdup_printf("prefill batch=%" G_GINT64_FORMAT " seq_len=%" G_GINT64_FORMAT
                                 " tp=%" G_GINT64_FORMAT,
-                                r.batch, r.seq, o.tp);
+                                r.batch, r.seq_len, o.tp);
             add_step_sample(m, yp, &a, config, desc);
         }
         if (has_d) {
             stepacc a = {0};
-            for (int64_t j = 0; j < r.dec; j++) {
-                scenario_decode(&b, k->topk, r.batch, r.seq, j);
+            for (int64_t j = 0; j < r.decode_tokens; j++) {
+                tm_scenario_decode_batch(&b, k->topk, &r, j);
                 stepacc_add(&a, k, &b, NULL, COMM_ALL);
             }
-            stepacc_scale(&a, (double)r.ga);
+            stepacc_scale(&a, (double)r.grad_accum);
             g_autofree char *desc =
                 g_strdup_printf("decode batch=%" G_GINT64_FORMAT " seq_len=%" G_GINT64_FORMAT
                                 " decode_tokens=%" G_GINT64_FORMAT " tp=%" G_GINT64_FORMAT,
-                                r.batch, r.seq, r.dec, o.tp);
+                                r.batch, r.seq_len, r.decode_tokens, o.tp);
             add_step_sample(m, yd, &a, config, desc);
         }
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* ---- steps CSV ---------------------------------------------------------------------------- */
 
 enum { ST_PT, ST_PS, ST_PC, ST_DS, ST_DC, ST_SAMPLED, ST_MS, ST_N };
 
-static const char *const st_cols[ST_N] = {"prefill_tokens",  "prefill_seqs",   "prefill_context",
-                                          "decode_seqs",     "decode_context", "sampled",
-                                          "measured_step_ms"};
+#define STEP_MAX_SEQS   1000000    /* sequences in one step (prefill or decode) */
+#define STEP_MAX_TOKENS 1000000000 /* tokens in one step, and a mean context */
+
+static const char *const st_cols[] = {
+    "prefill_tokens", "prefill_seqs", "prefill_context",  "decode_seqs",
+    "decode_context", "sampled",      "measured_step_ms", NULL};
+G_STATIC_ASSERT(BASE_STRV_N(st_cols) == ST_N);
 
 typedef struct {
-    int cfg[CFG_N];
+    tm_scenario_layout cfg; /* configuration columns (shape columns unused) */
     int st[ST_N];
 } st_layout;
 
 static void
 st_layout_get(imp *m, st_layout *l)
 {
-    for (int i = 0; i < CFG_N; i++)
-        l->cfg[i] = base_csv_col(m->c, cfg_cols[i]);
+    tm_scenario_layout_get(m->c, &l->cfg);
     for (int i = 0; i < ST_N; i++)
         l->st[i] = base_csv_col(m->c, st_cols[i]);
 }
@@ -790,8 +775,9 @@ cell_mean(imp *m, int col, double *out, GError **error)
     }
     if (!cell_double(m, col, out, error))
         return FALSE;
-    if (*out < 0) {
-        base_csv_set_error(m->c, col, error, "must be ≥ 0, got %g", *out);
+    if (*out < 0 || *out > STEP_MAX_TOKENS) {
+        base_csv_set_error(m->c, col, error, "must be between 0 and %g, got %g",
+                           (double)STEP_MAX_TOKENS, *out);
         return FALSE;
     }
     return TRUE;
@@ -800,9 +786,12 @@ cell_mean(imp *m, int col, double *out, GError **error)
 static gboolean
 st_row_get(imp *m, const st_layout *l, step_row *r, GError **error)
 {
-    if (!cell_int_def(m, l->st[ST_PT], 0, 0, &r->prefill_tokens, error) ||
-        !cell_int_def(m, l->st[ST_DS], 0, 0, &r->decode_seqs, error) ||
-        !cell_int_def(m, l->st[ST_PS], r->prefill_tokens > 0 ? 1 : 0, 0, &r->prefill_seqs, error) ||
+    /* Bounds: a step prices one tm_batch_add per sequence, and a step of more than
+     * STEP_MAX_SEQS sequences or STEP_MAX_TOKENS tokens is no measured vLLM step. */
+    if (!cell_count(m, l->st[ST_PT], 0, STEP_MAX_TOKENS, &r->prefill_tokens, error) ||
+        !cell_count(m, l->st[ST_DS], 0, STEP_MAX_SEQS, &r->decode_seqs, error) ||
+        !cell_count(m, l->st[ST_PS], r->prefill_tokens > 0 ? 1 : 0, STEP_MAX_SEQS, &r->prefill_seqs,
+                    error) ||
         !cell_mean(m, l->st[ST_PC], &r->prefill_context, error) ||
         !cell_mean(m, l->st[ST_DC], &r->decode_context, error))
         return FALSE;
@@ -855,13 +844,14 @@ import_steps(imp *m, GError **error)
                     "%s:1: needs a prefill_tokens or decode_seqs column", base_csv_name(m->c));
         return FALSE;
     }
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         step_row r;
         g_auto(row_opts) o = {0};
         double y;
         if (!st_row_get(m, &l, &r, error) || !cell_time(m, ycol, 1e-3, &y, error) ||
-            !row_options(m, l.cfg, TM_CALIBRATION_NONE, &o, error))
+            !row_options(m, &l.cfg, TM_CALIBRATION_NONE, &o, NULL, error))
             return FALSE;
         g_autofree char *text = row_text(m);
         if (!check_duplicate(m, text, "identical row", error))
@@ -882,7 +872,7 @@ import_steps(imp *m, GError **error)
             r.prefill_tokens, r.prefill_seqs, r.prefill_context, r.decode_seqs, r.decode_context);
         add_step_sample(m, y, &a, config, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* ---- table formats: shapes, hardware, metadata ------------------------------------------ */
@@ -1135,9 +1125,10 @@ import_vidur_mlp(imp *m, GError **error)
                                         "n_expanded_embd",
                                         "vocab_size",
                                         "num_tokens",
-                                        "num_tensor_parallel_workers"};
-    int sc[G_N_ELEMENTS(shape)], oc[G_N_ELEMENTS(vidur_ops)];
-    for (size_t i = 0; i < G_N_ELEMENTS(shape); i++)
+                                        "num_tensor_parallel_workers",
+                                        NULL};
+    int sc[BASE_STRV_N(shape)], oc[G_N_ELEMENTS(vidur_ops)];
+    for (size_t i = 0; i < BASE_STRV_N(shape); i++)
         if (!need_col(m, shape[i], &sc[i], error))
             return FALSE;
     int gated = base_csv_col(m->c, "use_gated_mlp");
@@ -1147,10 +1138,11 @@ import_vidur_mlp(imp *m, GError **error)
     }
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
-        int64_t v[G_N_ELEMENTS(shape)];
-        for (size_t i = 0; i < G_N_ELEMENTS(shape); i++)
+        int64_t v[BASE_STRV_N(shape)];
+        for (size_t i = 0; i < BASE_STRV_N(shape); i++)
             if (!cell_int(m, sc[i], 1, &v[i], error))
                 return FALSE;
         if (gated >= 0 && g_ascii_strcasecmp(base_csv_field(m->c, (size_t)gated), "true") != 0) {
@@ -1190,7 +1182,7 @@ import_vidur_mlp(imp *m, GError **error)
             add_sample(m, key, y, &op, 1, &sm, desc);
         }
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static gboolean
@@ -1198,16 +1190,18 @@ import_vidur_attention(imp *m, GError **error)
 {
     static const char *const names[] = {
         "n_embd",     "n_q_head",           "n_kv_head",     "num_tensor_parallel_workers",
-        "batch_size", "prefill_chunk_size", "kv_cache_size", "is_prefill"};
-    int c[G_N_ELEMENTS(names)];
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        "batch_size", "prefill_chunk_size", "kv_cache_size", "is_prefill",
+        NULL};
+    int c[BASE_STRV_N(names)];
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int yp = base_csv_col(m->c, "time_stats.attn_prefill.median");
     int yd = base_csv_col(m->c, "time_stats.attn_decode.median");
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         int64_t v[7];
         for (size_t i = 0; i < 7; i++)
@@ -1257,7 +1251,7 @@ import_vidur_attention(imp *m, GError **error)
             prefill ? "attn_prefill" : "attn_decode", batch, chunk, ctx);
         add_sample(m, key, y, ops, n, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* A collective sample: bandwidth part scaled by βx, the link latency as a fixed offset (the
@@ -1310,7 +1304,8 @@ import_vidur_network(imp *m, GError **error)
     dc = base_csv_col(m->c, "devices_per_node");
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         const char *coll = base_csv_field(m->c, (size_t)cc);
         tm_collective kind;
@@ -1350,7 +1345,7 @@ import_vidur_network(imp *m, GError **error)
             g_strdup_printf("%s|%" G_GINT64_FORMAT "|%" G_GINT64_FORMAT, coll, n, bytes);
         add_collective(m, kind, coll, (double)n, (double)bytes, be, y, config, key);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* ---- aiconfigurator ------------------------------------------------------------------------ */
@@ -1385,7 +1380,8 @@ import_aic_gemm(imp *m, GError **error)
     dc = base_csv_col(m->c, "gemm_dtype");
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         int64_t mm, nn, kk;
         double y, bw = 2.0;
@@ -1408,22 +1404,24 @@ import_aic_gemm(imp *m, GError **error)
         sample_meta sm = {TM_REGIME_LINEAR, config, 1.0, 0.0, 0.0, 0.0, 0.0, NULL};
         add_sample(m, key, y, &op, 1, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static gboolean
 import_aic_attention(imp *m, GError **error)
 {
     static const char *const names[] = {"batch_size", "isl",  "num_heads", "num_key_value_heads",
-                                        "head_dim",   "step", "latency",   "op_name"};
-    int c[G_N_ELEMENTS(names)];
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+                                        "head_dim",   "step", "latency",   "op_name",
+                                        NULL};
+    int c[BASE_STRV_N(names)];
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int kvc = base_csv_col(m->c, "kv_cache_dtype"), bwc = base_csv_col(m->c, "beam_width");
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         const char *opn = base_csv_field(m->c, (size_t)c[7]);
         bool context = strcmp(opn, "context_attention") == 0;
@@ -1485,7 +1483,7 @@ import_aic_attention(imp *m, GError **error)
                                                 opn, batch, isl, step, heads, kv);
         add_sample(m, key, y, ops, n, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static gboolean
@@ -1499,7 +1497,8 @@ import_aic_comm(imp *m, bool nccl, GError **error)
     kc = base_csv_col(m->c, "kernel_source");
     if (!resolve_table(m, false, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         if (!nccl && kc >= 0 && strstr(base_csv_field(m->c, (size_t)kc), "eager") != NULL) {
             /* vLLM captures its decode steps in CUDA graphs; eager rows add Python launch
@@ -1526,7 +1525,7 @@ import_aic_comm(imp *m, bool nccl, GError **error)
                                                base_csv_field(m->c, (size_t)dc));
         add_collective(m, kind, opn, (double)n, bytes, m->hw.default_backend, y, config, key);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* ---- LLMServingSim ------------------------------------------------------------------------ */
@@ -1573,7 +1572,8 @@ import_lss_layers(imp *m, bool per_seq, GError **error)
         return FALSE;
     g_autofree char *config = g_strdup_printf("%s tp=%" G_GINT64_FORMAT " %s", m->model_name, m->tp,
                                               per_seq ? "per-sequence" : "dense");
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         const char *layer = base_csv_field(m->c, (size_t)lc);
         const char *opname = lss_op(layer);
@@ -1610,14 +1610,14 @@ import_lss_layers(imp *m, bool per_seq, GError **error)
             g_strdup_printf("%s %s=%" G_GINT64_FORMAT, layer, per_seq ? "sequences" : "tokens", n);
         add_sample(m, key, y, &op, 1, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static gboolean
 import_lss_attention(imp *m, GError **error)
 {
-    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode", "kv_decode",
-                                        "time_us"};
+    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode",
+                                        "kv_decode",     "time_us",    NULL};
     int c[5];
     for (int i = 0; i < 5; i++)
         if (!need_col(m, names[i], &c[i], error))
@@ -1629,7 +1629,8 @@ import_lss_attention(imp *m, GError **error)
         return FALSE;
     g_autofree char *config =
         g_strdup_printf("%s tp=%" G_GINT64_FORMAT " attention", m->model_name, m->tp);
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         int64_t v[4];
         double y;
@@ -1663,7 +1664,7 @@ import_lss_attention(imp *m, GError **error)
                             v[0], v[1], v[2], v[3]);
         add_sample(m, key, y, ops, n, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* v0 profiler layers: separate q/k/v and gate/up GEMMs (priced with tm_gemm_work on the model's
@@ -1683,7 +1684,8 @@ import_lss_v0(imp *m, GError **error)
         g_prefix_error(error, "%s: ", m->path);
         return FALSE;
     }
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         int64_t in, kv, tp;
         double y;
@@ -1748,7 +1750,7 @@ import_lss_v0(imp *m, GError **error)
                                                 layer, in, kv, tp);
         add_sample(m, key, y, ops, n, &sm, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* ---- composed steps --------------------------------------------------------------------- */
@@ -1896,14 +1898,15 @@ read_layers(imp *m, const char *path, const char *xcol, GHashTable *out, GError 
     if (!open_table(m, path, error) || !need_col(m, "layer", &lc, error) ||
         !need_col(m, xcol, &xc, error) || !need_col(m, "time_us", &yc, error))
         return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         int64_t x;
         double y;
         if (!cell_int(m, xc, 1, &x, error) || !cell_time(m, yc, 1e-6, &y, error))
             return FALSE;
         series_add(series_get(out, base_csv_field(m->c, (size_t)lc)), (double)x, y);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static gboolean
@@ -1923,10 +1926,10 @@ compose_profile(imp *m, const char *dir, GError **error)
     g_autoptr(GHashTable) ss = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, series_free);
     if (!read_layers(m, dense, "tokens", ds, error) || !read_layers(m, seq, "sequences", ss, error))
         return FALSE;
-    static const char *const per_layer[] = {"layernorm",    "qkv_proj", "o_proj",
-                                            "gate_up_proj", "act_fn",   "down_proj"};
-    static const char *const per_step[] = {"embedding", "final_layernorm"};
-    for (size_t i = 0; i < G_N_ELEMENTS(per_layer); i++) {
+    static const char *const per_layer[] = {"layernorm", "qkv_proj",  "o_proj", "gate_up_proj",
+                                            "act_fn",    "down_proj", NULL};
+    static const char *const per_step[] = {"embedding", "final_layernorm", NULL};
+    for (size_t i = 0; i < BASE_STRV_N(per_layer); i++) {
         if (g_hash_table_lookup(ds, per_layer[i]) == NULL) {
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                         "%s: no %s rows: this profile cannot be composed into steps%s", dense,
@@ -1938,7 +1941,7 @@ compose_profile(imp *m, const char *dir, GError **error)
             return FALSE;
         }
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(per_step); i++) {
+    for (size_t i = 0; i < BASE_STRV_N(per_step); i++) {
         if (g_hash_table_lookup(ds, per_step[i]) == NULL) {
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: no %s rows", dense, per_step[i]);
             return FALSE;
@@ -1954,14 +1957,15 @@ compose_profile(imp *m, const char *dir, GError **error)
     g_autofree char *config =
         g_strdup_printf("%s tp=%" G_GINT64_FORMAT " steps", m->model_name, m->tp);
     int c[5];
-    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode", "kv_decode",
-                                        "time_us"};
+    static const char *const names[] = {"prefill_chunk", "kv_prefill", "n_decode",
+                                        "kv_decode",     "time_us",    NULL};
     if (!open_table(m, att, error))
         return FALSE;
     for (int i = 0; i < 5; i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         m->info->rows++;
         int64_t v[4];
         double ya;
@@ -1977,7 +1981,7 @@ compose_profile(imp *m, const char *dir, GError **error)
         }
         double layer = ya, t, step = 0.0;
         bool ok = true;
-        for (size_t i = 0; i < G_N_ELEMENTS(per_layer) && ok; i++) {
+        for (size_t i = 0; i < BASE_STRV_N(per_layer) && ok; i++) {
             ok = series_at(g_hash_table_lookup(ds, per_layer[i]), T, &t);
             /* two RMSNorms per layer (input and post-attention) */
             layer += strcmp(per_layer[i], "layernorm") == 0 ? 2.0 * t : t;
@@ -1986,7 +1990,7 @@ compose_profile(imp *m, const char *dir, GError **error)
             ok = series_at(rot, T, &t);
             layer += t;
         }
-        for (size_t i = 0; i < G_N_ELEMENTS(per_step) && ok; i++) {
+        for (size_t i = 0; i < BASE_STRV_N(per_step) && ok; i++) {
             ok = series_at(g_hash_table_lookup(ds, per_step[i]), T, &t);
             step += t;
         }
@@ -2014,7 +2018,7 @@ compose_profile(imp *m, const char *dir, GError **error)
                                                 v[0], v[1], v[2], v[3]);
         add_step_sample(m, y, &a, config, desc);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 /* The preset a Vidur profile file is named after ("compute_h100_meta-llama_Llama-2-7b-hf_mlp.csv"
@@ -2027,8 +2031,8 @@ vidur_model(const char *base)
         s[strlen(s) - strlen("_mlp.csv")] = '\0';
     const char *name = strrchr(s, '_') != NULL ? strrchr(s, '_') + 1 : s;
     g_autofree char *n = g_strdup(name);
-    static const char *const suffixes[] = {"-hf", "-instruct"};
-    for (size_t i = 0; i < G_N_ELEMENTS(suffixes); i++)
+    static const char *const suffixes[] = {"-hf", "-instruct", NULL};
+    for (size_t i = 0; i < BASE_STRV_N(suffixes); i++)
         if (g_str_has_suffix(n, suffixes[i]))
             n[strlen(n) - strlen(suffixes[i])] = '\0';
     return g_steal_pointer(&n);
@@ -2068,15 +2072,17 @@ static gboolean
 read_aic_attention(imp *m, const char *path, GHashTable *by_key, GPtrArray *list, GError **error)
 {
     static const char *const names[] = {"batch_size", "isl",  "num_heads", "num_key_value_heads",
-                                        "head_dim",   "step", "latency",   "op_name"};
-    int c[G_N_ELEMENTS(names)];
+                                        "head_dim",   "step", "latency",   "op_name",
+                                        NULL};
+    int c[BASE_STRV_N(names)];
     if (!open_table(m, path, error))
         return FALSE;
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    for (size_t i = 0; i < BASE_STRV_N(names); i++)
         if (!need_col(m, names[i], &c[i], error))
             return FALSE;
     int kvc = base_csv_col(m->c, "kv_cache_dtype");
-    while (base_csv_next(m->c, error)) {
+    int more;
+    while ((more = base_csv_next(m->c, error)) > 0) {
         const char *opn = base_csv_field(m->c, (size_t)c[7]);
         bool context = strcmp(opn, "context_attention") == 0;
         if (!context && strcmp(opn, "generation_attention") != 0) {
@@ -2110,7 +2116,7 @@ read_aic_attention(imp *m, const char *path, GHashTable *by_key, GPtrArray *list
         }
         g_array_append_val(e->y, y);
     }
-    return error == NULL || *error == NULL;
+    return more == 0;
 }
 
 static double
@@ -2163,10 +2169,12 @@ compose_tables(imp *m,
                                         "n_expanded_embd",
                                         "vocab_size",
                                         "num_tokens",
-                                        "num_tensor_parallel_workers"};
-    int sc[G_N_ELEMENTS(shape)];
+                                        "num_tensor_parallel_workers",
+                                        NULL};
+    int sc[BASE_STRV_N(shape)];
+    int more = 0;
     gboolean ok = open_table(m, mlp, error);
-    for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+    for (size_t i = 0; ok && i < BASE_STRV_N(shape); i++)
         ok = need_col(m, shape[i], &sc[i], error);
     int oc[G_N_ELEMENTS(vidur_layer_ops)];
     for (size_t i = 0; ok && i < G_N_ELEMENTS(vidur_layer_ops); i++) {
@@ -2179,9 +2187,9 @@ compose_tables(imp *m,
         g_prefix_error(error, "%s: the Vidur model (pass --model): ", mlp);
         ok = FALSE;
     }
-    while (ok && base_csv_next(m->c, error)) {
-        int64_t v[G_N_ELEMENTS(shape)];
-        for (size_t i = 0; ok && i < G_N_ELEMENTS(shape); i++)
+    while (ok && (more = base_csv_next(m->c, error)) > 0) {
+        int64_t v[BASE_STRV_N(shape)];
+        for (size_t i = 0; ok && i < BASE_STRV_N(shape); i++)
             ok = cell_int(m, sc[i], 1, &v[i], error);
         if (!ok)
             break;
@@ -2210,6 +2218,8 @@ compose_tables(imp *m,
                 series_add(series_get(vid, key), (double)v[5], y);
         }
     }
+    if (ok && more < 0)
+        ok = FALSE;
     /* aiconfigurator attention and all-reduce */
     g_autoptr(GHashTable) akeys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_autoptr(GPtrArray) alist = g_ptr_array_new_with_free_func(att_entry_free);
@@ -2222,7 +2232,7 @@ compose_tables(imp *m,
         ok = open_table(m, allreduce, error) && need_col(m, "num_gpus", &gc, error) &&
              need_col(m, "message_size", &mc, error) && need_col(m, "latency", &yc, error);
         kc = ok ? base_csv_col(m->c, "kernel_source") : -1;
-        while (ok && base_csv_next(m->c, error)) {
+        while (ok && (more = base_csv_next(m->c, error)) > 0) {
             if (kc >= 0 && strstr(base_csv_field(m->c, (size_t)kc), "eager") != NULL)
                 continue; /* CUDA-graph rows, as vLLM runs its steps */
             int64_t n, elems;
@@ -2234,7 +2244,7 @@ compose_tables(imp *m,
                 series_add(series_get(ars, key), (double)elems, y);
         }
     }
-    if (ok && error != NULL && *error != NULL)
+    if (ok && more < 0)
         ok = FALSE;
     base_csv_free(g_steal_pointer(&m->c));
     g_free(m->base);
@@ -2572,6 +2582,13 @@ open_input(imp *m, const char *path, tm_calib_format forced, GError **error)
     m->base = g_path_get_basename(path);
     const char *why = NULL;
     tm_calib_format f = forced != TM_CALIB_FMT_AUTO ? forced : detect(m->c, &why);
+    /* --predict also reads a plain scenarios CSV (shape columns, no measured ones) */
+    if (f == TM_CALIB_FMT_AUTO && why == NULL && m->predicting) {
+        tm_scenario_layout l;
+        tm_scenario_layout_get(m->c, &l);
+        if (l.col[TM_SC_BATCH] >= 0 || l.col[TM_SC_SEQ_LEN] >= 0 || l.col[TM_SC_DECODE] >= 0)
+            f = TM_CALIB_FMT_MEASUREMENTS;
+    }
     if (f == TM_CALIB_FMT_AUTO) {
         if (why != NULL) {
             g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: %s", path, why);
@@ -2580,7 +2597,7 @@ open_input(imp *m, const char *path, tm_calib_format forced, GError **error)
         GString *cols = g_string_new(NULL);
         for (size_t i = 0; i < base_csv_ncols(m->c) && i < 8; i++)
             g_string_append_printf(cols, "%s%s", i ? ", " : "", base_csv_colname(m->c, i));
-        g_autofree char *all = g_strjoinv(", ", (char **)(uintptr_t)(fmt_names + 1));
+        g_autofree char *all = base_strv_join(fmt_names + 1, ", "); /* all but "auto" */
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "%s:1: cannot tell the input format from the header (%s%s); force one with "
                     "--input-format (%s)",
@@ -2748,24 +2765,6 @@ tm_calib_compose_tables(tm_calib_data *d,
 
 /* ---- predictions ------------------------------------------------------------------------- */
 
-static void
-put_field(GString *g, const char *s, bool first)
-{
-    if (!first)
-        g_string_append_c(g, ',');
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        g_string_append(g, s);
-        return;
-    }
-    g_string_append_c(g, '"');
-    for (const char *c = s; *c; c++) {
-        if (*c == '"')
-            g_string_append_c(g, '"');
-        g_string_append_c(g, *c);
-    }
-    g_string_append_c(g, '"');
-}
-
 gboolean
 tm_calib_predict_csv(const char *path,
                      const tm_calib_import_opts *o,
@@ -2777,6 +2776,7 @@ tm_calib_predict_csv(const char *path,
     tm_calib_import_info info = {0};
     imp m;
     imp_init(&m, NULL, o, &info);
+    m.predicting = true;
     gboolean ok = open_input(&m, path, o->format, error);
     bool steps = info.format == TM_CALIB_FMT_STEPS;
     if (ok && !steps && info.format != TM_CALIB_FMT_MEASUREMENTS) {
@@ -2787,8 +2787,8 @@ tm_calib_predict_csv(const char *path,
     }
     const char *cal = o->tm->calibration;
     static const char *const add_sc[] = {"predicted_prefill_ms", "predicted_decode_ms",
-                                         "prefill_ape", "decode_ape"};
-    static const char *const add_st[] = {"predicted_step_ms", "step_ape"};
+                                         "prefill_ape", "decode_ape", NULL};
+    static const char *const add_st[] = {"predicted_step_ms", "step_ape", NULL};
     const char *const *add = steps ? add_st : add_sc;
     size_t nadd = steps ? 2 : 4;
     double sum[3] = {0, 0, 0};
@@ -2804,12 +2804,12 @@ tm_calib_predict_csv(const char *path,
             for (size_t j = 0; j < nadd; j++)
                 keep[i] &= strcmp(name, add[j]) != 0;
             if (keep[i]) {
-                put_field(out, name, first);
+                base_csv_put_field(out, name, first);
                 first = false;
             }
         }
         for (size_t j = 0; j < nadd; j++) {
-            put_field(out, add[j], first);
+            base_csv_put_field(out, add[j], first);
             first = false;
         }
         g_string_append_c(out, '\n');
@@ -2817,10 +2817,11 @@ tm_calib_predict_csv(const char *path,
         st_layout sl;
         ms_layout_get(&m, &ml);
         st_layout_get(&m, &sl);
-        const int *cfg = steps ? sl.cfg : ml.cfg;
-        while (ok && base_csv_next(m.c, error)) {
+        int more = 0;
+        while (ok && (more = base_csv_next(m.c, error)) > 0) {
             g_auto(row_opts) opt = {0};
-            ok = row_options(&m, cfg, cal, &opt, error);
+            tm_scenario sc = {0};
+            ok = row_options(&m, steps ? &sl.cfg : &ml.sc, cal, &opt, steps ? NULL : &sc, error);
             peak *k = ok ? row_peak(&m, &opt, true, error) : NULL;
             ok = k != NULL;
             char *vals[4] = {NULL, NULL, NULL, NULL};
@@ -2843,8 +2844,6 @@ tm_calib_predict_csv(const char *path,
                     }
                 }
             } else if (ok) {
-                ms_row r;
-                ok = ms_row_get(&m, &ml, &r, error);
                 double y[2] = {0, 0};
                 bool has[2] = {!cell_empty(&m, ml.ms[MS_PREFILL]),
                                !cell_empty(&m, ml.ms[MS_DECODE])};
@@ -2853,16 +2852,10 @@ tm_calib_predict_csv(const char *path,
                         ok = cell_time(&m, ml.ms[MS_PREFILL + i], 1e-3, &y[i], error);
                 if (ok) {
                     double t[2] = {0, 0};
-                    scenario_prefill(&b, k->topk, r.batch, r.seq);
-                    t[0] = tm_step_s(k->tm, &b, NULL) * (double)r.ga;
-                    for (int64_t j = 0; j < r.dec; j++) {
-                        scenario_decode(&b, k->topk, r.batch, r.seq, j);
-                        t[1] += tm_step_s(k->tm, &b, NULL);
-                    }
-                    t[1] *= (double)r.ga;
+                    tm_scenario_price(k->tm, k->topk, &sc, &t[0], &t[1]);
                     for (int i = 0; i < 2; i++) {
                         vals[i] = g_strdup_printf("%.4f", t[i] * 1e3);
-                        if (has[i] && (i == 0 || r.dec > 0)) {
+                        if (has[i] && (i == 0 || sc.decode_tokens > 0)) {
                             double ape = fabs(t[i] - y[i]) / y[i];
                             vals[2 + i] = g_strdup_printf("%.4f", ape);
                             sum[i] += ape;
@@ -2875,12 +2868,12 @@ tm_calib_predict_csv(const char *path,
                 first = true;
                 for (size_t i = 0; i < nc; i++) {
                     if (keep[i]) {
-                        put_field(out, base_csv_field(m.c, i), first);
+                        base_csv_put_field(out, base_csv_field(m.c, i), first);
                         first = false;
                     }
                 }
                 for (size_t j = 0; j < nadd; j++) {
-                    put_field(out, vals[j] != NULL ? vals[j] : "", first);
+                    base_csv_put_field(out, vals[j] != NULL ? vals[j] : "", first);
                     first = false;
                 }
                 g_string_append_c(out, '\n');
@@ -2888,7 +2881,7 @@ tm_calib_predict_csv(const char *path,
             for (int i = 0; i < 4; i++)
                 g_free(vals[i]);
         }
-        if (ok && error != NULL && *error != NULL)
+        if (ok && more < 0)
             ok = FALSE;
     }
     for (int i = 0; i < 3; i++) {

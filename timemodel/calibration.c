@@ -19,24 +19,31 @@ static const char *const top_keys[] = {"format",
                                        "per_output_token_s",
                                        "fit",
                                        "notes",
-                                       "sources"};
-static const char *const coef_keys[] = {
-    "beta0_s",           "beta_compute",     "beta_memory",         "beta_attn_compute",
-    "beta_attn_memory",  "beta_elem_memory", "beta_mixdec_compute", "beta_mixdec_memory",
-    "beta_comm",         "beta_seq_s",       "beta_kernel_s",       "beta_attn_kernel_s",
-    "beta_elem_kernel_s"};
+                                       "sources",
+                                       NULL};
+static const char *const coef_keys[] = {"beta0_s",
+                                        "beta_compute",
+                                        "beta_memory",
+                                        "beta_attn_compute",
+                                        "beta_attn_memory",
+                                        "beta_elem_memory",
+                                        "beta_mixdec_compute",
+                                        "beta_mixdec_memory",
+                                        "beta_comm",
+                                        "beta_seq_s",
+                                        "beta_kernel_s",
+                                        "beta_attn_kernel_s",
+                                        "beta_elem_kernel_s",
+                                        NULL};
 
 static gboolean
-check_keys(const json_t *o, const char *const *keys, size_t n, const char *where, GError **error)
+check_keys(json_t *o, const char *const *keys, const char *where, GError **error)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)o, k, v) {
-        bool ok = false;
-        for (size_t i = 0; i < n && !ok; i++)
-            ok = strcmp(k, keys[i]) == 0;
-        if (!ok) {
-            g_autofree char *close = base_suggest(k, keys, n);
+    json_object_foreach(o, k, v) {
+        if (base_strv_index(keys, k) < 0) {
+            g_autofree char *close = base_suggest(k, keys);
             g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: unknown key '%s'%s%s%s", where, k,
                         close ? " (did you mean " : "", close ? close : "", close ? "?)" : "");
             return FALSE;
@@ -74,7 +81,7 @@ inverse(double beta)
 }
 
 gboolean
-tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, GError **error)
+tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError **error)
 {
     memset(c, 0, sizeof *c);
     if (!json_is_object(j)) {
@@ -87,7 +94,7 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
                     TM_CALIBRATION_FORMAT);
         return FALSE;
     }
-    if (!check_keys(j, top_keys, G_N_ELEMENTS(top_keys), name, error))
+    if (!check_keys(j, top_keys, name, error))
         return FALSE;
     const json_t *form = json_object_get(j, "form");
     if (form != NULL && !(json_is_string(form) && (strcmp(json_string_value(form), "linear") == 0 ||
@@ -96,14 +103,14 @@ tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, G
                     name);
         return FALSE;
     }
-    const json_t *co = json_object_get(j, "coefficients");
+    json_t *co = json_object_get(j, "coefficients");
     g_autofree char *cw = g_strdup_printf("%s: coefficients", name);
     double bc = NAN, bm = NAN, bx = NAN, bac = NAN, bam = NAN, bem = NAN, bmc = NAN, bmm = NAN;
     if (co != NULL && !json_is_object(co)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: expected an object", cw);
         return FALSE;
     }
-    if (co != NULL && (!check_keys(co, coef_keys, G_N_ELEMENTS(coef_keys), cw, error) ||
+    if (co != NULL && (!check_keys(co, coef_keys, cw, error) ||
                        !number(co, "beta0_s", 0, 10, &c->step_overhead_s, cw, error) ||
                        !number(co, "beta_seq_s", 0, 10, &c->per_seq_overhead_s, cw, error) ||
                        !number(co, "beta_kernel_s", 0, 1, &c->kernel_s[0], cw, error) ||

@@ -51,8 +51,7 @@ typedef struct tm_calibration {
     double request_overhead_s, per_output_token_s;
 } tm_calibration;
 
-gboolean
-tm_calibration_from_json(tm_calibration *c, const json_t *j, const char *name, GError **error);
+gboolean tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError **error);
 /* A preset name (embedded "calibrations/<name>.json") or a path. */
 gboolean tm_calibration_load(tm_calibration *c, const char *name_or_path, GError **error);
 void tm_calibration_clear(tm_calibration *c);

@@ -150,11 +150,11 @@ fail:
 
 /* Objects merge recursively; any other value in OVER replaces BASE's. */
 static void
-merge_into(json_t *base, const json_t *over)
+merge_into(json_t *base, json_t *over)
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)over, k, v) {
+    json_object_foreach(over, k, v) {
         json_t *b = json_object_get(base, k);
         if (json_is_object(b) && json_is_object(v))
             merge_into(b, v);

@@ -385,8 +385,7 @@ tm__load_named_json(const char *dir, const char *kind, const char *name_or_path,
     }
     g_autofree char *prefix = g_strdup_printf("%s/", dir);
     g_auto(GStrv) names = base_asset_list(prefix, ".json");
-    g_autofree char *close =
-        base_suggest(name_or_path, (const char *const *)names, g_strv_length(names));
+    g_autofree char *close = base_suggest(name_or_path, (const char *const *)names);
     g_autofree char *all = g_strjoinv(", ", names);
     if (names[0] == NULL)
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,

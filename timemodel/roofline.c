@@ -13,6 +13,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/match.h"
+
 /* A GEMM priced per row of its M dimension: F = m·f, B = w + m·a (tm_gemm_work at m = 0, 1). */
 typedef struct {
     double f; /* 2·n·k */
@@ -47,7 +49,7 @@ typedef struct {
     double inv_link, lat;
 } roofline;
 
-static const char *const row_names[TM_ROW_COUNT] = {
+static const char *const row_names[] = {
     [TM_ROW_QKV] = "qkv",
     [TM_ROW_ATTENTION] = "attention",
     [TM_ROW_OPROJ] = "o-proj",
@@ -58,7 +60,9 @@ static const char *const row_names[TM_ROW_COUNT] = {
     [TM_ROW_INDEXER] = "indexer",
     [TM_ROW_COLLECTIVES] = "collectives",
     [TM_ROW_OVERHEAD] = "overhead",
+    NULL,
 };
+G_STATIC_ASSERT(BASE_STRV_N(row_names) == TM_ROW_COUNT);
 
 const char *
 tm_row_name(tm_row_id r)

@@ -8,6 +8,7 @@
 
 #include "base/asset.h"
 #include "base/json.h"
+#include "base/match.h"
 
 struct tm_setup {
     tm_model_spec model;
@@ -332,8 +333,9 @@ tm_setup_to_json(const tm_setup *s)
         floors |= isfinite(s->kernel_s[k]);
     if (floors) {
         /* already included in step_overhead_us */
-        static const char *const names[TM_OPCLASS_COUNT] = {"gemm", "attention", "elementwise",
-                                                            "mixed_decode_attention"};
+        static const char *const names[] = {"gemm", "attention", "elementwise",
+                                            "mixed_decode_attention", NULL};
+        G_STATIC_ASSERT(BASE_STRV_N(names) == TM_OPCLASS_COUNT);
         json_t *kk = json_object();
         for (int k = 0; k < TM_OPCLASS_COUNT; k++) {
             json_t *e = json_object();

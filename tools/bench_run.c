@@ -57,19 +57,19 @@ run_child(uint64_t n, const run_args *a, const char *dir)
     g_autofree char *num = g_strdup_printf("%" PRIu64, n);
     g_autofree char *rate = g_strdup_printf("%g", a->rate);
     g_autofree char *reps = g_strdup_printf("%" PRId64, a->replicas);
-    const char *argv[] = {"--workload",     "synthetic",
-                          "--num-requests", num,
-                          "--rate",         rate,
-                          "--input-len",    "empirical:azure-conv-10min",
-                          "--output-len",   "empirical:azure-conv-10min",
-                          "--replicas",     reps,
-                          "--router",       "least_loaded",
-                          "--output-dir",   dir,
-                          "--seed",         "1",
-                          "--quiet"};
+    g_autofree char *out_dir = g_strdup(dir);
+    char *argv[] = {"--workload",     "synthetic",
+                    "--num-requests", num,
+                    "--rate",         rate,
+                    "--input-len",    "empirical:azure-conv-10min",
+                    "--output-len",   "empirical:azure-conv-10min",
+                    "--replicas",     reps,
+                    "--router",       "least_loaded",
+                    "--output-dir",   out_dir,
+                    "--seed",         "1",
+                    "--quiet"};
     GError *err = NULL;
-    if (!sim_config_parse_args(&cfg, NULL, G_N_ELEMENTS(argv), (char **)(uintptr_t)argv, NULL,
-                               &err)) {
+    if (!sim_config_parse_args(&cfg, NULL, G_N_ELEMENTS(argv), argv, NULL, &err)) {
         cr.rc = cli_fail(err, CLI_RUNTIME);
         sim_config_clear(&cfg);
         return cr;

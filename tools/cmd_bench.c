@@ -44,7 +44,9 @@ cmd_bench(int argc, char **argv)
              * must not count in the next one's peak RSS. */
             pid_t pid = fork();
             if (pid == 0) {
-                char *sub[] = {(char *)(uintptr_t)benches[i].name, NULL};
+                char name[64];
+                g_strlcpy(name, benches[i].name, sizeof name);
+                char *sub[] = {name, NULL};
                 int code = benches[i].fn(1, sub);
                 fflush(stdout);
                 _exit(code);

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/io.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "base/opts.h"
 #include "timemodel/calib_fit.h"
 #include "timemodel/calib_import.h"
@@ -93,10 +95,12 @@ static const base_opt rows[] = {
      "N", "measurements CSV: seq_len when the column is missing"},
     {"decode_tokens", "decode-tokens", BASE_OPT_INT, A(decode_tokens), "128", NULL, 0, 1e8,
      BASE_OPT_CLI_ONLY, "N", "measurements CSV: decode_tokens when the column is missing"},
-    {"predict", "predict", BASE_OPT_STRING, A(predict), NULL, NULL, 0, 0,
-     BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "CAL.json",
-     "apply this calibration (file or shipped name) to a scenarios or steps CSV instead of "
-     "fitting"},
+    /* not NULLABLE: "auto" (the hardware's shipped calibration) and "none" (uncalibrated) are
+     * calibrations to predict with, not "no --predict" */
+    {"predict", "predict", BASE_OPT_STRING, A(predict), NULL, NULL, 0, 0, BASE_OPT_CLI_ONLY,
+     "CAL.json",
+     "apply this calibration (file, shipped name, auto or none) to a scenarios or steps CSV "
+     "instead of fitting"},
     {"output", "output", BASE_OPT_STRING, A(output), NULL, NULL, 0, 0,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "FILE",
      "--predict: write the CSV here (default stdout)"},
@@ -127,6 +131,7 @@ coef(tm_calib_term t, double v)
     return g_strdup_printf("%.4g us", v * 1e6);
 }
 
+/* sparse: indexed by term, NULL where a term has none (not a name table) */
 static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_COMPUTE] = "compute efficiency (MFU)",
     [TM_TERM_MEMORY] = "memory-bandwidth efficiency",
@@ -139,6 +144,7 @@ static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_COMM] = "communication efficiency",
 };
 
+/* sparse: indexed by term, NULL where a term has none (not a name table) */
 static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_FIXED] = "per step",
     [TM_TERM_SEQ] = "per sequence per step",
@@ -238,23 +244,16 @@ write_residuals(const char *path, const tm_calib_fit *f, const tm_calib_data *d,
     for (size_t j = 0; j < f->n; j++) {
         const tm_calib_sample *s = tm_calib_data_sample(d, j);
         double y = s->measured_s;
-        /* labels never hold a comma or a quote except through file names */
-        GString *lab = g_string_new(NULL);
-        bool quote = strpbrk(s->label, ",\"") != NULL;
-        if (quote)
-            g_string_append_c(lab, '"');
-        for (const char *c = s->label; *c; c++) {
-            if (*c == '"')
-                g_string_append_c(lab, '"');
-            g_string_append_c(lab, *c);
-        }
-        if (quote)
-            g_string_append_c(lab, '"');
-        base_out_printf(o, "%s,%.6g,%.6g,%.5f,%s,%.6g,%.5f,\"%s\"\n", lab->str, y * 1e3,
-                        f->pred[j] * 1e3, fabs(f->pred[j] - y) / y, tm_calib_regime_name(s->regime),
-                        f->cv_pred[j] * 1e3, fabs(f->cv_pred[j] - y) / y,
-                        tm_calib_data_config_name(d, s->config));
-        g_string_free(lab, TRUE);
+        /* labels and configurations hold file and model names: quoted as needed */
+        GString *row = g_string_new(NULL);
+        base_csv_put_field(row, s->label, true);
+        g_string_append_printf(row, ",%.6g,%.6g,%.5f,%s,%.6g,%.5f", y * 1e3, f->pred[j] * 1e3,
+                               fabs(f->pred[j] - y) / y, tm_calib_regime_name(s->regime),
+                               f->cv_pred[j] * 1e3, fabs(f->cv_pred[j] - y) / y);
+        base_csv_put_field(row, tm_calib_data_config_name(d, s->config), false);
+        g_string_append_c(row, '\n');
+        base_out_write(o, row->str, row->len);
+        g_string_free(row, TRUE);
     }
     return base_out_commit(o, error);
 }
@@ -284,7 +283,8 @@ predict(calibrate_args *a, const tm_calib_import_opts *io, GPtrArray *inputs)
         fputs(out->str, stdout);
     }
     g_string_free(out, TRUE);
-    static const char *const what[3] = {"prefill", "decode", "step"};
+    static const char *const what[] = {"prefill", "decode", "step", NULL};
+    G_STATIC_ASSERT(BASE_STRV_N(what) == 3);
     for (int i = 0; i < 3 && rc == CLI_OK; i++)
         if (n[i] > 0)
             fprintf(stderr, "servesim: %s MAPE %.1f%% over %zu rows with a measured value\n",
@@ -357,17 +357,17 @@ import_all(const calibrate_args *a,
     g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
     const char *ar = NULL;
     for (guint i = 0; i < inputs->len; i++) {
-        const char *path = inputs->pdata[i];
+        char *path = inputs->pdata[i]; /* borrowed */
         tm_calib_format f = io->format;
         if (a->compose && f == TM_CALIB_FMT_AUTO && !tm_calib_detect_format(path, &f, error))
             return FALSE;
         if (a->compose) {
             switch (f) {
             case TM_CALIB_FMT_VIDUR_MLP:
-                g_ptr_array_add(mlps, (gpointer)(uintptr_t)path);
+                g_ptr_array_add(mlps, path);
                 continue;
             case TM_CALIB_FMT_AIC_ATTENTION:
-                g_ptr_array_add(atts, (gpointer)(uintptr_t)path);
+                g_ptr_array_add(atts, path);
                 continue;
             case TM_CALIB_FMT_AIC_ALLREDUCE:
                 if (ar != NULL) {

@@ -17,7 +17,9 @@
 #include "base/error.h"
 #include "base/io.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "base/opts.h"
+#include "timemodel/scenario.h"
 #include "timemodel/setup.h"
 #include "tools/cli.h"
 
@@ -106,8 +108,7 @@ price(const tm_setup *s, const tm_timemodel *tm, int64_t batch, int64_t in, int6
     uint32_t k = tm_setup_dsa_topk(s);
     tm_batch b;
     tm_batch_init(&b, k);
-    for (int64_t i = 0; i < batch; i++)
-        tm_batch_add(&b, (uint64_t)in, 0, true);
+    tm_batch_add_n(&b, (uint32_t)batch, (uint64_t)in, 0, true);
     r->prefill.time_s = tm_roofline_eval(tm, &b, &r->prefill.d);
     r->prefill.steps = 1;
     r->prefill.bottleneck = tm_roofline_bottleneck(&r->prefill.d);
@@ -115,13 +116,11 @@ price(const tm_setup *s, const tm_timemodel *tm, int64_t batch, int64_t in, int6
     r->decode.steps = out - 1;
     for (int64_t j = 0; j < out - 1; j++) {
         tm_batch_init(&b, k);
-        for (int64_t i = 0; i < batch; i++)
-            tm_batch_add(&b, 1, (uint64_t)(in + j), true);
+        tm_batch_add_n(&b, (uint32_t)batch, 1, (uint64_t)(in + j), true);
         r->decode.time_s += tm_step_s(tm, &b, NULL);
     }
     tm_batch_init(&b, k);
-    for (int64_t i = 0; i < batch; i++)
-        tm_batch_add(&b, 1, (uint64_t)(in + (out - 1) / 2), true);
+    tm_batch_add_n(&b, (uint32_t)batch, 1, (uint64_t)(in + (out - 1) / 2), true);
     tm_roofline_eval(tm, &b, &r->decode.d);
     r->decode.bottleneck = tm_roofline_bottleneck(&r->decode.d);
     const tm_parallel *p = tm_setup_parallel(s);
@@ -360,24 +359,6 @@ single(const estimate_args *a)
 
 /* ---- scenarios CSV ------------------------------------------------------------------- */
 
-static void
-put_field(GString *g, const char *s, bool first)
-{
-    if (!first)
-        g_string_append_c(g, ',');
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        g_string_append(g, s);
-        return;
-    }
-    g_string_append_c(g, '"');
-    for (const char *c = s; *c; c++) {
-        if (*c == '"')
-            g_string_append_c(g, '"');
-        g_string_append_c(g, *c);
-    }
-    g_string_append_c(g, '"');
-}
-
 static const char *const out_cols[] = {"predicted_prefill_ms",
                                        "predicted_decode_ms",
                                        "predicted_tpot_ms",
@@ -385,79 +366,49 @@ static const char *const out_cols[] = {"predicted_prefill_ms",
                                        "predicted_tokens_per_s_per_gpu",
                                        "prefill_bottleneck",
                                        "decode_bottleneck",
-                                       "error"};
+                                       "error",
+                                       NULL};
 
-/* Integer cell COL of the current row, or DEF when the column is absent or the cell empty. */
+/* Prices the current row (read by the scenario reader shared with `calibrate --predict`,
+ * timemodel/scenario.h) into VALS, one string per out_cols entry but "error". Errors read
+ * "FILE:LINE: ...". */
 static gboolean
-cell_int(const base_csv *c, int col, int64_t def, int64_t min, int64_t *out, GError **error)
+price_row(const estimate_args *a,
+          const base_csv *c,
+          const tm_scenario_layout *l,
+          GPtrArray *vals,
+          GError **error)
 {
-    if (col < 0 || *base_csv_field(c, (size_t)col) == '\0') {
-        *out = def;
-        return TRUE;
-    }
-    if (!base_csv_get_int64(c, col, out, error))
-        return FALSE;
-    if (*out < min) {
-        base_csv_set_error(c, col, error, "must be ≥ %" G_GINT64_FORMAT, min);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-static gboolean
-price_row(
-    const estimate_args *a, const base_csv *c, const int *cols, GPtrArray *vals, GError **error)
-{
+    tm_scenario_defaults d = {&a->tm, {a->batch, a->input_len, a->output_len, 1}};
     tm_options o;
     memset(&o, 0, sizeof o);
     base_opt_set tmset = {&tm_options_table, 1};
-    base_opts_copy(&tmset, &o, &a->tm);
-    int64_t tp, dp, pp, batch, seq, dec, ga;
-    gboolean ok = cell_int(c, cols[0], a->tm.tp, 1, &tp, error) &&
-                  cell_int(c, cols[1], a->tm.dp, 1, &dp, error) &&
-                  cell_int(c, cols[2], a->batch, 1, &batch, error) &&
-                  cell_int(c, cols[3], a->input_len, 1, &seq, error) &&
-                  cell_int(c, cols[4], a->output_len, 0, &dec, error) &&
-                  cell_int(c, cols[5], 1, 1, &ga, error) &&
-                  cell_int(c, cols[6], a->tm.pp, 1, &pp, error);
-    static const char *const str_paths[] = {"model.name", "hardware.name", "model.dtype",
-                                            "model.kv_cache_dtype"};
-    for (int i = 0; ok && i < 4; i++) {
-        int col = cols[7 + i];
-        if (col >= 0 && *base_csv_field(c, (size_t)col) != '\0' &&
-            !base_opts_set_string(&tmset, &o, str_paths[i], base_csv_field(c, (size_t)col),
-                                  error)) {
-            g_prefix_error(error, "column %s: ", base_csv_colname(c, (size_t)col));
-            ok = FALSE;
-        }
-    }
-    if (!ok) {
-        base_opts_clear(&tmset, &o);
-        return FALSE;
-    }
-    o.tp = tp;
-    o.dp = dp;
-    o.pp = pp;
-    g_autoptr(tm_setup) s = make_setup(a, &o, error);
+    tm_scenario sc;
+    gboolean ok = tm_scenario_read(c, l, &d, &o, &sc, error);
+    g_autoptr(tm_setup) s = ok ? make_setup(a, &o, error) : NULL;
     base_opts_clear(&tmset, &o);
-    if (s == NULL)
+    if (!ok)
         return FALSE;
     /* decode_tokens tokens generated after the prompt: prefill + decode_tokens decode steps */
     result r;
-    if (!check_memory(s, a, batch, seq, dec, &r, error))
+    if (s == NULL || !check_memory(s, a, sc.batch, sc.seq_len, sc.decode_tokens, &r, error)) {
+        g_prefix_error(error, "%s:%" G_GUINT64_FORMAT ": ", base_csv_name(c), base_csv_lineno(c));
         return FALSE;
+    }
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
-    price(s, tm, batch, seq, dec + 1, &r);
+    price(s, tm, sc.batch, sc.seq_len, sc.decode_tokens + 1, &r);
+    double prefill_s, decode_s; /* × grad_accum (scenario.h) */
+    tm_scenario_price(tm, tm_setup_dsa_topk(s), &sc, &prefill_s, &decode_s);
     g_autofree char *bp = bottleneck_name(&r.prefill);
     g_autofree char *bd = bottleneck_name(&r.decode);
-    g_ptr_array_add(vals, g_strdup_printf("%.4f", r.prefill.time_s * 1e3));
-    g_ptr_array_add(vals, g_strdup_printf("%.4f", r.decode.time_s * 1e3));
+    g_ptr_array_add(vals, g_strdup_printf("%.4f", prefill_s * 1e3));
+    g_ptr_array_add(vals, g_strdup_printf("%.4f", decode_s * 1e3));
     g_ptr_array_add(vals, g_strdup_printf("%.4f", r.tpot_s * 1e3));
     g_ptr_array_add(vals, g_strdup_printf("%.2f", r.decode_tok_s));
     g_ptr_array_add(vals, g_strdup_printf("%.2f", r.decode_tok_s / (double)r.gpus));
     g_ptr_array_add(vals, g_strdup(bp));
-    g_ptr_array_add(vals, g_strdup(dec > 0 ? bd : ""));
-    g_ptr_array_add(vals, g_strdup(""));
+    g_ptr_array_add(vals, g_strdup(sc.decode_tokens > 0 ? bd : ""));
+    g_ptr_array_add(vals, g_strdup("")); /* error */
     return TRUE;
 }
 
@@ -468,12 +419,8 @@ scenarios(const estimate_args *a)
     g_autoptr(base_csv) c = base_csv_open(a->scenarios, 0, BASE_CSV_HEADER, &err);
     if (c == NULL)
         return cli_fail(err, CLI_USAGE);
-    static const char *const in_cols[] = {
-        "tp", "dp",    "batch_per_gpu", "seq_len", "decode_tokens", "grad_accum",
-        "pp", "model", "hardware",      "dtype",   "kv_cache_dtype"};
-    int cols[G_N_ELEMENTS(in_cols)];
-    for (size_t i = 0; i < G_N_ELEMENTS(in_cols); i++)
-        cols[i] = base_csv_col(c, in_cols[i]);
+    tm_scenario_layout layout;
+    tm_scenario_layout_get(c, &layout);
     /* output header: input columns (minus predicted ones we rewrite), then ours */
     size_t n = base_csv_ncols(c);
     bool *keep = g_new0(bool, n);
@@ -481,51 +428,50 @@ scenarios(const estimate_args *a)
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const char *name = base_csv_colname(c, i);
-        keep[i] = !g_strv_contains(out_cols, name);
+        keep[i] = base_strv_index(out_cols, name) < 0;
         if (keep[i]) {
-            put_field(g, name, first);
+            base_csv_put_field(g, name, first);
             first = false;
         }
     }
-    size_t nout = a->keep_going ? G_N_ELEMENTS(out_cols) : G_N_ELEMENTS(out_cols) - 1;
+    size_t nout = a->keep_going ? BASE_STRV_N(out_cols) : BASE_STRV_N(out_cols) - 1;
     for (size_t i = 0; i < nout; i++) {
-        put_field(g, out_cols[i], first);
+        base_csv_put_field(g, out_cols[i], first);
         first = false;
     }
     g_string_append_c(g, '\n');
-    int rc = CLI_OK;
-    while (base_csv_next(c, &err)) {
+    int rc = CLI_OK, more;
+    while ((more = base_csv_next(c, &err)) > 0) {
         g_autoptr(GPtrArray) vals = g_ptr_array_new_with_free_func(g_free);
         GError *rerr = NULL;
-        if (!price_row(a, c, cols, vals, &rerr)) {
-            g_autofree char *msg =
-                g_strdup_printf("%s:%" G_GUINT64_FORMAT ": %s", base_csv_name(c),
-                                base_csv_lineno(c), rerr ? rerr->message : "invalid row");
+        if (!price_row(a, c, &layout, vals, &rerr)) {
+            /* the message already names FILE:LINE */
+            g_autofree char *msg = g_strdup(rerr->message);
             g_clear_error(&rerr);
             if (!a->keep_going) {
                 rc = cli_failf(CLI_USAGE, "%s", msg);
                 break;
             }
             g_ptr_array_set_size(vals, 0);
-            for (size_t i = 0; i + 1 < G_N_ELEMENTS(out_cols); i++)
+            for (size_t i = 0; i + 1 < BASE_STRV_N(out_cols); i++)
                 g_ptr_array_add(vals, g_strdup(""));
             g_ptr_array_add(vals, g_strdup(msg));
         }
         first = true;
         for (size_t i = 0; i < n; i++) {
             if (keep[i]) {
-                put_field(g, base_csv_field(c, i), first);
+                base_csv_put_field(g, base_csv_field(c, i), first);
                 first = false;
             }
         }
         for (size_t i = 0; i < nout; i++) {
-            put_field(g, (const char *)vals->pdata[i], first);
+            base_csv_put_field(g, (const char *)vals->pdata[i], first);
             first = false;
         }
         g_string_append_c(g, '\n');
     }
     g_free(keep);
-    if (rc == CLI_OK && err != NULL)
+    if (rc == CLI_OK && more < 0)
         rc = cli_fail(g_steal_pointer(&err), CLI_USAGE);
     if (rc == CLI_OK) {
         if (a->output != NULL) {

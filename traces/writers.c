@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "base/csv.h"
 #include "base/io.h"
 
 /* An append buffer for one output line, formatted by hand (vsnprintf costs ~10× more and
@@ -138,16 +139,16 @@ csv_cell_text(line *l, const char *s)
 {
     if (s == NULL)
         return;
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        lc(l, '"');
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p == '"')
-            lc(l, '"');
-        lc(l, *p);
+    size_t n = base_csv_field_len(s); /* the shared CSV field writer (base/csv.h) */
+    if (n > sizeof l->buf) {
+        lflush(l);
+        g_autofree char *big = g_malloc(n);
+        base_csv_field_write(big, s);
+        base_out_write(l->out, big, n);
+        return;
     }
-    if (quote)
-        lc(l, '"');
+    lreserve(l, n);
+    l->n = (size_t)(base_csv_field_write(l->buf + l->n, s) - l->buf);
 }
 
 void

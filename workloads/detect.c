@@ -14,7 +14,7 @@
 #include "workloads/internal.h"
 
 static const char *
-by_keys(const json_t *o)
+by_keys(json_t *o)
 {
     if (!json_is_object(o))
         return NULL;
@@ -32,7 +32,7 @@ by_keys(const json_t *o)
     /* ServeGen dataset: {"0": {"input_tokens": "...", "output_tokens": "..."}, ...} */
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)o, k, v) {
+    json_object_foreach(o, k, v) {
         if (json_is_object(v) && json_object_get(v, "input_tokens") != NULL)
             return "servegen";
         break;

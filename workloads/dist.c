@@ -301,7 +301,7 @@ json_num(const json_t *j, const char *key, double *out)
 }
 
 wl_dist *
-wl_dist_from_json(const json_t *j, const char *what, GError **error)
+wl_dist_from_json(json_t *j, const char *what, GError **error)
 {
     if (!json_is_object(j)) {
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
@@ -310,7 +310,7 @@ wl_dist_from_json(const json_t *j, const char *what, GError **error)
     }
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)(uintptr_t)j, key, v) {
+    json_object_foreach(j, key, v) {
         if (strcmp(key, "min") != 0 && strcmp(key, "max") != 0 && strcmp(key, "mean") != 0 &&
             strcmp(key, "std_dev") != 0 && strcmp(key, "total_count") != 0) {
             g_set_error(error, WL_ERROR, WL_ERROR_INVALID,

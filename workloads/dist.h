@@ -28,7 +28,7 @@ wl_dist *wl_dist_parse(
     const char *spec, wl_dist_domain domain, int column, const char *what, GError **error);
 /* inference-perf distribution object {min, max, mean, std_dev}: normal clipped to
  * [min, max] (std_dev 0 or absent = fixed at mean). */
-wl_dist *wl_dist_from_json(const json_t *j, const char *what, GError **error);
+wl_dist *wl_dist_from_json(json_t *j, const char *what, GError **error);
 wl_dist *wl_dist_new_fixed(double v, wl_dist_domain domain);
 /* Categorical over VALUES with WEIGHTS (copied; weights ≥ 0 with a positive sum). */
 wl_dist *

@@ -234,8 +234,8 @@ parse_shared(infperf *s, const json_t *data, const char *name, GError **error)
     if (n * m > 10000000)
         return invalid(error, name, "%s: num_groups × num_prompts_per_group is above 10,000,000",
                        where);
-    const json_t *qd = json_object_get(sp, "question_distribution");
-    const json_t *od = json_object_get(sp, "output_distribution");
+    json_t *qd = json_object_get(sp, "question_distribution");
+    json_t *od = json_object_get(sp, "output_distribution");
     g_autofree char *qw = g_strdup_printf("%s: %s.question_distribution", name, where);
     g_autofree char *ow = g_strdup_printf("%s: %s.output_distribution", name, where);
     if (qd != NULL && !json_is_null(qd)) {
@@ -280,8 +280,8 @@ parse_shared(infperf *s, const json_t *data, const char *name, GError **error)
 static gboolean
 parse_random(infperf *s, const json_t *data, const char *name, GError **error)
 {
-    const json_t *id = json_object_get(data, "input_distribution");
-    const json_t *od = json_object_get(data, "output_distribution");
+    json_t *id = json_object_get(data, "input_distribution");
+    json_t *od = json_object_get(data, "output_distribution");
     if (id == NULL || od == NULL)
         return invalid(error, name,
                        "data.%s: missing (random/synthetic data needs "
@@ -328,7 +328,7 @@ parse_load(infperf *s, const json_t *load, const char *name, GError **error)
         b->stages = g_array_new(FALSE, TRUE, sizeof(wl_stage));
         size_t i;
         const json_t *e;
-        json_array_foreach((json_t *)(uintptr_t)st, i, e) {
+        json_array_foreach(st, i, e) {
             int64_t c, n;
             g_autofree char *where = g_strdup_printf("load.stages[%zu]", i);
             if (!json_is_object(e))

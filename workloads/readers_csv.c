@@ -81,12 +81,11 @@ static int
 next_row(csv_src *s, GError **error)
 {
     GError *e = NULL;
-    if (!base_csv_next(s->csv, &e)) {
-        if (e != NULL) {
+    int more = base_csv_next(s->csv, &e);
+    if (more <= 0) {
+        if (more < 0)
             wl__propagate(error, e);
-            return -1;
-        }
-        return 0;
+        return more;
     }
     s->base.ctx->counters.rows++;
     return 1;

@@ -127,10 +127,11 @@ read_windows(servegen *s, const wl__input *in, GError **error)
     }
     l = NULL; /* owned by c now */
     const char *name = base_csv_name(c);
-    static const char *const cols[] = {"window_start_s",    "rate",   "cv",
-                                       "interarrival_dist", "param1", "param2"};
+    static const char *const cols[] = {"window_start_s", "rate",   "cv", "interarrival_dist",
+                                       "param1",         "param2", NULL};
     double prev = -1;
-    while (base_csv_next(c, &e)) {
+    int more;
+    while ((more = base_csv_next(c, &e)) > 0) {
         uint64_t ln = base_csv_lineno(c);
         double v[6] = {0};
         GError *bad = NULL;
@@ -176,7 +177,7 @@ read_windows(servegen *s, const wl__input *in, GError **error)
         prev = w.start_s;
         g_array_append_val(s->windows, w);
     }
-    if (e != NULL) {
+    if (more < 0) {
         wl__propagate(error, e);
         return FALSE;
     }

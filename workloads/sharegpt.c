@@ -195,7 +195,7 @@ parse_conversation(sgpt *s, GError **error)
     g_array_set_size(s->msgs, 0);
     size_t i;
     const json_t *m;
-    json_array_foreach((json_t *)(uintptr_t)conv, i, m) {
+    json_array_foreach(conv, i, m) {
         const json_t *from = json_object_get(m, "from");
         const json_t *val = json_object_get(m, "value");
         if (from == NULL && val == NULL) {

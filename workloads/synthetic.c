@@ -133,7 +133,7 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
     } else if (json_is_array(j)) {
         size_t i;
         const json_t *e;
-        json_array_foreach((json_t *)(uintptr_t)j, i, e) {
+        json_array_foreach(j, i, e) {
             const json_t *r = json_object_get(e, "rate"), *d = json_object_get(e, "duration");
             if (!json_is_object(e) || !json_is_number(r) || !json_is_number(d)) {
                 stage_error(error, what, "stage %zu: expected {\"rate\": R, \"duration\": S}", i);

@@ -484,8 +484,8 @@ wl_source_next(wl_source *s, wl_request *out, GError **error)
 
 /* ---- opening ---- */
 
-static const char *const synthetic_only[] = {"--input-len", "--output-len", "--turns",
-                                             "--clients",   "--prefix-len", "--think-time"};
+static const char *const synthetic_only[] = {"--input-len",  "--output-len", "--turns", "--clients",
+                                             "--prefix-len", "--think-time", NULL};
 
 static wl__src *
 open_format(wl__ctx *ctx, const char *fmt, const wl__input *in, const wl_options *o, GError **error)

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#define ZLIB_CONST /* const next_in */
 #include <zlib.h>
 
 #include "base/error.h"
@@ -136,7 +137,7 @@ Test(io, memory_reader_handles_gzip)
     /* Build a gzip member with deflateInit2 (windowBits 31 = gzip header). */
     z_stream zs = {0};
     deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-    zs.next_in = (Bytef *)(uintptr_t)text;
+    zs.next_in = (const Bytef *)text;
     zs.avail_in = 4;
     zs.next_out = buf;
     zs.avail_out = (uInt)cap;

@@ -8,10 +8,11 @@
 clirun
 clirun_execv(const char *const *args)
 {
-    GPtrArray *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)(uintptr_t)SERVESIM_BINARY);
+    GPtrArray *argv =
+        g_ptr_array_new_with_free_func(g_free); /* owned copies: spawn wants char ** */
+    g_ptr_array_add(argv, g_strdup(SERVESIM_BINARY));
     for (size_t i = 0; args[i] != NULL; i++)
-        g_ptr_array_add(argv, (gpointer)(uintptr_t)args[i]);
+        g_ptr_array_add(argv, g_strdup(args[i]));
     g_ptr_array_add(argv, NULL);
     clirun r = {0};
     int status = 0;
@@ -31,11 +32,11 @@ clirun_execv(const char *const *args)
 clirun
 clirun_exec(const char *first, ...)
 {
-    GPtrArray *a = g_ptr_array_new();
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
     va_list ap;
     va_start(ap, first);
     for (const char *s = first; s != NULL; s = va_arg(ap, const char *))
-        g_ptr_array_add(a, (gpointer)(uintptr_t)s);
+        g_ptr_array_add(a, g_strdup(s));
     va_end(ap);
     g_ptr_array_add(a, NULL);
     clirun r = clirun_execv((const char *const *)a->pdata);

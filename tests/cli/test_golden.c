@@ -92,7 +92,7 @@ Test(golden, multiturn_preempt)
         cr_assert_geq(ci[k], 0, "%s", cols[k]);
     }
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(row));
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         row r;
         double v[8];
         for (int k = 0; k < 8; k++) {

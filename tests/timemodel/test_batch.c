@@ -62,3 +62,21 @@ Test(batch, add_then_remove_is_empty)
     cr_expect_eq(b.tokens, 0);
     cr_expect_eq(b.pairs_prefill + b.pairs_decode + b.sparse_prefill + b.sparse_decode, 0);
 }
+
+/* N identical sequences at once: 3 chunks of q = 4 on c = 10 cached tokens have
+ * 3·(4·10 + 4·5/2) = 150 causal pairs, 3·14 = 42 KV tokens and 3·16 = 48 Σq². */
+Test(batch, add_n_is_n_identical_adds)
+{
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 3, 4, 10, true);
+    cr_expect_eq(b.num_seqs, 3);
+    cr_expect_eq(b.num_prefill, 3);
+    cr_expect_eq(b.num_sampled, 3);
+    cr_expect_eq(b.tokens, 12.0);
+    cr_expect_eq(b.pairs_prefill, 150.0);
+    cr_expect_eq(b.kv_prefill, 42.0);
+    cr_expect_eq(b.sq_prefill, 48.0);
+    tm_batch_add_n(&b, 0, 4, 10, true); /* nothing */
+    cr_expect_eq(b.num_seqs, 3);
+}

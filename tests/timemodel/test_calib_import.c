@@ -440,7 +440,7 @@ Test(calib_import, bad_input_names_file_line_and_column)
                                        NULL);
     expect_import_error(dup, ":4: duplicate of line 2", false);
     g_autofree char *badtp = g_strconcat(hdr, "0,1,8,1024,128,1,12.5,300\n", NULL);
-    expect_import_error(badtp, ":2: column tp: must be ≥ 1, got 0", false);
+    expect_import_error(badtp, ":2: column tp: must be between 1 and 65536, got 0", false);
     g_autofree char *nodec = g_strconcat(hdr, "1,1,8,1024,0,1,12.5,300\n", NULL);
     expect_import_error(nodec,
                         ":2: column decode_tokens: must be ≥ 1 when measured_decode_ms is "

@@ -155,7 +155,7 @@ vidur_file(const char *file, tally *t)
         {"time_stats.mlp_down_proj.median", "mlp.down"},
     };
 
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         int64_t tp = (int64_t)col(c, "num_tensor_parallel_workers");
         double tokens = col(c, "num_tokens");
         tm_model_spec m;
@@ -203,7 +203,7 @@ Test(lowerbound, aiconfigurator_gemm)
     tally t;
     tally_init(&t, "aiconfigurator gemm bf16");
     double P = hw.peak_flops[TM_DTYPE_BF16], W = hw.mem_bw;
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         double m = col(c, "m"), n = col(c, "n"), k = col(c, "k"), f, bytes;
         tm_gemm_work(m, n, k, 2.0, 2.0, &f, &bytes);
         char row[160];
@@ -224,7 +224,7 @@ attention_table(const char *file, const char *name, const char *op, bool decode)
     cr_assert_not_null(c, "%s", err ? err->message : "");
     tally t;
     tally_init(&t, name);
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         int64_t heads = (int64_t)col(c, "num_heads"), kv = (int64_t)col(c, "num_key_value_heads");
         int64_t d = (int64_t)col(c, "head_dim"), batch = (int64_t)col(c, "batch_size");
         int64_t isl = (int64_t)col(c, "isl"), step = (int64_t)col(c, "step");
@@ -278,7 +278,7 @@ dsa_table(const char *file, const char *name, bool decode)
     tally t;
     tally_init(&t, name);
     tm_timemodel *models[8] = {NULL};
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         int64_t heads = (int64_t)col(c, "num_heads"), batch = (int64_t)col(c, "batch_size");
         int64_t isl = (int64_t)col(c, "isl"), step = (int64_t)col(c, "step");
         int64_t tp = m.heads / heads;

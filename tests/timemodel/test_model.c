@@ -60,7 +60,7 @@ Test(model, extra_model_facts_rows_parse)
         SERVESIM_SHARED_DATA "/model-configs/extra_model_facts.csv", 0, BASE_CSV_HEADER, &err);
     cr_assert_not_null(c, "%s", err ? err->message : "");
     int rows = 0;
-    while (base_csv_next(c, &err)) {
+    while (base_csv_next(c, &err) > 0) {
         json_auto_t *cfg = json_object();
         for (size_t i = 1; i < base_csv_ncols(c); i++) {
             int64_t v;

@@ -20,7 +20,11 @@ wlt_openv(uint64_t seed, int64_t max_model_len, const char *const *argv, GError 
     while (argv[argc] != NULL)
         argc++;
     wl_source *s = NULL;
-    if (base_opts_parse_args(&set, &o, argc, (char **)(uintptr_t)argv, NULL, error)) {
+    g_autoptr(GPtrArray) copy =
+        g_ptr_array_new_with_free_func(g_free); /* parse_args wants char ** */
+    for (int i = 0; i < argc; i++)
+        g_ptr_array_add(copy, g_strdup(argv[i]));
+    if (base_opts_parse_args(&set, &o, argc, (char **)copy->pdata, NULL, error)) {
         wl_open_params p = {seed, max_model_len};
         s = wl_open(&o, &p, error);
     }
@@ -33,10 +37,10 @@ wlt_open(uint64_t seed, int64_t max_model_len, GError **error, ...)
 {
     va_list ap;
     va_start(ap, error);
-    GPtrArray *a = g_ptr_array_new();
+    GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
     const char *s;
     while ((s = va_arg(ap, const char *)) != NULL)
-        g_ptr_array_add(a, (gpointer)(uintptr_t)s);
+        g_ptr_array_add(a, g_strdup(s));
     va_end(ap);
     g_ptr_array_add(a, NULL);
     wl_source *src = wlt_openv(seed, max_model_len, (const char *const *)a->pdata, error);
