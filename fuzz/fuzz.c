@@ -62,17 +62,34 @@ cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+/* Criticals and warnings (ours or GLib's) are bugs: print and abort(), which libFuzzer
+ * catches and saves the input for (GLib's own fatal path raises SIGTRAP, which it does not). */
+static void
+fatal_log(const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+    (void)level;
+    (void)data;
+    fprintf(stderr, "fuzz: GLib %s: %s\n", domain ? domain : "", message);
+    abort();
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     verbose = getenv("FUZZ_VERBOSE") != NULL;
-    g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-    g_log_set_handler(NULL, G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG, quiet_log,
-                      NULL);
-    g_log_set_handler("servesim", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
-                      quiet_log, NULL);
+    const GLogLevelFlags bad = G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING |
+                               G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION;
+    const GLogLevelFlags quiet = G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG;
+    static const char *const domains[] = {"servesim", "GLib", "GLib-GObject", NULL};
+    g_log_set_default_handler(fatal_log, NULL);
+    for (const char *const *d = domains; *d != NULL; d++) {
+        g_log_set_handler(*d, bad, fatal_log, NULL);
+        g_log_set_handler(*d, quiet, quiet_log, NULL);
+    }
+    g_log_set_handler(NULL, bad, fatal_log, NULL);
+    g_log_set_handler(NULL, quiet, quiet_log, NULL);
     return 0;
 }
 
@@ -147,8 +164,10 @@ fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, si
 }
 
 void
-fz_check_error(const char *what, gboolean failed, GError *err)
+fz_check_error(const char *what, gboolean failed, GError **errp)
 {
+    GError *err = *errp;
+    *errp = NULL;
     if (!failed) {
         if (verbose)
             fprintf(stderr, "fuzz: %s: ok\n", what);
@@ -200,7 +219,7 @@ workload_pass(GPtrArray *argv, int64_t max_model_len)
     wl_source *s = wl_open(&o, &p, &err);
     base_opts_clear(&set, &o);
     if (s == NULL) {
-        fz_check_error("wl_open", TRUE, err);
+        fz_check_error("wl_open", TRUE, &err);
         return false;
     }
     const wl_source_info *info = wl_source_get_info(s);
@@ -236,7 +255,7 @@ workload_pass(GPtrArray *argv, int64_t max_model_len)
         n++;
     }
     if (n < FZ_MAX_REQUESTS)
-        fz_check_error("wl_source_next", rc < 0, err);
+        fz_check_error("wl_source_next", rc < 0, &err);
     wl_counters c = wl_source_get_counters(s);
     CHECK(c.emitted >= n, "emitted %" G_GUINT64_FORMAT " < read %" G_GUINT64_FORMAT, c.emitted, n);
     bool sessions = info->sessions;
@@ -298,7 +317,7 @@ fz_setup(const char *const *flags)
     tm_setup *s = tm_setup_new(&o, &err);
     base_opts_clear(&set, &o);
     if (s == NULL) {
-        fz_check_error("tm_setup_new", TRUE, err);
+        fz_check_error("tm_setup_new", TRUE, &err);
         return;
     }
     tm_vllm_defaults d;
@@ -306,7 +325,7 @@ fz_setup(const char *const *flags)
     tm_memory_args args = {0};
     tm_memory_plan plan;
     gboolean fits = tm_setup_memory_plan(s, &args, &plan, &err);
-    fz_check_error("tm_setup_memory_plan", !fits, err);
+    fz_check_error("tm_setup_memory_plan", !fits, &err);
     json_t *j = tm_setup_to_json(s);
     CHECK(j != NULL, "tm_setup_to_json returned NULL");
     char *text = json_dumps(j, JSON_COMPACT);
@@ -359,12 +378,11 @@ fit(const tm_calib_data *d)
     tm_calib_fit *f = tm_calib_fit_run(d, &fo, &err);
     if (f == NULL) {
         /* small inputs rarely identify every term: retry with the two every sample has */
-        fz_check_error("tm_calib_fit_run", TRUE, err);
-        err = NULL;
+        fz_check_error("tm_calib_fit_run", TRUE, &err);
         fo.terms = (1u << TM_TERM_COMPUTE) | (1u << TM_TERM_MEMORY);
         fo.split_classes = false;
         f = tm_calib_fit_run(d, &fo, &err);
-        fz_check_error("tm_calib_fit_run (compute, memory)", f == NULL, err);
+        fz_check_error("tm_calib_fit_run (compute, memory)", f == NULL, &err);
         if (f == NULL)
             return;
     }
@@ -407,7 +425,7 @@ fz_calib_import(const char *path, int format, const char *const *flags)
     tm_calib_data *d = tm_calib_data_new();
     tm_calib_import_info info;
     gboolean ok = tm_calib_import(d, path, &o, &info, &err);
-    fz_check_error("tm_calib_import", !ok, err);
+    fz_check_error("tm_calib_import", !ok, &err);
     if (ok) {
         CHECK(info.samples <= tm_calib_data_size(d),
               "info counts %" G_GUINT64_FORMAT " samples, the data holds %zu", info.samples,

@@ -30,8 +30,9 @@ void fz_remove(const char *rel);
 size_t fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *len, size_t max);
 
 /* The error contract: FAILED means ERR must be set with a one-line, non-empty message
- * (aborts otherwise); success means ERR is NULL. Frees ERR. WHAT names the call. */
-void fz_check_error(const char *what, gboolean failed, GError *err);
+ * (aborts otherwise); success means ERR is NULL. Frees *ERR and clears it. WHAT names the
+ * call. */
+void fz_check_error(const char *what, gboolean failed, GError **err);
 
 /* Opens PATH as a workload of FORMAT ("auto" detects) twice: with the defaults, and with the
  * transforms (--rate rescale, --over-length clip under max_model_len 4096, --start, --limit,

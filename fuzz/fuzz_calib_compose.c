@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tm_calib_import_info info;
     GError *err = NULL;
     gboolean ok = tm_calib_compose_tables(d, mlp, att, 2, len[3] > 0 ? ar : NULL, &o, &info, &err);
-    fz_check_error("tm_calib_compose_tables", !ok, err);
+    fz_check_error("tm_calib_compose_tables", !ok, &err);
     if (ok) {
         fz_calib_check(d);
         tm_calib_import_info_clear(&info);

@@ -42,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     GError *err = NULL;
     gboolean ok =
         sim_config_parse_args(&c, NULL, (int)argv->len, (char **)argv->pdata, positional, &err);
-    fz_check_error("sim_config_parse_args", !ok, err);
+    fz_check_error("sim_config_parse_args", !ok, &err);
     if (ok) {
         json_t *j = sim_config_to_json(&c);
         char *once = base_json_dumps(j);

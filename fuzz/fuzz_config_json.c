@@ -22,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sim_config_init(&c);
     GError *err = NULL;
     gboolean ok = sim_config_load_file(&c, path, &err);
-    fz_check_error("sim_config_load_file", !ok, err);
+    fz_check_error("sim_config_load_file", !ok, &err);
     if (ok) {
         json_t *j = sim_config_to_json(&c);
         char *once = base_json_dumps(j);

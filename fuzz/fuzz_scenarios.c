@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n[3];
         GError *err = NULL;
         gboolean ok = tm_calib_predict_csv(path, &o, g, mape, n, &err);
-        fz_check_error("tm_calib_predict_csv", !ok, err);
+        fz_check_error("tm_calib_predict_csv", !ok, &err);
         g_string_free(g, TRUE);
     }
     base_opts_clear(&set, &tm);

@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tm_calibration c;
     GError *err = NULL;
     gboolean ok = tm_calibration_load(&c, path, &err);
-    fz_check_error("tm_calibration_load", !ok, err);
+    fz_check_error("tm_calibration_load", !ok, &err);
     if (!ok)
         return 0;
     tm_hardware hw;

@@ -17,7 +17,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tm_hardware hw;
     GError *err = NULL;
     gboolean ok = tm_hardware_load(&hw, path, &err);
-    fz_check_error("tm_hardware_load", !ok, err);
+    fz_check_error("tm_hardware_load", !ok, &err);
     if (!ok)
         return 0;
     (void)tm_hardware_memory_gib(&hw);

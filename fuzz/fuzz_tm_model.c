@@ -22,14 +22,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tm_model_spec m;
     GError *err = NULL;
     gboolean ok = tm_model_spec_load(&m, path, &err);
-    fz_check_error("tm_model_spec_load", !ok, err);
+    fz_check_error("tm_model_spec_load", !ok, &err);
     if (!ok)
         return 0;
     for (size_t i = 0; i < G_N_ELEMENTS(layouts); i++) {
         tm_parallel p =
             tm_parallel_make(layouts[i][0], layouts[i][1], layouts[i][2], layouts[i][3] != 0);
         gboolean fits = tm_model_check_parallel(&m, &p, &err);
-        fz_check_error("tm_model_check_parallel", !fits, err);
+        fz_check_error("tm_model_check_parallel", !fits, &err);
         if (!fits)
             continue;
         for (int d = 0; d < TM_DTYPE_COUNT; d++) {

@@ -15,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *p = fz_file("workload", data, size);
     GError *err = NULL;
     const char *f = wl_detect_format(p, &err);
-    fz_check_error("wl_detect_format", f == NULL, err);
+    fz_check_error("wl_detect_format", f == NULL, &err);
     fz_workload(p, "auto", NULL);
     return 0;
 }
