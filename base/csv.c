@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/match.h"
 
 size_t
 base_csv_split(char *line, char sep, char **fields, size_t max)
@@ -206,10 +207,7 @@ base_csv_new_take(base_lines *lines, char sep, base_csv_flags flags, GError **er
             return NULL;
         }
     } while (only_blank(line));
-    c->header_line = base_lines_lineno(lines);
-    if (len >= 3 && (unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
-        (unsigned char)line[2] == 0xBF)
-        line += 3; /* UTF-8 BOM from spreadsheet exports */
+    c->header_line = base_lines_lineno(lines); /* (base_lines drops a UTF-8 BOM) */
     if (sep == 0)
         sep = strchr(line, '\t') != NULL && strchr(line, ',') == NULL ? '\t' : ',';
     c->sep = sep;
@@ -375,7 +373,8 @@ base_csv_get_double(const base_csv *c, int col, double *out, GError **error)
     if (s == NULL)
         return FALSE;
     if (!base_parse_double(s, out)) {
-        base_csv_set_error(c, col, error, "not a number: '%s'", s);
+        g_autofree char *e = base_escape_text(s, 64);
+        base_csv_set_error(c, col, error, "not a number: '%s'", e);
         return FALSE;
     }
     return TRUE;
@@ -388,7 +387,8 @@ base_csv_get_int64(const base_csv *c, int col, int64_t *out, GError **error)
     if (s == NULL)
         return FALSE;
     if (!base_parse_int64(s, out)) {
-        base_csv_set_error(c, col, error, "not an integer: '%s'", s);
+        g_autofree char *e = base_escape_text(s, 64);
+        base_csv_set_error(c, col, error, "not an integer: '%s'", e);
         return FALSE;
     }
     return TRUE;

@@ -6,7 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,6 +106,27 @@ base_lines_free(base_lines *r)
     g_free(r);
 }
 
+/* zlib names descriptors opened with gzdopen "<fd:N>"; messages name the file instead. */
+static const char *
+gz_message(const char *msg)
+{
+    if (msg != NULL && g_str_has_prefix(msg, "<fd:")) {
+        const char *colon = strstr(msg, ": ");
+        if (colon != NULL)
+            return colon + 2;
+    }
+    return msg != NULL ? msg : "unknown error";
+}
+
+static size_t
+bom_len(const char *p, size_t n)
+{
+    return n >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+                   (unsigned char)p[2] == 0xBF
+               ? 3
+               : 0;
+}
+
 static gboolean
 fill(base_lines *r, GError **error)
 {
@@ -122,7 +145,7 @@ fill(base_lines *r, GError **error)
         int errnum = 0;
         const char *msg = gzerror(r->gz, &errnum);
         g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: read error: %s", r->name,
-                    errnum == Z_ERRNO ? g_strerror(errno) : msg);
+                    errnum == Z_ERRNO ? g_strerror(errno) : gz_message(msg));
         return FALSE;
     }
     if (n == 0) {
@@ -130,7 +153,7 @@ fill(base_lines *r, GError **error)
         const char *msg = gzerror(r->gz, &errnum);
         if (errnum != Z_OK) {
             g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: corrupt or truncated gzip: %s",
-                        r->name, msg);
+                        r->name, gz_message(msg));
             return FALSE;
         }
         r->eof = TRUE;
@@ -154,6 +177,19 @@ base_lines_next(base_lines *r, char **line, size_t *len, GError **error)
                 n--;
             p[n] = '\0'; /* gz buffers have one spare byte; memory copies are NUL-padded */
             r->lineno++;
+            if (r->lineno == 1) {
+                size_t b = bom_len(p, n); /* spreadsheet exports start with one */
+                p += b;
+                n -= b;
+            }
+            if (memchr(p, '\0', n) != NULL) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                            "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
+                            r->name, r->lineno);
+                r->start = r->end = 0;
+                r->eof = TRUE;
+                return FALSE;
+            }
             *line = p;
             *len = n;
             return TRUE;
@@ -198,13 +234,21 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
         g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: cannot inflate", name);
         return NULL;
     }
-    size_t cap = size * 4 + 1024, used = 0;
+    size_t cap = MIN(size * 4 + 1024, BASE_READ_ALL_MAX), used = 0;
     char *out = g_malloc(cap + 1);
     zs.next_in = data;
     zs.avail_in = (uInt)size;
     int rc;
     do {
         if (cap - used < 65536) {
+            if (cap >= BASE_READ_ALL_MAX) {
+                inflateEnd(&zs);
+                g_free(out);
+                g_set_error(error, BASE_ERROR, BASE_ERROR_IO,
+                            "%s: inflates to more than %zu MiB, the limit for inputs read whole",
+                            name, BASE_READ_ALL_MAX >> 20);
+                return NULL;
+            }
             cap *= 2;
             out = g_realloc(out, cap + 1);
         }
@@ -225,18 +269,180 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
     return g_bytes_new_take(out, used);
 }
 
+bool
+base_file_is_rereadable(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 GBytes *
 base_file_read_all(const char *path, GError **error)
 {
-    g_autofree char *raw = NULL;
-    size_t n = 0;
-    GError *e = NULL;
-    if (!g_file_get_contents(path, &raw, &n, &e)) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot read: %s", path, e->message);
-        g_error_free(e);
+    g_return_val_if_fail(path != NULL, NULL);
+    bool in = strcmp(path, "-") == 0;
+    int fd = in ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot open: %s", path,
+                    g_strerror(errno));
         return NULL;
     }
-    return base_bytes_maybe_gunzip(path, raw, n, error);
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: is a directory", path);
+        return NULL;
+    }
+    /* One pass over the descriptor (a FIFO cannot be read twice), in chunks, so the size
+     * limit and the NUL check stop /dev/zero at its first chunk instead of at 32 GiB. */
+    GByteArray *buf = g_byte_array_new();
+    guint8 chunk[65536];
+    const char *why = NULL;
+    int err = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = errno;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (buf->len + (size_t)n > BASE_READ_ALL_MAX) {
+            why = "larger than the limit for inputs read whole";
+            break;
+        }
+        /* plain text holds no NUL; gzip data does, and is checked once inflated */
+        if (!base_is_gzip(buf->len > 0 ? buf->data : chunk, buf->len > 0 ? buf->len : (size_t)n) &&
+            memchr(chunk, '\0', (size_t)n) != NULL) {
+            why = "NUL byte in the input (not a text file?)";
+            break;
+        }
+        g_byte_array_append(buf, chunk, (guint)n);
+    }
+    close(fd);
+    if (err != 0 || why != NULL) {
+        g_byte_array_free(buf, TRUE);
+        if (err != 0)
+            g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot read: %s", path,
+                        g_strerror(err));
+        else if (why[0] == 'l')
+            g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: %s (%zu MiB)", path, why,
+                        BASE_READ_ALL_MAX >> 20);
+        else
+            g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s: %s", path, why);
+        return NULL;
+    }
+    g_autoptr(GBytes) raw = g_byte_array_free_to_bytes(buf);
+    gsize n = 0;
+    const char *data = g_bytes_get_data(raw, &n);
+    bool gz = base_is_gzip(data, n);
+    GBytes *b = base_bytes_maybe_gunzip(path, data, n, error);
+    if (b == NULL)
+        return NULL;
+    const char *p = g_bytes_get_data(b, &n);
+    if (gz && memchr(p, '\0', n) != NULL) {
+        g_bytes_unref(b);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                    "%s: NUL byte in the input (not a text file?)", path);
+        return NULL;
+    }
+    size_t bom = bom_len(p, n);
+    if (bom == 0)
+        return b;
+    GBytes *rest = g_bytes_new_from_bytes(b, bom, n - bom);
+    g_bytes_unref(b);
+    return rest;
+}
+
+/* ---- temporaries removed on a fatal signal ----
+ * The handler may only use async-signal-safe calls, so the registry is a fixed array of
+ * fixed-size paths: a slot's path is written before its sig_atomic_t flag is raised (with a
+ * signal fence between), and the handler reads only raised flags and their paths. Claiming and
+ * releasing slots takes a mutex (threads), never held by the handler. */
+
+#define TMP_SLOTS    32
+#define TMP_PATH_MAX 4096
+
+static struct {
+    volatile sig_atomic_t used;
+    char path[TMP_PATH_MAX];
+} tmp_slots[TMP_SLOTS];
+
+static GMutex tmp_lock;
+
+/* Returns the slot holding PATH, or -1 if the registry is full or PATH too long. */
+static int
+tmp_register(const char *path)
+{
+    size_t n = strlen(path);
+    if (n >= TMP_PATH_MAX)
+        return -1;
+    int slot = -1;
+    g_mutex_lock(&tmp_lock);
+    for (int i = 0; i < TMP_SLOTS && slot < 0; i++) {
+        if (!tmp_slots[i].used) {
+            memcpy(tmp_slots[i].path, path, n + 1);
+            atomic_signal_fence(memory_order_seq_cst);
+            tmp_slots[i].used = 1;
+            slot = i;
+        }
+    }
+    g_mutex_unlock(&tmp_lock);
+    return slot;
+}
+
+static void
+tmp_unregister(int slot)
+{
+    if (slot < 0)
+        return;
+    g_mutex_lock(&tmp_lock);
+    tmp_slots[slot].used = 0;
+    g_mutex_unlock(&tmp_lock);
+}
+
+unsigned
+base_tmp_live(void)
+{
+    unsigned n = 0;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        n += tmp_slots[i].used != 0;
+    return n;
+}
+
+static void
+on_fatal_signal(int sig)
+{
+    int saved = errno;
+    for (int i = 0; i < TMP_SLOTS; i++)
+        if (tmp_slots[i].used)
+            unlink(tmp_slots[i].path);
+    errno = saved;
+    /* Die of the same signal (the parent sees it in the exit status): default action, then
+     * raise; it is delivered when this handler returns, as the signal is blocked in it. */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void
+base_tmp_cleanup_on_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < G_N_ELEMENTS(sigs); i++) {
+        struct sigaction old;
+        /* A signal the caller ignores (nohup, background jobs) stays ignored. */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t k = 0; k < G_N_ELEMENTS(sigs); k++)
+            sigaddset(&sa.sa_mask, sigs[k]); /* one cleanup at a time */
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* ---- atomic output ---- */
@@ -244,6 +450,7 @@ base_file_read_all(const char *path, GError **error)
 struct base_out {
     char *path;
     char *tmp;
+    int slot;        /* registry slot of tmp (-1: not registered) */
     FILE *fp;        /* plain output */
     gzFile gz;       /* gzip output */
     int err;         /* first errno seen while writing, sticky */
@@ -269,6 +476,7 @@ base_out_open(const char *path, GError **error)
     base_out *o = g_new0(base_out, 1);
     o->path = g_strdup(path);
     o->tmp = tmp;
+    o->slot = tmp_register(tmp);
     if (g_str_has_suffix(path, ".gz")) {
         o->gz = gzdopen(fd, "wb6");
         gzbuffer(o->gz, CHUNK);
@@ -343,8 +551,12 @@ base_out_commit(base_out *o, GError **error)
     int err = close_stream(o);
     if (err == 0 && g_rename(o->tmp, o->path) != 0)
         err = errno;
-    if (err != 0) {
+    if (err != 0)
         g_unlink(o->tmp);
+    /* After the rename or unlink: a signal in between unlinks a name that is gone. */
+    tmp_unregister(o->slot);
+    o->slot = -1;
+    if (err != 0) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_IO, "%s: cannot write: %s", o->path,
                     g_strerror(err));
         return FALSE;
@@ -360,6 +572,7 @@ base_out_free(base_out *o)
     if (!o->closed) {
         close_stream(o);
         g_unlink(o->tmp);
+        tmp_unregister(o->slot);
     }
     g_free(o->path);
     g_free(o->tmp);

@@ -23,7 +23,10 @@ void base_lines_free(base_lines *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_lines, base_lines_free)
 
 /* Returns TRUE with *LINE (NUL-terminated, no trailing "\n" or "\r\n") and *LEN set, or FALSE
- * at end of input or on error (then *ERROR is set, e.g. truncated gzip). */
+ * at end of input or on error (then *ERROR is set, e.g. truncated gzip). Every reader goes
+ * through here, so this is where input is made uniform: CRLF and LF line ends are the same, a
+ * UTF-8 byte-order mark at the start of the input is skipped, and a NUL byte is an error
+ * ("FILE:LINE: NUL byte in the input (not a text file?)"). */
 gboolean base_lines_next(base_lines *r, char **line, size_t *len, GError **error);
 /* 1-based number of the line last returned. */
 uint64_t base_lines_lineno(const base_lines *r);
@@ -31,9 +34,19 @@ const char *base_lines_name(const base_lines *r);
 /* Bytes of (decompressed) input consumed so far. */
 uint64_t base_lines_bytes(const base_lines *r);
 
-/* Reads a whole file (gzip inflated) into memory. */
+/* Inputs read whole into memory (JSON documents, specs, standard input, pipes) may be at most
+ * this large, compressed and inflated alike: a larger one (or /dev/zero) is an error naming
+ * the limit instead of an attempt to allocate it. */
+#define BASE_READ_ALL_MAX ((size_t)2 << 30) /* 2 GiB */
+
+/* Reads a whole file (gzip inflated) into memory, once, so FIFOs and process substitutions
+ * work; "-" is standard input. Text checks as for base_lines_next: a leading UTF-8 BOM is
+ * dropped, a NUL byte is an error. At most BASE_READ_ALL_MAX bytes. */
 GBytes *base_file_read_all(const char *path, GError **error);
-/* Inflates DATA if it carries the gzip magic, else copies it. */
+/* True when PATH can be read twice from its start (a regular file): pipes, FIFOs and
+ * character devices cannot, so callers that read an input twice read them once into memory. */
+bool base_file_is_rereadable(const char *path);
+/* Inflates DATA if it carries the gzip magic, else copies it (at most BASE_READ_ALL_MAX). */
 GBytes *base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError **error);
 bool base_is_gzip(const void *data, size_t size);
 
@@ -49,6 +62,15 @@ void base_out_printf(base_out *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 gboolean base_out_commit(base_out *o, GError **error);
 void base_out_free(base_out *o); /* aborts (deletes tmp) if not committed */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_out, base_out_free)
+
+/* Temporaries of open base_out files are kept in a fixed-size, signal-safe registry (32 slots;
+ * a path that does not fit is not registered). After this call, SIGINT, SIGTERM, SIGHUP and
+ * SIGPIPE (unless ignored) unlink every registered temporary, restore the default action and
+ * re-raise, so the process still dies of the signal and leaves no "*.tmp.XXXXXX" behind.
+ * Called once by tools/ for commands that write outputs. */
+void base_tmp_cleanup_on_signals(void);
+/* Number of temporaries currently registered (tests). */
+unsigned base_tmp_live(void);
 
 /* Writes CONTENTS to PATH atomically (via base_out). */
 gboolean base_file_write_atomic(const char *path, const char *contents, size_t len, GError **error);

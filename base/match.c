@@ -47,6 +47,36 @@ base_strv_join(const char *const *v, const char *sep)
     return g_string_free(g, FALSE);
 }
 
+char *
+base_escape_text(const char *s, size_t max)
+{
+    GString *g = g_string_new(NULL);
+    const char *p = s;
+    while (*p != '\0') {
+        if ((size_t)(p - s) >= max) {
+            g_string_append(g, "...");
+            break;
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x80) {
+            const char *end = NULL;
+            /* one valid UTF-8 character? */
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (n > 1 && strnlen(p, n) == n && g_utf8_validate(p, (gssize)n, &end)) {
+                g_string_append_len(g, p, (gssize)n);
+                p += n;
+                continue;
+            }
+        }
+        if (c < 0x20 || c == 0x7F || c >= 0x80)
+            g_string_append_printf(g, "\\x%02X", c);
+        else
+            g_string_append_c(g, (char)c);
+        p++;
+    }
+    return g_string_free(g, FALSE);
+}
+
 size_t
 base_edit_distance(const char *a, const char *b)
 {

@@ -27,6 +27,11 @@ int base_strv_index_nocase(const char *const *v, const char *s);
 /* The names joined with SEP (g_free it). */
 char *base_strv_join(const char *const *v, const char *sep);
 
+/* Input text made safe to quote in a one-line message (g_free it): control bytes, DEL and
+ * bytes that are not valid UTF-8 become \xNN, valid UTF-8 is kept, and text past MAX bytes
+ * is cut with "...". Binary input echoed raw would garble the terminal and the one line. */
+char *base_escape_text(const char *s, size_t max);
+
 /* Edit distance (Levenshtein, case-insensitive). */
 size_t base_edit_distance(const char *a, const char *b);
 /* Returns a g_malloc'd ", "-separated list of up to 5 of the NULL-terminated CANDIDATES close

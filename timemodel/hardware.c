@@ -63,7 +63,7 @@ link_from(const json_t *ic, const char *key, tm_link *l, const char *name, GErro
         return TRUE;
     }
     double bw = num(o, "bandwidth_gbps", -1), lat = num(o, "latency_us", 0);
-    if (!json_is_object(o) || bw < 0 || lat < 0) {
+    if (!json_is_object(o) || !(bw >= 0 && bw <= 1e7) || !(lat >= 0 && lat <= 1e6)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
                     "%s: interconnect.%s: expected {\"bandwidth_gbps\": >=0, \"latency_us\": >=0}",
                     name, key);
@@ -71,6 +71,18 @@ link_from(const json_t *ic, const char *key, tm_link *l, const char *name, GErro
     }
     *l = (tm_link){bw * 1e9, lat * 1e-6};
     return TRUE;
+}
+
+/* Every hardware figure has a physical range: out of it is an error, not a double that
+ * overflows later (memory_gb 1e300 reached an out-of-range double -> int64 cast). */
+static gboolean
+in_range(const char *name, const char *key, double v, double lo, double hi, GError **error)
+{
+    if (v >= lo && v <= hi)
+        return TRUE;
+    g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: %s: %g is out of range [%g, %g]", name, key,
+                v, lo, hi);
+    return FALSE;
 }
 
 gboolean
@@ -91,11 +103,9 @@ tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError
     }
     for (int d = 0; d < TM_DTYPE_COUNT; d++) {
         double v = num(pk, tm_dtype_name((tm_dtype)d), 0.0);
-        if (v < 0) {
-            g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: peak_tflops.%s: negative", name,
-                        tm_dtype_name((tm_dtype)d));
+        g_autofree char *key = g_strdup_printf("peak_tflops.%s", tm_dtype_name((tm_dtype)d));
+        if (!in_range(name, key, v, 0, 1e6, error))
             goto fail;
-        }
         hw->peak_flops[d] = v * 1e12;
     }
     if (hw->peak_flops[TM_DTYPE_BF16] <= 0) {
@@ -109,10 +119,16 @@ tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError
     if (!need(j, "memory_gb", name, &hw->memory_gb, error) ||
         !need(j, "memory_bandwidth_gbps", name, &bw, error))
         goto fail;
+    if (!in_range(name, "memory_gb", hw->memory_gb, 1e-3, 1e5, error) ||
+        !in_range(name, "memory_bandwidth_gbps", bw, 1e-3, 1e6, error) ||
+        !in_range(name, "l2_cache_mb", l2, 0, 1e5, error))
+        goto fail;
     hw->mem_bw = bw * 1e9;
     hw->l2_bytes = l2 * 1e6;
     /* Usable capacity: CUDA reports ~99 % of the binary-sized HBM (H100 80GB: 79.2 GiB). */
     double usable = num(j, "usable_memory_gib", hw->memory_gb * 0.99);
+    if (!in_range(name, "usable_memory_gib", usable, 1e-3, 1e5, error))
+        goto fail;
     hw->memory_bytes = usable * 1073741824.0;
     const json_t *ic = json_object_get(j, "interconnect");
     if (!json_is_object(ic)) {
@@ -135,7 +151,15 @@ tm_hardware_from_json(tm_hardware *hw, const json_t *j, const char *name, GError
                     tm_backend_name(hw->default_backend));
         goto fail;
     }
-    hw->gpus_per_node = (int64_t)num(j, "gpus_per_node", 8);
+    double gpn = num(j, "gpus_per_node", 8);
+    if (!in_range(name, "gpus_per_node", gpn, 1, 1024, error))
+        goto fail;
+    if (gpn != floor(gpn)) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: gpus_per_node: %g is not an integer",
+                    name, gpn);
+        goto fail;
+    }
+    hw->gpus_per_node = (int64_t)gpn;
     const json_t *a = json_object_get(j, "is_a100");
     hw->is_a100 = json_is_true(a);
     const json_t *eff = json_object_get(j, "efficiency");

@@ -12,6 +12,7 @@ typedef struct cli_command {
     const char *name;
     const char *summary;
     int (*main)(int argc, char **argv); /* argv[0] is the subcommand name */
+    bool writes_outputs;                /* temporaries are removed on SIGINT/SIGTERM (base/io.h) */
 } cli_command;
 
 enum { CLI_OK = 0, CLI_RUNTIME = 1, CLI_USAGE = 2 };

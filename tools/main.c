@@ -2,22 +2,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/io.h"
 #include "servesim_version.h"
 #include "tools/cli.h"
 
 static const cli_command commands[] = {
     {"run", "simulate serving a workload and report TTFT/TPOT/ITL/E2E, throughput, goodput",
-     cmd_run},
-    {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV",
-     cmd_estimate},
-    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory},
-    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate},
-    {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep},
-    {"search", "search TP/DP/PD configurations for the best goodput", cmd_search},
-    {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)",
-     cmd_analyze},
-    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets},
-    {"bench", "measure servesim's own speed and memory", cmd_bench},
+     cmd_run, true},
+    {"estimate", "roofline latency and throughput of one scenario or a scenarios CSV", cmd_estimate,
+     true},
+    {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false},
+    {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, true},
+    {"sweep", "sweep load or concurrency to find SLA limits", cmd_sweep, true},
+    {"search", "search TP/DP/PD configurations for the best goodput", cmd_search, true},
+    {"analyze", "first look at a workload trace (rates, lengths, burstiness, sharing)", cmd_analyze,
+     false},
+    {"presets", "list embedded models, hardware, calibrations and sample traces", cmd_presets,
+     false},
+    {"bench", "measure servesim's own speed and memory", cmd_bench, true},
 };
 
 static void
@@ -49,8 +51,11 @@ main(int argc, char **argv)
         return CLI_OK;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        if (strcmp(name, commands[i].name) == 0)
+        if (strcmp(name, commands[i].name) == 0) {
+            if (commands[i].writes_outputs)
+                base_tmp_cleanup_on_signals();
             return commands[i].main(argc - 1, argv + 1);
+        }
     fprintf(stderr, "servesim: unknown command '%s'\n", name);
     print_help(stderr);
     return CLI_USAGE;

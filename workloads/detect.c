@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 static const char *
@@ -125,7 +126,7 @@ wl__detect(const wl__input *in, GError **error)
         return "burstgpt";
     if (has_col(f, n, "num_prefill_tokens"))
         return "sharegpt";
-    g_autofree char *shown = g_strndup(copy, 80);
+    g_autofree char *shown = base_escape_text(copy, 80);
     g_set_error(error, WL_ERROR, WL_ERROR_PARSE,
                 "%s:%" G_GUINT64_FORMAT ": cannot detect the workload format from the first line "
                 "'%s' (known: Azure, BurstGPT, ShareGPT/Vidur length CSV, ServeGen, Mooncake, "

@@ -10,6 +10,18 @@
 
 #include "base/opts.h"
 
+/* Ranges shared by the flags below, workload specs (stages) and the readers, so a value the
+ * command line refuses is refused everywhere (docs/workloads.md "Input limits"). */
+#define WL_RATE_MIN 1e-9 /* req/s: --rate, stage rates (a stage may also have rate 0: a pause) */
+#define WL_RATE_MAX 1e9
+/* Latest time (s) an arrival, a window bound, a stage end or a think time may reach: about
+ * 127 years, so nanoseconds fit in int64_t with half the range left for the simulation to run
+ * past the last arrival (2^63 ns is 292 years). */
+#define WL_MAX_TIME_S  4e9
+#define WL_MAX_TIME_NS INT64_C(4000000000000000000)
+/* Most requests a generator may be asked for (--num-requests; Σ rate × duration of stages). */
+#define WL_MAX_REQUESTS 1e12
+
 typedef struct wl_options {
     char *source;            /* file path, embedded sample name, "synthetic", or NULL = default */
     char *format;            /* "auto" = detect from content */

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef struct csv_src {
@@ -103,7 +104,9 @@ cell_int(csv_src *s, int col, int64_t *v, bool allow_zero, GError **error)
     }
     const char *f = base_csv_field(c, (size_t)col);
     if (!wl__parse_int(f, v)) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not an integer: '%s'", f);
+        g_autofree char *shown = base_escape_text(f, 64);
+        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not an integer: '%s'",
+                      shown);
         return FALSE;
     }
     return wl__check_tokens(*v, allow_zero, base_csv_name(c), base_csv_lineno(c), name, error);
@@ -122,7 +125,9 @@ cell_seconds(csv_src *s, int col, int64_t *ns, GError **error)
     }
     const char *f = base_csv_field(c, (size_t)col);
     if (!base_parse_double(f, &v)) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not a number: '%s'", f);
+        g_autofree char *shown = base_escape_text(f, 64);
+        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name, "not a number: '%s'",
+                      shown);
         return FALSE;
     }
     if (v < 0 || v > 1e10) {
@@ -196,7 +201,9 @@ parse_timestamp(const char *s, int64_t *ns)
     if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &m) || *p++ != ':' ||
         !digits(&p, 2, &sec))
         return false;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    /* Years 1970..2200: nanoseconds since the epoch (and any difference of two) fit in
+     * int64_t (2^63 ns is 292 years), so the products below cannot overflow. */
+    if (Y < 1970 || Y > 2200 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return false;
     if (*p == '.') {
         p++;
@@ -247,8 +254,11 @@ azure_next(wl__src *b, wl_request *out, GError **error)
         const char *f = base_csv_field(c, (size_t)s->c_time);
         bool ok = true;
         if (!parse_timestamp(f, &abs_ns)) {
+            g_autofree char *shown = base_escape_text(f, 64);
             wl__row_error(&e, base_csv_name(c), base_csv_lineno(c), "TIMESTAMP",
-                          "bad timestamp '%s' (expected YYYY-MM-DD HH:MM:SS[.fraction])", f);
+                          "bad timestamp '%s' (expected YYYY-MM-DD HH:MM:SS[.fraction], years "
+                          "1970 to 2200)",
+                          shown);
             ok = false;
         }
         ok = ok && cell_int(s, s->c_in, &in, false, &e) && cell_int(s, s->c_out, &outn, false, &e);

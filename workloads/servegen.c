@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef enum { IA_POISSON, IA_GAMMA, IA_WEIBULL } ia_kind;
@@ -141,8 +142,10 @@ read_windows(servegen *s, const wl__input *in, GError **error)
                 continue;
             if ((size_t)i >= base_csv_nfields(c))
                 wl__row_error(&bad, name, ln, cols[i], "missing value");
-            else if (!base_parse_double(f, &v[i]) || v[i] < 0)
-                wl__row_error(&bad, name, ln, cols[i], "not a number >= 0: '%s'", f);
+            else if (!base_parse_double(f, &v[i]) || v[i] < 0) {
+                g_autofree char *shown = base_escape_text(f, 64);
+                wl__row_error(&bad, name, ln, cols[i], "not a number >= 0: '%s'", shown);
+            }
         }
         window w = {v[0], v[0] + 600, v[1], 1, IA_POISSON};
         const char *d = base_csv_field(c, 3);

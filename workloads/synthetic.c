@@ -100,20 +100,45 @@ stage_error(GError **error, const char *what, const char *fmt, ...)
     return FALSE;
 }
 
-static void
-add_stage(GArray *st, double rate, double dur)
+/* Appends stage I (rate R req/s for D s, starting where the previous ones end) after checking
+ * it against the flag ranges (workloads/options.h): a rate of 1e30 would put every request at
+ * t = 0 forever and a duration of 1e30 would never end. *EXPECTED accumulates Σ rate × duration,
+ * the requests the stages ask for. */
+static gboolean
+add_stage(
+    GArray *st, size_t i, double r, double d, double *expected, const char *what, GError **error)
 {
+    if (!(r == 0 || (r >= WL_RATE_MIN && r <= WL_RATE_MAX)))
+        return stage_error(error, what,
+                           "stage %zu: rate %g req/s is out of range (0, or %g to %g like --rate)",
+                           i, r, WL_RATE_MIN, WL_RATE_MAX);
+    if (!(d > 0 && d <= WL_MAX_TIME_S))
+        return stage_error(error, what,
+                           "stage %zu: duration %g s is out of range (more than 0, at most %g s "
+                           "like --duration)",
+                           i, d, WL_MAX_TIME_S);
     double start = 0;
-    for (guint i = 0; i < st->len; i++)
-        start += g_array_index(st, wl_stage, i).duration_s;
-    wl_stage s = {rate, dur, llround(start * 1e9), 0, 0};
+    for (guint k = 0; k < st->len; k++)
+        start += g_array_index(st, wl_stage, k).duration_s;
+    if (start + d > WL_MAX_TIME_S)
+        return stage_error(error, what, "stage %zu: ends at %g s, past the limit of %g s", i,
+                           start + d, WL_MAX_TIME_S);
+    *expected += r * d;
+    if (*expected > WL_MAX_REQUESTS)
+        return stage_error(error, what,
+                           "stage %zu: the stages ask for %.2g requests, more than %g (the "
+                           "--num-requests limit)",
+                           i, *expected, WL_MAX_REQUESTS);
+    wl_stage s = {r, d, llround(start * 1e9), 0, 0};
     g_array_append_val(st, s);
+    return TRUE;
 }
 
 GArray *
 wl__stages_parse(const json_t *j, const char *what, GError **error)
 {
     g_autoptr(GArray) st = g_array_new(FALSE, TRUE, sizeof(wl_stage));
+    double expected = 0;
     if (json_is_string(j)) {
         g_auto(GStrv) items = g_strsplit(json_string_value(j), ",", -1);
         for (size_t i = 0; items[i] != NULL; i++) {
@@ -124,11 +149,8 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
                 stage_error(error, what, "bad stage '%s' (expected RATE:SECONDS)", items[i]);
                 return NULL;
             }
-            if (r < 0 || d <= 0) {
-                stage_error(error, what, "stage '%s': need rate >= 0 and duration > 0", items[i]);
+            if (!add_stage(st, i, r, d, &expected, what, error))
                 return NULL;
-            }
-            add_stage(st, r, d);
         }
     } else if (json_is_array(j)) {
         size_t i;
@@ -139,11 +161,9 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
                 stage_error(error, what, "stage %zu: expected {\"rate\": R, \"duration\": S}", i);
                 return NULL;
             }
-            if (json_number_value(r) < 0 || json_number_value(d) <= 0) {
-                stage_error(error, what, "stage %zu: need rate >= 0 and duration > 0", i);
+            if (!add_stage(st, i, json_number_value(r), json_number_value(d), &expected, what,
+                           error))
                 return NULL;
-            }
-            add_stage(st, json_number_value(r), json_number_value(d));
         }
     } else {
         stage_error(error, what, "expected a list of {rate, duration} or \"RATE:SECONDS,...\"");

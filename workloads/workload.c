@@ -209,24 +209,18 @@ static gboolean
 input_resolve(const char *src, wl__input *in, GError **error)
 {
     memset(in, 0, sizeof *in);
-    if (strcmp(src, "-") == 0) {
-        /* Standard input is read into memory once: detection, the --rate pass and the reader
-         * all need to start from its beginning. */
-        GByteArray *buf = g_byte_array_new();
-        guint8 chunk[65536];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
-            g_byte_array_append(buf, chunk, (guint)n);
-        g_autoptr(GBytes) raw = g_byte_array_free_to_bytes(buf);
+    if (strcmp(src, "-") == 0 ||
+        (g_file_test(src, G_FILE_TEST_EXISTS) && !g_file_test(src, G_FILE_TEST_IS_DIR) &&
+         !base_file_is_rereadable(src))) {
+        /* Standard input, pipes and FIFOs (process substitution) are read into memory once:
+         * detection, the --rate pass and the reader all need to start from its beginning. */
         GError *e = NULL;
-        size_t len = 0;
-        const void *data = g_bytes_get_data(raw, &len);
-        in->mem = base_bytes_maybe_gunzip("-", data, len, &e);
+        in->mem = base_file_read_all(src, &e);
         if (in->mem == NULL) {
             wl__propagate(error, e);
             return FALSE;
         }
-        in->name = g_strdup("-");
+        in->name = g_strdup(src);
         return TRUE;
     }
     if (g_file_test(src, G_FILE_TEST_EXISTS)) {

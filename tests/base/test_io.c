@@ -1,6 +1,8 @@
 /* tests/base/test_io.c: line reading from plain, gzip, truncated gzip and memory; atomic
  * outputs never appear under their final name unless committed. */
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -63,7 +65,7 @@ count_lines(base_lines *r, GError **err, char last[64])
 
 Test(io, reads_plain_lines_with_crlf_and_no_final_newline)
 {
-    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 14);
+    g_autofree char *p = write_file("a.txt", "a,b\r\n1,2\n\n3,4", 13);
     GError *err = NULL;
     g_autoptr(base_lines) r = base_lines_open(p, &err);
     cr_assert_not_null(r);
@@ -188,6 +190,43 @@ Test(io, atomic_output_appears_only_on_commit)
     g_dir_close(d);
 }
 
+/* Every open output's temporary is in the signal registry until committed or freed; a fatal
+ * signal unlinks it and the process still dies of that signal. */
+Test(io, temporaries_are_registered_and_removed_on_a_fatal_signal)
+{
+    GError *err = NULL;
+    g_autofree char *p = g_build_filename(tmpdir, "a.csv", NULL);
+    g_autofree char *q = g_build_filename(tmpdir, "b.csv.gz", NULL);
+    cr_assert_eq(base_tmp_live(), 0);
+    base_out *a = base_out_open(p, &err);
+    base_out *b = base_out_open(q, &err);
+    cr_expect_eq(base_tmp_live(), 2);
+    cr_assert(base_out_commit(a, &err));
+    cr_expect_eq(base_tmp_live(), 1, "released on commit");
+    base_out_free(a);
+    base_out_free(b);
+    cr_expect_eq(base_tmp_live(), 0, "released on abort");
+
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        base_tmp_cleanup_on_signals();
+        base_out *c = base_out_open(p, NULL);
+        base_out_puts(c, "partial");
+        raise(SIGTERM);
+        _exit(0); /* not reached */
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status 0x%x", status);
+    GDir *d = g_dir_open(tmpdir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name(d)) != NULL)
+        cr_expect(strstr(name, ".tmp.") == NULL, "leftover %s", name);
+    g_dir_close(d);
+}
+
 Test(io, gz_output_is_deterministic_and_readable)
 {
     g_autofree char *p1 = g_build_filename(tmpdir, "a.jsonl.gz", NULL);
@@ -221,4 +260,27 @@ Test(io, unwritable_directory_fails_fast)
     g_clear_error(&err);
     g_autofree char *d = g_build_filename(tmpdir, "x", "y", NULL);
     cr_expect(base_dir_ensure_writable(d, &err));
+}
+
+/* The line layer skips a UTF-8 BOM once (first line only) and rejects a NUL byte with the
+ * line number. */
+Test(io, bom_skipped_once_and_nul_rejected)
+{
+    static const char text[] = "\xEF\xBB\xBFh\n\xEF\xBB\xBFx\nok\nbad\0y\n";
+    g_autofree char *p = write_file("b.txt", text, sizeof text - 1);
+    GError *err = NULL;
+    g_autoptr(base_lines) r = base_lines_open(p, &err);
+    cr_assert_not_null(r);
+    char *l;
+    size_t n;
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "h");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_eq(n, 4, "a BOM past the first line is data");
+    cr_assert(base_lines_next(r, &l, &n, &err));
+    cr_expect_str_eq(l, "ok");
+    cr_expect(!base_lines_next(r, &l, &n, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":4: NUL byte") != NULL, "%s", err->message);
+    g_error_free(err);
 }

@@ -2,7 +2,11 @@
  * must end in one line "servesim: FILE:LINE: what" (or "servesim: what" for flags) on stderr,
  * exit 2, no hang, no crash and no partial output; inputs are small and written inline. */
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -112,4 +116,262 @@ Test(hardening, estimate_scenario_error_names_file_and_line_once)
     cr_expect_str_eq(r.out, "", "no partial output");
     clirun_clear(&r);
     g_unlink(in);
+}
+
+/* A row that asks for 2^63 − 1 sequences or tokens is a range error, not a 2^63-iteration
+ * loop (measurements and steps rows alike). */
+Test(hardening, huge_counts_in_calibration_rows_are_range_errors, .timeout = 20)
+{
+    g_autofree char *ms = tu_tmp_file(".csv", "batch_per_gpu,seq_len,measured_prefill_ms\n"
+                                              "9223372036854775807,128,10\n");
+    clirun r = clirun_exec("calibrate", ms, NULL);
+    expect_one_line_error(&r, ":2: column batch_per_gpu: must be between 1 and");
+    clirun_clear(&r);
+    r = clirun_exec("calibrate", "--predict", "none", ms, NULL);
+    expect_one_line_error(&r, ":2: column batch_per_gpu: must be between 1 and");
+    clirun_clear(&r);
+    g_autofree char *seq = tu_tmp_file(".csv", "batch_per_gpu,seq_len,measured_prefill_ms\n"
+                                               "1,9223372036854775807,10\n");
+    r = clirun_exec("calibrate", seq, NULL);
+    expect_one_line_error(&r, ":2: column seq_len: must be between 1 and");
+    clirun_clear(&r);
+    g_autofree char *st = tu_tmp_file(".csv", "decode_seqs,decode_context,measured_step_ms\n"
+                                              "9223372036854775807,100,10\n");
+    r = clirun_exec("calibrate", st, NULL);
+    expect_one_line_error(&r, ":2: column decode_seqs: must be at most");
+    clirun_clear(&r);
+    g_unlink(ms);
+    g_unlink(seq);
+    g_unlink(st);
+}
+
+static const char azure_rows[] = "2023-11-16 18:15:46.6805900,374,44\n"
+                                 "2023-11-16 18:15:50.5705150,396,109\n";
+
+/* A UTF-8 byte-order mark is skipped once, in the line layer: the header is recognised. */
+Test(hardening, utf8_bom_is_skipped)
+{
+    g_autofree char *text =
+        g_strdup_printf("\xEF\xBB\xBFTIMESTAMP,ContextTokens,GeneratedTokens\n%s", azure_rows);
+    g_autofree char *in = tu_tmp_file(".csv", text);
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    clirun r = clirun_exec("run", "--workload", in, "--output-dir", dir, "--quiet", NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *json = g_strdup_printf("\xEF\xBB\xBF{\"seed\": 3}");
+    g_autofree char *cfg = tu_tmp_file(".json", json);
+    r = clirun_exec("run", "--config", cfg, "--workload", in, "--output-dir", dir, "--quiet", NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_unlink(in);
+    g_unlink(cfg);
+}
+
+/* Azure's public files end lines in CRLF. */
+Test(hardening, crlf_azure_trace_reads)
+{
+    g_autofree char *in = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n"
+                                              "2023-11-16 18:15:46.6805900,374,44\r\n"
+                                              "2023-11-16 18:15:50.5705150,396,109\r\n");
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    clirun r = clirun_exec("run", "--workload", in, "--output-dir", dir, "--quiet", NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_unlink(in);
+}
+
+/* NUL bytes: a config with one is rejected (it used to be read up to the NUL), /dev/zero is
+ * refused at its first chunk (it used to ask for 32 GiB), and binary bytes in a cell are
+ * escaped in the message. */
+Test(hardening, nul_and_binary_input_are_rejected_and_escaped)
+{
+    g_autofree char *cfg = NULL;
+    int fd = g_file_open_tmp("servesim-test-XXXXXX.json", &cfg, NULL);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, "{\"seed\": 1\0}", 12), 12);
+    close(fd);
+    clirun r = clirun_exec("run", "--config", cfg, NULL);
+    expect_one_line_error(&r, "NUL byte");
+    clirun_clear(&r);
+    r = clirun_exec("run", "--config", "/dev/zero", NULL);
+    expect_one_line_error(&r, "/dev/zero: NUL byte");
+    clirun_clear(&r);
+    g_autofree char *bin = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                               "2023-11-16 18:15:46.6805900,374,4\x01\x02\xFF"
+                                               "4\n");
+    r = clirun_exec("run", "--workload", bin, NULL);
+    expect_one_line_error(&r, ":2: column GeneratedTokens: not an integer: '4\\x01\\x02\\xFF4'");
+    clirun_clear(&r);
+    g_unlink(cfg);
+    g_unlink(bin);
+}
+
+/* Timestamps outside 1970..2200 would overflow nanoseconds: a range error on that row. */
+Test(hardening, out_of_range_azure_timestamps_are_errors)
+{
+    const char *bad[] = {"9999-12-31 23:59:59.9999999", "0000-01-01 00:00:00"};
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *text = g_strdup_printf("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                                "2023-11-16 18:15:46.6805900,374,44\n%s,10,10\n",
+                                                bad[i]);
+        g_autofree char *in = tu_tmp_file(".csv", text);
+        clirun r = clirun_exec("run", "--workload", in, NULL);
+        expect_one_line_error(&r, ":3: column TIMESTAMP: bad timestamp");
+        cr_expect(strstr(r.err, "earlier than") == NULL, "%s", r.err);
+        clirun_clear(&r);
+        g_unlink(in);
+    }
+}
+
+/* A FIFO (what process substitution gives) is read once, not opened twice. */
+Test(hardening, fifo_input_is_read_once)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    g_autofree char *fifo = g_build_filename(dir, "trace.csv", NULL);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    g_autofree char *src = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                                               "2023-11-16 18:15:46.6805900,374,44\n");
+    g_autofree char *cmd = g_strdup_printf("cat '%s' > '%s'", src, fifo);
+    g_auto(GStrv) sh = g_strdupv((char *[]){"/bin/sh", "-c", cmd, NULL});
+    GPid pid;
+    cr_assert(g_spawn_async(NULL, sh, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    clirun r = clirun_exec("run", "--workload", fifo, "--output-dir", out, "--quiet", NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    int status;
+    waitpid(pid, &status, 0);
+    g_spawn_close_pid(pid);
+    clirun_clear(&r);
+    g_unlink(fifo);
+    g_unlink(src);
+}
+
+/* A truncated gzip names the file, not zlib's "<fd:3>". */
+Test(hardening, truncated_gzip_names_the_file)
+{
+    GString *t = g_string_new("TIMESTAMP,ContextTokens,GeneratedTokens\n");
+    for (int i = 0; i < 5000; i++)
+        g_string_append_printf(t, "2023-11-16 18:%02d:%02d.%07d,%d,44\n", 15 + i / 3600,
+                               (i / 60) % 60, i % 60, 100 + i % 97);
+    g_autofree char *plain = tu_tmp_file(".csv", t->str);
+    g_string_free(t, TRUE);
+    g_autofree char *gz = g_strdup_printf("%s.gz", plain);
+    g_autofree char *cmd = g_strdup_printf("gzip -c '%s' | head -c 20000 > '%s'", plain, gz);
+    g_auto(GStrv) sh = g_strdupv((char *[]){"/bin/sh", "-c", cmd, NULL});
+    cr_assert(g_spawn_sync(NULL, sh, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, NULL, NULL));
+    clirun r = clirun_exec("run", "--workload", gz, NULL);
+    expect_one_line_error(&r, "truncated gzip");
+    cr_expect(strstr(r.err, gz) != NULL, "%s", r.err);
+    cr_expect(strstr(r.err, "<fd:") == NULL, "%s", r.err);
+    clirun_clear(&r);
+    g_unlink(plain);
+    g_unlink(gz);
+}
+
+/* Hardware figures out of their physical range are errors naming the key (memory_gb 1e300
+ * used to overflow a double -> int64 cast; gpus_per_node 0 and a negative L2 were accepted). */
+Test(hardening, hardware_fields_are_range_checked)
+{
+    const char *bad[][2] = {
+        {"\"memory_gb\": 1e300", "memory_gb: 1e+300 is out of range"},
+        {"\"memory_gb\": 80, \"gpus_per_node\": 0", "gpus_per_node: 0 is out of range"},
+        {"\"memory_gb\": 80, \"l2_cache_mb\": -1", "l2_cache_mb: -1 is out of range"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *json = g_strdup_printf(
+            "{\"peak_tflops\": {\"bf16\": 989.4}, %s, \"memory_bandwidth_gbps\": 3350, "
+            "\"interconnect\": {\"nvlink\": {\"bandwidth_gbps\": 450, \"latency_us\": 4.5}}}",
+            bad[i][0]);
+        g_autofree char *hw = tu_tmp_file(".json", json);
+        clirun r = clirun_exec("estimate", "--hardware", hw, NULL);
+        expect_one_line_error(&r, bad[i][1]);
+        clirun_clear(&r);
+        g_unlink(hw);
+    }
+}
+
+/* Absurd stage rates in a spec are refused before anything is generated (a rate of 1e30 used
+ * to put every request at t = 0 until memory ran out). */
+Test(hardening, absurd_spec_stage_rate_is_refused, .timeout = 30)
+{
+    g_autofree char *spec = tu_tmp_file(
+        ".json", "{\"data\": {\"type\": \"random\", \"input_distribution\": {\"mean\": 10}, "
+                 "\"output_distribution\": {\"mean\": 5}},\n"
+                 " \"load\": {\"type\": \"constant\", \"stages\": [{\"rate\": 1e30, "
+                 "\"duration\": 10}]}}\n");
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    clirun r = clirun_exec("run", "--workload", spec, "--output-dir", out, NULL);
+    expect_one_line_error(&r, "load.stages: stage 0: rate 1e+30 req/s is out of range");
+    cr_expect(!g_file_test(out, G_FILE_TEST_EXISTS), "no output directory");
+    clirun_clear(&r);
+    g_unlink(spec);
+    g_rmdir(dir);
+}
+
+static void
+default_signals(gpointer data)
+{
+    (void)data;
+    /* The test runner may have been started with SIGINT ignored (background jobs). */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+/* Names in DIR containing ".tmp." (joined with spaces; "" if none). */
+static char *
+tmp_names(const char *dir)
+{
+    GString *s = g_string_new("");
+    GDir *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d != NULL && (n = g_dir_read_name(d)) != NULL)
+        if (strstr(n, ".tmp.") != NULL)
+            g_string_append_printf(s, "%s ", n);
+    if (d != NULL)
+        g_dir_close(d);
+    return g_string_free(s, FALSE);
+}
+
+/* Killing a long `run` removes its temporaries (they used to be left as
+ * requests.csv.tmp.XXXXXX) and the process still dies of the signal. */
+Test(hardening, killed_run_leaves_no_temporaries, .timeout = 120)
+{
+    const int sigs[] = {SIGTERM, SIGINT};
+    for (size_t k = 0; k < G_N_ELEMENTS(sigs); k++) {
+        g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+        g_auto(GStrv) argv = g_strdupv((char *[]){SERVESIM_BINARY, "run", "--workload", "synthetic",
+                                                  "--num-requests", "10000000", "--rate", "1000",
+                                                  "--output-dir", dir, "--steps", "--quiet", NULL});
+        GPid pid;
+        GError *err = NULL;
+        cr_assert(g_spawn_async(NULL, argv, NULL,
+                                G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+                                    G_SPAWN_STDERR_TO_DEV_NULL,
+                                default_signals, NULL, &pid, &err),
+                  "%s", err ? err->message : "");
+        /* Wait (at most 60 s) until the outputs' temporaries exist, then let it write a bit. */
+        g_autofree char *seen = NULL;
+        for (int i = 0; i < 6000; i++) {
+            g_free(seen);
+            seen = tmp_names(dir);
+            if (strstr(seen, "requests.csv.tmp.") != NULL)
+                break;
+            g_usleep(10000);
+        }
+        cr_expect(strstr(seen, "requests.csv.tmp.") != NULL, "no temporary appeared: '%s'", seen);
+        g_usleep(200000);
+        kill(pid, sigs[k]);
+        int status = 0;
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        g_spawn_close_pid(pid);
+        cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == sigs[k],
+                  "signal %d: status 0x%x (exited %d)", sigs[k], status,
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        g_autofree char *left = tmp_names(dir);
+        cr_expect_str_eq(left, "", "signal %d left temporaries behind", sigs[k]);
+        g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+        cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "no output under its final name");
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        cr_expect_eq(system(cmd), 0);
+    }
 }

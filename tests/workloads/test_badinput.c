@@ -59,7 +59,7 @@ Test(badinput, azure_rows)
     g_autofree char *e = g_strconcat(h, ok, "yesterday,5,3\n", NULL);
     expect_error(e, false, ".csv",
                  ":3: column TIMESTAMP: bad timestamp 'yesterday' (expected YYYY-MM-DD "
-                 "HH:MM:SS[.fraction])");
+                 "HH:MM:SS[.fraction], years 1970 to 2200)");
     g_autofree char *f = g_strconcat(h, ok, "2023-11-16 18:15:40.5,5,3\n", NULL);
     expect_error(f, false, ".csv",
                  ":3: column TIMESTAMP: arrival -6.180590 s is earlier than the previous row's "

@@ -305,3 +305,58 @@ Test(infperf, bad_specs_are_clear_errors)
         unlink(p);
     }
 }
+
+/* Stage rates and durations have the ranges of the --rate and --duration flags (one source of
+ * truth, workloads/options.h), in specs and in --stages alike: "rate": 1e30 used to put every
+ * request at t = 0 forever (runaway memory), "duration": 1e30 never ended. */
+Test(infperf, stage_rates_and_durations_have_the_flag_ranges)
+{
+    const char *data = "\"data\": {\"type\": \"random\", \"input_distribution\": {\"mean\": 5}, "
+                       "\"output_distribution\": {\"mean\": 5}}";
+
+    const struct {
+        const char *stages, *needle;
+    } cases[] = {
+        {"[{\"rate\": 1e30, \"duration\": 10}]", "load.stages: stage 0: rate 1e+30 req/s is out "
+                                                 "of range (0, or 1e-09 to 1e+09 like --rate)"},
+        {"[{\"rate\": 1, \"duration\": 10}, {\"rate\": 1e-12, \"duration\": 10}]",
+         "stage 1: rate 1e-12 req/s is out of range"},
+        {"[{\"rate\": 1, \"duration\": 1e30}]",
+         "stage 0: duration 1e+30 s is out of range (more than 0, at most 4e+09 s like "
+         "--duration)"},
+        {"[{\"rate\": 1, \"duration\": 3e9}, {\"rate\": 1, \"duration\": 3e9}]",
+         "stage 1: ends at 6e+09 s, past the limit of 4e+09 s"},
+        {"[{\"rate\": 1e9, \"duration\": 1e3}, {\"rate\": 1e9, \"duration\": 1e4}]",
+         "stage 1: the stages ask for 1.1e+13 requests, more than 1e+12 (the --num-requests "
+         "limit)"},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *json = g_strdup_printf(
+            "{\"load\": {\"type\": \"constant\", \"stages\": %s}, %s}", cases[i].stages, data);
+        g_autofree char *p = wlt_tmp(".json", json, false);
+        GError *err = NULL;
+        wl_source *s = wlt_open(0, 0, &err, "--workload", p, NULL);
+        cr_expect_null(s, "case %zu", i);
+        cr_assert_not_null(err, "case %zu", i);
+        cr_expect(strstr(err->message, cases[i].needle) != NULL, "case %zu: %s", i, err->message);
+        cr_expect(g_str_has_prefix(err->message, p), "names the file: %s", err->message);
+        g_clear_error(&err);
+        wl_source_free(s);
+        unlink(p);
+    }
+    /* --stages R:S on the command line goes through the same checks. */
+    GError *err = NULL;
+    wl_source *s = wlt_open(0, 0, &err, "--workload", "synthetic", "--stages", "1e30:10", NULL);
+    cr_expect_null(s);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "--stages: stage 0: rate 1e+30 req/s is out of range") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    wl_source_free(s);
+    /* The edges are accepted: a pause (rate 0) and the largest rate and duration. */
+    s = wlt_open(0, 0, &err, "--workload", "synthetic", "--stages", "0:1,1e-9:3.9e9", NULL);
+    cr_expect_not_null(s, "%s", err ? err->message : "");
+    g_clear_error(&err);
+    wl_source_free(s);
+}

@@ -368,7 +368,7 @@ Test(synthetic, bad_settings_are_clear_errors)
         {"--input-len", "fixed:0", "token counts must be >= 1"},
         {"--output-len", "normal:x:1", "parameters must be numbers"},
         {"--input-len", "empirical:/no/such/file", "empirical:/no/such/file"},
-        {"--stages", "5:0", "need rate >= 0 and duration > 0"},
+        {"--stages", "5:0", "stage 0: duration 0 s is out of range (more than 0"},
         {"--stages", "fast", "expected RATE:SECONDS"},
         {"--turns", "zipf:0:3", "needs S > 0"},
     };
