@@ -224,7 +224,8 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
 {
     if (!base_is_gzip(data, size)) {
         char *copy = g_malloc(size + 1);
-        memcpy(copy, data, size);
+        if (size > 0) /* an empty file's buffer may have no storage: memcpy(_, NULL, 0) is UB */
+            memcpy(copy, data, size);
         copy[size] = '\0';
         return g_bytes_new_take(copy, size);
     }
