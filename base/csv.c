@@ -143,6 +143,16 @@ base_parse_int64(const char *s, int64_t *out)
 }
 
 bool
+base_double_to_int64(double d, int64_t *out)
+{
+    /* -2^63 is a double exactly; 2^63 is the first double above the range. */
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != floor(d))
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+bool
 base_parse_double(const char *s, double *out)
 {
     s = skip_blank(s);

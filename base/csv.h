@@ -19,6 +19,10 @@ size_t base_csv_split(char *line, char sep, char **fields, size_t max);
 /* Strict number parsing: the whole string (surrounding blanks allowed) must be a number. */
 bool base_parse_int64(const char *s, int64_t *out);
 bool base_parse_double(const char *s, double *out);
+/* D as an int64_t when it is a whole number inside int64_t's range, checked before the cast (a
+ * double outside the range has no defined conversion; 94e18 used to come back negative).
+ * NaN and infinities are not integers. */
+bool base_double_to_int64(double d, int64_t *out);
 
 typedef struct base_csv base_csv;
 

@@ -4,6 +4,8 @@
 #include "base/match.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <glib.h>
@@ -45,6 +47,16 @@ base_strv_join(const char *const *v, const char *sep)
         g_string_append(g, v[i]);
     }
     return g_string_free(g, FALSE);
+}
+
+const char *
+base_fixed(char buf[BASE_FIXED_LEN], double v, int prec)
+{
+    if (!isfinite(v))
+        snprintf(buf, BASE_FIXED_LEN, "n/a");
+    else
+        snprintf(buf, BASE_FIXED_LEN, fabs(v) < 1e15 ? "%.*f" : "%.*e", prec, v);
+    return buf;
 }
 
 char *

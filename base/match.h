@@ -32,6 +32,12 @@ char *base_strv_join(const char *const *v, const char *sep);
  * is cut with "...". Binary input echoed raw would garble the terminal and the one line. */
 char *base_escape_text(const char *s, size_t max);
 
+/* V printed with PREC decimals into BUF (returned), or "n/a" when V is NaN or infinite: figures
+ * that are 0/0 (a throughput with nothing in the window, the rate of one arrival) must never
+ * reach a user as "nan" or "inf". Magnitudes from 1e15 print in %e form to fit. */
+#define BASE_FIXED_LEN 48
+const char *base_fixed(char buf[BASE_FIXED_LEN], double v, int prec);
+
 /* Edit distance (Levenshtein, case-insensitive). */
 size_t base_edit_distance(const char *a, const char *b);
 /* Returns a g_malloc'd ", "-separated list of up to 5 of the NULL-terminated CANDIDATES close

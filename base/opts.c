@@ -2,6 +2,7 @@
  * serialisation (see base/opts.h). Tables are small (tens of rows), so lookups are linear. */
 #include "base/opts.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "base/csv.h"
@@ -113,8 +114,13 @@ static gboolean
 check_range(const base_opt *o, double v, const char *where, GError **error)
 {
     if (o->min < o->max && (v < o->min || v > o->max)) {
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range [%g, %g]", where,
-                    v, o->min, o->max);
+        /* Counts in full (--replicas 1000001 is not "1e+06"), up to 2^53 where doubles are
+         * still exact; reals and larger bounds in %g. */
+        bool whole = o->type == BASE_OPT_INT && fabs(v) < 9e15 && fabs(o->max) < 9e15;
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    whole ? "%s: %.0f is out of range [%.0f, %.0f]"
+                          : "%s: %g is out of range [%g, %g]",
+                    where, v, o->min, o->max);
         return FALSE;
     }
     return TRUE;
@@ -148,12 +154,18 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
         double d;
         if (!base_parse_int64(s, &v)) {
             /* Accept 1e6-style integers for counts. */
-            if (!base_parse_double(s, &d) || d != (double)(int64_t)d) {
+            if (!base_parse_double(s, &d) || d != floor(d)) {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                             "%s: expected an integer, got '%s'", where, s);
                 return FALSE;
             }
-            v = (int64_t)d;
+            if (!check_range(o, d, where, error))
+                return FALSE;
+            if (!base_double_to_int64(d, &v)) { /* 1e30 with no range of its own */
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range", where,
+                            d);
+                return FALSE;
+            }
         }
         if (!check_range(o, (double)v, where, error))
             return FALSE;
@@ -247,9 +259,18 @@ set_from_json(const base_opt *o, void *p, const json_t *v, const char *where, GE
             *(int64_t *)p = x;
             return TRUE;
         }
-        if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
-            *(int64_t *)p = (int64_t)json_real_value(v);
-            return check_range(o, json_real_value(v), where, error);
+        if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+            double d = json_real_value(v);
+            int64_t x;
+            if (!check_range(o, d, where, error))
+                return FALSE;
+            if (!base_double_to_int64(d, &x)) {
+                g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: %g is out of range", where,
+                            d);
+                return FALSE;
+            }
+            *(int64_t *)p = x;
+            return TRUE;
         }
         break;
     case BASE_OPT_DOUBLE:

@@ -449,6 +449,21 @@ sim_source_array(sim_array_source *a)
     return (sim_source){.next = array_next, .ctx = a};
 }
 
+/* "5.6 MiB" (g_format_size puts a no-break space before the unit). */
+static char *
+size_text(uint64_t bytes)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1024 && u + 1 < G_N_ELEMENTS(units)) {
+        v /= 1024;
+        u++;
+    }
+    return u == 0 ? g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes)
+                  : g_strdup_printf("%.1f %s", v, units[u]);
+}
+
 sim_cluster *
 sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error)
 {
@@ -484,6 +499,27 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
     if (s->max_num_seqs == 0 || s->max_model_len < 2) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                     "max_num_seqs and max_model_len must be positive");
+        return NULL;
+    }
+    if (p->nreplicas > SIM_CLUSTER_MAX_REPLICAS) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "%u replicas is more than the %d supported", p->nreplicas,
+                    SIM_CLUSTER_MAX_REPLICAS);
+        return NULL;
+    }
+    /* Estimated before allocating: --replicas 1000000 or a huge block override used to be
+     * found out by the kernel's OOM killer, leaving temporaries behind. */
+    uint64_t bound = p->max_state_bytes > 0 ? p->max_state_bytes : SIM_CLUSTER_MAX_STATE_BYTES;
+    uint64_t per = p->num_blocks <= SIM_KVPOOL_MAX_BLOCKS ? sim_replica_state_bytes(p->num_blocks)
+                                                          : UINT64_MAX / SIM_CLUSTER_MAX_REPLICAS;
+    if (per * p->nreplicas > bound) {
+        g_autofree char *total = size_text(per * p->nreplicas);
+        g_autofree char *each = size_text(per);
+        g_autofree char *lim = size_text(bound);
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "the replicas' state needs %s (%u replicas × %s for %u KV blocks each), "
+                    "more than the %s limit: lower --replicas or --num-gpu-blocks-override",
+                    total, p->nreplicas, each, p->num_blocks, lim);
         return NULL;
     }
     sim_cluster *c = g_new0(sim_cluster, 1);

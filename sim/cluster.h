@@ -24,6 +24,13 @@
 
 typedef struct sim_cluster sim_cluster;
 
+/* Most replicas a cluster may have: above the largest published fleets serving one model, and
+ * 4096 replicas of an 8B model on H100s already take ~7 GiB here (docs/design.md §2). */
+#define SIM_CLUSTER_MAX_REPLICAS 4096
+/* sim_cluster_new refuses a configuration whose replica state (replicas × sim_replica_state_bytes,
+ * i.e. the KV pool arrays) would exceed this, naming the figure, instead of allocating it. */
+#define SIM_CLUSTER_MAX_STATE_BYTES ((uint64_t)8 << 30)
+
 /* Where requests come from: any iterator with wl_source_next's contract (1 request, 0 end,
  * -1 error). tools/ adapts a wl_source (workloads/); tests use arrays (sim_source_array). */
 typedef struct sim_source {
@@ -59,9 +66,10 @@ typedef struct sim_cluster_params {
     double request_overhead_s; /* API server / tokenizer time between a request's send
                                   and its arrival in a replica's waiting queue */
     uint64_t seed;
-    int64_t max_concurrency; /* 0 = open loop (or as the source says) */
-    double overlap_weight;   /* prefix_affinity */
-    bool check_invariants;   /* walk the KV pools after every step (tests) */
+    int64_t max_concurrency;  /* 0 = open loop (or as the source says) */
+    double overlap_weight;    /* prefix_affinity */
+    bool check_invariants;    /* walk the KV pools after every step (tests) */
+    uint64_t max_state_bytes; /* 0 = SIM_CLUSTER_MAX_STATE_BYTES (tests set a smaller bound) */
 } sim_cluster_params;
 
 typedef struct sim_cluster_stats {
@@ -75,7 +83,8 @@ typedef struct sim_cluster_stats {
     size_t peak_in_flight;
 } sim_cluster_stats;
 
-/* Validates parameters (one-line GError) and subscribes the cluster's handlers to E. */
+/* Validates parameters (one-line GError; among them the replica count and the up-front estimate
+ * of replica state against max_state_bytes) and subscribes the cluster's handlers to E. */
 sim_cluster *
 sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *src, GError **error);
 void sim_cluster_free(sim_cluster *c); /* NULL is a no-op */

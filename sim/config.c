@@ -7,6 +7,8 @@
 
 #include "base/error.h"
 #include "base/json.h"
+#include "sim/cluster.h"
+#include "sim/kvpool.h"
 
 static const char *const routers[] = {"round_robin", "least_loaded", "prefix_affinity", "random",
                                       NULL};
@@ -18,8 +20,8 @@ static const char *const policies[] = {"fcfs", "priority", NULL};
 static const base_opt rows[] = {
     {"seed", "seed", BASE_OPT_INT, O(seed), "0", NULL, 0, 9.2e18, 0, "N",
      "random seed; same inputs and seed give byte-identical outputs"},
-    {"cluster.replicas", "replicas", BASE_OPT_INT, O(replicas), "1", NULL, 1, 1e6, 0, "N",
-     "number of engine replicas (each TP×PP GPUs)"},
+    {"cluster.replicas", "replicas", BASE_OPT_INT, O(replicas), "1", NULL, 1,
+     SIM_CLUSTER_MAX_REPLICAS, 0, "N", "number of engine replicas (each TP×PP GPUs)"},
     {"cluster.router", "router", BASE_OPT_ENUM, O(router), "round_robin", routers, 0, 0, 0,
      "POLICY", "how arrivals are assigned to replicas"},
     {"cluster.pools", NULL, BASE_OPT_JSON, O(pools), NULL, NULL, 0, 0,
@@ -53,7 +55,7 @@ static const base_opt rows[] = {
      O(gpu_memory_utilization), "0.9", NULL, 0.01, 1.0, 0, "X",
      "fraction of GPU memory for weights + activations + KV"},
     {"kv.num_gpu_blocks_override", "num-gpu-blocks-override", BASE_OPT_INT,
-     O(num_gpu_blocks_override), NULL, NULL, 2, 1e12, BASE_OPT_NULLABLE, "N",
+     O(num_gpu_blocks_override), NULL, NULL, 2, SIM_KVPOOL_MAX_BLOCKS, BASE_OPT_NULLABLE, "N",
      "use exactly N KV blocks per replica"},
     {"kv.enable_prefix_caching", "enable-prefix-caching", BASE_OPT_BOOL, O(enable_prefix_caching),
      "true", NULL, 0, 0, 0, NULL, "hash-based KV block reuse"},

@@ -213,18 +213,35 @@ fq_pop(sim_kvpool *p)
     return i;
 }
 
+/* Capacity of the free-queue ring and of the hash map: a power of two ≥ 2 × NUM_BLOCKS. */
+static uint32_t
+table_cap(uint32_t num_blocks)
+{
+    uint64_t cap = 16;
+    while (cap < 2 * (uint64_t)num_blocks)
+        cap *= 2;
+    return (uint32_t)MIN(cap, (uint64_t)2 * SIM_KVPOOL_MAX_BLOCKS);
+}
+
+uint64_t
+sim_kvpool_state_bytes(uint32_t num_blocks)
+{
+    uint64_t cap = table_cap(num_blocks);
+    return sizeof(sim_kvpool) + (uint64_t)num_blocks * sizeof(block) + cap * sizeof(uint32_t) +
+           cap * (sizeof(uint64_t) + sizeof(uint32_t));
+}
+
 sim_kvpool *
 sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching)
 {
-    g_return_val_if_fail(num_blocks >= 2 && block_size >= 1, NULL);
+    g_return_val_if_fail(num_blocks >= 2 && num_blocks <= SIM_KVPOOL_MAX_BLOCKS && block_size >= 1,
+                         NULL);
     sim_kvpool *p = g_new0(sim_kvpool, 1);
     p->nblocks = num_blocks;
     p->block_size = block_size;
     p->prefix_caching = prefix_caching;
     p->b = g_new0(block, num_blocks);
-    uint32_t rcap = 16;
-    while (rcap < 2u * num_blocks)
-        rcap *= 2;
+    uint32_t rcap = table_cap(num_blocks);
     p->ring = g_new(uint32_t, rcap);
     p->rmask = rcap - 1;
     for (uint32_t i = 0; i < num_blocks; i++)
@@ -232,9 +249,7 @@ sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching)
     p->b[0].ref = 1; /* the null block is permanently taken */
     for (uint32_t i = 1; i < num_blocks; i++)
         fq_append(p, i);
-    uint32_t cap = 16;
-    while (cap < 2u * num_blocks)
-        cap *= 2;
+    uint32_t cap = table_cap(num_blocks);
     p->mkeys = g_new0(uint64_t, cap);
     p->mvals = g_new0(uint32_t, cap);
     p->mmask = cap - 1;

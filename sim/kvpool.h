@@ -27,8 +27,16 @@ typedef struct sim_kvpool_stats {
     uint64_t alloc_fails; /* allocate calls that did not fit */
 } sim_kvpool_stats;
 
-/* NUM_BLOCKS includes the null block (usable = NUM_BLOCKS − 1). */
+/* Most blocks one pool may have (its ring and map index with 32 bits, sized 2 × NUM_BLOCKS). */
+#define SIM_KVPOOL_MAX_BLOCKS (UINT32_C(1) << 30)
+
+/* NUM_BLOCKS includes the null block (usable = NUM_BLOCKS − 1), 2 ≤ NUM_BLOCKS ≤
+ * SIM_KVPOOL_MAX_BLOCKS. */
 sim_kvpool *sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching);
+/* Bytes sim_kvpool_new allocates for NUM_BLOCKS (fixed for the pool's life): the block array
+ * plus the free-queue ring and the hash map, each sized to a power of two ≥ 2 × NUM_BLOCKS, so
+ * 56 to 88 bytes per block. Lets callers refuse a configuration before allocating it. */
+uint64_t sim_kvpool_state_bytes(uint32_t num_blocks);
 void sim_kvpool_free(sim_kvpool *p); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sim_kvpool, sim_kvpool_free)
 

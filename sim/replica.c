@@ -4,6 +4,16 @@
 
 #include <string.h>
 
+/* Initial capacity of the running and planned arrays (they grow by doubling). */
+#define INITIAL_CAP 64
+
+uint64_t
+sim_replica_state_bytes(uint32_t num_blocks)
+{
+    return sizeof(sim_replica) + sim_kvpool_state_bytes(num_blocks) +
+           2 * INITIAL_CAP * sizeof(sim_request *);
+}
+
 void
 sim_replica_init(sim_replica *r,
                  uint32_t id,
@@ -20,9 +30,9 @@ sim_replica_init(sim_replica *r,
     r->params = params;
     r->watermark_blocks = (uint32_t)(params->watermark * (double)num_blocks);
     sim_waitq_init(&r->waiting, params->priority);
-    r->runcap = 64;
+    r->runcap = INITIAL_CAP;
     r->running = g_new(sim_request *, r->runcap);
-    r->plancap = 64;
+    r->plancap = INITIAL_CAP;
     r->planned = g_new(sim_request *, r->plancap);
     tm_batch_init(&r->batch, params->dsa_topk);
 }

@@ -56,6 +56,10 @@ typedef struct sim_replica {
                                    that are not yet decoding (prefill work queued) */
 } sim_replica;
 
+/* Bytes sim_replica_init allocates for a replica of NUM_BLOCKS KV blocks (its KV pool and
+ * initial running/planned arrays; queues and requests grow with the load and are not
+ * counted). */
+uint64_t sim_replica_state_bytes(uint32_t num_blocks);
 void sim_replica_init(sim_replica *r,
                       uint32_t id,
                       uint32_t pool,

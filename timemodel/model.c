@@ -5,6 +5,7 @@
  * == 0, topk ≤ experts, moe_layers + dense_layers == layers ≤ TM_MAX_LAYERS. */
 #include "timemodel/model.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "base/asset.h"
@@ -79,6 +80,9 @@ find_key(const json_t *cfg, const char *const *keys, const char **which)
     return NULL;
 }
 
+/* Largest value of any integer field (sizes, counts): far above any real model. */
+#define MAX_FIELD 1e12
+
 /* Reads an integer field. MIN is the smallest allowed value; REQUIRED fields without a
  * default are errors when absent. */
 static gboolean
@@ -104,19 +108,83 @@ get_int(const json_t *cfg,
     double d;
     if (json_is_integer(v)) {
         d = (double)json_integer_value(v);
-    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
-        d = json_real_value(v);
+    } else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+        d = json_real_value(v); /* "dim": 94e18 is whole but outside int64: range first */
     } else {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: %s: expected an integer, got %s", name,
                     key, base_json_type_name(v));
         return FALSE;
     }
-    if (d < (double)min || d > 1e12) {
-        g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: %s: %.0f is out of range (must be %s)",
-                    name, key, d, min > 0 ? "positive" : "non-negative");
+    if (d < (double)min || d > MAX_FIELD) {
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    fabs(d) < 1e15 ? "%s: %s: %.0f is out of range (must be %s, at most %g)"
+                                   : "%s: %s: %g is out of range (must be %s, at most %g)",
+                    name, key, d, min > 0 ? "positive" : "non-negative", MAX_FIELD);
         return FALSE;
     }
-    *out = (int64_t)d;
+    *out = (int64_t)d; /* in [min, MAX_FIELD]: the cast is exact */
+    return TRUE;
+}
+
+/* Dtype names a config may carry in torch_dtype / dtype: vLLM's table of torch names
+ * (vllm/config/model.py _STR_DTYPE_TO_TORCH_DTYPE) and the DeepSeek reference code's. */
+static const char *const config_dtypes[] = {"bfloat16", "float16", "float32", "float",
+                                            "half",     "bf16",    "fp8",     NULL};
+
+/* Fields read for their type only: the dtype the checkpoint is stored in (servesim takes the
+ * dtype from --dtype) and rope_scaling (its factor changes nothing that is modelled), so that a
+ * typo is an error instead of being ignored. */
+static gboolean
+check_typed_fields(const json_t *cfg, const char *name, int64_t layers, GError **error)
+{
+    static const char *const dtype_keys[] = {"torch_dtype", "dtype", NULL};
+    for (size_t i = 0; dtype_keys[i] != NULL; i++) {
+        const json_t *v = json_object_get(cfg, dtype_keys[i]);
+        if (v == NULL || json_is_null(v))
+            continue;
+        if (!json_is_string(v)) {
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: %s: expected a string, got %s", name,
+                        dtype_keys[i], base_json_type_name(v));
+            return FALSE;
+        }
+        if (base_strv_index(config_dtypes, json_string_value(v)) < 0) {
+            g_autofree char *shown = base_escape_text(json_string_value(v), 64);
+            g_autofree char *list = base_strv_join(config_dtypes, ", ");
+            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                        "%s: %s: unknown dtype '%s' (expected one of: %s)", name, dtype_keys[i],
+                        shown, list);
+            return FALSE;
+        }
+    }
+    const json_t *rs = json_object_get(cfg, "rope_scaling");
+    if (rs != NULL && !json_is_null(rs) && !json_is_object(rs)) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                    "%s: rope_scaling: expected an object or null, got %s", name,
+                    base_json_type_name(rs));
+        return FALSE;
+    }
+    const json_t *mo = json_object_get(cfg, "mlp_only_layers");
+    if (mo != NULL && !json_is_null(mo)) {
+        if (!json_is_array(mo)) {
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                        "%s: mlp_only_layers: expected a list of layer indices, got %s", name,
+                        base_json_type_name(mo));
+            return FALSE;
+        }
+        size_t i;
+        const json_t *e;
+        json_array_foreach(mo, i, e) {
+            if (!json_is_integer(e) || json_integer_value(e) < 0 ||
+                json_integer_value(e) >= layers) {
+                g_set_error(
+                    error, TM_ERROR, TM_ERROR_INVALID,
+                    "%s: mlp_only_layers: element %zu is not a layer index in [0, %" G_GINT64_FORMAT
+                    ")",
+                    name, i, layers);
+                return FALSE;
+            }
+        }
+    }
     return TRUE;
 }
 
@@ -226,6 +294,10 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
                     m->layers, TM_MAX_LAYERS);
         goto fail;
     }
+    if (!check_typed_fields(cfg, name, m->layers, error))
+        goto fail;
+    const char *hk;
+    bool has_head_dim = find_key(cfg, KEYS("head_dim"), &hk) != NULL;
     if (!get_int(cfg, name, KEYS("num_key_value_heads", "n_kv_heads"), false, m->heads, 1,
                  &m->kv_heads, error) ||
         !get_int(cfg, name, KEYS("head_dim"), false, m->hidden / m->heads, 1, &m->head_dim, error))
@@ -235,6 +307,14 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
         !get_int(cfg, name, KEYS("q_lora_rank"), false, 0, 0, &m->q_lora_rank, error))
         goto fail;
     m->mla = m->kv_lora_rank > 0;
+    if (!m->mla && !has_head_dim && m->hidden % m->heads != 0) {
+        /* head_dim = hidden / heads would silently round down (to 0 when heads > hidden). */
+        g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
+                    "%s: hidden_size %" G_GINT64_FORMAT
+                    " is not divisible by num_attention_heads %" G_GINT64_FORMAT " (give head_dim)",
+                    name, m->hidden, m->heads);
+        goto fail;
+    }
     if (m->mla) {
         if (!get_int(cfg, name, KEYS("qk_nope_head_dim"), true, 0, 1, &m->qk_nope_head_dim,
                      error) ||

@@ -32,8 +32,8 @@ static const base_opt rows[] = {
      BASE_OPT_CLI_ONLY, "N,...", "request counts, each simulated in its own process"},
     {"rate", "rate", BASE_OPT_DOUBLE, offsetof(run_args, rate), "60", NULL, 1e-3, 1e9,
      BASE_OPT_CLI_ONLY, "REQ/S", "arrival rate (60 ≈ 80 % load of 4 H100 replicas)"},
-    {"replicas", "replicas", BASE_OPT_INT, offsetof(run_args, replicas), "4", NULL, 1, 1e6,
-     BASE_OPT_CLI_ONLY, "N", "replicas"},
+    {"replicas", "replicas", BASE_OPT_INT, offsetof(run_args, replicas), "4", NULL, 1,
+     SIM_CLUSTER_MAX_REPLICAS, BASE_OPT_CLI_ONLY, "N", "replicas"},
     {"no_outputs", "no-outputs", BASE_OPT_BOOL, offsetof(run_args, no_outputs), "false", NULL, 0, 0,
      BASE_OPT_CLI_ONLY, NULL, "skip writing requests.csv and the summaries"},
 };

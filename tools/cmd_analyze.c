@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "base/opts.h"
 #include "tools/cli.h"
 #include "workloads/analyze.h"
@@ -136,10 +137,13 @@ print_text(const wl_source_info *info, const wl_counters *c, const wl_analysis_r
            r->requests, c->rows, c->skipped_bad, c->filtered, c->clipped, c->rejected);
     if (r->requests == 0)
         return;
-    printf("arrivals       %.3f s .. %.3f s  (span %.3f s, mean rate %.3f req/s)\n",
-           (double)r->first_ns * 1e-9, (double)r->last_ns * 1e-9, r->span_s, r->mean_rate);
-    printf("inter-arrival  mean %.4f s  CV %.3f  (1 = Poisson, > 1 burstier)\n", r->ia_mean_s,
-           r->ia_cv);
+    /* One arrival has no rate and no inter-arrival time: n/a, never nan. */
+    char rate[BASE_FIXED_LEN], ia[BASE_FIXED_LEN], cv[BASE_FIXED_LEN];
+    printf("arrivals       %.3f s .. %.3f s  (span %.3f s, mean rate %s req/s)\n",
+           (double)r->first_ns * 1e-9, (double)r->last_ns * 1e-9, r->span_s,
+           base_fixed(rate, r->mean_rate, 3));
+    printf("inter-arrival  mean %s s  CV %s  (1 = Poisson, > 1 burstier)\n",
+           base_fixed(ia, r->ia_mean_s, 4), base_fixed(cv, r->ia_cv, 3));
     print_lengths("prompt tokens", &r->prompt);
     print_lengths("output tokens", &r->output);
     if (r->sessions > 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "servesim_version.h"
 
 void
@@ -397,10 +398,13 @@ row_int(GString *g, const char *label, uint64_t v)
     g_string_append_printf(g, "%-40s %-10" G_GUINT64_FORMAT "\n", label, v);
 }
 
+/* Undefined figures (0/0, e.g. a throughput when --warmup excludes every request) print as
+ * n/a, never nan/inf. */
 static void
 row_f(GString *g, const char *label, double v)
 {
-    g_string_append_printf(g, "%-40s %-10.2f\n", label, v);
+    char buf[BASE_FIXED_LEN];
+    g_string_append_printf(g, "%-40s %-10s\n", label, base_fixed(buf, v, 2));
 }
 
 static void

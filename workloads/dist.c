@@ -27,7 +27,7 @@ new_dist(kind k, wl_dist_domain dom)
     d->k = k;
     d->dom = dom;
     d->lo = dom == WL_DIST_INT ? 1 : 0;
-    d->hi = dom == WL_DIST_INT ? WL_MAX_TOKENS : INFINITY;
+    d->hi = dom == WL_DIST_INT ? WL_MAX_TOKENS : WL_MAX_TIME_S;
     return d;
 }
 
@@ -285,6 +285,12 @@ wl_dist_parse(const char *spec, wl_dist_domain domain, int column, const char *w
         if (domain == WL_DIST_INT && p[n - 1] > WL_MAX_TOKENS)
             return bad(error, what, spec, "more than 10,000,000 tokens");
     }
+    /* Seconds: every parameter within the time limit (draws are clamped to it as well). */
+    for (size_t i = 0; domain == WL_DIST_REAL && i < n; i++)
+        if (p[i] > WL_MAX_TIME_S) {
+            g_autofree char *why = g_strdup_printf("more than %g s", WL_MAX_TIME_S);
+            return bad(error, what, spec, why);
+        }
     return g_steal_pointer(&d);
 }
 

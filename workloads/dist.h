@@ -3,7 +3,8 @@
  * "lognormal:M:SD[:MIN[:MAX]]", "zipf:S:MAX", "exponential:MEAN", "empirical:FILE").
  * Integer distributions (token lengths) round to the nearest integer and clamp to
  * [max(1, MIN), min(MAX, WL_MAX_TOKENS)]; real ones (seconds) clamp to [MIN, MAX] with MIN
- * defaulting to 0. Draws are deterministic functions of the sim_rng stream. */
+ * defaulting to 0 and MAX to WL_MAX_TIME_S (no parameter may exceed it). Draws are deterministic
+ * functions of the sim_rng stream. */
 #pragma once
 
 #include <stdbool.h>

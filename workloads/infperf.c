@@ -90,7 +90,6 @@ keyed_draw(const infperf *s, const wl_dist *d, uint64_t kind, uint64_t a, uint64
 static int
 ip_next(wl__src *b, wl_request *out, GError **error)
 {
-    (void)error;
     infperf *s = (infperf *)b;
     memset(out, 0, sizeof *out);
     if (s->concurrent) {
@@ -102,8 +101,10 @@ ip_next(wl__src *b, wl_request *out, GError **error)
         s->cleft--;
         out->arrival_ns = 0;
         out->stage = s->cstage;
-    } else if (!wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage)) {
-        return 0;
+    } else {
+        int rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+        if (rc <= 0)
+            return rc;
     }
     uint64_t i = s->i++;
     uint64_t seed = b->ctx->seed;

@@ -25,7 +25,9 @@ typedef struct wl__ctx {
     bool skip_bad;
     char *first_bad; /* owned: message of the first skipped row */
     uint64_t seed;
-    uint64_t uniq; /* counter behind wl__unique_id */
+    uint64_t uniq;     /* counter behind wl__unique_id */
+    uint64_t row_line; /* input line of the request the inner source returned last; 0 when
+                        * generated (messages about transformed times name it) */
 } wl__ctx;
 
 typedef struct wl__src wl__src;
@@ -77,6 +79,19 @@ gboolean wl__check_tokens(int64_t v,
 /* Non-decreasing arrivals: T >= *LAST (then *LAST = T), else a row error. */
 gboolean wl__check_order(
     int64_t t, int64_t *last, const char *file, uint64_t line, const char *column, GError **error);
+
+/* ---- times ----
+ * Every time read from an input (seconds, milliseconds, nanoseconds) or produced by the
+ * arrival process or a transform (--time-scale and --rate rescaling) becomes nanoseconds here,
+ * so no product overflows int64_t and no value wraps: the result must lie in
+ * [0, WL_MAX_TIME_NS] (workloads/options.h). */
+
+/* V × UNIT_NS nanoseconds, rounded, in *NS; FALSE (nothing stored) outside the range or NaN. */
+bool wl__time_ns(double v, double unit_ns, int64_t *ns);
+/* The row error for a time outside the range: "FILE:LINE: column C: time X s is out of range
+ * [0, 4e+09 s]" (SECONDS is the offending time in seconds). */
+void
+wl__time_error(GError **error, const char *file, uint64_t line, const char *column, double seconds);
 
 /* Fast strict integer parse for CSV cells (falls back to base_parse_int64 for blanks, "12.0"
  * and other rare forms). */
@@ -155,8 +170,10 @@ void wl__arrivals_init(wl__arrivals *a,
                        const wl_stage *stages,
                        uint32_t nstages,
                        uint64_t seed);
-/* Next arrival: TRUE with *T_NS and *STAGE, FALSE when the stages are over. */
-gboolean wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage);
+/* Next arrival: 1 with *T_NS and *STAGE, 0 when the stages are over, -1 when the arrival would
+ * fall past WL_MAX_TIME_S (a tiny --rate with many requests; "--rate: request N would arrive at
+ * T s, past the limit of 4e+09 s"). */
+int wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage, GError **error);
 /* Parses the arrival settings of OPTS (arrival, rate, burstiness, stages) into A; STAGES
  * receives the parsed stages (owned, NULL if none). */
 gboolean wl__arrivals_from_options(

@@ -130,12 +130,10 @@ cell_seconds(csv_src *s, int col, int64_t *ns, GError **error)
                       shown);
         return FALSE;
     }
-    if (v < 0 || v > 1e10) {
-        wl__row_error(error, base_csv_name(c), base_csv_lineno(c), name,
-                      "time %g s is out of range [0, 1e10]", v);
+    if (!wl__time_ns(v, 1e9, ns)) {
+        wl__time_error(error, base_csv_name(c), base_csv_lineno(c), name, v);
         return FALSE;
     }
-    *ns = llround(v * 1e9);
     return TRUE;
 }
 
@@ -149,6 +147,7 @@ order(csv_src *s, int64_t t, GError **error)
 static void
 emit(csv_src *s, wl_request *out, int64_t t, int64_t in, int64_t outn)
 {
+    s->base.ctx->row_line = base_csv_lineno(s->csv);
     memset(out, 0, sizeof *out);
     out->arrival_ns = t;
     out->prompt_tokens = (uint32_t)in;
@@ -267,6 +266,11 @@ azure_next(wl__src *b, wl_request *out, GError **error)
             s->have_origin = true;
         }
         ok = ok && order(s, abs_ns - s->origin, &e);
+        if (ok && abs_ns - s->origin > WL_MAX_TIME_NS) {
+            wl__time_error(&e, base_csv_name(c), base_csv_lineno(c), "TIMESTAMP",
+                           (double)(abs_ns - s->origin) * 1e-9);
+            ok = false;
+        }
         if (!ok) {
             if (!wl__bad_row(b->ctx, e, error))
                 return -1;
@@ -387,8 +391,11 @@ lengths_next(wl__src *b, wl_request *out, GError **error)
             continue;
         }
         uint32_t stage = 0;
-        if (s->synth_times && !wl__arrivals_next(&s->arr, &t, &stage))
-            return 0;
+        if (s->synth_times) {
+            rc = wl__arrivals_next(&s->arr, &t, &stage, error);
+            if (rc <= 0)
+                return rc;
+        }
         emit(s, out, t, in, outn);
         out->stage = stage;
         return 1;

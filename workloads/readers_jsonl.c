@@ -107,11 +107,8 @@ get_int(jsonl_src *s, const json_t *o, const char *key, uint64_t ln, int64_t *v,
         *v = json_integer_value(x);
         return TRUE;
     }
-    if (json_is_real(x) && json_real_value(x) == floor(json_real_value(x)) &&
-        fabs(json_real_value(x)) < 9e18) {
-        *v = (int64_t)json_real_value(x);
+    if (json_is_real(x) && base_double_to_int64(json_real_value(x), v))
         return TRUE;
-    }
     wl__row_error(error, s->name, ln, key, "expected an integer");
     return FALSE;
 }
@@ -154,11 +151,11 @@ mooncake_row(jsonl_src *s, const json_t *o, uint64_t ln, wl_request *out, GError
         return FALSE;
     }
     double ms = json_number_value(ts);
-    if (!(ms >= 0 && ms <= 1e13)) {
-        wl__row_error(error, s->name, ln, "timestamp", "time %g ms is out of range [0, 1e13]", ms);
+    int64_t t, in, outn;
+    if (!wl__time_ns(ms, 1e6, &t)) {
+        wl__time_error(error, s->name, ln, "timestamp", ms * 1e-3);
         return FALSE;
     }
-    int64_t t = llround(ms * 1e6), in, outn;
     if (!get_tokens(s, o, "input_length", ln, &in, error) ||
         !get_tokens(s, o, "output_length", ln, &outn, error) ||
         !wl__check_order(t, &s->last, s->name, ln, "timestamp", error))
@@ -208,11 +205,14 @@ mooncake_next(wl__src *b, wl_request *out, GError **error)
         int rc = next_object(s, &o, &e, error);
         if (rc <= 0)
             return rc;
-        bool ok = o != NULL && mooncake_row(s, o, base_lines_lineno(s->lines), out, &e);
+        uint64_t ln = base_lines_lineno(s->lines);
+        bool ok = o != NULL && mooncake_row(s, o, ln, out, &e);
         if (o != NULL)
             json_decref(o);
-        if (ok)
+        if (ok) {
+            b->ctx->row_line = ln;
             return 1;
+        }
         if (!wl__bad_row(b->ctx, e, error))
             return -1;
     }
@@ -275,6 +275,10 @@ request_row(jsonl_src *s, const json_t *o, uint64_t ln, wl_request *out, GError 
             wl__row_error(error, s->name, ln, "arrival_time_ns", "negative time");
             return FALSE;
         }
+        if (t > WL_MAX_TIME_NS) { /* 2^63 − 1 was the window's "no end": the rest vanished */
+            wl__time_error(error, s->name, ln, "arrival_time_ns", (double)t * 1e-9);
+            return FALSE;
+        }
         if (!wl__check_order(t, &s->last, s->name, ln, "arrival_time_ns", error))
             return FALSE;
     }
@@ -317,8 +321,12 @@ request_next(wl__src *b, wl_request *out, GError **error)
         if (o != NULL)
             json_decref(o);
         if (ok) {
-            if (s->synth_times && !wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage))
-                return 0;
+            if (s->synth_times) {
+                int rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+                if (rc <= 0)
+                    return rc;
+            }
+            b->ctx->row_line = ln;
             return 1;
         }
         if (!wl__bad_row(b->ctx, e, error))

@@ -97,7 +97,7 @@ sg_next(wl__src *b, wl_request *out, GError **error)
             if (s->t < w->end_s) {
                 const pmf *p = pmf_for(s, s->t);
                 memset(out, 0, sizeof *out);
-                out->arrival_ns = llround(s->t * 1e9);
+                out->arrival_ns = llround(s->t * 1e9); /* < end_s <= WL_MAX_TIME_S */
                 out->prompt_tokens = (uint32_t)p->in_v[sim_alias_draw(p->in, &s->r_in)];
                 out->output_tokens = (uint32_t)p->out_v[sim_alias_draw(p->out, &s->r_out)];
                 wl__unique_body(b->ctx, &s->seg, out);
@@ -163,6 +163,8 @@ read_windows(servegen *s, const wl__input *in, GError **error)
                 wl__row_error(&bad, name, ln, cols[4], "shape %g is out of range (0.001, 1000)",
                               w.shape);
         }
+        if (bad == NULL && w.start_s + 600 > WL_MAX_TIME_S)
+            wl__time_error(&bad, name, ln, cols[0], w.start_s + 600);
         if (bad == NULL && w.rate > 1e6)
             wl__row_error(&bad, name, ln, cols[1], "rate %g req/s is absurd", w.rate);
         if (bad == NULL && w.start_s <= prev)

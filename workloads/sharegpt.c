@@ -280,13 +280,15 @@ sgpt_next(wl__src *b, wl_request *out, GError **error)
                 continue;
             if (s->turn == 0) {
                 s->session++;
-                if (!wl__arrivals_next(&s->arr, &s->session_t, &s->session_stage))
-                    return 0;
+                int rc = wl__arrivals_next(&s->arr, &s->session_t, &s->session_stage, error);
+                if (rc <= 0)
+                    return rc;
             }
             out->arrival_ns = s->session_t;
             out->stage = s->session_stage;
             out->session_id = s->session;
             out->turn = s->turn++;
+            b->ctx->row_line = s->elem_line;
             return 1;
         }
         int rc = next_element(s, error);
@@ -322,8 +324,10 @@ sgpt_next(wl__src *b, wl_request *out, GError **error)
             b->ctx->counters.filtered++;
             continue;
         }
-        if (!wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage))
-            return 0;
+        rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+        if (rc <= 0)
+            return rc;
+        b->ctx->row_line = s->elem_line;
         return 1;
     }
 }

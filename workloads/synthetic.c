@@ -44,8 +44,17 @@ interval(wl__arrivals *a, double rate)
     return 0;
 }
 
-gboolean
-wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
+static int
+past_limit(const wl__arrivals *a, double t_s, GError **error)
+{
+    g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
+                "%s: request %" G_GINT64_FORMAT " would arrive at %g s, past the limit of %g s",
+                a->stages != NULL ? "--stages" : "--rate", a->j, t_s, WL_MAX_TIME_S);
+    return -1;
+}
+
+int
+wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage, GError **error)
 {
     if (a->stages == NULL) {
         if (isnan(a->rate))
@@ -54,10 +63,11 @@ wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
             a->t_s = (double)a->j / a->rate; /* exact spacing, no accumulated rounding */
         else if (a->j > 0)
             a->t_s += interval(a, a->rate);
+        if (!wl__time_ns(a->t_s, 1e9, t_ns))
+            return past_limit(a, a->t_s, error);
         a->j++;
-        *t_ns = llround(a->t_s * 1e9);
         *stage = 0;
-        return TRUE;
+        return 1;
     }
     while (a->cur < a->nstages) {
         const wl_stage *st = &a->stages[a->cur];
@@ -78,12 +88,13 @@ wl__arrivals_next(wl__arrivals *a, int64_t *t_ns, uint32_t *stage)
             a->j = 0;
             continue;
         }
+        if (!wl__time_ns(t, 1e9, t_ns)) /* stages end by WL_MAX_TIME_S: cannot happen */
+            return past_limit(a, t, error);
         a->j++;
-        *t_ns = llround(t * 1e9);
         *stage = a->cur;
-        return TRUE;
+        return 1;
     }
-    return FALSE;
+    return 0;
 }
 
 static gboolean stage_error(GError **error, const char *what, const char *fmt, ...)
@@ -310,7 +321,11 @@ add_prefix(synth *s, GArray *a)
 static int64_t
 think_ns(synth *s)
 {
-    return s->think != NULL ? llround(wl_dist_draw(s->think, &s->r_sess) * 1e9) : 0;
+    int64_t ns = 0;
+    /* draws of a real distribution are at most WL_MAX_TIME_S (dist.h): always in range */
+    if (s->think != NULL && !wl__time_ns(wl_dist_draw(s->think, &s->r_sess), 1e9, &ns))
+        g_assert_not_reached();
+    return ns;
 }
 
 static void
@@ -330,7 +345,6 @@ finish(synth *s, wl_request *out, GArray *segs, uint32_t output)
 static int
 synth_next(wl__src *b, wl_request *out, GError **error)
 {
-    (void)error;
     synth *s = (synth *)b;
     if (s->remaining <= 0)
         return 0;
@@ -351,8 +365,9 @@ synth_next(wl__src *b, wl_request *out, GError **error)
         if (s->turn >= s->nturns) {
             /* A new session starts at the next arrival. */
             int64_t t;
-            if (!wl__arrivals_next(&s->arr, &t, &s->session_stage))
-                return 0;
+            int rc = wl__arrivals_next(&s->arr, &t, &s->session_stage, error);
+            if (rc <= 0)
+                return rc;
             s->session++;
             s->session_t = t;
             s->turn = 0;
@@ -374,8 +389,9 @@ synth_next(wl__src *b, wl_request *out, GError **error)
         push_seg(s->hist, out->output_content_id, output);
         s->turn++;
     } else {
-        if (!wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage))
-            return 0;
+        int rc = wl__arrivals_next(&s->arr, &out->arrival_ns, &out->stage, error);
+        if (rc <= 0)
+            return rc;
         add_prefix(s, s->segs);
         wl__lengths_draw(&s->len, &s->r_in, &s->r_out, &prompt, &output);
         out->output_content_id = wl__private_id(b->ctx);

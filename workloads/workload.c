@@ -81,6 +81,23 @@ wl__check_tokens(
     return FALSE;
 }
 
+bool
+wl__time_ns(double v, double unit_ns, int64_t *ns)
+{
+    double x = v * unit_ns;
+    if (!(x >= 0 && x <= (double)WL_MAX_TIME_NS)) /* NaN fails too */
+        return false;
+    *ns = llround(x); /* at most 4e18: exact and in range */
+    return true;
+}
+
+void
+wl__time_error(GError **error, const char *file, uint64_t line, const char *column, double seconds)
+{
+    wl__row_error(error, file, line, column, "time %g s is out of range [0, %g s]", seconds,
+                  WL_MAX_TIME_S);
+}
+
 gboolean
 wl__check_order(
     int64_t t, int64_t *last, const char *file, uint64_t line, const char *column, GError **error)
@@ -286,7 +303,10 @@ struct wl_source {
     int64_t max_model_len;
     double factor;
     int64_t start_ns, end_ns, limit;
-    uint64_t taken; /* requests past the window and limit */
+    double start_s, duration_s; /* as given (messages) */
+    uint64_t taken;             /* requests past the window and limit */
+    uint64_t before_start;      /* requests dropped by --start */
+    bool window_ended;          /* an arrival at or past --start + --duration ended the stream */
     bool done;
     GArray *clip_segs;
     /* streaming shuffle */
@@ -373,6 +393,32 @@ apply_over_length(int over, int64_t max_len, wl__ctx *ctx, GArray *clip, wl_requ
     return true;
 }
 
+/* The time factor on R's arrival and think times; an error names the row (the source may be
+ * fine: it is the factor that takes the time out of range). */
+static bool
+scale_times(wl_source *s, wl_request *r, GError **error)
+{
+    const char *what = NULL;
+    double t = 0;
+    if (!wl__time_ns((double)r->arrival_ns, s->factor, &r->arrival_ns)) {
+        what = "arrival at";
+        t = (double)r->arrival_ns;
+    } else if (!wl__time_ns((double)r->think_ns, s->factor, &r->think_ns)) {
+        what = "think time";
+        t = (double)r->think_ns;
+    }
+    if (what == NULL)
+        return true;
+    g_autofree char *where =
+        s->ctx.row_line > 0 ? g_strdup_printf("%s:%" G_GUINT64_FORMAT, s->name, s->ctx.row_line)
+                            : g_strdup(s->name);
+    g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
+                "%s: %s %g s × time factor %g = %g s is out of range [0, %g s] (--time-scale, "
+                "--rate)",
+                where, what, t * 1e-9, s->factor, t * 1e-9 * s->factor, WL_MAX_TIME_S);
+    return false;
+}
+
 /* Inner source -> length policy -> time factor -> window -> limit. */
 static int
 pull(wl_source *s, wl_request *r, GError **error)
@@ -390,16 +436,16 @@ pull(wl_source *s, wl_request *r, GError **error)
         }
         if (!apply_over_length(s->over, s->max_model_len, &s->ctx, s->clip_segs, r))
             continue;
-        if (s->factor != 1.0) {
-            r->arrival_ns = llround((double)r->arrival_ns * s->factor);
-            r->think_ns = llround((double)r->think_ns * s->factor);
-        }
+        if (s->factor != 1.0 && !scale_times(s, r, error))
+            return -1;
         if (r->arrival_ns < s->start_ns) {
             s->ctx.counters.filtered++;
+            s->before_start++;
             continue;
         }
         if (r->arrival_ns >= s->end_ns) {
             s->done = true;
+            s->window_ended = true;
             return 0;
         }
         r->arrival_ns -= s->start_ns;
@@ -464,6 +510,40 @@ shuffle_next(wl_source *s, wl_request *out, GError **error)
     return 1;
 }
 
+/* Why a stream ended before its first request, most specific cause first. */
+static char *
+no_requests_reason(const wl_source *s)
+{
+    const wl_counters *c = &s->ctx.counters;
+    if (s->limit == 0)
+        return g_strdup("--limit 0");
+    if (s->window_ended)
+        return g_strdup_printf("no arrival within --duration %g s after --start %g s",
+                               s->duration_s, s->start_s);
+    if (s->before_start > 0 && s->before_start == c->filtered && c->skipped_bad == 0 &&
+        c->rejected == 0)
+        return g_strdup_printf("all %" G_GUINT64_FORMAT " arrive before --start %g s",
+                               s->before_start, s->start_s);
+    if (c->rows == 0) {
+        bool paused = s->info.nstages > 0;
+        for (uint32_t i = 0; i < s->info.nstages; i++)
+            paused &= s->info.stages[i].rate == 0 && s->info.stages[i].concurrency == 0;
+        return g_strdup(paused ? "every load stage has rate 0" : "no data rows");
+    }
+    GString *g = g_string_new(NULL);
+    g_string_append_printf(g, "%" G_GUINT64_FORMAT " rows read", c->rows);
+    if (c->skipped_bad > 0)
+        g_string_append_printf(g, ", %" G_GUINT64_FORMAT " malformed (skipped)", c->skipped_bad);
+    if (c->filtered > 0)
+        g_string_append_printf(g, ", %" G_GUINT64_FORMAT " filtered out", c->filtered);
+    if (c->rejected > 0)
+        g_string_append_printf(g,
+                               ", %" G_GUINT64_FORMAT " longer than max_model_len %" G_GINT64_FORMAT
+                               " (--over-length reject)",
+                               c->rejected, s->max_model_len);
+    return g_string_free(g, FALSE);
+}
+
 int
 wl_source_next(wl_source *s, wl_request *out, GError **error)
 {
@@ -472,6 +552,11 @@ wl_source_next(wl_source *s, wl_request *out, GError **error)
     if (rc == 1) {
         out->id = s->ctx.counters.emitted++;
         g_assert(out->nsegments > 0);
+    } else if (rc == 0 && s->ctx.counters.emitted == 0) {
+        /* Nothing to simulate or analyse: every figure would be 0/0. */
+        g_autofree char *why = no_requests_reason(s);
+        g_set_error(error, WL_ERROR, WL_ERROR_INVALID, "%s: no requests (%s)", s->name, why);
+        return -1;
     }
     return rc;
 }
@@ -724,6 +809,9 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
         s->factor *= rate / o->rate;
     }
     input_clear(&in);
+    /* --start and --duration are at most WL_MAX_TIME_S each (options.c): their sum fits. */
+    s->start_s = o->start_s;
+    s->duration_s = o->duration_s;
     s->start_ns = llround(o->start_s * 1e9);
     s->end_ns = isnan(o->duration_s) ? INT64_MAX : s->start_ns + llround(o->duration_s * 1e9);
     s->limit = o->limit != BASE_OPT_UNSET_INT ? o->limit : INT64_MAX;

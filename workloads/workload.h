@@ -110,7 +110,9 @@ typedef struct wl_open_params {
 /* Opens the source described by OPTS (path or embedded sample name, format detected from the
  * content unless forced, transforms applied). */
 wl_source *wl_open(const wl_options *opts, const wl_open_params *params, GError **error);
-/* 1: *OUT holds the next request; 0: end of stream; -1: error (*ERROR set). */
+/* 1: *OUT holds the next request; 0: end of stream; -1: error (*ERROR set). A stream that ends
+ * before its first request is an error, "NAME: no requests (why)" (header-only file, --limit 0,
+ * a window or filters that keep nothing, stages of rate 0): every figure would be 0/0. */
 int wl_source_next(wl_source *s, wl_request *out, GError **error);
 const wl_source_info *wl_source_get_info(const wl_source *s);
 wl_counters wl_source_get_counters(const wl_source *s);

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <jansson.h>
 
 #include "clirun.h"
 #include "tests/testutil.h"
@@ -374,4 +375,174 @@ Test(hardening, killed_run_leaves_no_temporaries, .timeout = 120)
         g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
         cr_expect_eq(system(cmd), 0);
     }
+}
+
+/* --replicas is capped at 4096 (it accepted 1,000,000, ~1 TB of KV arrays) and the message
+ * shows the count in full; a configuration over the replica-state bound is refused before
+ * anything is allocated or written. */
+Test(hardening, replica_count_and_state_are_bounded)
+{
+    clirun r = clirun_exec("run", "--replicas", "1000000", "--print-config", NULL);
+    expect_one_line_error(&r, "--replicas: 1000000 is out of range [1, 4096]");
+    clirun_clear(&r);
+    r = clirun_exec("run", "--num-gpu-blocks-override", "1e12", "--print-config", NULL);
+    expect_one_line_error(&r, "--num-gpu-blocks-override: 1000000000000 is out of range [2, "
+                              "1073741824]");
+    clirun_clear(&r);
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    /* 4096 × (1e6 × 24 B + 2^21 × 16 B) = 219.6 GiB */
+    r = clirun_exec("run", "--replicas", "4096", "--num-gpu-blocks-override", "1000000", "--limit",
+                    "5", "--output-dir", dir, NULL);
+    expect_one_line_error(&r, "the replicas' state needs 219.6 GiB (4096 replicas × 54.9 MiB for "
+                              "1000000 KV blocks each), more than the 8.0 GiB limit");
+    g_autofree char *left = tmp_names(dir);
+    cr_expect_str_eq(left, "");
+    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+    cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS));
+    clirun_clear(&r);
+    g_rmdir(dir);
+}
+
+/* Model configs: an integer outside int64 is a range error (it was cast first: undefined
+ * behaviour), unknown dtypes and a non-object rope_scaling are refused, naming the field. */
+Test(hardening, model_config_fields_are_checked)
+{
+    const char *cfgs[][2] = {
+        {"{\"dim\": 94e18, \"n_layers\": 4, \"n_heads\": 8, \"vocab_size\": 100, \"inter_dim\": "
+         "64}",
+         "dim: 9.4e+19 is out of range"},
+        {"{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32, "
+         "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+         "\"torch_dtype\": \"float128\"}",
+         "torch_dtype: unknown dtype 'float128' (expected one of: bfloat16, float16"},
+        {"{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32, "
+         "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+         "\"rope_scaling\": \"x\"}",
+         "rope_scaling: expected an object or null, got string"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cfgs); i++) {
+        g_autofree char *p = tu_tmp_file(".json", cfgs[i][0]);
+        clirun r = clirun_exec("estimate", "--model", p, NULL);
+        expect_one_line_error(&r, cfgs[i][1]);
+        cr_expect(strstr(r.err, p) != NULL, "names the file: %s", r.err);
+        clirun_clear(&r);
+        g_unlink(p);
+    }
+}
+
+/* A JSONL arrival of 2^63 − 1 ns used to end the workload silently at that row; a time
+ * factor that pushes a row past the limit used to count it as "filtered". */
+Test(hardening, out_of_range_times_are_errors_naming_the_row)
+{
+    g_autofree char *in =
+        tu_tmp_file(".jsonl", "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                              "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": "
+                              "9223372036854775807}\n");
+    clirun r = clirun_exec("analyze", "workload", in, NULL);
+    g_autofree char *w1 = g_strdup_printf(
+        "%s:2: column arrival_time_ns: time 9.22337e+09 s is out of range [0, 4e+09 s]", in);
+    expect_one_line_error(&r, w1);
+    cr_expect_str_eq(r.out, "");
+    clirun_clear(&r);
+    g_autofree char *in2 =
+        tu_tmp_file(".jsonl", "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                              "{\"input_toks\": 30, \"output_toks\": 2, \"arrival_time_ns\": "
+                              "900000000000000000}\n");
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    r = clirun_exec("run", "--workload", in2, "--time-scale", "10", "--output-dir", dir, NULL);
+    g_autofree char *w2 = g_strdup_printf("%s:2: arrival at 9e+08 s × time factor 10 = 9e+09 s "
+                                          "is out of range [0, 4e+09 s] (--time-scale, --rate)",
+                                          in2);
+    expect_one_line_error(&r, w2);
+    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+    cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "no output under its final name");
+    g_autofree char *left = tmp_names(dir);
+    cr_expect_str_eq(left, "");
+    clirun_clear(&r);
+    g_unlink(in);
+    g_unlink(in2);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+/* A workload that yields no request is refused with one line saying why (it used to run
+ * and print "nan" throughput); nothing is written. */
+Test(hardening, empty_workloads_are_refused_with_the_reason)
+{
+    g_autofree char *header = tu_tmp_file(".csv", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n");
+    g_autofree char *spec = tu_tmp_file(
+        ".json", "{\"data\": {\"type\": \"random\", \"input_distribution\": {\"mean\": 10}, "
+                 "\"output_distribution\": {\"mean\": 5}},\n"
+                 " \"load\": {\"type\": \"constant\", \"stages\": [{\"rate\": 0, "
+                 "\"duration\": 10}]}}\n");
+    g_autofree char *w_header =
+        g_strdup_printf("servesim: %s: no requests (no data rows)\n", header);
+    g_autofree char *w_spec =
+        g_strdup_printf("servesim: %s: no requests (every load stage has rate 0)\n", spec);
+    const char *cases[][5] = {
+        {"--duration", "0", NULL, NULL,
+         "servesim: azure-conv-10min: no requests (no arrival within --duration 0 s after --start "
+         "0 s)\n"},
+        {"--limit", "0", NULL, NULL, "servesim: azure-conv-10min: no requests (--limit 0)\n"},
+        {"--workload", header, NULL, NULL, w_header},
+        {"--workload", spec, NULL, NULL, w_spec},
+        {"--start", "1e6", NULL, NULL,
+         "servesim: azure-conv-10min: no requests (all 2867 arrive before --start 1e+06 s)\n"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+        g_autofree char *out = g_build_filename(dir, "out", NULL);
+        clirun r =
+            clirun_exec("run", cases[i][0], cases[i][1], "--output-dir", out, "--quiet", NULL);
+        cr_expect_eq(r.code, 2, "case %zu: %s", i, r.err);
+        cr_expect_str_eq(r.err, cases[i][4], "case %zu", i);
+        g_autofree char *csv = g_build_filename(out, "requests.csv", NULL);
+        cr_expect(!g_file_test(csv, G_FILE_TEST_EXISTS), "case %zu", i);
+        clirun_clear(&r);
+        r = clirun_exec("analyze", "workload", cases[i][0], cases[i][1], NULL);
+        cr_expect_eq(r.code, 2, "analyze case %zu: %s", i, r.err);
+        cr_expect_str_eq(r.err, cases[i][4], "analyze case %zu", i);
+        cr_expect_str_eq(r.out, "", "analyze case %zu", i);
+        clirun_clear(&r);
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+        cr_expect_eq(system(cmd), 0);
+    }
+    g_unlink(header);
+    g_unlink(spec);
+}
+
+/* Undefined figures (0/0: throughput with every request excluded by --warmup; the rate of a
+ * single arrival) print as n/a and are null in JSON, never "nan" or "inf". */
+Test(hardening, undefined_figures_are_never_nan)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-test-XXXXXX", NULL);
+    clirun r = clirun_exec("run", "--limit", "3", "--warmup", "1000", "--output-dir", dir, NULL);
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    g_autofree char *low = g_ascii_strdown(r.out, -1);
+    cr_expect(strstr(low, "nan") == NULL && strstr(low, "inf") == NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "Request throughput (req/s):              n/a") != NULL, "%s", r.out);
+    g_autofree char *sum = g_build_filename(dir, "summary.json", NULL);
+    g_autofree char *text = NULL;
+    cr_assert(g_file_get_contents(sum, &text, NULL, NULL));
+    json_error_t je;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    cr_expect_not_null(j, "summary.json is not JSON: %s", je.text);
+    json_decref(j);
+    clirun_clear(&r);
+    const char *lims[] = {"1", "2"};
+    for (size_t i = 0; i < 2; i++) {
+        r = clirun_exec("analyze", "workload", "--limit", lims[i], NULL);
+        cr_expect_eq(r.code, 0, "%s", r.err);
+        g_autofree char *l = g_ascii_strdown(r.out, -1);
+        cr_expect(strstr(l, "nan") == NULL && strstr(l, "inf") == NULL, "%s", r.out);
+        clirun_clear(&r);
+        r = clirun_exec("analyze", "workload", "--limit", lims[i], "--json", NULL);
+        cr_expect_eq(r.code, 0, "%s", r.err);
+        j = json_loads(r.out, JSON_REJECT_DUPLICATES, &je);
+        cr_expect_not_null(j, "not JSON: %s: %s", je.text, r.out);
+        json_decref(j);
+        clirun_clear(&r);
+    }
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
 }

@@ -326,6 +326,54 @@ Test(cluster, configuration_that_cannot_hold_one_request_is_rejected)
     sim_engine_free(e);
 }
 
+/* Replica state is estimated before anything is allocated: too many replicas, or replicas × KV
+ * block arrays above the bound, are one-line errors with the figure (--replicas 1000000 used to
+ * be found out by the OOM killer). The bound is lowered here so that a regression costs MBs. */
+Test(cluster, replica_state_above_the_bound_is_refused_with_the_figure)
+{
+    sim_engine *e = sim_engine_new();
+    tm_linear_coeffs lin = {.fixed_s = 1e-3};
+    tm_timemodel *tm = tm_linear_new(&lin);
+    sim_cluster_params p = {.sched = {.max_num_seqs = 8,
+                                      .max_num_batched_tokens = 2048,
+                                      .max_model_len = 1024,
+                                      .chunked_prefill = true},
+                            .scheduler = &sched_vllm,
+                            .router = &sched_round_robin,
+                            .nreplicas = SIM_CLUSTER_MAX_REPLICAS + 1,
+                            .num_blocks = 1000,
+                            .block_size = 16,
+                            .tm = tm,
+                            .max_state_bytes = 4 << 20};
+    sim_array_source arr = {NULL, 0, 0};
+    sim_source src = sim_source_array(&arr);
+    GError *err = NULL;
+    cr_expect_null(sim_cluster_new(e, &p, &src, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "4097 replicas is more than the 4096 supported") != NULL, "%s",
+              err->message);
+    g_clear_error(&err);
+    /* 100 replicas of 1000 blocks: 100 × (56768 B of KV arrays + a little) ≈ 5.4 MiB > 4 MiB */
+    p.nreplicas = 100;
+    cr_expect_null(sim_cluster_new(e, &p, &src, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "the replicas' state needs 5.") != NULL, "%s", err->message);
+    cr_expect(strstr(err->message, " MiB (100 replicas × 5") != NULL, "%s", err->message);
+    cr_expect(strstr(err->message, " KiB for 1000 KV blocks each), more than the 4.0 MiB limit") !=
+                  NULL,
+              "%s", err->message);
+    cr_expect(strstr(err->message, "lower --replicas") != NULL, "%s", err->message);
+    g_clear_error(&err);
+    /* 70 replicas ≈ 3.8 MiB fit */
+    p.nreplicas = 70;
+    sim_cluster *c = sim_cluster_new(e, &p, &src, &err);
+    cr_expect_not_null(c, "%s", err ? err->message : "");
+    sim_cluster_free(c);
+    g_clear_error(&err);
+    tm_timemodel_free(tm);
+    sim_engine_free(e);
+}
+
 /* ---- property tests over every scheduler × router ---- */
 
 /* Criterion copies parameters into the worker process: no pointers, only inline arrays. */

@@ -320,3 +320,22 @@ Test(kvpool, private_content_is_found_only_by_its_own_request)
     sim_kvpool_release(kv, b);
     sim_kvpool_free(kv);
 }
+
+/* The up-front estimate is what sim_kvpool_new allocates: per block a 24-byte entry (3 × u32,
+ * a bool, a u64 hash), plus a ring of u32 and a map of u64 keys + u32 values, each of the
+ * power of two ≥ 2 × blocks (1000 blocks: 2048 entries = 8 KiB + 24 KiB). */
+Test(kvpool, state_bytes_estimate_counts_every_array)
+{
+    uint64_t arrays = 1000 * 24 + 2048 * 4 + 2048 * (8 + 4); /* 56768 */
+    uint64_t got = sim_kvpool_state_bytes(1000);
+    cr_expect(got >= arrays && got < arrays + 256, "%" G_GUINT64_FORMAT, got);
+    /* 1024 blocks: 2 × 1024 is already a power of two */
+    uint64_t a2 = 1024 * 24 + 2048 * 16;
+    cr_expect(sim_kvpool_state_bytes(1024) - a2 == got - arrays, "same fixed part");
+    /* 1025 blocks: the tables double */
+    uint64_t a3 = 1025 * 24 + 4096 * 16;
+    cr_expect(sim_kvpool_state_bytes(1025) - a3 == got - arrays);
+    /* The largest pool: 2^30 blocks, 24 + 2 × 16 bytes each = 56 GiB (no 32-bit overflow). */
+    uint64_t big = sim_kvpool_state_bytes(SIM_KVPOOL_MAX_BLOCKS);
+    cr_expect(big - (got - arrays) == (UINT64_C(1) << 30) * 56, "%" G_GUINT64_FORMAT, big);
+}

@@ -273,6 +273,59 @@ Test(model, absurd_configs_are_one_line_errors)
                "exceeds the 8 experts");
 }
 
+/* Integers are range-checked before any cast ("dim": 94e18 cast a double outside int64 first),
+ * dtypes and rope_scaling have their types, a head_dim derived from hidden_size must divide
+ * exactly, and sizes that must be positive are. */
+Test(model, every_field_is_checked_before_use)
+{
+    const char *native = "\"n_layers\": 4, \"n_heads\": 8, \"vocab_size\": 100, "
+                         "\"inter_dim\": 64, ";
+    g_autofree char *huge = g_strdup_printf("{%s\"dim\": 94e18}", native);
+    expect_bad(huge, "dim: 9.4e+19 is out of range (must be positive, at most 1e+12)");
+    g_autofree char *neg = g_strdup_printf("{%s\"dim\": -94e18}", native);
+    expect_bad(neg, "dim: -9.4e+19 is out of range");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"head_dim\": 1e300}",
+               "head_dim: 1e+300 is out of range");
+    expect_bad("{" BASE "\"num_attention_heads\": 32.5}",
+               "num_attention_heads: expected an integer");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"torch_dtype\": \"float128\"}",
+               "torch_dtype: unknown dtype 'float128' (expected one of: bfloat16, float16, "
+               "float32, float, half, bf16, fp8)");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"dtype\": 16}",
+               "dtype: expected a string, got integer");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"rope_scaling\": \"x\"}",
+               "rope_scaling: expected an object or null, got string");
+    expect_bad("{" BASE "\"num_attention_heads\": 24}",
+               "hidden_size 4096 is not divisible by num_attention_heads 24 (give head_dim)");
+    expect_bad("{\"hidden_size\": 16, \"num_hidden_layers\": 2, \"vocab_size\": 10, "
+               "\"intermediate_size\": 8, \"max_position_embeddings\": 64, "
+               "\"num_attention_heads\": 32}",
+               "hidden_size 16 is not divisible by num_attention_heads 32");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"mlp_only_layers\": [1, 40]}",
+               "mlp_only_layers: element 1 is not a layer index in [0, 32)");
+    expect_bad("{" BASE "\"num_attention_heads\": 32, \"mlp_only_layers\": 3}",
+               "mlp_only_layers: expected a list of layer indices, got integer");
+    /* Accepted: head_dim given explicitly (Gemma-style hidden ≠ heads × head_dim), real
+     * integers, null optional fields and every dtype spelling of the list. */
+    const char *ok[] = {
+        "{" BASE "\"num_attention_heads\": 24, \"head_dim\": 128}",
+        "{" BASE "\"num_attention_heads\": 32.0, \"torch_dtype\": \"float16\", "
+        "\"rope_scaling\": null}",
+        "{" BASE "\"num_attention_heads\": 32, \"dtype\": \"bfloat16\", \"rope_scaling\": "
+        "{\"type\": \"linear\", \"factor\": 2.0}, \"torch_dtype\": null}",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(ok); i++) {
+        GError *err = NULL;
+        json_auto_t *j = json_loads(ok[i], 0, NULL);
+        cr_assert_not_null(j, "%s", ok[i]);
+        tm_model_spec m;
+        cr_expect(tm_model_spec_from_json(&m, j, "ok.json", &err), "%s: %s", ok[i],
+                  err ? err->message : "");
+        g_clear_error(&err);
+        tm_model_spec_clear(&m);
+    }
+}
+
 Test(model, unknown_name_lists_close_matches)
 {
     GError *err = NULL;

@@ -227,3 +227,88 @@ Test(badinput, undetectable_unknown_and_missing)
     cr_expect(strstr(err->message, "has its own arrival times") != NULL, "%s", err->message);
     g_clear_error(&err);
 }
+
+/* Expects draining PATH with flags FLAG VALUE to fail with exactly PATH + TAIL (or, when TAIL
+ * starts with '-', exactly TAIL: a setting, not a row, is at fault). */
+static void
+expect_flagged_error(const char *path, const char *flag, const char *value, const char *tail)
+{
+    GError *err = fail_of(path, flag, value);
+    cr_assert_not_null(err, "no error for %s", tail);
+    g_autofree char *want = tail[0] == '-' ? g_strdup(tail) : g_strdup_printf("%s%s", path, tail);
+    cr_expect_str_eq(err->message, want);
+    g_error_free(err);
+}
+
+/* Every time read from a file or produced by a transform is range-checked once, in
+ * nanoseconds (workloads/internal.h wl__time_ns): arrival_time_ns 2^63 − 1 used to end the
+ * stream silently at that row (the window's "no end" is INT64_MAX), --time-scale 10 on 9e17 ns
+ * overflowed llround and the row was counted as "filtered", and seconds up to 1e10 (CSV) or
+ * milliseconds up to 1e13 (Mooncake) overflowed int64 nanoseconds. */
+Test(badinput, times_out_of_range_are_row_errors)
+{
+    const char *lim = "is out of range [0, 4e+09 s]";
+    g_autofree char *t1 = g_strdup_printf(":2: column arrival_time_ns: time 9.22337e+09 s %s", lim);
+    expect_error("{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                 "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": "
+                 "9223372036854775807}\n"
+                 "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": "
+                 "9223372036854775807}\n",
+                 false, ".jsonl", t1);
+    g_autofree char *t2 = g_strdup_printf(":2: column timestamp: time 9.5e+09 s %s", lim);
+    expect_error("{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2}\n"
+                 "{\"timestamp\": 9.5e12, \"input_length\": 5, \"output_length\": 2}\n",
+                 false, ".jsonl", t2);
+    g_autofree char *t3 = g_strdup_printf(":3: column Timestamp: time 9.5e+09 s %s", lim);
+    expect_error("Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                 "0,ChatGPT,10,5,15,Conversation log\n"
+                 "9.5e9,ChatGPT,10,5,15,Conversation log\n",
+                 false, ".csv", t3);
+    /* A row in range whose scaled time is not: an error naming the row and the transform. */
+    char *p = wlt_tmp(".jsonl",
+                      "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                      "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": "
+                      "900000000000000000}\n",
+                      false);
+    expect_flagged_error(p, "--time-scale", "10",
+                         ":2: arrival at 9e+08 s × time factor 10 = 9e+09 s is out of range [0, "
+                         "4e+09 s] (--time-scale, --rate)");
+    unlink(p);
+    g_free(p);
+    /* --rate rescaling: 6 rows over 100 ns are 5e7 req/s; --rate 1e-9 multiplies times by 5e16
+     * and the last row lands at 100 ns × 5e16 = 5e9 s. */
+    p = wlt_tmp(".jsonl",
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 0}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 1}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 2}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 3}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 4}\n"
+                "{\"input_toks\": 3, \"output_toks\": 2, \"arrival_time_ns\": 100}\n",
+                false);
+    expect_flagged_error(p, "--rate", "1e-9",
+                         ":6: arrival at 1e-07 s × time factor 5e+16 = 5e+09 s is out of range [0, "
+                         "4e+09 s] (--time-scale, --rate)");
+    unlink(p);
+    g_free(p);
+    /* Generated arrivals: constant 1e-9 req/s puts request j at j × 1e9 s. */
+    GError *err = NULL;
+    g_autoptr(wl_source) s = wlt_open(0, 0, &err, "--workload", "synthetic", "--arrival",
+                                      "constant", "--rate", "1e-9", "--num-requests", "10", NULL);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    wlt_stats st;
+    cr_expect_eq(wlt_drain(s, &st, &err), -1);
+    cr_expect_eq(st.n, 5, "requests 0..4 at 0..4e9 s");
+    cr_assert_not_null(err);
+    cr_expect_str_eq(err->message, "--rate: request 5 would arrive at 5e+09 s, past the limit of "
+                                   "4e+09 s");
+    g_clear_error(&err);
+    /* Think times are seconds too. */
+    wl_source *t = wlt_open(0, 0, &err, "--workload", "synthetic", "--clients", "2", "--think-time",
+                            "fixed:1e300", NULL);
+    cr_expect_null(t);
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, "--think-time: bad distribution 'fixed:1e300': more than "
+                                   "4e+09 s") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+}

@@ -77,8 +77,16 @@ Test(transforms, limit_keeps_the_first_n)
     const char *a[] = {"--workload", "azure-conv-10min", "--limit", "100", NULL};
     wlt_stats st = run(0, 0, a, NULL);
     cr_expect_eq(st.n, 100);
+    /* --limit 0 leaves nothing to simulate: an error saying so, not an empty stream. */
     const char *z[] = {"--workload", "azure-conv-10min", "--limit", "0", NULL};
-    cr_expect_eq(run(0, 0, z, NULL).n, 0);
+    GError *err = NULL;
+    g_autoptr(wl_source) s = wlt_openv(0, 0, z, &err);
+    cr_assert_not_null(s, "%s", err ? err->message : "");
+    wlt_stats none;
+    cr_expect_eq(wlt_drain(s, &none, &err), -1);
+    cr_assert_not_null(err);
+    cr_expect_str_eq(err->message, "azure-conv-10min: no requests (--limit 0)");
+    g_clear_error(&err);
 }
 
 Test(transforms, max_model_len_pass_reject_clip)
