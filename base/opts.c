@@ -454,7 +454,9 @@ load_object(const base_opt_set *set,
     json_object_foreach(node, key, v) {
         g_autofree char *path =
             prefix != NULL ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
-        g_autofree char *where = g_strdup_printf("%s: %s", file, path);
+        /* keys come from the file: control bytes in one would break the one-line message */
+        g_autofree char *shown = base_escape_text(path, 200);
+        g_autofree char *where = g_strdup_printf("%s: %s", file, shown);
         row r = find_path(set, path);
         if (r.o != NULL && !(r.o->flags & BASE_OPT_CLI_ONLY)) {
             if (r.o->flags & BASE_OPT_NOT_IMPL) {

@@ -120,6 +120,9 @@ Test(opts, json_errors_name_the_path_and_expectation)
     cr_expect_str_eq(g, "cfg.json: sec.n: expected an integer, got null");
     g_autofree char *h = load_err("{\"bogus\": 1}");
     cr_expect_str_eq(h, "cfg.json: bogus: unknown key");
+    /* found by fuzz/fuzz_config_json: a key holding a newline broke the one-line message */
+    g_autofree char *i = load_err("{\"sec\": {\"n\\nx\\u001b\": 1}}");
+    cr_expect_str_eq(i, "cfg.json: sec.n\\x0Ax\\x1B: unknown key");
     g_autofree char *ok = load_err("{\"sec\": {\"maybe\": null}, \"blob\": [1, {\"a\": 2}]}");
     cr_expect_null(ok);
 }
