@@ -463,6 +463,47 @@ Test(calib_import, bad_input_names_file_line_and_column)
                         ": LLMServingSim moe.csv is not imported", false);
 }
 
+/* Found by fuzz/fuzz_calib_measurements and fuzz/fuzz_scenarios (timeouts): decode_tokens
+ * within its column range (≤ 1e8) but beyond the model's context priced 1e7-1e8 decode steps
+ * per row (about a minute under the fuzzing sanitizers, ~10 s in Release) for a request vLLM
+ * would refuse. Llama-3.1-8B's context is 131,072 tokens (max_position_embeddings). */
+Test(calib_import, rows_beyond_the_model_context_are_refused_before_pricing)
+{
+    const char *hdr = "tp,batch_per_gpu,seq_len,decode_tokens,measured_prefill_ms,"
+                      "measured_decode_ms\n";
+    g_autofree char *fits = g_strconcat(hdr, "1,1,131000,72,100,50\n", NULL);
+    tm_options o;
+    opts_init(&o, "llama-3.1-8b", "h100-sxm");
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autofree char *p = tu_tmp_file(".csv", fits);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_expect(tm_calib_import(d, p, &io, NULL, &err), "%s", err ? err->message : "");
+    g_clear_error(&err);
+    unlink(p);
+    g_autofree char *over = g_strconcat(hdr, "1,1,131000,73,100,50\n", NULL);
+    expect_import_error(over,
+                        ":2: column decode_tokens: seq_len + decode_tokens = 131073 exceeds the "
+                        "context of llama-3.1-8b (131072 tokens)",
+                        false);
+    g_autofree char *huge = g_strconcat(hdr, "1,8,8,100000000,100,50\n", NULL);
+    expect_import_error(huge, ":2: column decode_tokens: seq_len + decode_tokens = 100000008",
+                        false);
+    /* --predict reads the same rows */
+    g_autofree char *q = tu_tmp_file(".csv", huge);
+    GString *out = g_string_new(NULL);
+    cr_expect_not(tm_calib_predict_csv(q, &io, out, NULL, NULL, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":2: column decode_tokens: seq_len + decode_tokens = "
+                                   "100000008 exceeds the context") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    g_string_free(out, TRUE);
+    unlink(q);
+    base_opts_clear(&tmset, &o);
+}
+
 Test(calib_import, table_without_metadata_needs_a_model)
 {
     g_autofree char *path = tu_tmp_file(".csv", "layer,tokens,time_us\nqkv_proj,1,50\n");
