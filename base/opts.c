@@ -134,8 +134,9 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
     if (base_strv_index(o->choices, s) >= 0)
         return TRUE;
     g_autofree char *list = base_strv_join(o->choices, ", ");
+    g_autofree char *shown = base_escape_text(s, 80);
     g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                "%s: unknown value '%s' (expected one of: %s)", where, s, list);
+                "%s: unknown value '%s' (expected one of: %s)", where, shown, list);
     return FALSE;
 }
 
@@ -143,6 +144,8 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
 static gboolean
 set_from_text(const base_opt *o, void *p, const char *s, const char *where, GError **error)
 {
+    /* S comes from a file or the command line: quoted escaped, so a message stays one line */
+    g_autofree char *shown = base_escape_text(s, 80);
     if ((o->flags & BASE_OPT_NULLABLE) && (strcmp(s, "auto") == 0 || strcmp(s, "none") == 0) &&
         o->type != BASE_OPT_ENUM) {
         set_unset(o, p);
@@ -156,7 +159,7 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
             /* Accept 1e6-style integers for counts. */
             if (!base_parse_double(s, &d) || d != floor(d)) {
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                            "%s: expected an integer, got '%s'", where, s);
+                            "%s: expected an integer, got '%s'", where, shown);
                 return FALSE;
             }
             if (!check_range(o, d, where, error))
@@ -176,7 +179,7 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
         double v;
         if (!base_parse_double(s, &v)) {
             g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected a number, got '%s'",
-                        where, s);
+                        where, shown);
             return FALSE;
         }
         if (!check_range(o, v, where, error))
@@ -196,7 +199,7 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
             return TRUE;
         }
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected true or false, got '%s'",
-                    where, s);
+                    where, shown);
         return FALSE;
     case BASE_OPT_ENUM:
         if ((o->flags & BASE_OPT_NULLABLE) && strcmp(s, "auto") == 0) {
