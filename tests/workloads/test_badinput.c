@@ -204,6 +204,20 @@ Test(badinput, servegen_rows)
     rmdir(dir);
 }
 
+/* Found by fuzz/fuzz_wl_infperf: a type string holding a newline broke the one-line error. */
+Test(badinput, infperf_unknown_types_are_quoted_on_one_line)
+{
+    expect_error("{\"data\": {\"type\": \"sh\\nared\"}, \"load\": {}}", false, ".json",
+                 ": data.type: unknown or unsupported type 'sh\\x0Aared' (supported: "
+                 "shared_prefix, random, synthetic; give ShareGPT files with --workload FILE)");
+    expect_error("{\"data\": {\"type\": \"shared_prefix\", \"num_groups\": 1, "
+                 "\"num_prompts_per_group\": 1, \"system_prompt_len\": 1, \"question_len\": 1, "
+                 "\"output_len\": 1}, \"load\": {\"type\": \"a\\u0007\", \"stages\": [{\"rate\": "
+                 "1, \"duration\": 1}]}}",
+                 false, ".json",
+                 ": load.type: unknown type 'a\\x07' (expected constant, poisson or concurrent)");
+}
+
 Test(badinput, undetectable_unknown_and_missing)
 {
     expect_error("a,b,c\n1,2,3\n", false, ".csv",
