@@ -1,7 +1,8 @@
 /* base/io.c: gzip-transparent buffered line reader and atomic output files.
- * Reader invariant: buf[start..end) holds unread bytes; lines are split in place (the '\n'
- * becomes '\0'), so no per-line allocation happens; chunks are 256 KiB so the per-line cost is
- * a memchr. Writers never leave a file under the final name unless base_out_commit succeeded. */
+ * Reader invariant: buf[start..end) holds unread bytes and buf[end] is '\0'; lines are split in
+ * place (the line end becomes '\0'), so no per-line allocation happens; chunks are 256 KiB so
+ * the per-line cost is one strcspn (line end or NUL byte). Writers never leave a file under the
+ * final name unless base_out_commit succeeded. */
 #include "base/io.h"
 
 #include <errno.h>
@@ -159,6 +160,7 @@ fill(base_lines *r, GError **error)
         r->eof = TRUE;
     }
     r->end += (size_t)n;
+    r->buf[r->end] = '\0'; /* the sentinel base_lines_next scans up to */
     return TRUE;
 }
 
@@ -168,27 +170,44 @@ base_lines_next(base_lines *r, char **line, size_t *len, GError **error)
     g_return_val_if_fail(r != NULL, FALSE);
     for (;;) {
         char *p = r->buf + r->start;
-        char *nl = r->end > r->start ? memchr(p, '\n', r->end - r->start) : NULL;
-        if (nl != NULL || (r->eof && r->end > r->start)) {
-            size_t n = nl != NULL ? (size_t)(nl - p) : r->end - r->start;
-            r->start += n + (nl != NULL ? 1 : 0);
-            r->bytes += n + (nl != NULL ? 1 : 0);
-            if (n > 0 && p[n - 1] == '\r')
-                n--;
-            p[n] = '\0'; /* gz buffers have one spare byte; memory copies are NUL-padded */
+        size_t avail = r->end - r->start;
+        /* buf[end] is always '\0', so one strcspn finds the line end or a NUL byte. */
+        size_t k = avail > 0 ? strcspn(p, "\r\n") : 0;
+        if (k < avail && p[k] == '\0') {
+            g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
+                        "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
+                        r->name, r->lineno + 1);
+            r->start = r->end = 0;
+            r->eof = TRUE;
+            return FALSE;
+        }
+        /* Line ends: LF; CR... LF (CRLF, and CR CR LF from a CRLF file rewritten in text
+         * mode) as one; a CR followed by anything else (CR-only files). A CR at the end of
+         * the buffer needs the next byte to tell, unless the input is over. */
+        size_t term = 0;
+        if (k < avail) {
+            if (p[k] == '\n') {
+                term = 1;
+            } else {
+                size_t j = k;
+                while (j < avail && p[j] == '\r')
+                    j++;
+                if (j < avail)
+                    term = p[j] == '\n' ? j + 1 - k : 1;
+                else if (r->eof)
+                    term = 1;
+            }
+        }
+        if (term > 0 || (r->eof && avail > 0)) {
+            size_t n = term > 0 ? k : avail, used = term > 0 ? k + term : avail;
+            r->start += used;
+            r->bytes += used;
+            p[n] = '\0';
             r->lineno++;
             if (r->lineno == 1) {
                 size_t b = bom_len(p, n); /* spreadsheet exports start with one */
                 p += b;
                 n -= b;
-            }
-            if (memchr(p, '\0', n) != NULL) {
-                g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE,
-                            "%s:%" G_GUINT64_FORMAT ": NUL byte in the input (not a text file?)",
-                            r->name, r->lineno);
-                r->start = r->end = 0;
-                r->eof = TRUE;
-                return FALSE;
             }
             *line = p;
             *len = n;

@@ -22,11 +22,13 @@ base_lines_new_from_memory(const char *name, const void *data, size_t size, GErr
 void base_lines_free(base_lines *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(base_lines, base_lines_free)
 
-/* Returns TRUE with *LINE (NUL-terminated, no trailing "\n" or "\r\n") and *LEN set, or FALSE
- * at end of input or on error (then *ERROR is set, e.g. truncated gzip). Every reader goes
- * through here, so this is where input is made uniform: CRLF and LF line ends are the same, a
- * UTF-8 byte-order mark at the start of the input is skipped, and a NUL byte is an error
- * ("FILE:LINE: NUL byte in the input (not a text file?)"). */
+/* Returns TRUE with *LINE (NUL-terminated, without its line end) and *LEN set, or FALSE at end
+ * of input or on error (then *ERROR is set, e.g. truncated gzip). Every reader goes through
+ * here, so this is where input is made uniform: a line ends at LF, at CR LF, at CR CR LF (a
+ * CRLF file written again through a text-mode stream) or at a CR followed by anything else
+ * (CR-only files); the last line may lack one. A UTF-8 byte-order mark at the start of the
+ * input is skipped, and a NUL byte is an error ("FILE:LINE: NUL byte in the input (not a text
+ * file?)"). */
 gboolean base_lines_next(base_lines *r, char **line, size_t *len, GError **error);
 /* 1-based number of the line last returned. */
 uint64_t base_lines_lineno(const base_lines *r);

@@ -23,6 +23,7 @@
 
 #include "base/error.h"
 #include "base/stats.h"
+#include "workloads/options.h"
 
 #define DNAN ((double)NAN)
 
@@ -359,10 +360,11 @@ sim_metrics_new(const sim_metrics_params *p, GError **error)
     sim_slo slo;
     if (!sim_slo_parse(p->goodput, &slo, error))
         return NULL;
-    if (!(p->warmup_s >= 0 && p->warmup_s < 1e9) || !(p->cooldown_s >= 0 && p->cooldown_s < 1e9)) {
+    if (!(p->warmup_s >= 0 && p->warmup_s <= WL_MAX_TIME_S) ||
+        !(p->cooldown_s >= 0 && p->cooldown_s <= WL_MAX_TIME_S)) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                    "metrics: warmup_s and cooldown_s must be finite and >= 0 (got %g, %g)",
-                    p->warmup_s, p->cooldown_s);
+                    "metrics: warmup_s and cooldown_s must be between 0 and %g s (got %g, %g)",
+                    WL_MAX_TIME_S, p->warmup_s, p->cooldown_s);
         return NULL;
     }
     const char *dir = p->spill_dir != NULL ? p->spill_dir : g_get_tmp_dir();

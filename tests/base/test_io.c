@@ -85,6 +85,101 @@ Test(io, reads_plain_lines_with_crlf_and_no_final_newline)
     cr_expect_null(err);
 }
 
+/* Lines of ~1.2 MiB ending in TERM, the first terminator byte of some line placed exactly at
+ * offset B - 1 for B = 64 KiB, 256 KiB (the reader's first buffer boundary) and 1 MiB, so
+ * that "\r" and "\n" (or a run of "\r") straddle the boundaries. Returns the line count;
+ * line i reads "r<i>,x...x" (i·7 mod 53 x's unless padded). */
+static int
+make_lines(GString *g, const char *term, bool final_term)
+{
+    static const size_t bounds[] = {65536, 262144, 1048576};
+    size_t tl = strlen(term), next = 0;
+    int n = 0;
+    while (g->len < 1200000) {
+        g_autofree char *head = g_strdup_printf("r%d,", n);
+        size_t pad = (size_t)(n * 7 % 53);
+        size_t end = g->len + strlen(head) + pad; /* offset of the terminator */
+        if (next < G_N_ELEMENTS(bounds) && end + tl >= bounds[next]) {
+            if (g->len + strlen(head) < bounds[next] - 1) {
+                pad = bounds[next] - 1 - g->len - strlen(head);
+                next++;
+            } else if (g->len + strlen(head) >= bounds[next]) {
+                next++;
+            }
+        }
+        g_string_append(g, head);
+        for (size_t k = 0; k < pad; k++)
+            g_string_append_c(g, 'x');
+        g_string_append(g, term);
+        n++;
+    }
+    if (!final_term)
+        g_string_truncate(g, g->len - tl);
+    return n;
+}
+
+static void
+expect_lines(base_lines *r, int n, const char *what)
+{
+    GError *err = NULL;
+    char *l;
+    size_t len;
+    for (int i = 0; i < n; i++) {
+        cr_assert(base_lines_next(r, &l, &len, &err), "%s: line %d: %s", what, i + 1,
+                  err ? err->message : "early end");
+        g_autofree char *head = g_strdup_printf("r%d,", i);
+        cr_assert(g_str_has_prefix(l, head), "%s: line %d is '%.40s'", what, i + 1, l);
+        cr_assert_eq(strlen(l), len, "%s: line %d", what, i + 1);
+        for (size_t k = strlen(head); k < len; k++)
+            cr_assert_eq(l[k], 'x', "%s: line %d has byte 0x%02x at %zu", what, i + 1,
+                         (unsigned char)l[k], k);
+        cr_assert_eq(base_lines_lineno(r), (uint64_t)i + 1, "%s", what);
+    }
+    cr_expect(!base_lines_next(r, &l, &len, &err), "%s: extra line '%.40s'", what, l);
+    cr_expect_null(err, "%s", what);
+}
+
+/* Every line end the wild produces is one line end: LF, CRLF, CR alone (classic Mac, Excel's
+ * "CSV (Macintosh)"), CR CR LF (a CRLF file written again through a text-mode stream: it used
+ * to leave "44\r" in the last field), with or without a final terminator, across the
+ * reader's buffer boundaries, plain, gzip and in memory. */
+Test(io, every_line_end_style_across_buffer_boundaries)
+{
+    const char *terms[][2] = {{"\n", "LF"}, {"\r\n", "CRLF"}, {"\r", "CR"}, {"\r\r\n", "CRCRLF"}};
+    for (size_t t = 0; t < G_N_ELEMENTS(terms); t++) {
+        for (int final = 0; final < 2; final++) {
+            GString *g = g_string_new(NULL);
+            int n = make_lines(g, terms[t][0], final);
+            g_autofree char *what = g_strdup_printf("%s%s", terms[t][1], final ? "" : " no final");
+            g_autofree char *p = write_file("t.csv", g->str, g->len);
+            g_autoptr(base_lines) a = base_lines_open(p, NULL);
+            g_autofree char *w1 = g_strdup_printf("%s plain", what);
+            expect_lines(a, n, w1);
+            g_autofree char *z = write_gz("t.csv.gz", g->str, g->len);
+            g_autoptr(base_lines) b = base_lines_open(z, NULL);
+            g_autofree char *w2 = g_strdup_printf("%s gzip", what);
+            expect_lines(b, n, w2);
+            g_autoptr(base_lines) c = base_lines_new_from_memory("mem", g->str, g->len, NULL);
+            g_autofree char *w3 = g_strdup_printf("%s memory", what);
+            expect_lines(c, n, w3);
+            g_string_free(g, TRUE);
+        }
+    }
+    /* Blank lines stay lines (CR CR alone is two line ends), and a CR LF split by a buffer
+     * boundary is one. */
+    const char *text = "a\r\rb\r\n\r\nc";
+    g_autofree char *p = write_file("b.txt", text, strlen(text));
+    g_autoptr(base_lines) r = base_lines_open(p, NULL);
+    const char *want[] = {"a", "", "b", "", "c"};
+    char *l;
+    size_t len;
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        cr_assert(base_lines_next(r, &l, &len, NULL));
+        cr_expect_str_eq(l, want[i], "line %zu", i + 1);
+    }
+    cr_expect(!base_lines_next(r, &l, &len, NULL));
+}
+
 Test(io, gzip_detected_by_magic_not_name_and_long_lines_grow_buffer)
 {
     GString *g = g_string_new(NULL);

@@ -546,3 +546,16 @@ Test(hardening, undefined_figures_are_never_nan)
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
 }
+
+/* --warmup and --cooldown share the time limit of every other time (4e9 s): a value past it
+ * is refused by the flag's range, naming the flag (5e9 used to pass the flag and fail later
+ * as "must be finite and >= 0"). */
+Test(hardening, warmup_and_cooldown_have_the_time_limit)
+{
+    clirun r = clirun_exec("run", "--warmup", "5e9", "--print-config", NULL);
+    expect_one_line_error(&r, "--warmup: 5e+09 is out of range [0, 4e+09]");
+    clirun_clear(&r);
+    r = clirun_exec("run", "--cooldown", "4.5e9", "--print-config", NULL);
+    expect_one_line_error(&r, "--cooldown: 4.5e+09 is out of range [0, 4e+09]");
+    clirun_clear(&r);
+}
