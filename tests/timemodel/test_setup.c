@@ -194,6 +194,8 @@ Test(setup, bad_calibration_files)
         {"{\"format\": \"servesim-calibration/1\", \"coefficients\": {\"beta_compute\": -1}}",
          "beta_compute: expected a number"},
         {"{\"format\": \"servesim-calibration/1\", \"overlap\": 2}", "overlap: expected"},
+        /* found by fuzz/fuzz_tm_calibration: a key holding a newline broke the one line */
+        {"{\"format\": \"servesim-calibration/1\", \"coef\\nx\": {}}", "unknown key 'coef\\x0Ax'"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *path = tu_tmp_file(".json", bad[i][0]);
