@@ -26,7 +26,13 @@
 G_DEFINE_QUARK(base-error-quark, base_error)
 /* clang-format on */
 
-#define CHUNK (256 * 1024)
+/* Read buffer and initial line buffer. The fuzzing build shrinks it (CMakeLists.txt:
+ * SERVESIM_FUZZ) so that small inputs go through the refill, line-growth and CR-at-the-end
+ * paths, and opening a file is cheap under the sanitizers. */
+#ifndef BASE_IO_CHUNK
+#define BASE_IO_CHUNK (256 * 1024)
+#endif
+#define CHUNK BASE_IO_CHUNK
 
 struct base_lines {
     char *name;

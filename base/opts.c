@@ -144,8 +144,7 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
 static gboolean
 set_from_text(const base_opt *o, void *p, const char *s, const char *where, GError **error)
 {
-    /* S comes from a file or the command line: quoted escaped, so a message stays one line */
-    g_autofree char *shown = base_escape_text(s, 80);
+    /* S comes from a file or the command line: errors quote it escaped (one line) */
     if ((o->flags & BASE_OPT_NULLABLE) && (strcmp(s, "auto") == 0 || strcmp(s, "none") == 0) &&
         o->type != BASE_OPT_ENUM) {
         set_unset(o, p);
@@ -158,6 +157,7 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
         if (!base_parse_int64(s, &v)) {
             /* Accept 1e6-style integers for counts. */
             if (!base_parse_double(s, &d) || d != floor(d)) {
+                g_autofree char *shown = base_escape_text(s, 80);
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                             "%s: expected an integer, got '%s'", where, shown);
                 return FALSE;
@@ -178,6 +178,7 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
     case BASE_OPT_DOUBLE: {
         double v;
         if (!base_parse_double(s, &v)) {
+            g_autofree char *shown = base_escape_text(s, 80);
             g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected a number, got '%s'",
                         where, shown);
             return FALSE;
@@ -198,8 +199,11 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
             *(bool *)p = false;
             return TRUE;
         }
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected true or false, got '%s'",
-                    where, shown);
+        {
+            g_autofree char *shown = base_escape_text(s, 80);
+            g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                        "%s: expected true or false, got '%s'", where, shown);
+        }
         return FALSE;
     case BASE_OPT_ENUM:
         if ((o->flags & BASE_OPT_NULLABLE) && strcmp(s, "auto") == 0) {
