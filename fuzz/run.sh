@@ -4,8 +4,9 @@
 #
 #   fuzz/run.sh BUILD_DIR [HARNESS...]        (default: every fuzz_* in BUILD_DIR/fuzz)
 # Environment:
-#   FUZZ_SECONDS  seconds per harness (default 20), or
-#   FUZZ_RUNS     executions per harness instead (e.g. 10000000)
+#   FUZZ_SECONDS  seconds per harness (default 20)
+#   FUZZ_RUNS     executions per harness (e.g. 10000000); with FUZZ_SECONDS too, whichever
+#                 comes first
 #   FUZZ_JOBS     harnesses run at once (default 2)
 #   FUZZ_NICE     nice level (default 0)
 #   FUZZ_MERGE=1  also minimise each grown corpus into BUILD_DIR/fuzz-work/merged/<name>
@@ -18,8 +19,8 @@ build=${1:?usage: fuzz/run.sh BUILD_DIR [HARNESS...]}
 shift
 bin="$build/fuzz"
 work="$build/fuzz-work"
-seconds=${FUZZ_SECONDS:-20}
 runs=${FUZZ_RUNS:-}
+if [ -n "$runs" ]; then seconds=${FUZZ_SECONDS:-0}; else seconds=${FUZZ_SECONDS:-20}; fi
 jobs=${FUZZ_JOBS:-2}
 nice_level=${FUZZ_NICE:-0}
 if [ $# -gt 0 ]; then
@@ -34,8 +35,8 @@ fi
 mkdir -p "$work/logs" "$work/crashes"
 
 one() {
-  local name=$1 limit
-  if [ -n "$runs" ]; then limit="-runs=$runs"; else limit="-max_total_time=$seconds"; fi
+  local name=$1 limit="-max_total_time=$seconds"
+  [ -n "$runs" ] && limit="$limit -runs=$runs"
   mkdir -p "$work/corpus/$name"
   rm -f "$work/crashes/$name"-*
   # -timeout: one input taking this long is a finding; -rss_limit_mb: so is this much memory.
