@@ -35,8 +35,9 @@ size_t fz_split(const uint8_t *data, size_t size, const uint8_t **part, size_t *
 void fz_check_error(const char *what, gboolean failed, GError **err);
 
 /* Opens PATH as a workload of FORMAT ("auto" detects) twice: with the defaults, and with the
- * transforms (--rate rescale, --over-length clip under max_model_len 4096, --start, --limit,
- * --skip-bad-rows, and --shuffle unless the source has sessions); EXTRA (NULL-terminated "--flag",
+ * transforms (--rate rescale unless FORMAT is the ServeGen generator, --over-length clip under
+ * max_model_len 4096, --start, --limit, --skip-bad-rows, and --shuffle unless the source has
+ * sessions); EXTRA (NULL-terminated "--flag",
  * "value" pairs, may be NULL) applies to both. Reads at most FZ_MAX_REQUESTS requests of each and
  * checks every request against workloads/workload.h's contract (non-decreasing arrivals, ids 0, 1,
  * ..., prompt = Σ segments, at least one segment, lengths within WL_MAX_TOKENS). */
