@@ -244,17 +244,40 @@ cell_double(imp *m, int col, double *out, GError **error)
     return base_csv_get_double(m->c, col, out, error);
 }
 
+/* Upper bounds of the integer cells of the vendor tables, far above any measured table
+ * (batch ≤ 2048, tokens and contexts ≤ 131,072, messages ≤ 512 MiB): they keep shape
+ * products (heads × head_dim, ...) within int64 and the sequences of a row within the
+ * uint32 of tm_batch_add_n. */
+#define CALIB_MAX_COUNT 100000000LL        /* shapes, tokens, contexts, sequences, GPUs */
+#define CALIB_MAX_SIZE  1000000000000000LL /* message bytes or elements */
+
 static gboolean
-cell_int(imp *m, int col, int64_t min, int64_t *out, GError **error)
+cell_range(imp *m, int col, int64_t min, int64_t max, int64_t *out, GError **error)
 {
     if (!base_csv_get_int64(m->c, col, out, error))
         return FALSE;
-    if (*out < min) {
+    if (*out < min || *out > max) {
         base_csv_set_error(m->c, col, error,
-                           "must be ≥ %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT, min, *out);
+                           "must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                           ", got %" G_GINT64_FORMAT,
+                           min, max, *out);
         return FALSE;
     }
     return TRUE;
+}
+
+/* A count or shape cell: MIN ≤ value ≤ CALIB_MAX_COUNT. */
+static gboolean
+cell_int(imp *m, int col, int64_t min, int64_t *out, GError **error)
+{
+    return cell_range(m, col, min, CALIB_MAX_COUNT, out, error);
+}
+
+/* A message size (bytes or elements): MIN ≤ value ≤ CALIB_MAX_SIZE. */
+static gboolean
+cell_size(imp *m, int col, int64_t min, int64_t *out, GError **error)
+{
+    return cell_range(m, col, min, CALIB_MAX_SIZE, out, error);
 }
 
 /* An integer cell, or DEF when the column is absent or the cell empty. */
@@ -272,7 +295,11 @@ cell_int_def(imp *m, int col, int64_t def, int64_t min, int64_t *out, GError **e
 static gboolean
 cell_count(imp *m, int col, int64_t def, int64_t max, int64_t *out, GError **error)
 {
-    if (!cell_int_def(m, col, def, 0, out, error))
+    if (cell_empty(m, col)) {
+        *out = def;
+        return TRUE;
+    }
+    if (!cell_range(m, col, 0, INT64_MAX, out, error))
         return FALSE;
     if (*out > max) {
         base_csv_set_error(m->c, col, error,
@@ -1230,9 +1257,8 @@ import_vidur_attention(imp *m, GError **error)
         tm_batch b;
         tm_batch_init(&b, 0);
         /* kv_cache_size counts the chunk's own tokens on prefill rows */
-        for (int64_t i = 0; i < batch; i++)
-            tm_batch_add(&b, prefill ? (uint64_t)chunk : 1,
-                         (uint64_t)(prefill ? (ctx > chunk ? ctx - chunk : 0) : ctx), true);
+        tm_batch_add_n(&b, (uint32_t)batch, prefill ? (uint64_t)chunk : 1,
+                       (uint64_t)(prefill ? (ctx > chunk ? ctx - chunk : 0) : ctx), true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];
@@ -1321,7 +1347,7 @@ import_vidur_network(imp *m, GError **error)
         }
         int64_t n, bytes, dpn = INT64_MAX;
         double y;
-        if (!cell_int(m, nc, 2, &n, error) || !cell_int(m, sc, 1, &bytes, error) ||
+        if (!cell_int(m, nc, 2, &n, error) || !cell_size(m, sc, 1, &bytes, error) ||
             (dc >= 0 && !cell_int(m, dc, 1, &dpn, error)) || !cell_time(m, yc, 1e-3, &y, error))
             return FALSE;
         /* more workers than GPUs per node: the collective crosses the network */
@@ -1462,8 +1488,7 @@ import_aic_attention(imp *m, GError **error)
             return FALSE;
         tm_batch b;
         tm_batch_init(&b, 0);
-        for (int64_t i = 0; i < batch; i++)
-            tm_batch_add(&b, context ? (uint64_t)isl : 1, (uint64_t)step, true);
+        tm_batch_add_n(&b, (uint32_t)batch, context ? (uint64_t)isl : 1, (uint64_t)step, true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];
@@ -1515,7 +1540,7 @@ import_aic_comm(imp *m, bool nccl, GError **error)
         int64_t n, elems;
         double y, eb;
         tm_dtype dt;
-        if (!cell_int(m, gc, 2, &n, error) || !cell_int(m, sc, 1, &elems, error) ||
+        if (!cell_int(m, gc, 2, &n, error) || !cell_size(m, sc, 1, &elems, error) ||
             !cell_time(m, yc, 1e-3, &y, error) || !dtype_cell(m, dc, &dt, &eb, error))
             return FALSE;
         double bytes = (double)elems * eb;
@@ -1589,8 +1614,7 @@ import_lss_layers(imp *m, bool per_seq, GError **error)
         tm_batch b;
         tm_batch_init(&b, k->topk);
         if (per_seq) {
-            for (int64_t i = 0; i < n; i++)
-                tm_batch_add(&b, 1, 0, true);
+            tm_batch_add_n(&b, (uint32_t)n, 1, 0, true);
         } else {
             tm_batch_add(&b, (uint64_t)n, 0, true);
         }
@@ -1647,8 +1671,7 @@ import_lss_attention(imp *m, GError **error)
         tm_batch_init(&b, k->topk);
         if (v[0] > 0)
             tm_batch_add(&b, (uint64_t)v[0], (uint64_t)v[1], true);
-        for (int64_t i = 0; i < v[2]; i++)
-            tm_batch_add(&b, 1, (uint64_t)v[3], true);
+        tm_batch_add_n(&b, (uint32_t)v[2], 1, (uint64_t)v[3], true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];
@@ -2008,8 +2031,7 @@ compose_profile(imp *m, const char *dir, GError **error)
         tm_batch_init(&b, k->topk);
         if (v[0] > 0)
             tm_batch_add(&b, (uint64_t)v[0], (uint64_t)v[1], true);
-        for (int64_t i = 0; i < v[2]; i++)
-            tm_batch_add(&b, 1, (uint64_t)v[3], true);
+        tm_batch_add_n(&b, (uint32_t)v[2], 1, (uint64_t)v[3], true);
         stepacc a = {0};
         /* a profile of a TP shard runs on one GPU: no collectives were measured */
         stepacc_add(&a, k, &b, NULL, COMM_NONE);
@@ -2237,7 +2259,7 @@ compose_tables(imp *m,
                 continue; /* CUDA-graph rows, as vLLM runs its steps */
             int64_t n, elems;
             double y;
-            ok = cell_int(m, gc, 2, &n, error) && cell_int(m, mc, 1, &elems, error) &&
+            ok = cell_int(m, gc, 2, &n, error) && cell_size(m, mc, 1, &elems, error) &&
                  cell_time(m, yc, 1e-3, &y, error);
             g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT, n);
             if (ok)
@@ -2323,9 +2345,8 @@ compose_tables(imp *m,
             }
             tm_batch b;
             tm_batch_init(&b, 0);
-            for (int64_t q = 0; q < ae->batch; q++)
-                tm_batch_add(&b, ae->context ? (uint64_t)ae->x : 1,
-                             ae->context ? 0 : (uint64_t)ae->x, true);
+            tm_batch_add_n(&b, (uint32_t)ae->batch, ae->context ? (uint64_t)ae->x : 1,
+                           ae->context ? 0 : (uint64_t)ae->x, true);
             stepacc a = {0};
             stepacc_add(&a, k, &b, not_in_vidur_steps, COMM_TP_ALLREDUCE);
             g_autofree char *desc = g_strdup_printf("%s batch=%" G_GINT64_FORMAT

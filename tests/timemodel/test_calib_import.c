@@ -504,6 +504,50 @@ Test(calib_import, rows_beyond_the_model_context_are_refused_before_pricing)
     base_opts_clear(&tmset, &o);
 }
 
+/* Found by fuzz/fuzz_calib_aic: the vendor tables' integer cells had a lower bound only, so
+ * num_heads × head_dim overflowed int64 (head_dim 6.7e17) and a batch_size of 1e18 would
+ * have added one sequence at a time, forever. Cells are now bounded (1e8 for shapes and
+ * counts), and a row's identical sequences are added at once: a batch of 100,000,000
+ * decodes prices like the batch of 1, times 1e8 where the terms scale with it. */
+Test(calib_import, vendor_table_cells_are_bounded_and_batches_built_at_once)
+{
+    const char *hdr = "framework,version,device,op_name,kernel_source,batch_size,isl,num_heads,"
+                      "num_key_value_heads,head_dim,beam_width,attn_dtype,kv_cache_dtype,step,"
+                      "latency\n";
+#define ROW(batch, dim)                                                                            \
+    "VLLM,0.14.0,H100,generation_attention,fa," batch ",1,32,8," dim ",1,bfloat16,bfloat16,1,"     \
+    "0.0163\n"
+    g_autofree char *big_dim = g_strconcat(hdr, ROW("32", "666666666666666128"), NULL);
+    expect_import_error(big_dim,
+                        ":2: column head_dim: must be between 1 and 100000000, got "
+                        "666666666666666128",
+                        false);
+    g_autofree char *big_batch = g_strconcat(hdr, ROW("1000000000000000000", "128"), NULL);
+    expect_import_error(big_batch, ":2: column batch_size: must be between 1 and 100000000", false);
+    /* the largest batch allowed is priced in one step, as 1e8 sequences */
+    g_autofree char *two = g_strconcat(hdr, ROW("1", "128"), ROW("100000000", "128"), NULL);
+#undef ROW
+    g_autofree char *path = tu_tmp_file(".csv", two);
+    tm_options o;
+    opts_init(&o, NULL, NULL);
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_assert(tm_calib_import(d, path, &io, NULL, &err), "%s", err ? err->message : "");
+    cr_assert_eq(tm_calib_data_size(d), 2);
+    const tm_calib_sample *a = tm_calib_data_sample(d, 0), *b = tm_calib_data_sample(d, 1);
+    /* decode attention reads the KV cache of every sequence: 1e8 times the bytes */
+    double ma = 0, mb = 0;
+    for (uint32_t i = 0; i < a->n_ops; i++)
+        ma += tm_calib_data_ops(d)[a->op_first + i].memory_s;
+    for (uint32_t i = 0; i < b->n_ops; i++)
+        mb += tm_calib_data_ops(d)[b->op_first + i].memory_s;
+    cr_expect(ma > 0 && REL(mb, 1e8 * ma, 1e-9), "memory %g vs %g", ma, mb);
+    base_opts_clear(&tmset, &o);
+    g_unlink(path);
+}
+
 Test(calib_import, table_without_metadata_needs_a_model)
 {
     g_autofree char *path = tu_tmp_file(".csv", "layer,tokens,time_us\nqkv_proj,1,50\n");
