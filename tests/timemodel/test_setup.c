@@ -220,6 +220,8 @@ Test(setup, bad_calibration_files)
         {"{\"format\": \"servesim-calibration/1\", \"overlap\": 2}", "overlap: expected"},
         {"{\"format\": \"servesim-calibration/1\", \"fit\": {\"cv_mape\": \"6%\"}}",
          "fit: cv_mape: expected a number"},
+        /* found by fuzz/fuzz_tm_calibration: a key holding a newline broke the one line */
+        {"{\"format\": \"servesim-calibration/1\", \"coef\\nx\": {}}", "unknown key 'coef\\x0Ax'"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *path = tu_tmp_file(".json", bad[i][0]);
