@@ -693,8 +693,7 @@ Test(setup, gptq_bits_come_from_the_checkpoint_config)
     /* a model file takes the hardware's own calibration (docs/calibration.md §4) */
     cr_expect_str_eq(tm_setup_calibration(s), "h100-sxm");
     /* vLLM lets gptq_marlin stand for the checkpoint's gptq (same bits); awq contradicts it */
-    g_autoptr(tm_setup) gm =
-        setup_with(path, "h100", &err, "model.quantization=gptq_marlin", NULL);
+    g_autoptr(tm_setup) gm = setup_with(path, "h100", &err, "model.quantization=gptq_marlin", NULL);
     cr_assert_not_null(gm, "%s", err ? err->message : "");
     cr_expect_eq(tm_setup_params_const(gm)->weight_dtype, TM_DTYPE_INT8);
     cr_expect_null(setup_with(path, "h100", &err, "model.quantization=awq", NULL));
