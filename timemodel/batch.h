@@ -26,7 +26,8 @@ typedef struct tm_batch {
     double sparse_prefill; /* DSA: Σ over query positions of min(topk, ctx), prefill class */
     double sparse_decode;  /* same, decode class */
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
-    uint32_t dsa_topk;     /* top-k of the DSA indexer, 0 = dense attention */
+    uint32_t dsa_topk;     /* per-query key cap of the sparse sums: the DSA indexer's top-k, or
+                            * the window of a model's sliding-window layers; 0 = none */
     /* Set by the simulator, not by tm_batch_add (0 = not known): */
     double common_prefix_tokens; /* cascade attention: KV tokens every sequence of the step
                                   * shares (vLLM's common_prefix_len, a multiple of the block

@@ -40,6 +40,16 @@ on_xfer(void *ctx, uint32_t topic, const void *payload)
 }
 
 static void
+on_step(void *ctx, uint32_t topic, const void *payload)
+{
+    (void)topic;
+    sink *s = ctx;
+    const sim_step_record *r = payload;
+    if (r->core == 0 && r->kv_used_blocks > s->max_prefill_used)
+        s->max_prefill_used = r->kv_used_blocks;
+}
+
+static void
 on_token(void *ctx, uint32_t topic, const void *payload)
 {
     (void)topic;
@@ -55,6 +65,7 @@ typedef struct {
     bool streaming;
     bool async;
     uint32_t conditional;
+    bool early_reject;
     tm_linear_coeffs lin;
     sim_link_params link;
     double kv_bytes_per_token;
@@ -121,13 +132,15 @@ simulate(const pd_setup *su, const wl_request *reqs, size_t n, sim_cluster_stats
     sim_engine_subscribe(e, SIM_TOPIC_REQUEST_DONE, on_done, &s);
     sim_engine_subscribe(e, SIM_TOPIC_TRANSFER, on_xfer, &s);
     sim_engine_subscribe(e, SIM_TOPIC_TOKEN, on_token, &s);
+    sim_engine_subscribe(e, SIM_TOPIC_STEP_END, on_step, &s);
     tm_timemodel *tm = tm_linear_new(&su->lin);
     sim_cluster_params p = {
         .pool = pool_params(su, tm, false),
         .pd = {.enabled = true,
                .decode = pool_params(su, tm, true),
                .link = su->link,
-               .conditional_tokens = su->conditional},
+               .conditional_tokens = su->conditional,
+               .early_reject = su->early_reject},
         .seed = 42,
         .check_invariants = true,
     };
@@ -421,6 +434,10 @@ Test(pd, a_full_decode_pool_back_pressures_and_loses_nothing, .timeout = 120)
     }
     cr_expect_gt(worst, 1000000000, "queueing for decode blocks (worst TTFT %lld ns)",
                  (long long)worst);
+    /* the prefill core holds the KV of prompts waiting for decode blocks: far more than its
+     * token budget's worth of running prefills (2048 tokens = 128 blocks + partial ones) */
+    cr_expect_gt(s.max_prefill_used, 1000, "prefill core held at most %u blocks",
+                 s.max_prefill_used);
     sink_free(&s);
     g_free(w);
     g_free(segs);
@@ -528,4 +545,44 @@ Test(pd, bad_parameters_are_one_line_errors)
     g_clear_error(&err);
     sim_engine_free(e);
     tm_timemodel_free(tm);
+}
+
+/* Mooncake-style early rejection: with a decode pool that cannot keep up, requests whose
+ * decode replica is predicted full fail at arrival (with the reason), the others are served,
+ * and each ends exactly once. */
+Test(pd, early_rejection_fails_requests_the_decode_pool_cannot_hold, .timeout = 120)
+{
+    pd_setup su = default_pd();
+    su.decode_blocks = 200;
+    su.max_model_len = 2048;
+    su.early_reject = true;
+    su.lin.per_decode_s = 1e-4;
+    size_t n = 400;
+    wl_segment *segs = g_new(wl_segment, 2 * n);
+    wl_request *w = workload(n, 200.0, 3, segs);
+    sim_cluster_stats st;
+    sink s = simulate(&su, w, n, &st);
+    cr_assert_eq(s.recs->len, n);
+    uint64_t failed = 0;
+    uint8_t *seen = g_new0(uint8_t, n);
+    for (guint i = 0; i < s.recs->len; i++) {
+        const sim_request_record *r = &g_array_index(s.recs, sim_request_record, i);
+        cr_assert_eq(seen[r->id]++, 0);
+        if (r->failed) {
+            failed++;
+            cr_expect_str_eq(r->fail_reason, "decode pool predicted full (early rejection)");
+            cr_expect_eq(r->xfer_start_ns, -1, "rejected before any transfer");
+            cr_expect_eq(r->finish_ns, r->send_ns, "rejected at arrival");
+        } else {
+            cr_expect_eq(r->output_tokens, w[r->id].output_tokens);
+        }
+    }
+    cr_expect_gt(failed, 0);
+    cr_expect_lt(failed, n);
+    cr_expect_eq(st.early_rejected, failed);
+    cr_expect_eq(st.transfers, n - failed);
+    sink_free(&s);
+    g_free(seen);
+    g_free(w);
+    g_free(segs);
 }
