@@ -216,6 +216,13 @@ void cmp_comparison_free(cmp_comparison *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(cmp_comparison, cmp_comparison_free)
 /* Worst verdict: 0 every judged metric passes, 1 one fails (for exit codes / scripts). */
 int cmp_comparison_failures(const cmp_comparison *c);
+/* True when the requests were matched one to one (per-request errors and
+ * cmp_report_requests_csv rows exist). */
+bool cmp_comparison_has_requests(const cmp_comparison *c);
+
+/* The format string of compare's JSON documents (--json, compare.json of --output-dir): a
+ * reader (servesim report) refuses any other. Bumped when a key changes meaning or goes. */
+#define CMP_JSON_FORMAT "servesim-compare/1"
 
 void cmp_report_text(GString *out, const cmp_comparison *c);
 json_t *cmp_report_json(const cmp_comparison *c);

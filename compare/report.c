@@ -152,6 +152,12 @@ cmp_compare(const cmp_result *m, const cmp_result *s, const cmp_run *run, uint32
     return c;
 }
 
+bool
+cmp_comparison_has_requests(const cmp_comparison *c)
+{
+    return c->have_req;
+}
+
 void
 cmp_comparison_free(cmp_comparison *c)
 {

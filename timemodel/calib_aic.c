@@ -138,8 +138,7 @@ tm__calib_import_aic_attention(tm__calib_imp *m, GError **error)
             return FALSE;
         tm_batch b;
         tm_batch_init(&b, 0);
-        for (int64_t i = 0; i < batch; i++)
-            tm_batch_add(&b, context ? (uint64_t)isl : 1, (uint64_t)step, true);
+        tm_batch_add_n(&b, (uint32_t)batch, context ? (uint64_t)isl : 1, (uint64_t)step, true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];
@@ -195,7 +194,7 @@ import_aic_comm(tm__calib_imp *m, bool nccl, GError **error)
         double y, eb;
         tm_dtype dt;
         if (!tm__calib_cell_int(m, gc, 2, &n, error) ||
-            !tm__calib_cell_int(m, sc, 1, &elems, error) ||
+            !tm__calib_cell_size(m, sc, 1, &elems, error) ||
             !tm__calib_cell_time(m, yc, 1e-3, &y, error) || !dtype_cell(m, dc, &dt, &eb, error))
             return FALSE;
         double bytes = (double)elems * eb;

@@ -141,17 +141,31 @@ tm__calib_cell_double(tm__calib_imp *m, int col, double *out, GError **error)
     return base_csv_get_double(m->c, col, out, error);
 }
 
-gboolean
-tm__calib_cell_int(tm__calib_imp *m, int col, int64_t min, int64_t *out, GError **error)
+static gboolean
+cell_range(tm__calib_imp *m, int col, int64_t min, int64_t max, int64_t *out, GError **error)
 {
     if (!base_csv_get_int64(m->c, col, out, error))
         return FALSE;
-    if (*out < min) {
+    if (*out < min || *out > max) {
         base_csv_set_error(m->c, col, error,
-                           "must be ≥ %" G_GINT64_FORMAT ", got %" G_GINT64_FORMAT, min, *out);
+                           "must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
+                           ", got %" G_GINT64_FORMAT,
+                           min, max, *out);
         return FALSE;
     }
     return TRUE;
+}
+
+gboolean
+tm__calib_cell_int(tm__calib_imp *m, int col, int64_t min, int64_t *out, GError **error)
+{
+    return cell_range(m, col, min, TM__CALIB_MAX_COUNT, out, error);
+}
+
+gboolean
+tm__calib_cell_size(tm__calib_imp *m, int col, int64_t min, int64_t *out, GError **error)
+{
+    return cell_range(m, col, min, TM__CALIB_MAX_SIZE, out, error);
 }
 
 /* An integer cell, or DEF when the column is absent or the cell empty. */
@@ -171,7 +185,11 @@ gboolean
 tm__calib_cell_count(
     tm__calib_imp *m, int col, int64_t def, int64_t max, int64_t *out, GError **error)
 {
-    if (!tm__calib_cell_int_def(m, col, def, 0, out, error))
+    if (tm__calib_cell_empty(m, col)) {
+        *out = def;
+        return TRUE;
+    }
+    if (!cell_range(m, col, 0, INT64_MAX, out, error))
         return FALSE;
     if (*out > max) {
         base_csv_set_error(m->c, col, error,

@@ -271,8 +271,7 @@ tm__calib_compose_profile(tm__calib_imp *m, GError **error)
         tm_batch_init(&b, k->topk);
         if (v[0] > 0)
             tm_batch_add(&b, (uint64_t)v[0], (uint64_t)v[1], true);
-        for (int64_t i = 0; i < v[2]; i++)
-            tm_batch_add(&b, 1, (uint64_t)v[3], true);
+        tm_batch_add_n(&b, (uint32_t)v[2], 1, (uint64_t)v[3], true);
         tm__calib_stepacc a = {0};
         /* a profile of a TP shard runs on one GPU: no collectives were measured */
         tm__calib_stepacc_add(&a, k, &b, NULL, TM__CALIB_COMM_NONE);
@@ -503,7 +502,7 @@ tm__calib_compose_tables(tm__calib_imp *m,
             int64_t n, elems;
             double y;
             ok = tm__calib_cell_int(m, gc, 2, &n, error) &&
-                 tm__calib_cell_int(m, mc, 1, &elems, error) &&
+                 tm__calib_cell_size(m, mc, 1, &elems, error) &&
                  tm__calib_cell_time(m, yc, 1e-3, &y, error);
             g_autofree char *key = g_strdup_printf("%" G_GINT64_FORMAT, n);
             if (ok) {
@@ -594,9 +593,8 @@ tm__calib_compose_tables(tm__calib_imp *m,
             }
             tm_batch b;
             tm_batch_init(&b, 0);
-            for (int64_t q = 0; q < ae->batch; q++)
-                tm_batch_add(&b, ae->context ? (uint64_t)ae->x : 1,
-                             ae->context ? 0 : (uint64_t)ae->x, true);
+            tm_batch_add_n(&b, (uint32_t)ae->batch, ae->context ? (uint64_t)ae->x : 1,
+                           ae->context ? 0 : (uint64_t)ae->x, true);
             tm__calib_stepacc a = {0};
             /* the all-reduces are the measured table's on both sides: the calibration carries
              * the table and the roofline prices TP all-reduces from it (an unscaled offset) */

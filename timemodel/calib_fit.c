@@ -242,7 +242,10 @@ tm_calib_data_sample(const tm_calib_data *d, size_t i)
 const tm_calib_op *
 tm_calib_data_ops(const tm_calib_data *d)
 {
-    return (const tm_calib_op *)(const void *)d->ops->data;
+    /* An empty GArray has no storage (data == NULL), and samples without operators
+     * (collectives) still take ops + op_first: NULL + 0 is undefined behaviour. */
+    static const tm_calib_op none;
+    return d->ops->len > 0 ? (const tm_calib_op *)(const void *)d->ops->data : &none;
 }
 
 void

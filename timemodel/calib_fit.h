@@ -148,7 +148,8 @@ size_t tm_calib_data_n_configs(const tm_calib_data *d);
 
 size_t tm_calib_data_size(const tm_calib_data *d);
 const tm_calib_sample *tm_calib_data_sample(const tm_calib_data *d, size_t i);
-const tm_calib_op *tm_calib_data_ops(const tm_calib_data *d); /* all operators */
+/* All operators; never NULL (a valid base for op_first even when there are none). */
+const tm_calib_op *tm_calib_data_ops(const tm_calib_data *d);
 
 typedef enum {
     TM_CALIB_FORM_AUTO, /* fit both, keep the lower CV MAPE */

@@ -132,7 +132,16 @@ void tm__calib_row_error(tm__calib_imp *m, GError **error, const char *fmt, ...)
 bool tm__calib_cell_empty(const tm__calib_imp *m, int col);
 gboolean tm__calib_cell_double(tm__calib_imp *m, int col, double *out, GError **error);
 /* An integer cell ≥ MIN. */
+/* Upper bounds of the integer cells of the vendor tables, far above any measured table
+ * (batch ≤ 2048, tokens and contexts ≤ 131,072, messages ≤ 512 MiB): they keep shape
+ * products (heads × head_dim, ...) within int64 and the sequences of a row within the
+ * uint32 of tm_batch_add_n. */
+#define TM__CALIB_MAX_COUNT 100000000LL        /* shapes, tokens, contexts, sequences, GPUs */
+#define TM__CALIB_MAX_SIZE  1000000000000000LL /* message bytes or elements */
+/* A count or shape cell: MIN ≤ value ≤ TM__CALIB_MAX_COUNT. */
 gboolean tm__calib_cell_int(tm__calib_imp *m, int col, int64_t min, int64_t *out, GError **error);
+/* A message size (bytes or elements): MIN ≤ value ≤ TM__CALIB_MAX_SIZE. */
+gboolean tm__calib_cell_size(tm__calib_imp *m, int col, int64_t min, int64_t *out, GError **error);
 /* An integer cell, or DEF when the column is absent or the cell empty. */
 gboolean tm__calib_cell_int_def(
     tm__calib_imp *m, int col, int64_t def, int64_t min, int64_t *out, GError **error);

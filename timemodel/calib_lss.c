@@ -74,8 +74,7 @@ import_lss_layers(tm__calib_imp *m, bool per_seq, GError **error)
         tm_batch b;
         tm_batch_init(&b, k->topk);
         if (per_seq) {
-            for (int64_t i = 0; i < n; i++)
-                tm_batch_add(&b, 1, 0, true);
+            tm_batch_add_n(&b, (uint32_t)n, 1, 0, true);
         } else {
             tm_batch_add(&b, (uint64_t)n, 0, true);
         }
@@ -132,8 +131,7 @@ tm__calib_import_lss_attention(tm__calib_imp *m, GError **error)
         tm_batch_init(&b, k->topk);
         if (v[0] > 0)
             tm_batch_add(&b, (uint64_t)v[0], (uint64_t)v[1], true);
-        for (int64_t i = 0; i < v[2]; i++)
-            tm_batch_add(&b, 1, (uint64_t)v[3], true);
+        tm_batch_add_n(&b, (uint32_t)v[2], 1, (uint64_t)v[3], true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];

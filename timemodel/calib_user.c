@@ -249,7 +249,7 @@ tm__calib_import_measurements(tm__calib_imp *m, GError **error)
         if (!check_duplicate(m, dkey, "same configuration and shape", error))
             return FALSE;
         tm__calib_peak *k = row_peak(m, &o, false, error);
-        if (k == NULL)
+        if (k == NULL || !tm_scenario_check_context(m->c, &l.sc, &r, k->model, error))
             return FALSE;
         g_autofree char *config = g_strdup_printf("%s %s tp=%" G_GINT64_FORMAT
                                                   " dp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT,
@@ -477,7 +477,8 @@ tm_calib_predict_csv(const char *path,
             tm_scenario sc = {0};
             ok = row_options(&m, steps ? &sl.cfg : &ml.sc, cal, &opt, steps ? NULL : &sc, error);
             tm__calib_peak *k = ok ? row_peak(&m, &opt, true, error) : NULL;
-            ok = k != NULL;
+            ok = k != NULL &&
+                 (steps || tm_scenario_check_context(m.c, &ml.sc, &sc, k->model, error));
             char *vals[4] = {NULL, NULL, NULL, NULL};
             tm_batch b;
             if (ok && steps) {

@@ -135,9 +135,8 @@ tm__calib_import_vidur_attention(tm__calib_imp *m, GError **error)
         tm_batch b;
         tm_batch_init(&b, 0);
         /* kv_cache_size counts the chunk's own tokens on prefill rows */
-        for (int64_t i = 0; i < batch; i++)
-            tm_batch_add(&b, prefill ? (uint64_t)chunk : 1,
-                         (uint64_t)(prefill ? (ctx > chunk ? ctx - chunk : 0) : ctx), true);
+        tm_batch_add_n(&b, (uint32_t)batch, prefill ? (uint64_t)chunk : 1,
+                       (uint64_t)(prefill ? (ctx > chunk ? ctx - chunk : 0) : ctx), true);
         tm_roofline_detail det;
         tm_roofline_eval(k->tm, &b, &det);
         tm_calib_op ops[4];
@@ -190,7 +189,7 @@ tm__calib_import_vidur_network(tm__calib_imp *m, GError **error)
         int64_t n, bytes, dpn = INT64_MAX;
         double y;
         if (!tm__calib_cell_int(m, nc, 2, &n, error) ||
-            !tm__calib_cell_int(m, sc, 1, &bytes, error) ||
+            !tm__calib_cell_size(m, sc, 1, &bytes, error) ||
             (dc >= 0 && !tm__calib_cell_int(m, dc, 1, &dpn, error)) ||
             !tm__calib_cell_time(m, yc, 1e-3, &y, error))
             return FALSE;

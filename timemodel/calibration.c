@@ -58,7 +58,8 @@ check_keys(json_t *o, const char *const *keys, const char *where, GError **error
     json_object_foreach(o, k, v) {
         if (base_strv_index(keys, k) < 0) {
             g_autofree char *close = base_suggest(k, keys);
-            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: unknown key '%s'%s%s%s", where, k,
+            g_autofree char *shown = base_escape_text(k, 64); /* the file's text, one line */
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: unknown key '%s'%s%s%s", where, shown,
                         close ? " (did you mean " : "", close ? close : "", close ? "?)" : "");
             return FALSE;
         }

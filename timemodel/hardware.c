@@ -9,6 +9,7 @@
 
 #include "base/asset.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "timemodel/internal.h"
 
 gboolean
@@ -22,9 +23,10 @@ tm_backend_parse(const char *s, tm_backend *out, GError **error)
         *out = TM_BACKEND_PCIE;
         return TRUE;
     }
+    g_autofree char *shown = base_escape_text(s ? s : "(null)", 64); /* a file's text, one line */
     g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                 "unknown communication backend '%s' (expected nvlink, pcie, nv_like or pcie_like)",
-                s ? s : "(null)");
+                shown);
     return FALSE;
 }
 

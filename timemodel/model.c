@@ -494,17 +494,16 @@ tm__load_named_json(const char *dir, const char *kind, const char *name_or_path,
     g_auto(GStrv) names = base_asset_list(prefix, ".json");
     g_autofree char *close = base_suggest(name_or_path, (const char *const *)names);
     g_autofree char *all = g_strjoinv(", ", names);
+    g_autofree char *shown = base_escape_text(name_or_path, 80); /* a setting's text, one line */
     if (names[0] == NULL)
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
-                    "unknown %s '%s' (none is embedded; give a path to a JSON file)", kind,
-                    name_or_path);
+                    "unknown %s '%s' (none is embedded; give a path to a JSON file)", kind, shown);
     else if (close != NULL)
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN, "unknown %s '%s' (did you mean %s?)", kind,
-                    name_or_path, close);
+                    shown, close);
     else
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
-                    "unknown %s '%s' (known: %s; or give a path to a JSON file)", kind,
-                    name_or_path, all);
+                    "unknown %s '%s' (known: %s; or give a path to a JSON file)", kind, shown, all);
     return NULL;
 }
 

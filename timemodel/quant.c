@@ -250,7 +250,8 @@ compatible(const char *flag, const char *config)
     if (g_ascii_strcasecmp(flag, config) == 0)
         return true;
     size_t n = strlen(config);
-    return g_ascii_strncasecmp(flag, config, n) == 0 && g_ascii_strcasecmp(flag + n, "_marlin") == 0;
+    return g_ascii_strncasecmp(flag, config, n) == 0 &&
+           g_ascii_strcasecmp(flag + n, "_marlin") == 0;
 }
 
 gboolean

@@ -7,28 +7,42 @@
  *   compare A B                  version regression: B's change against baseline A, with the
  *                                noise of the runs when per-request figures allow it
  * Run flags fill what the result does not record and override what it does (the report lists
- * both). Bad input is one line "FILE[:LINE]: why", exit 2; with --keep-going unusable CSV rows
- * are skipped and counted (exit 2 only when nothing is left). */
+ * both). --output-dir DIR keeps the comparison as files (compare.json, compare.csv,
+ * compare_requests.csv; docs/compare.md §3) that `servesim report` draws; --report writes that
+ * page next to them, like `run --report`. Bad input is one line "FILE[:LINE]: why", exit 2; with
+ * --keep-going unusable CSV rows are skipped and counted (exit 2 only when nothing is left). */
 #include <stdio.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "base/io.h"
 #include "base/json.h"
 #include "compare/compare.h"
+#include "report/report.h"
 #include "sim/config.h"
 #include "tools/cli.h"
 #include "tools/compare_run.h"
 
 static const char synopsis[] =
-    "compare RESULT [--json|--csv] [--kind NAME] [--keep-going] [--requests-csv FILE] [RUN "
-    "FLAGS]\n       servesim compare A B [--json|--csv] [--bootstrap N]";
+    "compare RESULT [--json|--csv] [--kind NAME] [--keep-going] [--requests-csv FILE]\n"
+    "       [--output-dir DIR [--report]] [RUN FLAGS]\n"
+    "       servesim compare A B [--json|--csv] [--bootstrap N]";
 
 typedef struct copts {
-    bool json, csv, keep_going;
+    bool json, csv, keep_going, report;
     const char *kind;
     const char *requests_csv;
+    const char *output_dir; /* NULL: nothing written but stdout (and --requests-csv) */
     int boot;
 } copts;
+
+/* The files --output-dir writes (docs/compare.md §3); `servesim report` recognises a directory
+ * by COMPARE_JSON. */
+#define COMPARE_JSON     "compare.json"
+#define COMPARE_CSV      "compare.csv"
+#define COMPARE_REQUESTS "compare_requests.csv"
+#define COMPARE_REPORT   "report.html"
 
 static void
 help(void)
@@ -54,6 +68,10 @@ help(void)
         "  --kind NAME          read RESULT as this kind\n"
         "  --keep-going         skip CSV rows that cannot be read or simulated (counted)\n"
         "  --requests-csv FILE  matched requests, measured and simulated (for plotting)\n"
+        "  --output-dir DIR     also write DIR/compare.json (the --json document), compare.csv\n"
+        "                       and compare_requests.csv (matched requests), which\n"
+        "                       `servesim report DIR` draws\n"
+        "  --report             with --output-dir: also write DIR/report.html (the charts)\n"
         "  --bootstrap N        resamples for the noise of A B (default 1000)",
         kinds);
     cli_print_help(synopsis, what, sim_config_schema());
@@ -72,8 +90,15 @@ split_args(int argc, char **argv, copts *o, GPtrArray *rest)
             o->csv = true;
         } else if (strcmp(a, "--keep-going") == 0) {
             o->keep_going = true;
+        } else if (strcmp(a, "--report") == 0 || strcmp(a, "--report=true") == 0) {
+            /* run's --report and --output-dir, taken here: compare's simulation writes nothing */
+            o->report = true;
+        } else if (strcmp(a, "--no-report") == 0 || strcmp(a, "--report=false") == 0) {
+            o->report = false;
+        } else if (g_str_has_prefix(a, "--output-dir=")) {
+            o->output_dir = a + strlen("--output-dir=");
         } else if (strcmp(a, "--kind") == 0 || strcmp(a, "--requests-csv") == 0 ||
-                   strcmp(a, "--bootstrap") == 0) {
+                   strcmp(a, "--bootstrap") == 0 || strcmp(a, "--output-dir") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error(synopsis, "%s: missing value", a);
             const char *v = argv[++i];
@@ -81,6 +106,8 @@ split_args(int argc, char **argv, copts *o, GPtrArray *rest)
                 o->kind = v;
             } else if (strcmp(a, "--requests-csv") == 0) {
                 o->requests_csv = v;
+            } else if (strcmp(a, "--output-dir") == 0) {
+                o->output_dir = v;
             } else {
                 char *end = NULL;
                 long n = strtol(v, &end, 10);
@@ -95,6 +122,11 @@ split_args(int argc, char **argv, copts *o, GPtrArray *rest)
     }
     if (o->json && o->csv)
         return cli_usage_error(synopsis, "--json and --csv: choose one");
+    if (o->output_dir != NULL && *o->output_dir == '\0')
+        return cli_usage_error(synopsis, "--output-dir: empty directory name");
+    if (o->report && o->output_dir == NULL)
+        return cli_usage_error(synopsis, "--report writes DIR/report.html next to the comparison's "
+                                         "files: give --output-dir DIR");
     return CLI_OK;
 }
 
@@ -130,21 +162,88 @@ run_free(gpointer p)
     g_free(p);
 }
 
+/* compare's JSON document (--json; compare.json with REQUESTS_FILE, the per-request CSV next
+ * to it, or NULL). transfer full. */
+static json_t *
+comparisons_json(GPtrArray *comparisons,
+                 uint64_t skipped,
+                 GPtrArray *warnings,
+                 const char *requests_file)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string(CMP_JSON_FORMAT));
+    json_t *arr = json_array();
+    for (guint i = 0; i < comparisons->len; i++)
+        json_array_append_new(arr, cmp_report_json(g_ptr_array_index(comparisons, i)));
+    json_object_set_new(root, "comparisons", arr);
+    json_t *sk = json_array();
+    for (guint i = 0; i < warnings->len; i++)
+        json_array_append_new(sk, json_string(g_ptr_array_index(warnings, i)));
+    json_object_set_new(root, "skipped", sk);
+    json_object_set_new(root, "skipped_count", json_integer((json_int_t)skipped));
+    if (requests_file != NULL)
+        json_object_set_new(root, "requests_file", json_string(requests_file));
+    return root;
+}
+
+static void
+requests_csv(GString *out, GPtrArray *comparisons)
+{
+    for (guint i = 0; i < comparisons->len; i++)
+        cmp_report_requests_csv(out, g_ptr_array_index(comparisons, i), i == 0);
+}
+
+static gboolean
+write_file(const char *dir, const char *name, const GString *g, GError **error)
+{
+    g_autofree char *p = g_build_filename(dir, name, NULL);
+    return base_file_write_atomic(p, g->str, g->len, error);
+}
+
+/* --output-dir: compare.json, compare.csv, compare_requests.csv (when requests were matched)
+ * and, with --report, report.html drawn from them. Each file is written whole or not at all;
+ * report.html comes last, so a page is never older than the files it draws. */
+static int
+write_outputs(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArray *warnings)
+{
+    GError *err = NULL;
+    if (!base_dir_ensure_writable(o->output_dir, &err))
+        return cli_fail(err, CLI_RUNTIME);
+    bool any_req = false;
+    for (guint i = 0; i < comparisons->len; i++)
+        any_req = any_req || cmp_comparison_has_requests(g_ptr_array_index(comparisons, i));
+    g_autoptr(GString) rq = g_string_new(NULL);
+    requests_csv(rq, comparisons);
+    g_autoptr(GString) csv = g_string_new(NULL);
+    for (guint i = 0; i < comparisons->len; i++)
+        cmp_report_csv(csv, g_ptr_array_index(comparisons, i), i == 0);
+    json_auto_t *doc =
+        comparisons_json(comparisons, skipped, warnings, any_req ? COMPARE_REQUESTS : NULL);
+    g_autofree char *js = base_json_dumps(doc);
+    g_autoptr(GString) jg = g_string_new(js);
+    /* a stale per-request file of an earlier comparison must not be drawn with this one */
+    g_autofree char *old = g_build_filename(o->output_dir, COMPARE_REQUESTS, NULL);
+    if (!any_req)
+        (void)g_unlink(old);
+    if ((any_req && !write_file(o->output_dir, COMPARE_REQUESTS, rq, &err)) ||
+        !write_file(o->output_dir, COMPARE_CSV, csv, &err) ||
+        !write_file(o->output_dir, COMPARE_JSON, jg, &err))
+        return cli_fail(err, CLI_RUNTIME);
+    if (o->report) {
+        g_autofree char *page = g_build_filename(o->output_dir, COMPARE_REPORT, NULL);
+        const char *dir = o->output_dir;
+        if (!rp_report_write(&dir, 1, NULL, page, &err))
+            return cli_fail(err, CLI_RUNTIME);
+    }
+    return CLI_OK;
+}
+
 static int
 emit(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArray *warnings)
 {
     g_autoptr(GString) out = g_string_new(NULL);
     if (o->json) {
-        json_auto_t *root = json_object();
-        json_t *arr = json_array();
-        for (guint i = 0; i < comparisons->len; i++)
-            json_array_append_new(arr, cmp_report_json(g_ptr_array_index(comparisons, i)));
-        json_object_set_new(root, "comparisons", arr);
-        json_t *sk = json_array();
-        for (guint i = 0; i < warnings->len; i++)
-            json_array_append_new(sk, json_string(g_ptr_array_index(warnings, i)));
-        json_object_set_new(root, "skipped", sk);
-        json_object_set_new(root, "skipped_count", json_integer((json_int_t)skipped));
+        json_auto_t *root = comparisons_json(comparisons, skipped, warnings, NULL);
         g_autofree char *s = base_json_dumps(root);
         g_string_append(out, s);
     } else {
@@ -160,11 +259,15 @@ emit(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArray *warnin
     }
     if (o->requests_csv != NULL) {
         g_autoptr(GString) rq = g_string_new(NULL);
-        for (guint i = 0; i < comparisons->len; i++)
-            cmp_report_requests_csv(rq, g_ptr_array_index(comparisons, i), i == 0);
+        requests_csv(rq, comparisons);
         GError *err = NULL;
         if (!base_file_write_atomic(o->requests_csv, rq->str, rq->len, &err))
             return cli_fail(err, CLI_RUNTIME);
+    }
+    if (o->output_dir != NULL) {
+        int rc = write_outputs(o, comparisons, skipped, warnings);
+        if (rc != CLI_OK)
+            return rc;
     }
     fputs(out->str, stdout);
     print_skipped(skipped, warnings);
@@ -286,6 +389,7 @@ regress(const copts *o, const char *pa, const char *pb, uint64_t seed)
     g_autoptr(GString) out = g_string_new(NULL);
     if (o->json) {
         json_auto_t *root = json_object();
+        json_object_set_new(root, "format", json_string(CMP_JSON_FORMAT));
         json_t *arr = json_array();
         for (guint i = 0; i < regs->len; i++)
             json_array_append_new(arr, cmp_regress_json(g_ptr_array_index(regs, i)));
@@ -350,6 +454,9 @@ cmd_compare(int argc, char **argv)
         if (flags->len > 0 && strcmp(flags->pdata[0], "--seed") != 0)
             return cli_failf(CLI_USAGE, "compare A B reads two measured results and simulates "
                                         "nothing; run flags do not apply");
+        if (o.output_dir != NULL)
+            return cli_failf(CLI_USAGE, "--output-dir, --report: compare A B prints its result "
+                                        "(--json, --csv); only compare RESULT writes files");
         return regress(&o, pos->pdata[0], pos->pdata[1], seed);
     }
     return cli_usage_error(synopsis, "expected one measured result (or two, A B)");

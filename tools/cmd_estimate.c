@@ -425,6 +425,8 @@ price_row(const estimate_args *a,
     base_opts_clear(&tmset, &o);
     if (!ok)
         return FALSE;
+    if (s != NULL && !tm_scenario_check_context(c, l, &sc, tm_setup_model(s), error))
+        return FALSE;
     /* decode_tokens tokens generated after the prompt: prefill + decode_tokens decode steps */
     result r;
     if (s == NULL || !check_memory(s, a, sc.batch, sc.seq_len, sc.decode_tokens, &r, error)) {

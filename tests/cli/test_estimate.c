@@ -138,8 +138,18 @@ Test(estimate, scenario_errors_name_file_and_line)
     clirun b = clirun_exec("estimate", "--scenarios", bad, NULL);
     expect_one_line_error(&b, ":2: column seq_len");
     clirun_clear(&b);
+    /* beyond the model's context (131,072 for Llama-3.1-8B), refused before pricing 1e8 steps */
+    g_autofree char *ctx = tu_tmp_file(".csv", "seq_len,decode_tokens\n1000,8\n131000,100000000\n");
+    clirun c = clirun_exec("estimate", "--scenarios", ctx, NULL);
+    g_autofree char *want = g_strdup_printf(
+        "%s:3: column decode_tokens: seq_len + decode_tokens = 100131000 exceeds the context of "
+        "llama-3.1-8b (131072 tokens)",
+        ctx);
+    expect_one_line_error(&c, want);
+    clirun_clear(&c);
     g_unlink(in);
     g_unlink(bad);
+    g_unlink(ctx);
 }
 
 Test(estimate, bad_input_is_one_line_exit_2)

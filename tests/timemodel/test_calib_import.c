@@ -493,6 +493,91 @@ Test(calib_import, bad_input_names_file_line_and_column)
                         ": LLMServingSim moe.csv is not imported", false);
 }
 
+/* Found by fuzz/fuzz_calib_measurements and fuzz/fuzz_scenarios (timeouts): decode_tokens
+ * within its column range (≤ 1e8) but beyond the model's context priced 1e7-1e8 decode steps
+ * per row (about a minute under the fuzzing sanitizers, ~10 s in Release) for a request vLLM
+ * would refuse. Llama-3.1-8B's context is 131,072 tokens (max_position_embeddings). */
+Test(calib_import, rows_beyond_the_model_context_are_refused_before_pricing)
+{
+    const char *hdr = "tp,batch_per_gpu,seq_len,decode_tokens,measured_prefill_ms,"
+                      "measured_decode_ms\n";
+    g_autofree char *fits = g_strconcat(hdr, "1,1,131000,72,100,50\n", NULL);
+    tm_options o;
+    opts_init(&o, "llama-3.1-8b", "h100-sxm");
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autofree char *p = tu_tmp_file(".csv", fits);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_expect(tm_calib_import(d, p, &io, NULL, &err), "%s", err ? err->message : "");
+    g_clear_error(&err);
+    unlink(p);
+    g_autofree char *over = g_strconcat(hdr, "1,1,131000,73,100,50\n", NULL);
+    expect_import_error(over,
+                        ":2: column decode_tokens: seq_len + decode_tokens = 131073 exceeds the "
+                        "context of llama-3.1-8b (131072 tokens)",
+                        false);
+    g_autofree char *huge = g_strconcat(hdr, "1,8,8,100000000,100,50\n", NULL);
+    expect_import_error(huge, ":2: column decode_tokens: seq_len + decode_tokens = 100000008",
+                        false);
+    /* --predict reads the same rows */
+    g_autofree char *q = tu_tmp_file(".csv", huge);
+    GString *out = g_string_new(NULL);
+    cr_expect_not(tm_calib_predict_csv(q, &io, out, NULL, NULL, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":2: column decode_tokens: seq_len + decode_tokens = "
+                                   "100000008 exceeds the context") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    g_string_free(out, TRUE);
+    unlink(q);
+    base_opts_clear(&tmset, &o);
+}
+
+/* Found by fuzz/fuzz_calib_aic: the vendor tables' integer cells had a lower bound only, so
+ * num_heads × head_dim overflowed int64 (head_dim 6.7e17) and a batch_size of 1e18 would
+ * have added one sequence at a time, forever. Cells are now bounded (1e8 for shapes and
+ * counts), and a row's identical sequences are added at once: a batch of 100,000,000
+ * decodes prices like the batch of 1, times 1e8 where the terms scale with it. */
+Test(calib_import, vendor_table_cells_are_bounded_and_batches_built_at_once)
+{
+    const char *hdr = "framework,version,device,op_name,kernel_source,batch_size,isl,num_heads,"
+                      "num_key_value_heads,head_dim,beam_width,attn_dtype,kv_cache_dtype,step,"
+                      "latency\n";
+#define ROW(batch, dim)                                                                            \
+    "VLLM,0.14.0,H100,generation_attention,fa," batch ",1,32,8," dim ",1,bfloat16,bfloat16,1,"     \
+    "0.0163\n"
+    g_autofree char *big_dim = g_strconcat(hdr, ROW("32", "666666666666666128"), NULL);
+    expect_import_error(big_dim,
+                        ":2: column head_dim: must be between 1 and 100000000, got "
+                        "666666666666666128",
+                        false);
+    g_autofree char *big_batch = g_strconcat(hdr, ROW("1000000000000000000", "128"), NULL);
+    expect_import_error(big_batch, ":2: column batch_size: must be between 1 and 100000000", false);
+    /* the largest batch allowed is priced in one step, as 1e8 sequences */
+    g_autofree char *two = g_strconcat(hdr, ROW("1", "128"), ROW("100000000", "128"), NULL);
+#undef ROW
+    g_autofree char *path = tu_tmp_file(".csv", two);
+    tm_options o;
+    opts_init(&o, NULL, NULL);
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_assert(tm_calib_import(d, path, &io, NULL, &err), "%s", err ? err->message : "");
+    cr_assert_eq(tm_calib_data_size(d), 2);
+    const tm_calib_sample *a = tm_calib_data_sample(d, 0), *b = tm_calib_data_sample(d, 1);
+    /* decode attention reads the KV cache of every sequence: 1e8 times the bytes */
+    double ma = 0, mb = 0;
+    for (uint32_t i = 0; i < a->n_ops; i++)
+        ma += tm_calib_data_ops(d)[a->op_first + i].memory_s;
+    for (uint32_t i = 0; i < b->n_ops; i++)
+        mb += tm_calib_data_ops(d)[b->op_first + i].memory_s;
+    cr_expect(ma > 0 && REL(mb, 1e8 * ma, 1e-9), "memory %g vs %g", ma, mb);
+    base_opts_clear(&tmset, &o);
+    g_unlink(path);
+}
+
 Test(calib_import, table_without_metadata_needs_a_model)
 {
     g_autofree char *path = tu_tmp_file(".csv", "layer,tokens,time_us\nqkv_proj,1,50\n");

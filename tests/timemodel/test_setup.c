@@ -220,6 +220,8 @@ Test(setup, bad_calibration_files)
         {"{\"format\": \"servesim-calibration/1\", \"overlap\": 2}", "overlap: expected"},
         {"{\"format\": \"servesim-calibration/1\", \"fit\": {\"cv_mape\": \"6%\"}}",
          "fit: cv_mape: expected a number"},
+        /* found by fuzz/fuzz_tm_calibration: a key holding a newline broke the one line */
+        {"{\"format\": \"servesim-calibration/1\", \"coef\\nx\": {}}", "unknown key 'coef\\x0Ax'"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *path = tu_tmp_file(".json", bad[i][0]);
@@ -691,8 +693,7 @@ Test(setup, gptq_bits_come_from_the_checkpoint_config)
     /* a model file takes the hardware's own calibration (docs/calibration.md §4) */
     cr_expect_str_eq(tm_setup_calibration(s), "h100-sxm");
     /* vLLM lets gptq_marlin stand for the checkpoint's gptq (same bits); awq contradicts it */
-    g_autoptr(tm_setup) gm =
-        setup_with(path, "h100", &err, "model.quantization=gptq_marlin", NULL);
+    g_autoptr(tm_setup) gm = setup_with(path, "h100", &err, "model.quantization=gptq_marlin", NULL);
     cr_assert_not_null(gm, "%s", err ? err->message : "");
     cr_expect_eq(tm_setup_params_const(gm)->weight_dtype, TM_DTYPE_INT8);
     cr_expect_null(setup_with(path, "h100", &err, "model.quantization=awq", NULL));
