@@ -21,8 +21,8 @@ typedef struct base_nm_opts {
 } base_nm_opts;
 
 typedef struct base_nm_result {
-    double f;    /* best value found */
-    int evals;   /* evaluations used */
+    double f;       /* best value found */
+    int evals;      /* evaluations used */
     bool converged; /* a tolerance was met (false: the budget ran out) */
 } base_nm_result;
 

@@ -9,10 +9,11 @@
  * use otherwise) and after, the leave-one-run-out CV error (each run predicted by a fit on the
  * others), optional held-out runs; --out writes a servesim-calibration/1 file that `run`,
  * `sweep` and `search` accept. Deterministic: same runs and flags, same evaluations. */
+#include "tools/calibrate_runs.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -24,7 +25,6 @@
 #include "sim/profile.h"
 #include "timemodel/calibration.h"
 #include "timemodel/setup.h"
-#include "tools/calibrate_runs.h"
 #include "tools/cli.h"
 #include "tools/compare_run.h"
 
@@ -42,8 +42,8 @@ typedef struct param {
     const char *name;
     const char *what;
     pkind kind;
-    double lo, hi;    /* bounds: seconds (PK_ABS) or a multiplier of time (PK_SCALE) */
-    double unit;      /* printed as value / unit */
+    double lo, hi; /* bounds: seconds (PK_ABS) or a multiplier of time (PK_SCALE) */
+    double unit;   /* printed as value / unit */
     const char *unit_name;
 } param;
 
@@ -72,14 +72,17 @@ typedef struct skey {
     bool primary;
 } skey;
 
-static const skey gemm_keys[] = {
-    {"beta_compute", true},       {"beta_memory", true},       {"beta_elem_memory", false},
-    {"beta_moe_compute", false},  {"beta_moe_memory", false},  {"beta_q_compute", false},
-    {"beta_q_memory", false},     {"beta_moeq_compute", false}, {"beta_moeq_memory", false},
-    {NULL, false}};
-static const skey attn_keys[] = {{"beta_attn_compute", true},   {"beta_attn_memory", true},
-                                 {"beta_mixdec_compute", false}, {"beta_mixdec_memory", false},
-                                 {"beta_attn_item_s", true},     {"beta_attn_serial", false},
+static const skey gemm_keys[] = {{"beta_compute", true},      {"beta_memory", true},
+                                 {"beta_elem_memory", false}, {"beta_moe_compute", false},
+                                 {"beta_moe_memory", false},  {"beta_q_compute", false},
+                                 {"beta_q_memory", false},    {"beta_moeq_compute", false},
+                                 {"beta_moeq_memory", false}, {NULL, false}};
+static const skey attn_keys[] = {{"beta_attn_compute", true},
+                                 {"beta_attn_memory", true},
+                                 {"beta_mixdec_compute", false},
+                                 {"beta_mixdec_memory", false},
+                                 {"beta_attn_item_s", true},
+                                 {"beta_attn_serial", false},
                                  {NULL, false}};
 static const skey comm_keys[] = {{"beta_comm", true}, {NULL, false}};
 
@@ -88,7 +91,7 @@ static const skey comm_keys[] = {{"beta_comm", true}, {NULL, false}};
 typedef struct rrun {
     const cmp_result *m; /* borrowed from the results array */
     cmp_run run;
-    char *orig_calibration; /* the run's own --calibration setting (before) */
+    char *orig_calibration;       /* the run's own --calibration setting (before) */
     double orig_step_overhead_us; /* as rebuilt: the runner pins it from the calibration */
     double before[CMP_NLAT], after[CMP_NLAT]; /* simulated means, ms */
     double before_err, after_err;             /* objective of this run alone */
@@ -100,12 +103,12 @@ static const cmp_lat metrics[] = {CMP_TTFT, CMP_TPOT, CMP_E2E};
 #define NMET 3
 
 typedef struct fitctx {
-    json_t *base;             /* the base calibration document (a copy is written per point) */
+    json_t *base;              /* the base calibration document (a copy is written per point) */
     double base_coef[P_COUNT]; /* starting values (PK_ABS: seconds, PK_SCALE: 1) */
     double resolved[32];       /* resolved efficiencies / terms for primary scale keys */
     int fit_idx[P_COUNT];      /* fitted parameters, in table order */
     int nfit;
-    char *tmp_path; /* the candidate calibration */
+    char *tmp_path;  /* the candidate calibration */
     GPtrArray *runs; /* rrun *, all the runs (fit and held-out) */
     /* evaluation: which runs take part */
     const bool *use;
@@ -132,7 +135,6 @@ run_error(const cmp_metrics *meas, const double *sim)
     return n > 0 ? sum / n : (double)NAN;
 }
 
-
 /* Simulates R with calibration CAL; the means into OUT. */
 static gboolean
 simulate(rrun *r, const char *cal, double *out, GError **error)
@@ -152,10 +154,9 @@ simulate(rrun *r, const char *cal, double *out, GError **error)
     return TRUE;
 }
 
-static const char *const resolved_names[] = {"beta_compute",      "beta_memory",
-                                             "beta_attn_compute", "beta_attn_memory",
-                                             "beta_attn_item_s",  "beta_comm",
-                                             NULL};
+static const char *const resolved_names[] = {
+    "beta_compute", "beta_memory", "beta_attn_compute", "beta_attn_memory", "beta_attn_item_s",
+    "beta_comm",    NULL};
 
 static double
 resolved_of(const fitctx *c, const char *key)
@@ -401,8 +402,13 @@ rrun_free(gpointer p)
 
 /* Reads and rebuilds every point of PATH into RUNS. */
 static gboolean
-load_runs(const char *path, int nflags, char **flags, uint64_t seed, GPtrArray *results,
-          GPtrArray *runs, GError **error)
+load_runs(const char *path,
+          int nflags,
+          char **flags,
+          uint64_t seed,
+          GPtrArray *results,
+          GPtrArray *runs,
+          GError **error)
 {
     guint first = results->len;
     bool step_flag = false;
@@ -479,12 +485,12 @@ init_base(fitctx *c, rrun *r0, GError **error)
         p->per_output_token_s > 0 ? p->per_output_token_s : prof->api_per_output_token_s;
     v = json_object_get(coef, "beta0_s");
     c->base_coef[P_STEP] = json_is_number(v) && json_number_value(v) > 0 ? json_number_value(v)
-                           : cal == NULL && p->step_overhead_s > 0   ? p->step_overhead_s
-                                                                     : 20e-6;
+                           : cal == NULL && p->step_overhead_s > 0       ? p->step_overhead_s
+                                                                         : 20e-6;
     v = json_object_get(coef, "beta_seq_s");
     c->base_coef[P_SEQ] = json_is_number(v) && json_number_value(v) > 0 ? json_number_value(v)
-                          : p->per_seq_overhead_s > 0                  ? p->per_seq_overhead_s
-                                                                       : 1e-6;
+                          : p->per_seq_overhead_s > 0                   ? p->per_seq_overhead_s
+                                                                        : 1e-6;
     c->base_coef[P_GEMM] = c->base_coef[P_ATTN] = c->base_coef[P_COMM] = 1.0;
     /* explicit flags beat the calibration: a parameter they fix cannot be fitted */
     const sim_options *so = &r0->run.cfg.sim;
@@ -497,8 +503,8 @@ init_base(fitctx *c, rrun *r0, GError **error)
             flag = "--api-per-output-token-us";
         if (k == P_STEP && isfinite(r0->orig_step_overhead_us))
             flag = "--step-overhead-us";
-        if (k == P_GEMM && (isfinite(r0->run.cfg.tm.compute_eff) ||
-                            isfinite(r0->run.cfg.tm.memory_eff)))
+        if (k == P_GEMM &&
+            (isfinite(r0->run.cfg.tm.compute_eff) || isfinite(r0->run.cfg.tm.memory_eff)))
             flag = "--compute-efficiency / --memory-efficiency";
         if (k == P_COMM && isfinite(r0->run.cfg.tm.comm_eff))
             flag = "--comm-efficiency";
@@ -650,8 +656,8 @@ run_all(const ropts *o, GPtrArray *pos, GPtrArray *flags, uint64_t seed, int arg
         }
     }
     const rrun *r0 = rc == CLI_OK ? g_ptr_array_index(runs, 0) : NULL;
-    const char *base_name = r0 != NULL && r0->orig_calibration != NULL ? r0->orig_calibration
-                                                                       : "auto";
+    const char *base_name =
+        r0 != NULL && r0->orig_calibration != NULL ? r0->orig_calibration : "auto";
     if (rc == CLI_OK && !o->quiet) {
         printf("runs (%u fitted, %u held out); simulated on %s, base calibration %s\n", nfitruns,
                runs->len - nfitruns, r0->run.hardware, base_name);
@@ -672,8 +678,8 @@ run_all(const ropts *o, GPtrArray *pos, GPtrArray *flags, uint64_t seed, int arg
             g_autofree char *a = pval(k, c.base_coef[k]), *b = pval(k, v[k]),
                             *lo = pval(k, params[k].lo), *hi = pval(k, params[k].hi);
             g_autofree char *bd = g_strdup_printf("[%s, %s]", lo, hi);
-            bool at_bound = fabs(log(v[k] / params[k].lo)) < 1e-3 ||
-                            fabs(log(v[k] / params[k].hi)) < 1e-3;
+            bool at_bound =
+                fabs(log(v[k] / params[k].lo)) < 1e-3 || fabs(log(v[k] / params[k].hi)) < 1e-3;
             printf("  %-8s %-14s %-14s %-22s %s%s\n", params[k].name, a, b, bd, params[k].what,
                    at_bound ? " (at its bound)" : "");
         }

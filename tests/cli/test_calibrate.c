@@ -422,7 +422,7 @@ Test(calibrate, small_table_fits_the_identifiable_terms)
                        "llama-2-70b,h100-sxm,2,4,1024,128,1450,3600\n"
                        "llama-2-70b,h100-sxm,4,8,2048,128,2300,2900\n"
                        "llama-2-70b,h100-sxm,8,16,1024,128,1100,2300\n"
-                       "llama-2-70b,h100-sxm,8,2,4096,128,700,1450\n";
+                       "llama-2-70b,h100-sxm,8,2,3072,128,560,1400\n";
     g_autofree char *csv = tu_tmp_file(".csv", text);
     g_autofree char *dir = g_dir_make_tmp("servesim-small-XXXXXX", NULL);
     g_autofree char *cal = g_build_filename(dir, "cal.json", NULL);

@@ -82,8 +82,7 @@ Test(calibrate_runs, recovers_known_parameters_from_servesim_runs)
     cr_assert_eq(r.code, 0, "%s", r.err);
     fprintf(stderr, "%s", r.out);
     cr_expect(strstr(r.out, "leave-one-run-out CV") != NULL, "%s", r.out);
-    cr_expect(g_str_has_suffix(r.out, "%\n") && strstr(r.out, "\nCV MAPE: ") != NULL, "%s",
-              r.out);
+    cr_expect(g_str_has_suffix(r.out, "%\n") && strstr(r.out, "\nCV MAPE: ") != NULL, "%s", r.out);
     clirun_clear(&r);
 
     json_error_t je;
@@ -145,8 +144,9 @@ Test(calibrate_runs, rtx4090_dev_pair_held_out_run_improves)
     double fb, fa, hb, ha;
     row_errors(r.out, "run-2026-08-17_max_num_seqs128   ", &fb, &fa);
     row_errors(r.out, "run-2026-08-20_max_num_seqs256   ", &hb, &ha);
-    fprintf(stderr, "rtx4090 dev pair: fitted 08-17 %.1f%% -> %.1f%%, held-out 08-20 %.1f%% -> "
-                    "%.1f%%\n",
+    fprintf(stderr,
+            "rtx4090 dev pair: fitted 08-17 %.1f%% -> %.1f%%, held-out 08-20 %.1f%% -> "
+            "%.1f%%\n",
             fb, fa, hb, ha);
     cr_expect_lt(fa, fb, "the fit improves the run it was fitted on");
     cr_expect_lt(ha, hb, "the fit improves the held-out run");
@@ -163,8 +163,8 @@ Test(calibrate_runs, bad_input_is_one_line)
     cr_expect(strstr(r.err, "unknown parameter 'warp'") != NULL, "%s", r.err);
     cr_expect_str_eq(r.out, "");
     clirun_clear(&r);
-    r = clirun_exec("calibrate", "--from-runs", RUNS "/run-2026-08-20_max_num_seqs256",
-                    "--params", "step", "--step-overhead-us", "50", NULL);
+    r = clirun_exec("calibrate", "--from-runs", RUNS "/run-2026-08-20_max_num_seqs256", "--params",
+                    "step", "--step-overhead-us", "50", NULL);
     cr_expect_eq(r.code, 2);
     cr_expect(strstr(r.err, "--step-overhead-us fixes it") != NULL, "%s", r.err);
     const char *nl = strchr(r.err, '\n');
