@@ -165,6 +165,11 @@ Test(badinput, sharegpt_json_truncated_and_malformed)
                  ":1: column conversations: message 0 needs string \"from\" and \"value\" (or "
                  "\"role\" and \"content\")");
     expect_error("[{\"chat\": []}]", false, ".json", ":1: column conversations: missing");
+    /* an escape broken by a line end (found by fuzz_wl_sharegpt_json): jansson quotes the
+     * input, newline included; the message stays one line */
+    expect_error("[{\"conversations\": [\n{\"from\": \"gpt\", \"value\": \"Paris \\\"\\\n"
+                 "u00e9\" }]}\n]\n",
+                 false, ".json", ":3: invalid JSON: invalid escape near '\"Paris \\\"\\\\x0A'");
 }
 
 Test(badinput, servegen_rows)
