@@ -494,6 +494,7 @@ static bool G_GNUC_NO_INLINE
 allocate_slow(sim_kvpool *p,
               sim_request *r,
               uint32_t num_new,
+              uint32_t num_lookahead,
               uint32_t hit_blocks,
               uint32_t watermark_blocks,
               uint32_t max_model_len)
@@ -501,7 +502,7 @@ allocate_slow(sim_kvpool *p,
     sim_kvseq *kv = &r->kv;
     g_assert(hit_blocks == 0 || kv->nblocks == 0);
     uint64_t computed = (uint64_t)r->num_computed + (uint64_t)hit_blocks * p->block_size;
-    uint64_t slots = computed + num_new;
+    uint64_t slots = computed + num_new + num_lookahead;
     if (max_model_len > 0 && slots > max_model_len)
         slots = max_model_len;
     /* need = ceil(slots / block_size) − have, dividing only when the held blocks do not cover
@@ -573,10 +574,22 @@ sim_kvpool_allocate(sim_kvpool *p,
                     uint32_t watermark_blocks,
                     uint32_t max_model_len)
 {
+    return sim_kvpool_allocate_ahead(p, r, num_new, 0, hit_blocks, watermark_blocks, max_model_len);
+}
+
+bool
+sim_kvpool_allocate_ahead(sim_kvpool *p,
+                          sim_request *r,
+                          uint32_t num_new,
+                          uint32_t num_lookahead,
+                          uint32_t hit_blocks,
+                          uint32_t watermark_blocks,
+                          uint32_t max_model_len)
+{
     const sim_kvseq *kv = &r->kv;
     if (hit_blocks == 0 && watermark_blocks <= p->nfree) {
-        uint64_t slots = (uint64_t)r->num_computed + num_new;
-        uint64_t filled = slots;
+        uint64_t filled = (uint64_t)r->num_computed + num_new;
+        uint64_t slots = filled + num_lookahead;
         if (max_model_len > 0 && slots > max_model_len)
             slots = max_model_len;
         uint32_t ntok = sim_request_num_tokens(r);
@@ -588,7 +601,7 @@ sim_kvpool_allocate(sim_kvpool *p,
              filled < (uint64_t)(kv->ncached + 1) * bs))
             return true;
     }
-    return allocate_slow(p, r, num_new, hit_blocks, watermark_blocks, max_model_len);
+    return allocate_slow(p, r, num_new, num_lookahead, hit_blocks, watermark_blocks, max_model_len);
 }
 
 void

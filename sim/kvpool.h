@@ -71,6 +71,16 @@ bool sim_kvpool_allocate(sim_kvpool *p,
                          uint32_t hit_blocks,
                          uint32_t watermark_blocks,
                          uint32_t max_model_len);
+/* The same with NUM_LOOKAHEAD more slots beyond the new tokens (vLLM allocate_slots'
+ * num_lookahead_tokens: room for the drafts speculative decoding proposes after this step);
+ * lookahead slots are never hashed. */
+bool sim_kvpool_allocate_ahead(sim_kvpool *p,
+                               sim_request *r,
+                               uint32_t num_new,
+                               uint32_t num_lookahead,
+                               uint32_t hit_blocks,
+                               uint32_t watermark_blocks,
+                               uint32_t max_model_len);
 
 /* Content key of R's first NTOKENS prompt tokens (NTOKENS ≤ prompt_tokens): the block chain
  * hash of its full blocks, with the tokens of a last partial block folded into the same

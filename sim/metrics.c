@@ -550,6 +550,18 @@ sim_metrics_on_step(sim_metrics *m, const sim_step_record *s)
     r->busy_ns += s->end_ns > from ? s->end_ns - from : 0;
     if (s->end_ns > r->last_end_ns)
         r->last_end_ns = s->end_ns;
+    if (s->spec_tokens > 0 && !s->dummy) {
+        sim_spec_result *sp = &m->result.spec;
+        g_assert(s->spec_tokens <= SIM_SPEC_MAX_TOKENS);
+        sp->k = s->spec_tokens;
+        sp->drafts += s->spec_seqs;
+        sp->draft_tokens += s->spec_drafts;
+        sp->accepted += s->spec_accepted;
+        for (uint32_t i = 0; i < s->spec_tokens; i++)
+            sp->accepted_pos[i] += s->spec_accepted_pos[i];
+        sp->draft_s += s->draft_s;
+        sp->step_s += s->cost.total_s;
+    }
     hist_add(&r->batch, s->batch.num_seqs);
     hist_add(&r->tokens, s->batch.tokens > 0 ? (uint64_t)s->batch.tokens : 0);
     if (s->kv_total_blocks > 0) {

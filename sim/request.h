@@ -60,6 +60,12 @@ typedef struct sim_request {
                                not returned yet (vLLM num_output_placeholders) */
     uint32_t inflight;      /* steps planned or in flight that include it (counted only in
                                debug builds: asserts a finished request is in none) */
+    uint32_t spec;          /* speculative decoding: drafts it holds for its next step (vLLM
+                               len(spec_token_ids); placeholders under async scheduling) */
+    /* speculative decoding totals (docs/speculative.md) */
+    uint32_t spec_steps;    /* steps that verified drafts for it */
+    uint32_t spec_drafts;   /* draft tokens verified */
+    uint32_t spec_accepted; /* of those, accepted */
 
     /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */
@@ -82,10 +88,12 @@ typedef struct sim_request {
     bool admitted_once;
 
     /* per-step planning scratch (owned by the replica's scheduler) */
-    uint64_t planned_step; /* step stamp when planned; valid iff == replica step + 1 */
-    uint32_t planned_new;  /* tokens planned this step */
-    uint32_t planned_ctx;  /* num_computed before this step's chunk */
-    bool planned_samples;  /* chunk reaches num_tokens: emits a token at step end */
+    uint64_t planned_step;      /* step stamp when planned; valid iff == replica step + 1 */
+    uint32_t planned_new;       /* tokens planned this step */
+    uint32_t planned_ctx;       /* num_computed before this step's chunk */
+    bool planned_samples;       /* chunk reaches num_tokens: emits a token at step end */
+    uint32_t planned_spec;      /* drafts scheduled this step (part of planned_new) */
+    uint32_t planned_prev_spec; /* spec before this step's plan (to undo it) */
 
     struct sim_request *next_free; /* pool free list */
     /* heap position / links for the waiting queue */

@@ -4,8 +4,9 @@
  *
  * Per scheduled sequence i: q_i new tokens this step, c_i tokens already in the KV cache before
  * the step. Causal (query, key) pairs P_i = q_i·c_i + q_i(q_i+1)/2 (decode: c_i + 1).
- * Sequences with q_i == 1 are "decode class" (vLLM's MLA backends pick the absorbed form by
- * query length), others "prefill class" (MHA form). Sums are doubles: exact below 2^53. */
+ * Sequences with q_i <= decode_max_q (1; 1 + k under speculative decoding) are "decode class"
+ * (vLLM's MLA backends pick the absorbed form by query length, and treat a verify of 1 + k
+ * tokens as decode), others "prefill class" (MHA form). Sums are doubles: exact below 2^53. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,11 +15,11 @@
 typedef struct tm_batch {
     uint32_t num_seqs;     /* sequences scheduled this step */
     uint32_t num_prefill;  /* prefill class: q > 1 */
-    uint32_t num_decode;   /* decode class: q == 1 */
+    uint32_t num_decode;   /* decode class: q <= decode_max_q */
     uint32_t num_sampled;  /* S: sequences that produce a token (logits computed) */
     double tokens;         /* T = Σ q */
     double prefill_tokens; /* Σ q, prefill class */
-    double decode_tokens;  /* Σ q, decode class (= num_decode) */
+    double decode_tokens;  /* Σ q, decode class (= num_decode without speculative decoding) */
     double pairs_prefill;  /* Σ P_i, prefill class */
     double pairs_decode;   /* Σ P_i, decode class */
     double kv_prefill;     /* Σ (c_i + q_i), prefill class: KV tokens attention reads */
@@ -27,6 +28,10 @@ typedef struct tm_batch {
     double sparse_decode;  /* same, decode class */
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
     uint32_t dsa_topk;     /* top-k of the DSA indexer, 0 = dense attention */
+    uint32_t decode_max_q; /* longest query priced as decode: 1 (tm_batch_init), 1 + k with
+                              speculative decoding (set after init, before adding) */
+    double spec_tokens;    /* draft tokens verified this step (Σ over sequences, set by the
+                              simulator): the target computes logits for them too */
     /* Set by the simulator, not by tm_batch_add (0 = not known): */
     double common_prefix_tokens; /* cascade attention: KV tokens every sequence of the step
                                   * shares (vLLM's common_prefix_len, a multiple of the block
@@ -69,7 +74,7 @@ tm__batch_apply(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples, d
     if (samples)
         b->num_sampled += s;
     b->tokens += sign * dq;
-    if (q == 1) {
+    if (q == 1 || q <= b->decode_max_q) { /* 0 (a batch not from tm_batch_init) = 1 */
         b->num_decode += s;
         b->decode_tokens += sign * dq;
         b->pairs_decode += sign * pairs;

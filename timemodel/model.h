@@ -53,6 +53,9 @@ typedef struct tm_model_spec {
     int64_t kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
     /* DSA lightning indexer (DeepSeek-V3.2): index_topk 0 = dense attention */
     int64_t index_heads, index_head_dim, index_topk;
+    /* multi-token prediction (DeepSeek-V3 MTP) modules shipped with the weights:
+     * num_nextn_predict_layers; 0 = none (speculative decoding method mtp needs them) */
+    int64_t nextn_layers;
     tm_param_counts params;
     /* What vLLM reads to pick dtypes (docs/timemodel.md "dtypes"): the config's torch_dtype
      * ("dtype" in newer configs; "" = absent, which HF treats as float32) and its

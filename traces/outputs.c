@@ -79,7 +79,7 @@ tr_outputs_open(sim_engine *e, const tr_outputs_params *p, GError **error)
     o->p.info.model_id = o->model_id;
     if (p->requests_csv) {
         g_autofree char *path = resolve(o->dir, "requests.csv");
-        o->csv = tr_requests_csv_open(path, error);
+        o->csv = tr_requests_csv_open(path, p->spec, error);
         if (o->csv == NULL)
             return NULL;
     }

@@ -116,20 +116,29 @@ const char tr_requests_csv_header[] =
     "finish_ms,ttft_ms,tpot_ms,e2el_ms,queue_ms,prompt_tokens,output_tokens,prefix_hit_tokens,"
     "preemptions,failed,fail_reason,dp_rank";
 
+const char tr_requests_csv_spec_header[] =
+    "spec_steps,spec_draft_tokens,spec_accepted_tokens,acceptance_length";
+
 struct tr_requests_csv {
     base_out *out;
     uint64_t rows;
+    bool spec;
 };
 
 tr_requests_csv *
-tr_requests_csv_open(const char *path, GError **error)
+tr_requests_csv_open(const char *path, bool spec, GError **error)
 {
     base_out *o = base_out_open(path, error);
     if (o == NULL)
         return NULL;
     tr_requests_csv *w = g_new0(tr_requests_csv, 1);
     w->out = o;
+    w->spec = spec;
     base_out_puts(o, tr_requests_csv_header);
+    if (spec) {
+        base_out_puts(o, ",");
+        base_out_puts(o, tr_requests_csv_spec_header);
+    }
     base_out_puts(o, "\n");
     return w;
 }
@@ -208,6 +217,29 @@ tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r)
     lc(&l, ',');
     if (r->core != UINT32_MAX)
         lu(&l, r->dp_rank);
+    if (w->spec) {
+        /* acceptance length: tokens per verify step, 1 + accepted / steps (vLLM's mean
+         * acceptance length for this request; 4 decimals, empty without a verify step) */
+        lc(&l, ',');
+        lu(&l, r->spec_steps);
+        lc(&l, ',');
+        lu(&l, r->spec_drafts);
+        lc(&l, ',');
+        lu(&l, r->spec_accepted);
+        lc(&l, ',');
+        if (r->spec_steps > 0) {
+            uint64_t x =
+                10000 + ((uint64_t)r->spec_accepted * 10000 + r->spec_steps / 2) / r->spec_steps;
+            lu(&l, x / 10000);
+            lc(&l, '.');
+            char frac[4];
+            for (int i = 3; i >= 0; i--, x /= 10)
+                frac[i] = (char)('0' + x % 10);
+            lreserve(&l, 4);
+            memcpy(l.buf + l.n, frac, 4);
+            l.n += 4;
+        }
+    }
     lc(&l, '\n');
     lflush(&l);
     w->rows++;
