@@ -75,13 +75,14 @@ tm_memory_plan_compute(const tm_model_spec *m,
     plan->context_len = a.context_len > 0 ? a.context_len : plan->max_model_len;
     plan->gpu_bytes = hw->memory_bytes;
     plan->budget_bytes = plan->gpu_bytes * plan->gpu_memory_utilization;
-    plan->weight_bytes = tm_model_weight_bytes_gpu(m, weights, par);
+    plan->weight_bytes = tm_model_weight_bytes_gpu(m, weights, par) + a.drafter_weight_bytes;
     plan->activation_bytes =
         tm_memory_activation_bytes(m, par, plan->max_num_batched_tokens, plan->max_num_seqs);
     plan->non_torch_bytes = TM_NON_TORCH_BYTES;
     plan->kv_bytes =
         plan->budget_bytes - plan->weight_bytes - plan->activation_bytes - plan->non_torch_bytes;
-    plan->kv_bytes_per_token = tm_model_kv_bytes_per_token_gpu(m, kv, par);
+    plan->kv_bytes_per_token =
+        tm_model_kv_bytes_per_token_gpu(m, kv, par) + a.drafter_kv_bytes_per_token;
     plan->kv_bytes_per_token_model = tm_model_kv_bytes_per_token(m, kv);
     double block_bytes = (double)plan->block_size * plan->kv_bytes_per_token;
     if (plan->kv_bytes <= 0) {

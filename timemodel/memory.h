@@ -26,16 +26,21 @@ typedef struct tm_memory_args {
     int64_t max_num_batched_tokens; /* ≤ 0: vLLM default for the GPU (tm_vllm_defaults) */
     int64_t max_num_seqs;           /* ≤ 0: vLLM default */
     int64_t context_len; /* tokens per request for max_concurrent; ≤ 0: max_model_len */
+    /* speculative decoding's drafter (timemodel/spec.h), sized out of the same budget as in
+     * vLLM: its weights per GPU and its KV bytes per token per GPU (its layers share the
+     * target's blocks); 0 = none */
+    double drafter_weight_bytes;
+    double drafter_kv_bytes_per_token;
 } tm_memory_args;
 
 typedef struct tm_memory_plan {
     double gpu_bytes;                /* usable memory of one GPU */
     double budget_bytes;             /* gpu_bytes · utilization */
-    double weight_bytes;             /* per GPU (worst pipeline stage) */
+    double weight_bytes;             /* per GPU (worst pipeline stage), drafter included */
     double activation_bytes;         /* activation peak of a max_num_batched_tokens step */
     double non_torch_bytes;          /* TM_NON_TORCH_BYTES */
     double kv_bytes;                 /* budget left for the KV cache (may be negative) */
-    double kv_bytes_per_token;       /* per GPU */
+    double kv_bytes_per_token;       /* per GPU, drafter's layers included */
     double kv_bytes_per_token_model; /* whole model, all layers and heads */
     double gpu_memory_utilization;
     int64_t block_size;

@@ -259,6 +259,12 @@ count_params(tm_model_spec *m)
     c->active = common + Lm * (double)m->topk * expert;
 }
 
+void
+tm_model_count_params(tm_model_spec *m)
+{
+    count_params(m);
+}
+
 static gboolean
 positive(const char *name, const char *what, int64_t v, GError **error)
 {

@@ -80,6 +80,9 @@ gboolean tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError *
 char *tm_model_resolve_preset(const char *name);
 /* The Hugging Face ids that resolve to PRESET, NULL-terminated (empty for none). static */
 const char *const *tm_model_preset_ids(const char *preset);
+/* Recomputes M's parameter counts from its dimensions (after deriving one spec from another,
+ * e.g. a speculative-decoding drafter). */
+void tm_model_count_params(tm_model_spec *m);
 void tm_model_spec_clear(tm_model_spec *m);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 

@@ -18,20 +18,32 @@ static const struct {
     const char *name;
     tm_spec_method m;
 } methods[] = {
-    {"draft_model", TM_SPEC_DRAFT_MODEL}, {"eagle", TM_SPEC_EAGLE}, {"eagle3", TM_SPEC_EAGLE3},
-    {"mtp", TM_SPEC_MTP},                 {"ngram", TM_SPEC_NGRAM},
+    {"draft_model", TM_SPEC_DRAFT_MODEL},
+    {"eagle", TM_SPEC_EAGLE},
+    {"eagle3", TM_SPEC_EAGLE3},
+    {"mtp", TM_SPEC_MTP},
+    {"ngram", TM_SPEC_NGRAM},
     /* vLLM's older spelling, normalised to mtp by its SpeculativeConfig */
     {"deepseek_mtp", TM_SPEC_MTP},
 };
 
 static const tm_spec_preset presets[] = {
-    {"deepseek-v3-mtp", TM_SPEC_MTP, 1, {0.875},
+    {"deepseek-v3-mtp",
+     TM_SPEC_MTP,
+     1,
+     {0.875},
      "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: the second token predicted by the "
      "MTP module is accepted 85-90 % of the time across generation topics; 0.875 is the middle "
      "of that range"},
-    {"deepseek-v3-mtp-low", TM_SPEC_MTP, 1, {0.85},
+    {"deepseek-v3-mtp-low",
+     TM_SPEC_MTP,
+     1,
+     {0.85},
      "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: low end of the 85-90 % range"},
-    {"deepseek-v3-mtp-high", TM_SPEC_MTP, 1, {0.90},
+    {"deepseek-v3-mtp-high",
+     TM_SPEC_MTP,
+     1,
+     {0.90},
      "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: high end of the 85-90 % range"},
 };
 
@@ -119,8 +131,8 @@ check_rates(const double *rates, uint32_t n, const char *where, const char *what
 
 /* An array of K numbers into OUT. */
 static gboolean
-read_array(const json_t *a, uint32_t k, double *out, const char *where, const char *what,
-           GError **error)
+read_array(
+    const json_t *a, uint32_t k, double *out, const char *where, const char *what, GError **error)
 {
     if (json_array_size(a) != k) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
@@ -179,8 +191,8 @@ rates_from_file(tm_spec_config *c, const char *path, GError **error)
         if (je.line > 0)
             g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s:%d: %s", path, je.line, je.text);
         else
-            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: %s (speculative_config.acceptance_file)",
-                        path, je.text);
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                        "%s: %s (speculative_config.acceptance_file)", path, je.text);
         return FALSE;
     }
     if (!json_is_object(root)) {
@@ -189,8 +201,7 @@ rates_from_file(tm_spec_config *c, const char *path, GError **error)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v)
-    {
+    json_object_foreach(root, key, v) {
         if (strcmp(key, "acceptance_rate") != 0 && strcmp(key, "accepted_tokens") != 0 &&
             strcmp(key, "source") != 0) {
             g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
@@ -255,8 +266,7 @@ spec_int(const json_t *v, const char *name, int64_t min, int64_t max, int64_t *o
 {
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                    KEY ".%s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-                        "]",
+                    KEY ".%s: expected an integer in [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]",
                     name, min, max);
         return FALSE;
     }
@@ -264,10 +274,16 @@ spec_int(const json_t *v, const char *name, int64_t min, int64_t max, int64_t *o
     return TRUE;
 }
 
-static const char *const known_keys[] = {
-    "method",     "num_speculative_tokens", "model",           "draft_tensor_parallel_size",
-    "prompt_lookup_min", "prompt_lookup_max", "acceptance_rate", "acceptance_file",
-    "acceptance_preset", NULL};
+static const char *const known_keys[] = {"method",
+                                         "num_speculative_tokens",
+                                         "model",
+                                         "draft_tensor_parallel_size",
+                                         "prompt_lookup_min",
+                                         "prompt_lookup_max",
+                                         "acceptance_rate",
+                                         "acceptance_file",
+                                         "acceptance_preset",
+                                         NULL};
 
 static gboolean
 parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error)
@@ -281,8 +297,7 @@ parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error)
     }
     const char *key;
     json_t *v;
-    json_object_foreach(j, key, v)
-    {
+    json_object_foreach(j, key, v) {
         if (!g_strv_contains(known_keys, key)) {
             GString *known = g_string_new(NULL);
             for (size_t i = 0; known_keys[i] != NULL; i++)
@@ -441,10 +456,7 @@ parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error)
 }
 
 gboolean
-tm_spec_config_parse(tm_spec_config *c,
-                     json_t *j,
-                     const tm_model_spec *target,
-                     GError **error)
+tm_spec_config_parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error)
 {
     memset(c, 0, sizeof *c);
     if (!parse(c, j, target, error)) {
@@ -493,12 +505,13 @@ tm_spec_drafter_spec(const tm_spec_config *c,
             return FALSE;
         }
         add_fusion(c, out);
+        tm_model_count_params(out);
         return TRUE;
     }
     g_return_val_if_fail(c->method != TM_SPEC_DRAFT_MODEL, FALSE);
     *out = *target;
-    g_autofree char *name = g_strdup_printf("%s %s drafter", target->name,
-                                            tm_spec_method_name(c->method));
+    g_autofree char *name =
+        g_strdup_printf("%s %s drafter", target->name, tm_spec_method_name(c->method));
     own_strings(out, name);
     memset(out->layer_is_moe, 0, sizeof out->layer_is_moe);
     out->layers = 1;
@@ -509,6 +522,7 @@ tm_spec_drafter_spec(const tm_spec_config *c,
         out->layer_is_moe[0] = moe;
         out->moe_layers = moe ? 1 : 0;
         out->dense_layers = moe ? 0 : 1;
+        tm_model_count_params(out);
         return TRUE;
     }
     /* EAGLE / EAGLE-3 head: one dense Llama-style decoder layer of the target's width; a MoE
@@ -524,7 +538,8 @@ tm_spec_drafter_spec(const tm_spec_config *c,
         out->mla = false;
         out->q_lora_rank = out->kv_lora_rank = 0;
         out->kv_heads = out->heads;
-        out->head_dim = target->v_head_dim > 0 ? target->v_head_dim : target->hidden / target->heads;
+        out->head_dim =
+            target->v_head_dim > 0 ? target->v_head_dim : target->hidden / target->heads;
         out->qk_nope_head_dim = out->qk_rope_head_dim = out->v_head_dim = 0;
     }
     out->index_heads = out->index_head_dim = out->index_topk = 0;
@@ -532,7 +547,27 @@ tm_spec_drafter_spec(const tm_spec_config *c,
     if (c->method == TM_SPEC_EAGLE3)
         out->vocab = EAGLE3_DRAFT_VOCAB;
     add_fusion(c, out);
+    tm_model_count_params(out);
     return TRUE;
+}
+
+double
+tm_spec_drafter_weight_bytes_gpu(const tm_spec_config *c,
+                                 const tm_model_spec *drafter,
+                                 tm_dtype weights,
+                                 const tm_parallel *p)
+{
+    double bytes = tm_model_weight_bytes_gpu(drafter, weights, p);
+    /* the vocabulary-parallel embedding / head as tm_model_weight_bytes_gpu counts them
+     * (2 bytes per element, once when tied) */
+    double emb = (double)drafter->vocab * (double)drafter->hidden / (double)p->tp * 2.0;
+    int shared = 0;
+    if (c->method == TM_SPEC_MTP || c->method == TM_SPEC_EAGLE)
+        shared = drafter->tied_embeddings ? 1 : 2;
+    else if (c->method == TM_SPEC_EAGLE3)
+        shared = 1;
+    bytes -= shared * emb;
+    return bytes > 0.0 ? bytes : 0.0;
 }
 
 double

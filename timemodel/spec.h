@@ -41,14 +41,14 @@ typedef enum {
 
 typedef struct tm_spec_config {
     tm_spec_method method;
-    uint32_t k;              /* num_speculative_tokens */
-    char *model;             /* draft model: a preset or config.json (draft_model: required;
-                                eagle/eagle3: optional, else a head derived from the target) */
-    int64_t draft_tp;        /* draft_tensor_parallel_size; 0 = the target's */
-    int64_t lookup_min;      /* ngram prompt_lookup_min / max (recorded; 0 = unset) */
+    uint32_t k;         /* num_speculative_tokens */
+    char *model;        /* draft model: a preset or config.json (draft_model: required;
+                           eagle/eagle3: optional, else a head derived from the target) */
+    int64_t draft_tp;   /* draft_tensor_parallel_size; 0 = the target's */
+    int64_t lookup_min; /* ngram prompt_lookup_min / max (recorded; 0 = unset) */
     int64_t lookup_max;
     double accept[TM_SPEC_MAX_TOKENS]; /* P(draft i+1 accepted), non-increasing, in [0, 1] */
-    char *accept_source;     /* "preset NAME", "acceptance_rate", "file PATH" */
+    char *accept_source;               /* "preset NAME", "acceptance_rate", "file PATH" */
 } tm_spec_config;
 
 /* vLLM's method name ("draft_model", "eagle", "eagle3", "mtp", "ngram"). */
@@ -59,10 +59,8 @@ const char *tm_spec_method_name(tm_spec_method m);
  * mtp needs its MTP modules (num_nextn_predict_layers > 0) and takes k from them when
  * num_speculative_tokens is absent. Every message is one line starting with
  * "speculative_config". On failure C is cleared. */
-gboolean tm_spec_config_parse(tm_spec_config *c,
-                              json_t *j,
-                              const tm_model_spec *target,
-                              GError **error);
+gboolean
+tm_spec_config_parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error);
 void tm_spec_config_clear(tm_spec_config *c);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_spec_config, tm_spec_config_clear)
 
@@ -82,6 +80,14 @@ gboolean tm_spec_drafter_spec(const tm_spec_config *c,
                               const tm_model_spec *target,
                               tm_model_spec *out,
                               GError **error);
+
+/* Weight bytes per GPU the drafter DRAFTER (from tm_spec_drafter_spec) adds, under parallel
+ * layout P: its layers, minus what it shares with the target (mtp and eagle: embedding and
+ * output head; eagle3: the embedding; draft_model: nothing). */
+double tm_spec_drafter_weight_bytes_gpu(const tm_spec_config *c,
+                                        const tm_model_spec *drafter,
+                                        tm_dtype weights,
+                                        const tm_parallel *p);
 
 /* Time of the drafter's passes in one step: one pass over STEP (the target's batch, logits at
  * one position per sampling sequence) and k − 1 passes over PROPOSE (one token per sampling

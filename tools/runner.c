@@ -165,7 +165,8 @@ resolved_json(const sim_config *cfg,
               uint32_t num_blocks,
               const wl_source *src,
               const sim_pool_params *pool,
-              const tm_spec_config *spec)
+              const tm_spec_config *spec,
+              const tm_memory_args *ma)
 {
     json_t *j = sim_config_to_json(cfg);
     json_t *r = json_object();
@@ -194,8 +195,14 @@ resolved_json(const sim_config *cfg,
     }
     json_object_set_new(r, "scheduler_follows", json_string("vLLM " SCHED_VLLM_VERSION));
     json_object_set_new(r, "engine", engine_json(pool));
-    if (spec->k > 0)
-        json_object_set_new(r, "speculative", tm_spec_config_to_json(spec));
+    if (spec->k > 0) {
+        json_t *sj = tm_spec_config_to_json(spec);
+        json_object_set_new(sj, "drafter_weight_bytes_per_gpu",
+                            base_json_number(ma->drafter_weight_bytes));
+        json_object_set_new(sj, "drafter_kv_bytes_per_token_per_gpu",
+                            base_json_number(ma->drafter_kv_bytes_per_token));
+        json_object_set_new(r, "speculative", sj);
+    }
     json_object_set_new(j, "resolved", r);
     return j;
 }
@@ -209,6 +216,7 @@ spec_resolve(const sim_config *cfg,
              const tm_setup *setup,
              tm_spec_config *spec,
              tm_timemodel **draft_tm,
+             tm_memory_args *ma,
              GError **error)
 {
     const sim_options *o = &cfg->sim;
@@ -263,6 +271,11 @@ spec_resolve(const sim_config *cfg,
         return FALSE;
     }
     *draft_tm = tm_roofline_new(&drafter, tm_setup_hardware(setup), &rp);
+    /* vLLM loads the drafter and gives its layers KV blocks out of the same budget */
+    ma->drafter_weight_bytes =
+        tm_spec_drafter_weight_bytes_gpu(spec, &drafter, rp.weight_dtype, &rp.par);
+    ma->drafter_kv_bytes_per_token =
+        tm_model_kv_bytes_per_token_gpu(&drafter, rp.kv_dtype, &rp.par);
     return TRUE;
 }
 
@@ -298,6 +311,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_batched_tokens = o->max_num_batched_tokens,
         .max_num_seqs = o->max_num_seqs,
     };
+    g_auto(tm_spec_config) spec = {0};
+    g_autoptr(tm_timemodel) draft_tm = NULL;
+    if (o->speculative_config != NULL && !json_is_null(o->speculative_config) &&
+        !spec_resolve(cfg, setup, &spec, &draft_tm, &ma, &err))
+        return fail(error, err, CLI_USAGE);
     tm_memory_plan plan;
     if (!tm_setup_memory_plan(setup, &ma, &plan, &err) &&
         o->num_gpu_blocks_override == BASE_OPT_UNSET_INT)
@@ -313,11 +331,6 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         !tr_dsa_params_resolve(&dp, &cfg->dsa, tm_setup_model(setup), tm_setup_hardware(setup),
                                tm_setup_params_const(setup)->kv_dtype,
                                fl->no_outputs ? NULL : o->output_dir, (uint64_t)o->seed, &err))
-        return fail(error, err, CLI_USAGE);
-    g_auto(tm_spec_config) spec = {0};
-    g_autoptr(tm_timemodel) draft_tm = NULL;
-    if (o->speculative_config != NULL && !json_is_null(o->speculative_config) &&
-        !spec_resolve(cfg, setup, &spec, &draft_tm, &err))
         return fail(error, err, CLI_USAGE);
     if (fl->print_config) {
         /* Only the settings, with "auto" resolved: the output loads back with --config. */
@@ -484,8 +497,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     };
     op.info.simulated = &simd;
     if (outs != NULL) {
-        json_auto_t *conf =
-            resolved_json(cfg, setup, &plan, (uint32_t)blocks, src, sim_cluster_pool(cl), &spec);
+        json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src,
+                                          sim_cluster_pool(cl), &spec, &ma);
         tr_outputs_set_simulated(outs, &simd);
         uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))
