@@ -26,7 +26,13 @@
 G_DEFINE_QUARK(base-error-quark, base_error)
 /* clang-format on */
 
-#define CHUNK (256 * 1024)
+/* Read buffer and initial line buffer. The fuzzing build shrinks it (CMakeLists.txt:
+ * SERVESIM_FUZZ) so that small inputs go through the refill, line-growth and CR-at-the-end
+ * paths, and opening a file is cheap under the sanitizers. */
+#ifndef BASE_IO_CHUNK
+#define BASE_IO_CHUNK (256 * 1024)
+#endif
+#define CHUNK BASE_IO_CHUNK
 
 struct base_lines {
     char *name;
@@ -243,7 +249,8 @@ base_bytes_maybe_gunzip(const char *name, const void *data, size_t size, GError 
 {
     if (!base_is_gzip(data, size)) {
         char *copy = g_malloc(size + 1);
-        memcpy(copy, data, size);
+        if (size > 0) /* an empty file's buffer may have no storage: memcpy(_, NULL, 0) is UB */
+            memcpy(copy, data, size);
         copy[size] = '\0';
         return g_bytes_new_take(copy, size);
     }

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/io.h"
+#include "base/match.h"
 
 json_t *
 base_json_load_bytes(const char *name, const void *data, size_t size, GError **error)
@@ -14,8 +15,10 @@ base_json_load_bytes(const char *name, const void *data, size_t size, GError **e
     json_error_t je;
     json_t *j = json_loadb(data, size, JSON_REJECT_DUPLICATES, &je);
     if (j == NULL) {
+        /* jansson quotes the input near the error, which may hold a newline or binary bytes */
+        g_autofree char *text = base_escape_text(je.text, sizeof je.text);
         g_set_error(error, BASE_ERROR, BASE_ERROR_PARSE, "%s:%d:%d: %s", name, je.line, je.column,
-                    je.text);
+                    text);
         return NULL;
     }
     return j;

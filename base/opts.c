@@ -154,8 +154,9 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
     if (base_strv_index(o->choices, s) >= 0)
         return TRUE;
     g_autofree char *list = base_strv_join(o->choices, ", ");
+    g_autofree char *shown = base_escape_text(s, 80);
     g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                "%s: unknown value '%s' (expected one of: %s)", where, s, list);
+                "%s: unknown value '%s' (expected one of: %s)", where, shown, list);
     return FALSE;
 }
 
@@ -163,6 +164,7 @@ check_choice(const base_opt *o, const char *s, const char *where, GError **error
 static gboolean
 set_from_text(const base_opt *o, void *p, const char *s, const char *where, GError **error)
 {
+    /* S comes from a file or the command line: errors quote it escaped (one line) */
     if ((o->flags & BASE_OPT_NULLABLE) && (strcmp(s, "auto") == 0 || strcmp(s, "none") == 0) &&
         o->type != BASE_OPT_ENUM) {
         set_unset(o, p);
@@ -175,8 +177,9 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
         if (!base_parse_int64(s, &v)) {
             /* Accept 1e6-style integers for counts. */
             if (!base_parse_double(s, &d) || d != floor(d)) {
+                g_autofree char *shown = base_escape_text(s, 80);
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                            "%s: expected an integer, got '%s'", where, s);
+                            "%s: expected an integer, got '%s'", where, shown);
                 return FALSE;
             }
             if (!check_range(o, d, where, error))
@@ -195,8 +198,9 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
     case BASE_OPT_DOUBLE: {
         double v;
         if (!base_parse_double(s, &v)) {
+            g_autofree char *shown = base_escape_text(s, 80);
             g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected a number, got '%s'",
-                        where, s);
+                        where, shown);
             return FALSE;
         }
         if (!check_range(o, v, where, error))
@@ -215,8 +219,11 @@ set_from_text(const base_opt *o, void *p, const char *s, const char *where, GErr
             *(bool *)p = false;
             return TRUE;
         }
-        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "%s: expected true or false, got '%s'",
-                    where, s);
+        {
+            g_autofree char *shown = base_escape_text(s, 80);
+            g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                        "%s: expected true or false, got '%s'", where, shown);
+        }
         return FALSE;
     case BASE_OPT_ENUM:
         if ((o->flags & BASE_OPT_NULLABLE) && strcmp(s, "auto") == 0) {
@@ -474,7 +481,9 @@ load_object(const base_opt_set *set,
     json_object_foreach(node, key, v) {
         g_autofree char *path =
             prefix != NULL ? g_strdup_printf("%s.%s", prefix, key) : g_strdup(key);
-        g_autofree char *where = g_strdup_printf("%s: %s", file, path);
+        /* keys come from the file: control bytes in one would break the one-line message */
+        g_autofree char *shown = base_escape_text(path, 200);
+        g_autofree char *where = g_strdup_printf("%s: %s", file, shown);
         row r = find_path(set, path);
         if (r.o != NULL && !(r.o->flags & BASE_OPT_CLI_ONLY)) {
             if (r.o->flags & BASE_OPT_NOT_IMPL) {

@@ -17,7 +17,8 @@
 #include <glib.h>
 
 /* Fixed stream ids. Ranges: 0x100 workloads, 0x200 sim, 0x300 schedulers/routers,
- * 0x400 traces (DSA synthesizer), 0x500 timemodel/calibration, 0x1000+ tests/benchmarks. */
+ * 0x400 traces (DSA synthesizer), 0x500 timemodel/calibration, 0x600 compare,
+ * 0x1000+ tests/benchmarks. */
 enum {
     SIM_STREAM_WL_ARRIVALS = 0x100,  /* inter-arrival times */
     SIM_STREAM_WL_INPUT_LEN = 0x101, /* prompt lengths */
@@ -32,6 +33,7 @@ enum {
     SIM_STREAM_DSA = 0x400,  /* DSA top-k synthesizer */
     SIM_STREAM_CALIB_BOOTSTRAP = 0x500,
     SIM_STREAM_CALIB_FOLDS = 0x501,
+    SIM_STREAM_COMPARE_BOOTSTRAP = 0x600, /* compare A B: resampled requests (run noise) */
     SIM_STREAM_TEST = 0x1000,
 };
 

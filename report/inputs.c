@@ -1,7 +1,6 @@
 /* report/inputs.c: what each input is. The kind table below is the one registry of input
  * kinds: a row names the kind, the file that marks a directory as that kind, what it reads,
- * its detector and its view builder. Adding a kind (compare outputs, issue 14) is one row and
- * one view file.
+ * its detector and its view builder. Adding a kind is one row and one view file.
  *
  * An input is read once up front ("sniffed"): a JSON document whole, a JSON Lines file by its
  * first line, a CSV file by its header. Every detector looks at the sniff; exactly one kind
@@ -30,7 +29,9 @@ static const rp_kind kinds[] = {
     {"search", "search.jsonl", "`servesim search` outputs (a directory or its search.jsonl)",
      rp__detect_search, rp__build_search},
     {"dsa", NULL, "`servesim analyze dsa --json` summary", rp__detect_dsa, rp__build_dsa},
-    /* compare (issue 14): a row here once its output format exists. */
+    {"compare", "compare.json",
+     "`servesim compare` outputs (an --output-dir directory, its compare.json, or --json)",
+     rp__detect_compare, rp__build_compare},
 };
 
 struct rp_ctx {
@@ -135,7 +136,7 @@ classify(rp_input *in, GError **error)
     g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
                 "%s: not a servesim output (the report reads run output directories, summary.json, "
                 "requests.csv, estimate --json, estimate --scenarios CSV, sweep/search outputs, "
-                "analyze dsa --json)",
+                "analyze dsa --json, compare outputs)",
                 in->path);
     return FALSE;
 }
@@ -167,7 +168,7 @@ add_input(GPtrArray *out, const char *path, GError **error)
         if (found == 0) {
             g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
                         "%s: no servesim outputs in this directory (looked for summary.json, "
-                        "sweep.jsonl, search.jsonl)",
+                        "sweep.jsonl, search.jsonl, compare.json)",
                         path);
             return FALSE;
         }

@@ -63,6 +63,8 @@ int rp__detect_sweep(const rp_input *in, GError **error);
 gboolean rp__build_sweep(rp_ctx *ctx, const rp_input *in, GError **error);
 int rp__detect_search(const rp_input *in, GError **error);
 gboolean rp__build_search(rp_ctx *ctx, const rp_input *in, GError **error);
+int rp__detect_compare(const rp_input *in, GError **error);
+gboolean rp__build_compare(rp_ctx *ctx, const rp_input *in, GError **error);
 int rp__detect_dsa(const rp_input *in, GError **error);
 gboolean rp__build_dsa(rp_ctx *ctx, const rp_input *in, GError **error);
 /* The DSA section of a run's summary.json (its "dsa" object), titled after PATH. */

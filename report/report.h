@@ -1,7 +1,8 @@
 /* report/report.h: `servesim report`: one self-contained HTML page with the charts that fit its
  * inputs (docs/report.md). Inputs are servesim outputs: a run's output directory (summary.json,
  * requests.csv, steps, lifecycle report; a DSA section when present), `estimate --json`,
- * `estimate --scenarios` CSV, sweep and search outputs, `analyze dsa --json` summaries. Each
+ * `estimate --scenarios` CSV, sweep and search outputs, `analyze dsa --json` summaries,
+ * `compare --output-dir` directories (compare.json and its per-request CSV). Each
  * kind of input is one row of the kind table in report/inputs.c (detect, view builder).
  *
  * The page inlines the chart library (Vega-Lite + vega-embed, report/vendor/), a small page

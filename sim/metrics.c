@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "base/error.h"
+#include "base/match.h"
 #include "base/stats.h"
 #include "workloads/options.h"
 
@@ -238,8 +239,10 @@ sim_slo_parse(const char *const *specs, sim_slo *out, GError **error)
                 continue;
             const char *colon = strchr(spec, ':');
             if (colon == NULL) {
+                g_autofree char *shown = base_escape_text(spec, 64); /* a setting's text */
                 g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
-                            "metrics.goodput: '%s': expected METRIC:MS (ttft, tpot or e2el)", spec);
+                            "metrics.goodput: '%s': expected METRIC:MS (ttft, tpot or e2el)",
+                            shown);
                 return FALSE;
             }
             g_autofree char *name = g_strndup(spec, (gsize)(colon - spec));

@@ -27,7 +27,8 @@ typedef struct tm_batch {
     double sparse_prefill; /* DSA: Σ over query positions of min(topk, ctx), prefill class */
     double sparse_decode;  /* same, decode class */
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
-    uint32_t dsa_topk;     /* top-k of the DSA indexer, 0 = dense attention */
+    uint32_t dsa_topk;     /* per-query key cap of the sparse sums: the DSA indexer's top-k, or
+                            * the window of a model's sliding-window layers; 0 = none */
     uint32_t decode_max_q; /* longest query priced as decode: 1 (tm_batch_init), 1 + k with
                               speculative decoding (set after init, before adding) */
     double spec_tokens;    /* draft tokens verified this step (Σ over sequences, set by the

@@ -46,8 +46,23 @@ typedef enum {
     TM_TERM_MIXDEC_KERNEL,  /* decode attention in a mixed batch (TM_OPCLASS_MIXED_DECODE): */
     TM_TERM_MIXDEC_COMPUTE, /* no kernel of its own (never exercised), compute, memory */
     TM_TERM_MIXDEC_MEMORY,
+    TM_TERM_MOE_KERNEL, /* routed-expert grouped GEMMs (TM_OPCLASS_MOE) */
+    TM_TERM_MOE_COMPUTE,
+    TM_TERM_MOE_MEMORY,
+    TM_TERM_Q_KERNEL, /* weight GEMMs with quantised weights (TM_OPCLASS_GEMM_Q) */
+    TM_TERM_Q_COMPUTE,
+    TM_TERM_Q_MEMORY,
+    TM_TERM_MOEQ_KERNEL, /* routed experts with quantised weights (TM_OPCLASS_MOE_Q) */
+    TM_TERM_MOEQ_COMPUTE,
+    TM_TERM_MOEQ_MEMORY,
+    TM_TERM_ATT_ITEM,   /* seconds per (decoding sequence × KV head) per layer */
+    TM_TERM_ATT_SERIAL, /* multiplier of one (sequence, KV head)'s KV bytes at peak bandwidth */
+    TM_TERM_MOE_TOKEN,  /* seconds per distinct local expert touched per MoE layer */
     TM_TERM_COUNT,
 } tm_calib_term;
+
+/* The last term that belongs to an operator class (kernel, compute, memory per class). */
+#define TM_TERM_CLASS_LAST TM_TERM_MOEQ_MEMORY
 
 /* Terms of operator class C (tm_op_class): per kernel, compute, memory. */
 #define TM_TERM_CLASS_KERNEL(c)  ((tm_calib_term)(TM_TERM_KERNEL + 3 * (int)(c)))
@@ -56,12 +71,14 @@ typedef enum {
 
 /* "fixed", "seq", "comm", "kernel", "compute", "memory", "attn_kernel", "attn_compute",
  * "attn_memory", "elem_kernel", "elem_compute", "elem_memory", "mixdec_kernel",
- * "mixdec_compute", "mixdec_memory". */
+ * "mixdec_compute", "mixdec_memory", "moe_kernel", "moe_compute", "moe_memory", "q_kernel",
+ * "q_compute", "q_memory", "moeq_kernel", "moeq_compute", "moeq_memory", "attn_item",
+ * "attn_serial", "moe_token". */
 const char *tm_calib_term_name(tm_calib_term t);
 /* Parses a comma-separated list of term names into a bit mask (1u << term). */
 gboolean tm_calib_terms_parse(const char *list, unsigned *mask, GError **error);
-/* True for terms whose coefficient is a multiplier (compute, memory, comm), false for the
- * additive seconds (fixed, kernels, seq). */
+/* True for terms whose coefficient is a multiplier (compute, memory, comm, attn_serial,
+ * moe_token), false for the additive seconds (fixed, kernels, seq, attn_item). */
 bool tm_calib_term_is_multiplier(tm_calib_term t);
 
 typedef enum {
@@ -87,9 +104,12 @@ typedef struct tm_calib_sample {
     double offset_s;   /* part of the roofline time no coefficient scales (link latencies) */
     double steps;      /* multiplier of β0 */
     double kernels[TM_OPCLASS_COUNT]; /* multipliers of the per-kernel terms, by class */
-    double comm_s;     /* ideal communication time at peak link bandwidth (no latency) */
-    double seqs;       /* multiplier of βs */
-    uint32_t op_first; /* index of its first operator in the data set's operator array */
+    double comm_s;       /* ideal communication time at peak link bandwidth (no latency) */
+    double seqs;         /* multiplier of βs */
+    double att_items;    /* multiplier of attn_item: Σ layers · decoding sequences × KV heads */
+    double att_serial_s; /* multiplier of attn_serial: Σ layers · one item's KV bytes / peak BW */
+    double moe_token_s;  /* multiplier of moe_expert: Σ MoE layers · local experts touched */
+    uint32_t op_first;   /* index of its first operator in the data set's operator array */
     uint32_t n_ops;
     uint32_t config; /* configuration id (leave-one-configuration-out CV) */
     uint32_t source; /* input id */
@@ -113,6 +133,12 @@ size_t tm_calib_data_add(tm_calib_data *d,
                          const char *label);
 /* Replaces the measured time of sample I (merging replicated measurements). */
 void tm_calib_data_set_measured(tm_calib_data *d, size_t i, double measured_s);
+/* A measured all-reduce (vLLM custom all-reduce in CUDA graphs) of BYTES over GPUS GPUs taking
+ * SECONDS: kept besides the samples, for the calibration's all-reduce table. */
+void tm_calib_data_add_allreduce(tm_calib_data *d, double gpus, double bytes, double seconds);
+/* The measured all-reduces as a table (replicates merged into their median, sizes ascending,
+ * up to TM_AR_SLOTS GPU counts and TM_AR_MAX_POINTS sizes each); FALSE when there are none. */
+gboolean tm_calib_data_allreduce_table(const tm_calib_data *d, tm_allreduce_table *t);
 /* Interned ids for configuration keys and input names (first use gets the next id). */
 uint32_t tm_calib_data_config_id(tm_calib_data *d, const char *key);
 uint32_t tm_calib_data_source_id(tm_calib_data *d, const char *name);
@@ -122,7 +148,8 @@ size_t tm_calib_data_n_configs(const tm_calib_data *d);
 
 size_t tm_calib_data_size(const tm_calib_data *d);
 const tm_calib_sample *tm_calib_data_sample(const tm_calib_data *d, size_t i);
-const tm_calib_op *tm_calib_data_ops(const tm_calib_data *d); /* all operators */
+/* All operators; never NULL (a valid base for op_first even when there are none). */
+const tm_calib_op *tm_calib_data_ops(const tm_calib_data *d);
 
 typedef enum {
     TM_CALIB_FORM_AUTO, /* fit both, keep the lower CV MAPE */

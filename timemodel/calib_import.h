@@ -11,8 +11,9 @@
  *   vidur-mlp      Vidur mlp.csv (linear operators vs tokens and TP)
  *   vidur-attention  Vidur attention.csv (prefill / decode attention)
  *   vidur-network  Vidur all_reduce.csv / send_recv.csv
- *   aic-gemm, aic-attention (context and generation), aic-allreduce, aic-nccl
- *                  aiconfigurator's H100 tables
+ *   aic-gemm, aic-attention (context and generation), aic-allreduce, aic-nccl, aic-moe,
+ *   aic-module (whole MLA / DSA attention modules)
+ *                  aiconfigurator's H100 / H200 tables
  *   lss-dense, lss-attention, lss-per-sequence, lss-v0-layers
  *                  LLMServingSim profiles (model, hardware and TP from meta.yaml and the tpN
  *                  directory when --model / --hardware are not given)
@@ -50,6 +51,8 @@ typedef enum {
     TM_CALIB_FMT_LSS_V0_LAYERS,
     TM_CALIB_FMT_LSS_PROFILE, /* a profile directory, composed into steps */
     TM_CALIB_FMT_COMPOSED,    /* Vidur mlp + aiconfigurator attention (+ all-reduce) steps */
+    TM_CALIB_FMT_AIC_MOE,     /* aiconfigurator MoE layers */
+    TM_CALIB_FMT_AIC_MODULE,  /* aiconfigurator MLA / DSA attention modules */
     TM_CALIB_FMT_COUNT,
 } tm_calib_format;
 

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/match.h"
 #include "timemodel/internal.h"
 
@@ -17,6 +18,7 @@ static const char *const top_keys[] = {"format",
                                        "moe_imbalance",
                                        "request_overhead_s",
                                        "per_output_token_s",
+                                       "allreduce_table",
                                        "fit",
                                        "notes",
                                        "sources",
@@ -34,6 +36,18 @@ static const char *const coef_keys[] = {"beta0_s",
                                         "beta_kernel_s",
                                         "beta_attn_kernel_s",
                                         "beta_elem_kernel_s",
+                                        "beta_moe_kernel_s",
+                                        "beta_moe_compute",
+                                        "beta_moe_memory",
+                                        "beta_q_kernel_s",
+                                        "beta_q_compute",
+                                        "beta_q_memory",
+                                        "beta_moeq_kernel_s",
+                                        "beta_moeq_compute",
+                                        "beta_moeq_memory",
+                                        "beta_attn_item_s",
+                                        "beta_attn_serial",
+                                        "beta_moe_token",
                                         NULL};
 
 static gboolean
@@ -44,7 +58,8 @@ check_keys(json_t *o, const char *const *keys, const char *where, GError **error
     json_object_foreach(o, k, v) {
         if (base_strv_index(keys, k) < 0) {
             g_autofree char *close = base_suggest(k, keys);
-            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: unknown key '%s'%s%s%s", where, k,
+            g_autofree char *shown = base_escape_text(k, 64); /* the file's text, one line */
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: unknown key '%s'%s%s%s", where, shown,
                         close ? " (did you mean " : "", close ? close : "", close ? "?)" : "");
             return FALSE;
         }
@@ -71,6 +86,57 @@ number(const json_t *o,
         return FALSE;
     }
     *out = json_number_value(v);
+    return TRUE;
+}
+
+/* "allreduce_table": GPU count → ascending [bytes, seconds] pairs. */
+static gboolean
+read_allreduce(const json_t *j, tm_allreduce_table *t, const char *name, GError **error)
+{
+    memset(t, 0, sizeof *t);
+    const json_t *at = json_object_get(j, "allreduce_table");
+    if (at == NULL || json_is_null(at))
+        return TRUE;
+    if (!json_is_object(at) || json_object_size(at) > TM_AR_SLOTS) {
+        g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                    "%s: allreduce_table: expected an object of at most %d GPU counts", name,
+                    TM_AR_SLOTS);
+        return FALSE;
+    }
+    int k = 0;
+    const char *key;
+    json_t *pts;
+    json_object_foreach((json_t *)(uintptr_t)at, key, pts) {
+        int64_t n;
+        if (!base_parse_int64(key, &n) || n < 2 || n > 65536 || !json_is_array(pts) ||
+            json_array_size(pts) < 1 || json_array_size(pts) > TM_AR_MAX_POINTS) {
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                        "%s: allreduce_table: \"%s\": expected a GPU count ≥ 2 with 1 to %d "
+                        "[bytes, seconds] points",
+                        name, key, TM_AR_MAX_POINTS);
+            return FALSE;
+        }
+        t->n_gpus[k] = (int)n;
+        size_t i;
+        json_t *pt;
+        json_array_foreach(pts, i, pt) {
+            json_t *b = json_array_get(pt, 0), *s = json_array_get(pt, 1);
+            double bv = json_number_value(b), sv = json_number_value(s);
+            if (!json_is_array(pt) || json_array_size(pt) != 2 || !json_is_number(b) ||
+                !json_is_number(s) || !(bv > 0 && bv < 1e15) || !(sv > 0 && sv < 10) ||
+                (i > 0 && !(bv > t->bytes[k][i - 1]))) {
+                g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
+                            "%s: allreduce_table: \"%s\"[%zu]: expected [bytes > 0, 0 < seconds "
+                            "< 10] with bytes ascending",
+                            name, key, i);
+                return FALSE;
+            }
+            t->bytes[k][i] = bv;
+            t->s[k][i] = sv;
+        }
+        t->npts[k] = (int)json_array_size(pts);
+        k++;
+    }
     return TRUE;
 }
 
@@ -106,28 +172,44 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
     json_t *co = json_object_get(j, "coefficients");
     g_autofree char *cw = g_strdup_printf("%s: coefficients", name);
     double bc = NAN, bm = NAN, bx = NAN, bac = NAN, bam = NAN, bem = NAN, bmc = NAN, bmm = NAN;
+    double bxc = NAN, bxm = NAN, bqc = NAN, bqm = NAN, bqxc = NAN, bqxm = NAN;
     if (co != NULL && !json_is_object(co)) {
         g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s: expected an object", cw);
         return FALSE;
     }
-    if (co != NULL && (!check_keys(co, coef_keys, cw, error) ||
-                       !number(co, "beta0_s", 0, 10, &c->step_overhead_s, cw, error) ||
-                       !number(co, "beta_seq_s", 0, 10, &c->per_seq_overhead_s, cw, error) ||
-                       !number(co, "beta_kernel_s", 0, 1, &c->kernel_s[0], cw, error) ||
-                       !number(co, "beta_attn_kernel_s", 0, 1, &c->kernel_s[1], cw, error) ||
-                       !number(co, "beta_elem_kernel_s", 0, 1, &c->kernel_s[2], cw, error) ||
-                       !number(co, "beta_elem_memory", 0, 1e6, &bem, cw, error) ||
-                       !number(co, "beta_mixdec_compute", 0, 1e6, &bmc, cw, error) ||
-                       !number(co, "beta_mixdec_memory", 0, 1e6, &bmm, cw, error) ||
-                       !number(co, "beta_attn_compute", 0, 1e6, &bac, cw, error) ||
-                       !number(co, "beta_attn_memory", 0, 1e6, &bam, cw, error) ||
-                       !number(co, "beta_compute", 0, 1e6, &bc, cw, error) ||
-                       !number(co, "beta_memory", 0, 1e6, &bm, cw, error) ||
-                       !number(co, "beta_comm", 0, 1e6, &bx, cw, error)))
+    if (co != NULL &&
+        (!check_keys(co, coef_keys, cw, error) ||
+         !number(co, "beta0_s", 0, 10, &c->step_overhead_s, cw, error) ||
+         !number(co, "beta_seq_s", 0, 10, &c->per_seq_overhead_s, cw, error) ||
+         !number(co, "beta_kernel_s", 0, 1, &c->kernel_s[0], cw, error) ||
+         !number(co, "beta_attn_kernel_s", 0, 1, &c->kernel_s[1], cw, error) ||
+         !number(co, "beta_elem_kernel_s", 0, 1, &c->kernel_s[2], cw, error) ||
+         !number(co, "beta_moe_kernel_s", 0, 1, &c->kernel_s[TM_OPCLASS_MOE], cw, error) ||
+         !number(co, "beta_moe_compute", 0, 1e6, &bxc, cw, error) ||
+         !number(co, "beta_moe_memory", 0, 1e6, &bxm, cw, error) ||
+         !number(co, "beta_q_kernel_s", 0, 1, &c->kernel_s[TM_OPCLASS_GEMM_Q], cw, error) ||
+         !number(co, "beta_q_compute", 0, 1e6, &bqc, cw, error) ||
+         !number(co, "beta_q_memory", 0, 1e6, &bqm, cw, error) ||
+         !number(co, "beta_moeq_kernel_s", 0, 1, &c->kernel_s[TM_OPCLASS_MOE_Q], cw, error) ||
+         !number(co, "beta_moeq_compute", 0, 1e6, &bqxc, cw, error) ||
+         !number(co, "beta_moeq_memory", 0, 1e6, &bqxm, cw, error) ||
+         !number(co, "beta_attn_item_s", 0, 1, &c->attn_item_s, cw, error) ||
+         !number(co, "beta_attn_serial", 0, 1e6, &c->attn_serial, cw, error) ||
+         !number(co, "beta_moe_token", 0, 1e6, &c->moe_token, cw, error) ||
+         !number(co, "beta_elem_memory", 0, 1e6, &bem, cw, error) ||
+         !number(co, "beta_mixdec_compute", 0, 1e6, &bmc, cw, error) ||
+         !number(co, "beta_mixdec_memory", 0, 1e6, &bmm, cw, error) ||
+         !number(co, "beta_attn_compute", 0, 1e6, &bac, cw, error) ||
+         !number(co, "beta_attn_memory", 0, 1e6, &bam, cw, error) ||
+         !number(co, "beta_compute", 0, 1e6, &bc, cw, error) ||
+         !number(co, "beta_memory", 0, 1e6, &bm, cw, error) ||
+         !number(co, "beta_comm", 0, 1e6, &bx, cw, error)))
         return FALSE;
     if (co == NULL)
         c->step_overhead_s = c->per_seq_overhead_s = c->kernel_s[0] = c->kernel_s[1] =
-            c->kernel_s[2] = NAN;
+            c->kernel_s[2] = c->kernel_s[TM_OPCLASS_MOE] = c->kernel_s[TM_OPCLASS_GEMM_Q] =
+                c->kernel_s[TM_OPCLASS_MOE_Q] = c->attn_item_s = c->attn_serial = c->moe_token =
+                    NAN;
     c->compute_eff = inverse(bc);
     c->memory_eff = inverse(bm);
     c->comm_eff = inverse(bx);
@@ -136,6 +218,12 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
     c->elem_memory_eff = inverse(bem);
     c->mixdec_compute_eff = inverse(bmc);
     c->mixdec_memory_eff = inverse(bmm);
+    c->moe_compute_eff = inverse(bxc);
+    c->moe_memory_eff = inverse(bxm);
+    c->q_compute_eff = inverse(bqc);
+    c->q_memory_eff = inverse(bqm);
+    c->moeq_compute_eff = inverse(bqxc);
+    c->moeq_memory_eff = inverse(bqxm);
     c->kernel_s[3] = NAN; /* TM_OPCLASS_MIXED_DECODE: no kernel of its own */
     if (!number(j, "overlap", 0, 1, &c->overlap, name, error) ||
         !number(j, "moe_imbalance", 0, 100, &c->moe_imbalance, name, error) ||
@@ -150,6 +238,10 @@ tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError 
         if (!number(fit, "cv_mape", 0, 100, &c->cv_mape, fw, error))
             return FALSE;
     }
+    if (!read_allreduce(j, &c->allreduce, name, error))
+        return FALSE;
+    const json_t *hw = json_object_get(j, "hardware");
+    c->hardware = json_is_string(hw) ? g_strdup(json_string_value(hw)) : NULL;
     c->name = g_strdup(name);
     return TRUE;
 }
@@ -169,6 +261,7 @@ tm_calibration_clear(tm_calibration *c)
     if (c == NULL)
         return;
     g_free(c->name);
+    g_free(c->hardware);
     memset(c, 0, sizeof *c);
 }
 
@@ -188,6 +281,15 @@ tm_calibration_apply(const tm_calibration *c, tm_roofline_params *p)
     SET(elem_memory_eff);
     SET(mixdec_compute_eff);
     SET(mixdec_memory_eff);
+    SET(moe_compute_eff);
+    SET(moe_memory_eff);
+    SET(q_compute_eff);
+    SET(q_memory_eff);
+    SET(moeq_compute_eff);
+    SET(moeq_memory_eff);
+    SET(attn_item_s);
+    SET(attn_serial);
+    SET(moe_token);
     SET(overlap);
     SET(moe_imbalance);
     SET(request_overhead_s);

@@ -9,8 +9,9 @@ static const struct {
     const char *name;
     double bytes;
 } dtypes[TM_DTYPE_COUNT] = {
-    [TM_DTYPE_BF16] = {"bf16", 2.0}, [TM_DTYPE_FP16] = {"fp16", 2.0}, [TM_DTYPE_FP8] = {"fp8", 1.0},
-    [TM_DTYPE_INT8] = {"int8", 1.0}, [TM_DTYPE_INT4] = {"int4", 0.5},
+    [TM_DTYPE_BF16] = {"bf16", 2.0}, [TM_DTYPE_FP16] = {"fp16", 2.0},
+    [TM_DTYPE_FP8] = {"fp8", 1.0},   [TM_DTYPE_INT8] = {"int8", 1.0},
+    [TM_DTYPE_INT4] = {"int4", 0.5}, [TM_DTYPE_MXFP4] = {"mxfp4", 0.53125},
 };
 
 double

@@ -27,10 +27,12 @@ typedef enum {
     TM_DTYPE_FP8,
     TM_DTYPE_INT8,
     TM_DTYPE_INT4,
+    TM_DTYPE_MXFP4, /* weights only: OCP MXFP4 (4-bit e2m1, one 8-bit scale per 32 values) */
     TM_DTYPE_COUNT,
 } tm_dtype;
 
-/* Bytes per element: 2, 2, 1, 1, 0.5 (quantisation scales are not counted). */
+/* Bytes per element: 2, 2, 1, 1, 0.5 (quantisation scales are not counted), MXFP4 0.53125
+ * (4.25 bits: its shared scale is part of the format). */
 double tm_dtype_bytes(tm_dtype d);
 const char *tm_dtype_name(tm_dtype d);
 /* Accepts bf16 bfloat16 fp16 float16 half fp8 fp8_e4m3 fp8_e5m2 int8 int4. */

@@ -9,6 +9,7 @@
 
 #include "base/asset.h"
 #include "base/json.h"
+#include "base/match.h"
 #include "timemodel/internal.h"
 
 gboolean
@@ -22,9 +23,10 @@ tm_backend_parse(const char *s, tm_backend *out, GError **error)
         *out = TM_BACKEND_PCIE;
         return TRUE;
     }
+    g_autofree char *shown = base_escape_text(s ? s : "(null)", 64); /* a file's text, one line */
     g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                 "unknown communication backend '%s' (expected nvlink, pcie, nv_like or pcie_like)",
-                s ? s : "(null)");
+                shown);
     return FALSE;
 }
 
@@ -293,7 +295,8 @@ tm_hardware_preset_names(void)
 double
 tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w)
 {
-    if (w != TM_DTYPE_INT4 && hw->peak_flops[w] > 0)
+    /* 4-bit weights are dequantised into 16-bit GEMMs (W4A16) */
+    if (w != TM_DTYPE_INT4 && w != TM_DTYPE_MXFP4 && hw->peak_flops[w] > 0)
         return hw->peak_flops[w];
     return hw->peak_flops[TM_DTYPE_BF16];
 }

@@ -107,7 +107,7 @@ const char *const *tm_hardware_preset_aliases(const char *preset);
 
 /* GEMM throughput for weights of dtype W: the dtype's own tensor rate for bf16/fp16/fp8/int8
  * when the hardware has one (W8A8), else the bf16 rate (weight-only quantisation dequantises
- * to bf16: int4 AWQ/GPTQ, fp8 on A100). */
+ * to bf16: int4 AWQ/GPTQ, MXFP4 experts, fp8 on A100). */
 double tm_hardware_gemm_flops(const tm_hardware *hw, tm_dtype w);
 /* The link a backend uses (bandwidth 0 when the GPU has no such link). */
 const tm_link *tm_hardware_link(const tm_hardware *hw, tm_backend b);

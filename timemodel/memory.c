@@ -56,6 +56,7 @@ tm_memory_plan_compute(const tm_model_spec *m,
                        const tm_hardware *hw,
                        const tm_parallel *par,
                        tm_dtype weights,
+                       tm_dtype experts,
                        tm_dtype kv,
                        const tm_memory_args *args,
                        tm_memory_plan *plan,
@@ -75,14 +76,22 @@ tm_memory_plan_compute(const tm_model_spec *m,
     plan->context_len = a.context_len > 0 ? a.context_len : plan->max_model_len;
     plan->gpu_bytes = hw->memory_bytes;
     plan->budget_bytes = plan->gpu_bytes * plan->gpu_memory_utilization;
-    plan->weight_bytes = tm_model_weight_bytes_gpu(m, weights, par) + a.drafter_weight_bytes;
+    plan->weight_bytes =
+        tm_model_weight_bytes_split_gpu(m, weights, experts, par) + a.drafter_weight_bytes;
     plan->activation_bytes =
         tm_memory_activation_bytes(m, par, plan->max_num_batched_tokens, plan->max_num_seqs);
     plan->non_torch_bytes = TM_NON_TORCH_BYTES;
     plan->kv_bytes =
         plan->budget_bytes - plan->weight_bytes - plan->activation_bytes - plan->non_torch_bytes;
-    plan->kv_bytes_per_token =
-        tm_model_kv_bytes_per_token_gpu(m, kv, par) + a.drafter_kv_bytes_per_token;
+    plan->kv_bytes_per_token_all = tm_model_kv_bytes_per_token_gpu(m, kv, par);
+    plan->kv_bytes_per_token = plan->kv_bytes_per_token_all;
+    if (m->sliding_layers > 0 && a.context_len > 0) {
+        double c = (double)a.context_len;
+        plan->kv_bytes_per_token = tm_model_kv_bytes_context_gpu(m, kv, par, c) / c;
+        plan->window_amortized = true;
+    }
+    plan->kv_bytes_per_token_all += a.drafter_kv_bytes_per_token;
+    plan->kv_bytes_per_token += a.drafter_kv_bytes_per_token;
     plan->kv_bytes_per_token_model = tm_model_kv_bytes_per_token(m, kv);
     double block_bytes = (double)plan->block_size * plan->kv_bytes_per_token;
     if (plan->kv_bytes <= 0) {
@@ -102,7 +111,9 @@ tm_memory_plan_compute(const tm_model_spec *m,
     int64_t per_req = (plan->context_len + plan->block_size - 1) / plan->block_size;
     int64_t usable = plan->num_gpu_blocks > 0 ? plan->num_gpu_blocks - 1 : 0; /* null block */
     plan->max_concurrent = per_req > 0 ? usable / per_req : 0;
-    int64_t need = (plan->max_model_len + plan->block_size - 1) / plan->block_size;
+    /* one max_model_len request: its sliding-window layers hold the window only */
+    int64_t need = (int64_t)ceil(
+        tm_model_kv_bytes_context_gpu(m, kv, par, (double)plan->max_model_len) / block_bytes);
     if (need > usable) {
         plan->shortfall_bytes = (double)(need - usable) * block_bytes;
         g_set_error(error, TM_ERROR, TM_ERROR_NO_FIT,

@@ -25,7 +25,11 @@ typedef struct tm_memory_args {
     int64_t max_model_len;          /* ≤ 0: the model's max_position_embeddings */
     int64_t max_num_batched_tokens; /* ≤ 0: vLLM default for the GPU (tm_vllm_defaults) */
     int64_t max_num_seqs;           /* ≤ 0: vLLM default */
-    int64_t context_len; /* tokens per request for max_concurrent; ≤ 0: max_model_len */
+    int64_t context_len; /* tokens per request for max_concurrent; ≤ 0: max_model_len. Given
+                          * (> 0) for a model with sliding-window layers, it also sizes the pool:
+                          * those layers hold min(context, window) tokens of a request, so a
+                          * token costs kv_bytes_context(C)/C; not given, they count at full
+                          * context, as vLLM's own "GPU KV cache size" does */
     /* speculative decoding's drafter (timemodel/spec.h), sized out of the same budget as in
      * vLLM: its weights per GPU and its KV bytes per token per GPU (its layers share the
      * target's blocks); 0 = none */
@@ -40,7 +44,11 @@ typedef struct tm_memory_plan {
     double activation_bytes;         /* activation peak of a max_num_batched_tokens step */
     double non_torch_bytes;          /* TM_NON_TORCH_BYTES */
     double kv_bytes;                 /* budget left for the KV cache (may be negative) */
-    double kv_bytes_per_token;       /* per GPU, drafter's layers included */
+    double kv_bytes_per_token;       /* per GPU: what a block of the pool is sized by */
+    double kv_bytes_per_token_all;   /* per GPU, every layer holding every token: vLLM's
+                                      * "GPU KV cache size" basis */
+    bool window_amortized;           /* sliding-window layers counted for CONTEXT_LEN-token requests
+                                      * (they keep at most the window): only when context_len is given */
     double kv_bytes_per_token_model; /* whole model, all layers and heads */
     double gpu_memory_utilization;
     int64_t block_size;
@@ -65,13 +73,15 @@ typedef struct tm_vllm_defaults {
 
 void tm_vllm_defaults_get(tm_vllm_defaults *d, const tm_model_spec *m, const tm_hardware *hw);
 
-/* Computes the plan. Returns FALSE with TM_ERROR_NO_FIT (message naming the shortfall in GB)
- * when the weights and reserve exceed the budget or one max_model_len request does not fit;
- * PLAN is filled in either case. */
+/* Computes the plan: linear layers at WEIGHTS, routed experts at EXPERTS (the same dtype
+ * unless the quantization touches only the experts), KV cache at KV. Returns FALSE with
+ * TM_ERROR_NO_FIT (message naming the shortfall in GB) when the weights and reserve exceed the
+ * budget or one max_model_len request does not fit; PLAN is filled in either case. */
 gboolean tm_memory_plan_compute(const tm_model_spec *m,
                                 const tm_hardware *hw,
                                 const tm_parallel *par,
                                 tm_dtype weights,
+                                tm_dtype experts,
                                 tm_dtype kv,
                                 const tm_memory_args *args,
                                 tm_memory_plan *plan,

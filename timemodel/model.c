@@ -56,6 +56,24 @@ tm_model_kv_bytes_per_token(const tm_model_spec *m, tm_dtype kv)
     return (double)m->layers * kv_bytes_per_layer(m, kv, m->kv_heads);
 }
 
+uint32_t
+tm_model_key_cap(const tm_model_spec *m)
+{
+    if (m->index_topk > 0)
+        return (uint32_t)m->index_topk;
+    return m->sliding_layers > 0 ? (uint32_t)m->sliding_window : 0u;
+}
+
+double
+tm_model_kv_bytes_context_gpu(const tm_model_spec *m, tm_dtype kv, const tm_parallel *p, double ctx)
+{
+    double per = tm_model_kv_bytes_per_token_gpu(m, kv, p);
+    if (m->sliding_layers <= 0)
+        return per * ctx;
+    double f = (double)m->sliding_layers / (double)m->layers;
+    return per * ((1.0 - f) * ctx + f * fmin(ctx, (double)m->sliding_window));
+}
+
 double
 tm_model_kv_bytes_per_token_gpu(const tm_model_spec *m, tm_dtype kv, const tm_parallel *p)
 {
@@ -194,13 +212,6 @@ check_typed_fields(const json_t *cfg, const char *name, int64_t layers, GError *
     return TRUE;
 }
 
-static bool
-get_bool(const json_t *cfg, const char *key, bool def)
-{
-    const json_t *v = json_object_get(cfg, key);
-    return json_is_boolean(v) ? json_is_true(v) : def;
-}
-
 static const char *
 get_str(const json_t *cfg, const char *key)
 {
@@ -216,7 +227,7 @@ count_params(tm_model_spec *m)
     tm_param_counts *c = &m->params;
     memset(c, 0, sizeof *c);
     double h = (double)m->hidden, L = (double)m->layers, H = (double)m->heads;
-    double attn_layer, norms_layer = 2.0 * h;
+    double attn_layer, norms_layer = (double)m->norms_per_layer * h;
     if (m->mla) {
         double dqk = (double)(m->qk_nope_head_dim + m->qk_rope_head_dim);
         double r = (double)m->kv_lora_rank;
@@ -232,7 +243,11 @@ count_params(tm_model_spec *m)
         attn_layer = h * (H + 2.0 * K) * d + H * d * h;
         if (m->qkv_bias)
             attn_layer += (H + 2.0 * K) * d;
-        if (m->arch != NULL && g_str_has_prefix(m->arch, "qwen3"))
+        if (m->o_bias)
+            attn_layer += h;
+        if (m->attn_sinks)
+            attn_layer += H; /* gpt-oss: one sink logit per head */
+        if (m->qk_norm)
             norms_layer += 2.0 * d; /* q_norm, k_norm */
     }
     double idx_layer = 0.0;
@@ -244,11 +259,13 @@ count_params(tm_model_spec *m)
     }
     double Lm = (double)m->moe_layers, Ld = (double)m->dense_layers;
     double expert = 3.0 * h * (double)m->expert_ffn;
+    if (m->expert_bias)
+        expert += 2.0 * (double)m->expert_ffn + h; /* gate_up and down biases */
     c->embed = (double)m->vocab * h;
     c->lm_head = m->tied_embeddings ? 0.0 : (double)m->vocab * h;
     c->attn = L * attn_layer;
     c->indexer = L * idx_layer;
-    c->mlp = Ld * 3.0 * h * (double)m->ffn;
+    c->mlp = Ld * (3.0 * h * (double)m->ffn + (m->mlp_bias ? 2.0 * (double)m->ffn + h : 0.0));
     c->experts = Lm * (double)m->experts * expert;
     c->shared_experts = Lm * (double)m->shared_experts * 3.0 * h * (double)m->shared_ffn;
     c->router = Lm * (double)m->experts * (h + (m->router_bias ? 1.0 : 0.0));
@@ -289,15 +306,17 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
     bool native = json_object_get(cfg, "hidden_size") == NULL &&
                   json_object_get(cfg, "dim") != NULL && json_object_get(cfg, "n_layers") != NULL;
     const char *mt = get_str(cfg, "model_type");
+    /* an architecture the loader does not understand is refused before any field is read */
+    const tm__arch *arch = tm__model_arch_find(cfg, name, error);
+    if (arch == NULL)
+        return FALSE;
     m->name = g_strdup(name);
     m->arch = g_strdup(native ? "deepseek_native" : mt != NULL ? mt : "unknown");
-    gboolean ok = get_int(cfg, name, KEYS("hidden_size", "dim", "n_embd", "d_model"), true, 0, 1,
-                          &m->hidden, error) &&
-                  get_int(cfg, name, KEYS("num_hidden_layers", "n_layers", "n_layer"), true, 0, 1,
-                          &m->layers, error) &&
-                  get_int(cfg, name, KEYS("num_attention_heads", "n_heads", "n_head"), true, 0, 1,
-                          &m->heads, error) &&
-                  get_int(cfg, name, KEYS("vocab_size"), true, 0, 1, &m->vocab, error);
+    gboolean ok =
+        get_int(cfg, name, KEYS("hidden_size", "dim"), true, 0, 1, &m->hidden, error) &&
+        get_int(cfg, name, KEYS("num_hidden_layers", "n_layers"), true, 0, 1, &m->layers, error) &&
+        get_int(cfg, name, KEYS("num_attention_heads", "n_heads"), true, 0, 1, &m->heads, error) &&
+        get_int(cfg, name, KEYS("vocab_size"), true, 0, 1, &m->vocab, error);
     if (!ok)
         goto fail;
     if (m->layers > TM_MAX_LAYERS) {
@@ -306,7 +325,8 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
                     m->layers, TM_MAX_LAYERS);
         goto fail;
     }
-    if (!check_typed_fields(cfg, name, m->layers, error))
+    if (!check_typed_fields(cfg, name, m->layers, error) ||
+        !tm__model_quant_parse(m, cfg, name, error))
         goto fail;
     const char *hk;
     bool has_head_dim = find_key(cfg, KEYS("head_dim"), &hk) != NULL;
@@ -358,8 +378,8 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
                  0, &m->experts, error))
         goto fail;
     int64_t inter = 0;
-    if (!get_int(cfg, name, KEYS("intermediate_size", "inter_dim", "ffn_dim", "n_inner"),
-                 m->experts == 0, 0, 1, &inter, error))
+    if (!get_int(cfg, name, KEYS("intermediate_size", "inter_dim"), m->experts == 0, 0, 1, &inter,
+                 error))
         goto fail;
     int64_t first_dense = 0, freq = 1, sparse_step = 1;
     if (m->experts > 0) {
@@ -414,15 +434,12 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
     m->ffn = m->dense_layers > 0 ? inter : 0;
     if (m->dense_layers > 0 && !positive(name, "intermediate_size", m->ffn, error))
         goto fail;
-    if (!get_int(cfg, name,
-                 KEYS("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"),
-                 !native, 163840, 1, &m->max_position_embeddings, error))
+    if (!get_int(cfg, name, KEYS("max_position_embeddings", "max_seq_len", "seq_length"), !native,
+                 163840, 1, &m->max_position_embeddings, error))
         goto fail;
-    /* HF's PretrainedConfig defaults to tied embeddings, but every decoder family here sets
-     * the key; absent means untied (LlamaConfig, MistralConfig, Qwen2Config defaults). */
-    m->tied_embeddings = get_bool(cfg, "tie_word_embeddings", false);
-    m->qkv_bias =
-        get_bool(cfg, "attention_bias", false) || (mt != NULL && strcmp(mt, "qwen2") == 0);
+    /* biases, norms, tying and sliding windows by model_type (model_arch.c) */
+    if (!tm__model_arch_apply(m, arch, cfg, name, error))
+        goto fail;
     if (m->heads % m->kv_heads != 0) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "%s: num_attention_heads %" G_GINT64_FORMAT
@@ -434,15 +451,6 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
     if (td == NULL)
         td = get_str(cfg, "dtype");
     g_strlcpy(m->config_dtype, td != NULL ? td : "", sizeof m->config_dtype);
-    const json_t *qc = json_object_get(cfg, "quantization_config");
-    if (json_is_object(qc)) {
-        const char *qm = get_str(qc, "quant_method");
-        g_strlcpy(m->quant_method, qm != NULL ? qm : "", sizeof m->quant_method);
-        const json_t *bits = json_object_get(qc, "bits");
-        if (!json_is_integer(bits))
-            bits = json_object_get(qc, "w_bit"); /* AutoAWQ's key */
-        m->quant_bits = json_is_integer(bits) ? json_integer_value(bits) : 0;
-    }
     count_params(m);
     return TRUE;
 fail:
@@ -495,17 +503,16 @@ tm__load_named_json(const char *dir, const char *kind, const char *name_or_path,
     g_auto(GStrv) names = base_asset_list(prefix, ".json");
     g_autofree char *close = base_suggest(name_or_path, (const char *const *)names);
     g_autofree char *all = g_strjoinv(", ", names);
+    g_autofree char *shown = base_escape_text(name_or_path, 80); /* a setting's text, one line */
     if (names[0] == NULL)
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
-                    "unknown %s '%s' (none is embedded; give a path to a JSON file)", kind,
-                    name_or_path);
+                    "unknown %s '%s' (none is embedded; give a path to a JSON file)", kind, shown);
     else if (close != NULL)
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN, "unknown %s '%s' (did you mean %s?)", kind,
-                    name_or_path, close);
+                    shown, close);
     else
         g_set_error(error, TM_ERROR, TM_ERROR_UNKNOWN,
-                    "unknown %s '%s' (known: %s; or give a path to a JSON file)", kind,
-                    name_or_path, all);
+                    "unknown %s '%s' (known: %s; or give a path to a JSON file)", kind, shown, all);
     return NULL;
 }
 
@@ -701,7 +708,16 @@ tm_model_check_parallel(const tm_model_spec *m, const tm_parallel *p, GError **e
 double
 tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_parallel *p)
 {
-    double bw = tm_dtype_bytes(weights), b16 = 2.0;
+    return tm_model_weight_bytes_split_gpu(m, weights, weights, p);
+}
+
+double
+tm_model_weight_bytes_split_gpu(const tm_model_spec *m,
+                                tm_dtype weights,
+                                tm_dtype experts_dt,
+                                const tm_parallel *p)
+{
+    double bw = tm_dtype_bytes(weights), be = tm_dtype_bytes(experts_dt), b16 = 2.0;
     double tp = (double)p->tp, h = (double)m->hidden, Hl = (double)m->heads / tp;
     /* per layer, one GPU */
     double attn;
@@ -723,7 +739,9 @@ tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_par
     double idx = m->params.indexer / (double)m->layers; /* replicated on every TP rank */
     double norms = (m->params.norms - h) / (double)m->layers;
     double mlp = 3.0 * h * (double)m->ffn / tp;
-    double expert = 3.0 * h * (double)m->expert_ffn;
+    double expert = 3.0 * h * (double)m->expert_ffn * be;
+    if (m->expert_bias)
+        expert += (2.0 * (double)m->expert_ffn + h) * b16; /* gate_up and down biases */
     double experts = p->ep > 1 ? (double)(m->experts / p->ep) * expert
                                : (double)m->experts * expert / (tp * (double)p->dp);
     double shared = (double)m->shared_experts * 3.0 * h * (double)m->shared_ffn / tp;
@@ -736,7 +754,7 @@ tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_par
         for (int64_t i = lo; i < lo + n; i++) {
             bytes += (attn + idx) * bw + norms * b16;
             if (m->layer_is_moe[i])
-                bytes += (experts + shared) * bw + router * b16;
+                bytes += experts + shared * bw + router * b16;
             else
                 bytes += mlp * bw;
         }

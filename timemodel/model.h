@@ -31,6 +31,15 @@ typedef struct tm_param_counts {
     double active; /* parameters used per token (top-k routed experts) */
 } tm_param_counts;
 
+/* The checkpoint's weight quantization, from its quantization_config (timemodel/quant.c;
+ * docs/timemodel.md §2.3). vLLM loads a quantised checkpoint with its method whatever the
+ * model dtype, so these are the default weight dtype (tm_setup). */
+typedef struct tm_model_quant {
+    char method[32];   /* quant_method as vLLM names it; "" = not quantised */
+    tm_dtype weights;  /* dtype of the quantised linear layers */
+    bool experts_only; /* only the routed experts are quantised (MXFP4: gpt-oss) */
+} tm_model_quant;
+
 typedef struct tm_model_spec {
     char *name; /* preset name or file basename */
     char *arch; /* HF model_type ("llama", "deepseek_v3", ...) or "deepseek_native" */
@@ -53,16 +62,25 @@ typedef struct tm_model_spec {
     int64_t kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
     /* DSA lightning indexer (DeepSeek-V3.2): index_topk 0 = dense attention */
     int64_t index_heads, index_head_dim, index_topk;
+    /* Architecture traits (timemodel/model_arch.c, from model_type) */
+    int norms_per_layer; /* RMSNorm weight vectors per layer: 2 (Gemma-2/3: 4) */
+    bool qk_norm;        /* per-head q_norm / k_norm (Qwen3, Gemma-3) */
+    bool o_bias;         /* o_proj bias (attention_bias in Llama-family and gpt-oss configs) */
+    bool mlp_bias;       /* dense MLP biases (mlp_bias) */
+    bool expert_bias;    /* experts' gate_up / down biases (gpt-oss) */
+    bool attn_sinks;     /* one learned sink logit per head and layer (gpt-oss) */
+    /* Sliding-window attention: a sliding layer attends to the last sliding_window tokens */
+    int64_t sliding_window;                  /* 0 = every layer attends to the whole context */
+    int64_t sliding_layers;                  /* how many layers slide */
+    uint8_t layer_is_sliding[TM_MAX_LAYERS]; /* 1 where layer i slides */
+    tm_model_quant quant;
     /* multi-token prediction (DeepSeek-V3 MTP) modules shipped with the weights:
      * num_nextn_predict_layers; 0 = none (speculative decoding method mtp needs them) */
     int64_t nextn_layers;
     tm_param_counts params;
-    /* What vLLM reads to pick dtypes (docs/timemodel.md "dtypes"): the config's torch_dtype
-     * ("dtype" in newer configs; "" = absent, which HF treats as float32) and its
-     * quantization_config (quant_method "" = none; bits 0 = not stated). */
+    /* The config's torch_dtype ("dtype" in newer configs; "" = absent, which HF treats as
+     * float32), which --dtype auto follows as vLLM does (docs/timemodel.md §2.3) */
     char config_dtype[16];
-    char quant_method[32];
-    int64_t quant_bits;
 } tm_model_spec;
 
 /* Parses a config object. NAME is used in messages ("NAME: num_attention_heads: ...") and
@@ -86,6 +104,18 @@ void tm_model_count_params(tm_model_spec *m);
 void tm_model_spec_clear(tm_model_spec *m);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 
+/* The per-query key cap of M's capped attention sums (tm_batch.dsa_topk): the DSA top-k, or
+ * the sliding window when some layers slide (a model never has both: the loader refuses
+ * sliding windows with MLA); 0 for dense attention. */
+uint32_t tm_model_key_cap(const tm_model_spec *m);
+/* KV-cache bytes one GPU holds for one sequence of CTX tokens: full-attention layers keep
+ * every token, sliding-window layers at most the window (vLLM frees their blocks outside it).
+ * Equals CTX · tm_model_kv_bytes_per_token_gpu when no layer slides. */
+double tm_model_kv_bytes_context_gpu(const tm_model_spec *m,
+                                     tm_dtype kv,
+                                     const tm_parallel *p,
+                                     double ctx);
+
 /* Short names of the embedded model presets, sorted. Free with g_strfreev. */
 char **tm_model_preset_names(void);
 
@@ -108,3 +138,8 @@ gboolean tm_model_check_parallel(const tm_model_spec *m, const tm_parallel *p, G
 /* Weight bytes held by one GPU: linear layers at WEIGHTS, embeddings / lm-head / norms /
  * router at 2 bytes (vLLM keeps them in the activation dtype), split per P. */
 double tm_model_weight_bytes_gpu(const tm_model_spec *m, tm_dtype weights, const tm_parallel *p);
+/* The same with the routed experts at EXPERTS (an experts-only quantization: MXFP4 gpt-oss). */
+double tm_model_weight_bytes_split_gpu(const tm_model_spec *m,
+                                       tm_dtype weights,
+                                       tm_dtype experts,
+                                       const tm_parallel *p);

@@ -22,14 +22,17 @@ static const base_opt rows[] = {
     {"model.name", "model", BASE_OPT_STRING, O(model), "llama-3.1-8b", NULL, 0, 0, 0, "NAME|FILE",
      "model preset or its Hugging Face id (see `servesim presets`), or a path to a config.json"},
     {"model.dtype", "dtype", BASE_OPT_ENUM, O(dtype), "auto", dtypes, 0, 0, 0, "DTYPE",
-     "model dtype as vLLM's (auto = the config's torch_dtype); fp8/int8/int4 = servesim's "
-     "shorthand for quantised weights"},
+     "model (activation) dtype as vLLM's (auto = the config's torch_dtype; a quantised "
+     "checkpoint keeps its quantised weights); fp8/int8/int4 = servesim's shorthand for every "
+     "linear layer's weights at that dtype"},
     {"model.quantization", "quantization|-q", BASE_OPT_STRING, O(quantization), NULL, NULL, 0, 0,
      BASE_OPT_NULLABLE, "METHOD",
-     "vLLM quantization method: fp8, fbgemm_fp8, ptpc_fp8, modelopt, awq, awq_marlin, gptq "
-     "(others are refused; default: the config's quantization_config)"},
+     "vLLM quantization method: fp8, fbgemm_fp8, ptpc_fp8, modelopt, mxfp4, awq, awq_marlin, "
+     "gptq (others are refused; default: the config's quantization_config)"},
     {"model.kv_cache_dtype", "kv-cache-dtype", BASE_OPT_ENUM, O(kv_cache_dtype), "auto", kv_dtypes,
-     0, 0, 0, "DTYPE", "KV cache dtype (auto = the model dtype, as in vLLM)"},
+     0, 0, 0, "DTYPE",
+     "KV cache dtype (auto = the model's activation dtype, as vLLM; quantised weights do not "
+     "change it)"},
     {"hardware.name", "hardware", BASE_OPT_STRING, O(hardware), "h100-sxm", NULL, 0, 0, 0,
      "NAME|FILE", "GPU preset (see `servesim presets`) or path to a hardware JSON"},
     {"parallelism.tensor_parallel_size", "tensor-parallel-size|-tp", BASE_OPT_INT, O(tp), "1", NULL,

@@ -103,6 +103,25 @@ tm_scenario_read(const base_csv *c,
                 &s->grad_accum, error);
 }
 
+gboolean
+tm_scenario_check_context(const base_csv *c,
+                          const tm_scenario_layout *l,
+                          const tm_scenario *s,
+                          const tm_model_spec *m,
+                          GError **error)
+{
+    int64_t need = s->seq_len + s->decode_tokens; /* both range-checked: no overflow */
+    if (need <= m->max_position_embeddings)
+        return TRUE;
+    int col = s->decode_tokens > 0 && l->col[TM_SC_DECODE] >= 0 ? l->col[TM_SC_DECODE]
+                                                                : l->col[TM_SC_SEQ_LEN];
+    base_csv_set_error(c, col, error,
+                       "seq_len + decode_tokens = %" G_GINT64_FORMAT
+                       " exceeds the context of %s (%" G_GINT64_FORMAT " tokens)",
+                       need, m->name, m->max_position_embeddings);
+    return FALSE;
+}
+
 void
 tm_scenario_prefill_batch(tm_batch *b, uint32_t dsa_topk, const tm_scenario *s)
 {

@@ -21,6 +21,7 @@
 
 #include "base/csv.h"
 #include "timemodel/batch.h"
+#include "timemodel/model.h"
 #include "timemodel/options.h"
 #include "timemodel/timemodel.h"
 
@@ -78,6 +79,16 @@ gboolean tm_scenario_read(const base_csv *c,
                           tm_options *o,
                           tm_scenario *s,
                           GError **error);
+
+/* S must fit the context of model M: seq_len + decode_tokens ≤ max_position_embeddings (the
+ * max_model_len vLLM would run it with). That is also what keeps a row's O(decode_tokens)
+ * pricing short: the column ranges alone allow 1e8 decode steps. FALSE with
+ * "FILE:LINE: column decode_tokens: ..." (or seq_len) otherwise. */
+gboolean tm_scenario_check_context(const base_csv *c,
+                                   const tm_scenario_layout *l,
+                                   const tm_scenario *s,
+                                   const tm_model_spec *m,
+                                   GError **error);
 
 /* The prefill step of S (batch prompts of seq_len tokens), and its decode step J. */
 void tm_scenario_prefill_batch(tm_batch *b, uint32_t dsa_topk, const tm_scenario *s);

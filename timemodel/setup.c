@@ -9,13 +9,16 @@
 #include "base/asset.h"
 #include "base/json.h"
 #include "base/match.h"
+#include "timemodel/internal.h"
 
 struct tm_setup {
     tm_model_spec model;
     tm_hardware hw;
     tm_parallel par;
     tm_roofline_params params;
-    char *calibration;                     /* NULL = none */
+    char *calibration;               /* NULL = none */
+    char *fitted_on, *reason, *desc; /* tm_calib_use's strings; desc for tables */
+    tm_calib_use use;
     double cv_mape;                        /* the calibration's fit.cv_mape (NAN = none) */
     double kernel_s[TM_OPCLASS_COUNT];     /* the calibration's per-kernel terms (NAN = none) */
     double step_kernels[TM_OPCLASS_COUNT]; /* kernels of a decode step they multiply */
@@ -29,181 +32,194 @@ tm_setup_free(tm_setup *s)
     tm_model_spec_clear(&s->model);
     tm_hardware_clear(&s->hw);
     g_free(s->calibration);
+    g_free(s->fitted_on);
+    g_free(s->reason);
+    g_free(s->desc);
     g_free(s);
 }
 
-/* The default calibration: "calibrations/<model>__<hardware>.json", then
- * "calibrations/<hardware>.json", if embedded (the shipped ones are named after the hardware
- * preset they were fitted on: h100-sxm, rtx4090, rtx-pro-6000; docs/calibration.md). Only
- * presets match, by their canonical names (so "h100" and "meta-llama/Llama-3.1-8B" find the
- * h100-sxm and llama-3.1-8b ones): a table-named variant such as H100_GPU has other peak
- * figures, and a calibration's coefficients are relative to the peaks it was fitted with. A
- * model or hardware given as a file gets none. NULL if none. */
+/* ---- which calibration, and how it applies (docs/calibration.md §4) ------------------------ */
+
+/* NAME lower-cased when it names an embedded asset "DIR/<name>.json" and is not a file; NULL
+ * otherwise. */
 static char *
-default_calibration(const tm_options *o)
+preset_name(const char *dir, const char *name)
 {
-    if (o->model == NULL || o->hardware == NULL || g_file_test(o->hardware, G_FILE_TEST_EXISTS) ||
-        g_file_test(o->model, G_FILE_TEST_EXISTS))
+    if (name == NULL || *name == '\0' || g_file_test(name, G_FILE_TEST_EXISTS))
         return NULL;
-    g_autofree char *h = tm_hardware_resolve_preset(o->hardware);
-    g_autofree char *m = tm_model_resolve_preset(o->model);
-    if (h == NULL || m == NULL)
-        return NULL;
-    char *pair = g_strdup_printf("%s__%s", m, h);
-    g_autofree char *a1 = g_strdup_printf("calibrations/%s.json", pair);
-    if (base_asset_find(a1) != NULL)
-        return pair;
-    g_free(pair);
-    g_autofree char *a2 = g_strdup_printf("calibrations/%s.json", h);
-    return base_asset_find(a2) != NULL ? g_steal_pointer(&h) : NULL;
+    g_autofree char *lower = g_ascii_strdown(name, -1);
+    g_autofree char *asset = g_strdup_printf("%s/%s.json", dir, lower);
+    return base_asset_find(asset) != NULL ? g_steal_pointer(&lower) : NULL;
 }
 
-/* vLLM's quantization method names (QuantizationMethods, vLLM 0.11) and the weight dtype
- * servesim prices each as. TM_DTYPE_COUNT: a method servesim cannot price (its bit width or
- * which layers it touches depends on the checkpoint), refused rather than mispriced. */
-static const struct {
-    const char *method;
-    tm_dtype weights;
-} quant_methods[] = {
-    {"fp8", TM_DTYPE_FP8},         /* W8A8 FP8 (per-tensor or block scales) */
-    {"fbgemm_fp8", TM_DTYPE_FP8},  /* FP8 weights, per-channel scales */
-    {"ptpc_fp8", TM_DTYPE_FP8},    /* per-token per-channel FP8 */
-    {"modelopt", TM_DTYPE_FP8},    /* NVIDIA ModelOpt FP8 checkpoints */
-    {"awq", TM_DTYPE_INT4},        /* vLLM's AWQ supports 4-bit weights only */
-    {"awq_marlin", TM_DTYPE_INT4}, /* the same checkpoints on Marlin kernels */
-    {"gptq", TM_DTYPE_COUNT},      /* bits from the checkpoint: priced when the config says */
-    {"gptq_marlin", TM_DTYPE_COUNT},
-    {"aqlm", TM_DTYPE_COUNT},
-    {"auto-round", TM_DTYPE_COUNT},
-    {"bitblas", TM_DTYPE_COUNT},
-    {"bitsandbytes", TM_DTYPE_COUNT},
-    {"compressed-tensors", TM_DTYPE_COUNT},
-    {"deepspeedfp", TM_DTYPE_COUNT},
-    {"experts_int8", TM_DTYPE_COUNT},
-    {"fp_quant", TM_DTYPE_COUNT},
-    {"gguf", TM_DTYPE_COUNT},
-    {"gptq_bitblas", TM_DTYPE_COUNT},
-    {"gptq_marlin_24", TM_DTYPE_COUNT},
-    {"hqq", TM_DTYPE_COUNT},
-    {"inc", TM_DTYPE_COUNT},
-    {"ipex", TM_DTYPE_COUNT},
-    {"modelopt_fp4", TM_DTYPE_COUNT},
-    {"moe_wna16", TM_DTYPE_COUNT},
-    {"mxfp4", TM_DTYPE_COUNT},
-    {"petit_nvfp4", TM_DTYPE_COUNT},
-    {"quark", TM_DTYPE_COUNT},
-    {"rtn", TM_DTYPE_COUNT},
-    {"torchao", TM_DTYPE_COUNT},
-    {"tpu_int8", TM_DTYPE_COUNT},
-};
-
-/* The weight dtype of quantization METHOD (from FROM: "--quantization" or the model's
- * quantization_config), with BITS from the checkpoint config (0 = not stated). */
-static gboolean
-quant_weights(const char *method, int64_t bits, const char *from, tm_dtype *out, GError **error)
+/* The embedded calibration for (MODEL, HW): "calibrations/<model>__<hw>.json", then
+ * "calibrations/<hw>.json" (the shipped ones are named after the hardware preset they were
+ * fitted on). MODEL may be NULL (a model given as a file: only hardware calibrations). */
+static char *
+embedded_calibration(const char *model, const char *hw)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(quant_methods); i++) {
-        if (g_ascii_strcasecmp(quant_methods[i].method, method) != 0)
-            continue;
-        if (quant_methods[i].weights != TM_DTYPE_COUNT) {
-            *out = quant_methods[i].weights;
-            return TRUE;
-        }
-        if (g_str_has_prefix(quant_methods[i].method, "gptq") && (bits == 4 || bits == 8)) {
-            *out = bits == 4 ? TM_DTYPE_INT4 : TM_DTYPE_INT8;
-            return TRUE;
-        }
-        if (g_str_has_prefix(quant_methods[i].method, "gptq"))
-            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                        "%s %s: the bit width comes from the checkpoint's quantization_config "
-                        "(bits 4 or 8), which this model's config does not state; give "
-                        "--dtype int4 or --dtype int8 instead",
-                        from, method);
-        else
-            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                        "%s %s: servesim cannot price this quantization method (priced: fp8, "
-                        "fbgemm_fp8, ptpc_fp8, modelopt, awq, awq_marlin, gptq with bits 4 or 8; "
-                        "or give --dtype int4, int8 or fp8)",
-                        from, method);
-        return FALSE;
+    if (model != NULL) {
+        g_autofree char *pair = g_strdup_printf("%s__%s", model, hw);
+        g_autofree char *a1 = g_strdup_printf("calibrations/%s.json", pair);
+        if (base_asset_find(a1) != NULL)
+            return g_steal_pointer(&pair);
     }
-    const char *names[G_N_ELEMENTS(quant_methods) + 1]; /* NULL-terminated for base_suggest */
-    for (size_t i = 0; i < G_N_ELEMENTS(quant_methods); i++)
-        names[i] = quant_methods[i].method;
-    names[G_N_ELEMENTS(quant_methods)] = NULL;
-    g_autofree char *close = base_suggest(method, names);
-    g_set_error(error, TM_ERROR, TM_ERROR_INVALID, "%s: unknown quantization method '%s'%s%s%s",
-                from, method, close ? " (did you mean " : "", close ? close : "",
-                close ? "?)" : "");
-    return FALSE;
+    g_autofree char *a2 = g_strdup_printf("calibrations/%s.json", hw);
+    return base_asset_find(a2) != NULL ? g_strdup(hw) : NULL;
 }
 
-/* vLLM's dtype resolution (vllm/config/model.py _get_and_verify_dtype) and servesim's
- * quantised shorthands; docs/timemodel.md "dtypes":
- *   --dtype auto: the config's torch_dtype; float32 or absent → bfloat16 (vLLM downcasts
- *   fp32 to the platform's first supported dtype, bf16 on every GPU preset here).
+/* The presets HW inherits from through "base" (nearest first), up to MAX: a hardware file or a
+ * table-named variant such as h100_gpu that is based on h100-sxm is h100-sxm silicon with other
+ * declared figures. Unreadable links end the chain (tm_hardware_load has reported them). */
+static size_t
+base_chain(const char *hw, char **out, size_t max)
+{
+    size_t n = 0;
+    g_autofree char *cur = g_strdup(hw);
+    while (n < max) {
+        json_auto_t *j = tm__load_named_json("hardware", "hardware", cur, NULL);
+        const json_t *b = j != NULL ? json_object_get(j, "base") : NULL;
+        if (!json_is_string(b))
+            break;
+        char *name = preset_name("hardware", json_string_value(b));
+        if (name == NULL)
+            break;
+        out[n++] = name;
+        g_free(cur);
+        cur = g_strdup(name);
+    }
+    return n;
+}
+
+typedef struct {
+    char *name;      /* NULL = uncalibrated */
+    char *fitted_on; /* the hardware the choice was fitted on, when known */
+    char *reason;
+    bool transferred;
+} calib_choice;
+
+static void
+choice_clear(calib_choice *c)
+{
+    g_free(c->name);
+    g_free(c->fitted_on);
+    g_free(c->reason);
+    memset(c, 0, sizeof *c);
+}
+
+/* "auto": the calibration of the hardware preset itself (applied whole), else that of the
+ * nearest preset it is based on (transferred), else none. MODEL_NAME / HW_NAME are the loaded
+ * spec's and hardware's names (the canonical preset names when the user gave an alias or an
+ * id, the path for files). */
+static void
+default_calibration(const char *model_name, const char *hw_name, calib_choice *out)
+{
+    g_autofree char *model = preset_name("models", model_name);
+    g_autofree char *hw = preset_name("hardware", hw_name);
+    if (hw != NULL && (out->name = embedded_calibration(model, hw)) != NULL) {
+        out->fitted_on = g_strdup(hw);
+        out->reason = g_strdup("fitted on this hardware");
+        return;
+    }
+    char *chain[4];
+    size_t n = hw_name != NULL ? base_chain(hw_name, chain, G_N_ELEMENTS(chain)) : 0;
+    for (size_t i = 0; i < n && out->name == NULL; i++) {
+        if ((out->name = embedded_calibration(model, chain[i])) != NULL) {
+            out->fitted_on = g_strdup(chain[i]);
+            out->transferred = true;
+            out->reason = g_strdup_printf("%s is based on %s", hw_name, chain[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        g_free(chain[i]);
+    if (out->name == NULL)
+        out->reason = g_strdup_printf("no calibration was fitted on %s or a preset it is based on",
+                                      hw_name != NULL ? hw_name : "this hardware");
+}
+
+/* An explicit --calibration C: whole when it states the hardware in use (or states none),
+ * transferred otherwise. */
+static void
+explicit_calibration(const char *hw_name, const tm_calibration *c, calib_choice *out)
+{
+    g_autofree char *hw = preset_name("hardware", hw_name);
+    const char *here = hw != NULL ? hw : hw_name;
+    if (c->hardware == NULL || *c->hardware == '\0') {
+        out->reason = g_strdup("the calibration does not say which hardware it was fitted on");
+        return;
+    }
+    out->fitted_on = g_strdup(c->hardware);
+    if (here != NULL && g_ascii_strcasecmp(here, c->hardware) == 0) {
+        out->reason = g_strdup("fitted on this hardware");
+        return;
+    }
+    out->transferred = true;
+    out->reason = g_strdup_printf("fitted on %s, run on %s", c->hardware, here ? here : "?");
+}
+
+/* The dtypes of weights and KV cache: vLLM's resolution (vllm/config/model.py
+ * _get_and_verify_dtype, _verify_quantization) plus servesim's quantised shorthands
+ * (docs/timemodel.md §2.3):
+ *   --dtype auto: the config's torch_dtype; float32 or absent → bfloat16 (vLLM downcasts fp32
+ *   to the platform's first supported dtype, bf16 on every GPU preset here).
  *   --dtype bfloat16|bf16|float16|half|fp16: the activation (model) dtype.
  *   --dtype float|float32: refused (fp32 serving is not modelled).
- *   --dtype fp8|int8|int4: servesim's shorthand for weights quantised to that dtype, with
- *   an auto KV cache of the same dtype (int4: bf16), as before vLLM's names were accepted.
- * Weights: the shorthand, else --quantization, else the config's quantization_config
- * (vLLM checks that both agree), else the activation dtype. KV cache: --kv-cache-dtype, auto =
- * the activation dtype (vLLM's "auto" = model dtype, whatever the weights). */
+ *   --dtype fp8|int8|int4: servesim's shorthand for every linear layer at that dtype
+ *   (overriding the checkpoint's) with bf16 activations.
+ * Weights: the shorthand, else --quantization (timemodel/quant.c; it must agree with the
+ * config's quantization_config, as vLLM checks), else the config's quantization_config (a
+ * quantised checkpoint keeps its quantised weights under a 16-bit --dtype, as vLLM loads it;
+ * MXFP4 quantises the routed experts only), else the activation dtype. KV cache:
+ * --kv-cache-dtype, and auto = the activation dtype, never the weights' (vLLM's
+ * gpu_model_runner: cache_dtype "auto" = model_config.dtype): DeepSeek-V3 is fp8 weights with a
+ * bf16 KV cache, and --dtype fp8 keeps a bf16 one; an fp8 KV cache is --kv-cache-dtype fp8. */
 static gboolean
 resolve_dtypes(const tm_options *o, const tm_model_spec *m, tm_roofline_params *p, GError **error)
 {
     const char *d = o->dtype != NULL ? o->dtype : "auto";
-    tm_dtype act = TM_DTYPE_BF16;
-    bool shorthand = false;
     if (g_ascii_strcasecmp(d, "float") == 0 || g_ascii_strcasecmp(d, "float32") == 0) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "--dtype %s: fp32 serving is not modelled (give bfloat16 or float16)", d);
         return FALSE;
     }
+    tm_dtype act = TM_DTYPE_BF16, shorthand = TM_DTYPE_COUNT;
     if (g_ascii_strcasecmp(d, "auto") == 0) {
-        act = g_ascii_strcasecmp(m->config_dtype, "float16") == 0 ||
-                      g_ascii_strcasecmp(m->config_dtype, "half") == 0
-                  ? TM_DTYPE_FP16
-                  : TM_DTYPE_BF16;
+        if (g_ascii_strcasecmp(m->config_dtype, "float16") == 0 ||
+            g_ascii_strcasecmp(m->config_dtype, "half") == 0)
+            act = TM_DTYPE_FP16;
     } else {
         tm_dtype x;
         if (!tm_dtype_parse(d, &x, error)) {
             g_prefix_error(error, "--dtype: ");
             return FALSE;
         }
-        shorthand = x != TM_DTYPE_BF16 && x != TM_DTYPE_FP16;
-        act = shorthand ? TM_DTYPE_BF16 : x;
-        p->weight_dtype = x;
+        if (x == TM_DTYPE_BF16 || x == TM_DTYPE_FP16)
+            act = x;
+        else
+            shorthand = x;
     }
     bool quant_flag = o->quantization != NULL && *o->quantization != '\0';
-    if (shorthand && quant_flag) {
+    if (shorthand != TM_DTYPE_COUNT && quant_flag) {
         g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
                     "--dtype %s and --quantization %s both set the weight dtype; give one", d,
                     o->quantization);
         return FALSE;
     }
-    if (!shorthand) {
-        p->weight_dtype = act;
-        if (quant_flag && m->quant_method[0] != '\0' &&
-            g_ascii_strcasecmp(m->quant_method, o->quantization) != 0) {
-            g_set_error(error, TM_ERROR, TM_ERROR_INVALID,
-                        "--quantization %s does not match the model config's quantization_config "
-                        "(%s)",
-                        o->quantization, m->quant_method);
+    p->weight_dtype = act;
+    p->kv_dtype = act;
+    if (shorthand != TM_DTYPE_COUNT) {
+        p->weight_dtype = shorthand;
+    } else {
+        tm_model_quant q = m->quant;
+        if (quant_flag && !tm__quant_flag(o->quantization, &m->quant, &q, error))
             return FALSE;
-        }
-        if (quant_flag && !quant_weights(o->quantization, m->quant_bits, "--quantization",
-                                         &p->weight_dtype, error))
-            return FALSE;
-        if (!quant_flag && m->quant_method[0] != '\0') {
-            g_autofree char *from =
-                g_strdup_printf("%s: quantization_config.quant_method", m->name);
-            if (!quant_weights(m->quant_method, m->quant_bits, from, &p->weight_dtype, error))
-                return FALSE;
+        if (q.method[0] != '\0' && q.experts_only) {
+            p->experts_own_dtype = true;
+            p->expert_dtype = q.weights;
+        } else if (q.method[0] != '\0') {
+            p->weight_dtype = q.weights;
         }
     }
-    p->kv_dtype =
-        shorthand ? (p->weight_dtype == TM_DTYPE_INT4 ? TM_DTYPE_BF16 : p->weight_dtype) : act;
     if (o->kv_cache_dtype != NULL && strcmp(o->kv_cache_dtype, "auto") != 0 &&
         !tm_dtype_parse(o->kv_cache_dtype, &p->kv_dtype, error)) {
         g_prefix_error(error, "--kv-cache-dtype: ");
@@ -290,22 +306,50 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
                     s->hw.name, tm_backend_name(p->backend), tm_backend_name(p->backend));
         return NULL;
     }
-    /* calibration: explicit name/path ("none": uncalibrated), else ("auto", the default) an
-     * embedded one for (model, hardware) */
-    g_autofree char *cal = o->calibration != NULL && strcmp(o->calibration, "auto") != 0
-                               ? g_strdup(o->calibration)
-                               : default_calibration(o);
+    /* calibration: explicit name/path ("none": uncalibrated), else ("auto", the default) the
+     * hardware's own or that of the preset it is based on (docs/calibration.md §4) */
+    calib_choice ch = {0};
+    bool explicit = o->calibration != NULL && strcmp(o->calibration, "auto") != 0;
+    if (explicit && strcmp(o->calibration, TM_CALIBRATION_NONE) != 0)
+        ch.name = g_strdup(o->calibration);
+    else if (explicit)
+        ch.reason = g_strdup("--calibration none");
+    else
+        default_calibration(s->model.name, s->hw.name, &ch);
     for (int k = 0; k < TM_OPCLASS_COUNT; k++)
         s->kernel_s[k] = NAN;
     s->cv_mape = NAN;
-    if (cal != NULL && strcmp(cal, TM_CALIBRATION_NONE) != 0) {
+    if (ch.name != NULL) {
         g_auto(tm_calibration) c = {0};
-        if (!tm_calibration_load(&c, cal, error)) {
+        if (!tm_calibration_load(&c, ch.name, error)) {
             g_prefix_error(error, "--calibration: ");
+            choice_clear(&ch);
             return NULL;
         }
+        if (explicit)
+            explicit_calibration(s->hw.name, &c, &ch);
+        /* transferred: everything but the link efficiency, which belongs to the system the
+         * calibration was measured on, not to the GPU */
+        double comm = p->comm_eff;
         tm_calibration_apply(&c, p);
         s->cv_mape = c.cv_mape;
+        if (ch.transferred)
+            p->comm_eff = comm;
+        else
+            p->allreduce = c.allreduce; /* measured latencies of this system's links */
+
+        /* a class the calibration has no floor for takes its parent's: the MoE kernels were
+         * GEMMs to calibrations fitted before they had a class, quantised kernels are still
+         * kernels of the same shape */
+        static const struct {
+            tm_op_class cls, parent;
+        } parent[] = {{TM_OPCLASS_MOE, TM_OPCLASS_GEMM},
+                      {TM_OPCLASS_GEMM_Q, TM_OPCLASS_GEMM},
+                      {TM_OPCLASS_MOE_Q, TM_OPCLASS_MOE}};
+
+        for (size_t i = 0; i < G_N_ELEMENTS(parent); i++)
+            if (!isfinite(c.kernel_s[parent[i].cls]))
+                c.kernel_s[parent[i].cls] = c.kernel_s[parent[i].parent];
         bool floors = false;
         for (int k = 0; k < TM_OPCLASS_COUNT; k++)
             floors |= isfinite(c.kernel_s[k]);
@@ -320,16 +364,30 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
                     p->step_overhead_s += c.kernel_s[k] * s->step_kernels[k];
             }
         }
-        s->calibration = g_steal_pointer(&cal);
+        s->calibration = g_strdup(ch.name);
     }
+    s->use.name = s->calibration;
+    s->use.fitted_on = s->fitted_on = g_steal_pointer(&ch.fitted_on);
+    s->use.reason = s->reason = g_steal_pointer(&ch.reason);
+    s->use.transferred = ch.transferred;
+    s->desc = s->calibration == NULL ? g_strdup("uncalibrated")
+              : ch.transferred
+                  ? g_strdup_printf("%s (transferred: %s; overheads, kernel floors and "
+                                    "efficiencies apply, the link efficiency and all-reduce "
+                                    "table do not)",
+                                    s->calibration, s->reason)
+                  : g_strdup(s->calibration);
+    choice_clear(&ch);
     /* an explicit efficiency applies to every kernel, attention included */
     if (isfinite(o->compute_eff)) {
         p->compute_eff = o->compute_eff;
-        p->attn_compute_eff = p->mixdec_compute_eff = NAN;
+        p->attn_compute_eff = p->mixdec_compute_eff = p->moe_compute_eff = NAN;
+        p->q_compute_eff = p->moeq_compute_eff = NAN;
     }
     if (isfinite(o->memory_eff)) {
         p->memory_eff = o->memory_eff;
-        p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = NAN;
+        p->attn_memory_eff = p->elem_memory_eff = p->mixdec_memory_eff = p->moe_memory_eff = NAN;
+        p->q_memory_eff = p->moeq_memory_eff = NAN;
     }
     if (isfinite(o->comm_eff))
         p->comm_eff = o->comm_eff;
@@ -338,15 +396,17 @@ setup_new(const tm_options *o, bool weights_must_fit, GError **error)
     if (isfinite(o->moe_imbalance))
         p->moe_imbalance = o->moe_imbalance;
     /* the weights alone must fit in one GPU (the memory plan checks the rest) */
-    double w = tm_model_weight_bytes_gpu(&s->model, p->weight_dtype, &s->par);
+    double w = tm_model_weight_bytes_split_gpu(&s->model, p->weight_dtype,
+                                               tm_roofline_expert_dtype(p), &s->par);
     if (weights_must_fit && w > s->hw.memory_bytes) {
+        g_autofree char *wname = tm_roofline_weights_name(p);
         g_set_error(
             error, TM_ERROR, TM_ERROR_NO_FIT,
             "%s does not fit on %s: %.2f GiB of %s weights per GPU with tp=%" G_GINT64_FORMAT
             " pp=%" G_GINT64_FORMAT " exceed its %.2f GiB; short by %.2f GB (raise "
             "--tensor-parallel-size or --pipeline-parallel-size, or quantise with --dtype)",
-            s->model.name, s->hw.name, w / 1073741824.0, tm_dtype_name(p->weight_dtype), s->par.tp,
-            s->par.pp, s->hw.memory_bytes / 1073741824.0, (w - s->hw.memory_bytes) / 1e9);
+            s->model.name, s->hw.name, w / 1073741824.0, wname, s->par.tp, s->par.pp,
+            s->hw.memory_bytes / 1073741824.0, (w - s->hw.memory_bytes) / 1e9);
         return NULL;
     }
     return g_steal_pointer(&s);
@@ -406,6 +466,18 @@ tm_setup_calibration_cv_mape(const tm_setup *s)
     return s->cv_mape;
 }
 
+const tm_calib_use *
+tm_setup_calibration_use(const tm_setup *s)
+{
+    return &s->use;
+}
+
+const char *
+tm_setup_calibration_desc(const tm_setup *s)
+{
+    return s->desc;
+}
+
 tm_timemodel *
 tm_setup_timemodel(const tm_setup *s)
 {
@@ -458,7 +530,8 @@ tm_setup_memory_plan(const tm_setup *s,
                      GError **error)
 {
     return tm_memory_plan_compute(&s->model, &s->hw, &s->par, s->params.weight_dtype,
-                                  s->params.kv_dtype, args, plan, error);
+                                  tm_roofline_expert_dtype(&s->params), s->params.kv_dtype, args,
+                                  plan, error);
 }
 
 void
@@ -470,7 +543,7 @@ tm_setup_vllm_defaults(const tm_setup *s, tm_vllm_defaults *d)
 uint32_t
 tm_setup_dsa_topk(const tm_setup *s)
 {
-    return (uint32_t)s->model.index_topk;
+    return tm_model_key_cap(&s->model);
 }
 
 static json_t *
@@ -552,6 +625,8 @@ tm_setup_to_json(const tm_setup *s)
     json_object_set_new(po, "expert_parallel_size", json_integer(s->par.ep));
     json_t *ko = json_object();
     json_object_set_new(ko, "dtype", json_string(tm_dtype_name(p->weight_dtype)));
+    if (p->experts_own_dtype)
+        json_object_set_new(ko, "expert_dtype", json_string(tm_dtype_name(p->expert_dtype)));
     json_object_set_new(ko, "kv_cache_dtype", json_string(tm_dtype_name(p->kv_dtype)));
     json_object_set_new(ko, "comm_backend", json_string(tm_backend_name(p->backend)));
     json_object_set_new(ko, "compute_efficiency", base_json_real(p->compute_eff));
@@ -579,8 +654,9 @@ tm_setup_to_json(const tm_setup *s)
         floors |= isfinite(s->kernel_s[k]);
     if (floors) {
         /* already included in step_overhead_us */
-        static const char *const names[] = {"gemm", "attention", "elementwise",
-                                            "mixed_decode_attention", NULL};
+        static const char *const names[] = {
+            "gemm", "attention",      "elementwise",   "mixed_decode_attention",
+            "moe",  "quantised_gemm", "quantised_moe", NULL};
         G_STATIC_ASSERT(BASE_STRV_N(names) == TM_OPCLASS_COUNT);
         json_t *kk = json_object();
         for (int k = 0; k < TM_OPCLASS_COUNT; k++) {
@@ -593,6 +669,10 @@ tm_setup_to_json(const tm_setup *s)
     }
     json_object_set_new(ko, "calibration",
                         s->calibration ? json_string(s->calibration) : json_null());
+    json_object_set_new(ko, "calibration_fitted_on",
+                        s->fitted_on ? json_string(s->fitted_on) : json_null());
+    json_object_set_new(ko, "calibration_transferred", json_boolean(s->use.transferred));
+    json_object_set_new(ko, "calibration_applied", json_string(s->desc));
     json_t *root = json_object();
     json_object_set_new(root, "model", mo);
     json_object_set_new(root, "hardware", ho);

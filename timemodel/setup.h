@@ -51,6 +51,24 @@ const char *tm_setup_calibration(const tm_setup *s);
  * 0.059); NAN when uncalibrated or the file does not record it. */
 double tm_setup_calibration_cv_mape(const tm_setup *s);
 
+/* Which calibration a setup uses and how (docs/calibration.md §4). A calibration applies whole
+ * on the hardware it states it was fitted on. On another GPU (a hardware preset or file based on
+ * the calibrated preset, or an explicit --calibration fitted elsewhere) it is transferred: the
+ * overheads, per-kernel floors and efficiency fractions apply, the link efficiency and the
+ * measured all-reduce table (the calibrated system's links) do not. */
+typedef struct tm_calib_use {
+    const char *name;      /* calibration name or path; NULL = uncalibrated */
+    const char *fitted_on; /* hardware it was fitted on (its "hardware"); NULL = not stated */
+    const char *reason;    /* why this one / why none, a phrase */
+    bool transferred;
+} tm_calib_use;
+
+const tm_calib_use *tm_setup_calibration_use(const tm_setup *s);
+/* One line for run tables, summary.json and estimate: the calibration's name ("h100-sxm"),
+ * with the transfer said ("h100-sxm (transferred: h100_gpu is based on h100-sxm; ...)"), or
+ * "uncalibrated". Owned by S. */
+const char *tm_setup_calibration_desc(const tm_setup *s);
+
 /* A new roofline time model from the current params. transfer full. */
 tm_timemodel *tm_setup_timemodel(const tm_setup *s);
 /* The time model of pipeline stage STAGE (0 ≤ STAGE < pp) alone: its layers and send
@@ -67,7 +85,8 @@ gboolean tm_setup_memory_plan(const tm_setup *s,
 /* vLLM defaults for this model and GPU: max_num_batched_tokens, max_num_seqs, block size
  * (64 for MLA), max_model_len (the model's max_position_embeddings). */
 void tm_setup_vllm_defaults(const tm_setup *s, tm_vllm_defaults *d);
-/* DSA top-k for tm_batch_init (0 for dense-attention models). */
+/* The per-query key cap for tm_batch_init: the DSA top-k, or for models with sliding-window
+ * layers the window (the capped sums price those layers' attention); 0 for dense attention. */
 uint32_t tm_setup_dsa_topk(const tm_setup *s);
 /* Resolved description (model dims and parameter counts, hardware figures, parallelism,
  * dtypes, knobs) for summary.json / `estimate --json`. transfer full. */

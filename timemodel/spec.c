@@ -514,6 +514,9 @@ tm_spec_drafter_spec(const tm_spec_config *c,
         g_strdup_printf("%s %s drafter", target->name, tm_spec_method_name(c->method));
     own_strings(out, name);
     memset(out->layer_is_moe, 0, sizeof out->layer_is_moe);
+    memset(out->layer_is_sliding, 0, sizeof out->layer_is_sliding);
+    out->sliding_layers = 0;
+    out->sliding_window = 0; /* the drafter's layer attends to the whole context */
     out->layers = 1;
     if (c->method == TM_SPEC_MTP) {
         /* DeepSeek-V3's MTP module: one transformer block like the main model's MoE layers

@@ -3,17 +3,28 @@
 #include "tools/cli.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
+#include "base/match.h"
 #include "timemodel/options.h"
+
+/* An error is one line whatever text it quotes (a file's, a flag's): control bytes and
+ * invalid UTF-8 are printed escaped. */
+static void
+print_error(const char *msg)
+{
+    g_autofree char *line = base_escape_text(msg, SIZE_MAX);
+    fprintf(stderr, "servesim: %s\n", line);
+}
 
 int
 cli_fail(GError *error, int code)
 {
-    fprintf(stderr, "servesim: %s\n", error != NULL ? error->message : "unknown error");
+    print_error(error != NULL ? error->message : "unknown error");
     g_clear_error(&error);
     return code;
 }
@@ -23,10 +34,9 @@ cli_failf(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("servesim: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    print_error(msg);
     return code;
 }
 

@@ -54,4 +54,5 @@ int cmd_analyze(int argc, char **argv);
 int cmd_analyze_dsa(int argc, char **argv); /* argv[1] == "dsa" */
 int cmd_presets(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -59,8 +59,9 @@ static const base_opt rows[] = {
     {"input_format", "input-format", BASE_OPT_STRING, A(input_format), "auto", NULL, 0, 0,
      BASE_OPT_CLI_ONLY, "NAME",
      "force the input kind: measurements, steps, vidur-mlp, vidur-attention, vidur-network, "
-     "aic-gemm, aic-attention, aic-allreduce, aic-nccl, lss-dense, lss-attention, "
-     "lss-per-sequence, lss-v0-layers (default: from the header; --model / --hardware default to "
+     "aic-gemm, aic-attention, aic-allreduce, aic-nccl, aic-moe, aic-module, lss-dense, "
+     "lss-attention, lss-per-sequence, lss-v0-layers (default: from the header; --model / "
+     "--hardware default to "
      "the tables' metadata, else llama-3.1-8b / h100-sxm)"},
     {"strict", "strict", BASE_OPT_BOOL, A(strict), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "unknown columns are errors"},
@@ -69,14 +70,17 @@ static const base_opt rows[] = {
     {"terms", "terms", BASE_OPT_STRING, A(terms), NULL, NULL, 0, 0,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "LIST",
      "terms to fit, of fixed, seq, comm, kernel, compute, memory, attn_kernel, attn_compute, "
-     "attn_memory, elem_kernel, elem_memory, mixdec_compute, mixdec_memory (default: every term "
-     "the data exercises; docs/calibration.md §2.1)"},
+     "attn_memory, elem_kernel, elem_compute, elem_memory, mixdec_kernel, mixdec_compute, "
+     "mixdec_memory, moe_kernel, moe_compute, moe_memory, q_kernel, q_compute, q_memory, "
+     "moeq_kernel, moeq_compute, moeq_memory, attn_item, attn_serial, moe_token (default: every "
+     "term the data exercises; docs/calibration.md §2.1)"},
     {"form", "form", BASE_OPT_ENUM, A(form), "auto", forms, 0, 0, BASE_OPT_CLI_ONLY, "FORM",
      "linear (per-operator roofline), max (step-level max), auto: the lower CV error"},
     {"classes", "classes", BASE_OPT_ENUM, A(classes), "split", class_modes, 0, 0, BASE_OPT_CLI_ONLY,
      "MODE",
-     "split: GEMM, attention, elementwise operators and decode attention in mixed batches get "
-     "their own per-kernel, compute and memory coefficients; shared: one set for all "
+     "split: GEMM, attention, elementwise operators, decode attention in mixed batches, routed "
+     "experts and quantised-weight GEMMs / experts get their own per-kernel, compute and memory "
+     "coefficients; shared: one set for all "
      "(docs/domain.md "
      "§4.2 as written)"},
     {"cv", "cv", BASE_OPT_ENUM, A(cv), "kfold", cv_modes, 0, 0, BASE_OPT_CLI_ONLY, "MODE",
@@ -141,6 +145,14 @@ static const char *const implied_names[TM_TERM_COUNT] = {
     [TM_TERM_ELEM_MEMORY] = "elementwise memory-bandwidth efficiency",
     [TM_TERM_MIXDEC_COMPUTE] = "mixed-batch decode attention compute efficiency",
     [TM_TERM_MIXDEC_MEMORY] = "mixed-batch decode attention memory-bandwidth efficiency",
+    [TM_TERM_MOE_COMPUTE] = "MoE grouped-GEMM compute efficiency",
+    [TM_TERM_MOE_MEMORY] = "MoE grouped-GEMM memory-bandwidth efficiency",
+    [TM_TERM_Q_COMPUTE] = "quantised-weight GEMM compute efficiency",
+    [TM_TERM_Q_MEMORY] = "quantised-weight GEMM memory-bandwidth efficiency",
+    [TM_TERM_MOEQ_COMPUTE] = "quantised-weight MoE compute efficiency",
+    [TM_TERM_MOEQ_MEMORY] = "quantised-weight MoE memory-bandwidth efficiency",
+    [TM_TERM_ATT_SERIAL] = "one (sequence, KV head) decode item's share of bandwidth",
+    [TM_TERM_MOE_TOKEN] = "MoE per-token work as a share of bandwidth",
     [TM_TERM_COMM] = "communication efficiency",
 };
 
@@ -152,6 +164,10 @@ static const char *const meaning[TM_TERM_COUNT] = {
     [TM_TERM_ATT_KERNEL] = "per attention kernel",
     [TM_TERM_ELEM_KERNEL] = "per elementwise kernel",
     [TM_TERM_MIXDEC_KERNEL] = "per mixed-batch decode attention kernel",
+    [TM_TERM_MOE_KERNEL] = "per MoE grouped-GEMM kernel",
+    [TM_TERM_Q_KERNEL] = "per quantised-weight GEMM kernel",
+    [TM_TERM_MOEQ_KERNEL] = "per quantised-weight MoE kernel",
+    [TM_TERM_ATT_ITEM] = "per decoding (sequence x KV head) per layer",
 };
 
 /* Terms listed even when the data does not exercise them (docs/domain.md §4.2's own). */

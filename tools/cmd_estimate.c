@@ -340,18 +340,20 @@ single(const estimate_args *a)
         }
         return CLI_OK;
     }
+    g_autofree char *wname = tm_roofline_weights_name(kp);
     printf("%s on %s (%s): tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT " dp=%" G_GINT64_FORMAT
            " ep=%" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " GPU(s) per replica), %s weights, %s KV, "
            "%s links\n",
-           m->name, hw->name, hw->display_name, p->tp, p->pp, p->dp, p->ep, r.gpus,
-           tm_dtype_name(kp->weight_dtype), tm_dtype_name(kp->kv_dtype),
-           tm_backend_name(kp->backend));
+           m->name, hw->name, hw->display_name, p->tp, p->pp, p->dp, p->ep, r.gpus, wname,
+           tm_dtype_name(kp->kv_dtype), tm_backend_name(kp->backend));
     printf(
         "knobs: compute %.2f, memory %.2f, comm %.2f of peak; overlap %.2f; overheads %.0f us/step "
         "+ %.1f us/seq; %s\n",
         kp->compute_eff, kp->memory_eff, kp->comm_eff, kp->overlap, kp->step_overhead_s * 1e6,
         kp->per_seq_overhead_s * 1e6,
-        tm_setup_calibration(s) ? tm_setup_calibration(s) : "uncalibrated defaults");
+        tm_setup_calibration(s) == NULL            ? "uncalibrated defaults"
+        : tm_setup_calibration_use(s)->transferred ? tm_setup_calibration_desc(s)
+                                                   : tm_setup_calibration(s));
     printf("scenario: %" G_GINT64_FORMAT " sequences × %" G_GINT64_FORMAT
            " prompt tokens → %" G_GINT64_FORMAT " output tokens\n\n",
            a->batch, a->input_len, a->output_len);
@@ -422,6 +424,8 @@ price_row(const estimate_args *a,
     g_autoptr(tm_setup) s = ok ? make_setup(a, &o, error) : NULL;
     base_opts_clear(&tmset, &o);
     if (!ok)
+        return FALSE;
+    if (s != NULL && !tm_scenario_check_context(c, l, &sc, tm_setup_model(s), error))
         return FALSE;
     /* decode_tokens tokens generated after the prompt: prefill + decode_tokens decode steps */
     result r;

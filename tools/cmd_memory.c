@@ -84,6 +84,8 @@ run(const memory_args *a)
         json_object_set_new(o, "data_parallel_size", json_integer(par->dp));
         json_object_set_new(o, "expert_parallel_size", json_integer(par->ep));
         json_object_set_new(o, "dtype", json_string(tm_dtype_name(kp->weight_dtype)));
+        if (kp->experts_own_dtype)
+            json_object_set_new(o, "expert_dtype", json_string(tm_dtype_name(kp->expert_dtype)));
         json_object_set_new(o, "kv_cache_dtype", json_string(tm_dtype_name(kp->kv_dtype)));
         json_object_set_new(o, "gpu_memory_utilization", base_json_real(p.gpu_memory_utilization));
         json_object_set_new(o, "gpu_memory_gib", base_json_real(p.gpu_bytes / GIB));
@@ -104,15 +106,19 @@ run(const memory_args *a)
         json_object_set_new(o, "max_num_seqs", json_integer(p.max_num_seqs));
         json_object_set_new(o, "context_len", json_integer(p.context_len));
         json_object_set_new(o, "max_concurrent_requests", json_integer(p.max_concurrent));
+        json_object_set_new(o, "sliding_window", json_integer(mo->sliding_window));
+        json_object_set_new(o, "sliding_layers", json_integer(mo->sliding_layers));
+        json_object_set_new(o, "kv_window_amortized", json_boolean(p.window_amortized));
         json_object_set_new(o, "parameters_total", base_json_number(mo->params.total));
         json_object_set_new(o, "parameters_active", base_json_number(mo->params.active));
         g_autofree char *txt = base_json_dumps(o);
         fputs(txt, stdout);
         return CLI_OK;
     }
+    g_autofree char *wname = tm_roofline_weights_name(kp);
     printf("memory plan: %s on %s, tp=%" G_GINT64_FORMAT " pp=%" G_GINT64_FORMAT
            " dp=%" G_GINT64_FORMAT " ep=%" G_GINT64_FORMAT ", %s weights, %s KV cache\n",
-           mo->name, hw->name, par->tp, par->pp, par->dp, par->ep, tm_dtype_name(kp->weight_dtype),
+           mo->name, hw->name, par->tp, par->pp, par->dp, par->ep, wname,
            tm_dtype_name(kp->kv_dtype));
     printf("parameters: %.2f B total, %.2f B active per token\n\n", mo->params.total / 1e9,
            mo->params.active / 1e9);
@@ -138,6 +144,15 @@ run(const memory_args *a)
     g_autofree char *mc =
         g_strdup_printf("max concurrent requests of %" G_GINT64_FORMAT " tokens", p.context_len);
     printf("  %-46s %12" G_GINT64_FORMAT "\n", mc, p.max_concurrent);
+    if (mo->sliding_layers > 0)
+        printf("\n%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " layers use a %" G_GINT64_FORMAT
+               "-token sliding window; %s\n",
+               mo->sliding_layers, mo->layers, mo->sliding_window,
+               p.window_amortized
+                   ? "they hold at most the window of each request, counted for requests of "
+                     "--context-len tokens"
+                   : "counted at full context here, as vLLM's \"GPU KV cache size\" does; give "
+                     "--context-len to count them for your requests");
     return CLI_OK;
 }
 

@@ -15,6 +15,8 @@ static const cli_command commands[] = {
      true, false},
     {"memory", "GPU memory plan: weights, activations, KV capacity", cmd_memory, false, false},
     {"calibrate", "fit the time model to measured GPU timings", cmd_calibrate, true, false},
+    {"compare", "simulate a measured benchmark and report the error; compare two versions",
+     cmd_compare, true, false},
     {"sweep", "grids of runs over any setting; SLA limits (max rate or concurrency under SLOs)",
      cmd_sweep, true, false},
     {"search", "rank deployments (hardware, TP, replicas, ...) for a GPU budget under SLOs",

@@ -76,6 +76,9 @@ resolve_defaults(sim_config *cfg, tm_setup *setup)
     if (o->batch_size == BASE_OPT_UNSET_INT)
         o->batch_size = o->max_num_seqs;
     tm_roofline_params *rp = tm_setup_params(setup);
+    /* vLLM's largest CUDA-graph capture: min(2·max_num_seqs, 512), at most the token budget */
+    rp->cudagraph_max_tokens =
+        (double)MIN(MIN(2 * o->max_num_seqs, (int64_t)512), o->max_num_batched_tokens);
     if (isnan(o->step_overhead_us))
         o->step_overhead_us = rp->step_overhead_s * 1e6;
     else
@@ -341,7 +344,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     }
 
     wl_open_params wp = {(uint64_t)o->seed, o->max_model_len};
-    g_autoptr(wl_source) src = wl_open(&cfg->wl, &wp, &err);
+    g_autoptr(wl_source) src = fl->requests != NULL
+                                   ? wl_open_list(fl->requests, &cfg->wl, &wp, &err)
+                                   : wl_open(&cfg->wl, &wp, &err);
     if (src == NULL)
         return fail(error, err, CLI_USAGE);
     const wl_source_info *info = wl_source_get_info(src);
@@ -473,6 +478,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     const tm_roofline_params *rp = tm_setup_params_const(setup);
     const tm_parallel *par = tm_setup_parallel(setup);
     bool vllm = strcmp(o->scheduler, "vllm") == 0;
+    g_autofree char *weights_name = tm_roofline_weights_name(rp); /* "bf16 (experts mxfp4)" */
     tr_simulated simd = {
         .model = tm_setup_model(setup)->name,
         .hardware = tm_setup_hardware(setup)->name,
@@ -483,9 +489,9 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .ep = par->ep,
         .replicas = o->replicas,
         .engine = ep.profile->name,
-        .weight_dtype = tm_dtype_name(rp->weight_dtype),
+        .weight_dtype = weights_name,
         .kv_dtype = tm_dtype_name(rp->kv_dtype),
-        .calibration = tm_setup_calibration(setup),
+        .calibration = tm_setup_calibration_desc(setup), /* says a transfer */
         .workload = info->name,
         .workload_format = info->format,
         .requests = wcount.emitted,
@@ -496,6 +502,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_batched_tokens = o->max_num_batched_tokens,
     };
     op.info.simulated = &simd;
+    if (fl->on_result != NULL)
+        fl->on_result(fl->on_result_ctx, res);
     if (outs != NULL) {
         json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src,
                                           sim_cluster_pool(cl), &spec, &ma);
@@ -527,6 +535,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
                    dp.trace_path);
         if (outs != NULL)
             printf("Outputs written to %s/\n", o->output_dir);
+        if (tm_setup_calibration_use(setup)->transferred)
+            fprintf(stderr, "servesim: note: calibration %s\n", tm_setup_calibration_desc(setup));
     }
     if (out != NULL) {
         out->busy_fraction = 0.0;

@@ -9,6 +9,7 @@
 #include "sim/cluster.h"
 #include "sim/config.h"
 #include "sim/metrics.h"
+#include "workloads/workload.h"
 
 typedef struct runner_flags {
     bool print_config;      /* print the resolved configuration and stop */
@@ -21,6 +22,12 @@ typedef struct runner_flags {
      * engine, which ends the run early (the metrics then cover what was simulated). */
     void (*on_engine)(void *ctx, sim_engine *e);
     void *on_engine_ctx;
+    /* Simulate these requests instead of opening cfg->wl's source (`compare`: a measured run's
+     * requests); cfg->wl's transforms and arrival settings still apply. NULL = cfg->wl. */
+    const wl_list *requests;
+    /* Called after a successful run while its full result (stages, replicas) is alive. */
+    void (*on_result)(void *ctx, const sim_metrics_result *result);
+    void *on_result_ctx;
 } runner_flags;
 
 /* What a caller may want back from a run (may be NULL). */

@@ -157,9 +157,20 @@ tr_outputs_finish(tr_outputs *o, const sim_metrics_result *result, json_t *confi
                           tr_lifecycle_json(&result->overall, false), error))
             return FALSE;
     }
-    if (o->p.vllm_result && !prepare_json(o, outs, "vllm_bench_result.json",
-                                          tr_vllm_result_json(result, &o->p.info), error))
-        return FALSE;
+    if (o->p.vllm_result) {
+        /* The settings that rebuild the run (docs/outputs.md): the configuration without what
+         * the run resolved and without where its outputs went. */
+        json_auto_t *settings = json_is_object(config) ? json_deep_copy(config) : NULL;
+        if (settings != NULL) {
+            json_object_del(settings, "resolved");
+            json_object_del(settings, "outputs");
+        }
+        tr_report_info info = o->p.info;
+        info.config = settings;
+        if (!prepare_json(o, outs, "vllm_bench_result.json", tr_vllm_result_json(result, &info),
+                          error))
+            return FALSE;
+    }
     if (o->p.summary) {
         json_t *sj = tr_summary_json(result, o->p.info.simulated, config);
         if (o->p.dsa != NULL) {

@@ -21,6 +21,7 @@ tr_report_info_init(tr_report_info *info)
     info->burstiness = NAN;
     info->max_concurrency = 0;
     info->simulated = NULL;
+    info->config = NULL;
 }
 
 static json_t *
@@ -459,6 +460,8 @@ tr_vllm_result_json(const sim_metrics_result *r, const tr_report_info *info)
             set(o, key, vr(d->pct[pcts[j].pct] / 1e6));
         }
     }
+    if (info->config != NULL)
+        set(o, "servesim_config", json_deep_copy(info->config));
     return o;
 }
 

@@ -26,7 +26,7 @@ typedef struct tr_simulated {
     const char *engine;       /* engine profile name (--engine), NULL = not said */
     const char *weight_dtype; /* tm_dtype_name */
     const char *kv_dtype;
-    const char *calibration;       /* NULL = uncalibrated */
+    const char *calibration;       /* tm_setup_calibration_desc; NULL = uncalibrated */
     const char *workload;          /* source name (file, embedded sample, "synthetic") */
     const char *workload_format;   /* detected or forced format */
     uint64_t requests;             /* requests the workload produced */
@@ -43,6 +43,9 @@ typedef struct tr_report_info {
     double burstiness;             /* gamma shape; NAN = unknown */
     int64_t max_concurrency;       /* ≤ 0 = none */
     const tr_simulated *simulated; /* borrowed; NULL = the table has no "Simulated" block */
+    const json_t *config;          /* borrowed: the run's settings, written to the vLLM result as
+                                      "servesim_config" so `servesim compare` can rebuild the run
+                                      (like vLLM's --metadata keys); NULL = not written */
 } tr_report_info;
 
 void tr_report_info_init(tr_report_info *info);

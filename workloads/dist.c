@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/csv.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef enum {
@@ -145,14 +146,16 @@ parse_numbers(char **parts,
     size_t k = 0;
     for (size_t i = first; parts[i] != NULL; i++, k++) {
         if (k >= max_n || !base_parse_double(parts[i], &out[k])) {
+            g_autofree char *shown = base_escape_text(spec, 80);
             g_set_error(error, WL_ERROR, WL_ERROR_INVALID, "%s: bad distribution '%s' (%s)", what,
-                        spec, k >= max_n ? "too many parameters" : "parameters must be numbers");
+                        shown, k >= max_n ? "too many parameters" : "parameters must be numbers");
             return FALSE;
         }
     }
     if (k < min_n) {
+        g_autofree char *shown = base_escape_text(spec, 80);
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
-                    "%s: bad distribution '%s' (expected at least %zu parameters)", what, spec,
+                    "%s: bad distribution '%s' (expected at least %zu parameters)", what, shown,
                     min_n);
         return FALSE;
     }
@@ -163,7 +166,8 @@ parse_numbers(char **parts,
 static wl_dist *
 bad(GError **error, const char *what, const char *spec, const char *why)
 {
-    g_set_error(error, WL_ERROR, WL_ERROR_INVALID, "%s: bad distribution '%s': %s", what, spec,
+    g_autofree char *shown = base_escape_text(spec, 80); /* a setting's text, one line */
+    g_set_error(error, WL_ERROR, WL_ERROR_INVALID, "%s: bad distribution '%s': %s", what, shown,
                 why);
     return NULL;
 }
@@ -365,11 +369,12 @@ wl_dist_parse(const char *spec, wl_dist_domain domain, int column, const char *w
         d = new_dist(D_EXP, domain);
         d->a = p[0];
     } else {
+        g_autofree char *shown = base_escape_text(spec, 80);
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
                     "%s: unknown distribution '%s' (expected fixed:V, uniform:MIN:MAX, "
                     "normal:MEAN:SD[:MIN[:MAX]], lognormal:MEAN:SD[:MIN[:MAX]], zipf:S:MAX, "
                     "exponential:MEAN, empirical:FILE, ruler[:LEN] or longbench-v2[:MAX])",
-                    what, spec);
+                    what, shown);
         return NULL;
     }
     if (d->k == D_FIXED || d->k == D_UNIFORM) {
@@ -413,9 +418,10 @@ wl_dist_from_json(json_t *j, const char *what, GError **error)
     json_object_foreach(j, key, v) {
         if (strcmp(key, "min") != 0 && strcmp(key, "max") != 0 && strcmp(key, "mean") != 0 &&
             strcmp(key, "std_dev") != 0 && strcmp(key, "total_count") != 0) {
+            g_autofree char *shown = base_escape_text(key, 64); /* the file's text, one line */
             g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
                         "%s.%s: unknown key (expected min, max, mean, std_dev, total_count)", what,
-                        key);
+                        shown);
             return NULL;
         }
         if (!json_is_number(v)) {

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "base/match.h"
 #include "workloads/internal.h"
 
 typedef enum { DATA_SHARED, DATA_RANDOM } data_kind;
@@ -346,14 +347,16 @@ parse_load(infperf *s, const json_t *load, const char *name, GError **error)
         return TRUE;
     }
     wl__arr_kind kind;
-    if (strcmp(type, "constant") == 0)
+    if (strcmp(type, "constant") == 0) {
         kind = WL_ARR_CONSTANT;
-    else if (strcmp(type, "poisson") == 0)
+    } else if (strcmp(type, "poisson") == 0) {
         kind = WL_ARR_POISSON;
-    else
+    } else {
+        g_autofree char *shown = base_escape_text(type, 64); /* the file's text, one line */
         return invalid(error, name,
                        "load.type: unknown type '%s' (expected constant, poisson or concurrent)",
-                       type);
+                       shown);
+    }
     g_autofree char *what = g_strdup_printf("%s: load.stages", name);
     if ((b->stages = wl__stages_parse(st, what, error)) == NULL)
         return FALSE;
@@ -399,10 +402,11 @@ wl__open_infperf(
         s->data = DATA_RANDOM;
         ok = parse_random(s, data, name, error);
     } else {
+        g_autofree char *shown = base_escape_text(type, 64); /* the file's text, one line */
         ok = invalid(error, name,
                      "data.type: unknown or unsupported type '%s' (supported: shared_prefix, "
                      "random, synthetic; give ShareGPT files with --workload FILE)",
-                     type);
+                     shown);
     }
     if (!ok || !parse_load(s, json_object_get(spec, "load"), name, error))
         return NULL;

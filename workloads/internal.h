@@ -194,6 +194,8 @@ wl__src *wl__open_synthetic(wl__ctx *ctx, const wl_options *o, GError **error);
 wl__src *wl__open_infperf(
     wl__ctx *ctx, const json_t *spec, const char *name, const wl_options *o, GError **error);
 wl__src *wl__open_servegen(wl__ctx *ctx, const wl__input *in, const wl_options *o, GError **error);
+/* Requests held in memory (list.c); L is borrowed for the life of the source. */
+wl__src *wl__open_list(wl__ctx *ctx, const wl_list *l, const wl_options *o, GError **error);
 
 /* Detection from the first non-blank line of IN (static format name). */
 const char *wl__detect(const wl__input *in, GError **error);

@@ -253,8 +253,9 @@ read_pmfs(servegen *s, const char *path, GError **error)
     json_object_foreach(j, key, v) {
         double start;
         if (!base_parse_double(key, &start) || start < 0) {
+            g_autofree char *shown = base_escape_text(key, 64); /* the file's text, one line */
             g_set_error(error, WL_ERROR, WL_ERROR_PARSE, "%s: window key '%s' is not a time", path,
-                        key);
+                        shown);
             return FALSE;
         }
         pmf p = {start, NULL, NULL, NULL, NULL};

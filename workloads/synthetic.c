@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/csv.h"
+#include "base/match.h"
 #include "workloads/internal.h"
 
 /* ---- arrivals ---- */
@@ -157,7 +158,8 @@ wl__stages_parse(const json_t *j, const char *what, GError **error)
             double r, d;
             if (g_strv_length(rd) != 2 || !base_parse_double(rd[0], &r) ||
                 !base_parse_double(rd[1], &d)) {
-                stage_error(error, what, "bad stage '%s' (expected RATE:SECONDS)", items[i]);
+                g_autofree char *shown = base_escape_text(items[i], 64);
+                stage_error(error, what, "bad stage '%s' (expected RATE:SECONDS)", shown);
                 return NULL;
             }
             if (!add_stage(st, i, r, d, &expected, what, error))

@@ -632,12 +632,14 @@ static gboolean
 measure_rate(const wl_source *s,
              const wl_options *o,
              const wl__input *in,
+             const wl_list *list,
              const char *fmt,
              double *rate,
              GError **error)
 {
     wl__ctx ctx = {.skip_bad = s->ctx.skip_bad, .seed = s->ctx.seed};
-    g_autoptr(wl__src) src = open_inner(&ctx, o, in, fmt, error);
+    g_autoptr(wl__src) src =
+        list != NULL ? wl__open_list(&ctx, list, o, error) : open_inner(&ctx, o, in, fmt, error);
     if (src == NULL)
         return FALSE;
     g_autoptr(GArray) clip = g_array_new(FALSE, FALSE, sizeof(wl_segment));
@@ -666,8 +668,8 @@ measure_rate(const wl_source *s,
     return TRUE;
 }
 
-static wl_source *
-open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **error);
+static wl_source *open_depth(
+    const wl_options *o, const wl_open_params *p, const wl_list *list, int depth, GError **error);
 
 /* A servesim workload spec file: {"workload": {...}} applied on top of O. */
 static wl_source *
@@ -722,13 +724,15 @@ open_spec(
             g_free(rel);
         }
     }
-    wl_source *s = open_depth(&sub, p, depth + 1, error);
+    wl_source *s = open_depth(&sub, p, NULL, depth + 1, error);
     base_opts_clear(&set, &sub);
     return s;
 }
 
+/* LIST (or NULL): requests held in memory replace the source and format of O. */
 static wl_source *
-open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **error)
+open_depth(
+    const wl_options *o, const wl_open_params *p, const wl_list *list, int depth, GError **error)
 {
     g_return_val_if_fail(o != NULL && p != NULL, NULL);
     g_autoptr(wl_source) s = g_new0(wl_source, 1);
@@ -740,14 +744,17 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
     s->max_model_len = p->max_model_len;
     s->clip_segs = g_array_new(FALSE, FALSE, sizeof(wl_segment));
     bool inline_spec = o->spec != NULL && !json_is_null(o->spec);
-    if (inline_spec && o->source != NULL) {
+    if (list == NULL && inline_spec && o->source != NULL) {
         g_set_error(error, WL_ERROR, WL_ERROR_INVALID,
                     "workload.spec and workload.source are both set; give one");
         return NULL;
     }
     wl__input in = {0};
     const char *fmt = o->format;
-    if (inline_spec) {
+    if (list != NULL) {
+        fmt = "requests";
+        s->name = g_strdup(wl_list_name(list));
+    } else if (inline_spec) {
         fmt = "inference-perf";
         s->name = g_strdup("workload.spec");
     } else if (strcmp(fmt, "synthetic") == 0 ||
@@ -783,7 +790,8 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
         input_clear(&in);
         return NULL;
     }
-    s->inner = open_inner(&s->ctx, o, &in, fmt, error);
+    s->inner = list != NULL ? wl__open_list(&s->ctx, list, o, error)
+                            : open_inner(&s->ctx, o, &in, fmt, error);
     if (s->inner == NULL) {
         input_clear(&in);
         return NULL;
@@ -801,7 +809,7 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
     s->info.source_rate = NAN;
     if (!isnan(o->rate) && !s->inner->uses_rate) {
         double rate;
-        if (!measure_rate(s, o, &in, fmt, &rate, error)) {
+        if (!measure_rate(s, o, &in, list, fmt, &rate, error)) {
             input_clear(&in);
             return NULL;
         }
@@ -849,5 +857,15 @@ open_depth(const wl_options *o, const wl_open_params *p, int depth, GError **err
 wl_source *
 wl_open(const wl_options *opts, const wl_open_params *params, GError **error)
 {
-    return open_depth(opts, params, 0, error);
+    return open_depth(opts, params, NULL, 0, error);
+}
+
+wl_source *
+wl_open_list(const wl_list *list,
+             const wl_options *opts,
+             const wl_open_params *params,
+             GError **error)
+{
+    g_return_val_if_fail(list != NULL, NULL);
+    return open_depth(opts, params, list, 0, error);
 }

@@ -130,5 +130,39 @@ char **wl_embedded_names(void);
  * format "auto". Returns a static format name (one of the workload.format choices). */
 const char *wl_detect_format(const char *path, GError **error);
 
+/* ---- requests held in memory (workloads/list.c) ----
+ * A measured run's requests rebuilt by `servesim compare`: either every request has an arrival
+ * time (non-decreasing) or none has (then the options' arrival process times them, as for a
+ * length table). Segments are copied; none = private content (no prefix sharing). */
+typedef struct wl_list wl_list;
+
+typedef struct wl_list_request {
+    int64_t arrival_ns;         /* from the start of the run; < 0 = from the arrival process */
+    uint32_t prompt_tokens;     /* 1 .. WL_MAX_TOKENS */
+    uint32_t output_tokens;     /* forced output length */
+    uint32_t nsegments;         /* 0 = private content */
+    const wl_segment *segments; /* borrowed, copied by wl_list_add; Σ tokens = prompt_tokens */
+    uint64_t output_content_id; /* 0 = private */
+} wl_list_request;
+
+wl_list *wl_list_new(const char *name); /* NAME: for messages and wl_source_info.name */
+void wl_list_free(wl_list *l);          /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(wl_list, wl_list_free)
+/* Appends R; FALSE with an error naming the list and request index when R breaks the rules
+ * above (lengths out of range, timed and untimed mixed, arrivals going back, segments that do
+ * not add up). */
+gboolean wl_list_add(wl_list *l, const wl_list_request *r, GError **error);
+size_t wl_list_len(const wl_list *l);
+const char *wl_list_name(const wl_list *l);
+bool wl_list_timed(const wl_list *l); /* the requests carry arrival times */
+/* Opens LIST (borrowed: it must outlive the source) through the pipeline of wl_open, with the
+ * transforms and arrival settings of OPTS (its source and format are ignored). Request ids are
+ * the list's indices unless a transform (--start, --limit, --shuffle, rejections) drops or
+ * reorders requests. */
+wl_source *wl_open_list(const wl_list *list,
+                        const wl_options *opts,
+                        const wl_open_params *params,
+                        GError **error);
+
 /* Sanity limit on any token count read from a file: larger values are malformed rows. */
 #define WL_MAX_TOKENS 10000000

@@ -379,3 +379,22 @@ Test(io, bom_skipped_once_and_nul_rejected)
     cr_expect(strstr(err->message, ":4: NUL byte") != NULL, "%s", err->message);
     g_error_free(err);
 }
+
+/* Found by every fuzz harness whose reader reads a file whole (JSON configs, specs): an empty
+ * file left the read buffer without storage, and memcpy(copy, NULL, 0) is undefined. */
+Test(io, empty_file_reads_whole_as_empty_bytes)
+{
+    g_autofree char *p = g_build_filename(tmpdir, "empty.json", NULL);
+    cr_assert(g_file_set_contents(p, "", 0, NULL));
+    GError *err = NULL;
+    g_autoptr(GBytes) b = base_file_read_all(p, &err);
+    cr_assert_not_null(b, "%s", err ? err->message : "");
+    size_t n = 1;
+    const char *s = g_bytes_get_data(b, &n);
+    cr_expect_eq(n, 0);
+    cr_assert_not_null(s); /* NUL-terminated, as for any file */
+    cr_expect_eq(s[0], '\0');
+    g_autoptr(GBytes) m = base_bytes_maybe_gunzip("empty", NULL, 0, &err);
+    cr_assert_not_null(m, "%s", err ? err->message : "");
+    cr_expect_eq(g_bytes_get_size(m), 0);
+}

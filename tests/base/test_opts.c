@@ -123,8 +123,37 @@ Test(opts, json_errors_name_the_path_and_expectation)
     cr_expect_str_eq(g, "cfg.json: sec.n: expected an integer, got null");
     g_autofree char *h = load_err("{\"bogus\": 1}");
     cr_expect_str_eq(h, "cfg.json: bogus: unknown key");
+    /* found by fuzz/fuzz_config_json: a key holding a newline broke the one-line message */
+    g_autofree char *i = load_err("{\"sec\": {\"n\\nx\\u001b\": 1}}");
+    cr_expect_str_eq(i, "cfg.json: sec.n\\x0Ax\\x1B: unknown key");
     g_autofree char *ok = load_err("{\"sec\": {\"maybe\": null}, \"blob\": [1, {\"a\": 2}]}");
     cr_expect_null(ok);
+}
+
+/* Found by fuzz/fuzz_tm_model (jansson quotes the input near a syntax error) and
+ * fuzz/fuzz_config_flags (values quoted in type errors): both may hold a newline. */
+Test(opts, quoted_input_is_escaped_to_one_line)
+{
+    g_autofree char *a = load_err("{\"sec\": {\"n\": \"x\\ny\"}}");
+    cr_expect_str_eq(a, "cfg.json: sec.n: expected an integer, got string");
+    demo d = {0};
+    base_opts_defaults(&set, &d);
+    GError *err = NULL;
+    cr_expect_not(base_opts_set_string(&set, &d, "sec.n", "1\n2", &err));
+    cr_assert_not_null(err);
+    cr_expect_str_eq(err->message, "sec.n: expected an integer, got '1\\x0A2'");
+    g_clear_error(&err);
+    cr_expect_not(base_opts_set_string(&set, &d, "top.kind", "a\r", &err));
+    cr_assert_not_null(err);
+    cr_expect_str_eq(err->message, "top.kind: unknown value 'a\\x0D' (expected one of: a, b)");
+    g_clear_error(&err);
+    base_opts_clear(&set, &d);
+    const char bad[] = "{\"a\": \"x\\q\n\"}";
+    cr_expect_null(base_json_load_bytes("f.json", bad, sizeof bad - 1, &err));
+    cr_assert_not_null(err);
+    cr_expect(strchr(err->message, '\n') == NULL, "one line: %s", err->message);
+    cr_expect(g_str_has_prefix(err->message, "f.json:1:"), "%s", err->message);
+    g_clear_error(&err);
 }
 
 Test(opts, flag_errors)

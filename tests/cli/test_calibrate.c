@@ -80,8 +80,8 @@ Test(calibrate, fits_estimate_back_to_its_knobs)
     g_autofree char *cal = g_strdup_printf("%s.cal.json", in);
     g_autofree char *res = g_strdup_printf("%s.res.csv", in);
     clirun r = clirun_exec("calibrate", in, "--classes", "shared", "--terms",
-                           "fixed,seq,compute,memory,comm", "--bootstrap", "50", "--out", cal,
-                           "--residuals", res, NULL);
+                           "fixed,seq,compute,memory,comm,attn_item", "--bootstrap", "50", "--out",
+                           cal, "--residuals", res, NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     /* the report: inputs, defaulted columns, the coefficient table, regimes, the CV line */
     cr_expect(strstr(r.out, "measurements, 12 rows -> 24 samples") != NULL, "%s", r.out);
@@ -106,6 +106,9 @@ Test(calibrate, fits_estimate_back_to_its_knobs)
     cr_expect(fabs(coef(j, "beta_comm") * 0.75 - 1) < 2e-3);
     cr_expect(fabs(coef(j, "beta0_s") / 126e-6 - 1) < 2e-3, "%g", coef(j, "beta0_s"));
     cr_expect(fabs(coef(j, "beta_seq_s") / 4e-6 - 1) < 2e-3, "%g", coef(j, "beta_seq_s"));
+    /* the documented default, 22 ns per decoding (sequence × KV head) per layer */
+    cr_expect(fabs(coef(j, "beta_attn_item_s") / 22e-9 - 1) < 2e-3, "%g",
+              coef(j, "beta_attn_item_s"));
     json_t *src = json_object_get(j, "sources");
     const char *cmd = json_string_value(
         json_object_get(json_array_get(src, json_array_size(src) - 1), "command"));
@@ -212,9 +215,10 @@ Test(calibrate, bad_input_is_one_line_and_exit_2)
 
 /* Re-runs the command recorded in a shipped calibration (from the source tree, where its
  * repository-relative data/ paths resolve) without the bootstrap, and compares the
- * coefficients. */
+ * coefficients. TARGET: the CV MAPE it must meet (10 % for step fits; operator-table fits,
+ * whose samples are single kernels, 20 %: docs/calibration.md §5). */
 static void
-reproduce(const char *name)
+reproduce(const char *name, double target)
 {
     g_autofree char *path =
         g_strdup_printf("%s/timemodel/presets/calibrations/%s.json", SERVESIM_SOURCE_DIR, name);
@@ -223,7 +227,8 @@ reproduce(const char *name)
     cr_assert_not_null(shipped, "%s: %s", path, je.text);
     json_t *fit = json_object_get(shipped, "fit");
     double cv = json_number_value(json_object_get(fit, "cv_mape"));
-    cr_expect_leq(cv, 0.10, "%s: CV MAPE %.1f%% above the 10%% target", name, 100 * cv);
+    cr_expect_leq(cv, target, "%s: CV MAPE %.1f%% above the %.0f%% target", name, 100 * cv,
+                  100 * target);
     json_t *src = json_object_get(shipped, "sources");
     const char *cmd = json_string_value(
         json_object_get(json_array_get(src, json_array_size(src) - 1), "command"));
@@ -270,10 +275,11 @@ reproduce(const char *name)
 
 Test(calibrate, shipped_calibrations_reproduce_and_meet_the_target)
 {
-    reproduce("h100-sxm");
-    reproduce("rtx4090");
-    reproduce("rtx-pro-6000");
-    reproduce("qwen3-32b__rtx-pro-6000");
+    reproduce("h100-sxm", 0.10);
+    reproduce("rtx4090", 0.10);
+    reproduce("rtx-pro-6000", 0.10);
+    reproduce("qwen3-32b__rtx-pro-6000", 0.10);
+    reproduce("h200", 0.20);
 }
 
 /* ---- the end-to-end check (docs/calibration.md §6) --------------------------------------- */

@@ -77,6 +77,22 @@ Test(cli, unknown_flag_is_one_line_exit_2)
     clirun_clear(&r);
 }
 
+/* A flag's value or a file's text quoted in an error cannot break the one line (the fuzzers
+ * found such messages in the libraries; the CLI escapes whatever it prints). */
+Test(cli, quoted_newlines_stay_on_one_line)
+{
+    clirun r = clirun_exec("run", "--scheduling-policy", "fcfs\nx", NULL);
+    cr_expect_eq(r.code, 2);
+    cr_expect_str_eq(r.err, "servesim: --scheduling-policy: unknown value 'fcfs\\x0Ax' (expected "
+                            "one of: fcfs, priority)\n");
+    clirun_clear(&r);
+    r = clirun_exec("estimate", "--model", "no\nsuch", NULL);
+    cr_expect_eq(r.code, 2);
+    cr_expect_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "one line: %s", r.err);
+    cr_expect(strstr(r.err, "no\\x0Asuch") != NULL, "%s", r.err);
+    clirun_clear(&r);
+}
+
 Test(cli, malformed_config_reports_file_line_column)
 {
     g_autofree char *p = tu_tmp_file(".json", "{\n \"seed\": 1\n \"kv\": {}\n}\n");

@@ -42,14 +42,26 @@ path(const char *name)
     return g_build_filename(dir, name, NULL);
 }
 
-/* `servesim run` of DeepSeek-V3.2 on 8 H200 with EXTRA flags (NULL-terminated), output in OUT. */
+/* `servesim run` of DeepSeek-V3.2 on 8 H200 with EXTRA flags (NULL-terminated), output in OUT;
+ * fp8 weights and the fp8 MLA cache (656 B per token and layer), as DeepSeek serves it. */
 static clirun
 run_v32(const char *out, const char *const *extra)
 {
     GPtrArray *a = g_ptr_array_new();
-    const char *base[] = {
-        "run", "--model", "deepseek-v3.2", "--hardware", "h200",         "--tensor-parallel-size",
-        "8",   "--dtype", "fp8",           "--quiet",    "--output-dir", out};
+    const char *base[] = {"run",
+                          "--model",
+                          "deepseek-v3.2",
+                          "--hardware",
+                          "h200",
+                          "--tensor-parallel-size",
+                          "8",
+                          "--dtype",
+                          "fp8",
+                          "--kv-cache-dtype",
+                          "fp8",
+                          "--quiet",
+                          "--output-dir",
+                          out};
     for (size_t i = 0; i < G_N_ELEMENTS(base); i++)
         g_ptr_array_add(a, (gpointer)(uintptr_t)base[i]);
     for (size_t i = 0; extra[i] != NULL; i++)

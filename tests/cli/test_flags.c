@@ -208,7 +208,7 @@ Test(flags, dtype_and_quantization)
               "fp8 KV: 2·32 layers·8 heads·128·1 B: %s", r.out);
     clirun_clear(&r);
     r = clirun_exec("run", "-q", "gguf", "--output-dir", dir, NULL);
-    expect_one_line_error(&r, "--quantization gguf: servesim cannot price");
+    expect_one_line_error(&r, "--quantization 'gguf': servesim cannot price");
     clirun_clear(&r);
     r = clirun_exec("run", "--dtype", "float", "--output-dir", dir, NULL);
     expect_one_line_error(&r, "--dtype float: fp32 serving is not modelled");

@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "base/csv.h"
 #include "clirun.h"
@@ -37,10 +38,16 @@ run_case(const char *name)
 {
     g_autofree char *dir = g_build_filename(SERVESIM_SOURCE_DIR, "tests", "golden", name, NULL);
     g_autofree char *cfg = g_build_filename(dir, "config.json", NULL);
-    g_autofree char *wl = find_workload(dir);
+    g_autofree char *wl_path = find_workload(dir);
+    g_autofree char *wl = g_path_get_basename(wl_path);
     char *out = g_dir_make_tmp("servesim-golden-XXXXXX", NULL);
+    /* Run from the case directory with a relative workload path: vllm_bench_result.json
+     * records the run's settings (servesim_config), which must not depend on the checkout. */
+    g_autofree char *cwd = g_get_current_dir();
+    cr_assert_eq(g_chdir(dir), 0);
     clirun r =
         clirun_exec("run", "--config", cfg, "--workload", wl, "--output-dir", out, "--quiet", NULL);
+    cr_assert_eq(g_chdir(cwd), 0);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
     bool regen = g_getenv("SERVESIM_REGENERATE_GOLDEN") != NULL;

@@ -37,7 +37,7 @@ Test(hardening, unknown_input_format_lists_exactly_the_formats)
     clirun r = clirun_exec("calibrate", "--input-format", "bogus", in, NULL);
     expect_one_line_error(&r, "unknown input format 'bogus'");
     cr_expect(strstr(r.err, "auto, measurements, steps,") != NULL, "%s", r.err);
-    cr_expect(strstr(r.err, "vidur+aic-steps)\n") != NULL, "%s", r.err);
+    cr_expect(strstr(r.err, "vidur+aic-steps, aic-moe, aic-module)\n") != NULL, "%s", r.err);
     cr_expect(strstr(r.err, "hidden_size") == NULL, "%s", r.err);
     clirun_clear(&r);
     g_unlink(in);
@@ -404,7 +404,8 @@ Test(hardening, replica_count_and_state_are_bounded)
 }
 
 /* Model configs: an integer outside int64 is a range error (it was cast first: undefined
- * behaviour), unknown dtypes and a non-object rope_scaling are refused, naming the field. */
+ * behaviour), unknown dtypes, a non-object rope_scaling and a quantization method servesim
+ * does not know are refused, naming the field (exit 2). */
 Test(hardening, model_config_fields_are_checked)
 {
     const char *cfgs[][2] = {
@@ -419,6 +420,10 @@ Test(hardening, model_config_fields_are_checked)
          "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
          "\"rope_scaling\": \"x\"}",
          "rope_scaling: expected an object or null, got string"},
+        {"{\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"num_attention_heads\": 32, "
+         "\"vocab_size\": 32000, \"intermediate_size\": 11008, \"max_position_embeddings\": 4096, "
+         "\"quantization_config\": {\"quant_method\": \"fp5\"}}",
+         "quantization_config.quant_method: unknown quantization method 'fp5'"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cfgs); i++) {
         g_autofree char *p = tu_tmp_file(".json", cfgs[i][0]);

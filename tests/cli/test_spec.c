@@ -81,8 +81,8 @@ Test(spec_cli, acceptance_one_emits_k_plus_one_per_step_and_the_file_key_matches
     g_autofree char *a = g_build_filename(dir, "a", NULL);
     g_autofree char *b = g_build_filename(dir, "b", NULL);
     g_autofree char *c = g_build_filename(dir, "c", NULL);
-    const char *wl[] = {"--workload", "synthetic", "--num-requests", "20", "--rate", "4",
-                        "--input-len", "fixed:64", "--output-len", "fixed:41", "--quiet"};
+    const char *wl[] = {"--workload",  "synthetic", "--num-requests", "20",       "--rate", "4",
+                        "--input-len", "fixed:64",  "--output-len",   "fixed:41", "--quiet"};
     clirun r = clirun_exec("run", wl[0], wl[1], wl[2], wl[3], wl[4], wl[5], wl[6], wl[7], wl[8],
                            wl[9], wl[10], "--speculative-config", SPEC, "--output-dir", a, NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);

@@ -122,7 +122,7 @@ Test(sweep, p99_ttft_rises_with_rate_and_find_max_agrees_with_the_grid)
     cr_expect_gt(AT(fast, 0), AT(limit, 0));
     g_autofree char *jl = slurp(fm, "sweep.jsonl");
     cr_expect(strstr(jl, "\"binding\":\"ttft_p99\"") != NULL, "%s", jl);
-    cr_expect(strstr(jl, "\"band\":0.05893358521") != NULL);
+    cr_expect(strstr(jl, "\"band\":0.04316073979") != NULL);
 }
 
 /* One find-max sweep with seeds and a band, written to D with extra arguments. */

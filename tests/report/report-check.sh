@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tests/report/report-check.sh SERVESIM OUT: `make report-check`. Writes real outputs of every
-# kind `servesim report` reads, a report per view and one of everything, and opens each page
-# in headless Chromium (tests/report/check_report.py): it fails on any console error or
-# warning, a chart that draws nothing, or a request for anything but the page itself.
-# Screenshots go to OUT/screenshots/ (docs/report.md shows two).
+# kind `servesim report` reads (compare outputs included), a report per view and one of
+# everything, and opens each page in headless Chromium (tests/report/check_report.py): it fails
+# on any console error or warning, a chart that draws nothing, or a request for anything but
+# the page itself. Screenshots go to OUT/screenshots/ (docs/report.md shows three).
 #
 # Needs Debian's chromium and python3 (stdlib only); as root it installs them (Debian 12:
 # apt-get install chromium fonts-liberation python3), otherwise it says what to install.
@@ -14,6 +14,7 @@ S=$(realpath "$1")
 OUT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=$HERE/data
+REPO=$(cd "$HERE/../.." && pwd)
 PKGS="chromium fonts-liberation python3"
 
 missing=""
@@ -69,6 +70,12 @@ else
   cp -r "$DATA/run-dsa" "$OUT/"
   cp "$DATA/dsa-analyze.json" "$OUT/"
 fi
+# compare: the measured RTX 4090 vLLM run against its simulation (per-request scatter; the page
+# written by compare --report) and the dashboard CSV's benchmark points (an overview)
+q compare "$REPO/data/llmservingsim-rtx4090-dev-run/run-2026-08-20_max_num_seqs256" \
+  --output-dir "$OUT/compare" --report
+q compare "$REPO/tests/compare/data/dashboard.csv" --keep-going \
+  --output-dir "$OUT/compare-dashboard" 2>/dev/null
 t1=$(date +%s)
 
 # one page per view, and everything on one page
@@ -81,10 +88,13 @@ q report "$OUT/scenarios.csv" -o "$R/scenarios.html"
 q report $sweeps -o "$R/sweep.html"
 q report "$OUT/search" -o "$R/search.html"
 q report "$OUT/run-dsa" "$OUT/dsa-analyze.json" -o "$R/dsa.html"
+q report "$OUT/compare-dashboard" -o "$R/compare-dashboard.html"
 # shellcheck disable=SC2086
 q report "$OUT/run" "$OUT/run-4replicas" "$OUT/estimate.json" "$OUT/scenarios.csv" $sweeps \
-  "$OUT/search" "$OUT/run-dsa" -o "$R/everything.html" --title "servesim report: every view"
+  "$OUT/search" "$OUT/run-dsa" "$OUT/compare" -o "$R/everything.html" \
+  --title "servesim report: every view"
 cp "$OUT/run/report.html" "$R/run.html"
+cp "$OUT/compare/report.html" "$R/compare.html"
 t2=$(date +%s)
 
 python3 "$HERE/check_report.py" --screenshots "$OUT/screenshots" "$R"/*.html

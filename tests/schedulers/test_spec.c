@@ -161,8 +161,8 @@ Test(spec, token_budget_counts_the_drafts_and_trims_the_last_request)
 /* Runs N requests of long outputs for STEPS steps with rates ACCEPT; checks conservation
  * and returns the per-position acceptance counts and the number of verify sequences. */
 static void
-run_steps(const double *accept, uint32_t k, bool async, uint32_t steps, uint64_t *pos,
-          uint64_t *seqs)
+run_steps(
+    const double *accept, uint32_t k, bool async, uint32_t steps, uint64_t *pos, uint64_t *seqs)
 {
     sim_sched_params p = spec_params(k, true, accept);
     p.async_scheduling = async;
@@ -171,7 +171,9 @@ run_steps(const double *accept, uint32_t k, bool async, uint32_t steps, uint64_t
     harness_init(&h, "vllm", 8192, 16, &p);
     sim_rng rng;
     sim_rng_init(&rng, 5, SIM_STREAM_TEST);
+
     enum { N = 8 };
+
     sim_request *q[N];
     uint64_t expect[N] = {0};
     for (int i = 0; i < N; i++)
@@ -222,8 +224,7 @@ Test(spec, conservation_tokens_emitted_equal_accepted_plus_one_per_step)
     for (int j = 0; j < 4; j++) {
         double f = (double)pos[j] / (double)seqs;
         double sd = sqrt(rates[j] * (1 - rates[j]) / (double)seqs);
-        cr_expect(fabs(f - rates[j]) < 5 * sd + 1e-12, "position %d: %.4f vs %.2f", j, f,
-                  rates[j]);
+        cr_expect(fabs(f - rates[j]) < 5 * sd + 1e-12, "position %d: %.4f vs %.2f", j, f, rates[j]);
     }
 }
 
@@ -300,8 +301,8 @@ on_step(void *ctx, uint32_t topic, const void *payload)
 }
 
 static void
-run_cluster(const double *accept, uint32_t k, uint64_t seed, const wl_request *reqs, size_t n,
-            sink *out)
+run_cluster(
+    const double *accept, uint32_t k, uint64_t seed, const wl_request *reqs, size_t n, sink *out)
 {
     sim_engine *e = sim_engine_new();
     /* target step 10 ms, one drafter pass 1 ms */

@@ -341,6 +341,33 @@ add_simple(tm_calib_data *d, double y, double tc, double tm, double steps, doubl
     tm_calib_data_add(d, &s, &op, 1, "s");
 }
 
+/* Found by fuzz/fuzz_calib_vidur on a real Vidur all_reduce.csv alone: a data set of
+ * collectives has no operators, and the fit computed ops + op_first on a NULL array (UBSan:
+ * "applying zero offset to null pointer"). */
+Test(calib_fit, collectives_alone_have_an_operator_base_and_fit)
+{
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    cr_assert_not_null(tm_calib_data_ops(d));
+    /* y = 2·X + 10 µs offset, X = 1, 2, ..., 8 µs: β_comm = 2 exactly */
+    for (int i = 1; i <= 8; i++) {
+        tm_calib_sample s = {0};
+        s.comm_s = i * 1e-6;
+        s.offset_s = 10e-6;
+        s.measured_s = 2 * s.comm_s + s.offset_s;
+        s.regime = TM_REGIME_COLLECTIVE;
+        tm_calib_data_add(d, &s, NULL, 0, "all_reduce");
+    }
+    cr_assert_not_null(tm_calib_data_ops(d));
+    tm_calib_fit_opts fo;
+    tm_calib_fit_opts_defaults(&fo);
+    fo.bootstrap = 0;
+    fo.terms = 1u << TM_TERM_COMM;
+    GError *err = NULL;
+    g_autoptr(tm_calib_fit) f = tm_calib_fit_run(d, &fo, &err);
+    cr_assert_not_null(f, "%s", err ? err->message : "");
+    cr_expect_float_eq(f->beta[TM_TERM_COMM], 2.0, 1e-9);
+}
+
 Test(calib_fit, too_few_samples_name_the_terms)
 {
     g_autoptr(tm_calib_data) d = tm_calib_data_new();

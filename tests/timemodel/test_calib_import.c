@@ -39,7 +39,8 @@ opts_init(tm_options *o, const char *model, const char *hw)
     o->hardware = hw ? g_strdup(hw) : NULL;
 }
 
-/* The truth: η_c 0.6, η_m 0.8, η_x 0.5, 200 µs per step, 10 µs per sequence. */
+/* The truth: η_c 0.6, η_m 0.8, η_x 0.5, 200 µs per step, 10 µs per sequence, 30 ns per
+ * decoding (sequence × KV head) per layer. */
 static tm_setup *
 truth_setup(int64_t tp)
 {
@@ -55,6 +56,7 @@ truth_setup(int64_t tp)
     cr_assert_not_null(s, "%s", err ? err->message : "");
     tm_setup_params(s)->step_overhead_s = 200e-6;
     tm_setup_params(s)->per_seq_overhead_s = 10e-6;
+    tm_setup_params(s)->attn_item_s = 30e-9; /* per (decoding sequence × KV head) per layer */
     base_opts_clear(&tmset, &o);
     return s;
 }
@@ -127,7 +129,8 @@ Test(calib_import, measurements_csv_recovers_the_roofline_knobs_and_predicts_the
     cr_expect(strstr(info.defaulted, "dp=1") != NULL, "%s", info.defaulted);
     cr_expect(strstr(info.defaulted, "model=llama-3.1-8b (default)") != NULL, "%s", info.defaulted);
 
-    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,comm");
+    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,comm,attn_item");
+    cr_expect(REL(f->beta[TM_TERM_ATT_ITEM], 30e-9, 1e-6), "%.9g", f->beta[TM_TERM_ATT_ITEM]);
     cr_expect(REL(f->beta[TM_TERM_COMPUTE], 1 / 0.6, 1e-6), "%.9g", f->beta[TM_TERM_COMPUTE]);
     cr_expect(REL(f->beta[TM_TERM_MEMORY], 1 / 0.8, 1e-6), "%.9g", f->beta[TM_TERM_MEMORY]);
     cr_expect(REL(f->beta[TM_TERM_COMM], 2.0, 1e-6), "%.9g", f->beta[TM_TERM_COMM]);
@@ -211,7 +214,8 @@ Test(calib_import, steps_csv_recovers_the_roofline_knobs)
     for (size_t i = 0; i < tm_calib_data_size(d); i++)
         regimes[tm_calib_data_sample(d, i)->regime] = true;
     cr_expect(regimes[TM_REGIME_PREFILL] && regimes[TM_REGIME_DECODE] && regimes[TM_REGIME_MIXED]);
-    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory");
+    g_autoptr(tm_calib_fit) f = fit_shared(d, "fixed,seq,compute,memory,attn_item");
+    cr_expect(REL(f->beta[TM_TERM_ATT_ITEM], 30e-9, 1e-6), "%.9g", f->beta[TM_TERM_ATT_ITEM]);
     cr_expect(REL(f->beta[TM_TERM_COMPUTE], 1 / 0.6, 1e-6), "%.9g", f->beta[TM_TERM_COMPUTE]);
     cr_expect(REL(f->beta[TM_TERM_MEMORY], 1 / 0.8, 1e-6), "%.9g", f->beta[TM_TERM_MEMORY]);
     cr_expect(REL(f->beta[TM_TERM_FIXED], 200e-6, 1e-6), "%.9g", f->beta[TM_TERM_FIXED]);
@@ -403,9 +407,16 @@ Test(calib_import, vidur_and_aiconfigurator_compose_steps)
         cr_assert(s->regime == TM_REGIME_PREFILL || s->regime == TM_REGIME_DECODE);
         if (strstr(s->label, "tp=2") != NULL) {
             tp2 = true;
-            /* two all-reduces per layer, 80 layers, each paying the 4.5 µs link latency */
-            cr_expect(REL(s->offset_s, 160 * 4.5e-6, 1e-9), "%s %g", s->label, s->offset_s);
-            cr_expect_gt(s->comm_s, 0.0);
+            /* two all-reduces per layer, 80 layers, taken from the measured table as an
+             * unscaled offset (the calibration carries the table); never below its floor, the
+             * 128-element 2-GPU row (0.0042835199832916265 ms) */
+            cr_expect_eq(s->comm_s, 0.0, "%s", s->label);
+            cr_expect_geq(s->offset_s, 160 * 0.0042835199832916265e-3 * (1 - 1e-12), "%s %g",
+                          s->label, s->offset_s);
+            /* one decode: 8192 bf16 elements, a row of the table (0.004440320134162902 ms) */
+            if (strstr(s->label, "decode batch=1 ctx=") != NULL)
+                cr_expect(REL(s->offset_s, 160 * 0.004440320134162902e-3, 1e-9), "%s %g", s->label,
+                          s->offset_s);
         }
     }
     cr_expect(tp2);
@@ -482,6 +493,91 @@ Test(calib_import, bad_input_names_file_line_and_column)
                         ": LLMServingSim moe.csv is not imported", false);
 }
 
+/* Found by fuzz/fuzz_calib_measurements and fuzz/fuzz_scenarios (timeouts): decode_tokens
+ * within its column range (≤ 1e8) but beyond the model's context priced 1e7-1e8 decode steps
+ * per row (about a minute under the fuzzing sanitizers, ~10 s in Release) for a request vLLM
+ * would refuse. Llama-3.1-8B's context is 131,072 tokens (max_position_embeddings). */
+Test(calib_import, rows_beyond_the_model_context_are_refused_before_pricing)
+{
+    const char *hdr = "tp,batch_per_gpu,seq_len,decode_tokens,measured_prefill_ms,"
+                      "measured_decode_ms\n";
+    g_autofree char *fits = g_strconcat(hdr, "1,1,131000,72,100,50\n", NULL);
+    tm_options o;
+    opts_init(&o, "llama-3.1-8b", "h100-sxm");
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autofree char *p = tu_tmp_file(".csv", fits);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_expect(tm_calib_import(d, p, &io, NULL, &err), "%s", err ? err->message : "");
+    g_clear_error(&err);
+    unlink(p);
+    g_autofree char *over = g_strconcat(hdr, "1,1,131000,73,100,50\n", NULL);
+    expect_import_error(over,
+                        ":2: column decode_tokens: seq_len + decode_tokens = 131073 exceeds the "
+                        "context of llama-3.1-8b (131072 tokens)",
+                        false);
+    g_autofree char *huge = g_strconcat(hdr, "1,8,8,100000000,100,50\n", NULL);
+    expect_import_error(huge, ":2: column decode_tokens: seq_len + decode_tokens = 100000008",
+                        false);
+    /* --predict reads the same rows */
+    g_autofree char *q = tu_tmp_file(".csv", huge);
+    GString *out = g_string_new(NULL);
+    cr_expect_not(tm_calib_predict_csv(q, &io, out, NULL, NULL, &err));
+    cr_assert_not_null(err);
+    cr_expect(strstr(err->message, ":2: column decode_tokens: seq_len + decode_tokens = "
+                                   "100000008 exceeds the context") != NULL,
+              "%s", err->message);
+    g_clear_error(&err);
+    g_string_free(out, TRUE);
+    unlink(q);
+    base_opts_clear(&tmset, &o);
+}
+
+/* Found by fuzz/fuzz_calib_aic: the vendor tables' integer cells had a lower bound only, so
+ * num_heads × head_dim overflowed int64 (head_dim 6.7e17) and a batch_size of 1e18 would
+ * have added one sequence at a time, forever. Cells are now bounded (1e8 for shapes and
+ * counts), and a row's identical sequences are added at once: a batch of 100,000,000
+ * decodes prices like the batch of 1, times 1e8 where the terms scale with it. */
+Test(calib_import, vendor_table_cells_are_bounded_and_batches_built_at_once)
+{
+    const char *hdr = "framework,version,device,op_name,kernel_source,batch_size,isl,num_heads,"
+                      "num_key_value_heads,head_dim,beam_width,attn_dtype,kv_cache_dtype,step,"
+                      "latency\n";
+#define ROW(batch, dim)                                                                            \
+    "VLLM,0.14.0,H100,generation_attention,fa," batch ",1,32,8," dim ",1,bfloat16,bfloat16,1,"     \
+    "0.0163\n"
+    g_autofree char *big_dim = g_strconcat(hdr, ROW("32", "666666666666666128"), NULL);
+    expect_import_error(big_dim,
+                        ":2: column head_dim: must be between 1 and 100000000, got "
+                        "666666666666666128",
+                        false);
+    g_autofree char *big_batch = g_strconcat(hdr, ROW("1000000000000000000", "128"), NULL);
+    expect_import_error(big_batch, ":2: column batch_size: must be between 1 and 100000000", false);
+    /* the largest batch allowed is priced in one step, as 1e8 sequences */
+    g_autofree char *two = g_strconcat(hdr, ROW("1", "128"), ROW("100000000", "128"), NULL);
+#undef ROW
+    g_autofree char *path = tu_tmp_file(".csv", two);
+    tm_options o;
+    opts_init(&o, NULL, NULL);
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autoptr(tm_calib_data) d = tm_calib_data_new();
+    GError *err = NULL;
+    cr_assert(tm_calib_import(d, path, &io, NULL, &err), "%s", err ? err->message : "");
+    cr_assert_eq(tm_calib_data_size(d), 2);
+    const tm_calib_sample *a = tm_calib_data_sample(d, 0), *b = tm_calib_data_sample(d, 1);
+    /* decode attention reads the KV cache of every sequence: 1e8 times the bytes */
+    double ma = 0, mb = 0;
+    for (uint32_t i = 0; i < a->n_ops; i++)
+        ma += tm_calib_data_ops(d)[a->op_first + i].memory_s;
+    for (uint32_t i = 0; i < b->n_ops; i++)
+        mb += tm_calib_data_ops(d)[b->op_first + i].memory_s;
+    cr_expect(ma > 0 && REL(mb, 1e8 * ma, 1e-9), "memory %g vs %g", ma, mb);
+    base_opts_clear(&tmset, &o);
+    g_unlink(path);
+}
+
 Test(calib_import, table_without_metadata_needs_a_model)
 {
     g_autofree char *path = tu_tmp_file(".csv", "layer,tokens,time_us\nqkv_proj,1,50\n");
@@ -551,9 +647,11 @@ Test(calib_import, shipped_calibrations_are_the_hardware_defaults)
     cr_expect_str_eq(tm_setup_calibration(q), "qwen3-32b__rtx-pro-6000");
     g_autoptr(tm_setup) l = setup_for("llama-3.1-8b", "rtx-pro-6000", "auto", 1);
     cr_expect_str_eq(tm_setup_calibration(l), "rtx-pro-6000");
-    /* a table-named variant has other peaks: no default */
+    /* a table-named variant based on h100-sxm (other declared peaks) gets h100-sxm's,
+     * transferred (docs/calibration.md §4) */
     g_autoptr(tm_setup) t = setup_for("llama-3.1-8b", "h100_gpu", NULL, 1);
-    cr_expect_null(tm_setup_calibration(t));
+    cr_expect_str_eq(tm_setup_calibration(t), "h100-sxm");
+    cr_expect(tm_setup_calibration_use(t)->transferred);
 
     /* H100: per-GEMM-kernel floor × the GEMM kernels of a Llama-3.1-8B decode step: qkv, o-proj,
      * gate_up, down in 32 layers + lm-head = 129 */
@@ -586,4 +684,123 @@ Test(calib_import, explicit_efficiencies_beat_every_class)
     cr_expect(isnan(p->attn_compute_eff) && isnan(p->attn_memory_eff) &&
               isnan(p->elem_memory_eff) && isnan(p->mixdec_memory_eff));
     base_opts_clear(&tmset, &o);
+}
+
+/* The format table (timemodel/calib_import.c): every real table in data/ is recognised from
+ * its header as the kind its SOURCE.md says it is (the expectations are written from those
+ * files' documentation, not from the detector), each name parses back to its format, and a
+ * format that needs a directory or several tables refuses a single file in one line. */
+Test(calib_import, format_table_recognises_every_table_in_data)
+{
+    static const struct {
+        const char *path;
+        tm_calib_format want;
+    } files[] = {
+        {"vidur-profiling/compute_h100_meta-llama_Llama-2-7b-hf_mlp.csv", TM_CALIB_FMT_VIDUR_MLP},
+        {"aiconfigurator-h100/vllm-0.14.0_gemm_perf.bf16.csv", TM_CALIB_FMT_AIC_GEMM},
+        {"aiconfigurator-h100/vllm-0.14.0_context_attention_perf.bf16kv.csv",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"aiconfigurator-h100/vllm-0.14.0_generation_attention_perf.bf16kv.csv",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv", TM_CALIB_FMT_AIC_ALLREDUCE},
+        {"aiconfigurator-h100/nccl-2.27.3_nccl_perf.csv", TM_CALIB_FMT_AIC_NCCL},
+        {"aiconfigurator-h200/vllm-0.18.0_custom_allreduce_perf.csv", TM_CALIB_FMT_AIC_ALLREDUCE},
+        {"aiconfigurator-h200/vllm-0.24.0_generation_attention_perf.bf16kv.csv.gz",
+         TM_CALIB_FMT_AIC_ATTENTION},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/dense.csv", TM_CALIB_FMT_LSS_DENSE},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/attention.csv",
+         TM_CALIB_FMT_LSS_ATTENTION},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1/per_sequence.csv",
+         TM_CALIB_FMT_LSS_PER_SEQUENCE},
+        {"llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1", TM_CALIB_FMT_LSS_PROFILE},
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *p = g_build_filename(DATA, files[i].path, NULL);
+        tm_calib_format f = TM_CALIB_FMT_AUTO;
+        GError *err = NULL;
+        cr_assert(tm_calib_detect_format(p, &f, &err), "%s: %s", files[i].path,
+                  err ? err->message : "");
+        cr_expect_eq(f, files[i].want, "%s: detected %s", files[i].path, tm_calib_format_name(f));
+    }
+    for (int f = 0; f < TM_CALIB_FMT_COUNT; f++) {
+        tm_calib_format back = TM_CALIB_FMT_COUNT;
+        const char *name = tm_calib_format_name((tm_calib_format)f);
+        cr_assert(tm_calib_format_parse(name, &back, NULL), "%s", name);
+        cr_expect_eq(back, (tm_calib_format)f, "%s", name);
+    }
+    /* --input-format lss-profile / vidur+aic-steps on one file: an error, not a crash */
+    tm_options o;
+    opts_init(&o, NULL, NULL);
+    tm_calib_import_opts io;
+    tm_calib_import_opts_defaults(&io, &o);
+    g_autofree char *gemm =
+        g_build_filename(DATA, "aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv", NULL);
+    const tm_calib_format whole[] = {TM_CALIB_FMT_LSS_PROFILE, TM_CALIB_FMT_COMPOSED};
+    for (size_t i = 0; i < G_N_ELEMENTS(whole); i++) {
+        io.format = whole[i];
+        g_autoptr(tm_calib_data) d = tm_calib_data_new();
+        GError *err = NULL;
+        cr_assert_not(tm_calib_import(d, gemm, &io, NULL, &err));
+        cr_expect(strstr(err->message, tm_calib_format_name(whole[i])) != NULL &&
+                      strchr(err->message, '\n') == NULL,
+                  "%s", err->message);
+        cr_expect_eq(tm_calib_data_size(d), 0);
+        g_error_free(err);
+    }
+    base_opts_clear(&tmset, &o);
+}
+
+/* aiconfigurator MoE rows (vLLM's fused MoE, one layer). Expectations by hand: the
+ * DeepSeek-shape bf16 row with 1 token, 7168 hidden, 2048 expert FFN, top-8 of 256 experts on
+ * one GPU (0.2972000042597453 ms) routes its 8 assignments to 8 distinct experts (balanced):
+ * F = 6·7168·2048·8 = 704,643,072 FLOP at 989.4 TF/s; bytes = 8 experts × 3·7168·2048 × 2 B
+ * = 704,643,072 + 8 × (2·7168 + 6·2048) × 2 = 425,984 → 705,069,056 B at 3.35 TB/s; the
+ * per-token basis is 7168 × 2 B / 3.35 TB/s. The 7,749 power-law rows are skipped (counted with
+ * awk over the decompressed table). */
+Test(calib_import, aiconfigurator_moe_rows_are_priced_with_tm_moe_work)
+{
+    g_auto(tm_calib_import_info) info = {0};
+    g_autoptr(tm_calib_data) d = import_real(
+        DATA "/aiconfigurator-h100/vllm-0.19.0_moe_perf.bf16+fp8block.csv.gz", NULL, NULL, &info);
+    cr_expect_eq(info.format, TM_CALIB_FMT_AIC_MOE);
+    cr_expect_eq(info.rows, 15498);
+    cr_assert_not_null(info.skipped_why);
+    cr_expect(strstr(info.skipped_why, "power_law_1.2 routing (balanced rows are used): 7749") !=
+                  NULL,
+              "%s", info.skipped_why);
+    const tm_calib_sample *s = find_label(d, "moe tokens=1 bf16 h=7168 I=2048 E=256 k=8 tp=1 ep=1");
+    const tm_calib_op *op = tm_calib_data_ops(d) + s->op_first;
+    cr_expect(REL(s->measured_s, 0.2972000042597453e-3, 1e-12), "%g", s->measured_s);
+    cr_expect_eq(s->n_ops, 1);
+    cr_expect_eq(op->cls, TM_OPCLASS_MOE);
+    cr_expect(REL(op->compute_s, 704643072.0 / 989.4e12, 1e-12));
+    cr_expect(REL(op->memory_s, 705069056.0 / 3.35e12, 1e-12));
+    cr_expect(REL(s->moe_token_s, 7168.0 * 2 / 3.35e12, 1e-12));
+    cr_expect_eq(s->kernels[TM_OPCLASS_MOE], 1.0);
+}
+
+/* aiconfigurator MLA modules: one sample per row (5,839 generation rows, all distinct), each
+ * the DeepSeek-V3 attention module of one layer: the roofline's projections (GEMM class),
+ * attention operators and o-proj, without the input norm. At 16 heads per GPU the model is
+ * priced at TP 8, where o-proj reads 16·128·7168 bf16 weights = 29,360,128 B. */
+Test(calib_import, aiconfigurator_mla_modules_are_priced_on_the_named_preset)
+{
+    g_auto(tm_calib_import_info) info = {0};
+    g_autoptr(tm_calib_data) d =
+        import_real(DATA "/aiconfigurator-h100/vllm-0.19.0_mla_generation_module_perf.csv.gz", NULL,
+                    NULL, &info);
+    cr_expect_eq(info.format, TM_CALIB_FMT_AIC_MODULE);
+    cr_expect_eq(info.rows, 5839);
+    cr_expect_eq(tm_calib_data_size(d), 5839);
+    const tm_calib_sample *s =
+        find_label(d, "mla_generation_module heads=16 batch=1 isl=1 step=2 bf16");
+    cr_expect_eq(s->regime, TM_REGIME_DECODE);
+    cr_expect(s->kernels[TM_OPCLASS_GEMM] >= 3.0 && s->kernels[TM_OPCLASS_ATTENTION] >= 2.0);
+    cr_expect_eq(s->kernels[TM_OPCLASS_ELEMENTWISE], 0.0);
+    double gemm_mem = 0;
+    const tm_calib_op *ops = tm_calib_data_ops(d) + s->op_first;
+    for (uint32_t i = 0; i < s->n_ops; i++)
+        gemm_mem += ops[i].cls == TM_OPCLASS_GEMM ? ops[i].memory_s : 0.0;
+    cr_expect_gt(gemm_mem, 29360128.0 / 3.35e12);
 }

@@ -123,6 +123,8 @@ peak_model(tm_model_spec *m,
     tm_roofline_params_defaults(&p, &hw);
     p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
     p.step_overhead_s = p.per_seq_overhead_s = 0.0;
+    p.attn_item_s = 0.0; /* an overhead too: the bound is bandwidth and FLOPs alone */
+    p.launch_eager_s = 0.0;
     p.par = tm_parallel_make(tp, 1, 1, false);
     return tm_roofline_new(m, &hw, &p);
 }
@@ -292,6 +294,11 @@ dsa_table(const char *file, const char *name, bool decode)
             tm_roofline_params_defaults(&p, &hw);
             p.compute_eff = p.memory_eff = p.comm_eff = 1.0;
             p.step_overhead_s = p.per_seq_overhead_s = 0.0;
+            p.attn_item_s = 0.0;
+            p.launch_eager_s = 0.0;
+            p.attn_item_s = 0.0;
+            p.launch_eager_s = 0.0; /* an overhead too: the bound is bandwidth and FLOPs alone */
+            p.launch_eager_s = 0.0;
             p.par = tm_parallel_make(tp, 1, 1, false);
             models[slot] = tm_roofline_new(&m, &hw, &p);
         }

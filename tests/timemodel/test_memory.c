@@ -44,9 +44,9 @@ Test(memory, llama8b_h100_by_hand)
     tm_memory_plan plan;
     GError *err = NULL;
     tm_memory_args a = {.gpu_memory_utilization = 0.9, .context_len = 4096};
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_eq(plan.weight_bytes, 16060522496.0);
     cr_expect_eq(plan.activation_bytes, 1889533952.0);
     cr_expect_eq(plan.block_size, 16);
@@ -66,9 +66,9 @@ Test(memory, mla_defaults_to_block_64_and_tp_does_not_split_latent)
     tm_parallel par = tm_parallel_make(8, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_assert(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_FP8, TM_DTYPE_BF16, NULL, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_FP8, TM_DTYPE_FP8, TM_DTYPE_BF16,
+                                     NULL, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_eq(plan.block_size, 64);
     cr_expect_eq(plan.kv_bytes_per_token, 70272.0);
     cr_expect_gt(plan.num_gpu_blocks, 1000);
@@ -81,8 +81,8 @@ Test(memory, model_too_big_names_the_shortfall)
     tm_parallel par = tm_parallel_make(1, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_expect_not(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect_not(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                         TM_DTYPE_BF16, NULL, &plan, &err));
     cr_assert_not_null(err);
     cr_expect(g_error_matches(err, TM_ERROR, TM_ERROR_NO_FIT));
     cr_expect(strstr(err->message, "does not fit") && strstr(err->message, "short by") &&
@@ -94,8 +94,8 @@ Test(memory, model_too_big_names_the_shortfall)
     cr_expect_gt(plan.shortfall_bytes, 65e9);
     g_clear_error(&err);
     par = tm_parallel_make(4, 1, 1, false);
-    cr_expect(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     NULL, &plan, &err));
     unload(&p);
 }
 
@@ -105,16 +105,16 @@ Test(memory, max_model_len_that_does_not_fit)
     tm_parallel par = tm_parallel_make(1, 1, 1, false);
     tm_memory_plan plan;
     GError *err = NULL;
-    cr_expect_not(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, NULL, &plan, &err));
+    cr_expect_not(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                         TM_DTYPE_BF16, NULL, &plan, &err));
     cr_assert_not_null(err);
     cr_expect(strstr(err->message, "--max-model-len 131072") && strstr(err->message, "short by"),
               "%s", err->message);
     g_clear_error(&err);
     tm_memory_args a = {.max_model_len = 8192};
-    cr_expect(
-        tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, &a, &plan, &err),
-        "%s", err ? err->message : "");
+    cr_expect(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &plan, &err),
+              "%s", err ? err->message : "");
     cr_expect_gt(plan.max_concurrent, 1);
     unload(&p);
 }
@@ -137,4 +137,33 @@ Test(memory, vllm_defaults_by_gpu)
         cr_expect_eq(d.max_model_len, 131072);
         unload(&p);
     }
+}
+
+/* Sliding-window layers in the plan: Gemma-3-1B (4 full layers, 22 sliding with a 512-token
+ * window, 1024 KV bytes per token and layer). Without a context the pool counts every layer at
+ * full context, vLLM's "GPU KV cache size" (26 × 1024 = 26,624 B per token); for 2048-token
+ * requests a token costs 1024 × (4 + 22 × 512/2048) = 9,728 B. The budget is the same, so the
+ * blocks scale by 26,624 / 9,728. */
+Test(memory, sliding_window_layers_are_counted_for_the_given_context)
+{
+    pair p =
+        load(SERVESIM_DATA_DIR "/model-configs/reconstructed__google--gemma-3-1b-it.config.json",
+             "h100-sxm");
+    tm_parallel par = tm_parallel_make(1, 1, 1, false);
+    tm_memory_args a = {0};
+    tm_memory_plan all, ctx;
+    GError *err = NULL;
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &all, &err),
+              "%s", err ? err->message : "");
+    cr_expect_eq(all.kv_bytes_per_token, 26624.0);
+    cr_expect_not(all.window_amortized);
+    a.context_len = 2048;
+    cr_assert(tm_memory_plan_compute(&p.m, &p.hw, &par, TM_DTYPE_BF16, TM_DTYPE_BF16, TM_DTYPE_BF16,
+                                     &a, &ctx, &err));
+    cr_expect_eq(ctx.kv_bytes_per_token, 9728.0);
+    cr_expect_eq(ctx.kv_bytes_per_token_all, 26624.0);
+    cr_expect(ctx.window_amortized);
+    cr_expect_eq(ctx.num_gpu_blocks, (int64_t)floor(ctx.kv_bytes / (16.0 * 9728.0)));
+    unload(&p);
 }

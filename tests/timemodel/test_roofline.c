@@ -450,3 +450,207 @@ Test(roofline, pipeline_stages_split_the_step_and_sends_cross_nodes_on_the_netwo
     tm_timemodel_free(whole);
     tm_model_spec_clear(&m);
 }
+
+/* Shape-aware decode attention (docs/timemodel.md §4.3), by hand: 4 Llama-3.1-8B decodes at
+ * 1023 cached tokens (1024 read each) on one H100. Per layer: items = 4 sequences × 8 KV heads
+ * = 32; one item's KV = 1024 tokens × 2 (K, V) × 128 × 2 B = 524,288 B. With 20 ns per item
+ * and a serial multiplier of 2 the step grows by 32 layers × (32 × 20 ns + 2 × 524,288 B /
+ * 3.35 TB/s) = 32 × (0.64 µs + 0.31300776 µs) = 30.4962 µs, and nothing else moves. */
+Test(roofline, decode_attention_items_and_serial_term_by_hand)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    p.attn_item_s = 0.0;
+    p.attn_serial = 0.0;
+    g_autoptr(tm_timemodel) base = tm_roofline_new(&m, &h100, &p);
+    p.attn_item_s = 20e-9;
+    p.attn_serial = 2.0;
+    g_autoptr(tm_timemodel) shaped = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 4, 1, 1023, true);
+    tm_roofline_detail d;
+    double t0 = tm_roofline_eval(base, &b, NULL), t1 = tm_roofline_eval(shaped, &b, &d);
+    double want = 32.0 * (32.0 * 20e-9 + 2.0 * 524288.0 / 3.35e12);
+    cr_expect(NEAR(t1 - t0, want, 1e-9), "extra %.9g s, want %.9g", t1 - t0, want);
+    cr_expect(NEAR(d.att_items, 32.0 * 32.0, 1e-12), "%g", d.att_items);
+    cr_expect(NEAR(d.att_serial_s, 32.0 * 524288.0 / 3.35e12, 1e-12), "%g", d.att_serial_s);
+    /* a prefill-only step has no decode items */
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 512, 0, true);
+    cr_expect_eq(tm_roofline_eval(shaped, &b, &d), tm_roofline_eval(base, &b, NULL));
+    cr_expect_eq(d.att_items, 0.0);
+    tm_model_spec_clear(&m);
+}
+
+/* MoE terms, by hand on Mixtral-8x7B (h 4096, 32 MoE layers) with 16 tokens on one H100: the
+ * routed experts are their own operator class (TM_OPCLASS_MOE, with their own efficiencies),
+ * and the per-token term adds 32 layers × 16 tokens × 4096 × 2 B / 3.35 TB/s × 3 = 3.7561 µs
+ * for a multiplier of 3. */
+Test(roofline, moe_experts_class_and_token_term_by_hand)
+{
+    tm_model_spec m = load("mixtral-8x7b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) base = tm_roofline_new(&m, &h100, &p);
+    p.moe_token = 3.0;
+    g_autoptr(tm_timemodel) tok = tm_roofline_new(&m, &h100, &p);
+    p.moe_token = 0.0;
+    p.moe_memory_eff = 0.5;
+    g_autoptr(tm_timemodel) slow = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 16, 1, 100, true);
+    tm_roofline_detail d0, d1, d2;
+    double t0 = tm_roofline_eval(base, &b, &d0), t1 = tm_roofline_eval(tok, &b, &d1);
+    double t2 = tm_roofline_eval(slow, &b, &d2);
+    double want = 32.0 * 16.0 * 4096.0 * 2.0 / 3.35e12 * 3.0;
+    cr_expect(NEAR(t1 - t0, want, 1e-9), "extra %.9g s, want %.9g", t1 - t0, want);
+    cr_expect(NEAR(d1.moe_token_s, want / 3.0, 1e-12));
+    const tm_op *e0 = tm_roofline_find_op(&d0, "moe.experts");
+    const tm_op *e2 = tm_roofline_find_op(&d2, "moe.experts");
+    cr_assert(e0 != NULL && e2 != NULL);
+    cr_expect_eq(e0->cls, TM_OPCLASS_MOE);
+    /* 16 tokens on Mixtral read the weights of ~7.9 experts: memory bound, so half the
+     * bandwidth doubles the operator and nothing else */
+    cr_expect(NEAR(e2->time_s, 2.0 * e0->time_s, 1e-12), "%g vs %g", e2->time_s, e0->time_s);
+    cr_expect(NEAR(t2 - t0, e0->time_s, 1e-9));
+    tm_model_spec_clear(&m);
+}
+
+/* Sliding-window layers read at most the window (docs/timemodel.md §4): one gpt-oss-20b decode
+ * at 999 cached tokens (1000 keys), batch capped at its window 128. Its 12 full layers read
+ * 1000 keys, its 12 sliding ones 128: per layer (1000 + 128)/2 = 564 keys read + 1 written,
+ * 8 KV heads × 64 × 2 (K, V) × 2 B = 2048 B each, plus q and o (64 heads × 64 × 2 × 2 B =
+ * 16,384 B): 565 × 2048 + 16,384 = 1,173,504 B per layer, and 4 × 64 heads × 64 FLOP per key
+ * pair: 564 pairs. Without the cap in the batch, every layer is priced as a full one. */
+Test(roofline, sliding_window_layers_read_only_the_window)
+{
+    tm_model_spec m =
+        load(SERVESIM_DATA_DIR "/model-configs/reconstructed__openai--gpt-oss-20b.config.json");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, tm_model_key_cap(&m));
+    tm_batch_add(&b, 1, 999, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *o = tm_roofline_find_op(&d, "attention.decode");
+    cr_assert_not_null(o);
+    cr_expect(NEAR(o->bytes, 1173504.0, 1e-12), "%.1f B", o->bytes);
+    cr_expect(NEAR(o->flops, 4.0 * 64 * 64 * 564, 1e-12), "%.1f FLOP", o->flops);
+    tm_batch_init(&b, 0);
+    tm_batch_add(&b, 1, 999, true);
+    tm_roofline_eval(tm, &b, &d);
+    o = tm_roofline_find_op(&d, "attention.decode");
+    cr_expect(NEAR(o->bytes, 1001.0 * 2048 + 16384, 1e-12), "%.1f B", o->bytes);
+    tm_model_spec_clear(&m);
+}
+
+/* Cascade attention (vLLM v0.11 rule): 8 Llama-3.1-8B decodes at 1023 cached tokens sharing a
+ * 512-token prefix read it once: KV read per layer 8 × 1024 − 7 × 512 = 4,608 tokens (+ 8
+ * written) of 4096 B, plus q/o 8 × 16,384 B; FLOPs unchanged. A 255-token prefix or 7
+ * sequences stay below the thresholds. */
+Test(roofline, cascade_reads_the_common_prefix_once)
+{
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(1, 1, 1, false);
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_roofline_detail d;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 8, 1, 1023, true);
+    b.common_prefix_tokens = 512;
+    tm_roofline_eval(tm, &b, &d);
+    const tm_op *o = tm_roofline_find_op(&d, "attention.decode");
+    cr_expect(NEAR(o->bytes, (4608.0 + 8) * 4096 + 8 * 16384.0, 1e-12), "%.0f B", o->bytes);
+    cr_expect(NEAR(o->flops, 4.0 * 128 * 32 * 8 * 1024, 1e-12));
+    b.common_prefix_tokens = 255;
+    tm_roofline_eval(tm, &b, &d);
+    o = tm_roofline_find_op(&d, "attention.decode");
+    cr_expect(NEAR(o->bytes, (8192.0 + 8) * 4096 + 8 * 16384.0, 1e-12), "%.0f B", o->bytes);
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 7, 1, 1023, true);
+    b.common_prefix_tokens = 512;
+    tm_roofline_eval(tm, &b, &d);
+    o = tm_roofline_find_op(&d, "attention.decode");
+    cr_expect(NEAR(o->bytes, (7168.0 + 7) * 4096 + 7 * 16384.0, 1e-12), "%.0f B", o->bytes);
+    tm_model_spec_clear(&m);
+}
+
+/* CUDA graphs by step kind (docs/timemodel.md §4.4), on a 2-layer toy model whose GPU work is
+ * a few µs so that launches show: with 20 µs per eager launch, a pure-decode step within the
+ * capture size (512) pays nothing; a mixed one launches its 2 attention kernels eagerly (40 µs,
+ * minus the GPU work they overlap); a 600-token step runs eager: every kernel of a decode step
+ * (tm_roofline_step_kernels) plus the prefill attention kernel of each layer. */
+Test(roofline, eager_launches_by_cuda_graph_step_kind)
+{
+    json_t *cfg =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "hidden_size", 256, "num_hidden_layers", 2,
+                  "num_attention_heads", 4, "num_key_value_heads", 4, "intermediate_size", 512,
+                  "vocab_size", 1024, "max_position_embeddings", 4096);
+    tm_model_spec m;
+    cr_assert(tm_model_spec_from_json(&m, cfg, "toy", NULL));
+    json_decref(cfg);
+    tm_roofline_params p = peak(1, 1, 1, false);
+    p.launch_eager_s = 0.0;
+    g_autoptr(tm_timemodel) off = tm_roofline_new(&m, &h100, &p);
+    p.launch_eager_s = 20e-6;
+    g_autoptr(tm_timemodel) on = tm_roofline_new(&m, &h100, &p);
+    double k_step = tm_roofline_step_kernels(off, NULL);
+
+    struct {
+        uint64_t q_prefill;
+        uint32_t decodes;
+        double eager_kernels;
+    } cases[] = {{0, 4, 0.0}, {100, 4, 2.0}, {600, 0, k_step + 2.0}};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        tm_batch b;
+        tm_batch_init(&b, 0);
+        if (cases[i].q_prefill > 0)
+            tm_batch_add(&b, cases[i].q_prefill, 0, true);
+        tm_batch_add_n(&b, cases[i].decodes, 1, 50, true);
+        tm_step_cost c0;
+        double t0 = tm_step_s(off, &b, &c0), t1 = tm_step_s(on, &b, NULL);
+        double gpu = c0.compute_s + c0.memory_s + c0.comm_s;
+        double want = fmax(0.0, cases[i].eager_kernels * 20e-6 - gpu);
+        cr_expect(NEAR(t1 - t0, want, 1e-9) || fabs(t1 - t0 - want) < 1e-15,
+                  "case %zu: +%.3f µs, want %.3f µs", i, (t1 - t0) * 1e6, want * 1e6);
+        if (i > 0)
+            cr_expect_gt(want, 0.0, "case %zu: the toy's GPU work should not hide the launches", i);
+    }
+    tm_model_spec_clear(&m);
+}
+
+/* Measured all-reduce latencies instead of α + bytes/BW (docs/timemodel.md §4.5): log-log
+ * interpolation between points, the first point below them, the last segment's slope above.
+ * Two points (1 KiB: 4 µs, 1 MiB: 16 µs): at 32 KiB, halfway in log size, √(4·16) = 8 µs; at
+ * 2 MiB, 16 + (16 − 4)/(1 MiB − 1 KiB) · 1 MiB µs. A Llama-3.1-8B decode of 2 sequences on
+ * TP 2 all-reduces 2 × 4096 × 2 B = 16 KiB, 64 times (2 per layer); the detail books them as
+ * table time, not start-up latency. */
+Test(roofline, allreduce_table_prices_tp_allreduces)
+{
+    tm_allreduce_table t = {{2}, {2}, {{1024, 1048576}}, {{4e-6, 16e-6}}};
+    cr_expect(NEAR(tm_allreduce_table_time(&t, 2, 32768), 8e-6, 1e-12));
+    cr_expect_eq(tm_allreduce_table_time(&t, 2, 100), 4e-6);
+    cr_expect(NEAR(tm_allreduce_table_time(&t, 2, 2097152),
+                   16e-6 + 12e-6 / (1048576 - 1024) * 1048576, 1e-12));
+    cr_expect(isnan(tm_allreduce_table_time(&t, 4, 32768)));
+
+    tm_model_spec m = load("llama-3.1-8b");
+    tm_roofline_params p = peak(2, 1, 1, false);
+    p.allreduce = t;
+    g_autoptr(tm_timemodel) tm = tm_roofline_new(&m, &h100, &p);
+    tm_batch b;
+    tm_batch_init(&b, 0);
+    tm_batch_add_n(&b, 2, 1, 100, true);
+    tm_roofline_detail d;
+    tm_roofline_eval(tm, &b, &d);
+    /* 16 KiB: log2(16384/1024) / log2(1024) = 0.4 of the way: 4 µs · 4^0.4 */
+    double one = 4e-6 * pow(4.0, 0.4);
+    cr_expect(NEAR(d.tp_allreduce_s, 64 * one, 1e-9), "%g vs %g", d.tp_allreduce_s, 64 * one);
+    cr_expect(NEAR(d.comm_table_s, 64 * one, 1e-9));
+    /* the logits all-gather alone pays a link latency */
+    cr_expect(NEAR(d.comm_latency_s, h100.nvlink.latency_s, 1e-12), "%g", d.comm_latency_s);
+    tm_model_spec_clear(&m);
+}

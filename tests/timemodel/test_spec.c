@@ -97,7 +97,9 @@ Test(spec, mtp_on_deepseek_v3_defaults_to_its_published_acceptance)
     cr_expect_float_eq(tm_spec_mean_acceptance_length(&c), 1.875, 1e-15);
     cr_expect_str_eq(c.accept_source, "preset deepseek-v3-mtp");
     tm_spec_config_clear(&c);
-    cr_assert(parse(&c, &dsv3, "{\"method\":\"deepseek_mtp\",\"acceptance_preset\":\"deepseek-v3-mtp-low\"}", NULL));
+    cr_assert(parse(&c, &dsv3,
+                    "{\"method\":\"deepseek_mtp\",\"acceptance_preset\":\"deepseek-v3-mtp-low\"}",
+                    NULL));
     cr_expect_eq(c.method, TM_SPEC_MTP);
     cr_expect_eq(c.accept[0], 0.85);
 }
@@ -107,8 +109,8 @@ Test(spec, an_accepted_length_file_gives_the_tail_sums)
     /* weights of 0, 1, 2 accepted drafts: 1, 1, 2 → P(≥1) = 3/4, P(≥2) = 2/4 */
     g_autofree char *dir = g_dir_make_tmp("servesim-spec-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "acc.json", NULL);
-    cr_assert(g_file_set_contents(path, "{\"accepted_tokens\":[1,1,2],\"source\":\"test\"}", -1,
-                                  NULL));
+    cr_assert(
+        g_file_set_contents(path, "{\"accepted_tokens\":[1,1,2],\"source\":\"test\"}", -1, NULL));
     g_autofree char *cfg = g_strdup_printf(
         "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_file\":\"%s\"}", path);
     g_auto(tm_spec_config) c;
@@ -142,22 +144,26 @@ Test(spec, bad_input_is_one_line_naming_the_setting)
                  "speculative_config.num_speculative_tokens: 0 is not an integer in [1, 16]");
     expect_error(&llama, "{\"method\":\"eagle\",\"num_speculative_tokens\":-2}",
                  "num_speculative_tokens: -2");
-    expect_error(&llama, "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":1.2}",
+    expect_error(&llama,
+                 "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":1.2}",
                  "speculative_config: acceptance_rate = 1.2 is outside [0, 1]");
-    expect_error(&llama,
-                 "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":[0.5,-0.1]}",
-                 "acceptance_rate[1] = -0.1 is outside [0, 1]");
-    expect_error(&llama,
-                 "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":[0.5,0.6]}",
-                 "cannot increase");
-    expect_error(&llama,
-                 "{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":[0.5,0.4]}",
-                 "acceptance_rate has 2 entries, num_speculative_tokens is 3");
+    expect_error(
+        &llama,
+        "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":[0.5,-0.1]}",
+        "acceptance_rate[1] = -0.1 is outside [0, 1]");
+    expect_error(
+        &llama, "{\"method\":\"eagle\",\"num_speculative_tokens\":2,\"acceptance_rate\":[0.5,0.6]}",
+        "cannot increase");
+    expect_error(
+        &llama, "{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"acceptance_rate\":[0.5,0.4]}",
+        "acceptance_rate has 2 entries, num_speculative_tokens is 3");
     expect_error(&llama, "{\"method\":\"eagle3\",\"num_speculative_tokens\":3}",
                  "no acceptance model for method eagle3");
-    expect_error(&llama, "{\"method\":\"draft_model\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.5}",
-                 "speculative_config.model: required for method draft_model");
-    expect_error(&llama, "{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"quantization\":\"fp8\"}",
+    expect_error(
+        &llama, "{\"method\":\"draft_model\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.5}",
+        "speculative_config.model: required for method draft_model");
+    expect_error(&llama,
+                 "{\"method\":\"eagle\",\"num_speculative_tokens\":3,\"quantization\":\"fp8\"}",
                  "unknown or unmodelled key 'quantization'");
     expect_error(&dsv3, "{\"method\":\"mtp\",\"num_speculative_tokens\":2}",
                  "deepseek-v3-mtp publishes 1 position(s)");
@@ -175,7 +181,9 @@ Test(spec, drafters_are_one_layer_of_the_right_shape)
     cr_expect(d.mla);
     cr_expect_eq(d.vocab, dsv3.vocab);
     tm_spec_config_clear(&c);
-    cr_assert(parse(&c, &llama, "{\"method\":\"eagle3\",\"num_speculative_tokens\":2,\"acceptance_rate\":0.5}", NULL));
+    cr_assert(parse(&c, &llama,
+                    "{\"method\":\"eagle3\",\"num_speculative_tokens\":2,\"acceptance_rate\":0.5}",
+                    NULL));
     g_auto(tm_model_spec) e;
     cr_assert(tm_spec_drafter_spec(&c, &llama, &e, NULL));
     cr_expect_eq(e.layers, 1);

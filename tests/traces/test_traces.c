@@ -193,7 +193,8 @@ run_into(const char *dir, const char *const *goodput)
     cr_assert_not_null(o, "%s", err ? err->message : "");
     feed(e);
     cr_assert(sim_metrics_finish(m, 500 * MS, &err));
-    json_t *cfg = json_pack("{s:i, s:s}", "seed", 1, "scheduler", "vllm");
+    json_t *cfg = json_pack("{s:i, s:s, s:{s:s}, s:{s:i}}", "seed", 1, "scheduler", "vllm",
+                            "outputs", "dir", "out", "resolved", "num_gpu_blocks", 7);
     cr_assert(tr_outputs_finish(o, sim_metrics_get_result(m), cfg, &err), "%s",
               err ? err->message : "");
     json_decref(cfg);
@@ -417,8 +418,13 @@ Test(traces, vllm_result_has_benchmark_serving_keys)
                                " mean_%s_ms median_%s_ms std_%s_ms p50_%s_ms p90_%s_ms "
                                "p95_%s_ms p99_%s_ms",
                                m[i], m[i], m[i], m[i], m[i], m[i], m[i]);
+    g_string_append(want, " servesim_config");
     expect_keys(j, want->str, "vllm keys");
     g_string_free(want, TRUE);
+    /* the settings that rebuild the run: not what it resolved, not where outputs went */
+    json_t *sc = json_object_get(j, "servesim_config");
+    expect_keys(sc, "seed scheduler", "servesim_config keys");
+    cr_expect_eq(json_integer_value(json_object_get(sc, "seed")), 1);
     cr_expect_eq(json_integer_value(json_object_get(j, "completed")), 3);
     cr_expect(json_is_null(json_object_get(j, "max_concurrency")));
     /* TTFT ≤ 100 ms: r0 (100) and r1 (50) are good, r2 (100) too → 3 over 0.5 s */

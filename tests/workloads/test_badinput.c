@@ -204,6 +204,41 @@ Test(badinput, servegen_rows)
     rmdir(dir);
 }
 
+/* Found by fuzz/fuzz_wl_infperf: a type string holding a newline broke the one-line error. */
+Test(badinput, infperf_unknown_types_are_quoted_on_one_line)
+{
+    expect_error("{\"data\": {\"type\": \"sh\\nared\"}, \"load\": {}}", false, ".json",
+                 ": data.type: unknown or unsupported type 'sh\\x0Aared' (supported: "
+                 "shared_prefix, random, synthetic; give ShareGPT files with --workload FILE)");
+    expect_error("{\"data\": {\"type\": \"shared_prefix\", \"num_groups\": 1, "
+                 "\"num_prompts_per_group\": 1, \"system_prompt_len\": 1, \"question_len\": 1, "
+                 "\"output_len\": 1}, \"load\": {\"type\": \"a\\u0007\", \"stages\": [{\"rate\": "
+                 "1, \"duration\": 1}]}}",
+                 false, ".json",
+                 ": load.type: unknown type 'a\\x07' (expected constant, poisson or concurrent)");
+}
+
+/* Keys and setting strings quoted in errors are escaped, as the type above (the fuzzers found
+ * the calibration file's keys; these are the same mistake in the workload readers). */
+Test(badinput, quoted_keys_and_specs_are_escaped)
+{
+    expect_error("{\"data\": {\"type\": \"random\", \"input_distribution\": {\"m\\nin\": 1}, "
+                 "\"output_distribution\": {\"min\": 1}}, \"load\": {}}",
+                 false, ".json",
+                 ": data.input_distribution.m\\x0Ain: unknown key (expected min, max, mean, "
+                 "std_dev, total_count)");
+    g_autofree char *trace = wlt_tmp("-trace.csv", "0,1,1,Gamma,1,1\n", false);
+    g_autofree char *dir = g_path_get_dirname(trace);
+    g_autofree char *ds = wlt_tmp("-dataset.json", "{\"\\u001b[31m\": {}}", false);
+    GError *err = fail_of(trace, "--servegen-dataset", ds);
+    cr_assert_not_null(err);
+    g_autofree char *want = g_strdup_printf("%s: window key '\\x1B[31m' is not a time", ds);
+    cr_expect_str_eq(err->message, want);
+    g_error_free(err);
+    unlink(trace);
+    unlink(ds);
+}
+
 Test(badinput, undetectable_unknown_and_missing)
 {
     expect_error("a,b,c\n1,2,3\n", false, ".csv",
