@@ -10,6 +10,7 @@
 #include "sim/profile.h"
 #include "timemodel/hardware.h"
 #include "timemodel/model.h"
+#include "timemodel/spec.h"
 #include "tools/cli.h"
 
 /* The peer fabric's product name: the "nvlink" backend is whatever the GPU's own fabric is. */
@@ -125,6 +126,15 @@ cmd_presets(int argc, char **argv)
     for (size_t i = 0; i < sim_profile_count(); i++) {
         const sim_profile *p = sim_profile_at(i);
         printf("  %-10s %s; %s\n", p->name, p->summary, p->follows);
+    }
+    /* speculative-decoding acceptance: a const table with each figure's source (spec.c) */
+    printf("\nspeculative decoding acceptance (--speculative-config acceptance_preset):\n");
+    for (size_t i = 0; i < tm_spec_preset_count(); i++) {
+        const tm_spec_preset *sp = tm_spec_preset_at(i);
+        printf("  %-21s %s, k %u, per position", sp->name, tm_spec_method_name(sp->method), sp->k);
+        for (uint32_t j = 0; j < sp->k; j++)
+            printf(" %.3g", sp->accept[j]);
+        printf("; %s\n", sp->source);
     }
     return CLI_OK;
 }

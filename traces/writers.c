@@ -379,6 +379,15 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     lu(&l, s->num_preempted);
     ls(&l, ",\"num_admitted\":");
     lu(&l, s->num_admitted);
+    if (s->spec_tokens > 0) { /* only with --speculative-config */
+        ls(&l, ",\"spec\":{\"verify_seqs\":");
+        lu(&l, s->spec_seqs);
+        ls(&l, ",\"draft_tokens\":");
+        lu(&l, s->spec_drafts);
+        ls(&l, ",\"accepted\":");
+        lu(&l, s->spec_accepted);
+        ls(&l, "}");
+    }
     ls(&l, ",\"kv_blocks\":{\"used\":");
     lu(&l, s->kv_used_blocks);
     ls(&l, ",\"cached\":");
@@ -398,6 +407,10 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     if (s->extra_s > 0) { /* only with --dsa-kv-offload: other runs keep their bytes */
         ls(&l, ",\"dsa_kv_fetch\":");
         li(&l, ns_of(s->extra_s));
+    }
+    if (s->spec_tokens > 0) { /* the drafter's passes, part of total */
+        ls(&l, ",\"drafter\":");
+        li(&l, ns_of(s->draft_s));
     }
     ls(&l, "}}\n");
     lflush(&l);

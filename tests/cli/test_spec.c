@@ -151,3 +151,43 @@ Test(spec_cli, random_acceptance_is_deterministic_for_a_seed)
     cr_assert_not_null(sa);
     cr_expect_str_eq(sa, sb);
 }
+
+Test(spec_cli, steps_carry_the_verify_outcome_and_presets_list_the_acceptance_figures)
+{
+    /* 5 requests of 41 output tokens, every draft accepted: 50 verify sequences of 3 drafts */
+    g_autofree char *a = g_build_filename(dir, "a", NULL);
+    clirun r = clirun_exec("run", "--workload", "synthetic", "--num-requests", "5", "--rate", "2",
+                           "--input-len", "fixed:64", "--output-len", "fixed:41", "--quiet",
+                           "--steps", "--steps-file", "steps.jsonl", "--speculative-config", SPEC,
+                           "--output-dir", a, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *steps = slurp(a, "steps.jsonl");
+    cr_assert_not_null(steps);
+    g_auto(GStrv) lines = g_strsplit(steps, "\n", -1);
+    json_int_t seqs = 0, drafter = 0;
+    for (int i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+        json_error_t je;
+        json_auto_t *j = json_loads(lines[i], 0, &je);
+        cr_assert_not_null(j, "%s", je.text);
+        json_t *sp = json_object_get(j, "spec");
+        cr_assert_not_null(sp, "line %d has no spec", i);
+        json_int_t v = json_integer_value(json_object_get(sp, "verify_seqs"));
+        cr_expect_eq(json_integer_value(json_object_get(sp, "draft_tokens")), 3 * v);
+        cr_expect_eq(json_integer_value(json_object_get(sp, "accepted")), 3 * v);
+        seqs += v;
+        json_t *cost = json_object_get(j, "cost_ns");
+        json_int_t d = json_integer_value(json_object_get(cost, "drafter"));
+        cr_expect_gt(d, 0, "line %d: the drafter runs every step", i);
+        cr_expect_lt(d, json_integer_value(json_object_get(cost, "total")));
+        drafter += d;
+    }
+    cr_expect_eq(seqs, 50);
+    cr_expect_gt(drafter, 0);
+    r = clirun_exec("presets", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "deepseek-v3-mtp       mtp, k 1, per position 0.875; DeepSeek-V3") !=
+                  NULL,
+              "%s", r.out);
+    clirun_clear(&r);
+}
