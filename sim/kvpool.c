@@ -351,7 +351,11 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
         kv->hashes = g_renew(uint64_t, kv->hashes, cap);
         kv->hcap = cap;
     }
-    uint64_t parent = kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1] : UINT64_C(0x5EED0F5EED0F5EED);
+    /* a private chain stays private: only is_private(parent) matters then, and the flag spares
+     * reading the last hash (a cache miss every block_size decode tokens) */
+    uint64_t parent = kv->private_chain ? PRIVATE_TAG
+                      : kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1]
+                                        : UINT64_C(0x5EED0F5EED0F5EED);
     for (uint32_t j = kv->nhashes; j < nblocks; j++) {
         if (is_private(parent)) {
             /* the chain is private from here on: no hashing, just tags */
@@ -395,6 +399,7 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
         parent = h;
     }
     kv->nhashes = nblocks;
+    kv->private_chain = is_private(parent);
 }
 
 uint64_t

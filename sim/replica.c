@@ -135,7 +135,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
     else
         sim_replica_load_attach(r, req);
     r->budget -= n;
-    if (req->first_scheduled_ns < 0)
+    if (!dec && req->first_scheduled_ns < 0) /* a decoding request was scheduled before */
         req->first_scheduled_ns = r->now;
 #ifndef NDEBUG
     req->inflight++;
