@@ -70,11 +70,16 @@ sim_replica_plan_begin(sim_replica *r, uint32_t budget)
 
 /* Load figures are kept exact with a detach/attach pattern: subtract a request's
  * contribution before changing it, add it back after. */
+static inline bool
+decoding(const sim_request *q)
+{
+    return q->num_computed >= q->prompt_tokens && q->num_output > 0;
+}
+
 static uint64_t
 prefill_left(const sim_request *q)
 {
-    bool decoding = q->num_computed >= q->prompt_tokens && q->num_output > 0;
-    return decoding ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
+    return decoding(q) ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
 }
 
 static uint64_t
@@ -102,27 +107,35 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
 {
     g_assert(n > 0 && n <= r->budget);
     g_assert(!sim_replica_is_planned(r, req));
+    uint32_t ctx = req->num_computed;
     uint32_t ntok = sim_request_num_tokens(req) + req->placeholders;
-    g_assert(req->num_computed + n <= ntok);
-    sim_replica_load_detach(r, req);
+    g_assert(ctx + n <= ntok);
+    /* a decoding request stays decoding: its prefill_left stays 0 and its tokens_left drops by
+     * n, all that detach + attach would do (modulo 2^64 alike); this is nearly every call */
+    bool dec = decoding(req);
+    if (!dec)
+        sim_replica_load_detach(r, req);
+    bool samples = ctx + n == ntok;
     req->planned_step = r->step + 1;
     req->planned_new = n;
-    req->planned_ctx = req->num_computed;
-    req->planned_samples = req->num_computed + n == ntok;
+    req->planned_ctx = ctx;
+    req->planned_samples = samples;
     /* AsyncScheduler._update_after_schedule: the token this step samples is a placeholder
      * until the step returns, and the request may be scheduled again meanwhile */
-    if (req->planned_samples && r->async)
+    if (samples && r->async)
         req->placeholders++;
-    if (req->num_computed < req->prompt_tokens) {
-        uint32_t upto =
-            req->num_computed + n < req->prompt_tokens ? req->num_computed + n : req->prompt_tokens;
-        req->computed_prompt_tokens += upto - req->num_computed;
+    if (ctx < req->prompt_tokens) {
+        uint32_t upto = ctx + n < req->prompt_tokens ? ctx + n : req->prompt_tokens;
+        req->computed_prompt_tokens += upto - ctx;
     }
-    tm_batch_add(&r->batch, n, req->planned_ctx, req->planned_samples);
-    req->num_computed += n;
-    sim_replica_load_attach(r, req);
+    tm_batch_add(&r->batch, n, ctx, samples);
+    req->num_computed = ctx + n;
+    if (dec)
+        r->remaining_tokens -= n;
+    else
+        sim_replica_load_attach(r, req);
     r->budget -= n;
-    if (req->first_scheduled_ns < 0)
+    if (!dec && req->first_scheduled_ns < 0) /* a decoding request was scheduled before */
         req->first_scheduled_ns = r->now;
 #ifndef NDEBUG
     req->inflight++;
@@ -132,7 +145,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
         sl->cap = sl->cap > 0 ? 2 * sl->cap : INITIAL_CAP;
         sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
-    sl->items[r->nplanned++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
+    sl->items[r->nplanned++] = (sim_batch_item){req, n, ctx, samples};
 }
 
 void
@@ -293,11 +306,15 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
 #endif
         if (!it->samples)
             continue;
-        sim_replica_load_detach(r, q);
+        /* one more output token leaves a decoding request's load unchanged (see plan) */
+        bool dec = decoding(q);
+        if (!dec)
+            sim_replica_load_detach(r, q);
         q->num_output++;
         if (r->async && q->placeholders > 0)
             q->placeholders--;
-        sim_replica_load_attach(r, q);
+        if (!dec)
+            sim_replica_load_attach(r, q);
         if (fn != NULL) {
             fn(ctx, q);
         } else {
