@@ -506,14 +506,11 @@ sim_metrics_on_arrival(sim_metrics *m, const sim_arrival_event *a)
     see_send(m, a->time_ns);
 }
 
-void
-sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
+/* The per-stage and cool-down parts of a token's gap G (see sim_metrics_on_token), out of line
+ * so that the common path (no stages, no cool-down) is short. */
+static G_GNUC_NO_INLINE void
+token_gap_slow(sim_metrics *m, const sim_token_event *t, uint64_t g)
 {
-    g_assert(!m->finished);
-    see_send(m, t->send_ns);
-    if (t->gap_ns < 0)
-        return; /* first chunk: that is TTFT, not an inter-token gap */
-    uint64_t g = (uint64_t)t->gap_ns;
     if (t->stage < m->nstages) {
         hist *h = &m->stage_itl[t->stage];
         if (h->counts == NULL)
@@ -537,6 +534,21 @@ sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
     g_assert(s->id == -1 || s->id == id);
     s->id = id;
     hist_add(&s->h, g);
+}
+
+void
+sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
+{
+    g_assert(!m->finished);
+    if (G_UNLIKELY(t->send_ns > m->max_send_ns))
+        see_send(m, t->send_ns);
+    if (t->gap_ns < 0)
+        return; /* first chunk: that is TTFT, not an inter-token gap */
+    uint64_t g = (uint64_t)t->gap_ns;
+    if (m->nstages == 0 && m->ring == NULL && t->send_ns >= m->warmup_ns)
+        hist_add(&m->itl, g); /* what token_gap_slow does in this case */
+    else
+        token_gap_slow(m, t, g);
 }
 
 void

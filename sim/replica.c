@@ -93,11 +93,16 @@ sim_replica_plan_begin(sim_replica *r, uint32_t budget)
 
 /* Load figures are kept exact with a detach/attach pattern: subtract a request's
  * contribution before changing it, add it back after. */
+static inline bool
+decoding(const sim_request *q)
+{
+    return q->num_computed >= q->prompt_tokens && q->num_output > 0;
+}
+
 static uint64_t
 prefill_left(const sim_request *q)
 {
-    bool decoding = q->num_computed >= q->prompt_tokens && q->num_output > 0;
-    return decoding ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
+    return decoding(q) ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
 }
 
 static uint64_t
@@ -127,40 +132,51 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
 {
     g_assert(n > 0 && n <= r->budget);
     g_assert(!sim_replica_is_planned(r, req));
+    uint32_t ctx = req->num_computed;
     uint32_t ntok = sim_request_num_tokens(req) + req->placeholders;
-    g_assert(req->num_computed + n <= ntok + req->spec);
-    sim_replica_load_detach(r, req);
-    req->planned_step = r->step + 1;
-    req->planned_new = n;
-    req->planned_ctx = req->num_computed;
+    g_assert(ctx + n <= ntok + req->spec);
+    /* a decoding request stays decoding: its prefill_left stays 0 and its tokens_left drops by
+     * n, all that detach + attach would do (modulo 2^64 alike); this is nearly every call.
+     * Not under speculative decoding: drafts go past the last position (tokens_left clamps)
+     * and rejected ones come back at commit. */
+    bool dec = r->params->spec_tokens == 0 && decoding(req);
+    if (!dec)
+        sim_replica_load_detach(r, req);
     /* the chunk reaches the known tokens: it samples; what lies beyond are drafts to verify
      * (vLLM trims spec_token_ids to the scheduled ones, and the drafter proposes anew) */
-    req->planned_samples = req->num_computed + n >= ntok;
-    req->planned_spec = req->num_computed + n > ntok ? req->num_computed + n - ntok : 0;
+    bool samples = ctx + n >= ntok;
+    uint32_t spec = ctx + n > ntok ? ctx + n - ntok : 0;
+    req->planned_step = r->step + 1;
+    req->planned_new = n;
+    req->planned_ctx = ctx;
+    req->planned_samples = samples;
+    req->planned_spec = spec;
     req->planned_prev_spec = req->spec;
     req->spec = 0;
     /* AsyncScheduler._update_after_schedule: the token this step samples (and its drafts) are
      * placeholders until the step returns, and the request may be scheduled again meanwhile,
      * with k placeholder drafts the worker fills in */
-    if (req->planned_samples && r->async) {
-        req->placeholders += 1 + req->planned_spec;
+    if (samples && r->async) {
+        req->placeholders += 1 + spec;
         req->spec = r->params->spec_tokens;
     }
-    if (req->num_computed < req->prompt_tokens) {
-        uint32_t upto =
-            req->num_computed + n < req->prompt_tokens ? req->num_computed + n : req->prompt_tokens;
-        req->computed_prompt_tokens += upto - req->num_computed;
+    if (ctx < req->prompt_tokens) {
+        uint32_t upto = ctx + n < req->prompt_tokens ? ctx + n : req->prompt_tokens;
+        req->computed_prompt_tokens += upto - ctx;
     }
-    tm_batch_add(&r->batch, n, req->planned_ctx, req->planned_samples);
+    tm_batch_add(&r->batch, n, ctx, samples);
     if (r->params->spec_tokens > 0) {
-        r->batch.spec_tokens += req->planned_spec;
-        if (req->planned_samples)
-            tm_batch_add(&r->plan->spec->propose, 1, req->planned_ctx + n, true);
+        r->batch.spec_tokens += spec;
+        if (samples)
+            tm_batch_add(&r->plan->spec->propose, 1, ctx + n, true);
     }
-    req->num_computed += n;
-    sim_replica_load_attach(r, req);
+    req->num_computed = ctx + n;
+    if (dec)
+        r->remaining_tokens -= n;
+    else
+        sim_replica_load_attach(r, req);
     r->budget -= n;
-    if (req->first_scheduled_ns < 0)
+    if (!dec && req->first_scheduled_ns < 0) /* a decoding request was scheduled before */
         req->first_scheduled_ns = r->now;
 #ifndef NDEBUG
     req->inflight++;
@@ -170,8 +186,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
         sl->cap = sl->cap > 0 ? 2 * sl->cap : INITIAL_CAP;
         sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
-    sl->items[r->nplanned++] =
-        (sim_batch_item){req, n, req->planned_ctx, req->planned_samples, req->planned_spec, 0};
+    sl->items[r->nplanned++] = (sim_batch_item){req, n, ctx, samples, req->planned_spec, 0};
 }
 
 void
@@ -412,7 +427,11 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
 #endif
         if (!it->samples)
             continue;
-        sim_replica_load_detach(r, q);
+        /* one more output token leaves a decoding request's load unchanged (see plan); not
+         * under speculative decoding, whose rejected drafts change num_computed */
+        bool dec = r->params->spec_tokens == 0 && decoding(q);
+        if (!dec)
+            sim_replica_load_detach(r, q);
         uint32_t emit = 1;
         if (it->spec > 0) {
             /* vLLM update_from_output: rejected drafts leave num_computed (and the async
@@ -438,7 +457,8 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
          * async set them as placeholders at planning) */
         if (!r->async && r->params->spec_tokens > 0 && q->state == SIM_REQ_RUNNING)
             q->spec = r->params->spec_tokens;
-        sim_replica_load_attach(r, q);
+        if (!dec)
+            sim_replica_load_attach(r, q);
         if (fn != NULL) {
             fn(ctx, q, emit);
         } else {

@@ -33,6 +33,7 @@ typedef struct sim_kvseq {
     uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
     uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
     uint32_t nhashes, hcap;
+    bool private_chain; /* hashes[nhashes − 1] is a private tag (so are all later ones) */
     /* hashing cursor: where block nhashes starts in the content */
     uint32_t cur_seg; /* segment index (== nsegs means "in the output") */
     uint32_t cur_off; /* token offset inside that segment */

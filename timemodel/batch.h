@@ -66,29 +66,43 @@ static inline void
 tm__batch_apply(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples, double sign_d)
 {
     double sign = sign_d * (double)n;
-    double dq = (double)q;
-    double pairs = tm_causal_pairs_inline(q, c);
-    double kv = (double)(c + q);
-    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
     uint32_t s = sign_d > 0 ? n : (uint32_t)0 - n; /* modular: adds or subtracts N */
     b->num_seqs += s;
     if (samples)
         b->num_sampled += s;
+    if (q == 1) {
+        /* the decode class, nearly every call: q·c + q(q+1)/2 and c + q are both c + 1, and
+         * sign · q is sign (the same doubles as the general expressions, c < 2^53) */
+        double c1 = (double)(c + 1);
+        double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(1, c, b->dsa_topk) : 0.0;
+        b->tokens += sign;
+        b->num_decode += s;
+        b->decode_tokens += sign;
+        b->pairs_decode += sign * c1;
+        b->kv_decode += sign * c1;
+        b->sparse_decode += sign * sparse;
+        return;
+    }
+    double dq = (double)q;
+    double pairs = tm_causal_pairs_inline(q, c);
+    double kv = (double)(c + q);
+    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
     b->tokens += sign * dq;
-    if (q == 1 || q <= b->decode_max_q) { /* 0 (a batch not from tm_batch_init) = 1 */
+    if (q <= b->decode_max_q) {
+        /* speculative decoding: a verify of 1 + k tokens is priced as decode */
         b->num_decode += s;
         b->decode_tokens += sign * dq;
         b->pairs_decode += sign * pairs;
         b->kv_decode += sign * kv;
         b->sparse_decode += sign * sparse;
-    } else {
-        b->num_prefill += s;
-        b->prefill_tokens += sign * dq;
-        b->pairs_prefill += sign * pairs;
-        b->kv_prefill += sign * kv;
-        b->sparse_prefill += sign * sparse;
-        b->sq_prefill += sign * dq * dq;
+        return;
     }
+    b->num_prefill += s;
+    b->prefill_tokens += sign * dq;
+    b->pairs_prefill += sign * pairs;
+    b->kv_prefill += sign * kv;
+    b->sparse_prefill += sign * sparse;
+    b->sq_prefill += sign * dq * dq;
 }
 
 /* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a

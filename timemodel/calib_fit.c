@@ -363,6 +363,8 @@ tm_calib_fit_free(tm_calib_fit *f)
         return;
     g_free(f->pred);
     g_free(f->cv_pred);
+    g_free(f->loco_config_mape);
+    g_free(f->loco_config_n);
     if (f->warnings != NULL)
         g_ptr_array_free(f->warnings, TRUE);
     g_free(f);
@@ -379,6 +381,8 @@ tm_calib_fit_efficiency(const tm_calib_fit *f, tm_calib_term t, const char **why
         w = "not in the data";
     else if (f->status[t] == TM_TERM_DROPPED)
         w = "not identifiable (collinear)";
+    else if (f->status[t] == TM_TERM_UNDETERMINED)
+        w = "not identifiable from this data (default kept)";
     else if (f->status[t] == TM_TERM_CLAMPED && f->form == TM_CALIB_FORM_MAX && f->beta[t] > 0)
         w = "not identifiable (no sample on its side of the max)";
     else if (f->status[t] == TM_TERM_CLAMPED)

@@ -173,9 +173,13 @@ typedef struct tm_calib_fit_opts {
     unsigned bootstrap;  /* replicates for the 95 % intervals; 0 = none */
     uint64_t seed;       /* sim_rng seed (folds, bootstrap) */
     unsigned max_rounds; /* fit → re-classify → refit rounds of the linear form */
+    /* Efficiencies may exceed 1 (β < 1 for the compute, memory and link multipliers); by
+     * default they are held at most at peak, β ≥ 1 (docs/calibration.md §2.2). */
+    bool allow_super_peak;
 } tm_calib_fit_opts;
 
-/* form auto, every term, split classes, 5-fold CV, 200 bootstrap replicates, seed 1, 5 rounds. */
+/* form auto, every term, split classes, 5-fold CV, 200 bootstrap replicates, seed 1, 5 rounds,
+ * efficiencies at most 1. */
 void tm_calib_fit_opts_defaults(tm_calib_fit_opts *o);
 
 typedef struct tm_calib_quality {
@@ -188,10 +192,12 @@ typedef struct tm_calib_quality {
 } tm_calib_quality;
 
 typedef enum {
-    TM_TERM_ABSENT,  /* not allowed, or no sample exercises it */
-    TM_TERM_FITTED,  /* coefficient > 0 */
-    TM_TERM_CLAMPED, /* the non-negativity constraint put it at 0: not identifiable */
-    TM_TERM_DROPPED, /* exactly collinear with other terms in this data: not identifiable */
+    TM_TERM_ABSENT,       /* not allowed, or no sample exercises it */
+    TM_TERM_FITTED,       /* coefficient > 0 */
+    TM_TERM_CLAMPED,      /* the non-negativity constraint put it at 0: not identifiable */
+    TM_TERM_DROPPED,      /* exactly collinear with other terms in this data: not identifiable */
+    TM_TERM_UNDETERMINED, /* too few samples (or too collinear) to fit next to the terms that
+                           * claim the data first: not fitted, its knob keeps its default */
 } tm_term_status;
 
 typedef struct tm_calib_fit {
@@ -213,13 +219,24 @@ typedef struct tm_calib_fit {
     tm_calib_quality applied;           /* in-sample, priced the roofline's way */
     tm_calib_quality regime_fit[TM_REGIME_COUNT], regime_cv[TM_REGIME_COUNT];
     size_t n;
+    /* Leave one configuration out (each configuration predicted by a fit on the others),
+     * whatever the CV kind, when the data has ≥ 2 configurations and (unless the CV is this
+     * one) at most 5,000 samples: loco.n = 0 otherwise. */
+    tm_calib_quality loco;
+    size_t n_configs;         /* entries of loco_config_mape / _n (configuration ids) */
+    double *loco_config_mape; /* MAPE of each held-out configuration; NAN = no sample */
+    size_t *loco_config_n;
     double *pred;        /* [n] in-sample predictions of the chosen form, seconds */
     double *cv_pred;     /* [n] cross-validated predictions of the chosen form */
     GPtrArray *warnings; /* plain sentences (char *) */
 } tm_calib_fit;
 
-/* Fits D. Errors (TM_ERROR_INVALID): no samples; a requested term no sample exercises; fewer
- * samples than terms (the message names the terms that cannot be identified). transfer full. */
+/* Fits D. When the data cannot identify every exercised term (fewer samples than terms), the
+ * identifiable subset is chosen (terms in priority order, each well determined next to the
+ * earlier ones, at most one per sample); the others are TM_TERM_UNDETERMINED, with a warning
+ * saying which and why. Errors (TM_ERROR_INVALID): no samples; a requested term no sample
+ * exercises; fewer samples than the terms an explicit O->terms asks for (the message names
+ * the terms that cannot be identified). transfer full. */
 tm_calib_fit *tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **error);
 void tm_calib_fit_free(tm_calib_fit *f); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(tm_calib_fit, tm_calib_fit_free)

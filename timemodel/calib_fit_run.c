@@ -101,7 +101,7 @@ bootstrap(const tm__calib_ctx *c,
         if (f->form == TM_CALIB_FORM_LINEAR) {
             tm__calib_normal ne;
             tm__calib_normal_build(c, &lf->cls, NULL, 0, mult, &ne);
-            tm__calib_nnls_solve(&ne, mask, beta);
+            tm__calib_nnls_floor(&ne, mask, c->floor, beta);
         } else {
             double lc0 = f->beta[TM_TERM_COMPUTE] > 0 ? log(f->beta[TM_TERM_COMPUTE]) : 0.0;
             double lm0 = f->beta[TM_TERM_MEMORY] > 0 ? log(f->beta[TM_TERM_MEMORY]) : 0.0;
@@ -111,7 +111,8 @@ bootstrap(const tm__calib_ctx *c,
             draws[(size_t)t * B + b] = beta[t];
     }
     for (int t = 0; t < P; t++) {
-        if (f->status[t] == TM_TERM_ABSENT || f->status[t] == TM_TERM_DROPPED)
+        if (f->status[t] == TM_TERM_ABSENT || f->status[t] == TM_TERM_DROPPED ||
+            f->status[t] == TM_TERM_UNDETERMINED)
             continue;
         double *x = draws + (size_t)t * B;
         qsort(x, B, sizeof(double), cmp_double);
@@ -168,8 +169,10 @@ exercised_terms(tm__calib_ctx *c, tm__calib_normal *ne0, bool *any_c, bool *any_
 }
 
 /* The candidate terms (allowed and exercised) and, among them, DEP: those exactly collinear
- * with earlier ones at the ridge point. Errors: a requested term no sample exercises; fewer
- * samples than candidates. */
+ * with earlier ones at the ridge point; with the default terms and fewer samples than the
+ * remaining candidates, UNDET: the ones the data cannot identify next to those that claim it
+ * first (LOOSE: refused as too collinear, the rest for the sample count). Errors: a requested
+ * term no sample exercises; fewer samples than the candidates of an explicit --terms. */
 static gboolean
 candidate_terms(const tm__calib_ctx *c,
                 const tm_calib_fit_opts *o,
@@ -178,6 +181,8 @@ candidate_terms(const tm__calib_ctx *c,
                 unsigned *allowed_out,
                 unsigned *cand_out,
                 unsigned *dep_out,
+                unsigned *undet_out,
+                unsigned *loose_out,
                 GError **error)
 {
     unsigned allowed = o->terms != 0 ? o->terms : BIT(P) - 1;
@@ -194,7 +199,18 @@ candidate_terms(const tm__calib_ctx *c,
     for (int t = 0; t < P; t++)
         K += (cand >> t) & 1u;
     unsigned dep = tm__calib_dependent_terms(ne0, cand);
-    if (c->n < (size_t)K) {
+    *undet_out = *loose_out = 0;
+    if (o->terms == 0 && c->n < (size_t)K) {
+        /* the default terms: fit what the data identifies (terms in priority order, each well
+         * determined next to the earlier ones, at least two samples per term), leave the rest
+         * at their defaults; exactly collinear ones are among the refused */
+        unsigned loose = 0, over = 0;
+        int limit = c->n >= 4 ? (int)(c->n / 2) : 1;
+        tm__calib_identifiable_terms(ne0, cand, limit, TM__CALIB_WELL_DETERMINED, &loose, &over);
+        *undet_out = loose | over;
+        *loose_out = loose;
+        dep = 0;
+    } else if (c->n < (size_t)K) {
         g_autofree char *all = tm__calib_term_list(cand);
         g_autofree char *bad = tm__calib_term_list(dep);
         g_set_error(
@@ -309,6 +325,65 @@ fit_forms(const tm__calib_ctx *c,
     }
 }
 
+/* ---- phase 3b: leave one configuration out ------------------------------------------------ */
+
+#define LOCO_MAX_SAMPLES 5000
+
+/* The chosen form's leave-one-configuration-out errors, overall and per configuration (the CV
+ * predictions themselves under --cv loco, else one more cross-validation when the data is
+ * small enough for it to be cheap). */
+static void
+loco_errors(const tm__calib_ctx *c,
+            const tm_calib_fit_opts *o,
+            unsigned mask,
+            unsigned mmask,
+            tm_calib_fit *f)
+{
+    size_t n = c->n, ncfg = tm_calib_data_n_configs(c->d);
+    f->n_configs = ncfg;
+    f->loco_config_mape = g_new(double, ncfg + 1);
+    f->loco_config_n = g_new0(size_t, ncfg + 1);
+    g_autofree uint32_t *fold = g_new(uint32_t, n);
+    g_autofree uint32_t *map = g_new(uint32_t, ncfg + 1);
+    unsigned nf = 0;
+    for (size_t i = 0; i <= ncfg; i++) {
+        map[i] = UINT32_MAX;
+        f->loco_config_mape[i] = NAN;
+    }
+    for (size_t j = 0; j < n; j++) {
+        uint32_t cfg = c->s[j].config <= ncfg ? c->s[j].config : (uint32_t)ncfg;
+        if (map[cfg] == UINT32_MAX)
+            map[cfg] = nf++;
+        fold[j] = map[cfg];
+    }
+    /* one more fit per configuration: reported for tables up to LOCO_MAX_SAMPLES samples
+     * (larger ones: --cv loco makes it the CV itself) */
+    if (nf < 2 || (f->cv != TM_CALIB_CV_LOCO && n > LOCO_MAX_SAMPLES))
+        return;
+    g_autofree double *pl = g_new(double, n);
+    g_autofree double *pm = g_new(double, n);
+    const double *pred = f->cv_pred;
+    if (f->cv != TM_CALIB_CV_LOCO) {
+        bool lin = f->form == TM_CALIB_FORM_LINEAR;
+        cross_validate(c, fold, nf, mask, mmask, o->max_rounds > 0 ? o->max_rounds : 5, lin, !lin,
+                       pl, pm);
+        pred = lin ? pl : pm;
+    }
+    tm__calib_quality(c, pred, -1, &f->loco);
+    g_autofree double *sum = g_new0(double, ncfg + 1);
+    for (size_t j = 0; j < n; j++) {
+        uint32_t cfg = c->s[j].config <= ncfg ? c->s[j].config : (uint32_t)ncfg;
+        double y = c->s[j].measured_s;
+        if (!isfinite(pred[j]))
+            continue;
+        sum[cfg] += fabs(pred[j] - y) / y;
+        f->loco_config_n[cfg]++;
+    }
+    for (size_t i = 0; i <= ncfg; i++)
+        if (f->loco_config_n[i] > 0)
+            f->loco_config_mape[i] = sum[i] / (double)f->loco_config_n[i];
+}
+
 /* ---- phase 4: term status ----------------------------------------------------------------- */
 
 /* Status of each term under the chosen form: absent, fitted or clamped (a side of the max
@@ -318,7 +393,7 @@ term_status(const tm__calib_ctx *c, unsigned mask, unsigned mmask, tm_calib_fit 
 {
     unsigned used = f->form == TM_CALIB_FORM_MAX ? mmask : mask;
     for (int t = 0; t < P; t++) {
-        if (f->status[t] == TM_TERM_DROPPED)
+        if (f->status[t] == TM_TERM_DROPPED || f->status[t] == TM_TERM_UNDETERMINED)
             continue;
         if (!(used & BIT(t)))
             f->status[t] = TM_TERM_ABSENT;
@@ -409,14 +484,20 @@ tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **er
     g_autofree double *ct = g_new(double, n);
     g_autofree double *mt = g_new(double, n);
     tm__calib_ctx c = {
-        d, tm_calib_data_sample(d, 0), tm_calib_data_ops(d), n, o->split_classes, w, r, ct, mt};
+        d, tm_calib_data_sample(d, 0), tm_calib_data_ops(d), n, o->split_classes, w, r, ct, mt, 0};
+    /* efficiencies at most peak: every class's compute and memory multipliers and the link's */
+    if (!o->allow_super_peak) {
+        c.floor = BIT(TM_TERM_COMM);
+        for (int k = 0; k < NCLASS; k++)
+            c.floor |= BIT(TM_TERM_CLASS_COMPUTE(k)) | BIT(TM_TERM_CLASS_MEMORY(k));
+    }
 
     /* exercised and candidate terms, identifiability at the ridge point */
     tm__calib_normal ne0;
     bool any_c, any_m;
     unsigned exercised = exercised_terms(&c, &ne0, &any_c, &any_m);
-    unsigned allowed, cand, dep;
-    if (!candidate_terms(&c, o, exercised, &ne0, &allowed, &cand, &dep, error))
+    unsigned allowed, cand, dep, undet, loose;
+    if (!candidate_terms(&c, o, exercised, &ne0, &allowed, &cand, &dep, &undet, &loose, error))
         return NULL;
 
     g_autoptr(tm_calib_fit) f = g_new0(tm_calib_fit, 1);
@@ -436,16 +517,43 @@ tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **er
             if (dep & BIT(t))
                 f->status[t] = TM_TERM_DROPPED;
     }
-    unsigned mask = cand & ~dep;
+    if (undet != 0) {
+        unsigned kept = cand & ~dep & ~undet;
+        int K1 = 0;
+        for (int t = 0; t < P; t++)
+            K1 += (cand >> t) & 1u;
+        g_autofree char *k = tm__calib_term_list(kept);
+        if (undet & ~loose) {
+            g_autofree char *l = tm__calib_term_list(undet & ~loose);
+            warn(f,
+                 "too few samples: %zu samples for %d terms; fitted %s (at least two samples "
+                 "per term; the roofline's own terms claim the data first); not fitted, left "
+                 "at their defaults: %s",
+                 n, K1, k, l);
+        }
+        if (loose != 0) {
+            g_autofree char *l = tm__calib_term_list(loose);
+            warn(f,
+                 "%s: too collinear with %s in this data to be determined (1 - R² < %g): not "
+                 "fitted, left at %s defaults",
+                 l, k, TM__CALIB_WELL_DETERMINED, (loose & (loose - 1)) ? "their" : "its");
+        }
+        for (int t = 0; t < P; t++)
+            if (undet & BIT(t))
+                f->status[t] = TM_TERM_UNDETERMINED;
+    }
+    unsigned mask = cand & ~dep & ~undet;
     /* the max form: one (βc, βm) over all operators, plus the additive terms */
-    unsigned mmask = (mask & TM__CALIB_REST_MASK) | (any_c ? allowed & BIT(TM_TERM_COMPUTE) : 0) |
-                     (any_m ? allowed & BIT(TM_TERM_MEMORY) : 0);
+    unsigned mmask = (mask & TM__CALIB_REST_MASK) |
+                     (any_c ? allowed & ~undet & BIT(TM_TERM_COMPUTE) : 0) |
+                     (any_m ? allowed & ~undet & BIT(TM_TERM_MEMORY) : 0);
 
     g_autofree uint32_t *fold = g_new(uint32_t, n);
     make_folds(&c, o, f, fold);
     tm__calib_linear lf;
     fit_forms(&c, o, fold, mask, mmask, f, &lf);
     term_status(&c, mask, mmask, f);
+    loco_errors(&c, o, mask, mmask, f);
 
     /* collinearity at the final classification, then the bootstrap intervals */
     tm__calib_normal nef;
@@ -458,5 +566,15 @@ tm_calib_fit_run(const tm_calib_data *d, const tm_calib_fit_opts *o, GError **er
     bootstrap(&c, o, mask, mmask, f, &lf);
 
     add_warnings(f, nonempty);
+    GString *peak = g_string_new(NULL);
+    for (int t = 0; t < P; t++)
+        if ((c.floor & BIT(t)) && f->status[t] == TM_TERM_FITTED && f->beta[t] == 1.0)
+            g_string_append_printf(peak, "%s%s", peak->len ? ", " : "", tm__calib_term_names[t]);
+    if (peak->len > 0)
+        warn(f,
+             "%s: held at peak (1/β = 1) by the physical bound; unbounded, the data would imply "
+             "an efficiency above 1 (--allow-super-peak lifts the bound)",
+             peak->str);
+    g_string_free(peak, TRUE);
     return g_steal_pointer(&f);
 }

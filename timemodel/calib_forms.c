@@ -134,7 +134,7 @@ tm__calib_fit_linear(const tm__calib_ctx *c,
     for (unsigned round = 1; round <= max_rounds; round++) {
         tm__calib_normal ne;
         tm__calib_normal_build(c, &cls, idx, m, NULL, &ne);
-        tm__calib_nnls_solve(&ne, mask, out->beta);
+        tm__calib_nnls_floor(&ne, mask, c->floor, out->beta);
         out->cls = cls;
         out->rounds = round;
         tm__calib_cls next = cls;
@@ -171,6 +171,7 @@ typedef struct {
     size_t n;
     tm__calib_normal base; /* Gram of the rest terms (constant); b and rr filled per evaluation */
     unsigned mask;         /* rest terms allowed */
+    unsigned floor;        /* terms held at β ≥ 1 */
     bool use_c, use_m;
     size_t evals;
 } msearch;
@@ -211,6 +212,7 @@ msearch_init(msearch *ms,
                 ms->base.g[rest_terms[a]][rest_terms[b]] += w * r->x[a] * r->x[b];
     }
     ms->mask = mask & TM__CALIB_REST_MASK;
+    ms->floor = c->floor;
     ms->use_c = (mask & TM__CALIB_BIT(TM_TERM_COMPUTE)) != 0;
     ms->use_m = (mask & TM__CALIB_BIT(TM_TERM_MEMORY)) != 0;
 }
@@ -226,6 +228,17 @@ static double
 msearch_eval(msearch *ms, double lc, double lm, double beta[P])
 {
     double bc = ms->use_c ? exp(lc) : 0.0, bm = ms->use_m ? exp(lm) : 0.0;
+    /* held at β ≥ 1: below it the value is flat, so a tiny penalty per log unit below the bound
+     * breaks the ties towards the bound (the grid and golden sections then stay off the flat) */
+    double below = 0.0;
+    if (ms->use_c && (ms->floor & TM__CALIB_BIT(TM_TERM_COMPUTE)) && bc < 1.0) {
+        below -= lc;
+        bc = 1.0;
+    }
+    if (ms->use_m && (ms->floor & TM__CALIB_BIT(TM_TERM_MEMORY)) && bm < 1.0) {
+        below -= lm;
+        bm = 1.0;
+    }
     tm__calib_normal ne = ms->base;
     double b[NREST] = {0}, rr = 0.0;
     for (size_t j = 0; j < ms->n; j++) {
@@ -240,7 +253,7 @@ msearch_eval(msearch *ms, double lc, double lm, double beta[P])
         ne.b[rest_terms[a]] = b[a];
     ne.rr = rr;
     ms->evals++;
-    double sse = tm__calib_nnls_solve(&ne, ms->mask, beta);
+    double sse = tm__calib_nnls_floor(&ne, ms->mask, ms->floor, beta) * (1.0 + 1e-9 * below);
     beta[TM_TERM_COMPUTE] = bc;
     beta[TM_TERM_MEMORY] = bm;
     return sse;

@@ -318,8 +318,25 @@ typedef struct {
 bool tm__calib_solve_subset(const tm__calib_normal *ne, const int *idx, int k, double *out);
 /* Weighted NNLS over the terms of MASK (Lawson–Hanson); returns the SSE. */
 double tm__calib_nnls_solve(const tm__calib_normal *ne, unsigned mask, double beta[TM_TERM_COUNT]);
+/* The same with the terms of FLOOR held at β ≥ 1 (β = 1 + γ, γ ≥ 0 by NNLS on the shifted
+ * normal equations). */
+double tm__calib_nnls_floor(const tm__calib_normal *ne,
+                            unsigned mask,
+                            unsigned floor,
+                            double beta[TM_TERM_COUNT]);
 /* Terms of CAND (in priority order) that are linear combinations of earlier ones in NE. */
 unsigned tm__calib_dependent_terms(const tm__calib_normal *ne, unsigned cand);
+/* 1 − R² below which a term is too collinear to be determined next to the kept ones (VIF
+ * above 1000), when the data cannot identify every term. */
+#define TM__CALIB_WELL_DETERMINED 1e-3
+/* The largest well-determined subset of CAND in priority order, at most LIMIT terms, each with
+ * 1 − R² ≥ TOL against the earlier ones; the refused ones in *COLLINEAR / *OVER (the limit). */
+unsigned tm__calib_identifiable_terms(const tm__calib_normal *ne,
+                                      unsigned cand,
+                                      int limit,
+                                      double tol,
+                                      unsigned *collinear,
+                                      unsigned *over);
 /* The names of the terms in MASK, in priority order, comma-separated. transfer full */
 char *tm__calib_term_list(unsigned mask);
 /* Condition number and uncentered VIFs of the weighted design restricted to MASK. */
@@ -332,10 +349,11 @@ typedef struct {
     const tm_calib_op *ops;
     size_t n;
     bool split;
-    double *w;    /* 1/y² */
-    double *r;    /* y − offset */
-    double *ctot; /* Σ F/P over the sample's operators (max form) */
-    double *mtot; /* Σ B/W */
+    double *w;      /* 1/y² */
+    double *r;      /* y − offset */
+    double *ctot;   /* Σ F/P over the sample's operators (max form) */
+    double *mtot;   /* Σ B/W */
+    unsigned floor; /* terms held at β ≥ 1 (efficiencies at most peak) */
 } tm__calib_ctx;
 
 /* Classification coefficients: (βc, βm) of each operator class. */

@@ -161,6 +161,37 @@ tm__calib_nnls_solve(const tm__calib_normal *ne, unsigned mask, double beta[P])
 }
 
 double
+tm__calib_nnls_floor(const tm__calib_normal *ne, unsigned mask, unsigned floor, double beta[P])
+{
+    double d[P] = {0};
+    bool any = false;
+    for (int t = 0; t < P; t++)
+        if ((mask & floor & TM__CALIB_BIT(t)) && ne->g[t][t] > 0 && isfinite(ne->g[t][t])) {
+            d[t] = 1.0;
+            any = true;
+        }
+    if (!any)
+        return tm__calib_nnls_solve(ne, mask, beta);
+    /* ‖r − Xβ‖² with β = d + γ is ‖(r − Xd) − Xγ‖²: b' = b − G d, rr' = rr − 2 bᵀd + dᵀG d */
+    tm__calib_normal sh = *ne;
+    double gd[P] = {0}, bd = 0.0, dgd = 0.0;
+    for (int t = 0; t < P; t++) {
+        for (int u = 0; u < P; u++)
+            gd[t] += ne->g[t][u] * d[u];
+        bd += ne->b[t] * d[t];
+    }
+    for (int t = 0; t < P; t++) {
+        sh.b[t] = ne->b[t] - gd[t];
+        dgd += d[t] * gd[t];
+    }
+    sh.rr = ne->rr - 2.0 * bd + dgd;
+    tm__calib_nnls_solve(&sh, mask, beta);
+    for (int t = 0; t < P; t++)
+        beta[t] += d[t];
+    return sse_of(ne, beta);
+}
+
+double
 tm__calib_nnls(const double *g, const double *b, double rr, unsigned mask, double *beta)
 {
     tm__calib_normal ne;
@@ -230,6 +261,63 @@ tm__calib_dependent_terms(const tm__calib_normal *ne, unsigned cand)
             dep |= TM__CALIB_BIT(t);
     }
     return dep;
+}
+
+/* Walks CAND in priority order and keeps a term when fewer than LIMIT are kept yet and it is
+ * well determined next to the kept ones: the part of its (scaled) column the kept columns do
+ * not explain, 1 − R², is at least TOL (its VIF at most 1/TOL). Terms refused for being too
+ * collinear go to *COLLINEAR, those refused for the LIMIT to *OVER. Returns the kept mask. */
+unsigned
+tm__calib_identifiable_terms(const tm__calib_normal *ne,
+                             unsigned cand,
+                             int limit,
+                             double tol,
+                             unsigned *collinear,
+                             unsigned *over)
+{
+    unsigned kept = 0;
+    int nk = 0;
+    *collinear = *over = 0;
+    for (int p = 0; p < P; p++) {
+        tm_calib_term t = tm__calib_term_priority[p];
+        if (!(cand & TM__CALIB_BIT(t)))
+            continue;
+        if (!(ne->g[t][t] > 0)) {
+            *collinear |= TM__CALIB_BIT(t);
+            continue;
+        }
+        if (nk >= limit) {
+            *over |= TM__CALIB_BIT(t);
+            continue;
+        }
+        /* 1 − R² of T on the kept columns: (g_tt − g_tK G_KK⁻¹ g_Kt) / g_tt */
+        double resid = 1.0;
+        if (nk > 0) {
+            int idx[P], k = 0;
+            tm__calib_normal u = *ne;
+            for (int q = 0; q < P; q++)
+                if (kept & TM__CALIB_BIT(q)) {
+                    idx[k++] = q;
+                    u.b[q] = ne->g[q][t];
+                }
+            double x[P];
+            if (!tm__calib_solve_subset(&u, idx, k, x)) {
+                resid = 0.0;
+            } else {
+                double proj = 0.0;
+                for (int i = 0; i < k; i++)
+                    proj += ne->g[t][idx[i]] * x[i];
+                resid = (ne->g[t][t] - proj) / ne->g[t][t];
+            }
+        }
+        if (resid >= tol) {
+            kept |= TM__CALIB_BIT(t);
+            nk++;
+        } else {
+            *collinear |= TM__CALIB_BIT(t);
+        }
+    }
+    return kept;
 }
 
 char *

@@ -255,6 +255,12 @@ tm_calibration_load(tm_calibration *c, const char *name_or_path, GError **error)
     return tm_calibration_from_json(c, j, name_or_path, error);
 }
 
+json_t *
+tm_calibration_load_json(const char *name_or_path, GError **error)
+{
+    return tm__load_named_json("calibrations", "calibration", name_or_path, error);
+}
+
 void
 tm_calibration_clear(tm_calibration *c)
 {

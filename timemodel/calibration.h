@@ -76,6 +76,9 @@ typedef struct tm_calibration {
 gboolean tm_calibration_from_json(tm_calibration *c, json_t *j, const char *name, GError **error);
 /* A preset name (embedded "calibrations/<name>.json") or a path. */
 gboolean tm_calibration_load(tm_calibration *c, const char *name_or_path, GError **error);
+/* The document itself (a preset name or a path), unchecked: for tools that write a changed
+ * copy (`calibrate --from-runs`). transfer full; NULL with ERROR set. */
+json_t *tm_calibration_load_json(const char *name_or_path, GError **error);
 void tm_calibration_clear(tm_calibration *c);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_calibration, tm_calibration_clear)
 /* Overrides the knobs C sets (all but kernel_s, which needs the model). */

@@ -15,11 +15,14 @@
 #include "timemodel/calib_fit.h"
 #include "timemodel/calib_import.h"
 #include "timemodel/common.h"
+#include "tools/calibrate_runs.h"
 #include "tools/cli.h"
 
 static const char synopsis[] =
     "calibrate [--model M] [--hardware H] [--out CAL.json] [--residuals FILE.csv] INPUT...\n"
-    "       servesim calibrate --predict CAL.json [--output FILE.csv] SCENARIOS_OR_STEPS.csv";
+    "       servesim calibrate --predict CAL.json [--output FILE.csv] SCENARIOS_OR_STEPS.csv\n"
+    "       servesim calibrate --from-runs RUN... [--holdout RUN] [--params LIST] [--out CAL.json] "
+    "[RUN FLAGS]   (see calibrate --from-runs --help)";
 
 typedef struct calibrate_args {
     tm_options tm; /* first: tm_options_table offsets apply as they are */
@@ -43,6 +46,7 @@ typedef struct calibrate_args {
     char *output;
     bool quiet;
     bool compose;
+    bool allow_super_peak;
 } calibrate_args;
 
 static const char *const forms[] = {"auto", "linear", "max", NULL};
@@ -111,6 +115,10 @@ static const base_opt rows[] = {
     {"compose", "compose", BASE_OPT_BOOL, A(compose), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "compose operator tables into step samples: a Vidur mlp.csv with aiconfigurator attention "
      "(+ custom all-reduce) tables; LLMServingSim profile directories always are"},
+    {"allow_super_peak", "allow-super-peak", BASE_OPT_BOOL, A(allow_super_peak), "false", NULL, 0,
+     0, BASE_OPT_CLI_ONLY, NULL,
+     "let efficiencies exceed 1 (compute, memory and link multipliers below 1); by default they "
+     "are held at most at peak"},
     {"quiet", "quiet", BASE_OPT_BOOL, A(quiet), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "print only the CV MAPE line"},
 };
@@ -214,6 +222,8 @@ print_report(const tm_calib_fit *f, const tm_calib_data *d, double fit_s)
             imp = g_strdup_printf("%s: not identifiable (clamped at 0)", meaning[t]);
         } else if (f->status[t] == TM_TERM_DROPPED) {
             imp = g_strdup_printf("%s: not identifiable (collinear)", meaning[t]);
+        } else if (f->status[t] == TM_TERM_UNDETERMINED) {
+            imp = g_strdup_printf("%s: not identifiable from this data (default kept)", meaning[t]);
         } else {
             imp = g_strdup(meaning[t]);
         }
@@ -231,6 +241,20 @@ print_report(const tm_calib_fit *f, const tm_calib_data *d, double fit_s)
         printf("  %-12s %7zu %8s %8s %8s   %s\n",
                r < TM_REGIME_COUNT ? tm_calib_regime_name((tm_calib_regime)r) : "all", q->n, a, b,
                c, e);
+    }
+    if (f->loco.n > 0) {
+        g_autofree char *lm = pct(f->loco.mape);
+        printf("\n  leave-one-configuration-out CV MAPE %s (each configuration predicted by a fit "
+               "on the others):\n",
+               lm);
+        for (size_t i = 0; i <= f->n_configs; i++) {
+            if (f->loco_config_n[i] == 0)
+                continue;
+            g_autofree char *cfgm = pct(f->loco_config_mape[i]);
+            printf("    %-48s %7zu samples %8s\n",
+                   i < f->n_configs ? tm_calib_data_config_name(d, (uint32_t)i) : "-",
+                   f->loco_config_n[i], cfgm);
+        }
     }
     GString *vif = g_string_new(NULL);
     for (int t = 0; t < TM_TERM_COUNT; t++)
@@ -477,6 +501,7 @@ fit(const calibrate_args *a,
     fo.bootstrap = (unsigned)a->bootstrap;
     fo.seed = (uint64_t)a->seed;
     fo.max_rounds = (unsigned)a->max_rounds;
+    fo.allow_super_peak = a->allow_super_peak;
 
     g_autoptr(tm_calib_data) d = tm_calib_data_new();
     g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func(g_free);
@@ -541,6 +566,9 @@ fit(const calibrate_args *a,
 int
 cmd_calibrate(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--from-runs") == 0)
+            return cmd_calibrate_runs(argc, argv);
     base_opt_table tables[2];
     base_opt_set schema_set;
     cli_tm_schema(tables, &schema_set, &local);

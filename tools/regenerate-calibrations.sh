@@ -30,15 +30,15 @@ fi
     $S/aiconfigurator-h100/vllm-0.14.0_context_attention_perf.bf16kv.csv \
     $S/aiconfigurator-h100/vllm-0.14.0_generation_attention_perf.bf16kv.csv \
     $S/aiconfigurator-h100/vllm-0.14.0_custom_allreduce_perf.csv \
-    --hardware h100-sxm --form linear --out $OUT/h100-sxm.json
+    --hardware h100-sxm --form linear --allow-super-peak --out $OUT/h100-sxm.json
 
 # RTX 4090 and RTX PRO 6000: steps composed from the LLMServingSim vLLM 0.19 profiles.
 "$SERVESIM" calibrate $S/llmservingsim-profiles/RTX4090/Llama-3.1-8B/tp1 \
-    --out $OUT/rtx4090.json
+    --allow-super-peak --out $OUT/rtx4090.json
 "$SERVESIM" calibrate $S/llmservingsim-profiles/RTXPRO6000/Llama-3.1-8B/tp1 \
-    --out $OUT/rtx-pro-6000.json
+    --allow-super-peak --out $OUT/rtx-pro-6000.json
 "$SERVESIM" calibrate $S/llmservingsim-profiles/RTXPRO6000/Qwen3-32B/tp2 \
-    --out $OUT/qwen3-32b__rtx-pro-6000.json
+    --allow-super-peak --out $OUT/qwen3-32b__rtx-pro-6000.json
 
 # H200 SXM: operator tables of aiconfigurator (vLLM 0.24 GEMMs bf16 + fp8 block-scaled, context
 # and generation attention, MoE layers; vLLM 0.18 custom all-reduce; NCCL 2.29). Linear form:
@@ -49,4 +49,4 @@ H=$S/aiconfigurator-h200
     $H/vllm-0.24.0_generation_attention_perf.bf16kv.csv.gz \
     $H/vllm-0.24.0_moe_perf.bf16+fp8block.csv.gz \
     $H/vllm-0.18.0_custom_allreduce_perf.csv $H/nccl-2.29.2_nccl_perf.csv \
-    --hardware h200 --form linear --max-rounds 10 --out $OUT/h200.json
+    --hardware h200 --form linear --max-rounds 10 --allow-super-peak --out $OUT/h200.json

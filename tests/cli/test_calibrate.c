@@ -182,7 +182,13 @@ Test(calibrate, bad_input_is_one_line_and_exit_2)
     expect_one_line_error(&r, ":3: duplicate of line 2");
     clirun_clear(&r);
     r = clirun_exec("calibrate", dup, "--allow-duplicates", "--bootstrap", "0", NULL);
-    /* kept: then 4 samples cannot identify the default terms */
+    /* kept: then 4 samples cannot identify the default terms; the identifiable ones are fitted */
+    cr_expect_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "too few samples: 4 samples for ") != NULL, "%s", r.out);
+    clirun_clear(&r);
+    /* ... unless the terms are asked for explicitly */
+    r = clirun_exec("calibrate", dup, "--allow-duplicates", "--bootstrap", "0", "--terms",
+                    "compute,memory,fixed,kernel,attn_compute", NULL);
     expect_one_line_error(&r, "too few samples: 4 samples cannot identify");
     cr_expect(strstr(r.err, "not identifiable: ") != NULL, "%s", r.err);
     clirun_clear(&r);
@@ -401,4 +407,55 @@ Test(calibrate, end_to_end_rtx4090_dev_run)
             cr_expect_lt(fabs(ep), 0.5, "%s TPOT vs %s", what[i], names[k]);
         }
     }
+}
+
+/* A 4-row measurements table of Llama-2-70B at TP 2, 4 and 8 (8 samples: prefill and decode of
+ * each row) cannot identify every exercised term: the identifiable ones are fitted, at least two
+ * samples per term, the roofline's own terms first (compute, memory, attention compute,
+ * attention memory: docs/calibration.md §2.2), the others keep their defaults and the report
+ * says so; the leave-one-configuration-out CV judges each TP on a fit to the others; every
+ * efficiency stays at most 1 unless --allow-super-peak. */
+Test(calibrate, small_table_fits_the_identifiable_terms)
+{
+    const char *text = "model,hardware,tp,batch_per_gpu,seq_len,decode_tokens,measured_prefill_ms,"
+                       "measured_decode_ms\n"
+                       "llama-2-70b,h100-sxm,2,4,1024,128,1450,3600\n"
+                       "llama-2-70b,h100-sxm,4,8,2048,128,2300,2900\n"
+                       "llama-2-70b,h100-sxm,8,16,1024,128,1100,2300\n"
+                       "llama-2-70b,h100-sxm,8,2,3072,128,560,1400\n";
+    g_autofree char *csv = tu_tmp_file(".csv", text);
+    g_autofree char *dir = g_dir_make_tmp("servesim-small-XXXXXX", NULL);
+    g_autofree char *cal = g_build_filename(dir, "cal.json", NULL);
+    clirun r = clirun_exec("calibrate", csv, "--bootstrap", "0", "--out", cal, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    fprintf(stderr, "%s", r.out);
+    cr_expect(strstr(r.out, "too few samples: 8 samples for ") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "fitted compute, memory, attn_compute, attn_memory (at least two "
+                            "samples per term") != NULL,
+              "%s", r.out);
+    cr_expect(strstr(r.out, "not identifiable from this data (default kept)") != NULL);
+    /* one held-out line per TP */
+    cr_expect(strstr(r.out, "leave-one-configuration-out CV MAPE ") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "llama-2-70b h100-sxm tp=2 dp=1 pp=1 ") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "llama-2-70b h100-sxm tp=4 dp=1 pp=1 ") != NULL, "%s", r.out);
+    cr_expect(strstr(r.out, "llama-2-70b h100-sxm tp=8 dp=1 pp=1 ") != NULL, "%s", r.out);
+    clirun_clear(&r);
+    json_error_t je;
+    json_auto_t *j = json_load_file(cal, 0, &je);
+    cr_assert_not_null(j, "%s", je.text);
+    json_t *co = json_object_get(j, "coefficients");
+    cr_expect_null(json_object_get(co, "beta0_s"), "fixed: not identifiable, default kept");
+    const char *eff[] = {"beta_compute", "beta_memory", "beta_attn_compute", "beta_attn_memory"};
+    for (size_t i = 0; i < G_N_ELEMENTS(eff); i++) {
+        json_t *v = json_object_get(co, eff[i]);
+        cr_expect(v == NULL || json_number_value(v) == 0.0 || json_number_value(v) >= 1.0,
+                  "%s = %g: efficiency at most 1", eff[i], json_number_value(v));
+    }
+    /* the same table with --cv loco: the CV line is the leave-one-TP-out one */
+    r = clirun_exec("calibrate", csv, "--bootstrap", "0", "--cv", "loco", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "3-fold leave-one-configuration-out CV") != NULL, "%s", r.out);
+    clirun_clear(&r);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+    (void)!system(cmd);
 }
