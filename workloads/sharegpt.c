@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/match.h"
 #include "workloads/internal.h"
 
 enum { ROLE_OTHER, ROLE_USER, ROLE_ASSISTANT };
@@ -179,8 +180,10 @@ parse_conversation(sgpt *s, GError **error)
     json_auto_t *o = json_loadb(s->elem->str, s->elem->len, JSON_REJECT_DUPLICATES, &je);
     uint64_t ln = s->elem_line + (uint64_t)(je.line > 0 ? je.line - 1 : 0);
     if (o == NULL) {
+        /* jansson's text quotes the input near the error: raw newlines would break the line */
+        g_autofree char *shown = base_escape_text(je.text, 160);
         g_set_error(error, WL_ERROR, WL_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": invalid JSON: %s",
-                    s->name, ln, je.text);
+                    s->name, ln, shown);
         return FALSE;
     }
     ln = s->elem_line;
