@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/match.h"
 #include "timemodel/common.h"
 
 /* EAGLE-3's released heads predict over a reduced draft vocabulary of 32,000 tokens
@@ -188,11 +189,12 @@ rates_from_file(tm_spec_config *c, const char *path, GError **error)
     json_error_t je;
     json_auto_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
+        g_autofree char *shown = base_escape_text(je.text, 160); /* quotes the input: one line */
         if (je.line > 0)
-            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s:%d: %s", path, je.line, je.text);
+            g_set_error(error, TM_ERROR, TM_ERROR_PARSE, "%s:%d: %s", path, je.line, shown);
         else
             g_set_error(error, TM_ERROR, TM_ERROR_PARSE,
-                        "%s: %s (speculative_config.acceptance_file)", path, je.text);
+                        "%s: %s (speculative_config.acceptance_file)", path, shown);
         return FALSE;
     }
     if (!json_is_object(root)) {
