@@ -29,7 +29,8 @@ enum {
     SIM_STREAM_SIM_ENGINE = 0x200,
     SIM_STREAM_ROUTER = 0x300, /* random router, softmax sampling */
     SIM_STREAM_SCHED = 0x301,
-    SIM_STREAM_DSA = 0x400, /* DSA top-k synthesizer */
+    SIM_STREAM_SPEC = 0x302, /* speculative decoding: accepted drafts per verify */
+    SIM_STREAM_DSA = 0x400,  /* DSA top-k synthesizer */
     SIM_STREAM_CALIB_BOOTSTRAP = 0x500,
     SIM_STREAM_CALIB_FOLDS = 0x501,
     SIM_STREAM_COMPARE_BOOTSTRAP = 0x600, /* compare A B: resampled requests (run noise) */

@@ -56,7 +56,10 @@ schedule_running(sim_replica *r)
             continue;
         }
         bool can = true;
-        while (!sim_kvpool_allocate(r->kv, q, n, 0, 0, p->max_model_len)) {
+        /* speculative decoding: room for the drafts proposed after this step too (vLLM
+         * num_lookahead_tokens) */
+        while (
+            !sim_kvpool_allocate_ahead(r->kv, q, n, p->lookahead_slots, 0, 0, p->max_model_len)) {
             sim_request *v = pick_victim(r);
             /* vLLM steps its index back only when the victim had been scheduled this step
              * (it sat before the current request); reproduce that. */
@@ -86,7 +89,9 @@ schedule_waiting(sim_replica *r)
     uint32_t bs = sim_kvpool_block_size(r->kv);
     while (sim_waitq_len(&r->waiting) > 0 && r->budget > 0 && r->nrunning < p->max_num_seqs) {
         sim_request *q = sim_waitq_peek(&r->waiting);
-        /* the watermark applies only when another request is already scheduled this step */
+        /* the watermark applies only when another request is already scheduled this step;
+         * no lookahead slots: vLLM reserves them only for a request with computed tokens, and
+         * a waiting request (new or preempted) has none */
         uint32_t wm = r->nplanned > 0 ? r->watermark_blocks : 0;
         if (q->pd == SIM_PD_REMOTE_PENDING) {
             /* KV connector (docs/domain.md §2.3): allocate, no budget, no running slot; the
@@ -156,7 +161,8 @@ sarathi_pass(sim_replica *r, bool decodes)
             continue;
         }
         bool can = true;
-        while (!sim_kvpool_allocate(r->kv, q, n, 0, 0, p->max_model_len)) {
+        while (
+            !sim_kvpool_allocate_ahead(r->kv, q, n, p->lookahead_slots, 0, 0, p->max_model_len)) {
             sim_request *v = r->running[r->nrunning - 1];
             uint32_t vi = sim_replica_running_index(r, v);
             sim_replica_preempt(r, v);

@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "sim/observe.h"
+#include "timemodel/spec.h"
 
 /* Sessions with parked turns; a session entry is pruned once idle long enough that it can no
  * longer delay anything (last_finish + max think ≤ now). */
@@ -92,6 +93,7 @@ struct sim_cluster {
     pool *pools;
     uint32_t npools;
     sim_rng router_rng;
+    sim_rng spec_rng; /* speculative decoding: accepted drafts, drawn in commit order */
 
     sim_request *next; /* the pulled request whose ARRIVAL is queued */
     bool src_done;
@@ -163,6 +165,9 @@ publish_done(sim_cluster *c, const sim_request *r, bool failed, const char *why,
         .preemptions = r->preemptions,
         .prefix_hit_tokens = r->prefix_hit_tokens,
         .computed_prompt_tokens = r->computed_prompt_tokens,
+        .spec_steps = r->spec_steps,
+        .spec_drafts = r->spec_drafts,
+        .spec_accepted = r->spec_accepted,
         .failed = failed,
         .fail_reason = why,
         .prefill_replica = r->prefill_replica,
@@ -257,6 +262,17 @@ launch(sim_cluster *c, pool *pl, engine *g, int64_t now)
                 t += p->step_overhead_s;
                 cs.overhead_s += p->step_overhead_s;
             }
+            if (p->draft_tm != NULL && !sl->dummy && s == pp - 1) {
+                /* the drafter proposes the next step's drafts after the verify pass */
+                tm_step_cost dc;
+                sl->spec->draft_s = tm_spec_draft_s(p->draft_tm, p->sched.spec_tokens, &sl->batch,
+                                                    &sl->spec->propose, &dc);
+                t += sl->spec->draft_s;
+                cs.compute_s += dc.compute_s;
+                cs.memory_s += dc.memory_s;
+                cs.comm_s += dc.comm_s;
+                cs.overhead_s += dc.overhead_s;
+            }
             if (sl->extra_s > 0)
                 t += sl->extra_s / pp; /* each stage holds an equal share of the layers */
             int64_t tn = !(t > 0.0) || !isfinite(t) ? 1 : ns_of(t); /* a step advances time */
@@ -336,13 +352,15 @@ on_schedule(sim_engine *e, const sim_event *ev, void *ctx)
  * token costing api_per_output_token_s of loop time (detokenization, SSE framing), so the
  * delay grows with the replica's token rate (docs/design.md §5b). */
 static void
-on_token(void *ctx, sim_request *r)
+on_token(void *ctx, sim_request *r, uint32_t ntokens)
 {
     sim_cluster *c = ctx;
     int64_t t = c->step_now;
     if (c->cur_api_busy != NULL) {
+        /* several tokens of one step (speculative decoding) stream as one chunk, each token
+         * costing its detokenization */
         int64_t *busy = c->cur_api_busy + r->api;
-        t = (*busy > t ? *busy : t) + c->cur_pool->egress_ns;
+        t = (*busy > t ? *busy : t) + c->cur_pool->egress_ns * (int64_t)ntokens;
         *busy = t;
     }
     if (r->pd == SIM_PD_PREFILL) {
@@ -356,7 +374,7 @@ on_token(void *ctx, sim_request *r)
         r->first_token_ns = t;
     r->last_token_ns = t;
     if (c->token_observers) {
-        sim_token_event tk = {r->id, r->replica, 1, t, gap, r->send_ns, r->stage};
+        sim_token_event tk = {r->id, r->replica, ntokens, t, gap, r->send_ns, r->stage};
         sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
     }
 }
@@ -399,6 +417,12 @@ publish_step(sim_cluster *c, pool *pl, engine *g, sim_replica *r, int64_t now)
         .kv_used_blocks = sim_kvpool_num_used(r->kv),
         .kv_cached_blocks = sim_kvpool_num_cached_free(r->kv),
         .kv_total_blocks = sim_kvpool_usable(r->kv),
+        .spec_tokens = sl->spec != NULL ? pl->p.sched.spec_tokens : 0,
+        .spec_seqs = sl->spec != NULL ? sl->spec->seqs : 0,
+        .spec_drafts = sl->spec != NULL ? sl->spec->drafts : 0,
+        .spec_accepted = sl->spec != NULL ? sl->spec->accepted : 0,
+        .spec_accepted_pos = sl->spec != NULL ? sl->spec->pos : NULL,
+        .draft_s = sl->spec != NULL ? sl->spec->draft_s : 0.0,
     };
     sim_engine_publish(c->e, SIM_TOPIC_STEP_END, &s);
 }
@@ -423,6 +447,7 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
         c->st.steps++;
         c->cur_api_busy =
             pl->egress_ns > 0 ? pl->servers[r->replica - pl->replica_base].api_busy : NULL;
+        sim_replica_spec_accept(r, &c->spec_rng);
         if (observe_steps)
             publish_step(c, pl, g, r, now);
         uint32_t done = sim_replica_commit(r, now, on_token, c);
@@ -1224,6 +1249,13 @@ pool_resolve(sim_pool_params *p, GError **error)
                        s->max_model_len);
     if (s->max_num_seqs == 0 || s->max_model_len < 2)
         return invalid(error, "max_num_seqs and max_model_len must be positive");
+    if (s->spec_tokens > 0 && (s->spec_accept == NULL || s->spec_tokens > TM_SPEC_MAX_TOKENS))
+        return invalid(error, "speculative_config: no acceptance rates");
+    if (s->spec_tokens > 0 && p->pp > 1)
+        return invalid(error, "speculative_config: speculative decoding with pipeline "
+                              "parallelism is not modelled (vLLM V1 does not support it)");
+    if (s->spec_tokens == 0)
+        p->draft_tm = NULL;
     return TRUE;
 }
 
@@ -1428,6 +1460,7 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
     }
     c->free_flow = UINT32_MAX;
     sim_rng_init(&c->router_rng, p->seed, SIM_STREAM_ROUTER);
+    sim_rng_init(&c->spec_rng, p->seed, SIM_STREAM_SPEC);
     c->sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, session_free);
     c->prune_countdown = 4096;
     g_queue_init(&c->fifo);

@@ -93,6 +93,10 @@ typedef struct sim_pool_params {
     const tm_timemodel *tm;              /* borrowed: prices a step (pp == 1) */
     const tm_timemodel *const *stage_tm; /* borrowed, pp > 1: stage s's layers + its send */
     double step_overhead_s;              /* added to every step (stage 0) */
+    /* speculative decoding (sched.spec_tokens > 0; docs/speculative.md): prices one drafter
+     * pass (tm_spec_draft_s adds the k passes of a step); NULL = no drafter on the GPU
+     * (ngram). Needs pp == 1. borrowed */
+    const tm_timemodel *draft_tm;
     sim_engine_params engine; /* engine loop and API server; all-zero = plain (sync, no API) */
     double overlap_weight;    /* prefix_affinity */
     /* KV transfer (prefill/decode pools): what one engine core's GPUs hold per token (all

@@ -113,6 +113,11 @@ static const base_opt rows[] = {
      "MODE",
      "data-parallel ranks step together with dummy batches: auto = MoE models (as vLLM); on "
      "needs a MoE model, off a dense one"},
+    {"speculative_config", "speculative-config", BASE_OPT_JSON, O(speculative_config), NULL, NULL,
+     0, 0, BASE_OPT_NULLABLE, "JSON",
+     "speculative decoding, vLLM's JSON: '{\"method\":\"eagle3\",\"num_speculative_tokens\":3,"
+     "\"acceptance_rate\":0.7}' (methods draft_model, eagle, eagle3, mtp, ngram; "
+     "docs/speculative.md)"},
     {"kv.block_size", "block-size", BASE_OPT_INT, O(block_size), NULL, NULL, 1, 65536,
      BASE_OPT_NULLABLE, "N", "tokens per KV block (default 16; 64 for MLA models)"},
     {"kv.gpu_memory_utilization", "gpu-memory-utilization", BASE_OPT_DOUBLE,

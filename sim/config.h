@@ -12,6 +12,7 @@
  *   chunk_size,batch_size,step_overhead_us}
  *   engine.{profile,api_server_count,api_ingress_latency_ms,api_ingress_us,
  *   api_per_prompt_token_us,api_per_output_token_us,dp_lockstep}
+ *   speculative_config (vLLM's JSON: method, num_speculative_tokens, ...; docs/speculative.md)
  *   kv.{block_size,gpu_memory_utilization,num_gpu_blocks_override,enable_prefix_caching,watermark}
  *   workload.{...}  metrics.{goodput,warmup_s,cooldown_s}
  *   outputs.{dir,steps,perfetto,perfetto_max_steps,report,...}
@@ -57,6 +58,7 @@ typedef struct sim_options {
     double api_per_prompt_token_us; /* NAN = profile */
     double api_per_output_token_us; /* NAN = calibration, else profile */
     char *dp_lockstep;              /* auto | on | off */
+    json_t *speculative_config;     /* vLLM --speculative-config (timemodel/spec.h); NULL = off */
     /* kv */
     int64_t block_size; /* unset = 16 (64 for MLA models) */
     double gpu_memory_utilization;

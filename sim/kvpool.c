@@ -38,14 +38,12 @@ typedef struct {
 } block;
 
 struct sim_kvpool {
-    uint32_t nblocks, block_size;
-    bool prefix_caching;
+    sim__kvpool_head h; /* first: the inline allocation check in kvpool.h reads it */
     block *b;
     uint32_t *ring; /* free queue: ring[k & rmask] for k in [rhead, rtail) */
     uint32_t rmask;
     uint32_t rhead, rtail; /* wrapping counters */
-    uint32_t nfree;
-    uint32_t cached_free; /* free blocks with hash != 0 */
+    uint32_t cached_free;  /* free blocks with hash != 0 */
     /* hash map */
     uint64_t *mkeys;
     uint32_t *mvals;
@@ -176,7 +174,7 @@ fq_append(sim_kvpool *p, uint32_t i)
     x->fpos = p->rtail;
     p->ring[p->rtail & p->rmask] = i;
     p->rtail++;
-    p->nfree++;
+    p->h.nfree++;
     if (x->hash != 0)
         p->cached_free++;
 }
@@ -188,7 +186,7 @@ fq_remove(sim_kvpool *p, uint32_t i)
     block *x = &p->b[i];
     g_assert(x->in_free);
     x->in_free = false;
-    p->nfree--;
+    p->h.nfree--;
     if (x->hash != 0)
         p->cached_free--;
 }
@@ -197,7 +195,7 @@ fq_remove(sim_kvpool *p, uint32_t i)
 static uint32_t
 fq_pop(sim_kvpool *p)
 {
-    g_assert(p->nfree > 0);
+    g_assert(p->h.nfree > 0);
     while (!fq_live(p, p->rhead))
         p->rhead++;
     uint32_t i = p->ring[p->rhead & p->rmask];
@@ -242,9 +240,9 @@ sim_kvpool_new(uint32_t num_blocks, uint32_t block_size, bool prefix_caching)
     g_return_val_if_fail(num_blocks >= 2 && num_blocks <= SIM_KVPOOL_MAX_BLOCKS && block_size >= 1,
                          NULL);
     sim_kvpool *p = g_new0(sim_kvpool, 1);
-    p->nblocks = num_blocks;
-    p->block_size = block_size;
-    p->prefix_caching = prefix_caching;
+    p->h.nblocks = num_blocks;
+    p->h.block_size = block_size;
+    p->h.prefix_caching = prefix_caching;
     p->b = g_new0(block, num_blocks);
     uint32_t rcap = table_cap(num_blocks);
     p->ring = g_new(uint32_t, rcap);
@@ -276,25 +274,25 @@ sim_kvpool_free(sim_kvpool *p)
 uint32_t
 sim_kvpool_block_size(const sim_kvpool *p)
 {
-    return p->block_size;
+    return p->h.block_size;
 }
 
 uint32_t
 sim_kvpool_usable(const sim_kvpool *p)
 {
-    return p->nblocks - 1;
+    return p->h.nblocks - 1;
 }
 
 uint32_t
 sim_kvpool_num_free(const sim_kvpool *p)
 {
-    return p->nfree;
+    return p->h.nfree;
 }
 
 uint32_t
 sim_kvpool_num_used(const sim_kvpool *p)
 {
-    return p->nblocks - 1 - p->nfree;
+    return p->h.nblocks - 1 - p->h.nfree;
 }
 
 uint32_t
@@ -306,14 +304,14 @@ sim_kvpool_num_cached_free(const sim_kvpool *p)
 uint32_t
 sim_kvpool_block_ref(const sim_kvpool *p, uint32_t id)
 {
-    g_assert(id < p->nblocks);
+    g_assert(id < p->h.nblocks);
     return p->b[id].ref;
 }
 
 bool
 sim_kvpool_prefix_caching(const sim_kvpool *p)
 {
-    return p->prefix_caching;
+    return p->h.prefix_caching;
 }
 
 sim_kvpool_stats
@@ -345,7 +343,7 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
     sim_kvseq *kv = &r->kv;
     if (nblocks <= kv->nhashes)
         return;
-    g_assert((uint64_t)nblocks * p->block_size <= sim_request_num_tokens(r));
+    g_assert((uint64_t)nblocks * p->h.block_size <= sim_request_num_tokens(r));
     if (kv->hcap < nblocks) {
         uint32_t cap = kv->hcap ? kv->hcap : 16;
         while (cap < nblocks)
@@ -353,7 +351,11 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
         kv->hashes = g_renew(uint64_t, kv->hashes, cap);
         kv->hcap = cap;
     }
-    uint64_t parent = kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1] : UINT64_C(0x5EED0F5EED0F5EED);
+    /* a private chain stays private: only is_private(parent) matters then, and the flag spares
+     * reading the last hash (a cache miss every block_size decode tokens) */
+    uint64_t parent = kv->private_chain ? PRIVATE_TAG
+                      : kv->nhashes > 0 ? kv->hashes[kv->nhashes - 1]
+                                        : UINT64_C(0x5EED0F5EED0F5EED);
     for (uint32_t j = kv->nhashes; j < nblocks; j++) {
         if (is_private(parent)) {
             /* the chain is private from here on: no hashing, just tags */
@@ -361,7 +363,7 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
             continue;
         }
         uint64_t h = parent;
-        uint32_t need = p->block_size;
+        uint32_t need = p->h.block_size;
         bool priv = false;
         while (need > 0) {
             uint64_t cid;
@@ -397,16 +399,17 @@ sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblocks)
         parent = h;
     }
     kv->nhashes = nblocks;
+    kv->private_chain = is_private(parent);
 }
 
 uint64_t
 sim_kvpool_prefix_key(const sim_kvpool *p, sim_request *r, uint32_t ntokens)
 {
     g_assert(ntokens <= r->prompt_tokens);
-    uint32_t full = ntokens / p->block_size;
+    uint32_t full = ntokens / p->h.block_size;
     sim_kvpool_hash_blocks(p, r, full);
     uint64_t h = full > 0 ? r->kv.hashes[full - 1] : UINT64_C(0x5EED0F5EED0F5EED);
-    uint32_t start = full * p->block_size;
+    uint32_t start = full * p->h.block_size;
     if (start == ntokens || is_private(h))
         return h;
     /* fold the partial tail [start, ntokens) piece by piece, as a block would be */
@@ -433,7 +436,7 @@ sim_kvpool_prefix_key(const sim_kvpool *p, sim_request *r, uint32_t ntokens)
 uint32_t
 sim_kvpool_shared_prefix_blocks(const sim_kvpool *p, const sim_request *r, uint32_t from)
 {
-    if (!p->prefix_caching)
+    if (!p->h.prefix_caching)
         return 0;
     uint32_t n = from;
     while (n < r->kv.ncached && n < r->kv.nhashes && !is_private(r->kv.hashes[n]) &&
@@ -463,9 +466,9 @@ sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count)
         p->st.lookups++;
         p->st.queries += ntok;
     }
-    if (!p->prefix_caching || ntok == 0)
+    if (!p->h.prefix_caching || ntok == 0)
         return 0;
-    uint32_t maxb = (ntok - 1) / p->block_size;
+    uint32_t maxb = (ntok - 1) / p->h.block_size;
     uint32_t n = 0;
     while (n < maxb) {
         if (n >= r->kv.nhashes)
@@ -475,7 +478,7 @@ sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count)
         n++;
     }
     if (count)
-        p->st.hits += (uint64_t)n * p->block_size;
+        p->st.hits += (uint64_t)n * p->h.block_size;
     return n;
 }
 
@@ -489,19 +492,21 @@ push_block(sim_kvseq *kv, uint32_t id)
     kv->blocks[kv->nblocks++] = id;
 }
 
-/* The general case: hit blocks, new blocks, newly full blocks to cache (see below). */
-static bool G_GNUC_NO_INLINE
-allocate_slow(sim_kvpool *p,
-              sim_request *r,
-              uint32_t num_new,
-              uint32_t hit_blocks,
-              uint32_t watermark_blocks,
-              uint32_t max_model_len)
+/* The general case: hit blocks, new blocks, newly full blocks to cache (see
+ * sim_kvpool_allocate in kvpool.h for the case that returns before it). */
+bool
+sim__kvpool_allocate_slow(sim_kvpool *p,
+                          sim_request *r,
+                          uint32_t num_new,
+                          uint32_t num_lookahead,
+                          uint32_t hit_blocks,
+                          uint32_t watermark_blocks,
+                          uint32_t max_model_len)
 {
     sim_kvseq *kv = &r->kv;
     g_assert(hit_blocks == 0 || kv->nblocks == 0);
-    uint64_t computed = (uint64_t)r->num_computed + (uint64_t)hit_blocks * p->block_size;
-    uint64_t slots = computed + num_new;
+    uint64_t computed = (uint64_t)r->num_computed + (uint64_t)hit_blocks * p->h.block_size;
+    uint64_t slots = computed + num_new + num_lookahead;
     if (max_model_len > 0 && slots > max_model_len)
         slots = max_model_len;
     /* need = ceil(slots / block_size) − have, dividing only when the held blocks do not cover
@@ -509,8 +514,8 @@ allocate_slow(sim_kvpool *p,
      * for every scheduled request of every step */
     uint64_t have = (uint64_t)kv->nblocks + hit_blocks;
     uint32_t need = 0;
-    if (slots > have * p->block_size)
-        need = (uint32_t)((slots + p->block_size - 1) / p->block_size - have);
+    if (slots > have * p->h.block_size)
+        need = (uint32_t)((slots + p->h.block_size - 1) / p->h.block_size - have);
     /* Hit blocks that sit in the free queue leave it, so they count against free space. */
     uint32_t evictable_hits = 0;
     for (uint32_t j = 0; j < hit_blocks; j++) {
@@ -519,7 +524,7 @@ allocate_slow(sim_kvpool *p,
         if (p->b[id].ref == 0)
             evictable_hits++;
     }
-    if ((uint64_t)need + evictable_hits + watermark_blocks > p->nfree) {
+    if ((uint64_t)need + evictable_hits + watermark_blocks > p->h.nfree) {
         p->st.alloc_fails++;
         return false;
     }
@@ -537,15 +542,15 @@ allocate_slow(sim_kvpool *p,
         p->b[id].ref = 1;
         push_block(kv, id);
     }
-    if (p->prefix_caching) {
+    if (p->h.prefix_caching) {
         /* cache_blocks(num_computed + num_new capped at num_tokens): full blocks only. The
          * test before the division: min(filled / block_size, nblocks) > ncached */
         uint64_t filled = computed + num_new;
         uint32_t ntok = sim_request_num_tokens(r);
         if (filled > ntok)
             filled = ntok;
-        if (kv->nblocks > kv->ncached && filled >= (uint64_t)(kv->ncached + 1) * p->block_size) {
-            uint32_t full = (uint32_t)(filled / p->block_size);
+        if (kv->nblocks > kv->ncached && filled >= (uint64_t)(kv->ncached + 1) * p->h.block_size) {
+            uint32_t full = (uint32_t)(filled / p->h.block_size);
             if (full > kv->nblocks)
                 full = kv->nblocks;
             sim_kvpool_hash_blocks(p, r, full);
@@ -560,35 +565,6 @@ allocate_slow(sim_kvpool *p,
         }
     }
     return true;
-}
-
-/* Most calls schedule one more decode token of a running request: its blocks already hold
- * the slot and no block becomes full. That case returns before the general path, whose size
- * makes every call pay for saving and restoring registers. Same results as allocate_slow. */
-bool
-sim_kvpool_allocate(sim_kvpool *p,
-                    sim_request *r,
-                    uint32_t num_new,
-                    uint32_t hit_blocks,
-                    uint32_t watermark_blocks,
-                    uint32_t max_model_len)
-{
-    const sim_kvseq *kv = &r->kv;
-    if (hit_blocks == 0 && watermark_blocks <= p->nfree) {
-        uint64_t slots = (uint64_t)r->num_computed + num_new;
-        uint64_t filled = slots;
-        if (max_model_len > 0 && slots > max_model_len)
-            slots = max_model_len;
-        uint32_t ntok = sim_request_num_tokens(r);
-        if (filled > ntok)
-            filled = ntok;
-        uint64_t bs = p->block_size;
-        if (slots <= (uint64_t)kv->nblocks * bs &&
-            (!p->prefix_caching || kv->nblocks <= kv->ncached ||
-             filled < (uint64_t)(kv->ncached + 1) * bs))
-            return true;
-    }
-    return allocate_slow(p, r, num_new, hit_blocks, watermark_blocks, max_model_len);
 }
 
 void
@@ -611,7 +587,7 @@ sim_kvpool_release(sim_kvpool *p, sim_request *r)
 bool
 sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowners)
 {
-    uint32_t *owned = g_new0(uint32_t, p->nblocks);
+    uint32_t *owned = g_new0(uint32_t, p->h.nblocks);
     for (size_t k = 0; k < nowners; k++)
         for (uint32_t j = 0; j < owners[k]->kv.nblocks; j++)
             owned[owners[k]->kv.blocks[j]]++;
@@ -621,18 +597,19 @@ sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowner
         if (!fq_live(p, k))
             continue;
         uint32_t i = p->ring[k & p->rmask];
-        if (++nfree > p->nblocks) {
+        if (++nfree > p->h.nblocks) {
             g_warning("kvpool: free queue broken at block %u", i);
             ok = false;
             break;
         }
         cached += p->b[i].hash != 0;
     }
-    if (ok && (nfree != p->nfree || cached != p->cached_free)) {
-        g_warning("kvpool: free count %u/%u cached %u/%u", nfree, p->nfree, cached, p->cached_free);
+    if (ok && (nfree != p->h.nfree || cached != p->cached_free)) {
+        g_warning("kvpool: free count %u/%u cached %u/%u", nfree, p->h.nfree, cached,
+                  p->cached_free);
         ok = false;
     }
-    for (uint32_t i = 1; i < p->nblocks && ok; i++) {
+    for (uint32_t i = 1; i < p->h.nblocks && ok; i++) {
         const block *x = &p->b[i];
         if (x->in_free == (x->ref > 0)) {
             g_warning("kvpool: block %u free=%d ref=%u", i, x->in_free, x->ref);
@@ -656,7 +633,7 @@ sim__kvpool_check(const sim_kvpool *p, sim_request *const *owners, size_t nowner
             continue;
         mc++;
         uint32_t id = p->mvals[s];
-        if (id == 0 || id >= p->nblocks || p->b[id].hash != p->mkeys[s] ||
+        if (id == 0 || id >= p->h.nblocks || p->b[id].hash != p->mkeys[s] ||
             map_get(p, p->mkeys[s]) != id) {
             g_warning("kvpool: map entry %u inconsistent", s);
             ok = false;

@@ -59,18 +59,75 @@ void sim_kvpool_hash_blocks(const sim_kvpool *p, sim_request *r, uint32_t nblock
  * each admission lookup). Read-only otherwise (routers use it to score replicas). */
 uint32_t sim_kvpool_lookup(sim_kvpool *p, sim_request *r, bool count);
 
+/* Internal: the first members of every pool (kvpool.c), which the inline fast path of
+ * sim_kvpool_allocate reads. */
+typedef struct sim__kvpool_head {
+    uint32_t nblocks, block_size;
+    uint32_t nfree; /* blocks in the free queue */
+    bool prefix_caching;
+} sim__kvpool_head;
+
+/* The general case of sim_kvpool_allocate (same contract). */
+bool sim__kvpool_allocate_slow(sim_kvpool *p,
+                               sim_request *r,
+                               uint32_t num_new,
+                               uint32_t num_lookahead,
+                               uint32_t hit_blocks,
+                               uint32_t watermark_blocks,
+                               uint32_t max_model_len);
+
 /* vLLM allocate_slots: makes room for NUM_NEW tokens after R's num_computed tokens plus
  * HIT_BLOCKS leading cached blocks (only for a request holding no blocks). Fails without side
  * effects if the new blocks, plus hit blocks that must leave the free queue, plus
  * WATERMARK_BLOCKS exceed the free blocks. On success touches the hit blocks, allocates, and
  * caches the blocks filled up to min(computed + hits + NUM_NEW, num_tokens). The caller then
- * adds HIT_BLOCKS·block_size + NUM_NEW to num_computed. MAX_MODEL_LEN caps the slots. */
-bool sim_kvpool_allocate(sim_kvpool *p,
-                         sim_request *r,
-                         uint32_t num_new,
-                         uint32_t hit_blocks,
-                         uint32_t watermark_blocks,
-                         uint32_t max_model_len);
+ * adds HIT_BLOCKS·block_size + NUM_NEW to num_computed. MAX_MODEL_LEN caps the slots.
+ * NUM_LOOKAHEAD more slots are made beyond the new tokens (vLLM allocate_slots'
+ * num_lookahead_tokens: room for the drafts speculative decoding proposes after this step);
+ * lookahead slots are never hashed.
+ * Inline: most calls schedule one more decode token of a running request, whose blocks already
+ * hold the slot and in which no block becomes full; that case returns here without a call
+ * (same result as the general path, which would find nothing to do). */
+static inline bool
+sim_kvpool_allocate_ahead(sim_kvpool *p,
+                          sim_request *r,
+                          uint32_t num_new,
+                          uint32_t num_lookahead,
+                          uint32_t hit_blocks,
+                          uint32_t watermark_blocks,
+                          uint32_t max_model_len)
+{
+    const sim__kvpool_head *h = (const sim__kvpool_head *)(const void *)p;
+    const sim_kvseq *kv = &r->kv;
+    if (hit_blocks == 0 && watermark_blocks <= h->nfree) {
+        uint64_t filled = (uint64_t)r->num_computed + num_new;
+        uint64_t slots = filled + num_lookahead;
+        if (max_model_len > 0 && slots > max_model_len)
+            slots = max_model_len;
+        uint32_t ntok = sim_request_num_tokens(r);
+        if (filled > ntok)
+            filled = ntok;
+        uint64_t bs = h->block_size;
+        if (slots <= (uint64_t)kv->nblocks * bs &&
+            (!h->prefix_caching || kv->nblocks <= kv->ncached ||
+             filled < (uint64_t)(kv->ncached + 1) * bs))
+            return true;
+    }
+    return sim__kvpool_allocate_slow(p, r, num_new, num_lookahead, hit_blocks, watermark_blocks,
+                                     max_model_len);
+}
+
+/* sim_kvpool_allocate_ahead without lookahead. */
+static inline bool
+sim_kvpool_allocate(sim_kvpool *p,
+                    sim_request *r,
+                    uint32_t num_new,
+                    uint32_t hit_blocks,
+                    uint32_t watermark_blocks,
+                    uint32_t max_model_len)
+{
+    return sim_kvpool_allocate_ahead(p, r, num_new, 0, hit_blocks, watermark_blocks, max_model_len);
+}
 
 /* Content key of R's first NTOKENS prompt tokens (NTOKENS ≤ prompt_tokens): the block chain
  * hash of its full blocks, with the tokens of a last partial block folded into the same

@@ -506,14 +506,11 @@ sim_metrics_on_arrival(sim_metrics *m, const sim_arrival_event *a)
     see_send(m, a->time_ns);
 }
 
-void
-sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
+/* The per-stage and cool-down parts of a token's gap G (see sim_metrics_on_token), out of line
+ * so that the common path (no stages, no cool-down) is short. */
+static G_GNUC_NO_INLINE void
+token_gap_slow(sim_metrics *m, const sim_token_event *t, uint64_t g)
 {
-    g_assert(!m->finished);
-    see_send(m, t->send_ns);
-    if (t->gap_ns < 0)
-        return; /* first chunk: that is TTFT, not an inter-token gap */
-    uint64_t g = (uint64_t)t->gap_ns;
     if (t->stage < m->nstages) {
         hist *h = &m->stage_itl[t->stage];
         if (h->counts == NULL)
@@ -540,6 +537,21 @@ sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
 }
 
 void
+sim_metrics_on_token(sim_metrics *m, const sim_token_event *t)
+{
+    g_assert(!m->finished);
+    if (G_UNLIKELY(t->send_ns > m->max_send_ns))
+        see_send(m, t->send_ns);
+    if (t->gap_ns < 0)
+        return; /* first chunk: that is TTFT, not an inter-token gap */
+    uint64_t g = (uint64_t)t->gap_ns;
+    if (m->nstages == 0 && m->ring == NULL && t->send_ns >= m->warmup_ns)
+        hist_add(&m->itl, g); /* what token_gap_slow does in this case */
+    else
+        token_gap_slow(m, t, g);
+}
+
+void
 sim_metrics_on_step(sim_metrics *m, const sim_step_record *s)
 {
     g_assert(!m->finished);
@@ -553,6 +565,18 @@ sim_metrics_on_step(sim_metrics *m, const sim_step_record *s)
     r->busy_ns += s->end_ns > from ? s->end_ns - from : 0;
     if (s->end_ns > r->last_end_ns)
         r->last_end_ns = s->end_ns;
+    if (s->spec_tokens > 0 && !s->dummy) {
+        sim_spec_result *sp = &m->result.spec;
+        g_assert(s->spec_tokens <= SIM_SPEC_MAX_TOKENS);
+        sp->k = s->spec_tokens;
+        sp->drafts += s->spec_seqs;
+        sp->draft_tokens += s->spec_drafts;
+        sp->accepted += s->spec_accepted;
+        for (uint32_t i = 0; i < s->spec_tokens; i++)
+            sp->accepted_pos[i] += s->spec_accepted_pos[i];
+        sp->draft_s += s->draft_s;
+        sp->step_s += s->cost.total_s;
+    }
     hist_add(&r->batch, s->batch.num_seqs);
     hist_add(&r->tokens, s->batch.tokens > 0 ? (uint64_t)s->batch.tokens : 0);
     if (s->kv_total_blocks > 0) {

@@ -146,6 +146,23 @@ typedef struct sim_load_check {
     bool overloaded;
 } sim_load_check;
 
+/* Most draft positions the speculative-decoding results hold (= TM_SPEC_MAX_TOKENS). */
+#define SIM_SPEC_MAX_TOKENS 16
+
+/* Speculative decoding over every step of the run (no warm-up exclusion), with vLLM's
+ * definitions (v1/spec_decode/metrics.py): a "draft" is one request's drafts verified in one
+ * step. mean acceptance length = 1 + accepted / drafts; draft acceptance rate = accepted /
+ * draft_tokens; per-position rate i = accepted_pos[i] / drafts. k = 0: off (all 0). */
+typedef struct sim_spec_result {
+    uint32_t k;
+    uint64_t drafts;       /* (request, step) pairs that verified drafts */
+    uint64_t draft_tokens; /* draft tokens verified */
+    uint64_t accepted;     /* of those, accepted */
+    uint64_t accepted_pos[SIM_SPEC_MAX_TOKENS];
+    double draft_s; /* Σ over steps of the drafter's passes (s) */
+    double step_s;  /* Σ over steps of the step times (s), for the drafter's share */
+} sim_spec_result;
+
 typedef struct sim_metrics_result {
     sim_scope_result overall;   /* after warm-up/cool-down exclusion */
     sim_load_check load;        /* over every request */
@@ -161,6 +178,7 @@ typedef struct sim_metrics_result {
     uint32_t nreplicas;
     const sim_replica_result *replicas; /* indexed by engine core (0..nreplicas−1) */
     uint64_t itl_cooldown_slab_ns;      /* ITL attribution granularity under cool-down (0: exact) */
+    sim_spec_result spec;               /* speculative decoding (k 0: off) */
 } sim_metrics_result;
 
 typedef struct sim_metrics_params {

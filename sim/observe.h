@@ -31,6 +31,10 @@ typedef struct sim_request_record {
     uint32_t preemptions;
     uint32_t prefix_hit_tokens;      /* tokens served from the prefix cache (first admission) */
     uint32_t computed_prompt_tokens; /* prompt tokens actually computed (all admissions) */
+    /* speculative decoding (0 without it) */
+    uint32_t spec_steps;    /* steps that verified drafts for it */
+    uint32_t spec_drafts;   /* draft tokens verified */
+    uint32_t spec_accepted; /* of those, accepted */
     bool failed;
     const char *fail_reason; /* static string, e.g. "prompt exceeds max_model_len" */
     /* prefill/decode disaggregation (docs/design.md §5c); replica is the decode replica */
@@ -107,6 +111,13 @@ typedef struct sim_step_record {
     uint32_t kv_used_blocks;   /* blocks referenced after planning */
     uint32_t kv_cached_blocks; /* free blocks still holding a cached hash */
     uint32_t kv_total_blocks;  /* usable blocks (excludes the null block) */
+    /* speculative decoding (spec_tokens 0 = off): what the verify pass accepted */
+    uint32_t spec_tokens;              /* k */
+    uint32_t spec_seqs;                /* sequences that verified drafts */
+    uint32_t spec_drafts;              /* draft tokens verified */
+    uint32_t spec_accepted;            /* of those, accepted */
+    const uint32_t *spec_accepted_pos; /* k entries: sequences whose draft i+1 was accepted */
+    double draft_s;                    /* the drafter's passes (included in cost.total_s) */
 } sim_step_record;
 
 /* SIM_TOPIC_ARRIVAL: a request entered the system (after gating, i.e. at send time). */

@@ -18,6 +18,15 @@ sim_replica_state_bytes(uint32_t num_blocks)
            INITIAL_CAP * (sizeof(sim_request *) + sizeof(sim_batch_item)) + sizeof(sim_step_slot);
 }
 
+/* An empty batch summary of this core: a verify of 1 + k tokens is priced as decode, as vLLM's
+ * decode kernels take it (docs/speculative.md). */
+static void
+batch_init(const sim_replica *r, tm_batch *b)
+{
+    tm_batch_init(b, r->params->dsa_topk);
+    b->decode_max_q = 1 + r->params->spec_tokens;
+}
+
 void
 sim_replica_init(sim_replica *r,
                  uint32_t id,
@@ -37,10 +46,18 @@ sim_replica_init(sim_replica *r,
     sim_waitq_init(&r->waiting, params->priority);
     r->runcap = INITIAL_CAP;
     r->running = g_new(sim_request *, r->runcap);
-    tm_batch_init(&r->batch, params->dsa_topk);
+    batch_init(r, &r->batch);
     g_assert(params->max_batches >= 1);
     r->async = params->async_scheduling;
     r->slots = g_new0(sim_step_slot, params->max_batches);
+    g_assert(params->spec_tokens == 0 || params->spec_accept != NULL);
+    if (params->spec_tokens > 0) {
+        for (uint32_t i = 0; i < params->max_batches; i++) {
+            sim_spec_slot *sp = r->slots[i].spec = g_new0(sim_spec_slot, 1);
+            sp->pos = g_new0(uint32_t, params->spec_tokens);
+            batch_init(r, &sp->propose);
+        }
+    }
 }
 
 void
@@ -49,8 +66,12 @@ sim_replica_clear(sim_replica *r)
     sim_kvpool_free(r->kv);
     sim_waitq_clear(&r->waiting);
     g_free(r->running);
-    for (uint32_t i = 0; r->slots != NULL && i < r->params->max_batches; i++)
+    for (uint32_t i = 0; r->slots != NULL && i < r->params->max_batches; i++) {
         g_free(r->slots[i].items);
+        if (r->slots[i].spec != NULL)
+            g_free(r->slots[i].spec->pos);
+        g_free(r->slots[i].spec);
+    }
     g_free(r->slots);
     g_free(r->held);
     g_free(r->pulls);
@@ -67,18 +88,25 @@ sim_replica_plan_begin(sim_replica *r, uint32_t budget)
     r->step_preempted = 0;
     r->step_admitted = 0;
     r->common_prefix_blocks = 0;
-    tm_batch_init(&r->batch, r->params->dsa_topk);
+    batch_init(r, &r->batch);
+    if (r->plan->spec != NULL)
+        batch_init(r, &r->plan->spec->propose);
 }
 
 /* Load figures are kept exact with a detach/attach pattern: subtract a request's
  * contribution before changing it, add it back after. */
+static inline bool
+decoding(const sim_request *q)
+{
+    return q->num_computed >= q->prompt_tokens && q->num_output > 0;
+}
+
 static uint64_t
 prefill_left(const sim_request *q)
 {
     if (q->pd == SIM_PD_REMOTE_PENDING)
         return 0; /* its prompt is computed elsewhere */
-    bool decoding = q->num_computed >= q->prompt_tokens && q->num_output > 0;
-    return decoding ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
+    return decoding(q) ? 0 : (uint64_t)sim_request_num_tokens(q) - q->num_computed;
 }
 
 static uint64_t
@@ -86,7 +114,9 @@ tokens_left(const sim_request *q)
 {
     if (q->pd == SIM_PD_REMOTE_PENDING)
         return q->output_target;
-    return (uint64_t)q->prompt_tokens + q->output_target - 1 - q->num_computed;
+    /* drafts may take num_computed past the last position until they are rejected */
+    uint64_t all = (uint64_t)q->prompt_tokens + q->output_target - 1;
+    return all > q->num_computed ? all - q->num_computed : 0;
 }
 
 void
@@ -108,27 +138,51 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
 {
     g_assert(n > 0 && n <= r->budget);
     g_assert(!sim_replica_is_planned(r, req));
+    uint32_t ctx = req->num_computed;
     uint32_t ntok = sim_request_num_tokens(req) + req->placeholders;
-    g_assert(req->num_computed + n <= ntok);
-    sim_replica_load_detach(r, req);
+    g_assert(ctx + n <= ntok + req->spec);
+    /* a decoding request stays decoding: its prefill_left stays 0 and its tokens_left drops by
+     * n, all that detach + attach would do (modulo 2^64 alike); this is nearly every call.
+     * Not under speculative decoding: drafts go past the last position (tokens_left clamps)
+     * and rejected ones come back at commit. */
+    bool dec = r->params->spec_tokens == 0 && decoding(req);
+    if (!dec)
+        sim_replica_load_detach(r, req);
+    /* the chunk reaches the known tokens: it samples; what lies beyond are drafts to verify
+     * (vLLM trims spec_token_ids to the scheduled ones, and the drafter proposes anew) */
+    bool samples = ctx + n >= ntok;
+    uint32_t spec = ctx + n > ntok ? ctx + n - ntok : 0;
     req->planned_step = r->step + 1;
     req->planned_new = n;
-    req->planned_ctx = req->num_computed;
-    req->planned_samples = req->num_computed + n == ntok;
-    /* AsyncScheduler._update_after_schedule: the token this step samples is a placeholder
-     * until the step returns, and the request may be scheduled again meanwhile */
-    if (req->planned_samples && r->async)
-        req->placeholders++;
-    if (req->num_computed < req->prompt_tokens) {
-        uint32_t upto =
-            req->num_computed + n < req->prompt_tokens ? req->num_computed + n : req->prompt_tokens;
-        req->computed_prompt_tokens += upto - req->num_computed;
+    req->planned_ctx = ctx;
+    req->planned_samples = samples;
+    req->planned_spec = spec;
+    req->planned_prev_spec = req->spec;
+    req->spec = 0;
+    /* AsyncScheduler._update_after_schedule: the token this step samples (and its drafts) are
+     * placeholders until the step returns, and the request may be scheduled again meanwhile,
+     * with k placeholder drafts the worker fills in */
+    if (samples && r->async) {
+        req->placeholders += 1 + spec;
+        req->spec = r->params->spec_tokens;
     }
-    tm_batch_add(&r->batch, n, req->planned_ctx, req->planned_samples);
-    req->num_computed += n;
-    sim_replica_load_attach(r, req);
+    if (ctx < req->prompt_tokens) {
+        uint32_t upto = ctx + n < req->prompt_tokens ? ctx + n : req->prompt_tokens;
+        req->computed_prompt_tokens += upto - ctx;
+    }
+    tm_batch_add(&r->batch, n, ctx, samples);
+    if (r->params->spec_tokens > 0) {
+        r->batch.spec_tokens += spec;
+        if (samples)
+            tm_batch_add(&r->plan->spec->propose, 1, ctx + n, true);
+    }
+    req->num_computed = ctx + n;
+    if (dec)
+        r->remaining_tokens -= n;
+    else
+        sim_replica_load_attach(r, req);
     r->budget -= n;
-    if (req->first_scheduled_ns < 0)
+    if (!dec && req->first_scheduled_ns < 0) /* a decoding request was scheduled before */
         req->first_scheduled_ns = r->now;
 #ifndef NDEBUG
     req->inflight++;
@@ -138,7 +192,7 @@ sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
         sl->cap = sl->cap > 0 ? 2 * sl->cap : INITIAL_CAP;
         sl->items = g_renew(sim_batch_item, sl->items, sl->cap);
     }
-    sl->items[r->nplanned++] = (sim_batch_item){req, n, req->planned_ctx, req->planned_samples};
+    sl->items[r->nplanned++] = (sim_batch_item){req, n, ctx, samples, req->planned_spec, 0};
 }
 
 void
@@ -147,11 +201,18 @@ sim_replica_unplan(sim_replica *r, sim_request *req)
     g_assert(sim_replica_is_planned(r, req));
     uint32_t n = req->planned_new;
     tm_batch_remove(&r->batch, n, req->planned_ctx, req->planned_samples);
+    if (r->params->spec_tokens > 0) {
+        r->batch.spec_tokens -= req->planned_spec;
+        if (req->planned_samples)
+            tm_batch_remove(&r->plan->spec->propose, 1, req->planned_ctx + n, true);
+    }
     sim_replica_load_detach(r, req);
     req->num_computed -= n;
     sim_replica_load_attach(r, req);
     if (req->planned_samples && r->async)
-        req->placeholders--;
+        req->placeholders -= 1 + req->planned_spec;
+    req->spec = req->planned_prev_spec;
+    req->planned_spec = 0;
     r->budget += n;
     req->planned_step = 0;
     req->planned_new = 0;
@@ -311,6 +372,7 @@ sim_replica_preempt(sim_replica *r, sim_request *req)
     sim_replica_load_detach(r, req);
     req->num_computed = 0;
     sim_replica_load_attach(r, req);
+    req->spec = 0; /* vLLM _preempt_request clears spec_token_ids */
     req->state = SIM_REQ_PREEMPTED;
     req->preemptions++;
     r->step_preempted++;
@@ -335,6 +397,11 @@ slot_push(sim_replica *r, int64_t now)
     sl->num_waiting = sim_waitq_len(&r->waiting);
     sl->dummy = false;
     memset(&sl->cost, 0, sizeof sl->cost);
+    if (sl->spec != NULL) {
+        sl->spec->seqs = sl->spec->drafts = sl->spec->accepted = 0;
+        sl->spec->draft_s = 0.0;
+        memset(sl->spec->pos, 0, r->params->spec_tokens * sizeof *sl->spec->pos);
+    }
     return sl;
 }
 
@@ -348,7 +415,7 @@ sim_replica_launch(sim_replica *r, int64_t now)
     sl->batch = r->batch;
     r->nplanned = 0;
     r->plan = NULL;
-    tm_batch_init(&r->batch, r->params->dsa_topk);
+    batch_init(r, &r->batch);
     return sl;
 }
 
@@ -360,10 +427,73 @@ sim_replica_launch_dummy(sim_replica *r, int64_t now)
     sl->nitems = 0;
     sl->dummy = true;
     /* vLLM execute_dummy_batch → _dummy_run(1): one token through the whole model */
-    tm_batch_init(&sl->batch, r->params->dsa_topk);
+    batch_init(r, &sl->batch);
     tm_batch_add(&sl->batch, 1, 0, false);
+    if (sl->spec != NULL)
+        batch_init(r, &sl->spec->propose);
     r->dummy_steps++;
     return sl;
+}
+
+/* Totals of the oldest slot's speculative outcome (set by spec_accept or by hand). */
+static void
+spec_totals(sim_step_slot *sl)
+{
+    for (uint32_t i = 0; i < sl->nitems; i++) {
+        const sim_batch_item *it = &sl->items[i];
+        if (it->req == NULL || !it->samples || it->spec == 0)
+            continue;
+        g_assert(it->accepted <= it->spec);
+        sl->spec->seqs++;
+        sl->spec->drafts += it->spec;
+        sl->spec->accepted += it->accepted;
+        for (uint32_t j = 0; j < it->accepted; j++)
+            sl->spec->pos[j]++;
+    }
+}
+
+void
+sim_replica_spec_accept(sim_replica *r, sim_rng *rng)
+{
+    const sim_sched_params *p = r->params;
+    if (p->spec_tokens == 0 || r->nflight == 0)
+        return;
+    sim_step_slot *sl = &r->slots[r->head];
+    sim_spec_slot *sp = sl->spec;
+    sp->seqs = sp->drafts = sp->accepted = 0;
+    memset(sp->pos, 0, p->spec_tokens * sizeof *sp->pos);
+    for (uint32_t i = 0; i < sl->nitems; i++) {
+        sim_batch_item *it = &sl->items[i];
+        it->accepted = 0;
+        if (it->req == NULL || !it->samples || it->spec == 0)
+            continue;
+        /* one uniform: draft j is accepted iff u < accept[j]; the rates never increase, so
+         * the accepted drafts form a prefix and P(draft j accepted) = accept[j] */
+        double u = sim_rng_uniform(rng);
+        uint32_t a = 0;
+        while (a < it->spec && u < p->spec_accept[a])
+            a++;
+        it->accepted = a;
+    }
+    spec_totals(sl);
+}
+
+/* A request that finished in this step may sit in a later step in flight (async scheduling
+ * planned it again before its drafts came back): vLLM discards that output (the request is
+ * gone); here its item is dropped so the request can be released now. */
+static void
+drop_from_later_steps(sim_replica *r, sim_request *q)
+{
+    for (uint32_t k = 1; k < r->nflight; k++) {
+        sim_step_slot *sl = &r->slots[(r->head + k) % r->params->max_batches];
+        for (uint32_t i = 0; i < sl->nitems; i++)
+            if (sl->items[i].req == q) {
+                sl->items[i].req = NULL;
+#ifndef NDEBUG
+                q->inflight--;
+#endif
+            }
+    }
 }
 
 uint32_t
@@ -372,22 +502,53 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
     g_assert(r->nflight > 0);
     sim_step_slot *sl = &r->slots[r->head];
     uint32_t done = 0;
+    if (sl->spec != NULL && sl->spec->seqs == 0)
+        spec_totals(sl);
     for (uint32_t i = 0; i < sl->nitems; i++) {
         sim_batch_item *it = &sl->items[i];
         sim_request *q = it->req;
+        if (q == NULL)
+            continue; /* finished in an earlier step (drop_from_later_steps) */
 #ifndef NDEBUG
         g_assert(q->inflight > 0);
         q->inflight--;
 #endif
         if (!it->samples)
             continue;
-        sim_replica_load_detach(r, q);
-        q->num_output++;
-        if (r->async && q->placeholders > 0)
-            q->placeholders--;
-        sim_replica_load_attach(r, q);
+        /* one more output token leaves a decoding request's load unchanged (see plan); not
+         * under speculative decoding, whose rejected drafts change num_computed */
+        bool dec = r->params->spec_tokens == 0 && decoding(q);
+        if (!dec)
+            sim_replica_load_detach(r, q);
+        uint32_t emit = 1;
+        if (it->spec > 0) {
+            /* vLLM update_from_output: rejected drafts leave num_computed (and the async
+             * placeholders); a preempted request has nothing computed left to take back */
+            uint32_t rejected = it->spec - it->accepted;
+            if (q->num_computed > 0)
+                q->num_computed -= rejected < q->num_computed ? rejected : q->num_computed;
+            if (r->async)
+                q->placeholders -= rejected < q->placeholders ? rejected : q->placeholders;
+            emit += it->accepted;
+            q->spec_steps++;
+            q->spec_drafts += it->spec;
+            q->spec_accepted += it->accepted;
+        }
+        /* tokens past the output target are dropped, as vLLM's stop check does */
+        uint32_t left = q->output_target > q->num_output ? q->output_target - q->num_output : 1;
+        if (emit > left)
+            emit = left;
+        q->num_output += emit;
+        if (r->async)
+            q->placeholders -= emit < q->placeholders ? emit : q->placeholders;
+        /* the drafter proposes the next step's drafts right after this one (sync scheduling;
+         * async set them as placeholders at planning) */
+        if (!r->async && r->params->spec_tokens > 0 && q->state == SIM_REQ_RUNNING)
+            q->spec = r->params->spec_tokens;
+        if (!dec)
+            sim_replica_load_attach(r, q);
         if (fn != NULL) {
-            fn(ctx, q);
+            fn(ctx, q, emit);
         } else {
             if (q->first_token_ns < 0)
                 q->first_token_ns = now;
@@ -407,6 +568,9 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
                 r->running[r->nrunning++] = q;
             }
             q->state = SIM_REQ_FINISHED;
+            q->spec = 0;
+            if (r->params->spec_tokens > 0 && r->nflight > 1)
+                drop_from_later_steps(r, q);
             done++;
         }
     }

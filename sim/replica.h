@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/rng.h"
 #include "sim/kvpool.h"
 #include "sim/request.h"
 #include "timemodel/batch.h"
@@ -40,15 +41,35 @@ typedef struct sim_sched_params {
                                before its sampled token returned */
     uint32_t max_batches;   /* steps in flight: 1 sync, 2 async, pp with pipeline parallelism */
     bool cascade_attention; /* count the KV blocks common to all running requests */
+    /* speculative decoding (docs/speculative.md): after each step that samples, a running
+     * request holds spec_tokens drafts (vLLM spec_token_ids) which its next step verifies */
+    uint32_t spec_tokens;      /* k = num_speculative_tokens; 0 = off */
+    uint32_t lookahead_slots;  /* KV slots allocated beyond the scheduled tokens (vLLM
+                                  num_lookahead_tokens: k for eagle/mtp/draft models, 0 ngram) */
+    const double *spec_accept; /* spec_tokens entries: P(draft i+1 accepted), non-increasing
+                                  (borrowed) */
 } sim_sched_params;
 
 /* One request's share of a launched step. */
 typedef struct sim_batch_item {
     sim_request *req;
-    uint32_t n;   /* new tokens */
-    uint32_t ctx; /* num_computed before the chunk */
-    bool samples; /* emits a token when the step returns */
+    uint32_t n;        /* new tokens */
+    uint32_t ctx;      /* num_computed before the chunk */
+    bool samples;      /* emits a token when the step returns */
+    uint32_t spec;     /* draft tokens it verifies (part of n) */
+    uint32_t accepted; /* of those, accepted (drawn when the step returns) */
 } sim_batch_item;
+
+/* Speculative decoding in a launched step (docs/speculative.md). */
+typedef struct sim_spec_slot {
+    tm_batch propose; /* one token per sampling sequence: the drafter's later passes */
+    double draft_s;   /* the drafter's passes (included in the step's cost.total_s) */
+    /* outcome, set by sim_replica_spec_accept (or by hand in tests) */
+    uint32_t seqs;     /* sequences that verified drafts */
+    uint32_t drafts;   /* draft tokens verified */
+    uint32_t accepted; /* of those, accepted */
+    uint32_t *pos;     /* spec_tokens entries: sequences whose draft i+1 was accepted */
+} sim_spec_slot;
 
 /* A launched step of one core, from launch until its output is committed. */
 typedef struct sim_step_slot {
@@ -63,6 +84,7 @@ typedef struct sim_step_slot {
     uint32_t preempted, admitted;
     uint32_t num_running, num_waiting; /* after planning */
     bool dummy; /* a DP rank with nothing scheduled running a dummy batch in lockstep */
+    struct sim_spec_slot *spec; /* speculative decoding (owned; NULL without it) */
 } sim_step_slot;
 
 typedef struct sim_replica {
@@ -82,7 +104,8 @@ typedef struct sim_replica {
                             order (its nitems is set at launch) */
     uint32_t nplanned;
     int64_t now;     /* planning time (first_scheduled of newly planned requests) */
-    tm_batch batch;  /* summary of the planned step */
+    tm_batch batch;  /* summary of the planned step (speculative decoding: the drafter's
+                        one-token passes go to plan->spec->propose) */
     uint32_t budget; /* token budget left while planning */
 
     uint64_t step; /* steps launched so far; the planning step is step + 1 */
@@ -179,8 +202,9 @@ static inline uint32_t
 sim_replica_schedulable(const sim_replica *r, const sim_request *q)
 {
     (void)r;
-    /* known tokens (+ placeholders) ≥ num_computed always: planning never goes beyond them */
-    uint32_t n = q->prompt_tokens + q->num_output + q->placeholders - q->num_computed;
+    /* known tokens (+ placeholders + drafts: vLLM num_tokens_with_spec) ≥ num_computed always:
+     * planning never goes beyond them */
+    uint32_t n = q->prompt_tokens + q->num_output + q->placeholders + q->spec - q->num_computed;
     /* (num_computed + 1) − (placeholders − 1) ≥ prompt + max_tokens: the steps in flight
      * already sample the last token */
     if (q->placeholders > 0 &&
@@ -202,13 +226,21 @@ sim_replica_oldest(const sim_replica *r)
     return r->nflight > 0 ? &r->slots[r->head] : NULL;
 }
 
-/* Output of the oldest step in flight returned at NOW: every item that samples emits one
- * token (num_output++, placeholders−−). FN is called for each emission (it sets the token times);
- * with FN NULL the tokens are stamped NOW. Requests
+/* Speculative decoding: draws how many drafts each sampling item of the oldest step in flight
+ * accepted (one uniform per item from RNG: accepted = #{i : u < accept[i]}, so P(draft i
+ * accepted) = accept[i] exactly) and totals them in the slot. No-op when spec_tokens is 0.
+ * Call before sim_replica_commit; tests may set items' accepted by hand instead. */
+void sim_replica_spec_accept(sim_replica *r, sim_rng *rng);
+
+/* Output of the oldest step in flight returned at NOW: every item that samples emits
+ * 1 + accepted tokens (capped by its output target; vLLM drops tokens past a stop), rejected
+ * drafts are taken back from num_computed (vLLM update_from_output). FN is called once per item
+ * with the tokens it emitted (it sets the token times); with FN NULL the tokens are stamped
+ * NOW. Requests
  * that reached their output target are marked SIM_REQ_FINISHED and stay in running until
  * sim_replica_reap (one preempted meanwhile is taken out of waiting and put back in running
  * for that). Pops the slot. Returns how many finished. */
-typedef void (*sim_token_fn)(void *ctx, sim_request *req);
+typedef void (*sim_token_fn)(void *ctx, sim_request *req, uint32_t ntokens);
 uint32_t sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx);
 
 /* True when no further step can be launched before the oldest returns. */

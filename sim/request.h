@@ -42,6 +42,7 @@ typedef struct sim_kvseq {
     uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
     uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
     uint32_t nhashes, hcap;
+    bool private_chain; /* hashes[nhashes − 1] is a private tag (so are all later ones) */
     /* hashing cursor: where block nhashes starts in the content */
     uint32_t cur_seg; /* segment index (== nsegs means "in the output") */
     uint32_t cur_off; /* token offset inside that segment */
@@ -69,6 +70,12 @@ typedef struct sim_request {
                                not returned yet (vLLM num_output_placeholders) */
     uint32_t inflight;      /* steps planned or in flight that include it (counted only in
                                debug builds: asserts a finished request is in none) */
+    uint32_t spec;          /* speculative decoding: drafts it holds for its next step (vLLM
+                               len(spec_token_ids); placeholders under async scheduling) */
+    /* speculative decoding totals (docs/speculative.md) */
+    uint32_t spec_steps;    /* steps that verified drafts for it */
+    uint32_t spec_drafts;   /* draft tokens verified */
+    uint32_t spec_accepted; /* of those, accepted */
 
     /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */
@@ -91,10 +98,12 @@ typedef struct sim_request {
     bool admitted_once;
 
     /* per-step planning scratch (owned by the replica's scheduler) */
-    uint64_t planned_step; /* step stamp when planned; valid iff == replica step + 1 */
-    uint32_t planned_new;  /* tokens planned this step */
-    uint32_t planned_ctx;  /* num_computed before this step's chunk */
-    bool planned_samples;  /* chunk reaches num_tokens: emits a token at step end */
+    uint64_t planned_step;      /* step stamp when planned; valid iff == replica step + 1 */
+    uint32_t planned_new;       /* tokens planned this step */
+    uint32_t planned_ctx;       /* num_computed before this step's chunk */
+    bool planned_samples;       /* chunk reaches num_tokens: emits a token at step end */
+    uint32_t planned_spec;      /* drafts scheduled this step (part of planned_new) */
+    uint32_t planned_prev_spec; /* spec before this step's plan (to undo it) */
 
     /* prefill/decode disaggregation (docs/design.md §5c) */
     sim_pd_phase pd;

@@ -9,6 +9,7 @@ tm_batch_init(tm_batch *b, uint32_t dsa_topk)
 {
     memset(b, 0, sizeof *b);
     b->dsa_topk = dsa_topk;
+    b->decode_max_q = 1;
 }
 
 double

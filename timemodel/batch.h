@@ -4,8 +4,9 @@
  *
  * Per scheduled sequence i: q_i new tokens this step, c_i tokens already in the KV cache before
  * the step. Causal (query, key) pairs P_i = q_i·c_i + q_i(q_i+1)/2 (decode: c_i + 1).
- * Sequences with q_i == 1 are "decode class" (vLLM's MLA backends pick the absorbed form by
- * query length), others "prefill class" (MHA form). Sums are doubles: exact below 2^53. */
+ * Sequences with q_i <= decode_max_q (1; 1 + k under speculative decoding) are "decode class"
+ * (vLLM's MLA backends pick the absorbed form by query length, and treat a verify of 1 + k
+ * tokens as decode), others "prefill class" (MHA form). Sums are doubles: exact below 2^53. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,11 +15,11 @@
 typedef struct tm_batch {
     uint32_t num_seqs;     /* sequences scheduled this step */
     uint32_t num_prefill;  /* prefill class: q > 1 */
-    uint32_t num_decode;   /* decode class: q == 1 */
+    uint32_t num_decode;   /* decode class: q <= decode_max_q */
     uint32_t num_sampled;  /* S: sequences that produce a token (logits computed) */
     double tokens;         /* T = Σ q */
     double prefill_tokens; /* Σ q, prefill class */
-    double decode_tokens;  /* Σ q, decode class (= num_decode) */
+    double decode_tokens;  /* Σ q, decode class (= num_decode without speculative decoding) */
     double pairs_prefill;  /* Σ P_i, prefill class */
     double pairs_decode;   /* Σ P_i, decode class */
     double kv_prefill;     /* Σ (c_i + q_i), prefill class: KV tokens attention reads */
@@ -28,6 +29,10 @@ typedef struct tm_batch {
     double sq_prefill;     /* Σ q_i², prefill class (Vidur's chunk collapse) */
     uint32_t dsa_topk;     /* per-query key cap of the sparse sums: the DSA indexer's top-k, or
                             * the window of a model's sliding-window layers; 0 = none */
+    uint32_t decode_max_q; /* longest query priced as decode: 1 (tm_batch_init), 1 + k with
+                              speculative decoding (set after init, before adding) */
+    double spec_tokens;    /* draft tokens verified this step (Σ over sequences, set by the
+                              simulator): the target computes logits for them too */
     /* Set by the simulator, not by tm_batch_add (0 = not known): */
     double common_prefix_tokens; /* cascade attention: KV tokens every sequence of the step
                                   * shares (vLLM's common_prefix_len, a multiple of the block
@@ -61,29 +66,43 @@ static inline void
 tm__batch_apply(tm_batch *b, uint32_t n, uint64_t q, uint64_t c, bool samples, double sign_d)
 {
     double sign = sign_d * (double)n;
-    double dq = (double)q;
-    double pairs = tm_causal_pairs_inline(q, c);
-    double kv = (double)(c + q);
-    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
     uint32_t s = sign_d > 0 ? n : (uint32_t)0 - n; /* modular: adds or subtracts N */
     b->num_seqs += s;
     if (samples)
         b->num_sampled += s;
-    b->tokens += sign * dq;
     if (q == 1) {
+        /* the decode class, nearly every call: q·c + q(q+1)/2 and c + q are both c + 1, and
+         * sign · q is sign (the same doubles as the general expressions, c < 2^53) */
+        double c1 = (double)(c + 1);
+        double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(1, c, b->dsa_topk) : 0.0;
+        b->tokens += sign;
+        b->num_decode += s;
+        b->decode_tokens += sign;
+        b->pairs_decode += sign * c1;
+        b->kv_decode += sign * c1;
+        b->sparse_decode += sign * sparse;
+        return;
+    }
+    double dq = (double)q;
+    double pairs = tm_causal_pairs_inline(q, c);
+    double kv = (double)(c + q);
+    double sparse = b->dsa_topk > 0 ? tm_sparse_pairs(q, c, b->dsa_topk) : 0.0;
+    b->tokens += sign * dq;
+    if (q <= b->decode_max_q) {
+        /* speculative decoding: a verify of 1 + k tokens is priced as decode */
         b->num_decode += s;
         b->decode_tokens += sign * dq;
         b->pairs_decode += sign * pairs;
         b->kv_decode += sign * kv;
         b->sparse_decode += sign * sparse;
-    } else {
-        b->num_prefill += s;
-        b->prefill_tokens += sign * dq;
-        b->pairs_prefill += sign * pairs;
-        b->kv_prefill += sign * kv;
-        b->sparse_prefill += sign * sparse;
-        b->sq_prefill += sign * dq * dq;
+        return;
     }
+    b->num_prefill += s;
+    b->prefill_tokens += sign * dq;
+    b->pairs_prefill += sign * pairs;
+    b->kv_prefill += sign * kv;
+    b->sparse_prefill += sign * sparse;
+    b->sq_prefill += sign * dq * dq;
 }
 
 /* Adds one sequence with Q > 0 new tokens on top of C cached ones; SAMPLES if it emits a

@@ -76,7 +76,8 @@ tm_memory_plan_compute(const tm_model_spec *m,
     plan->context_len = a.context_len > 0 ? a.context_len : plan->max_model_len;
     plan->gpu_bytes = hw->memory_bytes;
     plan->budget_bytes = plan->gpu_bytes * plan->gpu_memory_utilization;
-    plan->weight_bytes = tm_model_weight_bytes_split_gpu(m, weights, experts, par);
+    plan->weight_bytes =
+        tm_model_weight_bytes_split_gpu(m, weights, experts, par) + a.drafter_weight_bytes;
     plan->activation_bytes =
         tm_memory_activation_bytes(m, par, plan->max_num_batched_tokens, plan->max_num_seqs);
     plan->non_torch_bytes = TM_NON_TORCH_BYTES;
@@ -89,6 +90,8 @@ tm_memory_plan_compute(const tm_model_spec *m,
         plan->kv_bytes_per_token = tm_model_kv_bytes_context_gpu(m, kv, par, c) / c;
         plan->window_amortized = true;
     }
+    plan->kv_bytes_per_token_all += a.drafter_kv_bytes_per_token;
+    plan->kv_bytes_per_token += a.drafter_kv_bytes_per_token;
     plan->kv_bytes_per_token_model = tm_model_kv_bytes_per_token(m, kv);
     double block_bytes = (double)plan->block_size * plan->kv_bytes_per_token;
     if (plan->kv_bytes <= 0) {

@@ -30,12 +30,17 @@ typedef struct tm_memory_args {
                           * those layers hold min(context, window) tokens of a request, so a
                           * token costs kv_bytes_context(C)/C; not given, they count at full
                           * context, as vLLM's own "GPU KV cache size" does */
+    /* speculative decoding's drafter (timemodel/spec.h), sized out of the same budget as in
+     * vLLM: its weights per GPU and its KV bytes per token per GPU (its layers share the
+     * target's blocks); 0 = none */
+    double drafter_weight_bytes;
+    double drafter_kv_bytes_per_token;
 } tm_memory_args;
 
 typedef struct tm_memory_plan {
     double gpu_bytes;                /* usable memory of one GPU */
     double budget_bytes;             /* gpu_bytes · utilization */
-    double weight_bytes;             /* per GPU (worst pipeline stage) */
+    double weight_bytes;             /* per GPU (worst pipeline stage), drafter included */
     double activation_bytes;         /* activation peak of a max_num_batched_tokens step */
     double non_torch_bytes;          /* TM_NON_TORCH_BYTES */
     double kv_bytes;                 /* budget left for the KV cache (may be negative) */

@@ -276,6 +276,12 @@ count_params(tm_model_spec *m)
     c->active = common + Lm * (double)m->topk * expert;
 }
 
+void
+tm_model_count_params(tm_model_spec *m)
+{
+    count_params(m);
+}
+
 static gboolean
 positive(const char *name, const char *what, int64_t v, GError **error)
 {
@@ -351,6 +357,9 @@ tm_model_spec_from_json(tm_model_spec *m, const json_t *cfg, const char *name, G
         m->head_dim = m->qk_nope_head_dim + m->qk_rope_head_dim;
         m->kv_heads = m->heads; /* MLA expands the latent to every head */
     }
+    /* multi-token prediction modules (DeepSeek-V3 MTP; speculative decoding method mtp) */
+    if (!get_int(cfg, name, KEYS("num_nextn_predict_layers"), false, 0, 0, &m->nextn_layers, error))
+        goto fail;
     /* DSA indexer */
     if (!get_int(cfg, name, KEYS("index_topk"), false, 0, 0, &m->index_topk, error))
         goto fail;

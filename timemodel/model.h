@@ -74,6 +74,9 @@ typedef struct tm_model_spec {
     int64_t sliding_layers;                  /* how many layers slide */
     uint8_t layer_is_sliding[TM_MAX_LAYERS]; /* 1 where layer i slides */
     tm_model_quant quant;
+    /* multi-token prediction (DeepSeek-V3 MTP) modules shipped with the weights:
+     * num_nextn_predict_layers; 0 = none (speculative decoding method mtp needs them) */
+    int64_t nextn_layers;
     tm_param_counts params;
     /* The config's torch_dtype ("dtype" in newer configs; "" = absent, which HF treats as
      * float32), which --dtype auto follows as vLLM does (docs/timemodel.md §2.3) */
@@ -95,6 +98,9 @@ gboolean tm_model_spec_load(tm_model_spec *m, const char *name_or_path, GError *
 char *tm_model_resolve_preset(const char *name);
 /* The Hugging Face ids that resolve to PRESET, NULL-terminated (empty for none). static */
 const char *const *tm_model_preset_ids(const char *preset);
+/* Recomputes M's parameter counts from its dimensions (after deriving one spec from another,
+ * e.g. a speculative-decoding drafter). */
+void tm_model_count_params(tm_model_spec *m);
 void tm_model_spec_clear(tm_model_spec *m);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(tm_model_spec, tm_model_spec_clear)
 

@@ -437,7 +437,9 @@ eval(const roofline *r, const tm_batch *b, tm_roofline_detail *d, tm_step_cost *
     }
     acc a = {0.0, 0.0, d};
     ar_memo memo = {NULL, 0.0, 0.0};
-    const double T = b->tokens, S = b->num_sampled, Tp = b->prefill_tokens, Td = b->decode_tokens;
+    /* logits: one per sampling sequence, plus one per verified draft token */
+    const double T = b->tokens, S = b->num_sampled + b->spec_tokens, Tp = b->prefill_tokens,
+                 Td = b->decode_tokens;
     const double L = r->L, h = r->h, ba = r->ba;
 
     /* qkv: input norm (fused residual add: read x and residual, write both) + projections */

@@ -62,9 +62,12 @@ run(const memory_args *a)
     g_autoptr(tm_setup) s = tm_setup_new(&a->tm, &err);
     if (s == NULL)
         return cli_fail(err, CLI_USAGE);
-    tm_memory_args m = {a->gpu_memory_utilization, or_zero(a->block_size),
-                        or_zero(a->max_model_len), or_zero(a->max_num_batched_tokens),
-                        or_zero(a->max_num_seqs),  or_zero(a->context_len)};
+    tm_memory_args m = {.gpu_memory_utilization = a->gpu_memory_utilization,
+                        .block_size = or_zero(a->block_size),
+                        .max_model_len = or_zero(a->max_model_len),
+                        .max_num_batched_tokens = or_zero(a->max_num_batched_tokens),
+                        .max_num_seqs = or_zero(a->max_num_seqs),
+                        .context_len = or_zero(a->context_len)};
     tm_memory_plan p;
     if (!tm_setup_memory_plan(s, &m, &p, &err))
         return cli_fail(err, CLI_USAGE);

@@ -11,6 +11,7 @@
 #include "sim/profile.h"
 #include "timemodel/hardware.h"
 #include "timemodel/model.h"
+#include "timemodel/spec.h"
 #include "tools/cli.h"
 
 /* The peer fabric's product name: the "nvlink" backend is whatever the GPU's own fabric is. */
@@ -134,5 +135,14 @@ cmd_presets(int argc, char **argv)
     for (size_t i = 0; i < nl; i++)
         printf("  %-10s %6.1f GB/s × %.3g, %.2f ms  %s\n", lp[i].name, lp[i].bandwidth_Bps / 1e9,
                lp[i].efficiency, lp[i].setup_s * 1e3, lp[i].summary);
+    /* speculative-decoding acceptance: a const table with each figure's source (spec.c) */
+    printf("\nspeculative decoding acceptance (--speculative-config acceptance_preset):\n");
+    for (size_t i = 0; i < tm_spec_preset_count(); i++) {
+        const tm_spec_preset *sp = tm_spec_preset_at(i);
+        printf("  %-21s %s, k %u, per position", sp->name, tm_spec_method_name(sp->method), sp->k);
+        for (uint32_t j = 0; j < sp->k; j++)
+            printf(" %.3g", sp->accept[j]);
+        printf("; %s\n", sp->source);
+    }
     return CLI_OK;
 }

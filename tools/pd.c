@@ -216,6 +216,10 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
                    "--scheduler %s: prefill/decode disaggregation (--pd) is modelled with the "
                    "vllm and sarathi schedulers (%s reserves KV for whole requests)",
                    o->scheduler, o->scheduler);
+    if (o->speculative_config != NULL && !json_is_null(o->speculative_config))
+        return bad(error, "--speculative-config with --pd: speculative decoding is not modelled "
+                          "on disaggregated pools (the prefill pool runs each prompt with "
+                          "max_tokens 1; drafts would belong to the decode pool)");
     g_autoptr(tool_pd) pd = g_new0(tool_pd, 1);
     sim_config_copy(&pd->dcfg, cfg);
     if (split) {

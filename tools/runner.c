@@ -15,6 +15,7 @@
 #include "sim/observe.h"
 #include "sim/profile.h"
 #include "timemodel/setup.h"
+#include "timemodel/spec.h"
 #include "tools/cli.h"
 #include "tools/pd.h"
 #include "traces/outputs.h"
@@ -167,7 +168,9 @@ resolved_json(const sim_config *cfg,
               const tm_memory_plan *plan,
               uint32_t num_blocks,
               const wl_source *src,
-              const sim_pool_params *pool)
+              const sim_pool_params *pool,
+              const tm_spec_config *spec,
+              const tm_memory_args *ma)
 {
     json_t *j = sim_config_to_json(cfg);
     json_t *r = json_object();
@@ -196,8 +199,88 @@ resolved_json(const sim_config *cfg,
     }
     json_object_set_new(r, "scheduler_follows", json_string("vLLM " SCHED_VLLM_VERSION));
     json_object_set_new(r, "engine", engine_json(pool));
+    if (spec->k > 0) {
+        json_t *sj = tm_spec_config_to_json(spec);
+        json_object_set_new(sj, "drafter_weight_bytes_per_gpu",
+                            base_json_number(ma->drafter_weight_bytes));
+        json_object_set_new(sj, "drafter_kv_bytes_per_token_per_gpu",
+                            base_json_number(ma->drafter_kv_bytes_per_token));
+        json_object_set_new(r, "speculative", sj);
+    }
     json_object_set_new(j, "resolved", r);
     return j;
+}
+
+/* Speculative decoding (docs/speculative.md): the parsed --speculative-config and, for a
+ * method with a drafter on the GPU, the time model of one drafter pass: the same hardware,
+ * dtypes and efficiencies as the target, no per-step overheads (the passes run inside the
+ * target's step), tensor parallel as draft_tensor_parallel_size. */
+static gboolean
+spec_resolve(const sim_config *cfg,
+             const tm_setup *setup,
+             tm_spec_config *spec,
+             tm_timemodel **draft_tm,
+             tm_memory_args *ma,
+             GError **error)
+{
+    const sim_options *o = &cfg->sim;
+    const tm_model_spec *target = tm_setup_model(setup);
+    if (!tm_spec_config_parse(spec, o->speculative_config, target, error))
+        return FALSE;
+    if (strcmp(o->scheduler, "vllm") != 0 && strcmp(o->scheduler, "sarathi") != 0) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "speculative_config: scheduler %s does not model speculative decoding (use "
+                    "vllm or sarathi)",
+                    o->scheduler);
+        return FALSE;
+    }
+    const tm_parallel *par = tm_setup_parallel(setup);
+    if (par->pp > 1) {
+        g_set_error(
+            error, BASE_ERROR, BASE_ERROR_INVALID,
+            "speculative_config: speculative decoding with pipeline parallelism (%" G_GINT64_FORMAT
+            " stages) is not modelled (vLLM V1 does not support it)",
+            par->pp);
+        return FALSE;
+    }
+    int64_t dtp = spec->draft_tp > 0 ? spec->draft_tp : par->tp;
+    if (spec->method == TM_SPEC_DRAFT_MODEL ? dtp > par->tp : dtp != par->tp) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
+                    "speculative_config.draft_tensor_parallel_size: %" G_GINT64_FORMAT
+                    " with tensor_parallel_size %" G_GINT64_FORMAT
+                    ": the drafter of %s runs with the target's tensor parallelism%s",
+                    dtp, par->tp, tm_spec_method_name(spec->method),
+                    spec->method == TM_SPEC_DRAFT_MODEL ? " or less" : "");
+        return FALSE;
+    }
+    if (!tm_spec_has_drafter(spec))
+        return TRUE;
+    g_auto(tm_model_spec) drafter = {0};
+    if (!tm_spec_drafter_spec(spec, target, &drafter, error))
+        return FALSE;
+    tm_roofline_params rp = *tm_setup_params_const(setup);
+    rp.par.tp = dtp;
+    rp.par.pp = 1;
+    rp.pp_stage = -1;
+    rp.step_overhead_s = 0.0;
+    rp.per_seq_overhead_s = 0.0;
+    if (drafter.experts == 0) {
+        rp.par.ep = 1; /* a dense drafter has no experts to spread */
+    }
+    GError *perr = NULL;
+    if (!tm_model_check_parallel(&drafter, &rp.par, &perr)) {
+        g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID, "speculative_config: drafter: %s",
+                    perr->message);
+        g_error_free(perr);
+        return FALSE;
+    }
+    *draft_tm = tm_roofline_new(&drafter, tm_setup_hardware(setup), &rp);
+    /* vLLM loads the drafter and gives its layers KV blocks out of the same budget */
+    ma->drafter_weight_bytes =
+        tm_spec_drafter_weight_bytes_gpu(spec, &drafter, rp.weight_dtype, &rp.par);
+    ma->drafter_kv_bytes_per_token =
+        tm_model_kv_bytes_per_token_gpu(&drafter, rp.kv_dtype, &rp.par);
+    return TRUE;
 }
 
 /* Hands ERR to the caller (or prints it) and returns CODE. */
@@ -235,6 +318,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_batched_tokens = o->max_num_batched_tokens,
         .max_num_seqs = o->max_num_seqs,
     };
+    g_auto(tm_spec_config) spec = {0};
+    g_autoptr(tm_timemodel) draft_tm = NULL;
+    if (o->speculative_config != NULL && !json_is_null(o->speculative_config) &&
+        !spec_resolve(cfg, setup, &spec, &draft_tm, &ma, &err))
+        return fail(error, err, CLI_USAGE);
     tm_memory_plan plan;
     if (!tm_setup_memory_plan(setup, &ma, &plan, &err) &&
         o->num_gpu_blocks_override == BASE_OPT_UNSET_INT)
@@ -311,6 +399,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     op.info.max_concurrency = info->max_concurrency;
     op.dsa = dsa;
     op.pd = pd != NULL;
+    op.spec = spec.k > 0;
     if (!fl->no_outputs) {
         outs = tr_outputs_open(e, &op, &err);
         if (outs == NULL)
@@ -344,7 +433,10 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
                           .chunk_size = (uint32_t)o->chunk_size,
                           .batch_size = (uint32_t)o->batch_size,
                           .watermark = o->watermark,
-                          .dsa_topk = tm_setup_dsa_topk(setup)},
+                          .dsa_topk = tm_setup_dsa_topk(setup),
+                          .spec_tokens = spec.k,
+                          .lookahead_slots = tm_spec_uses_lookahead(&spec) ? spec.k : 0,
+                          .spec_accept = spec.k > 0 ? spec.accept : NULL},
                 .scheduler = sched_find_scheduler(o->scheduler),
                 .router = sched_find_router(o->router),
                 .nreplicas = (uint32_t)o->replicas,
@@ -356,6 +448,7 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
                 .prefix_caching = o->enable_prefix_caching,
                 .tm = tm,
                 .stage_tm = pp > 1 ? (const tm_timemodel *const *)stages->pdata : NULL,
+                .draft_tm = draft_tm,
                 .engine = ep,
                 .overlap_weight = 1.0,
             },
@@ -423,8 +516,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (fl->on_result != NULL)
         fl->on_result(fl->on_result_ctx, res);
     if (outs != NULL) {
-        json_auto_t *conf =
-            resolved_json(cfg, setup, &plan, (uint32_t)blocks, src, sim_cluster_pool(cl));
+        json_auto_t *conf = resolved_json(cfg, setup, &plan, (uint32_t)blocks, src,
+                                          sim_cluster_pool(cl), &spec, &ma);
         if (pd != NULL) {
             json_object_set_new(json_object_get(conf, "resolved"), "decode_pool",
                                 tool_pd_resolved_json(pd));

@@ -89,7 +89,7 @@ tr_outputs_open(sim_engine *e, const tr_outputs_params *p, GError **error)
     o->p.info.model_id = o->model_id;
     if (p->requests_csv) {
         g_autofree char *path = resolve(o->dir, "requests.csv");
-        o->csv = tr_requests_csv_open_pd(path, p->pd, error);
+        o->csv = tr_requests_csv_open_pd(path, p->pd, p->spec, error);
         if (o->csv == NULL)
             return NULL;
     }

@@ -43,6 +43,7 @@ typedef struct tr_outputs_params {
                                     DIR/stage_<i>_lifecycle_metrics.json (default true) */
     bool vllm_result;            /* DIR/vllm_bench_result.json (default true) */
     tr_report_info info;         /* for the vLLM result and the table */
+    bool spec;                   /* speculative decoding: requests.csv gains its columns */
     tr_dsa *dsa; /* borrowed; non-NULL: its trace is committed with the other streams and
                     summary.json gains "dsa" and "serving" sections (docs/dsa.md) */
     bool pd;     /* prefill/decode run: requests.csv gains its four columns (docs/outputs.md) */

@@ -149,6 +149,32 @@ scope_fields(json_t *o, const sim_scope_result *s, const sim_slo *slo)
     set(o, "prefix_cache", pc);
 }
 
+json_t *
+tr_spec_json(const sim_spec_result *sp)
+{
+    json_t *o = json_object();
+    double d = (double)sp->drafts;
+    set(o, "num_speculative_tokens", ji(sp->k));
+    set(o, "num_drafts", ji(sp->drafts));
+    set(o, "num_draft_tokens", ji(sp->draft_tokens));
+    set(o, "num_accepted_tokens", ji(sp->accepted));
+    set(o, "mean_acceptance_length", sp->drafts > 0 ? jr(1.0 + (double)sp->accepted / d) : jr(NAN));
+    set(o, "draft_acceptance_rate",
+        sp->draft_tokens > 0 ? jr((double)sp->accepted / (double)sp->draft_tokens) : jr(NAN));
+    json_t *a = json_array();
+    json_t *c = json_array();
+    for (uint32_t i = 0; i < sp->k; i++) {
+        json_array_append_new(a, sp->drafts > 0 ? jr((double)sp->accepted_pos[i] / d) : jr(NAN));
+        json_array_append_new(c, ji(sp->accepted_pos[i]));
+    }
+    set(o, "acceptance_rate_per_position", a);
+    set(o, "accepted_tokens_per_position", c);
+    set(o, "drafter_s", jr(sp->draft_s));
+    set(o, "drafter_fraction_of_step_time",
+        sp->step_s > 0 ? jr(sp->draft_s / sp->step_s) : jr(NAN));
+    return o;
+}
+
 static json_t *
 replica_json(const sim_replica_result *x)
 {
@@ -209,6 +235,8 @@ tr_metrics_json(const sim_metrics_result *r)
     set(rw, "start_ns", json_integer(r->run_start_ns));
     set(rw, "end_ns", json_integer(r->run_end_ns));
     set(o, "replica_window", rw);
+    if (r->spec.k > 0)
+        set(o, "speculative_decoding", tr_spec_json(&r->spec));
     json_t *reps = json_array();
     for (uint32_t i = 0; i < r->nreplicas; i++)
         json_array_append_new(reps, replica_json(&r->replicas[i]));
@@ -589,6 +617,23 @@ tr_summary_table(const sim_metrics_result *r, const tr_report_info *info)
         row_f(g, "Step tokens (% of token budget):", fill / nfill * 100);
     row_f(g, "Mean KV cache usage (%):", nkv > 0 ? kvmean / nkv * 100 : 0.0);
     row_f(g, "Peak KV cache usage (%):", kvmax * 100);
+    if (r->spec.k > 0) {
+        /* vLLM's SpecDecoding log line, over every step */
+        const sim_spec_result *sp = &r->spec;
+        double d = (double)sp->drafts;
+        row_f(g, "Spec decode mean acceptance length:",
+              sp->drafts > 0 ? 1.0 + (double)sp->accepted / d : 0.0);
+        row_f(g, "Spec decode draft acceptance (%):",
+              sp->draft_tokens > 0 ? 100.0 * (double)sp->accepted / (double)sp->draft_tokens : 0.0);
+        GString *pos = g_string_new(NULL);
+        for (uint32_t i = 0; i < sp->k; i++)
+            g_string_append_printf(pos, "%s%.3f", i > 0 ? "," : "",
+                                   sp->drafts > 0 ? (double)sp->accepted_pos[i] / d : 0.0);
+        g_string_append_printf(g, "%-40s %s\n", "Spec decode per-position acceptance:", pos->str);
+        g_string_free(pos, TRUE);
+        row_f(g,
+              "Drafter (% of step time):", sp->step_s > 0 ? 100.0 * sp->draft_s / sp->step_s : 0.0);
+    }
     g_autofree char *ov = tr_overload_line(&r->load);
     if (ov != NULL)
         g_string_append_printf(g, "%s\n", ov);

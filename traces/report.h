@@ -61,6 +61,9 @@ json_t *tr_summary_json(const sim_metrics_result *r, const tr_simulated *sim, js
 /* The one line a run whose arrivals outpaced its completions prints (sim_load_check), without
  * a newline; NULL when it was not overloaded. transfer full */
 char *tr_overload_line(const sim_load_check *load);
+/* summary.json's "speculative_decoding" metrics (vLLM's definitions, docs/speculative.md).
+ * transfer full */
+json_t *tr_spec_json(const sim_spec_result *spec);
 /* inference-perf lifecycle report of SCOPE; STAGE adds send_duration, requested_rate and
  * achieved_rate to load_summary. Latencies in seconds. */
 json_t *tr_lifecycle_json(const sim_scope_result *scope, bool stage);

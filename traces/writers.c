@@ -117,15 +117,17 @@ const char tr_requests_csv_header[] =
     "preemptions,failed,fail_reason,dp_rank";
 
 const char tr_requests_csv_pd_columns[] = ",prefill_replica,xfer_start_ms,xfer_end_ms,xfer_bytes";
+const char tr_requests_csv_spec_header[] =
+    "spec_steps,spec_draft_tokens,spec_accepted_tokens,acceptance_length";
 
 struct tr_requests_csv {
     base_out *out;
     uint64_t rows;
-    bool pd;
+    bool pd, spec;
 };
 
 tr_requests_csv *
-tr_requests_csv_open_pd(const char *path, bool pd, GError **error)
+tr_requests_csv_open_pd(const char *path, bool pd, bool spec, GError **error)
 {
     base_out *o = base_out_open(path, error);
     if (o == NULL)
@@ -133,17 +135,22 @@ tr_requests_csv_open_pd(const char *path, bool pd, GError **error)
     tr_requests_csv *w = g_new0(tr_requests_csv, 1);
     w->out = o;
     w->pd = pd;
+    w->spec = spec;
     base_out_puts(o, tr_requests_csv_header);
     if (pd)
         base_out_puts(o, tr_requests_csv_pd_columns);
+    if (spec) {
+        base_out_puts(o, ",");
+        base_out_puts(o, tr_requests_csv_spec_header);
+    }
     base_out_puts(o, "\n");
     return w;
 }
 
 tr_requests_csv *
-tr_requests_csv_open(const char *path, GError **error)
+tr_requests_csv_open(const char *path, bool spec, GError **error)
 {
-    return tr_requests_csv_open_pd(path, false, error);
+    return tr_requests_csv_open_pd(path, false, spec, error);
 }
 
 static void
@@ -233,6 +240,29 @@ tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r)
         lc(&l, ',');
         if (r->xfer_start_ns >= 0)
             lu(&l, r->xfer_bytes);
+    }
+    if (w->spec) {
+        /* acceptance length: tokens per verify step, 1 + accepted / steps (vLLM's mean
+         * acceptance length for this request; 4 decimals, empty without a verify step) */
+        lc(&l, ',');
+        lu(&l, r->spec_steps);
+        lc(&l, ',');
+        lu(&l, r->spec_drafts);
+        lc(&l, ',');
+        lu(&l, r->spec_accepted);
+        lc(&l, ',');
+        if (r->spec_steps > 0) {
+            uint64_t x =
+                10000 + ((uint64_t)r->spec_accepted * 10000 + r->spec_steps / 2) / r->spec_steps;
+            lu(&l, x / 10000);
+            lc(&l, '.');
+            char frac[4];
+            for (int i = 3; i >= 0; i--, x /= 10)
+                frac[i] = (char)('0' + x % 10);
+            lreserve(&l, 4);
+            memcpy(l.buf + l.n, frac, 4);
+            l.n += 4;
+        }
     }
     lc(&l, '\n');
     lflush(&l);
@@ -373,6 +403,15 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     lu(&l, s->num_preempted);
     ls(&l, ",\"num_admitted\":");
     lu(&l, s->num_admitted);
+    if (s->spec_tokens > 0) { /* only with --speculative-config */
+        ls(&l, ",\"spec\":{\"verify_seqs\":");
+        lu(&l, s->spec_seqs);
+        ls(&l, ",\"draft_tokens\":");
+        lu(&l, s->spec_drafts);
+        ls(&l, ",\"accepted\":");
+        lu(&l, s->spec_accepted);
+        ls(&l, "}");
+    }
     ls(&l, ",\"kv_blocks\":{\"used\":");
     lu(&l, s->kv_used_blocks);
     ls(&l, ",\"cached\":");
@@ -392,6 +431,10 @@ tr_steps_write(tr_steps *w, const sim_step_record *s)
     if (s->extra_s > 0) { /* only with --dsa-kv-offload: other runs keep their bytes */
         ls(&l, ",\"dsa_kv_fetch\":");
         li(&l, ns_of(s->extra_s));
+    }
+    if (s->spec_tokens > 0) { /* the drafter's passes, part of total */
+        ls(&l, ",\"drafter\":");
+        li(&l, ns_of(s->draft_s));
     }
     ls(&l, "}}\n");
     lflush(&l);

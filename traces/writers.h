@@ -23,11 +23,14 @@ typedef struct tr_requests_csv tr_requests_csv;
 /* The header row (no trailing newline), for documentation and tests. */
 extern const char tr_requests_csv_header[];
 
-tr_requests_csv *tr_requests_csv_open(const char *path, GError **error);
+/* The columns speculative decoding adds after those of the header (no leading comma). */
+extern const char tr_requests_csv_spec_header[];
+/* SPEC: add the speculative-decoding columns (docs/speculative.md). */
+tr_requests_csv *tr_requests_csv_open(const char *path, bool spec, GError **error);
 /* With PD, the header and rows gain prefill_replica, xfer_start_ms, xfer_end_ms, xfer_bytes
- * (prefill/decode runs; "replica" is then the decode replica). */
+ * (prefill/decode runs; "replica" is then the decode replica), before the SPEC columns. */
 extern const char tr_requests_csv_pd_columns[];
-tr_requests_csv *tr_requests_csv_open_pd(const char *path, bool pd, GError **error);
+tr_requests_csv *tr_requests_csv_open_pd(const char *path, bool pd, bool spec, GError **error);
 void tr_requests_csv_subscribe(tr_requests_csv *w, sim_engine *e); /* SIM_TOPIC_REQUEST_DONE */
 void tr_requests_csv_write(tr_requests_csv *w, const sim_request_record *r);
 uint64_t tr_requests_csv_rows(const tr_requests_csv *w);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/match.h"
 #include "workloads/internal.h"
 
 #define MOONCAKE_BLOCK 512
@@ -77,10 +78,11 @@ next_object(jsonl_src *s, json_t **root, GError **bad, GError **error)
     json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
     uint64_t ln = base_lines_lineno(s->lines);
     if (j == NULL) {
+        g_autofree char *shown = base_escape_text(je.text, 160); /* one line whatever it quotes */
         g_set_error(bad, WL_ERROR, WL_ERROR_PARSE,
                     "%s:%" G_GUINT64_FORMAT ": invalid JSON at "
                     "character %d: %s",
-                    s->name, ln, je.position, je.text);
+                    s->name, ln, je.position, shown);
         return 1;
     }
     if (!json_is_object(j)) {

@@ -180,11 +180,10 @@ parse_conversation(sgpt *s, GError **error)
     json_auto_t *o = json_loadb(s->elem->str, s->elem->len, JSON_REJECT_DUPLICATES, &je);
     uint64_t ln = s->elem_line + (uint64_t)(je.line > 0 ? je.line - 1 : 0);
     if (o == NULL) {
-        /* jansson quotes the input near the error, which may span lines (an element is
-         * several lines): shown escaped, so the message stays one line */
-        g_autofree char *near = base_escape_text(je.text, sizeof je.text);
+        /* jansson's text quotes the input near the error: raw newlines would break the line */
+        g_autofree char *shown = base_escape_text(je.text, 160);
         g_set_error(error, WL_ERROR, WL_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": invalid JSON: %s",
-                    s->name, ln, near);
+                    s->name, ln, shown);
         return FALSE;
     }
     ln = s->elem_line;

@@ -73,6 +73,9 @@ Test(pd_cli, bad_settings_are_one_line_usage_errors)
     expect_usage_error("must be > 0", neg);
     const char *const tp[] = {"--pd", "2:6", "--tensor-parallel-size", "3", NULL};
     expect_usage_error("--tensor-parallel-size 3 does not divide", tp);
+    const char *const sp[] = {"--pd", "2:6", "--speculative-config",
+                              "{\"method\":\"eagle3\",\"num_speculative_tokens\":2}", NULL};
+    expect_usage_error("--speculative-config with --pd", sp);
 
     g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
     g_autofree char *model =

@@ -364,14 +364,15 @@ Test(cluster, replica_state_above_the_bound_is_refused_with_the_figure)
               "%s", err->message);
     cr_expect(strstr(err->message, "lower --replicas") != NULL, "%s", err->message);
     g_clear_error(&err);
-    /* 70 replicas ≈ 3.8 MiB fit */
-    p.pool.nreplicas = 70;
+    /* 66 replicas ≈ 3.8 MiB fit (about 58.6 KiB each: 4 MiB holds 69 of them) */
+    p.pool.nreplicas = 66;
     sim_cluster *c = sim_cluster_new(e, &p, &src, &err);
+    cr_expect_not_null(c, "%s", err ? err->message : "");
     sim_cluster_free(c);
     g_clear_error(&err);
-    /* with data parallelism each rank is a core: 35 replicas × 2 ranks = 70 cores fit, 50 × 2
+    /* with data parallelism each rank is a core: 33 replicas × 2 ranks = 66 cores fit, 50 × 2
      * do not, and 2049 × 2 are too many */
-    p.pool.nreplicas = 35;
+    p.pool.nreplicas = 33;
     p.pool.dp = 2;
     c = sim_cluster_new(e, &p, &src, &err);
     cr_expect_not_null(c, "%s", err ? err->message : "");
