@@ -262,7 +262,15 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
         return bad(error,
                    "--pd-link-per-descriptor-us (pd.link_per_descriptor_us): must be ≥ 0, got %g",
                    o->pd_link_per_descriptor_us);
-    /* the top-level settings are the prefill pool's */
+    /* the top-level settings are the prefill pool's; a replica count that says otherwise is
+     * refused rather than overridden (1, the default, and P itself, as --print-config writes
+     * it, are the split's own) */
+    if (o->replicas != 1 && o->replicas != pd->nprefill)
+        return bad(error,
+                   "--replicas %" G_GINT64_FORMAT " (cluster.replicas) with a prefill/decode "
+                   "split of %" G_GINT64_FORMAT ":%" G_GINT64_FORMAT
+                   ": the split sets the replica counts",
+                   o->replicas, (int64_t)pd->nprefill, (int64_t)pd->ndecode);
     o->replicas = pd->nprefill;
     pd->dcfg.sim.replicas = pd->ndecode;
     *out = g_steal_pointer(&pd);

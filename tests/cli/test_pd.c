@@ -76,6 +76,8 @@ Test(pd_cli, bad_settings_are_one_line_usage_errors)
     const char *const sp[] = {"--pd", "2:6", "--speculative-config",
                               "{\"method\":\"eagle3\",\"num_speculative_tokens\":2}", NULL};
     expect_usage_error("--speculative-config with --pd", sp);
+    const char *const reps[] = {"--pd", "2:6", "--replicas", "4", NULL};
+    expect_usage_error("--replicas 4 (cluster.replicas) with a prefill/decode split of 2:6", reps);
 
     g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
     g_autofree char *model =
