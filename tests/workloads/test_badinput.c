@@ -165,8 +165,8 @@ Test(badinput, sharegpt_json_truncated_and_malformed)
                  ":1: column conversations: message 0 needs string \"from\" and \"value\" (or "
                  "\"role\" and \"content\")");
     expect_error("[{\"chat\": []}]", false, ".json", ":1: column conversations: missing");
-    /* found by fuzz_wl_sharegpt_json: jansson quotes the input near a bad escape, here a backslash before a raw
-     * newline; the message must stay one line */
+    /* found by fuzz_wl_sharegpt_json: jansson quotes the input near a bad escape, here a backslash
+     * before a raw newline; the message must stay one line */
     g_autofree char *p = wlt_tmp(".json",
                                  "[{\"conversations\": [{\"from\": \"human\", \"value\": "
                                  "\"a\\\nb\"}]}]\n",
