@@ -800,24 +800,12 @@ cmd_calibrate_runs(int argc, char **argv)
     int rc = split_args(argc, argv, &o, rest);
     if (rc != CLI_OK)
         return rc;
-    sim_config scratch;
-    sim_config_init(&scratch);
     g_autoptr(GPtrArray) pos = g_ptr_array_new();
-    GError *err = NULL;
-    gboolean ok =
-        sim_config_parse_args(&scratch, NULL, (int)rest->len, (char **)rest->pdata, pos, &err);
-    uint64_t seed = (uint64_t)scratch.sim.seed;
-    sim_config_clear(&scratch);
-    if (!ok)
-        return cli_fail(err, CLI_USAGE);
     g_autoptr(GPtrArray) flags = g_ptr_array_new();
-    for (guint i = 0; i < rest->len; i++) {
-        bool positional = false;
-        for (guint k = 0; k < pos->len && !positional; k++)
-            positional = rest->pdata[i] == pos->pdata[k];
-        if (!positional)
-            g_ptr_array_add(flags, rest->pdata[i]);
-    }
+    uint64_t seed = 0;
+    rc = compare_split_run_args(rest, pos, flags, &seed);
+    if (rc != CLI_OK)
+        return rc;
     if (pos->len == 0)
         return cli_usage_error(synopsis, "--from-runs: no RUN given");
     return run_all(&o, pos, flags, seed, argc, argv);

@@ -24,3 +24,25 @@ compare_simulate(
     *sim = cmp_mirror(m, run, col, error);
     return *sim != NULL ? CLI_OK : CLI_USAGE;
 }
+
+int
+compare_split_run_args(GPtrArray *rest, GPtrArray *pos, GPtrArray *flags, uint64_t *seed)
+{
+    sim_config scratch;
+    sim_config_init(&scratch);
+    GError *err = NULL;
+    gboolean ok =
+        sim_config_parse_args(&scratch, NULL, (int)rest->len, (char **)rest->pdata, pos, &err);
+    *seed = (uint64_t)scratch.sim.seed;
+    sim_config_clear(&scratch);
+    if (!ok)
+        return cli_fail(err, CLI_USAGE);
+    for (guint i = 0; i < rest->len; i++) {
+        bool positional = false;
+        for (guint k = 0; k < pos->len && !positional; k++)
+            positional = rest->pdata[i] == pos->pdata[k];
+        if (!positional)
+            g_ptr_array_add(flags, rest->pdata[i]);
+    }
+    return CLI_OK;
+}

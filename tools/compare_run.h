@@ -13,3 +13,9 @@
  * code (runner_run_e's, or 2 when the mirror fails) with ERROR set and *SIM NULL. */
 int compare_simulate(
     const cmp_result *m, cmp_run *run, cmp_result **sim, runner_result *rr, GError **error);
+
+/* Validates REST (the run flags and positionals left after a command's own options) with the
+ * run settings table, and splits it: the positionals (measured results) into POS, the flags
+ * into FLAGS (both borrow REST's strings), the --seed into *SEED. Returns 0, or the exit code
+ * after printing the one-line usage error. */
+int compare_split_run_args(GPtrArray *rest, GPtrArray *pos, GPtrArray *flags, uint64_t *seed);
