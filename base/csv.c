@@ -102,6 +102,17 @@ base_csv_put_field(GString *g, const char *s, bool first)
     base_csv_field_write(g->str + at, s);
 }
 
+void
+base_csv_put_number(GString *g, double v, bool first)
+{
+    if (!first)
+        g_string_append_c(g, ',');
+    if (isfinite(v)) {
+        char buf[G_ASCII_DTOSTR_BUF_SIZE];
+        g_string_append(g, g_ascii_formatd(buf, sizeof buf, "%.10g", v));
+    }
+}
+
 static const char *
 skip_blank(const char *s)
 {

@@ -71,6 +71,9 @@ size_t base_csv_field_len(const char *s);
 char *base_csv_field_write(char *dst, const char *s);
 /* Appends S to G as a CSV field, preceded by ',' unless FIRST. */
 void base_csv_put_field(GString *g, const char *s, bool first);
+/* Appends V to G as a CSV field ("%.10g", C locale; empty when not finite), preceded by ','
+ * unless FIRST. */
+void base_csv_put_number(GString *g, double v, bool first);
 
 /* Sets *ERROR to "FILE:LINE: column NAME: <message>" for the current row. */
 void base_csv_set_error(const base_csv *c, int col, GError **error, const char *fmt, ...)

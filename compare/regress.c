@@ -359,16 +359,6 @@ cmp_regress_json(const cmp_regression *r)
     return o;
 }
 
-static void
-put_num(GString *g, double v)
-{
-    g_string_append_c(g, ',');
-    if (isfinite(v)) {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append(g, g_ascii_formatd(buf, sizeof buf, "%.10g", v));
-    }
-}
-
 void
 cmp_regress_csv(GString *out, const cmp_regression *r, bool header)
 {
@@ -384,11 +374,11 @@ cmp_regress_csv(GString *out, const cmp_regression *r, bool header)
                                                 : cmp_tput_names[x->metric - CMP_NLAT],
                            false);
         base_csv_put_field(out, x->stat >= 0 ? cmp_stat_names[x->stat] : "", false);
-        put_num(out, x->a);
-        put_num(out, x->b);
-        put_num(out, x->change_pct);
-        put_num(out, x->lo);
-        put_num(out, x->hi);
+        base_csv_put_number(out, x->a, false);
+        base_csv_put_number(out, x->b, false);
+        base_csv_put_number(out, x->change_pct, false);
+        base_csv_put_number(out, x->lo, false);
+        base_csv_put_number(out, x->hi, false);
         base_csv_put_field(out, verdict(x), false);
         g_string_append_c(out, '\n');
     }

@@ -410,16 +410,6 @@ cmp_report_json(const cmp_comparison *c)
     return o;
 }
 
-static void
-put_num(GString *g, double v)
-{
-    g_string_append_c(g, ',');
-    if (isfinite(v)) {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append(g, g_ascii_formatd(buf, sizeof buf, "%.10g", v));
-    }
-}
-
 void
 cmp_report_csv(GString *out, const cmp_comparison *c, bool header)
 {
@@ -433,13 +423,13 @@ cmp_report_csv(GString *out, const cmp_comparison *c, bool header)
         base_csv_put_field(out, metric_name(f->metric), false);
         base_csv_put_field(out, f->stat >= 0 ? cmp_stat_names[f->stat] : "", false);
         base_csv_put_field(out, unit_of(f->metric), false);
-        put_num(out, f->meas);
-        put_num(out, f->sim);
-        put_num(out, f->diff);
-        put_num(out, f->err_pct);
+        base_csv_put_number(out, f->meas, false);
+        base_csv_put_number(out, f->sim, false);
+        base_csv_put_number(out, f->diff, false);
+        base_csv_put_number(out, f->err_pct, false);
         const verdict *v = &c->v[f->metric < CMP_NLAT ? f->metric : CMP_NLAT];
         bool judged = f->metric < CMP_NLAT ? v->stat == f->stat : v->tput == f->metric - CMP_NLAT;
-        put_num(out, judged ? v->threshold : (double)NAN);
+        base_csv_put_number(out, judged ? v->threshold : (double)NAN, false);
         base_csv_put_field(out, !judged || v->pass < 0 ? "" : v->pass ? "pass" : "fail", false);
         g_string_append_c(out, '\n');
     }
@@ -458,12 +448,12 @@ cmp_report_requests_csv(GString *out, const cmp_comparison *c, bool header)
     for (size_t i = 0; i < a->n; i++) {
         base_csv_put_field(out, c->m->where, true);
         g_string_append_printf(out, ",%zu,%u,%u", i, a->input[i], a->output[i]);
-        put_num(out, a->ok[i] ? a->ttft_ms[i] : (double)NAN);
-        put_num(out, b->ok[i] ? b->ttft_ms[i] : (double)NAN);
-        put_num(out, a->ok[i] ? a->tpot_ms[i] : (double)NAN);
-        put_num(out, b->ok[i] ? b->tpot_ms[i] : (double)NAN);
-        put_num(out, a->ok[i] ? a->e2e_ms[i] : (double)NAN);
-        put_num(out, b->ok[i] ? b->e2e_ms[i] : (double)NAN);
+        base_csv_put_number(out, a->ok[i] ? a->ttft_ms[i] : (double)NAN, false);
+        base_csv_put_number(out, b->ok[i] ? b->ttft_ms[i] : (double)NAN, false);
+        base_csv_put_number(out, a->ok[i] ? a->tpot_ms[i] : (double)NAN, false);
+        base_csv_put_number(out, b->ok[i] ? b->tpot_ms[i] : (double)NAN, false);
+        base_csv_put_number(out, a->ok[i] ? a->e2e_ms[i] : (double)NAN, false);
+        base_csv_put_number(out, b->ok[i] ? b->e2e_ms[i] : (double)NAN, false);
         g_string_append_c(out, '\n');
     }
 }
