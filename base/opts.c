@@ -717,14 +717,30 @@ base_opts_to_json(const base_opt_set *set, const void *obj)
     return root;
 }
 
+static bool
+skipped(const char *flag, const char *const *skip)
+{
+    size_t pl = primary_len(flag);
+    for (; skip != NULL && *skip != NULL; skip++)
+        if (strlen(*skip) == pl && strncmp(flag, *skip, pl) == 0)
+            return true;
+    return false;
+}
+
 void
 base_opts_help(const base_opt_set *set, GString *out)
+{
+    base_opts_help_except(set, NULL, out);
+}
+
+void
+base_opts_help_except(const base_opt_set *set, const char *const *skip, GString *out)
 {
     for (size_t t = 0; t < set->n; t++) {
         bool any = false;
         for (size_t i = 0; i < set->tables[t].n; i++) {
             const base_opt *o = &set->tables[t].opts[i];
-            if (o->flag == NULL || (o->flags & BASE_OPT_HIDDEN))
+            if (o->flag == NULL || (o->flags & BASE_OPT_HIDDEN) || skipped(o->flag, skip))
                 continue;
             if (!any && set->tables[t].title != NULL)
                 g_string_append_printf(out, "\n%s:\n", set->tables[t].title);

@@ -105,6 +105,9 @@ json_t *base_opts_to_json(const base_opt_set *set, const void *obj);
 
 /* Appends flag help (one line per flag, grouped by table title). */
 void base_opts_help(const base_opt_set *set, GString *out);
+/* The same without the flags named in SKIP (primary names without "--", NULL-terminated):
+ * for a command whose own flag of that name takes precedence over the run flag. */
+void base_opts_help_except(const base_opt_set *set, const char *const *skip, GString *out);
 
 /* Finds a row by JSON path; *BASE_OFFSET receives its table's offset. */
 const base_opt *base_opts_find(const base_opt_set *set, const char *path, size_t *base_offset);

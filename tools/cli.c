@@ -55,12 +55,21 @@ cli_wants_help(int argc, char **argv)
 void
 cli_print_help(const char *synopsis, const char *description, const base_opt_set *set)
 {
+    cli_print_help_except(synopsis, description, set, NULL);
+}
+
+void
+cli_print_help_except(const char *synopsis,
+                      const char *description,
+                      const base_opt_set *set,
+                      const char *const *skip)
+{
     GString *g = g_string_new(NULL);
     g_string_append_printf(g, "usage: servesim %s\n", synopsis);
     if (description != NULL)
         g_string_append_printf(g, "\n%s\n", description);
     if (set != NULL)
-        base_opts_help(set, g);
+        base_opts_help_except(set, skip, g);
     fputs(g->str, stdout);
     g_string_free(g, TRUE);
 }

@@ -25,6 +25,11 @@ int cli_failf(int code, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 bool cli_wants_help(int argc, char **argv);
 /* Prints "usage: servesim SYNOPSIS", DESCRIPTION and the flags of SET (may be NULL). */
 void cli_print_help(const char *synopsis, const char *description, const base_opt_set *set);
+/* The same, leaving out the flags of SET named in SKIP (NULL-terminated, without "--"). */
+void cli_print_help_except(const char *synopsis,
+                           const char *description,
+                           const base_opt_set *set,
+                           const char *const *skip);
 /* Prints the usage line to stderr and returns CLI_USAGE. */
 int cli_usage_error(const char *synopsis, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

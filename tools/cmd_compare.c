@@ -74,7 +74,10 @@ help(void)
         "  --report             with --output-dir: also write DIR/report.html (the charts)\n"
         "  --bootstrap N        resamples for the noise of A B (default 1000)",
         kinds);
-    cli_print_help(synopsis, what, sim_config_schema());
+    /* compare's --output-dir and --report are its own (compare.json, report.html of the
+     * comparison): the run's flags of the same names never reach the simulation. */
+    static const char *const own[] = {"output-dir", "report", NULL};
+    cli_print_help_except(synopsis, what, sim_config_schema(), own);
 }
 
 /* Takes compare's own flags out of ARGV into O; the rest (run flags and positionals) into

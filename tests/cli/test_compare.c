@@ -256,3 +256,27 @@ Test(compare, same_inputs_give_byte_identical_reports)
         clirun_clear(&b);
     }
 }
+
+/* compare's --output-dir and --report are its own: the help lists each once, with compare's
+ * meaning, and not the run's ("where summary.json ... are written"), which compare never
+ * passes to its simulation. The run's other flags are still listed. */
+static size_t
+count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+Test(compare, help_lists_its_own_output_flags_once)
+{
+    clirun r = clirun_exec("compare", "--help", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect_eq(count(r.out, "  --output-dir DIR"), 1, "%s", r.out);
+    cr_expect_eq(count(r.out, "--report "), 1, "%s", r.out);
+    cr_expect_null(strstr(r.out, "where summary.json"), "%s", r.out);
+    cr_expect_not_null(strstr(r.out, "also write DIR/compare.json"));
+    cr_expect_not_null(strstr(r.out, "--tensor-parallel-size"));
+    clirun_clear(&r);
+}
