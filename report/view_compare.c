@@ -8,7 +8,11 @@
  * --output-dir` writes it) and the per-request CSV compare.json names (requests_file, next to
  * it). Figures and cells are copied as written; the only derived numbers are the ends of the
  * identity line and the thinning stride of very large per-request files. One section per
- * comparison (a dashboard CSV gives one per row), after an overview when there are several. */
+ * comparison (a dashboard CSV gives one per row), after an overview when there are several.
+ *
+ * A `compare A B` document (docs/compare.md §4: "regressions" instead of "comparisons") gets one
+ * section per pair of points: B's change against A for every figure, with the 95 % bootstrap
+ * interval as an error bar and the verdict as the colour. */
 #include <math.h>
 #include <string.h>
 
@@ -82,13 +86,8 @@ rp__detect_compare(const rp_input *in, GError **error)
                     "%s: format %s; this servesim reads " COMPARE_FORMAT, in->path, f);
         return -1;
     }
-    if (json_is_array(rp__get(in->json, "regressions"))) {
-        g_set_error(error, RP_ERROR, RP_ERROR_INPUT,
-                    "%s: a `compare A B` regression; the report draws `compare RESULT` (measured "
-                    "against simulated) only",
-                    in->path);
-        return -1;
-    }
+    if (json_is_array(rp__get(in->json, "regressions")))
+        return 1;
     if (!json_is_array(rp__get(in->json, "comparisons"))) {
         g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s: comparisons: expected an array",
                     in->path);
@@ -668,9 +667,188 @@ overview_section(const json_t *cs, const char *path)
     return sec;
 }
 
+/* ---- compare A B ----------------------------------------------------------------------------- */
+
+static gboolean
+bad_regression(GError **error, const char *file, size_t ri, const char *what)
+{
+    g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s: regressions[%zu]: %s", file, ri, what);
+    return FALSE;
+}
+
+/* Every key the view reads has the type compare A B writes (compare/regress.c). */
+static gboolean
+check_regression(const json_t *r, size_t ri, const char *file, GError **error)
+{
+    if (!json_is_object(r))
+        return bad_regression(error, file, ri, "expected an object");
+    if (!json_is_string(json_object_get(r, "a")) || !json_is_string(json_object_get(r, "b")))
+        return bad_regression(error, file, ri, "a, b: expected strings");
+    if (!json_is_boolean(json_object_get(r, "noise_known")) ||
+        !json_is_boolean(json_object_get(r, "paired")) ||
+        !json_is_integer(json_object_get(r, "bootstrap_resamples")))
+        return bad_regression(error, file, ri,
+                              "noise_known, paired: expected booleans; bootstrap_resamples: "
+                              "expected an integer");
+    const json_t *w = json_object_get(r, "warnings");
+    if (w != NULL && !json_is_array(w))
+        return bad_regression(error, file, ri, "warnings: expected an array");
+    const json_t *figs = json_object_get(r, "figures");
+    if (!json_is_array(figs))
+        return bad_regression(error, file, ri, "figures: expected an array");
+    size_t i;
+    json_t *f;
+    json_array_foreach(figs, i, f) {
+        const json_t *st = json_object_get(f, "stat");
+        if (!json_is_string(json_object_get(f, "metric")) ||
+            !(json_is_string(st) || json_is_null(st)) || !num_or_null(f, "a") ||
+            !num_or_null(f, "b") || !num_or_null(f, "change_pct") ||
+            !num_or_null(f, "ci95_low_pct") || !num_or_null(f, "ci95_high_pct") ||
+            !json_is_string(json_object_get(f, "verdict"))) {
+            g_autofree char *m = g_strdup_printf(
+                "figures[%zu]: expected {metric, stat, a, b, change_pct, ci95_low_pct, "
+                "ci95_high_pct, verdict}",
+                i);
+            return bad_regression(error, file, ri, m);
+        }
+    }
+    return TRUE;
+}
+
+/* "TTFT p99 (ms)", "requests/s": the label compare A B prints for a figure */
+static char *
+figure_label(const json_t *f)
+{
+    const char *m = json_string_value(json_object_get(f, "metric"));
+    const char *st = rp__str(f, "stat");
+    if (st != NULL && is_latency(m))
+        return g_strdup_printf("%s %s (ms)", metric_title(m), st);
+    return st != NULL ? g_strdup_printf("%s %s", metric_title(m), st) : g_strdup(metric_title(m));
+}
+
+/* B's change against A per figure: a bar, the 95 % interval as a rule across it, coloured by
+ * the verdict (lower latency and higher throughput are better, so the colour, not the sign,
+ * says which way is good). */
+static json_t *
+change_chart(size_t nfigs)
+{
+    json_t *y = rp__vl_field("label:N", NULL);
+    json_object_set_new(y, "sort", json_null());
+    json_object_set_new(y, "title", json_null());
+    json_t *color = rp__vl_field("verdict:N", NULL);
+    json_object_set_new(color, "scale",
+                        json_pack("{s:[s, s, s, s, s, s], s:[s, s, s, s, s, s]}", "domain",
+                                  "regressed", "improved", "within noise",
+                                  "changed (noise unknown)", "unchanged", "n/a", "range", "#d62728",
+                                  "#2ca02c", "#9e9e9e", "#f58518", "#bdbdbd", "#eeeeee"));
+    json_t *tip = rp__vl_tooltip(
+        (const char *const[]){"label:N", "figure", "a", "A", "b", "B", "change_pct", "change %",
+                              "ci95_low_pct", "95 % interval low %", "ci95_high_pct",
+                              "95 % interval high %", "verdict:N", "verdict", NULL});
+    json_t *bar = json_pack("{s:{s:s, s:b}, s:{s:o, s:o, s:o, s:o}}", "mark", "type", "bar",
+                            "tooltip", 1, "encoding", "y", y, "x",
+                            rp__vl_field("change_pct", "change of B against A (% of A)"), "color",
+                            color, "tooltip", tip);
+    json_t *ci = json_pack("{s:[{s:s}], s:{s:s, s:s, s:i}, s:{s:o, s:o, s:o}}", "transform",
+                           "filter", "isValid(datum.ci95_low_pct)", "mark", "type", "rule", "color",
+                           "#222", "strokeWidth", 2, "encoding", "y", json_deep_copy(y), "x",
+                           rp__vl_field("ci95_low_pct", NULL), "x2",
+                           json_pack("{s:s}", "field", "ci95_high_pct"));
+    json_t *zero = json_pack("{s:{s:[{s:i}]}, s:{s:s, s:s}, s:{s:{s:s, s:s}}}", "data", "values",
+                             "x", 0, "mark", "type", "rule", "color", "#333", "encoding", "x",
+                             "field", "x", "type", "quantitative");
+    json_t *s = rp__vl_layers(420, (int)(nfigs * 16 + 20), json_pack("[o, o, o]", bar, ci, zero));
+    json_object_set_new(s, "data", json_pack("{s:s}", "name", "changes"));
+    return s;
+}
+
+static json_t *
+regression_section(const json_t *r, const char *path)
+{
+    const char *a = json_string_value(json_object_get(r, "a"));
+    const char *b = json_string_value(json_object_get(r, "b"));
+    g_autofree char *title = g_strdup_printf("compare A B: %s → %s", a, b);
+    json_t *sec = rp__section_new("compare", title, path);
+    int boot = (int)json_integer_value(json_object_get(r, "bootstrap_resamples"));
+    if (json_is_true(json_object_get(r, "noise_known")))
+        rp__section_note(sec,
+                         "Change = (B − A) / A. The interval is the 95 %% %s bootstrap interval "
+                         "of the change (%d resamples of the requests); a change is regressed or "
+                         "improved when it excludes 0, else within noise. Throughputs are one "
+                         "number per run: their noise is unknown (docs/compare.md §4).",
+                         json_is_true(json_object_get(r, "paired")) ? "paired" : "unpaired", boot);
+    else
+        rp__section_note(sec, "Change = (B − A) / A. A or B has no per-request figures, so the "
+                              "noise is unknown and no change is judged (docs/compare.md §4).");
+    note_list(sec, "warning", json_object_get(r, "warnings"));
+    json_t *d =
+        rp__section_data(sec, "changes",
+                         (const char *const[]){"label", "metric", "stat", "a", "b", "change_pct",
+                                               "ci95_low_pct", "ci95_high_pct", "verdict", NULL});
+    json_t *rows = json_array();
+    const json_t *figs = json_object_get(r, "figures");
+    size_t i;
+    json_t *f;
+    json_array_foreach(figs, i, f) {
+        g_autofree char *label = figure_label(f);
+        json_array_append_new(
+            d, json_pack("[s, O, o, o, o, o, o, o, O]", label, json_object_get(f, "metric"),
+                         rp__copy(f, "stat"), rp__copy(f, "a"), rp__copy(f, "b"),
+                         rp__copy(f, "change_pct"), rp__copy(f, "ci95_low_pct"),
+                         rp__copy(f, "ci95_high_pct"), json_object_get(f, "verdict")));
+        json_array_append_new(
+            rows, json_pack("[s, o, o, o, o, o, O]", label, rp__copy(f, "a"), rp__copy(f, "b"),
+                            rp__copy(f, "change_pct"), rp__copy(f, "ci95_low_pct"),
+                            rp__copy(f, "ci95_high_pct"), json_object_get(f, "verdict")));
+    }
+    rp__section_table(sec, "B against A",
+                      json_pack("[s, s, s, s, s, s, s]", "figure", "A", "B", "change %",
+                                "95 % low %", "95 % high %", "verdict"),
+                      rows);
+    if (json_array_size(figs) > 0)
+        rp__section_chart(sec, "Change of every figure, with its 95 % interval",
+                          "red: worse beyond the noise; green: better beyond the noise; grey: "
+                          "within the noise; orange: noise unknown",
+                          change_chart(json_array_size(figs)));
+    return sec;
+}
+
+static gboolean
+build_regressions(rp_ctx *ctx, const rp_input *in, GError **error)
+{
+    const json_t *rs = json_object_get(in->json, "regressions");
+    size_t n = json_array_size(rs);
+    if (n == 0) {
+        g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s: regressions: empty (no point in common)",
+                    in->path);
+        return FALSE;
+    }
+    const json_t *um = json_object_get(in->json, "unmatched");
+    if (um != NULL && !json_is_array(um)) {
+        g_set_error(error, RP_ERROR, RP_ERROR_INPUT, "%s: unmatched: expected an array", in->path);
+        return FALSE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!check_regression(json_array_get(rs, i), i, in->path, error))
+            return FALSE;
+    for (size_t i = 0; i < n && i < MAX_SECTIONS; i++) {
+        json_t *sec = regression_section(json_array_get(rs, i), in->path);
+        if (i == 0) {
+            note_list(sec, "unmatched", um);
+            if (n > MAX_SECTIONS)
+                rp__section_note(sec, "a section for each of the first %d pairs (of %zu)",
+                                 MAX_SECTIONS, n);
+        }
+        rp__ctx_add_section(ctx, sec);
+    }
+    return TRUE;
+}
+
 gboolean
 rp__build_compare(rp_ctx *ctx, const rp_input *in, GError **error)
 {
+    if (json_is_array(json_object_get(in->json, "regressions")))
+        return build_regressions(ctx, in, error);
     const json_t *cs = json_object_get(in->json, "comparisons");
     size_t n = json_array_size(cs);
     if (n == 0) {

@@ -339,6 +339,49 @@ compare_one(const copts *o, const char *path, int nflags, char **flags, uint64_t
     return rc;
 }
 
+/* compare A B's JSON document: {"format", "regressions": [...], "unmatched": [...]}.
+ * transfer full */
+static json_t *
+regressions_json(GPtrArray *regs, GPtrArray *warnings)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "format", json_string(CMP_JSON_FORMAT));
+    json_t *arr = json_array();
+    for (guint i = 0; i < regs->len; i++)
+        json_array_append_new(arr, cmp_regress_json(g_ptr_array_index(regs, i)));
+    json_object_set_new(root, "regressions", arr);
+    json_t *w = json_array();
+    for (guint i = 0; i < warnings->len; i++)
+        json_array_append_new(w, json_string(g_ptr_array_index(warnings, i)));
+    json_object_set_new(root, "unmatched", w);
+    return root;
+}
+
+/* compare A B --output-dir: compare.json (the --json document), compare.csv (the --csv rows)
+ * and, with --report, report.html; a per-request file of an earlier compare RESULT in the same
+ * directory is removed, as it belongs to no comparison here. */
+static int
+write_regression_outputs(const copts *o, const json_t *root, const GString *csv)
+{
+    GError *err = NULL;
+    if (!base_dir_ensure_writable(o->output_dir, &err))
+        return cli_fail(err, CLI_RUNTIME);
+    g_autofree char *old = g_build_filename(o->output_dir, COMPARE_REQUESTS, NULL);
+    (void)g_unlink(old);
+    g_autofree char *js = base_json_dumps(root);
+    g_autoptr(GString) jg = g_string_new(js);
+    if (!write_file(o->output_dir, COMPARE_CSV, csv, &err) ||
+        !write_file(o->output_dir, COMPARE_JSON, jg, &err))
+        return cli_fail(err, CLI_RUNTIME);
+    if (o->report) {
+        g_autofree char *page = g_build_filename(o->output_dir, COMPARE_REPORT, NULL);
+        const char *dir = o->output_dir;
+        if (!rp_report_write(&dir, 1, NULL, page, &err))
+            return cli_fail(err, CLI_RUNTIME);
+    }
+    return CLI_OK;
+}
+
 static int
 regress(const copts *o, const char *pa, const char *pb, uint64_t seed)
 {
@@ -389,35 +432,27 @@ regress(const copts *o, const char *pa, const char *pb, uint64_t seed)
     }
     if (regs->len == 0)
         return cli_failf(CLI_USAGE, "%s, %s: no benchmark point in common", pa, pb);
+    json_auto_t *root = regressions_json(regs, warnings);
+    g_autoptr(GString) csv = g_string_new(NULL);
+    for (guint i = 0; i < regs->len; i++)
+        cmp_regress_csv(csv, g_ptr_array_index(regs, i), i == 0);
     g_autoptr(GString) out = g_string_new(NULL);
     if (o->json) {
-        json_auto_t *root = json_object();
-        json_object_set_new(root, "format", json_string(CMP_JSON_FORMAT));
-        json_t *arr = json_array();
-        for (guint i = 0; i < regs->len; i++)
-            json_array_append_new(arr, cmp_regress_json(g_ptr_array_index(regs, i)));
-        json_object_set_new(root, "regressions", arr);
-        json_t *w = json_array();
-        for (guint i = 0; i < warnings->len; i++)
-            json_array_append_new(w, json_string(g_ptr_array_index(warnings, i)));
-        json_object_set_new(root, "unmatched", w);
         g_autofree char *s = base_json_dumps(root);
         g_string_append(out, s);
+    } else if (o->csv) {
+        g_string_append_len(out, csv->str, (gssize)csv->len);
     } else {
         for (guint i = 0; i < regs->len; i++) {
-            if (o->csv) {
-                cmp_regress_csv(out, g_ptr_array_index(regs, i), i == 0);
-            } else {
-                if (i > 0)
-                    g_string_append_c(out, '\n');
-                cmp_regress_text(out, g_ptr_array_index(regs, i));
-            }
+            if (i > 0)
+                g_string_append_c(out, '\n');
+            cmp_regress_text(out, g_ptr_array_index(regs, i));
         }
     }
     fputs(out->str, stdout);
     for (guint i = 0; i < warnings->len; i++)
         fprintf(stderr, "servesim: %s\n", (const char *)g_ptr_array_index(warnings, i));
-    return CLI_OK;
+    return o->output_dir != NULL ? write_regression_outputs(o, root, csv) : CLI_OK;
 }
 
 int
@@ -445,9 +480,6 @@ cmd_compare(int argc, char **argv)
         if (flags->len > 0 && strcmp(flags->pdata[0], "--seed") != 0)
             return cli_failf(CLI_USAGE, "compare A B reads two measured results and simulates "
                                         "nothing; run flags do not apply");
-        if (o.output_dir != NULL)
-            return cli_failf(CLI_USAGE, "--output-dir, --report: compare A B prints its result "
-                                        "(--json, --csv); only compare RESULT writes files");
         return regress(&o, pos->pdata[0], pos->pdata[1], seed);
     }
     return cli_usage_error(synopsis, "expected one measured result (or two, A B)");

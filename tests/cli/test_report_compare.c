@@ -4,7 +4,9 @@
  * against compare.json, every figure against compare.csv and every request against
  * compare_requests.csv (both read here with string splitting, independently of report/), the
  * identity line against the range of the requests; `compare --report` and `report DIR` give
- * the same bytes. Bad input (another format version, no format, a regression, the CSVs alone,
+ * the same bytes; `compare A B --output-dir` and its page (every change against compare.json
+ * and compare.csv, verdicts against the documented rule). Bad input (another format version, no
+ * format, an empty or malformed regression, the CSVs alone,
  * a missing or malformed per-request file) is one line, exit 2, and no page. */
 #include <math.h>
 #include <string.h>
@@ -440,7 +442,17 @@ Test(report_compare, bad_compare_outputs_are_one_line_exit_2_and_leave_no_html)
     g_file_set_contents(reg, "{\"format\": \"servesim-compare/1\", \"regressions\": []}\n", -1,
                         NULL);
     r = clirun_exec("report", reg, "-o", html, NULL);
-    expect_refused(&r, html, "a `compare A B` regression");
+    expect_refused(&r, html, "regression.json: regressions: empty (no point in common)");
+    g_file_set_contents(
+        reg,
+        "{\"format\": \"servesim-compare/1\", \"regressions\": [{\"a\": \"x\", "
+        "\"b\": \"y\", \"noise_known\": true, \"paired\": true, "
+        "\"bootstrap_resamples\": 10, \"figures\": [{\"metric\": \"ttft\", "
+        "\"stat\": \"mean\", \"a\": 1, \"b\": \"2\", \"change_pct\": 100, "
+        "\"ci95_low_pct\": null, \"ci95_high_pct\": null, \"verdict\": \"x\"}]}]}\n",
+        -1, NULL);
+    r = clirun_exec("report", reg, "-o", html, NULL);
+    expect_refused(&r, html, "regression.json: regressions[0]: figures[0]: expected");
 
     /* the CSVs alone */
     g_autofree char *rq = file_in(good, "compare_requests.csv");
@@ -474,13 +486,99 @@ Test(report_compare, bad_compare_outputs_are_one_line_exit_2_and_leave_no_html)
     r = clirun_exec("report", shape, "-o", html, NULL);
     expect_refused(&r, html, "compare.json: comparisons[0]: figures[0]: expected");
 
-    /* compare's own flags: --report needs the directory; A B writes no files */
+    /* compare's own flags: --report needs the directory */
     r = clirun_exec("compare", RUN08, "--report", NULL);
     cr_expect_eq(r.code, 2, "%s", r.err);
     cr_expect(g_str_has_prefix(r.err, "servesim: --report writes DIR/report.html"), "%s", r.err);
     clirun_clear(&r);
+}
+
+/* compare A B --output-dir DIR --report: compare.json and compare.csv hold the regression, a
+ * per-request file left by an earlier compare RESULT is removed, and the page shows every
+ * figure of compare.json (and of compare.csv, read here by splitting) with a verdict that
+ * follows the documented rule from its interval: latency up or throughput down beyond the
+ * interval = regressed, the opposite = improved, an interval across 0 = within noise. */
+Test(report_compare, compare_a_b_writes_its_files_and_the_page_draws_every_change)
+{
     g_autofree char *ab = path("ab");
-    r = clirun_exec("compare", RUN17, RUN08, "--output-dir", ab, NULL);
-    expect_refused(&r, NULL, "only compare RESULT writes files");
-    cr_expect(!g_file_test(ab, G_FILE_TEST_EXISTS));
+    g_mkdir_with_parents(ab, 0755);
+    g_autofree char *stale = g_build_filename(ab, "compare_requests.csv", NULL);
+    g_file_set_contents(stale, "input,request\n", -1, NULL);
+    clirun r = clirun_exec("compare", RUN17, RUN08, "--output-dir", ab, "--report", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "TTFT mean (ms)") != NULL, "the text on stdout: %s", r.out);
+    clirun_clear(&r);
+    cr_expect(!g_file_test(stale, G_FILE_TEST_EXISTS), "stale compare_requests.csv kept");
+    g_autofree char *cj_path = g_build_filename(ab, "compare.json", NULL);
+    g_autofree char *csv_path = g_build_filename(ab, "compare.csv", NULL);
+    g_autofree char *page = g_build_filename(ab, "report.html", NULL);
+
+    /* compare.json is the --json document, byte for byte */
+    r = clirun_exec("compare", RUN17, RUN08, "--json", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    g_autofree char *cj_text = NULL;
+    cr_assert(g_file_get_contents(cj_path, &cj_text, NULL, NULL));
+    cr_expect_str_eq(cj_text, r.out);
+    clirun_clear(&r);
+
+    json_auto_t *cj = load_json(cj_path);
+    const json_t *reg = json_array_get(json_object_get(cj, "regressions"), 0);
+    cr_assert_not_null(reg);
+    const json_t *figs = json_object_get(reg, "figures");
+    size_t nf = json_array_size(figs);
+    cr_assert_geq(nf, 10, "every latency statistic and throughput");
+
+    char **hdr = NULL;
+    g_autoptr(GPtrArray) rows = read_csv(csv_path, &hdr);
+    cr_assert_eq(rows->len, nf, "compare.csv: one row per figure");
+
+    json_auto_t *doc = report_doc(page);
+    const json_t *s = section(doc, 0);
+    cr_expect(strstr(json_string_value(json_object_get(s, "title")), "compare A B") != NULL);
+    const json_t *d = data_rows(s, "changes");
+    cr_assert_eq(json_array_size(d), nf);
+    size_t ca = col(s, "changes", "a"), cb = col(s, "changes", "b"),
+           cc = col(s, "changes", "change_pct"), cl = col(s, "changes", "ci95_low_pct"),
+           ch = col(s, "changes", "ci95_high_pct"), cv = col(s, "changes", "verdict"),
+           cm = col(s, "changes", "metric");
+    size_t judged = 0;
+    for (size_t i = 0; i < nf; i++) {
+        const json_t *f = json_array_get(figs, i);
+        char **row = g_ptr_array_index(rows, i);
+        cr_expect(same(num(at(d, i, ca)), num(json_object_get(f, "a"))), "a of figure %zu", i);
+        cr_expect(same(num(at(d, i, cb)), csv_num(row[csv_col(hdr, "b_value")])), "b %zu", i);
+        double chg = num(at(d, i, cc)), lo = num(at(d, i, cl)), hi = num(at(d, i, ch));
+        cr_expect(same(chg, csv_num(row[csv_col(hdr, "change_pct")])), "change %zu", i);
+        cr_expect(same(lo, csv_num(row[csv_col(hdr, "ci95_low_pct")])), "low %zu", i);
+        cr_expect(same(hi, csv_num(row[csv_col(hdr, "ci95_high_pct")])), "high %zu", i);
+        /* the change itself, from A and B */
+        double a = num(at(d, i, ca)), b = num(at(d, i, cb));
+        cr_expect(fabs(chg - (b - a) / a * 100) < 1e-6 * fabs(chg) + 1e-9, "change %zu", i);
+        const char *m = json_string_value(at(d, i, cm));
+        const char *v = json_string_value(at(d, i, cv));
+        cr_expect_str_eq(v, row[csv_col(hdr, "verdict")]);
+        if (isnan(lo))
+            continue;
+        judged++;
+        bool latency = strcmp(m, "ttft") == 0 || strcmp(m, "tpot") == 0 || strcmp(m, "itl") == 0 ||
+                       strcmp(m, "e2e") == 0;
+        const char *want = lo > 0   ? (latency ? "regressed" : "improved")
+                           : hi < 0 ? (latency ? "improved" : "regressed")
+                                    : "within noise";
+        cr_expect_str_eq(v, want, "figure %zu (%s): [%g, %g]", i, m, lo, hi);
+    }
+    cr_expect_geq(judged, 10, "the latencies have a bootstrap interval");
+    g_strfreev(hdr);
+    cr_expect_eq(json_array_size(json_object_get(s, "charts")), 1);
+
+    /* report DIR draws the same page */
+    g_autofree char *again = path("ab-again.html");
+    r = clirun_exec("report", ab, "-o", again, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *p1 = NULL, *p2 = NULL;
+    gsize n1, n2;
+    cr_assert(g_file_get_contents(page, &p1, &n1, NULL));
+    cr_assert(g_file_get_contents(again, &p2, &n2, NULL));
+    cr_expect(n1 == n2 && memcmp(p1, p2, n1) == 0, "compare --report and report DIR differ");
 }
