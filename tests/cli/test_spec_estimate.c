@@ -36,20 +36,20 @@ TestSuite(spec_estimate, .init = setup, .fini = teardown, .timeout = 300);
 #define PEAK                                                                                       \
     "--compute-efficiency", "1", "--memory-efficiency", "1", "--step-overhead-us", "0",            \
         "--per-seq-overhead-us", "0"
-#define EAGLE3_ALL "{\"method\":\"eagle3\",\"num_speculative_tokens\":3,\"acceptance_rate\":1.0}"
+#define EAGLE3_ALL  "{\"method\":\"eagle3\",\"num_speculative_tokens\":3,\"acceptance_rate\":1.0}"
 #define EAGLE3_NONE "{\"method\":\"eagle3\",\"num_speculative_tokens\":3,\"acceptance_rate\":0}"
-#define NGRAM_ALL "{\"method\":\"ngram\",\"num_speculative_tokens\":3,\"acceptance_rate\":1.0}"
-#define EAGLE3_60 "{\"method\":\"eagle3\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.6}"
+#define NGRAM_ALL   "{\"method\":\"ngram\",\"num_speculative_tokens\":3,\"acceptance_rate\":1.0}"
+#define EAGLE3_60   "{\"method\":\"eagle3\",\"num_speculative_tokens\":3,\"acceptance_rate\":0.6}"
 
 /* `estimate --json` of one prompt token and 9 output tokens at peak, with SPEC (NULL: none). */
 static json_t *
 estimate(const char *spec, const char *batch, const char *in, const char *out)
 {
-    clirun r = spec != NULL ? clirun_exec("estimate", "--json", PEAK, "--batch", batch,
-                                          "--input-len", in, "--output-len", out,
-                                          "--speculative-config", spec, NULL)
-                            : clirun_exec("estimate", "--json", PEAK, "--batch", batch,
-                                          "--input-len", in, "--output-len", out, NULL);
+    clirun r = spec != NULL
+                   ? clirun_exec("estimate", "--json", PEAK, "--batch", batch, "--input-len", in,
+                                 "--output-len", out, "--speculative-config", spec, NULL)
+                   : clirun_exec("estimate", "--json", PEAK, "--batch", batch, "--input-len", in,
+                                 "--output-len", out, NULL);
     cr_assert_eq(r.code, 0, "%s", r.err);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
@@ -125,8 +125,8 @@ Test(spec_estimate, a_fractional_last_step_and_the_text_table)
               r.out);
     cr_expect(strstr(r.out, "verify steps, mean step                     4.57 steps of") != NULL,
               "%s", r.out);
-    cr_expect(strstr(r.out, "verify step at mean context 5 (1 sequences × 3 tokens)") != NULL,
-              "%s", r.out);
+    cr_expect(strstr(r.out, "verify step at mean context 5 (1 sequences × 3 tokens)") != NULL, "%s",
+              r.out);
     /* TPOT printed = mean step printed / 1.75 (3 decimals each) */
     const char *t = strstr(r.out, "time per output token (TPOT)");
     cr_assert_not_null(t);
@@ -150,7 +150,8 @@ Test(spec_estimate, the_drafter_takes_memory_from_the_kv_cache)
     const double gib = 1073741824.0;
     cr_expect_float_eq(get(e3, "speculative", "drafter_weight_bytes_per_gpu"), 799039488.0, 0.5);
     cr_expect_float_eq(get(e3, "speculative", "drafter_kv_bytes_per_token_per_gpu"), 4096.0, 1e-9);
-    double w0 = get(plain, "memory", "weights_gib") * gib, w1 = get(e3, "memory", "weights_gib") * gib;
+    double w0 = get(plain, "memory", "weights_gib") * gib,
+           w1 = get(e3, "memory", "weights_gib") * gib;
     cr_expect(fabs(w1 - w0 - 799039488.0) < 1e3, "weights +%.0f B", w1 - w0);
     double kv0 = get(plain, "memory", "kv_cache_gib") * gib;
     double kv1 = get(e3, "memory", "kv_cache_gib") * gib;
@@ -180,8 +181,8 @@ Test(spec_estimate, bad_combinations_and_bad_configs_are_one_line_errors)
     clirun r = clirun_exec("estimate", "--model", "llama-3.1-8b,qwen3-8b", "--speculative-config",
                            EAGLE3_60, NULL);
     cr_expect_eq(r.code, 2);
-    cr_expect(strstr(r.err, "--speculative-config prices one scenario of one model") != NULL,
-              "%s", r.err);
+    cr_expect(strstr(r.err, "--speculative-config prices one scenario of one model") != NULL, "%s",
+              r.err);
     clirun_clear(&r);
     r = clirun_exec("estimate", "--speculative-config",
                     "{\"method\":\"mtp\",\"num_speculative_tokens\":1}", NULL);
@@ -196,7 +197,7 @@ Test(spec_estimate, bad_combinations_and_bad_configs_are_one_line_errors)
 }
 
 #define WL                                                                                         \
-    "--workload", "synthetic", "--num-requests", "3", "--input-len", "fixed:64", "--output-len",  \
+    "--workload", "synthetic", "--num-requests", "3", "--input-len", "fixed:64", "--output-len",   \
         "fixed:8", "--quiet"
 
 Test(spec_estimate, sweep_and_search_refuse_a_point_that_fits_only_without_the_drafter)
@@ -227,8 +228,8 @@ Test(spec_estimate, sweep_and_search_refuse_a_point_that_fits_only_without_the_d
     g_autofree char *csv = g_build_filename(o2, "sweep.csv", NULL);
     cr_expect_not(g_file_test(csv, G_FILE_TEST_EXISTS), "nothing simulated");
     clirun_clear(&r);
-    r = clirun_exec("sweep", WL, "--sweep", "gpu_memory_utilization=0.45,0.43", "--output-dir",
-                    o3, NULL);
+    r = clirun_exec("sweep", WL, "--sweep", "gpu_memory_utilization=0.45,0.43", "--output-dir", o3,
+                    NULL);
     cr_expect_eq(r.code, 0, "without the drafter both points fit: %s", r.err);
     clirun_clear(&r);
     r = clirun_exec("search", WL, "--speculative-config", EAGLE3_60, "--gpu-memory-utilization",
@@ -267,4 +268,34 @@ Test(spec_estimate, ngram_prompt_lookup_settings_draw_a_warning)
     cr_expect_eq(r.code, 0, "%s", r.err);
     cr_expect_str_eq(r.err, "");
     clirun_clear(&r);
+}
+
+Test(spec_estimate, search_prunes_a_tpot_bound_by_the_tokens_a_step_can_yield)
+{
+    /* One Llama-3.1-8B decode step on one H100 takes about 6 ms (15 GB of weights at 3.35 TB/s
+     * × 0.89, plus the step overhead): a 3 ms TPOT bound is out of reach at every load without
+     * speculation (stage "estimate"). With ngram and k = 3 a step can yield 4 tokens, so the
+     * lower bound is about 6 / 4 = 1.5 ms: the configuration must be simulated, and with every
+     * draft accepted it meets the bound. */
+    g_autofree char *a = g_build_filename(dir, "plain", NULL);
+    g_autofree char *b = g_build_filename(dir, "ngram", NULL);
+    for (int i = 0; i < 2; i++) {
+        clirun r = clirun_exec("search", "--workload", "synthetic", "--num-requests", "20",
+                               "--input-len", "fixed:64", "--output-len", "fixed:33", "--quiet",
+                               "--gpus", "1", "--axis", "tp=1", "--axis", "replicas=1",
+                               "--find-max", "rate", "--slo", "tpot_p99:3", "--speculative-config",
+                               i == 0 ? "null" : NGRAM_ALL, "--output-dir", i == 0 ? a : b, NULL);
+        cr_assert_eq(r.code, 0, "%s", r.err);
+        clirun_clear(&r);
+    }
+    g_autofree char *pa = g_build_filename(a, "search.csv", NULL);
+    g_autofree char *pb = g_build_filename(b, "search.csv", NULL);
+    g_autofree char *ta = NULL, *tb = NULL;
+    cr_assert(g_file_get_contents(pa, &ta, NULL, NULL));
+    cr_assert(g_file_get_contents(pb, &tb, NULL, NULL));
+    cr_expect(strstr(ta, ",rejected,estimate,breaks tpot_p99 at every load: one decode step alone "
+                         "takes ") != NULL,
+              "%s", ta);
+    cr_expect(strstr(tb, ",rejected,") == NULL, "%s", tb);
+    cr_expect(strstr(tb, ",ok,") != NULL, "simulated and within the bound: %s", tb);
 }
