@@ -111,9 +111,12 @@ tm_memory_plan_compute(const tm_model_spec *m,
     int64_t per_req = (plan->context_len + plan->block_size - 1) / plan->block_size;
     int64_t usable = plan->num_gpu_blocks > 0 ? plan->num_gpu_blocks - 1 : 0; /* null block */
     plan->max_concurrent = per_req > 0 ? usable / per_req : 0;
-    /* one max_model_len request: its sliding-window layers hold the window only */
+    /* one max_model_len request: its sliding-window layers hold the window only; a drafter's
+     * layers hold every token (their bytes share the target's blocks) */
+    double mml = (double)plan->max_model_len;
     int64_t need = (int64_t)ceil(
-        tm_model_kv_bytes_context_gpu(m, kv, par, (double)plan->max_model_len) / block_bytes);
+        (tm_model_kv_bytes_context_gpu(m, kv, par, mml) + a.drafter_kv_bytes_per_token * mml) /
+        block_bytes);
     if (need > usable) {
         plan->shortfall_bytes = (double)(need - usable) * block_bytes;
         g_set_error(error, TM_ERROR, TM_ERROR_NO_FIT,

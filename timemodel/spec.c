@@ -28,24 +28,67 @@ static const struct {
     {"deepseek_mtp", TM_SPEC_MTP},
 };
 
+/* Leviathan, Kalman & Matias, "Fast Inference from Transformers via Speculative Decoding",
+ * ICML 2023 (arXiv:2211.17192), Table 3: α (the mean per-token acceptance probability, E(β) in
+ * the paper's §3.1) of target T5-XXL (11B) on WMT English-German translation with T5 drafts.
+ * The paper's expected tokens per step, (1 − α^(γ+1)) / (1 − α) (its eq. 1), assumes the
+ * tokens are accepted independently: position i is accepted with α^i, for any k. */
+#define LEVIATHAN                                                                                  \
+    "Leviathan, Kalman & Matias, ICML 2023 (arXiv:2211.17192) Table 3: per-token acceptance "      \
+    "alpha of target T5-XXL on WMT EnDe with draft "
+#define LEVIATHAN_IID                                                                              \
+    "; position i accepted with alpha^i (the paper's i.i.d. assumption, its eq. 1)"
+
 static const tm_spec_preset presets[] = {
-    {"deepseek-v3-mtp",
-     TM_SPEC_MTP,
-     1,
-     {0.875},
-     "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: the second token predicted by the "
-     "MTP module is accepted 85-90 % of the time across generation topics; 0.875 is the middle "
-     "of that range"},
-    {"deepseek-v3-mtp-low",
-     TM_SPEC_MTP,
-     1,
-     {0.85},
-     "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: low end of the 85-90 % range"},
-    {"deepseek-v3-mtp-high",
-     TM_SPEC_MTP,
-     1,
-     {0.90},
-     "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: high end of the 85-90 % range"},
+    {.name = "deepseek-v3-mtp",
+     .method = TM_SPEC_MTP,
+     .k = 1,
+     .accept = {0.875},
+     .source = "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: the second token "
+               "predicted by the MTP module is accepted 85-90 % of the time across generation "
+               "topics; 0.875 is the middle of that range"},
+    {.name = "deepseek-v3-mtp-low",
+     .method = TM_SPEC_MTP,
+     .k = 1,
+     .accept = {0.85},
+     .source = "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: low end of the 85-90 % "
+               "range"},
+    {.name = "deepseek-v3-mtp-high",
+     .method = TM_SPEC_MTP,
+     .k = 1,
+     .accept = {0.90},
+     .source = "DeepSeek-V3 technical report (arXiv:2412.19437) §5.4.3: high end of the 85-90 % "
+               "range"},
+    {.name = "t5-small-ende-t0",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.75,
+     .source = LEVIATHAN "T5-small, argmax sampling (T=0): 0.75" LEVIATHAN_IID},
+    {.name = "t5-base-ende-t0",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.80,
+     .source = LEVIATHAN "T5-base, argmax sampling (T=0): 0.80" LEVIATHAN_IID},
+    {.name = "t5-large-ende-t0",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.82,
+     .source = LEVIATHAN "T5-large, argmax sampling (T=0): 0.82" LEVIATHAN_IID},
+    {.name = "t5-small-ende-t1",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.62,
+     .source = LEVIATHAN "T5-small, standard sampling (T=1): 0.62" LEVIATHAN_IID},
+    {.name = "t5-base-ende-t1",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.68,
+     .source = LEVIATHAN "T5-base, standard sampling (T=1): 0.68" LEVIATHAN_IID},
+    {.name = "t5-large-ende-t1",
+     .method = TM_SPEC_DRAFT_MODEL,
+     .k = TM_SPEC_MAX_TOKENS,
+     .alpha = 0.71,
+     .source = LEVIATHAN "T5-large, standard sampling (T=1): 0.71" LEVIATHAN_IID},
 };
 
 size_t
@@ -67,6 +110,14 @@ tm_spec_preset_find(const char *name)
         if (strcmp(presets[i].name, name) == 0)
             return &presets[i];
     return NULL;
+}
+
+void
+tm_spec_preset_rates(const tm_spec_preset *p, double out[TM_SPEC_MAX_TOKENS])
+{
+    double a = 1.0;
+    for (uint32_t i = 0; i < TM_SPEC_MAX_TOKENS; i++)
+        out[i] = i >= p->k ? 0.0 : p->alpha > 0.0 ? (a *= p->alpha) : p->accept[i];
 }
 
 const char *
@@ -452,7 +503,7 @@ parse(tm_spec_config *c, json_t *j, const tm_model_spec *target, GError **error)
                     c->k);
         return FALSE;
     }
-    memcpy(c->accept, p->accept, sizeof c->accept);
+    tm_spec_preset_rates(p, c->accept);
     c->accept_source = g_strdup_printf("preset %s", p->name);
     return TRUE;
 }

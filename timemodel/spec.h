@@ -102,15 +102,20 @@ double tm_spec_draft_s(const tm_timemodel *draft,
  * mean acceptance length) for summary.json. transfer full */
 json_t *tm_spec_config_to_json(const tm_spec_config *c);
 
-/* Acceptance presets: published figures (the source is in each row). */
+/* Acceptance presets: published figures (the source is in each row). A preset holds either
+ * per-position rates (accept[0..k)) or one per-token rate alpha > 0 under the i.i.d. model
+ * (position i accepted with alpha^i; k = TM_SPEC_MAX_TOKENS: any num_speculative_tokens). */
 typedef struct tm_spec_preset {
     const char *name;
     tm_spec_method method;
-    uint32_t k;
+    uint32_t k; /* positions the figure covers */
     double accept[TM_SPEC_MAX_TOKENS];
+    double alpha; /* > 0: per-token rate (accept is unused) */
     const char *source;
 } tm_spec_preset;
 
 size_t tm_spec_preset_count(void);
 const tm_spec_preset *tm_spec_preset_at(size_t i);
 const tm_spec_preset *tm_spec_preset_find(const char *name); /* NULL if unknown */
+/* The preset's per-position rates (0 past its k). */
+void tm_spec_preset_rates(const tm_spec_preset *p, double out[TM_SPEC_MAX_TOKENS]);

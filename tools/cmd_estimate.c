@@ -8,6 +8,11 @@
  *   decode_tokens, grad_accum (optional; missing ones take the flag values; pp, model,
  *   hardware, dtype, kv_cache_dtype are honoured too); every row is written back with the
  *   predicted columns appended, extra columns passed through.
+ *   --speculative-config JSON (docs/speculative.md "estimate"): every decode step is a verify
+ *   of 1 + k tokens per sequence plus the drafter's passes (timemodel/spec.h), yielding the
+ *   expected acceptance length L tokens: ⌈(OUTPUT_LEN − 1) / L⌉ steps, the last one weighted
+ *   by its fraction; TPOT = mean step / L. The memory check counts the drafter's weights, its
+ *   KV and the k lookahead slots.
  * --batch is the number of sequences of one DP rank (one engine of tp×pp GPUs). */
 #include <math.h>
 #include <stdio.h>
@@ -21,12 +26,15 @@
 #include "base/opts.h"
 #include "timemodel/scenario.h"
 #include "timemodel/setup.h"
+#include "timemodel/spec.h"
 #include "tools/cli.h"
 #include "tools/estimate.h"
+#include "tools/runner.h"
 
 static const char synopsis[] =
     "estimate [--model M[,M...]] [--hardware H] [--batch N] [--input-len N] "
-    "[--output-len N] [--overlap X] [--json|--csv] | --scenarios FILE.csv";
+    "[--output-len N] [--overlap X] [--speculative-config JSON] [--json|--csv] | --scenarios "
+    "FILE.csv";
 
 typedef struct estimate_args {
     tm_options tm; /* first: tm_options_table offsets apply as they are */
@@ -44,6 +52,7 @@ typedef struct estimate_args {
     int64_t max_model_len;
     int64_t block_size;
     double overlap; /* φ of the timeline view (tools/cmd_estimate_views.c); NAN = no view */
+    json_t *speculative_config; /* vLLM's --speculative-config; NULL = off */
 } estimate_args;
 
 #define A(f) offsetof(estimate_args, f)
@@ -85,6 +94,11 @@ static const base_opt rows[] = {
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "X",
      "φ: fraction of communication hidden under compute; prices with it (as --comm-overlap) and "
      "prints the prefill/decode compute vs communication timeline"},
+    {"speculative_config", "speculative-config", BASE_OPT_JSON, A(speculative_config), NULL, NULL,
+     0, 0, BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "JSON",
+     "speculative decoding as `run` takes it: decode steps verify 1 + k tokens and run the "
+     "drafter; TPOT = step / expected acceptance length; the drafter's memory counts "
+     "(docs/speculative.md)"},
 };
 static const base_opt_table local = {"Estimate", rows, G_N_ELEMENTS(rows), 0};
 
@@ -95,7 +109,23 @@ typedef struct phase {
     double time_s;        /* prefill latency, or Σ of every decode step */
     int64_t steps;
     tm_row_id bottleneck;
+    double draft_s; /* speculative decoding: the drafter's passes in the step d shows */
 } phase;
+
+/* Speculative decoding of the estimate (k 0: off). */
+typedef struct spec_ctx {
+    tm_spec_config cfg;
+    tm_timemodel *draft; /* one drafter pass; NULL without a drafter on the GPU (ngram) */
+    tm_memory_args ma;   /* the drafter's weights and KV bytes per token per GPU */
+} spec_ctx;
+
+static void
+spec_ctx_clear(spec_ctx *sp)
+{
+    tm_spec_config_clear(&sp->cfg);
+    g_clear_pointer(&sp->draft, tm_timemodel_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(spec_ctx, spec_ctx_clear)
 
 typedef struct result {
     phase prefill, decode;
@@ -106,32 +136,85 @@ typedef struct result {
     int64_t gpus;
     tm_memory_plan plan;
     double kv_needed_bytes; /* per GPU for the batch's full contexts */
+    /* speculative decoding */
+    double accept_len;  /* expected tokens per verify step L (1 without) */
+    double spec_steps;  /* expected verify steps (OUTPUT_LEN − 1) / L */
+    double mean_step_s; /* decode time / spec_steps: verify + drafter, mean over the steps */
 } result;
 
+/* One decode step of BATCH sequences at context CTX: plain (K = 0), or a verify of 1 + k
+ * tokens each followed by the drafter's passes (its proposal pass at CTX + 1 + k); *DRAFT_S
+ * (may be NULL) gets the drafter's share. DETAIL (may be NULL) gets the target's rows. */
+static double
+decode_step(const tm_timemodel *tm,
+            uint32_t topk,
+            const spec_ctx *sp,
+            int64_t batch,
+            int64_t ctx,
+            tm_roofline_detail *detail,
+            double *draft_s)
+{
+    uint32_t k = sp != NULL ? sp->cfg.k : 0;
+    tm_batch b;
+    tm_batch_init(&b, topk);
+    b.decode_max_q = 1 + k; /* vLLM's decode kernels take a verify of 1 + k tokens */
+    tm_batch_add_n(&b, (uint32_t)batch, 1 + k, (uint64_t)ctx, true);
+    b.spec_tokens = (double)k * (double)batch;
+    double t = detail != NULL ? tm_roofline_eval(tm, &b, detail) : tm_step_s(tm, &b, NULL);
+    double d = 0.0;
+    if (k > 0 && sp->draft != NULL) {
+        tm_batch prop;
+        tm_batch_init(&prop, topk);
+        tm_batch_add_n(&prop, (uint32_t)batch, 1, (uint64_t)ctx + 1 + k, true);
+        d = tm_spec_draft_s(sp->draft, k, &b, &prop, NULL);
+    }
+    if (draft_s != NULL)
+        *draft_s = d;
+    return t + d;
+}
+
 static void
-price(const tm_setup *s, const tm_timemodel *tm, int64_t batch, int64_t in, int64_t out, result *r)
+price(const tm_setup *s,
+      const tm_timemodel *tm,
+      const spec_ctx *sp,
+      int64_t batch,
+      int64_t in,
+      int64_t out,
+      result *r)
 {
     memset(r, 0, sizeof *r);
     uint32_t k = tm_setup_dsa_topk(s);
+    uint32_t nspec = sp != NULL ? sp->cfg.k : 0;
     tm_batch b;
     tm_batch_init(&b, k);
     tm_batch_add_n(&b, (uint32_t)batch, (uint64_t)in, 0, true);
     r->prefill.time_s = tm_roofline_eval(tm, &b, &r->prefill.d);
     r->prefill.steps = 1;
     r->prefill.bottleneck = tm_roofline_bottleneck(&r->prefill.d);
-    /* decode: steps j = 0 .. out−2, each sequence with in + j cached tokens */
-    r->decode.steps = out - 1;
-    for (int64_t j = 0; j < out - 1; j++) {
-        tm_batch_init(&b, k);
-        tm_batch_add_n(&b, (uint32_t)batch, 1, (uint64_t)(in + j), true);
-        r->decode.time_s += tm_step_s(tm, &b, NULL);
+    if (nspec > 0 && sp->draft != NULL) {
+        /* the drafter reads the prompt and proposes the first drafts in the prefill step */
+        tm_batch prop;
+        tm_batch_init(&prop, k);
+        tm_batch_add_n(&prop, (uint32_t)batch, 1, (uint64_t)in, true);
+        r->prefill.draft_s = tm_spec_draft_s(sp->draft, nspec, &b, &prop, NULL);
+        r->prefill.time_s += r->prefill.draft_s;
     }
-    tm_batch_init(&b, k);
-    tm_batch_add_n(&b, (uint32_t)batch, 1, (uint64_t)(in + (out - 1) / 2), true);
-    tm_roofline_eval(tm, &b, &r->decode.d);
+    r->accept_len = nspec > 0 ? tm_spec_mean_acceptance_length(&sp->cfg) : 1.0;
+    /* decode: OUT − 1 tokens after the prefill's, L per step on average: step j at context
+     * in + j·L (rounded), the last step weighted by the fraction of L it still needs */
+    double need = (double)(out - 1), L = r->accept_len;
+    r->spec_steps = need / L;
+    for (int64_t j = 0; (double)j * L < need; j++) {
+        double w = fmin(1.0, (need - (double)j * L) / L);
+        r->decode.time_s +=
+            w * decode_step(tm, k, sp, batch, in + llround((double)j * L), NULL, NULL);
+        r->decode.steps++;
+    }
+    decode_step(tm, k, sp, batch, in + (out - 1) / 2, &r->decode.d, &r->decode.draft_s);
     r->decode.bottleneck = tm_roofline_bottleneck(&r->decode.d);
     const tm_parallel *p = tm_setup_parallel(s);
     r->gpus = tm_parallel_gpus(p);
+    r->mean_step_s = r->spec_steps > 0 ? r->decode.time_s / r->spec_steps : 0.0;
     r->tpot_s = out > 1 ? r->decode.time_s / (double)(out - 1) : 0.0;
     r->decode_tok_s = r->tpot_s > 0 ? (double)(p->dp * batch) / r->tpot_s : 0.0;
     r->e2e_s = r->prefill.time_s + r->decode.time_s;
@@ -142,6 +225,7 @@ price(const tm_setup *s, const tm_timemodel *tm, int64_t batch, int64_t in, int6
 static gboolean
 check_memory(const tm_setup *s,
              const estimate_args *a,
+             const spec_ctx *sp,
              int64_t batch,
              int64_t in,
              int64_t out,
@@ -149,13 +233,21 @@ check_memory(const tm_setup *s,
              GError **error)
 {
     tm_memory_args m = {0};
+    int64_t lookahead = 0;
+    if (sp != NULL && sp->cfg.k > 0) {
+        /* vLLM loads the drafter and gives its layers KV out of the same budget, and keeps
+         * k lookahead slots per running request (timemodel/spec.h) */
+        m.drafter_weight_bytes = sp->ma.drafter_weight_bytes;
+        m.drafter_kv_bytes_per_token = sp->ma.drafter_kv_bytes_per_token;
+        lookahead = tm_spec_uses_lookahead(&sp->cfg) ? sp->cfg.k : 0;
+    }
     m.gpu_memory_utilization = a->gpu_memory_utilization;
     m.block_size = a->block_size != BASE_OPT_UNSET_INT ? a->block_size : 0;
     m.max_model_len = a->max_model_len != BASE_OPT_UNSET_INT ? a->max_model_len : in + out;
     m.context_len = in + out;
     if (!tm_setup_memory_plan(s, &m, &r->plan, error))
         return FALSE;
-    int64_t per = (in + out + r->plan.block_size - 1) / r->plan.block_size;
+    int64_t per = (in + out + lookahead + r->plan.block_size - 1) / r->plan.block_size;
     int64_t need = per * batch;
     r->kv_needed_bytes = (double)need * (double)r->plan.block_size * r->plan.kv_bytes_per_token;
     if (need > r->plan.num_gpu_blocks - 1) {
@@ -165,9 +257,9 @@ check_memory(const tm_setup *s,
                     "batch of %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
                     " tokens needs %.2f GiB of KV cache per GPU but %s on %s has %.2f GiB; short "
                     "by %.2f GB (at most %" G_GINT64_FORMAT " such sequences fit)",
-                    batch, in + out, r->kv_needed_bytes / 1073741824.0, tm_setup_model(s)->name,
-                    tm_setup_hardware(s)->name, r->plan.kv_bytes / 1073741824.0, short_b / 1e9,
-                    r->plan.max_concurrent);
+                    batch, in + out + lookahead, r->kv_needed_bytes / 1073741824.0,
+                    tm_setup_model(s)->name, tm_setup_hardware(s)->name,
+                    r->plan.kv_bytes / 1073741824.0, short_b / 1e9, r->plan.max_concurrent);
         return FALSE;
     }
     return TRUE;
@@ -251,6 +343,52 @@ phase_json(const phase *ph, const char *time_key, double time_s)
     return o;
 }
 
+/* The speculative-decoding section of --json: the resolved config (as summary.json's
+ * config.resolved.speculative), the drafter's memory, and the figures TPOT comes from. */
+static json_t *
+spec_json(const spec_ctx *sp, const result *r)
+{
+    json_t *o = tm_spec_config_to_json(&sp->cfg);
+    json_object_set_new(o, "drafter_weight_bytes_per_gpu",
+                        base_json_number(sp->ma.drafter_weight_bytes));
+    json_object_set_new(o, "drafter_kv_bytes_per_token_per_gpu",
+                        base_json_number(sp->ma.drafter_kv_bytes_per_token));
+    json_object_set_new(o, "prefill_drafter_ms", base_json_real(r->prefill.draft_s * 1e3));
+    json_object_set_new(o, "decode_step_target_ms", base_json_real(r->decode.d.cost.total_s * 1e3));
+    json_object_set_new(o, "decode_step_drafter_ms", base_json_real(r->decode.draft_s * 1e3));
+    json_object_set_new(o, "expected_verify_steps", base_json_real(r->spec_steps));
+    json_object_set_new(o, "mean_verify_step_ms", base_json_real(r->mean_step_s * 1e3));
+    return o;
+}
+
+static void
+print_spec(const spec_ctx *sp, const result *r)
+{
+    const tm_spec_config *c = &sp->cfg;
+    printf("speculative decoding: %s, k %u, acceptance per position",
+           tm_spec_method_name(c->method), c->k);
+    for (uint32_t i = 0; i < c->k; i++)
+        printf(" %.4g", c->accept[i]);
+    printf(" (%s)\n", c->accept_source != NULL ? c->accept_source : "?");
+    printf("  expected tokens per verify step L     %10.4f   1 + Σ per-position rates\n",
+           r->accept_len);
+    if (sp->draft != NULL) {
+        printf("  drafter in the prefill step           %10.3f ms\n", r->prefill.draft_s * 1e3);
+        printf("  verify step above + drafter           %10.3f ms = %.3f + %.3f ms\n",
+               (r->decode.d.cost.total_s + r->decode.draft_s) * 1e3, r->decode.d.cost.total_s * 1e3,
+               r->decode.draft_s * 1e3);
+        printf("  drafter memory per GPU                %10.3f GiB of weights + %.0f B of KV per "
+               "token (in the KV plan below)\n",
+               sp->ma.drafter_weight_bytes / 1073741824.0, sp->ma.drafter_kv_bytes_per_token);
+    } else {
+        printf("  drafter                               none on the GPU (%s)\n",
+               tm_spec_method_name(c->method));
+    }
+    printf("  verify steps, mean step               %10.2f steps of %.3f ms (TPOT = mean step / "
+           "L)\n\n",
+           r->spec_steps, r->mean_step_s * 1e3);
+}
+
 static int
 single(const estimate_args *a)
 {
@@ -258,13 +396,20 @@ single(const estimate_args *a)
     g_autoptr(tm_setup) s = make_setup(a, &a->tm, &err);
     if (s == NULL)
         return cli_fail(err, CLI_USAGE);
+    g_auto(spec_ctx) sp = {0};
+    if (a->speculative_config != NULL && !json_is_null(a->speculative_config)) {
+        if (!runner_spec_resolve(a->speculative_config, NULL, s, &sp.cfg, &sp.draft, &sp.ma, &err))
+            return cli_fail(err, CLI_USAGE);
+        runner_spec_warn(&sp.cfg);
+    }
+    const spec_ctx *spp = sp.cfg.k > 0 ? &sp : NULL;
     result r;
-    if (!check_memory(s, a, a->batch, a->input_len, a->output_len, &r, &err))
+    if (!check_memory(s, a, spp, a->batch, a->input_len, a->output_len, &r, &err))
         return cli_fail(err, CLI_USAGE);
     tm_memory_plan plan = r.plan;
     double kv_need = r.kv_needed_bytes;
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
-    price(s, tm, a->batch, a->input_len, a->output_len, &r);
+    price(s, tm, spp, a->batch, a->input_len, a->output_len, &r);
     r.plan = plan;
     r.kv_needed_bytes = kv_need;
     const tm_model_spec *m = tm_setup_model(s);
@@ -321,6 +466,8 @@ single(const estimate_args *a)
         json_object_set_new(mj, "non_torch_gib", base_json_real(r.plan.non_torch_bytes / gib));
         json_object_set_new(mj, "kv_cache_gib", base_json_real(r.plan.kv_bytes / gib));
         json_object_set_new(root, "memory", mj);
+        if (spp != NULL)
+            json_object_set_new(root, "speculative", spec_json(spp, &r));
         g_autofree char *txt = base_json_dumps(root);
         fputs(txt, stdout);
         return CLI_OK;
@@ -336,7 +483,10 @@ single(const estimate_args *a)
                        tm_row_name((tm_row_id)i), w->flops, w->bytes, w->compute_s * 1e3,
                        w->memory_s * 1e3, w->comm_s * 1e3, w->time_s * 1e3, w->bound);
             }
-            printf("%s,total,,,,,,%.6g,\n", names[k], ph[k]->d.cost.total_s * 1e3);
+            if (spp != NULL) /* the drafter's passes come on top of the target's forward */
+                printf("%s,drafter,,,,,,%.6g,\n", names[k], ph[k]->draft_s * 1e3);
+            printf("%s,total,,,,,,%.6g,\n", names[k],
+                   (ph[k]->d.cost.total_s + ph[k]->draft_s) * 1e3);
         }
         return CLI_OK;
     }
@@ -362,15 +512,26 @@ single(const estimate_args *a)
                                           a->batch, a->input_len);
     print_rows(t1, &r.prefill);
     if (r.decode.steps > 0) {
-        g_autofree char *t2 = g_strdup_printf("decode step at mean context %" G_GINT64_FORMAT
-                                              " (%" G_GINT64_FORMAT " sequences)",
-                                              a->input_len + (a->output_len - 1) / 2, a->batch);
+        g_autofree char *t2 =
+            spp != NULL
+                ? g_strdup_printf("verify step at mean context %" G_GINT64_FORMAT
+                                  " (%" G_GINT64_FORMAT " sequences × %u tokens)",
+                                  a->input_len + (a->output_len - 1) / 2, a->batch, 1 + spp->cfg.k)
+                : g_strdup_printf("decode step at mean context %" G_GINT64_FORMAT
+                                  " (%" G_GINT64_FORMAT " sequences)",
+                                  a->input_len + (a->output_len - 1) / 2, a->batch);
         print_rows(t2, &r.decode);
     }
+    if (spp != NULL)
+        print_spec(spp, &r);
     printf("summary\n");
     printf("  prefill latency (TTFT, no queueing)  %10.3f ms   bottleneck %s\n",
            r.prefill.time_s * 1e3, bp);
-    if (r.decode.steps > 0)
+    if (r.decode.steps > 0 && spp != NULL)
+        printf("  time per output token (TPOT)         %10.3f ms   bottleneck %s  (mean step "
+               "%.3f ms / %.4g tokens per step)\n",
+               r.tpot_s * 1e3, bd, r.mean_step_s * 1e3, r.accept_len);
+    else if (r.decode.steps > 0)
         printf("  time per output token (TPOT)         %10.3f ms   bottleneck %s  (mean of "
                "%" G_GINT64_FORMAT " steps)\n",
                r.tpot_s * 1e3, bd, r.decode.steps);
@@ -429,12 +590,12 @@ price_row(const estimate_args *a,
         return FALSE;
     /* decode_tokens tokens generated after the prompt: prefill + decode_tokens decode steps */
     result r;
-    if (s == NULL || !check_memory(s, a, sc.batch, sc.seq_len, sc.decode_tokens, &r, error)) {
+    if (s == NULL || !check_memory(s, a, NULL, sc.batch, sc.seq_len, sc.decode_tokens, &r, error)) {
         g_prefix_error(error, "%s:%" G_GUINT64_FORMAT ": ", base_csv_name(c), base_csv_lineno(c));
         return FALSE;
     }
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
-    price(s, tm, sc.batch, sc.seq_len, sc.decode_tokens + 1, &r);
+    price(s, tm, NULL, sc.batch, sc.seq_len, sc.decode_tokens + 1, &r);
     double prefill_s, decode_s; /* × grad_accum (scenario.h) */
     tm_scenario_price(tm, tm_setup_dsa_topk(s), &sc, &prefill_s, &decode_s);
     g_autofree char *bp = bottleneck_name(&r.prefill);
@@ -535,6 +696,12 @@ run(const base_opt_set *set, estimate_args *a, int argc, char **argv, GError **e
     if (list && (a->scenarios != NULL || isfinite(a->overlap)))
         return cli_usage_error(synopsis, "--model with a list compares models; it does not "
                                          "combine with --scenarios or --overlap");
+    if (a->speculative_config != NULL && !json_is_null(a->speculative_config) &&
+        (list || a->scenarios != NULL || isfinite(a->overlap)))
+        return cli_usage_error(synopsis,
+                               "--speculative-config prices one scenario of one model; it does "
+                               "not combine with --model A,B, --scenarios or --overlap (their "
+                               "tables hold the target's steps only)");
     if (isfinite(a->overlap)) { /* --overlap φ is the time model's ω, with a timeline view */
         if (isfinite(a->tm.overlap) && a->tm.overlap != a->overlap)
             return cli_usage_error(synopsis, "--overlap %g and --comm-overlap %g set the same φ",
@@ -563,15 +730,17 @@ cmd_estimate(int argc, char **argv)
     cli_tm_schema(tables, &schema_set, &local);
     const base_opt_set *set = &schema_set;
     if (cli_wants_help(argc, argv)) {
-        cli_print_help(synopsis,
-                       "Roofline latency and throughput (no simulation): component tables for "
-                       "the prefill step and a decode step, TTFT, TPOT, tokens/s per replica and "
-                       "per GPU, bottlenecks. --scenarios prices every row of a CSV and writes it "
-                       "back with predicted_prefill_ms, predicted_decode_ms, tokens/s and "
-                       "bottleneck columns (docs/timemodel.md). --model A,B,C prints the models "
-                       "side by side; --overlap X adds the compute vs communication timeline "
-                       "(docs/analysis.md §5).",
-                       set);
+        cli_print_help(
+            synopsis,
+            "Roofline latency and throughput (no simulation): component tables for "
+            "the prefill step and a decode step, TTFT, TPOT, tokens/s per replica and "
+            "per GPU, bottlenecks. --scenarios prices every row of a CSV and writes it "
+            "back with predicted_prefill_ms, predicted_decode_ms, tokens/s and "
+            "bottleneck columns (docs/timemodel.md). --model A,B,C prints the models "
+            "side by side; --overlap X adds the compute vs communication timeline "
+            "(docs/analysis.md §5). --speculative-config prices decode as verify + drafter steps "
+            "of the expected acceptance length (docs/speculative.md).",
+            set);
         return CLI_OK;
     }
     estimate_args a;

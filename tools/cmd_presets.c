@@ -139,6 +139,11 @@ cmd_presets(int argc, char **argv)
     printf("\nspeculative decoding acceptance (--speculative-config acceptance_preset):\n");
     for (size_t i = 0; i < tm_spec_preset_count(); i++) {
         const tm_spec_preset *sp = tm_spec_preset_at(i);
+        if (sp->alpha > 0.0) {
+            printf("  %-21s %s, any k, per token %.3g (position i: %.3g^i); %s\n", sp->name,
+                   tm_spec_method_name(sp->method), sp->alpha, sp->alpha, sp->source);
+            continue;
+        }
         printf("  %-21s %s, k %u, per position", sp->name, tm_spec_method_name(sp->method), sp->k);
         for (uint32_t j = 0; j < sp->k; j++)
             printf(" %.3g", sp->accept[j]);

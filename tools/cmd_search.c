@@ -26,6 +26,7 @@
 #include "sweep/outputs.h"
 #include "sweep/search.h"
 #include "timemodel/setup.h"
+#include "timemodel/spec.h"
 #include "tools/bench.h"
 #include "tools/cli.h"
 #include "tools/sweeprun.h"
@@ -190,13 +191,22 @@ gap_of(const sw_grid *g, const cfg_info *c)
 
 /* Roofline lower bound on every decode gap: one sequence, one new token, one cached. A TPOT
  * (per request, the mean of its decode gaps) and an ITL (one gap) cannot be shorter, whatever
- * the load, since a step that carries the token of a request costs at least this. */
+ * the load, since a step that carries the token of a request costs at least this. With
+ * speculative decoding a step yields up to 1 + k tokens of a request (one streamed chunk, so
+ * one ITL gap): *TOKENS_PER_STEP gets 1 + k (1 without), the TPOT bound is the step over it. */
 static double
-min_decode_step_s(const sim_config *cfg)
+min_decode_step_s(const sim_config *cfg, uint32_t *tokens_per_step)
 {
+    *tokens_per_step = 1;
     g_autoptr(tm_setup) s = tm_setup_new(&cfg->tm, NULL);
     if (s == NULL)
         return 0.0;
+    json_t *sj = cfg->sim.speculative_config;
+    if (sj != NULL && !json_is_null(sj)) {
+        g_auto(tm_spec_config) sc = {0};
+        if (tm_spec_config_parse(&sc, sj, tm_setup_model(s), NULL))
+            *tokens_per_step = 1 + sc.k;
+    }
     if (!isnan(cfg->sim.step_overhead_us))
         tm_setup_params(s)->step_overhead_s = cfg->sim.step_overhead_us * 1e-6;
     g_autoptr(tm_timemodel) tm = tm_setup_timemodel(s);
@@ -228,15 +238,24 @@ prune(const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c)
         any |= is_decode_gap_metric(p->slo.t[i].metric);
     if (!estimate || !any)
         return;
-    double t_ms = min_decode_step_s(&c->pt.cfg) * 1e3;
+    uint32_t per_step;
+    double t_ms = min_decode_step_s(&c->pt.cfg, &per_step) * 1e3;
     for (guint i = 0; i < p->slo.n; i++) {
         const sw_slo_term *t = &p->slo.t[i];
-        if (is_decode_gap_metric(t->metric) && t_ms > t->bound) {
+        bool tpot = t->metric / SW_STAT_COUNT == SW_LAT_TPOT;
+        double lb = tpot ? t_ms / per_step : t_ms;
+        if (is_decode_gap_metric(t->metric) && lb > t->bound) {
             c->stage = "estimate";
-            c->reason = g_strdup_printf(
-                "breaks %s at every load: one decode step alone takes %.4g ms (roofline lower "
-                "bound) > %g ms",
-                sw_slo_metric_name(t->metric), t_ms, t->bound);
+            if (tpot && per_step > 1)
+                c->reason = g_strdup_printf(
+                    "breaks %s at every load: one decode step alone takes %.4g ms (roofline lower "
+                    "bound), %.4g ms per token even with all %u drafts accepted > %g ms",
+                    sw_slo_metric_name(t->metric), t_ms, lb, per_step - 1, t->bound);
+            else
+                c->reason = g_strdup_printf(
+                    "breaks %s at every load: one decode step alone takes %.4g ms (roofline lower "
+                    "bound) > %g ms",
+                    sw_slo_metric_name(t->metric), t_ms, t->bound);
             return;
         }
     }

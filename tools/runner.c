@@ -211,27 +211,23 @@ resolved_json(const sim_config *cfg,
     return j;
 }
 
-/* Speculative decoding (docs/speculative.md): the parsed --speculative-config and, for a
- * method with a drafter on the GPU, the time model of one drafter pass: the same hardware,
- * dtypes and efficiencies as the target, no per-step overheads (the passes run inside the
- * target's step), tensor parallel as draft_tensor_parallel_size. */
-static gboolean
-spec_resolve(const sim_config *cfg,
-             const tm_setup *setup,
-             tm_spec_config *spec,
-             tm_timemodel **draft_tm,
-             tm_memory_args *ma,
-             GError **error)
+gboolean
+runner_spec_resolve(json_t *spec_json,
+                    const char *scheduler,
+                    const tm_setup *setup,
+                    tm_spec_config *spec,
+                    tm_timemodel **draft_tm,
+                    tm_memory_args *ma,
+                    GError **error)
 {
-    const sim_options *o = &cfg->sim;
     const tm_model_spec *target = tm_setup_model(setup);
-    if (!tm_spec_config_parse(spec, o->speculative_config, target, error))
+    if (!tm_spec_config_parse(spec, spec_json, target, error))
         return FALSE;
-    if (strcmp(o->scheduler, "vllm") != 0 && strcmp(o->scheduler, "sarathi") != 0) {
+    if (scheduler != NULL && strcmp(scheduler, "vllm") != 0 && strcmp(scheduler, "sarathi") != 0) {
         g_set_error(error, BASE_ERROR, BASE_ERROR_INVALID,
                     "speculative_config: scheduler %s does not model speculative decoding (use "
                     "vllm or sarathi)",
-                    o->scheduler);
+                    scheduler);
         return FALSE;
     }
     const tm_parallel *par = tm_setup_parallel(setup);
@@ -274,13 +270,25 @@ spec_resolve(const sim_config *cfg,
         g_error_free(perr);
         return FALSE;
     }
-    *draft_tm = tm_roofline_new(&drafter, tm_setup_hardware(setup), &rp);
+    if (draft_tm != NULL)
+        *draft_tm = tm_roofline_new(&drafter, tm_setup_hardware(setup), &rp);
     /* vLLM loads the drafter and gives its layers KV blocks out of the same budget */
     ma->drafter_weight_bytes =
         tm_spec_drafter_weight_bytes_gpu(spec, &drafter, rp.weight_dtype, &rp.par);
     ma->drafter_kv_bytes_per_token =
         tm_model_kv_bytes_per_token_gpu(&drafter, rp.kv_dtype, &rp.par);
     return TRUE;
+}
+
+void
+runner_spec_warn(const tm_spec_config *spec)
+{
+    if (spec->method == TM_SPEC_NGRAM && (spec->lookup_min > 0 || spec->lookup_max > 0))
+        fprintf(stderr,
+                "servesim: warning: speculative_config.prompt_lookup_min/max are recorded "
+                "but not simulated: n-gram drafts act only through the acceptance given "
+                "(%s)\n",
+                spec->accept_source != NULL ? spec->accept_source : "?");
 }
 
 /* Hands ERR to the caller (or prints it) and returns CODE. */
@@ -321,8 +329,11 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     g_auto(tm_spec_config) spec = {0};
     g_autoptr(tm_timemodel) draft_tm = NULL;
     if (o->speculative_config != NULL && !json_is_null(o->speculative_config) &&
-        !spec_resolve(cfg, setup, &spec, &draft_tm, &ma, &err))
+        !runner_spec_resolve(o->speculative_config, o->scheduler, setup, &spec, &draft_tm, &ma,
+                             &err))
         return fail(error, err, CLI_USAGE);
+    if (error == NULL) /* once per run the user started (not per sweep point) */
+        runner_spec_warn(&spec);
     tm_memory_plan plan;
     if (!tm_setup_memory_plan(setup, &ma, &plan, &err) &&
         o->num_gpu_blocks_override == BASE_OPT_UNSET_INT)

@@ -10,6 +10,7 @@
 #include "sim/config.h"
 #include "sim/metrics.h"
 #include "timemodel/setup.h"
+#include "timemodel/spec.h"
 #include "workloads/workload.h"
 
 typedef struct runner_flags {
@@ -48,6 +49,26 @@ int runner_run(sim_config *cfg, const runner_flags *fl, runner_result *out);
 /* The same, for callers that report errors themselves (sweep points on worker threads): prints
  * nothing on failure and returns the message in ERROR with the exit code. */
 int runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError **error);
+
+/* Speculative decoding (docs/speculative.md), as runner_run resolves it: parses SPEC_JSON
+ * (--speculative-config) for SETUP's model, refuses what is not modelled (SCHEDULER other
+ * than vllm/sarathi, NULL = not checked; pipeline parallelism; a draft TP the method cannot
+ * have) and, for a method with a drafter on the GPU, adds the drafter's weights and KV bytes
+ * per token to MA and (DRAFT_TM non-NULL) builds the time model of one drafter pass: the
+ * target's hardware, dtypes and efficiencies, no per-step overheads (the passes run inside the
+ * target's step), tensor parallel as draft_tensor_parallel_size. The caller clears SPEC
+ * (tm_spec_config_clear) either way. */
+gboolean runner_spec_resolve(json_t *spec_json,
+                             const char *scheduler,
+                             const tm_setup *setup,
+                             tm_spec_config *spec,
+                             tm_timemodel **draft_tm,
+                             tm_memory_args *ma,
+                             GError **error);
+
+/* Prints a one-line warning on stderr when SPEC has settings recorded but not simulated
+ * (ngram prompt_lookup_min/max: their effect is only through the acceptance given). */
+void runner_spec_warn(const tm_spec_config *spec);
 
 /* What runner_run does to build a pool, for the decode pool of tools/pd.c: fill "auto"
  * scheduler and KV settings of CFG from vLLM's defaults for SETUP's model and GPU; resolve the

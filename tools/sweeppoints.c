@@ -1,13 +1,14 @@
 /* tools/sweeppoints.c: sweep/search points before they run: a configuration per grid point,
- * the checks that must pass before anything is simulated (time-model layout, memory plan,
- * scheduler limits), the error band, and the find-max start estimate and early-stop request
- * count from one read of the workload (see sweeprun.h). */
+ * the checks that must pass before anything is simulated (time-model layout, memory plan with
+ * the speculative-decoding drafter, scheduler limits), the error band, and the find-max start
+ * estimate and early-stop request count from one read of the workload (see sweeprun.h). */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "timemodel/setup.h"
+#include "tools/runner.h"
 #include "tools/sweeprun.h"
 #include "workloads/workload.h"
 
@@ -69,6 +70,12 @@ sr_point_check(const sr_point *pt, tm_memory_plan *plan, bool *no_fit, GError **
             .max_num_batched_tokens = or_zero(o->max_num_batched_tokens),
             .max_num_seqs = or_zero(o->max_num_seqs),
         };
+        /* speculative decoding: the drafter's weights and KV come out of the same budget, and
+         * what the run refuses (scheduler, pipeline parallelism, draft TP) is refused here */
+        g_auto(tm_spec_config) spec = {0};
+        if (o->speculative_config != NULL && !json_is_null(o->speculative_config) &&
+            !runner_spec_resolve(o->speculative_config, o->scheduler, s, &spec, NULL, &ma, error))
+            return FALSE;
         if (tm_setup_memory_plan(s, &ma, plan, &e) ||
             o->num_gpu_blocks_override != BASE_OPT_UNSET_INT) {
             g_clear_error(&e);

@@ -189,5 +189,9 @@ Test(spec_cli, steps_carry_the_verify_outcome_and_presets_list_the_acceptance_fi
     cr_expect(strstr(r.out, "deepseek-v3-mtp       mtp, k 1, per position 0.875; DeepSeek-V3") !=
                   NULL,
               "%s", r.out);
+    cr_expect(strstr(r.out, "t5-small-ende-t0      draft_model, any k, per token 0.75 (position i: "
+                            "0.75^i); Leviathan, Kalman & Matias, ICML 2023 (arXiv:2211.17192) "
+                            "Table 3") != NULL,
+              "%s", r.out);
     clirun_clear(&r);
 }

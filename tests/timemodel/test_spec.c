@@ -104,6 +104,63 @@ Test(spec, mtp_on_deepseek_v3_defaults_to_its_published_acceptance)
     cr_expect_eq(c.accept[0], 0.85);
 }
 
+Test(spec, leviathan_t5_presets_give_the_papers_expected_tokens_per_step)
+{
+    /* Leviathan et al., ICML 2023, Table 3: α = 0.75 for T5-XXL with a T5-small draft on EnDe
+     * at T=0. The paper's eq. 1, expected tokens per step (1 − α^(γ+1)) / (1 − α), at its
+     * Table 2 γ = 7: 0.75^2 = 0.5625, ^4 = 0.31640625, ^8 = 0.1001129150390625, so
+     * (1 − 0.1001129150390625) / 0.25 = 3.59954833984375. */
+    g_auto(tm_spec_config) c;
+    GError *err = NULL;
+    cr_assert(parse(&c, &llama,
+                    "{\"method\":\"draft_model\",\"model\":\"llama-3.2-1b\","
+                    "\"num_speculative_tokens\":7,\"acceptance_preset\":\"t5-small-ende-t0\"}",
+                    &err),
+              "%s", err ? err->message : "");
+    cr_expect_float_eq(c.accept[0], 0.75, 1e-15);
+    cr_expect_float_eq(c.accept[1], 0.5625, 1e-15);
+    cr_expect_float_eq(c.accept[6], 0.75 * 0.31640625 * 0.5625, 1e-15, "0.75^7");
+    cr_expect_eq(c.accept[7], 0.0, "nothing past k");
+    cr_expect_float_eq(tm_spec_mean_acceptance_length(&c), 3.59954833984375, 1e-12);
+    cr_expect_str_eq(c.accept_source, "preset t5-small-ende-t0");
+    tm_spec_config_clear(&c);
+    /* T5-large at T=1, α = 0.71, k = 3: 1 + 0.71 + 0.5041 + 0.357911 = 2.572011 */
+    cr_assert(parse(&c, &llama,
+                    "{\"method\":\"draft_model\",\"model\":\"llama-3.2-1b\","
+                    "\"num_speculative_tokens\":3,\"acceptance_preset\":\"t5-large-ende-t1\"}",
+                    NULL));
+    cr_expect_float_eq(c.accept[2], 0.357911, 1e-12);
+    cr_expect_float_eq(tm_spec_mean_acceptance_length(&c), 2.572011, 1e-12);
+    tm_spec_config_clear(&c);
+    /* a per-token figure covers any k up to the bound: 16 positions */
+    cr_assert(parse(&c, &llama,
+                    "{\"method\":\"draft_model\",\"model\":\"llama-3.2-1b\","
+                    "\"num_speculative_tokens\":16,\"acceptance_preset\":\"t5-base-ende-t0\"}",
+                    NULL));
+    cr_expect_float_eq(c.accept[15], pow(0.8, 16), 1e-15);
+
+    /* the six rows of Table 3 (T5-XXL, EnDe) the presets hold */
+    static const struct {
+        const char *name;
+        double alpha;
+    } rows[] = {{"t5-small-ende-t0", 0.75}, {"t5-base-ende-t0", 0.80}, {"t5-large-ende-t0", 0.82},
+                {"t5-small-ende-t1", 0.62}, {"t5-base-ende-t1", 0.68}, {"t5-large-ende-t1", 0.71}};
+
+    for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+        const tm_spec_preset *p = tm_spec_preset_find(rows[i].name);
+        cr_assert_not_null(p, "%s", rows[i].name);
+        cr_expect_eq(p->method, TM_SPEC_DRAFT_MODEL);
+        cr_expect_eq(p->alpha, rows[i].alpha, "%s", rows[i].name);
+        cr_expect(strstr(p->source, "arXiv:2211.17192") != NULL, "%s cites its paper",
+                  rows[i].name);
+    }
+    /* a draft-model figure is no EAGLE figure */
+    expect_error(&llama,
+                 "{\"method\":\"eagle\",\"num_speculative_tokens\":3,"
+                 "\"acceptance_preset\":\"t5-small-ende-t0\"}",
+                 "t5-small-ende-t0 publishes 16 position(s) for method draft_model");
+}
+
 Test(spec, an_accepted_length_file_gives_the_tail_sums)
 {
     /* weights of 0, 1, 2 accepted drafts: 1, 1, 2 → P(≥1) = 3/4, P(≥2) = 2/4 */
