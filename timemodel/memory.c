@@ -108,7 +108,8 @@ tm_memory_plan_compute(const tm_model_spec *m,
     }
     plan->num_gpu_blocks = (int64_t)floor(plan->kv_bytes / block_bytes);
     plan->kv_tokens = plan->num_gpu_blocks * plan->block_size;
-    int64_t per_req = (plan->context_len + plan->block_size - 1) / plan->block_size;
+    int64_t per_req =
+        (plan->context_len + a.lookahead_tokens + plan->block_size - 1) / plan->block_size;
     int64_t usable = plan->num_gpu_blocks > 0 ? plan->num_gpu_blocks - 1 : 0; /* null block */
     plan->max_concurrent = per_req > 0 ? usable / per_req : 0;
     /* one max_model_len request: its sliding-window layers hold the window only; a drafter's

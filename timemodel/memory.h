@@ -35,6 +35,9 @@ typedef struct tm_memory_args {
      * target's blocks); 0 = none */
     double drafter_weight_bytes;
     double drafter_kv_bytes_per_token;
+    /* KV slots a running request holds beyond its tokens: speculative decoding's k lookahead
+     * slots (vLLM allocate_slots(num_lookahead_tokens)); counted in max_concurrent */
+    int64_t lookahead_tokens;
 } tm_memory_args;
 
 typedef struct tm_memory_plan {

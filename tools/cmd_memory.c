@@ -1,17 +1,22 @@
 /* tools/cmd_memory.c: `servesim memory`: the GPU memory plan of one replica
  * (timemodel/memory.h, docs/domain.md §1.5): weights per GPU, activation and non-torch reserve, KV
  * bytes per token, KV capacity in tokens and blocks, and how many requests of a context
- * length fit. A model that does not fit is a one-line error naming the shortfall (exit 2). */
+ * length fit. A model that does not fit is a one-line error naming the shortfall (exit 2).
+ * With --speculative-config (docs/speculative.md) the drafter's weights and KV layers come out
+ * of the same budget and each request holds k lookahead slots, as `run` sizes them. */
 #include <stdio.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "base/opts.h"
 #include "timemodel/setup.h"
+#include "timemodel/spec.h"
 #include "tools/cli.h"
+#include "tools/runner.h"
 
 static const char synopsis[] = "memory [--model M] [--hardware H] [--tensor-parallel-size N] "
-                               "[--gpu-memory-utilization X] [--max-model-len N] [--json]";
+                               "[--gpu-memory-utilization X] [--max-model-len N] "
+                               "[--speculative-config JSON] [--json]";
 
 typedef struct memory_args {
     tm_options tm; /* first: tm_options_table offsets apply as they are */
@@ -21,6 +26,7 @@ typedef struct memory_args {
     int64_t max_num_batched_tokens;
     int64_t max_num_seqs;
     int64_t context_len;
+    json_t *speculative_config; /* vLLM's --speculative-config; NULL = off */
     bool json;
 } memory_args;
 
@@ -42,6 +48,10 @@ static const base_opt rows[] = {
     {"context_len", "context-len", BASE_OPT_INT, A(context_len), NULL, NULL, 1, 1e9,
      BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "N",
      "tokens per request for 'max concurrent requests' (default: max model len)"},
+    {"speculative_config", "speculative-config", BASE_OPT_JSON, A(speculative_config), NULL, NULL,
+     0, 0, BASE_OPT_CLI_ONLY | BASE_OPT_NULLABLE, "JSON",
+     "speculative decoding as `run` takes it: the drafter's weights and KV layers share the "
+     "budget, each request holds k lookahead slots (docs/speculative.md)"},
     {"json", "json", BASE_OPT_BOOL, A(json), "false", NULL, 0, 0, BASE_OPT_CLI_ONLY, NULL,
      "print one JSON object"},
 };
@@ -68,6 +78,13 @@ run(const memory_args *a)
                         .max_num_batched_tokens = or_zero(a->max_num_batched_tokens),
                         .max_num_seqs = or_zero(a->max_num_seqs),
                         .context_len = or_zero(a->context_len)};
+    g_auto(tm_spec_config) spec = {0};
+    if (a->speculative_config != NULL && !json_is_null(a->speculative_config)) {
+        if (!runner_spec_resolve(a->speculative_config, "vllm", s, &spec, NULL, &m, &err))
+            return cli_fail(err, CLI_USAGE);
+        runner_spec_warn(&spec);
+        m.lookahead_tokens = tm_spec_uses_lookahead(&spec) ? spec.k : 0;
+    }
     tm_memory_plan p;
     if (!tm_setup_memory_plan(s, &m, &p, &err))
         return cli_fail(err, CLI_USAGE);
@@ -111,6 +128,17 @@ run(const memory_args *a)
         json_object_set_new(o, "kv_window_amortized", json_boolean(p.window_amortized));
         json_object_set_new(o, "parameters_total", base_json_number(mo->params.total));
         json_object_set_new(o, "parameters_active", base_json_number(mo->params.active));
+        if (spec.k > 0) {
+            json_t *sj = json_object();
+            json_object_set_new(sj, "method", json_string(tm_spec_method_name(spec.method)));
+            json_object_set_new(sj, "num_speculative_tokens", json_integer(spec.k));
+            json_object_set_new(sj, "drafter_weights_gib",
+                                base_json_real(m.drafter_weight_bytes / GIB));
+            json_object_set_new(sj, "drafter_kv_bytes_per_token_per_gpu",
+                                base_json_number(m.drafter_kv_bytes_per_token));
+            json_object_set_new(sj, "lookahead_slots", json_integer(m.lookahead_tokens));
+            json_object_set_new(o, "speculative", sj);
+        }
         g_autofree char *txt = base_json_dumps(o);
         fputs(txt, stdout);
         return CLI_OK;
@@ -126,7 +154,8 @@ run(const memory_args *a)
     g_autofree char *b =
         g_strdup_printf("budget at gpu_memory_utilization %.2f", p.gpu_memory_utilization);
     printf("  %-46s %12.2f GiB\n", b, p.budget_bytes / GIB);
-    printf("  %-46s %12.2f GiB\n", "weights", p.weight_bytes / GIB);
+    printf("  %-46s %12.2f GiB\n", spec.k > 0 ? "weights (drafter included)" : "weights",
+           p.weight_bytes / GIB);
     g_autofree char *act =
         g_strdup_printf("activation peak (%" G_GINT64_FORMAT " tokens, %" G_GINT64_FORMAT " seqs)",
                         p.max_num_batched_tokens, p.max_num_seqs);
@@ -144,6 +173,12 @@ run(const memory_args *a)
     g_autofree char *mc =
         g_strdup_printf("max concurrent requests of %" G_GINT64_FORMAT " tokens", p.context_len);
     printf("  %-46s %12" G_GINT64_FORMAT "\n", mc, p.max_concurrent);
+    if (spec.k > 0)
+        printf("\nspeculative decoding (%s, k = %u): drafter weights %.2f GiB and KV %.0f B per "
+               "token per GPU are included above; each request holds %" G_GINT64_FORMAT
+               " lookahead slot(s), counted in the concurrency\n",
+               tm_spec_method_name(spec.method), spec.k, m.drafter_weight_bytes / GIB,
+               m.drafter_kv_bytes_per_token, m.lookahead_tokens);
     if (mo->sliding_layers > 0)
         printf("\n%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT " layers use a %" G_GINT64_FORMAT
                "-token sliding window; %s\n",

@@ -299,3 +299,48 @@ Test(spec_estimate, search_prunes_a_tpot_bound_by_the_tokens_a_step_can_yield)
     cr_expect(strstr(tb, ",rejected,") == NULL, "%s", tb);
     cr_expect(strstr(tb, ",ok,") != NULL, "simulated and within the bound: %s", tb);
 }
+
+/* `memory --speculative-config`: the EAGLE-3 head's 799,039,488 B come out of the KV cache,
+ * each token's KV grows by its 4,096 B (131,072 → 135,168 per GPU), the blocks follow from what
+ * is left, and a request of 1,024 tokens holds 64 + 1 blocks with its 3 lookahead slots. */
+static json_t *
+memory_json(const char *spec)
+{
+    clirun r = spec != NULL ? clirun_exec("memory", "--json", "--context-len", "1024",
+                                          "--speculative-config", spec, NULL)
+                            : clirun_exec("memory", "--json", "--context-len", "1024", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    cr_assert_not_null(j, "%s", e.text);
+    clirun_clear(&r);
+    return j;
+}
+
+Test(spec_estimate, memory_counts_the_drafter_and_the_lookahead_slots)
+{
+    const double gib = 1073741824.0;
+    json_auto_t *plain = memory_json(NULL);
+    json_auto_t *spec = memory_json(EAGLE3_60);
+    double w0 = json_number_value(json_object_get(plain, "weights_gib")) * gib;
+    double w1 = json_number_value(json_object_get(spec, "weights_gib")) * gib;
+    cr_expect(fabs(w1 - w0 - 799039488.0) < 1e3, "drafter weights: %.0f B", w1 - w0);
+    cr_expect_eq(json_integer_value(json_object_get(plain, "kv_bytes_per_token_per_gpu")), 131072);
+    cr_expect_eq(json_integer_value(json_object_get(spec, "kv_bytes_per_token_per_gpu")), 135168);
+    double kv0 = json_number_value(json_object_get(plain, "kv_cache_gib")) * gib;
+    double kv1 = json_number_value(json_object_get(spec, "kv_cache_gib")) * gib;
+    cr_expect(fabs(kv0 - kv1 - 799039488.0) < 1e3, "the KV cache pays for the drafter");
+    json_int_t b0 = json_integer_value(json_object_get(plain, "num_gpu_blocks"));
+    json_int_t b1 = json_integer_value(json_object_get(spec, "num_gpu_blocks"));
+    cr_expect_eq(b0, (json_int_t)floor(kv0 / (131072.0 * 16)));
+    cr_expect_eq(b1, (json_int_t)floor(kv1 / (135168.0 * 16)));
+    /* the null block is not usable; 1,024 tokens = 64 blocks, + 3 lookahead slots = 65 */
+    cr_expect_eq(json_integer_value(json_object_get(plain, "max_concurrent_requests")),
+                 (b0 - 1) / 64);
+    cr_expect_eq(json_integer_value(json_object_get(spec, "max_concurrent_requests")),
+                 (b1 - 1) / 65);
+    const json_t *sj = json_object_get(spec, "speculative");
+    cr_assert_not_null(sj);
+    cr_expect_eq(json_integer_value(json_object_get(sj, "lookahead_slots")), 3);
+    cr_expect_null(json_object_get(plain, "speculative"));
+}
