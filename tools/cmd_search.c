@@ -517,14 +517,17 @@ search(const sr_args *a, search_stats *st, GError **error)
         /* a P:D split is the run's --pd P:D: it sets both replica counts, so of the replicas
          * values only 1 (the split's own) is a distinct configuration */
         const char *split = pd_axis != NULL ? sw_grid_value(g, gi, pd_k) : "none";
-        if (strcmp(split, "none") != 0) {
+        bool pools = pt.cfg.sim.pools != NULL && !json_is_null(pt.cfg.sim.pools);
+        if (strcmp(split, "none") != 0 || pools) { /* so do cluster.pools of the base */
             if (pt.cfg.sim.replicas != 1) {
                 split_reps++;
                 sr_point_clear(&pt);
                 continue;
             }
-            g_free(pt.cfg.sim.pd_pools);
-            pt.cfg.sim.pd_pools = g_strdup(split);
+            if (strcmp(split, "none") != 0) {
+                g_free(pt.cfg.sim.pd_pools);
+                pt.cfg.sim.pd_pools = g_strdup(split);
+            }
         }
         double usd_h = (double)NAN;
         int64_t gpus = deployment(&pt.cfg, prices, &usd_h);

@@ -146,6 +146,8 @@ parse_pools(tool_pd *pd, sim_config *cfg, json_t *pools, GError **error)
                           "\"prefill\" and one with \"role\": \"decode\"");
     bool seen[2] = {false, false};
     size_t at[2] = {0, 0};
+    json_auto_t *given = sim_config_to_json(cfg); /* the top-level settings as given */
+    json_auto_t *psections = NULL;                /* the prefill entry's sections */
     for (size_t i = 0; i < 2; i++) {
         json_t *o = json_array_get(pools, i);
         if (!json_is_object(o))
@@ -185,16 +187,55 @@ parse_pools(tool_pd *pd, sim_config *cfg, json_t *pools, GError **error)
                            i, key);
             json_object_set(rest, key, val);
         }
-        if (k == 0)
+        if (k == 0) {
             pd->nprefill = n;
-        else
+            psections = json_incref(rest);
+        } else {
             pd->ndecode = n;
+        }
         g_autofree char *where = g_strdup_printf("cluster.pools[%zu]", i);
         if (!base_opts_load_json(sim_config_schema(), k == 0 ? cfg : &pd->dcfg, rest, where, error))
             return FALSE;
     }
     pd->pools = true;
     pd->decode_at = at[1];
+    /* CFG itself now holds the prefill entry's settings. So that preparing CFG again (a caller
+     * running the same configuration twice, or loading what --print-config wrote) builds the
+     * same pools, cluster.pools is rewritten: the prefill entry keeps only role and replicas,
+     * and the decode entry also sets, to its value as given, every top-level key the prefill
+     * entry set and it did not (it would otherwise inherit the prefill pool's). */
+    if (psections != NULL && json_object_size(psections) > 0) {
+        json_t *np = json_array();
+        for (size_t i = 0; i < 2; i++) {
+            json_t *e = json_array_get(pools, i);
+            if (i == at[0]) {
+                json_array_append_new(np,
+                                      json_pack("{s:O, s:O}", "role", json_object_get(e, "role"),
+                                                "replicas", json_object_get(e, "replicas")));
+                continue;
+            }
+            json_t *d = json_deep_copy(e);
+            const char *sec;
+            json_t *sv;
+            json_object_foreach(psections, sec, sv) {
+                const char *key;
+                json_t *kv;
+                json_t *dsec = json_object_get(d, sec);
+                if (dsec == NULL) {
+                    dsec = json_object();
+                    json_object_set_new(d, sec, dsec);
+                }
+                json_object_foreach(sv, key, kv) {
+                    json_t *v = json_object_get(json_object_get(given, sec), key);
+                    if (json_object_get(dsec, key) == NULL)
+                        json_object_set(dsec, key, v != NULL ? v : json_null());
+                }
+            }
+            json_array_append_new(np, d);
+        }
+        json_decref(cfg->sim.pools);
+        cfg->sim.pools = np;
+    }
     if (g_strcmp0(cfg->tm.model, pd->dcfg.tm.model) != 0)
         return bad(error,
                    "cluster.pools[%zu].model.name: the decode pool's model (%s) differs from "

@@ -192,14 +192,16 @@ bytes_per_token(const char *const *args)
     return v;
 }
 
-/* Heterogeneous pools: the top-level settings (A100, TP 4, budget 4096) are overridden by the
- * prefill entry (H100, TP 1) and by the decode entry (H200, TP 2, budget 1024). */
+/* Heterogeneous pools: the top-level settings (A100, TP 4, budget 4096, 90 % of GPU memory) are
+ * overridden by the prefill entry (H100, TP 1, 80 %) and by the decode entry (H200, TP 2,
+ * budget 1024; 90 % as given at the top level). */
 static const char het_config[] =
     "{\"model\": {\"name\": \"llama-3.1-8b\"}, \"hardware\": {\"name\": \"a100-80gb\"}, "
     "\"parallelism\": {\"tensor_parallel_size\": 4}, \"scheduler\": "
     "{\"max_num_batched_tokens\": 4096}, \"cluster\": {\"pools\": ["
     "{\"role\": \"prefill\", \"replicas\": 1, \"hardware\": {\"name\": \"h100-sxm\"}, "
-    "\"parallelism\": {\"tensor_parallel_size\": 1}}, "
+    "\"parallelism\": {\"tensor_parallel_size\": 1}, \"kv\": {\"gpu_memory_utilization\": "
+    "0.8}}, "
     "{\"role\": \"decode\", \"replicas\": 2, \"hardware\": {\"name\": \"h200\"}, "
     "\"parallelism\": {\"tensor_parallel_size\": 2}, \"scheduler\": "
     "{\"max_num_batched_tokens\": 1024}}]}}";
@@ -241,6 +243,10 @@ Test(pd_cli, each_pool_has_its_own_hardware_parallelism_and_scheduler)
     const json_t *dp = jpath(j, "config", "resolved", "decode_pool");
     cr_expect_str_eq(json_string_value(jpath(dp, "hardware", "name", NULL)), "h200");
     cr_expect_eq(json_integer_value(jpath(dp, "parallelism", "tensor_parallel_size", NULL)), 2);
+    cr_expect_float_eq(json_number_value(jpath(j, "config", "kv", "gpu_memory_utilization")), 0.8,
+                       1e-12);
+    cr_expect_float_eq(json_number_value(jpath(dp, "kv", "gpu_memory_utilization", NULL)), 0.9,
+                       1e-12, "the decode pool does not inherit the prefill entry's setting");
     const json_t *pools = jpath(j, "pd", "pools", NULL);
     cr_assert_eq(json_array_size(pools), 2);
     const json_t *P = json_array_get(pools, 0), *D = json_array_get(pools, 1);
