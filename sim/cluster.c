@@ -74,6 +74,8 @@ typedef struct flow {
     double streamed;
     uint64_t ev;   /* its pending TRANSFER_END */
     bool data;     /* in its data phase (on the ports) */
+    bool fixed;    /* water-filling: its rate is settled */
+    double share;  /* water-filling: its new rate */
     uint32_t next; /* free list */
 } flow;
 
@@ -81,6 +83,9 @@ typedef struct flow {
 typedef struct port {
     uint32_t *f;
     uint32_t n, cap;
+    double Bps;     /* capacity (its pool's port_Bps) */
+    double left;    /* water-filling: capacity not yet given out */
+    uint32_t unset; /* water-filling: its transfers whose rate is not settled */
 } port;
 
 enum { XFER_DATA = 0, XFER_END = 1 };
@@ -121,6 +126,7 @@ struct sim_cluster {
     uint32_t nflows, flowcap, free_flow; /* free_flow: UINT32_MAX = none */
     port *ports;                         /* per flat core */
     uint32_t nports;
+    uint32_t *busy_ports; /* water-filling scratch: the ports with transfers (nports entries) */
     uint64_t active_flows;
 
     sim_cluster_stats st;
@@ -803,22 +809,21 @@ dst_port(sim_cluster *c, const flow *f)
     return &c->ports[f->dst->core_base + f->dst_core];
 }
 
-/* Brings flow FI up to NOW at its old rate, gives it its new share and moves its end. */
+/* Gives flow FI its new rate RATE from NOW on: the bytes it moved since LAST at its old rate
+ * are taken off, and its end moves. A flow whose rate stays is left alone (its LEFT stays
+ * exact as of LAST). */
 static void
-flow_update(sim_cluster *c, uint32_t fi, int64_t now)
+flow_set_rate(sim_cluster *c, uint32_t fi, double rate, int64_t now)
 {
     flow *f = &c->flows[fi];
+    if (rate == f->rate && f->ev != 0)
+        return;
     if (now > f->last) {
         f->left -= f->rate * (double)(now - f->last) / 1e9;
         if (f->left < 0)
             f->left = 0;
-        f->last = now;
     }
-    double a = f->src->port_Bps / src_port(c, f)->n;
-    double b = f->dst->port_Bps / dst_port(c, f)->n;
-    double rate = a < b ? a : b;
-    if (rate == f->rate && f->ev != 0)
-        return;
+    f->last = now;
     if (f->ev != 0)
         sim_engine_cancel(c->e, f->ev);
     f->rate = rate;
@@ -826,15 +831,68 @@ flow_update(sim_cluster *c, uint32_t fi, int64_t now)
                           XFER_END, fi);
 }
 
-/* The set of transfers on ports A and B changed: every transfer there gets its new share. */
+/* The set of transfers in their data phase changed: max-min fair rates over every port by
+ * progressive filling (Bertsekas & Gallager, Data Networks §6.5.2). The port whose capacity
+ * left, split evenly among its transfers not yet settled, is smallest is the bottleneck of
+ * those transfers: they get that share, which is taken off their other port, and the next
+ * bottleneck is looked for among the rest. A transfer held back by one port thus leaves its
+ * unused share of the other to the transfers there (docs/design.md §5c). Ties go to the lowest
+ * port (same rates either way); flows are then updated prefill port by prefill port, in the
+ * order they joined, so the event order is deterministic. */
 static void
-reshare(sim_cluster *c, port *a, port *b, int64_t now)
+reshare(sim_cluster *c, int64_t now)
 {
-    for (uint32_t i = 0; i < a->n; i++)
-        flow_update(c, a->f[i], now);
-    for (uint32_t i = 0; i < b->n; i++)
-        if (src_port(c, &c->flows[b->f[i]]) != a) /* done above */
-            flow_update(c, b->f[i], now);
+    uint32_t *act = c->busy_ports, nact = 0;
+    for (uint32_t i = 0; i < c->nports; i++) {
+        port *pt = &c->ports[i];
+        if (pt->n == 0)
+            continue;
+        act[nact++] = i;
+        pt->left = pt->Bps;
+        pt->unset = pt->n;
+        for (uint32_t k = 0; k < pt->n; k++)
+            c->flows[pt->f[k]].fixed = false;
+    }
+    /* each round settles at least one port: O(busy ports²) per start or end of a transfer */
+    for (;;) {
+        uint32_t bi = UINT32_MAX, bk = 0;
+        double best = 0;
+        for (uint32_t k = 0; k < nact;) {
+            port *pt = &c->ports[act[k]];
+            if (pt->unset == 0) { /* settled through its other ends */
+                act[k] = act[--nact];
+                continue;
+            }
+            double s = (pt->left > 0 ? pt->left : 0) / pt->unset;
+            if (bi == UINT32_MAX || s < best || (s == best && act[k] < bi)) {
+                bi = act[k];
+                bk = k;
+                best = s;
+            }
+            k++;
+        }
+        if (bi == UINT32_MAX)
+            break;
+        port *b = &c->ports[bi];
+        act[bk] = act[--nact];
+        for (uint32_t k = 0; k < b->n; k++) {
+            flow *f = &c->flows[b->f[k]];
+            if (f->fixed)
+                continue;
+            f->fixed = true;
+            f->share = best;
+            port *o = src_port(c, f) == b ? dst_port(c, f) : src_port(c, f);
+            o->left -= best;
+            o->unset--;
+        }
+        b->unset = 0;
+    }
+    uint32_t nsrc = c->pools[0].ncores;
+    for (uint32_t i = 0; i < nsrc; i++) {
+        port *pt = &c->ports[i];
+        for (uint32_t k = 0; k < pt->n; k++)
+            flow_set_rate(c, pt->f[k], c->flows[pt->f[k]].share, now);
+    }
 }
 
 /* The decode core R allocated blocks for the requests in its pulls: their transfers start. */
@@ -911,6 +969,7 @@ transfer_done(sim_cluster *c, flow *f, int64_t now)
             .dst_core = dc->id,
             .src_replica = pc->replica,
             .dst_replica = dc->replica,
+            .prefill_done_ns = q->prefill_done_ns,
             .queued_ns = q->decode_enqueue_ns,
             .start_ns = f->start,
             .data_start_ns = f->data_start,
@@ -945,14 +1004,14 @@ on_transfer(sim_engine *e, const sim_event *ev, void *ctx)
         port_add(b, fi);
         if (++c->active_flows > c->st.peak_transfers)
             c->st.peak_transfers = c->active_flows;
-        reshare(c, a, b, now);
+        reshare(c, now);
         return;
     }
     f->ev = 0;
     port_remove(a, fi);
     port_remove(b, fi);
     c->active_flows--;
-    reshare(c, a, b, now);
+    reshare(c, now);
     transfer_done(c, f, now);
     f->next = c->free_flow;
     c->free_flow = fi;
@@ -1457,6 +1516,9 @@ sim_cluster_new(sim_engine *e, const sim_cluster_params *p, const sim_source *sr
         pool_init(&c->pools[1], 1, &dd, P->ncores, pp.nreplicas, &p->pd.link);
         c->nports = P->ncores + c->pools[1].ncores;
         c->ports = g_new0(port, c->nports);
+        c->busy_ports = g_new0(uint32_t, c->nports);
+        for (uint32_t i = 0; i < c->nports; i++)
+            c->ports[i].Bps = i < P->ncores ? P->port_Bps : c->pools[1].port_Bps;
     }
     c->free_flow = UINT32_MAX;
     sim_rng_init(&c->router_rng, p->seed, SIM_STREAM_ROUTER);
@@ -1489,6 +1551,7 @@ sim_cluster_free(sim_cluster *c)
     for (uint32_t i = 0; i < c->nports; i++)
         g_free(c->ports[i].f);
     g_free(c->ports);
+    g_free(c->busy_ports);
     g_free(c->flows);
     g_hash_table_destroy(c->sessions);
     g_queue_clear(&c->fifo);

@@ -108,9 +108,10 @@ typedef struct sim_pool_params {
 } sim_pool_params;
 
 /* The link KV crosses from a prefill core to a decode core (docs/domain.md §2.2). Every engine
- * core has a port of gpus_per_core × bandwidth × efficiency bytes/s; a transfer's data phase
- * runs at min over its two ports of capacity / transfers on that port (equal share per port;
- * docs/design.md §5c), after setup_s + descriptors × per_descriptor_s of fixed latency. */
+ * core has a port of gpus_per_core × bandwidth × efficiency bytes/s; the transfers in their
+ * data phase share the ports max-min fairly (progressive filling over every port, recomputed
+ * when one starts or ends; docs/design.md §5c), after setup_s + descriptors × per_descriptor_s
+ * of fixed latency. */
 typedef struct sim_link_params {
     const char *name;
     double bandwidth_Bps;    /* per GPU and direction, line rate */

@@ -318,6 +318,11 @@ typedef struct slab {
     hist h;
 } slab;
 
+/* A core's own budgets for the fill fractions (pools whose schedulers differ); 0: the run's. */
+typedef struct core_budget {
+    uint32_t max_tokens, max_seqs;
+} core_budget;
+
 struct sim_metrics {
     sim_slo slo;
     double warmup_s, cooldown_s;
@@ -325,6 +330,7 @@ struct sim_metrics {
     uint32_t nstages;
     double *stage_rates;
     uint32_t max_tokens, max_seqs; /* budgets for the fill fractions (0: unknown) */
+    GArray *core_budget;           /* core_budget entries per core; NULL: the two above */
     FILE *spill;
     char *spill_buf;
     bool io_failed;
@@ -425,6 +431,20 @@ sim_metrics_new(const sim_metrics_params *p, GError **error)
 }
 
 void
+sim_metrics_set_core_budget(sim_metrics *m,
+                            uint32_t core,
+                            uint32_t max_num_batched_tokens,
+                            uint32_t max_num_seqs)
+{
+    if (m->core_budget == NULL)
+        m->core_budget = g_array_new(FALSE, TRUE, sizeof(core_budget));
+    if (core >= m->core_budget->len)
+        g_array_set_size(m->core_budget, core + 1);
+    g_array_index(m->core_budget, core_budget, core) =
+        (core_budget){max_num_batched_tokens, max_num_seqs};
+}
+
+void
 sim_metrics_free(sim_metrics *m)
 {
     if (m == NULL)
@@ -433,6 +453,8 @@ sim_metrics_free(sim_metrics *m)
         fclose(m->spill);
     g_free(m->spill_buf);
     g_free(m->stage_rates);
+    if (m->core_budget != NULL)
+        g_array_free(m->core_budget, TRUE);
     hist_clear(&m->itl);
     for (uint32_t i = 0; i < m->nstages; i++)
         hist_clear(&m->stage_itl[i]);
@@ -1265,11 +1287,18 @@ sim_metrics_finish(sim_metrics *m, int64_t end_ns, GError **error)
         x->busy_fraction = window > 0 ? (double)a->busy_ns / window : DNAN;
         hist_dist(&a->batch, &x->batch_size);
         hist_dist(&a->tokens, &x->tokens_per_step);
-        x->token_budget_fill = m->max_tokens > 0 && a->steps > 0
-                                   ? x->tokens_per_step.mean / (double)m->max_tokens
-                                   : DNAN;
+        uint32_t max_tokens = m->max_tokens, max_seqs = m->max_seqs;
+        if (m->core_budget != NULL && i < m->core_budget->len) {
+            const core_budget *b = &g_array_index(m->core_budget, core_budget, i);
+            if (b->max_tokens > 0)
+                max_tokens = b->max_tokens;
+            if (b->max_seqs > 0)
+                max_seqs = b->max_seqs;
+        }
+        x->token_budget_fill =
+            max_tokens > 0 && a->steps > 0 ? x->tokens_per_step.mean / (double)max_tokens : DNAN;
         x->seq_slots_fill =
-            m->max_seqs > 0 && a->steps > 0 ? x->batch_size.mean / (double)m->max_seqs : DNAN;
+            max_seqs > 0 && a->steps > 0 ? x->batch_size.mean / (double)max_seqs : DNAN;
         x->kv_usage_mean = a->kv_steps > 0 ? a->kv_sum / (double)a->kv_steps : DNAN;
         x->kv_usage_time_mean =
             a->busy_ns > 0 && a->kv_steps > 0 ? a->kv_tsum / (double)a->busy_ns : x->kv_usage_mean;

@@ -208,6 +208,12 @@ void sim_metrics_on_arrival(sim_metrics *m, const sim_arrival_event *a);
 /* Subscribes M to SIM_TOPIC_{ARRIVAL,TOKEN,STEP_END,REQUEST_DONE} of E (M must outlive E's
  * runs). */
 void sim_metrics_subscribe(sim_metrics *m, sim_engine *e);
+/* Engine core CORE (flat index) fills its own budgets, not the params' (a pool whose scheduler
+ * settings differ, docs/design.md §5c); 0 keeps the params' value. */
+void sim_metrics_set_core_budget(sim_metrics *m,
+                                 uint32_t core,
+                                 uint32_t max_num_batched_tokens,
+                                 uint32_t max_num_seqs);
 
 /* Computes every result; END_NS is the simulation end (extends the replica window). Fails on
  * an I/O error of the temporary file. Call once; afterwards feeding is a bug. */

@@ -49,6 +49,7 @@ typedef struct sim_transfer_record {
     uint64_t request_id;
     uint32_t src_core, dst_core;       /* flat core indices (prefill, decode) */
     uint32_t src_replica, dst_replica; /* flat replica indices */
+    int64_t prefill_done_ns;           /* the prefill core began holding the blocks */
     int64_t queued_ns;                 /* reached the decode core's waiting queue */
     int64_t start_ns;                  /* decode blocks allocated: the pull starts */
     int64_t data_start_ns;             /* after setup and descriptor latency */

@@ -300,10 +300,12 @@ sim_replica_remote_alloc(sim_replica *r, sim_request *req, uint32_t watermark_bl
      * get_num_new_matched_tokens); a local hit is capped at num_tokens − 1, so ≥ 1 token moves */
     uint32_t hit = sim_kvpool_lookup(r->kv, req, true);
     uint32_t external = req->prompt_tokens - hit * bs;
-    /* vLLM allocates with delay_cache_blocks (hashed once the load completes); here the
-     * blocks are cached at allocation [assume: another request of this core could hit them
-     * while they are in flight, which vLLM would not allow] */
-    if (!sim_kvpool_allocate(r->kv, req, external, hit, watermark_blocks, r->params->max_model_len))
+    /* vLLM allocates with delay_cache_blocks: the slots are taken now but no block is hashed
+     * (published) before the KV has landed (sim_replica_remote_ready), so another request of
+     * this core cannot hit data still in flight. The slots as lookahead: allocated, never
+     * hashed. */
+    if (!sim_kvpool_allocate_ahead(r->kv, req, 0, external, hit, watermark_blocks,
+                                   r->params->max_model_len))
         return false;
     sim_request *q = sim_waitq_pop(&r->waiting);
     g_assert(q == req);
@@ -321,6 +323,12 @@ void
 sim_replica_remote_ready(sim_replica *r, sim_request *req)
 {
     g_assert(req->pd == SIM_PD_REMOTE_WAIT);
+    /* vLLM _update_waiting_for_remote_kv: now that the blocks are ready, cache_blocks up to
+     * num_computed (prompt − 1; the recompute step caches a last full block). Needs no new
+     * block, so it cannot fail. */
+    bool ok = sim_kvpool_allocate(r->kv, req, 0, 0, 0, r->params->max_model_len);
+    g_assert(ok);
+    (void)ok;
     sim_replica_unhold(r, req);
     req->pd = SIM_PD_DECODE;
     req->state = SIM_REQ_WAITING;

@@ -21,7 +21,9 @@ const sw_search_dim sw_search_dims[] = {
     {"max_num_seqs", "scheduler.max_num_seqs", NULL, NULL},
     {"max_num_batched_tokens", "scheduler.max_num_batched_tokens", NULL, NULL},
     {"chunked_prefill", "scheduler.enable_chunked_prefill", "true", NULL},
-    {"pd", NULL, "none", "prefill/decode disaggregation is not implemented yet"},
+    /* virtual: `search` applies a split itself (tools/cmd_search.c), as it also sets the
+     * replica counts and the GPUs of both pools */
+    {"pd", NULL, "none", NULL},
 };
 const size_t sw_search_ndims = G_N_ELEMENTS(sw_search_dims);
 

@@ -6,10 +6,10 @@
  * max_num_seqs, max_num_batched_tokens, chunked_prefill, pd. A row with a GAP names a known
  * modelling gap: a configuration whose value of that dimension differs from the row's NEUTRAL
  * value is rejected with that reason instead of being simulated, so a search never recommends
- * a configuration on the strength of something the engine does not simulate. Today: PD
- * disaggregation does not exist yet (PP and DP lost their gaps when the engine learned
- * pipelined stages and data-parallel ranks, docs/design.md §5b). When PD lands, its row loses
- * the gap and gets its setting's path: a one-row change.
+ * a configuration on the strength of something the engine does not simulate. Today: none (PP
+ * and DP lost their gaps when the engine learned pipelined stages and data-parallel ranks,
+ * docs/design.md §5b; PD when `search` learned to count and price both pools, §5c). pd is
+ * virtual: `search` turns a P:D value into the run's --pd split itself.
  *
  * Prices: USD per GPU-hour by hardware preset name, from a JSON table ("format":
  * "servesim-prices/1", "date", "sources", "prices": {NAME: {"usd_per_gpu_hour": X, "basis":

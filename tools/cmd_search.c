@@ -5,10 +5,12 @@
  *            --axis or its default (hardware: --hardware; tp: 1, 2, 4, 8 within the budget; ep:
  *            off and on for MoE models; replicas: 1 .. budget; the rest: as configured), then
  *            any other --axis; points using more GPUs than --gpus are not configurations
- *   prune    1. memory plan (and the time model's validation): no simulation for what does not
- *               fit or cannot be laid out; 2. known modelling gaps (PD: rejected, never
- *               recommended); 3. roofline lower bounds: a decode step alone already longer than
- *               a TPOT/ITL bound breaks it at every load
+ *            A pd value P:D makes the point a --pd P:D split (replicas then come from the
+ *            split: only replicas = 1 is kept), counting and pricing the GPUs of both pools
+ *   prune    1. memory plan (and the time model's validation), for each pool: no simulation
+ *               for what does not fit or cannot be laid out; 2. known modelling gaps (none
+ *               today, never recommended); 3. roofline lower bounds: a decode step alone (on
+ *               the decode pool) already longer than a TPOT/ITL bound breaks it at every load
  *   simulate with --find-max: the SLA limit of each survivor; without: one run at the
  *            configured load, checked against --slo
  *   rank     throughput per GPU at the limit, cost per million tokens from the price table,
@@ -29,6 +31,7 @@
 #include "timemodel/spec.h"
 #include "tools/bench.h"
 #include "tools/cli.h"
+#include "tools/pd.h"
 #include "tools/sweeprun.h"
 
 static const char synopsis[] =
@@ -38,9 +41,10 @@ static const char description[] =
     "Rank deployments of a model for a GPU budget and a workload: every combination of the search\n"
     "dimensions (hardware, tp, pp, dp, ep, replicas, max_num_seqs, max_num_batched_tokens,\n"
     "chunked_prefill, pd; defaults: --hardware, tp 1,2,4,8, ep off/on for MoE models, replicas\n"
-    "1..--gpus) that uses at most --gpus GPUs is a configuration. Configurations that do not fit\n"
-    "(memory plan), that need what the engine does not simulate yet (a PD split)\n"
-    "or whose roofline lower bounds already break a TPOT/ITL SLO are rejected without simulating;\n"
+    "1..--gpus; pd P:D is a prefill/decode split of P + D replicas, both pools counted and\n"
+    "priced) that uses at most --gpus GPUs is a configuration. Configurations that do not fit\n"
+    "(memory plan, per pool) or whose roofline lower bounds already break a TPOT/ITL SLO are\n"
+    "rejected without simulating;\n"
     "the rest are simulated (with --find-max: their SLA limit). Writes DIR/search.csv and\n"
     "DIR/search.jsonl: every configuration, ranked by output tokens/s per GPU at the SLA, with "
     "the\n"
@@ -52,7 +56,8 @@ static const char description[] =
 /* Where a configuration stopped. */
 typedef struct cfg_info {
     uint64_t gi;       /* grid point */
-    int64_t gpus;      /* GPUs it uses */
+    int64_t gpus;      /* GPUs it uses (both pools of a PD split) */
+    double usd_h;      /* USD per hour of those GPUs (NAN: a price is missing) */
     const char *stage; /* NULL: simulated; "invalid", "memory", "model", "estimate" */
     char *reason;      /* owned */
     sr_point pt;       /* its configuration (a copy goes to the run list when simulated) */
@@ -65,6 +70,46 @@ cfg_info_clear(gpointer p)
     cfg_info *c = p;
     g_free(c->reason);
     sr_point_clear(&c->pt);
+}
+
+/* ---- pools ---------------------------------------------------------------------------- */
+
+/* The pools CFG runs: PD gets the prefill/decode split (tools/pd.h) or stays NULL for
+ * co-located replicas; *PREFILL is CFG with the split applied (a copy to clear). FALSE with
+ * the run's own error when the split is refused. */
+static gboolean
+pools_of(const sim_config *cfg, sim_config *prefill, tool_pd **pd, GError **error)
+{
+    sim_config_copy(prefill, cfg);
+    *pd = NULL;
+    return tool_pd_prepare(prefill, pd, error);
+}
+
+static int64_t
+pool_gpus(const sim_config *c)
+{
+    return c->tm.tp * c->tm.pp * c->tm.dp * c->sim.replicas;
+}
+
+/* GPUs CFG uses and what they cost per hour (every pool at its hardware's price). */
+static int64_t
+deployment(const sim_config *cfg, const sw_prices *prices, double *usd_h)
+{
+    sim_config p;
+    tool_pd *pd = NULL;
+    int64_t n;
+    if (pools_of(cfg, &p, &pd, NULL) && pd != NULL) {
+        const sim_config *d = tool_pd_decode_config(pd);
+        n = pool_gpus(&p) + pool_gpus(d);
+        *usd_h = (double)pool_gpus(&p) * sw_prices_get(prices, p.tm.hardware) +
+                 (double)pool_gpus(d) * sw_prices_get(prices, d->tm.hardware);
+    } else {
+        n = pool_gpus(cfg);
+        *usd_h = (double)n * sw_prices_get(prices, cfg->tm.hardware);
+    }
+    tool_pd_free(pd);
+    sim_config_clear(&p);
+    return n;
 }
 
 /* ---- the grid ------------------------------------------------------------------------- */
@@ -216,17 +261,11 @@ min_decode_step_s(const sim_config *cfg, uint32_t *tokens_per_step)
     return tm_step_s(tm, &b, NULL);
 }
 
+/* Stages 2 and 3 of the pruning; DECODE: the settings of the pool that decodes. */
 static void
-prune(const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c)
+prune_gaps_bounds(
+    const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c, const sim_config *decode)
 {
-    GError *e = NULL;
-    bool no_fit = false;
-    if (!sr_point_check(&c->pt, NULL, &no_fit, &e)) {
-        c->stage = no_fit ? "memory" : "invalid";
-        c->reason = g_strdup(e->message);
-        g_error_free(e);
-        return;
-    }
     const char *gap = gap_of(g, c);
     if (gap != NULL) {
         c->stage = "model";
@@ -239,7 +278,7 @@ prune(const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c)
     if (!estimate || !any)
         return;
     uint32_t per_step;
-    double t_ms = min_decode_step_s(&c->pt.cfg, &per_step) * 1e3;
+    double t_ms = min_decode_step_s(decode, &per_step) * 1e3;
     for (guint i = 0; i < p->slo.n; i++) {
         const sw_slo_term *t = &p->slo.t[i];
         bool tpot = t->metric / SW_STAT_COUNT == SW_LAT_TPOT;
@@ -261,6 +300,50 @@ prune(const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c)
     }
 }
 
+/* sr_point_check on every pool of PT (the memory plan of each pool's GPUs). */
+static gboolean
+check_pools(
+    const sr_point *pt, const sim_config *prefill, const tool_pd *pd, bool *no_fit, GError **error)
+{
+    if (pd == NULL)
+        return sr_point_check(pt, NULL, no_fit, error);
+    GError *e = NULL;
+    sr_point q = *pt; /* shallow: only its settings are read */
+    q.cfg = *prefill;
+    if (!sr_point_check(&q, NULL, no_fit, &e)) {
+        g_propagate_prefixed_error(error, e, "prefill pool: ");
+        return FALSE;
+    }
+    q.cfg = *tool_pd_decode_config(pd);
+    if (!sr_point_check(&q, NULL, no_fit, &e)) {
+        g_propagate_prefixed_error(error, e, "decode pool: ");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+prune(const sw_grid *g, const sr_params *p, bool estimate, cfg_info *c)
+{
+    GError *e = NULL;
+    bool no_fit = false;
+    sim_config prefill;
+    tool_pd *pd = NULL;
+    if (!pools_of(&c->pt.cfg, &prefill, &pd, &e) ||
+        !check_pools(&c->pt, &prefill, pd, &no_fit, &e)) {
+        c->stage = no_fit ? "memory" : "invalid";
+        c->reason = g_strdup(e->message);
+        g_error_free(e);
+        tool_pd_free(pd);
+        sim_config_clear(&prefill);
+        return;
+    }
+    /* the decode gaps (TPOT, ITL) are the decode pool's steps */
+    prune_gaps_bounds(g, p, estimate, c, pd != NULL ? tool_pd_decode_config(pd) : &c->pt.cfg);
+    tool_pd_free(pd);
+    sim_config_clear(&prefill);
+}
+
 /* ---- rows ------------------------------------------------------------------------------ */
 
 static json_t *
@@ -270,11 +353,7 @@ real_or_null(double v)
 }
 
 static json_t *
-make_row(const sr_params *p,
-         const sw_grid *g,
-         const sw_prices *prices,
-         const cfg_info *c,
-         const sr_point *run)
+make_row(const sr_params *p, const sw_grid *g, const cfg_info *c, const sr_point *run)
 {
     json_t *row = json_object();
     json_object_set_new(row, "point", json_integer((json_int_t)c->pt.index));
@@ -314,10 +393,10 @@ make_row(const sr_params *p,
     json_object_set_new(row, "status", json_string(stage == NULL ? "ok" : "rejected"));
     json_object_set_new(row, "stage", stage ? json_string(stage) : json_null());
     json_object_set_new(row, "reason", reason ? json_string(reason) : json_null());
-    double usd_h = sw_prices_get(prices, c->pt.cfg.tm.hardware);
+    double gpus = (double)c->gpus;
+    double usd_h = c->gpus > 0 ? c->usd_h / gpus : (double)NAN; /* per GPU (pools averaged) */
     double out_tps = m != NULL ? m->output_throughput : (double)NAN;
     double tot_tps = m != NULL ? m->total_token_throughput : (double)NAN;
-    double gpus = (double)c->gpus;
     json_object_set_new(row, "output_throughput_per_gpu", real_or_null(out_tps / gpus));
     json_object_set_new(row, "usd_per_gpu_hour", real_or_null(usd_h));
     /* USD per hour of the deployment over the tokens it makes in an hour, per million */
@@ -443,15 +522,34 @@ search(const sr_args *a, search_stats *st, GError **error)
     /* configurations: grid points within the budget, numbered in grid order */
     g_autoptr(GArray) cfgs = g_array_new(FALSE, TRUE, sizeof(cfg_info));
     g_array_set_clear_func(cfgs, cfg_info_clear);
-    uint64_t ncfg = 0, over = 0;
+    uint64_t ncfg = 0, over = 0, split_reps = 0;
+    const sw_axis *pd_axis = sw_grid_find(g, "pd");
+    guint pd_k = 0;
+    while (pd_axis != NULL && sw_grid_axis(g, pd_k) != pd_axis)
+        pd_k++;
     for (uint64_t gi = 0; gi < sw_grid_npoints(g); gi++) {
         sr_point pt;
         if (!sr_point_init(&pt, &a->cfg, g, gi, ncfg, error)) {
             sr_point_clear(&pt);
             return CLI_USAGE;
         }
-        const tm_options *t = &pt.cfg.tm;
-        int64_t gpus = t->tp * t->pp * t->dp * pt.cfg.sim.replicas;
+        /* a P:D split is the run's --pd P:D: it sets both replica counts, so of the replicas
+         * values only 1 (the split's own) is a distinct configuration */
+        const char *split = pd_axis != NULL ? sw_grid_value(g, gi, pd_k) : "none";
+        bool pools = pt.cfg.sim.pools != NULL && !json_is_null(pt.cfg.sim.pools);
+        if (strcmp(split, "none") != 0 || pools) { /* so do cluster.pools of the base */
+            if (pt.cfg.sim.replicas != 1) {
+                split_reps++;
+                sr_point_clear(&pt);
+                continue;
+            }
+            if (strcmp(split, "none") != 0) {
+                g_free(pt.cfg.sim.pd_pools);
+                pt.cfg.sim.pd_pools = g_strdup(split);
+            }
+        }
+        double usd_h = (double)NAN;
+        int64_t gpus = deployment(&pt.cfg, prices, &usd_h);
         if (gpus > a->search.gpus) {
             over++;
             sr_point_clear(&pt);
@@ -462,7 +560,7 @@ search(const sr_args *a, search_stats *st, GError **error)
             sr_point_clear(&pt);
             continue;
         }
-        cfg_info c = {.gi = gi, .gpus = gpus, .pt = pt, .run = -1};
+        cfg_info c = {.gi = gi, .gpus = gpus, .usd_h = usd_h, .pt = pt, .run = -1};
         g_array_append_val(cfgs, c);
     }
     if (ncfg == 0) {
@@ -535,7 +633,7 @@ search(const sr_args *a, search_stats *st, GError **error)
     for (guint i = 0; i < cfgs->len; i++) {
         const cfg_info *c = &g_array_index(cfgs, cfg_info, i);
         const sr_point *r = c->run >= 0 ? &g_array_index(run, sr_point, (guint)c->run) : NULL;
-        json_t *row = make_row(&p, g, prices, c, r);
+        json_t *row = make_row(&p, g, c, r);
         const char *stage = json_string_value(json_object_get(row, "stage"));
         for (int k = 0; stage != NULL && k < 5; k++)
             stages[k] += strcmp(stage, stage_names[k]) == 0;
@@ -555,9 +653,13 @@ search(const sr_args *a, search_stats *st, GError **error)
             return CLI_RUNTIME;
         print_ranked(&p, g, fin, 20);
     }
+    if (split_reps > 0)
+        printf("%" PRIu64 " combinations of a prefill:decode split with replicas ≠ 1 skipped (the "
+               "split sets the replica counts).\n",
+               split_reps);
     printf("%u configurations%s (%" PRIu64 " in all, %" PRIu64 " combinations over the %" PRId64
            "-GPU budget skipped): %u simulated; rejected: %u do not fit, %u invalid, %u need "
-           "what the engine does not simulate yet (PD), %u by roofline bounds, %u break "
+           "what the engine does not simulate yet, %u by roofline bounds, %u break "
            "the SLOs. Pareto: T = tok/s/GPU vs TTFT p99, P = vs TPOT p99, C = cost vs E2E p99.\n",
            cfgs->len, shard_n > 0 ? " in this shard" : "", ncfg, over, a->search.gpus, run->len,
            stages[1], stages[0], stages[2], stages[3], stages[4]);

@@ -75,7 +75,9 @@ h_pct_ms(const hist *h, double p)
 
 struct tool_pd {
     uint32_t nprefill, ndecode;
-    sim_config dcfg; /* decode pool: the settings as given + its overrides */
+    bool pools;       /* given as cluster.pools (not --pd P:D) */
+    size_t decode_at; /* the decode entry's index in cluster.pools */
+    sim_config dcfg;  /* decode pool: the settings as given + its overrides */
     tm_setup *dsetup;
     tm_memory_plan dplan;
     uint32_t dblocks;
@@ -87,6 +89,7 @@ struct tool_pd {
     /* per-link accumulators */
     hist xfer, data, queue;
     uint64_t n, bytes;
+    uint64_t over_abort; /* prefill blocks held longer than vLLM's abort timeout */
     double streamed;
 };
 
@@ -127,18 +130,24 @@ parse_split(const char *s, uint32_t *p, uint32_t *d, GError **error)
     return TRUE;
 }
 
-/* Sections a decode pool may set (the rest is the run's: workload, outputs, metrics, …). */
-static const char *const decode_sections[] = {"hardware", "parallelism", "scheduler", "kv",
-                                              "engine",   "timemodel",   "model",     NULL};
+/* Sections a pool entry may set (the rest is the run's: workload, outputs, metrics, …). */
+static const char *const pool_sections[] = {"hardware", "parallelism", "scheduler", "kv",
+                                            "engine",   "timemodel",   "model",     NULL};
 
-/* cluster.pools: exactly a prefill and a decode entry. */
+/* cluster.pools: exactly a prefill and a decode entry. Each entry's sections override the
+ * top-level settings for its pool: the prefill entry's are applied to CFG (the prefill pool's
+ * settings, which the runner builds), the decode entry's to the decode pool's copy of the
+ * top-level settings as given (pd->dcfg, copied before the prefill entry is applied). */
 static gboolean
-parse_pools(tool_pd *pd, json_t *pools, GError **error)
+parse_pools(tool_pd *pd, sim_config *cfg, json_t *pools, GError **error)
 {
     if (!json_is_array(pools) || json_array_size(pools) != 2)
         return bad(error, "cluster.pools: expected an array of two pools, one with \"role\": "
                           "\"prefill\" and one with \"role\": \"decode\"");
     bool seen[2] = {false, false};
+    size_t at[2] = {0, 0};
+    json_auto_t *given = sim_config_to_json(cfg); /* the top-level settings as given */
+    json_auto_t *psections = NULL;                /* the prefill entry's sections */
     for (size_t i = 0; i < 2; i++) {
         json_t *o = json_array_get(pools, i);
         if (!json_is_object(o))
@@ -158,6 +167,7 @@ parse_pools(tool_pd *pd, json_t *pools, GError **error)
             return bad(error, "cluster.pools[%zu].role: two %s pools (one of each is modelled)", i,
                        role);
         seen[k] = true;
+        at[k] = i;
         json_t *rep = json_object_get(o, "replicas");
         if (!json_is_integer(rep) || json_integer_value(rep) < 1 ||
             json_integer_value(rep) > SIM_CLUSTER_MAX_REPLICAS)
@@ -170,33 +180,67 @@ parse_pools(tool_pd *pd, json_t *pools, GError **error)
         json_object_foreach(o, key, val) {
             if (strcmp(key, "role") == 0 || strcmp(key, "replicas") == 0)
                 continue;
-            if (k == 0)
-                return bad(error,
-                           "cluster.pools[%zu].%s: the prefill pool takes the top-level settings; "
-                           "its entry holds only role and replicas",
-                           i, key);
-            if (!g_strv_contains(decode_sections, key))
+            if (!g_strv_contains(pool_sections, key))
                 return bad(error,
                            "cluster.pools[%zu].%s: a pool may set hardware, parallelism, "
-                           "scheduler, kv, engine or timemodel",
+                           "scheduler, kv, engine, timemodel or model",
                            i, key);
             json_object_set(rest, key, val);
         }
         if (k == 0) {
             pd->nprefill = n;
-            continue;
+            psections = json_incref(rest);
+        } else {
+            pd->ndecode = n;
         }
-        pd->ndecode = n;
         g_autofree char *where = g_strdup_printf("cluster.pools[%zu]", i);
-        g_autofree char *model = g_strdup(pd->dcfg.tm.model);
-        if (!base_opts_load_json(sim_config_schema(), &pd->dcfg, rest, where, error))
+        if (!base_opts_load_json(sim_config_schema(), k == 0 ? cfg : &pd->dcfg, rest, where, error))
             return FALSE;
-        if (g_strcmp0(model, pd->dcfg.tm.model) != 0)
-            return bad(error,
-                       "cluster.pools[%zu].model.name: the decode pool's model (%s) differs from "
-                       "the prefill pool's (%s); the KV cache cannot move between models",
-                       i, pd->dcfg.tm.model, model);
     }
+    pd->pools = true;
+    pd->decode_at = at[1];
+    /* CFG itself now holds the prefill entry's settings. So that preparing CFG again (a caller
+     * running the same configuration twice, or loading what --print-config wrote) builds the
+     * same pools, cluster.pools is rewritten: the prefill entry keeps only role and replicas,
+     * and the decode entry also sets, to its value as given, every top-level key the prefill
+     * entry set and it did not (it would otherwise inherit the prefill pool's). */
+    if (psections != NULL && json_object_size(psections) > 0) {
+        json_t *np = json_array();
+        for (size_t i = 0; i < 2; i++) {
+            json_t *e = json_array_get(pools, i);
+            if (i == at[0]) {
+                json_array_append_new(np,
+                                      json_pack("{s:O, s:O}", "role", json_object_get(e, "role"),
+                                                "replicas", json_object_get(e, "replicas")));
+                continue;
+            }
+            json_t *d = json_deep_copy(e);
+            const char *sec;
+            json_t *sv;
+            json_object_foreach(psections, sec, sv) {
+                const char *key;
+                json_t *kv;
+                json_t *dsec = json_object_get(d, sec);
+                if (dsec == NULL) {
+                    dsec = json_object();
+                    json_object_set_new(d, sec, dsec);
+                }
+                json_object_foreach(sv, key, kv) {
+                    json_t *v = json_object_get(json_object_get(given, sec), key);
+                    if (json_object_get(dsec, key) == NULL)
+                        json_object_set(dsec, key, v != NULL ? v : json_null());
+                }
+            }
+            json_array_append_new(np, d);
+        }
+        json_decref(cfg->sim.pools);
+        cfg->sim.pools = np;
+    }
+    if (g_strcmp0(cfg->tm.model, pd->dcfg.tm.model) != 0)
+        return bad(error,
+                   "cluster.pools[%zu].model.name: the decode pool's model (%s) differs from "
+                   "the prefill pool's (%s); the KV cache cannot move between models",
+                   at[1], pd->dcfg.tm.model, cfg->tm.model);
     return TRUE;
 }
 
@@ -225,9 +269,14 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
     if (split) {
         if (!parse_split(o->pd_pools, &pd->nprefill, &pd->ndecode, error))
             return FALSE;
-    } else if (!parse_pools(pd, o->pools, error)) {
+    } else if (!parse_pools(pd, cfg, o->pools, error)) {
         return FALSE;
     }
+    if (strcmp(o->scheduler, "static") == 0 || strcmp(o->scheduler, "orca") == 0)
+        return bad(error,
+                   "scheduler.policy %s (prefill pool): disaggregation is modelled with vllm "
+                   "and sarathi",
+                   o->scheduler);
     if (strcmp(pd->dcfg.sim.scheduler, "static") == 0 ||
         strcmp(pd->dcfg.sim.scheduler, "orca") == 0)
         return bad(error,
@@ -275,6 +324,12 @@ tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error)
     pd->dcfg.sim.replicas = pd->ndecode;
     *out = g_steal_pointer(&pd);
     return TRUE;
+}
+
+const sim_config *
+tool_pd_decode_config(const tool_pd *pd)
+{
+    return &pd->dcfg;
 }
 
 /* KV bytes one engine core's GPUs hold per token (docs/domain.md §2.1): per GPU × tp × pp. */
@@ -403,6 +458,8 @@ on_transfer(void *ctx, uint32_t topic, const void *payload)
     h_add(&pd->xfer, t->end_ns - t->start_ns);
     h_add(&pd->data, t->end_ns - t->data_start_ns);
     h_add(&pd->queue, t->start_ns - t->queued_ns);
+    if (t->end_ns - t->prefill_done_ns > TOOL_PD_ABORT_TIMEOUT_NS)
+        pd->over_abort++;
     pd->n++;
     pd->bytes += t->bytes;
     pd->streamed += t->streamed_bytes;
@@ -517,7 +574,7 @@ tool_pd_json(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result 
     json_object_set_new(l, "setup_ms", base_json_real(pd->link.setup_s * 1e3));
     json_object_set_new(l, "per_descriptor_us", base_json_real(pd->link.per_descriptor_s * 1e6));
     json_object_set_new(l, "layer_streaming", json_boolean(pd->link.layer_streaming));
-    json_object_set_new(l, "sharing", json_string("equal share per port"));
+    json_object_set_new(l, "sharing", json_string("max-min fair"));
     json_object_set_new(l, "transfers", json_integer((json_int_t)pd->n));
     json_object_set_new(l, "bytes", json_integer((json_int_t)pd->bytes));
     json_object_set_new(l, "streamed_bytes", base_json_number(pd->streamed));
@@ -526,6 +583,7 @@ tool_pd_json(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result 
     json_object_set_new(l, "transfer_ms", dist_json(&pd->xfer));
     json_object_set_new(l, "data_phase_ms", dist_json(&pd->data));
     json_object_set_new(l, "decode_queue_ms", dist_json(&pd->queue));
+    json_object_set_new(l, "held_past_abort_timeout", json_integer((json_int_t)pd->over_abort));
     json_object_set_new(o, "link", l);
     json_object_set_new(o, "local_prefills", json_integer((json_int_t)st.local_prefills));
     json_object_set_new(o, "early_rejected", json_integer((json_int_t)st.early_rejected));
@@ -537,7 +595,7 @@ tool_pd_resolved_json(const tool_pd *pd)
 {
     json_t *j = sim_config_to_json(&pd->dcfg);
     json_t *keep = json_object();
-    for (const char *const *k = decode_sections; *k != NULL; k++)
+    for (const char *const *k = pool_sections; *k != NULL; k++)
         if (json_object_get(j, *k) != NULL)
             json_object_set(keep, *k, json_object_get(j, *k));
     json_t *c = json_object_get(j, "cluster");
@@ -550,6 +608,43 @@ tool_pd_resolved_json(const tool_pd *pd)
     json_object_set_new(keep, "memory", m);
     json_decref(j);
     return keep;
+}
+
+gboolean
+tool_pd_print_config(const tool_pd *pd, json_t *j, GError **error)
+{
+    if (!pd->pools)
+        return TRUE;
+    /* the top-level settings printed are the prefill pool's, resolved for its GPU; a decode
+     * entry that only named its overrides would start from them when loaded back and inherit
+     * the prefill entry's settings and "auto" values resolved for the other GPU. So the decode
+     * entry is written in full, resolved for its own GPU: it loads back to the same pool. */
+    sim_config dc;
+    sim_config_copy(&dc, &pd->dcfg);
+    GError *err = NULL;
+    tm_setup *ds = tm_setup_new(&dc.tm, &err);
+    if (ds == NULL) {
+        sim_config_clear(&dc);
+        g_propagate_prefixed_error(error, err, "decode pool: ");
+        return FALSE;
+    }
+    runner_pool_defaults(&dc, ds);
+    json_t *full = sim_config_to_json(&dc);
+    tm_setup_free(ds);
+    sim_config_clear(&dc);
+    /* a copy: the printed value may share the configuration's own */
+    json_t *cl = json_object_get(j, "cluster");
+    json_t *pools = json_deep_copy(json_object_get(cl, "pools"));
+    if (json_is_object(cl) && pools != NULL)
+        json_object_set_new(cl, "pools", pools);
+    json_t *entry = json_array_get(pools, pd->decode_at);
+    for (const char *const *k = pool_sections; json_is_object(entry) && *k != NULL; k++) {
+        json_t *v = json_object_get(full, *k);
+        if (v != NULL)
+            json_object_set(entry, *k, v);
+    }
+    json_decref(full);
+    return TRUE;
 }
 
 GString *
@@ -589,6 +684,12 @@ tool_pd_table(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result
                                st.early_rejected);
     g_string_append(t, "========================================================\n");
     return t;
+}
+
+uint64_t
+tool_pd_held_past_abort_timeout(const tool_pd *pd)
+{
+    return pd->over_abort;
 }
 
 void

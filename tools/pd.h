@@ -26,6 +26,11 @@ typedef struct tool_pd tool_pd;
  * replica count to the prefill pool's. */
 gboolean tool_pd_prepare(sim_config *cfg, tool_pd **out, GError **error);
 
+/* The decode pool's settings (the top-level settings as given plus its cluster.pools entry, or
+ * the same settings as the prefill pool's with --pd P:D), before "auto" is resolved, and its
+ * replica count in sim.replicas. Owned by PD. */
+const sim_config *tool_pd_decode_config(const tool_pd *pd);
+
 /* Completes CP (built by the runner from CFG and PREFILL, the prefill pool's setup): the prefill
  * pool's role, router and KV figures, the decode pool (built here; SCALE multiplies its step
  * times as --band does the prefill pool's, 0 = 1) and the link. */
@@ -47,6 +52,18 @@ GString *tool_pd_table(const tool_pd *pd, const sim_cluster *cl, const sim_metri
 
 /* resolved.pd of summary.json's config: the decode pool's resolved settings. transfer full */
 json_t *tool_pd_resolved_json(const tool_pd *pd);
+
+/* --print-config: J is the printed configuration (the prefill pool's settings at the top
+ * level). With cluster.pools, the decode entry of J's cluster.pools is rewritten with every
+ * section of the decode pool, resolved, so that J loads back to the same two pools. */
+gboolean tool_pd_print_config(const tool_pd *pd, json_t *j, GError **error);
+
+/* vLLM's NIXL connector frees the blocks of a finished prefill the decode side has not read
+ * within VLLM_NIXL_ABORT_REQUEST_TIMEOUT (480 s by default); servesim does not model it (the
+ * prefill core holds them until the pull ends, docs/design.md §5c). The transfers that ended
+ * later than that after their prefill: the runner warns when there are any. */
+#define TOOL_PD_ABORT_TIMEOUT_NS INT64_C(480000000000)
+uint64_t tool_pd_held_past_abort_timeout(const tool_pd *pd);
 
 void tool_pd_free(tool_pd *pd); /* NULL is a no-op */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(tool_pd, tool_pd_free)

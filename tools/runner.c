@@ -353,6 +353,8 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     if (fl->print_config) {
         /* Only the settings, with "auto" resolved: the output loads back with --config. */
         json_auto_t *j = sim_config_to_json(cfg);
+        if (pd != NULL && !tool_pd_print_config(pd, j, &err))
+            return fail(error, err, CLI_USAGE);
         g_autofree char *s = base_json_dumps(j);
         fputs(s, stdout);
         return CLI_OK;
@@ -480,6 +482,15 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
     g_autoptr(sim_cluster) cl = sim_cluster_new(e, &cp, &ss, &err);
     if (cl == NULL)
         return fail(error, err, CLI_USAGE);
+    /* each pool's cores fill their own pool's budgets (the params carry the first pool's) */
+    for (uint32_t i = 0; sim_cluster_npools(cl) > 1 && i < sim_cluster_npools(cl); i++) {
+        uint32_t base, n, rbase;
+        sim_cluster_pool_range(cl, i, &base, &n, &rbase);
+        const sim_pool_params *pl = sim_cluster_pool_at(cl, i);
+        for (uint32_t k = base; k < base + n; k++)
+            sim_metrics_set_core_budget(metrics, k, pl->sched.max_num_batched_tokens,
+                                        pl->sched.max_num_seqs);
+    }
 
     if (fl->on_engine != NULL)
         fl->on_engine(fl->on_engine_ctx, e);
@@ -538,6 +549,14 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         uint64_t dropped = tr_outputs_perfetto_dropped(outs);
         if (!tr_outputs_finish(outs, res, conf, &err))
             return fail(error, err, CLI_RUNTIME);
+        uint64_t held = pd != NULL ? tool_pd_held_past_abort_timeout(pd) : 0;
+        if (held > 0)
+            fprintf(stderr,
+                    "servesim: warning: %" G_GUINT64_FORMAT " KV transfers ended more than 480 s "
+                    "after their prefill; vLLM's NIXL connector would have freed those prefill "
+                    "blocks (VLLM_NIXL_ABORT_REQUEST_TIMEOUT) and failed the requests, which is "
+                    "not modelled (summary.json pd.link.held_past_abort_timeout)\n",
+                    held);
         if (dropped > 0)
             fprintf(stderr,
                     "servesim: warning: the Perfetto trace %s holds the first %" G_GINT64_FORMAT

@@ -98,6 +98,25 @@ Test(pd_cli, bad_settings_are_one_line_usage_errors)
         "\"decode\", \"replicas\": 2, \"parallelism\": {\"tensor_parallel_size\": 5}}]}}");
     const char *const d[] = {"--config", dtp, NULL};
     expect_usage_error("decode pool: ", d);
+    g_autofree char *psec = write_tmp(
+        dir, "psec.json",
+        "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 1, \"workload\": "
+        "{}}, {\"role\": \"decode\", \"replicas\": 2}]}}");
+    const char *const ps[] = {"--config", psec, NULL};
+    expect_usage_error("cluster.pools[0].workload: a pool may set hardware", ps);
+    g_autofree char *pstat = write_tmp(
+        dir, "pstat.json",
+        "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 1, \"scheduler\": "
+        "{\"policy\": \"static\"}}, {\"role\": \"decode\", \"replicas\": 2}]}}");
+    const char *const pst[] = {"--config", pstat, NULL};
+    expect_usage_error("scheduler.policy static (prefill pool)", pst);
+    g_autofree char *ptp =
+        write_tmp(dir, "ptp.json",
+                  "{\"cluster\": {\"pools\": [{\"role\": \"prefill\", \"replicas\": 1, "
+                  "\"parallelism\": {\"tensor_parallel_size\": 3}}, {\"role\": \"decode\", "
+                  "\"replicas\": 2}]}}");
+    const char *const pt[] = {"--config", ptp, NULL};
+    expect_usage_error("does not divide", pt);
     g_autofree char *both = write_tmp(
         dir, "both.json",
         "{\"pd\": {\"pools\": \"1:1\"}, \"cluster\": {\"pools\": [{\"role\": \"prefill\", "
@@ -128,6 +147,27 @@ Test(pd_cli, print_config_round_trips)
     remove_dir(dir);
 }
 
+/* Σ xfer_bytes / Σ prompt tokens of DIR/requests.csv. */
+static double
+bytes_per_token_of(const char *dir)
+{
+    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
+    GError *err = NULL;
+    g_autoptr(base_csv) c = base_csv_open(csv, ',', BASE_CSV_HEADER, &err);
+    cr_assert_not_null(c);
+    int pc = base_csv_col(c, "prompt_tokens"), bc = base_csv_col(c, "xfer_bytes");
+    cr_assert(pc >= 0 && bc >= 0, "requests.csv has the pd columns");
+    double prompt = 0, bytes = 0;
+    while (base_csv_next(c, &err) > 0) {
+        double p, b;
+        cr_assert(base_csv_get_double(c, pc, &p, &err));
+        cr_assert(base_csv_get_double(c, bc, &b, &err));
+        prompt += p;
+        bytes += b;
+    }
+    return bytes / prompt;
+}
+
 /* Σ xfer_bytes / Σ prompt tokens of a run whose prompts are never cached on the decode side. */
 static double
 bytes_per_token(const char *const *args)
@@ -147,22 +187,131 @@ bytes_per_token(const char *const *args)
     clirun r = clirun_execv(argv);
     cr_assert_eq(r.code, 0, "%s", r.err);
     clirun_clear(&r);
-    g_autofree char *csv = g_build_filename(dir, "requests.csv", NULL);
-    GError *err = NULL;
-    g_autoptr(base_csv) c = base_csv_open(csv, ',', BASE_CSV_HEADER, &err);
-    cr_assert_not_null(c);
-    int pc = base_csv_col(c, "prompt_tokens"), bc = base_csv_col(c, "xfer_bytes");
-    cr_assert(pc >= 0 && bc >= 0, "requests.csv has the pd columns");
-    double prompt = 0, bytes = 0;
-    while (base_csv_next(c, &err) > 0) {
-        double p, b;
-        cr_assert(base_csv_get_double(c, pc, &p, &err));
-        cr_assert(base_csv_get_double(c, bc, &b, &err));
-        prompt += p;
-        bytes += b;
-    }
+    double v = bytes_per_token_of(dir);
     remove_dir(dir);
-    return bytes / prompt;
+    return v;
+}
+
+/* Heterogeneous pools: the top-level settings (A100, TP 4, budget 4096, 90 % of GPU memory) are
+ * overridden by the prefill entry (H100, TP 1, 80 %) and by the decode entry (H200, TP 2,
+ * budget 1024; 90 % as given at the top level). */
+static const char het_config[] =
+    "{\"model\": {\"name\": \"llama-3.1-8b\"}, \"hardware\": {\"name\": \"a100-80gb\"}, "
+    "\"parallelism\": {\"tensor_parallel_size\": 4}, \"scheduler\": "
+    "{\"max_num_batched_tokens\": 4096}, \"cluster\": {\"pools\": ["
+    "{\"role\": \"prefill\", \"replicas\": 1, \"hardware\": {\"name\": \"h100-sxm\"}, "
+    "\"parallelism\": {\"tensor_parallel_size\": 1}, \"kv\": {\"gpu_memory_utilization\": "
+    "0.8}}, "
+    "{\"role\": \"decode\", \"replicas\": 2, \"hardware\": {\"name\": \"h200\"}, "
+    "\"parallelism\": {\"tensor_parallel_size\": 2}, \"scheduler\": "
+    "{\"max_num_batched_tokens\": 1024}}]}}";
+
+static void
+run_het(const char *cfg, const char *out)
+{
+    clirun r = clirun_exec("run", "--config", cfg, "--workload", "synthetic", "--num-requests",
+                           "50", "--input-len", "fixed:1000", "--output-len", "fixed:50", "--rate",
+                           "5", "--output-dir", out, "--quiet", NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+}
+
+static const json_t *
+jpath(const json_t *j, const char *a, const char *b, const char *c)
+{
+    const json_t *v = json_object_get(j, a);
+    if (b != NULL)
+        v = json_object_get(v, b);
+    if (c != NULL)
+        v = json_object_get(v, c);
+    return v;
+}
+
+Test(pd_cli, each_pool_has_its_own_hardware_parallelism_and_scheduler)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
+    g_autofree char *cfg = write_tmp(dir, "het.json", het_config);
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    run_het(cfg, out);
+    g_autofree char *sp = g_build_filename(out, "summary.json", NULL);
+    json_auto_t *j = json_load_file(sp, 0, NULL);
+    cr_assert_not_null(j);
+    /* the top-level config written is the prefill pool's, the decode pool's is resolved.decode_pool
+     */
+    cr_expect_str_eq(json_string_value(jpath(j, "config", "hardware", "name")), "h100-sxm");
+    cr_expect_eq(json_integer_value(jpath(j, "config", "parallelism", "tensor_parallel_size")), 1);
+    const json_t *dp = jpath(j, "config", "resolved", "decode_pool");
+    cr_expect_str_eq(json_string_value(jpath(dp, "hardware", "name", NULL)), "h200");
+    cr_expect_eq(json_integer_value(jpath(dp, "parallelism", "tensor_parallel_size", NULL)), 2);
+    cr_expect_float_eq(json_number_value(jpath(j, "config", "kv", "gpu_memory_utilization")), 0.8,
+                       1e-12);
+    cr_expect_float_eq(json_number_value(jpath(dp, "kv", "gpu_memory_utilization", NULL)), 0.9,
+                       1e-12, "the decode pool does not inherit the prefill entry's setting");
+    const json_t *pools = jpath(j, "pd", "pools", NULL);
+    cr_assert_eq(json_array_size(pools), 2);
+    const json_t *P = json_array_get(pools, 0), *D = json_array_get(pools, 1);
+    cr_expect_eq(json_integer_value(json_object_get(P, "gpus_per_core")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(D, "gpus_per_core")), 2);
+    cr_expect_eq(json_integer_value(json_object_get(P, "max_num_batched_tokens")), 4096);
+    cr_expect_eq(json_integer_value(json_object_get(D, "max_num_batched_tokens")), 1024);
+    /* ports: ib-ndr-400, 50 GB/s × 0.8 per GPU */
+    cr_expect_float_eq(json_number_value(json_object_get(P, "port_GBps")), 40.0, 1e-9);
+    cr_expect_float_eq(json_number_value(json_object_get(D, "port_GBps")), 80.0, 1e-9);
+    /* token budget fill against each pool's own budget. Prefill: one 1000-token prompt per
+     * step, 1000 / 4096. Decode: every request takes 50 tokens there (the recomputed last
+     * prompt token, which samples token 1, then 49 decode tokens), so steps × mean tokens per
+     * step = 50 × its requests, and the fill is that mean over 1024 (not 4096). */
+    const json_t *reps = jpath(j, "metrics", "replicas", NULL);
+    cr_assert_eq(json_array_size(reps), 3);
+    cr_expect_float_eq(
+        json_number_value(json_object_get(json_array_get(reps, 0), "token_budget_fill")),
+        1000.0 / 4096, 1e-12);
+    for (size_t k = 1; k < 3; k++) {
+        const json_t *r = json_array_get(reps, k);
+        double steps = (double)json_integer_value(json_object_get(r, "steps"));
+        double n = (double)json_integer_value(json_object_get(r, "requests"));
+        double fill = json_number_value(json_object_get(r, "token_budget_fill"));
+        cr_expect_gt(n, 0);
+        cr_expect_float_eq(fill * 1024 * steps, 50 * n, 1e-6 * 50 * n, "decode core %zu", k);
+    }
+    /* KV moved: Llama-3.1-8B 2 · 32 layers · 8 KV heads · 128 · 2 B = 131,072 B per token
+     * (docs/domain.md §2.1), whatever the TP on either side */
+    cr_expect_eq(bytes_per_token_of(out), 131072.0);
+    remove_dir(dir);
+}
+
+/* --print-config of cluster.pools loads back to the same two pools: printed twice the same,
+ * and a run from the printed configuration gives byte-identical requests. */
+Test(pd_cli, print_config_round_trips_heterogeneous_pools)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
+    g_autofree char *cfg = write_tmp(dir, "het.json", het_config);
+    clirun a = clirun_exec("run", "--config", cfg, "--print-config", NULL);
+    cr_assert_eq(a.code, 0, "%s", a.err);
+    g_autofree char *printed = write_tmp(dir, "printed.json", a.out);
+    clirun b = clirun_exec("run", "--config", printed, "--print-config", NULL);
+    cr_assert_eq(b.code, 0, "%s", b.err);
+    cr_expect_str_eq(a.out, b.out);
+    json_error_t je;
+    json_auto_t *j = json_loads(a.out, 0, &je);
+    cr_assert_not_null(j);
+    const json_t *pools = jpath(j, "cluster", "pools", NULL);
+    cr_expect_str_eq(json_string_value(jpath(json_array_get(pools, 1), "hardware", "name", NULL)),
+                     "h200");
+    cr_expect_str_eq(json_string_value(jpath(j, "hardware", "name", NULL)), "h100-sxm");
+    g_autofree char *o1 = g_build_filename(dir, "o1", NULL);
+    g_autofree char *o2 = g_build_filename(dir, "o2", NULL);
+    run_het(cfg, o1);
+    run_het(printed, o2);
+    g_autofree char *c1 = g_build_filename(o1, "requests.csv", NULL);
+    g_autofree char *c2 = g_build_filename(o2, "requests.csv", NULL);
+    g_autofree char *t1 = NULL, *t2 = NULL;
+    cr_assert(g_file_get_contents(c1, &t1, NULL, NULL));
+    cr_assert(g_file_get_contents(c2, &t2, NULL, NULL));
+    cr_expect_str_eq(t1, t2, "the printed configuration runs the same pools");
+    clirun_clear(&a);
+    clirun_clear(&b);
+    remove_dir(dir);
 }
 
 /* docs/domain.md §2.1: Llama-3-70B 2 · 80 layers · 8 KV heads · 128 · 2 B = 327,680 B per token
@@ -221,6 +370,31 @@ Test(pd_cli, same_seed_gives_byte_identical_outputs)
         json_decref(j[i]);
         remove_dir(dirs[i]);
         g_free(dirs[i]);
+    }
+}
+
+/* vLLM's abort timeout is not modelled; a run where it would have fired says so. 1000 tokens of
+ * Llama-3.1-8B KV (131,072,000 B) over a 1 MB/s link (× 0.8) take 164 s; 4000 tokens take
+ * 655 s: only the second passes 480 s after its prefill. */
+Test(pd_cli, transfers_past_the_abort_timeout_are_warned_about)
+{
+    for (int k = 0; k < 2; k++) {
+        g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
+        clirun r =
+            clirun_exec("run", "--model", "llama-3.1-8b", "--pd", "1:1", "--pd-link", "ib-ndr-400",
+                        "--pd-link-bandwidth", "0.001", "--workload", "synthetic", "--num-requests",
+                        "1", "--input-len", k == 0 ? "fixed:1000" : "fixed:4000", "--output-len",
+                        "fixed:2", "--output-dir", dir, "--quiet", NULL);
+        cr_assert_eq(r.code, 0, "%s", r.err);
+        bool warned = strstr(r.err, "VLLM_NIXL_ABORT_REQUEST_TIMEOUT") != NULL;
+        cr_expect_eq(warned, k == 1, "k %d: stderr '%s'", k, r.err);
+        clirun_clear(&r);
+        g_autofree char *sp = g_build_filename(dir, "summary.json", NULL);
+        json_auto_t *j = json_load_file(sp, 0, NULL);
+        cr_assert_not_null(j);
+        const json_t *v = jpath(j, "pd", "link", "held_past_abort_timeout");
+        cr_expect_eq(json_integer_value(v), k, "k %d", k);
+        remove_dir(dir);
     }
 }
 

@@ -1,6 +1,7 @@
 /* tests/cli/test_search.c: `servesim search` end to end on a small synthetic workload:
  * configurations the memory plan rejects (Llama-3.1-70B in bf16 on one or two H100s, worked
- * out by hand below) are never simulated; PD splits are rejected as a modelling gap;
+ * out by hand below) are never simulated, for each pool of a prefill/decode split; PD splits
+ * count and price the GPUs of both pools and are the runs of those splits;
  * roofline bounds reject what breaks a TPOT bound at every load, and only that (the same
  * configurations fail when simulated); ranks and Pareto marks agree with a brute-force check
  * of the output table; cost columns follow from the price; outputs are identical with -j 1
@@ -10,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <glib.h>
+#include <jansson.h>
 
 #include "base/csv.h"
 #include "clirun.h"
@@ -149,37 +151,100 @@ Test(search, the_memory_plan_rejects_without_simulating)
     }
 }
 
-Test(search, modelling_gaps_are_rejected_never_recommended)
+/* output_throughput of `servesim run WORKLOAD ARGS...` (summary.json), for comparison. */
+static double
+run_throughput(const char *name, const char *const *args)
 {
-    /* tp 1 × pp {1, 2} × pd {none, 1:1}: 4 configurations within 2 GPUs; the PD splits are the
-     * gap (not implemented), PP 2 is simulated (the engine runs pipeline stages) */
-    g_autofree char *out = path("gaps");
-    const char *args[] = {"search",       WORKLOAD,     "--gpus",  "2",
-                          "--axis",       "tp=1",       "--axis",  "pp=1,2",
-                          "--axis",       "replicas=1", "--axis",  "pd=none,1:1",
-                          "--output-dir", out,          "--quiet", NULL};
-    run_ok(args);
+    g_autofree char *out = path(name);
+    const char *argv[32] = {"run", WORKLOAD};
+    size_t n = 0;
+    while (argv[n] != NULL)
+        n++;
+    for (size_t i = 0; args[i] != NULL; i++)
+        argv[n++] = args[i];
+    argv[n++] = "--output-dir";
+    argv[n++] = out;
+    argv[n++] = "--quiet";
+    argv[n] = NULL;
+    run_ok(argv);
+    g_autofree char *js = slurp(out, "summary.json");
+    json_error_t je;
+    json_auto_t *j = json_loads(js, 0, &je);
+    cr_assert_not_null(j, "%s", je.text);
+    json_t *v = json_object_get(json_object_get(json_object_get(j, "metrics"), "throughput"),
+                                "output_tokens_per_s");
+    cr_assert(json_is_number(v), "summary.json metrics.throughput.output_tokens_per_s");
+    return json_number_value(v);
+}
+
+Test(search, pd_splits_count_and_price_both_pools)
+{
+    /* tp 1, replicas 1..4, pd {none, 1:1, 1:3, 2:3} within 4 GPUs: a split sets the replica
+     * counts, so only its replicas = 1 combination is a configuration (3 × 3 skipped); 1:1
+     * uses 2 GPUs, 1:3 uses 4, 2:3 (5) is over the budget; with the 4 co-located ones: 6 */
+    g_autofree char *out = path("pd");
+    const char *args[] = {"search",  WORKLOAD,       "--gpus",       "4",
+                          "--axis",  "tp=1",         "--axis",       "pd=none,1:1,1:3,2:3",
+                          "--price", "h100-sxm=2/h", "--output-dir", out,
+                          NULL};
+    clirun r = clirun_execv(args);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect(strstr(r.out, "9 combinations of a prefill:decode split with replicas ≠ 1 "
+                            "skipped") != NULL,
+              "%s", r.out);
+    cr_expect(strstr(r.out, "6 configurations") != NULL, "%s", r.out);
+    clirun_clear(&r);
     g_autoptr(GPtrArray) rows = table(out);
-    cr_assert_eq(rows->len, 4);
-    unsigned ok = 0;
+    cr_assert_eq(rows->len, 6);
+    unsigned splits = 0;
     for (guint i = 0; i < rows->len; i++) {
         GHashTable *row = rows->pdata[i];
         const char *pd = cell(row, "pd");
+        cr_expect_str_eq(cell(row, "status"), "ok", "pd %s", pd);
         if (strcmp(pd, "none") == 0) {
-            ok++;
-            cr_expect_str_eq(cell(row, "status"), "ok");
+            cr_expect_eq(num(row, "gpus"), num(row, "cluster.replicas"));
             continue;
         }
-        cr_expect_str_eq(cell(row, "status"), "rejected");
-        cr_expect_str_eq(cell(row, "stage"), "model");
-        cr_expect_str_eq(cell(row, "rank"), "");
-        cr_expect(strstr(cell(row, "reason"), "disaggregation is not implemented") != NULL, "%s",
-                  cell(row, "reason"));
-        cr_expect_str_eq(cell(row, "request_throughput"), "", "not simulated");
+        splits++;
+        cr_expect_eq(num(row, "cluster.replicas"), 1);
+        double gpus = strcmp(pd, "1:1") == 0 ? 2 : 4;
+        cr_expect_eq(num(row, "gpus"), gpus, "pd %s: both pools' GPUs", pd);
+        cr_expect_float_eq(num(row, "usd_per_gpu_hour"), 2.0, 1e-9);
+        /* USD 2 per GPU-hour × GPUs over the output tokens of an hour, per million */
+        double tput = num(row, "output_throughput_per_gpu") * gpus;
+        cr_expect_float_eq(num(row, "usd_per_m_output_tokens"), 2.0 * gpus * 1e6 / (tput * 3600),
+                           1e-3 * num(row, "usd_per_m_output_tokens"));
+        /* the row is the run of that split */
+        const char *run_args[] = {"--tensor-parallel-size", "1", "--pd", pd, NULL};
+        double want = run_throughput(strcmp(pd, "1:1") == 0 ? "run11" : "run13", run_args);
+        cr_expect_float_eq(tput, want, 1e-6 * want, "pd %s: %g vs run %g", pd, tput, want);
     }
-    cr_expect_eq(ok, 2, "pp 1 and pp 2 without a PD split");
-    g_autofree char *jl = slurp(out, "search.jsonl");
-    cr_expect(strstr(jl, "\"modelling_gaps\"") != NULL, "the definition names the gaps");
+    cr_expect_eq(splits, 2);
+}
+
+Test(search, every_pool_passes_the_memory_plan)
+{
+    /* prefill: Llama-3.1-70B on TP 4 fits; the decode entry puts it on one H100, 141 GB of
+     * bf16 weights on 80 GB: rejected at stage memory, naming the decode pool; 4 + 1 GPUs */
+    g_autofree char *out = path("pools");
+    g_autofree char *cfg = path("pools.json");
+    cr_assert(g_file_set_contents(
+        cfg,
+        "{\"model\": {\"name\": \"llama-3.1-70b\"}, \"cluster\": {\"pools\": [{\"role\": "
+        "\"prefill\", \"replicas\": 1}, {\"role\": \"decode\", \"replicas\": 1, "
+        "\"parallelism\": {\"tensor_parallel_size\": 1}}]}}",
+        -1, NULL));
+    const char *args[] = {"search",  WORKLOAD,       "--config", cfg,      "--gpus",
+                          "8",       "--axis",       "tp=4",     "--axis", "replicas=1",
+                          "--quiet", "--output-dir", out,        NULL};
+    run_ok(args);
+    g_autoptr(GPtrArray) rows = table(out);
+    cr_assert_eq(rows->len, 1);
+    GHashTable *row = rows->pdata[0];
+    cr_expect_str_eq(cell(row, "stage"), "memory");
+    cr_expect(g_str_has_prefix(cell(row, "reason"), "decode pool: "), "%s", cell(row, "reason"));
+    cr_expect(strstr(cell(row, "reason"), "does not fit") != NULL, "%s", cell(row, "reason"));
+    cr_expect_eq(num(row, "gpus"), 5);
 }
 
 Test(search, roofline_bounds_reject_only_what_breaks_at_every_load)

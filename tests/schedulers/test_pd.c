@@ -70,6 +70,7 @@ typedef struct {
     sim_link_params link;
     double kv_bytes_per_token;
     uint32_t layers;
+    uint32_t decode_gpus; /* GPUs (NICs) per decode core; 0 = 1 */
 } pd_setup;
 
 static pd_setup
@@ -116,7 +117,7 @@ pool_params(const pd_setup *su, const tm_timemodel *tm, bool decode)
         .tm = tm,
         .overlap_weight = 1.0,
         .kv_bytes_per_token = su->kv_bytes_per_token,
-        .gpus_per_core = 1,
+        .gpus_per_core = decode && su->decode_gpus > 0 ? su->decode_gpus : 1,
         .layers = su->layers,
     };
     p.engine.async_scheduling = su->async;
@@ -257,7 +258,7 @@ Test(pd, layer_streaming_on_a_slow_link_exposes_the_excess)
 
 /* Two prompts of 100 sent together prefill in one 3 ms step, reach D together and are
  * allocated in one plan: both data phases share both ports, each at half the rate, so each
- * takes 2 × 0.2 ms (max-min / equal share, docs/design.md §5c). */
+ * takes 2 × 0.2 ms (max-min fair share, docs/design.md §5c). */
 Test(pd, two_transfers_on_one_link_each_take_twice_as_long)
 {
     pd_setup su = default_pd();
@@ -295,6 +296,45 @@ Test(pd, a_joining_transfer_slows_the_one_in_progress)
     cr_expect_eq(b->data_start_ns - a->data_start_ns, 1000000);
     cr_expect_eq(a->end_ns - a->data_start_ns, 3000000);
     cr_expect_eq(b->end_ns - a->data_start_ns, 4000000);
+    sink_free(&s);
+}
+
+/* Max-min fairness, not an equal share per port. Two prefill cores (ports of 0.5 GB/s) and one
+ * decode core with two GPUs (port 1 GB/s); no descriptor cost, prefill 1 ms whatever the
+ * length. Round robin sends requests 1 and 3 to P0 and 2 to P1; all three are handed off at
+ * 1 ms, allocated in one plan, and start their data phase at 1 + 1 ms setup = 2 ms.
+ *   P0 carries two transfers (0.25 GB/s each), D three (0.333 GB/s each): P0 is the
+ *   bottleneck of 1 and 3, which get 0.25 GB/s; D has 1 − 0.5 = 0.5 GB/s left for 2, as has
+ *   P1, so 2 runs at 0.5 GB/s (an equal share per port would give it 0.333 GB/s).
+ *   2: 100 kB / 0.5 GB/s = 0.2 ms                      → ends at 2.2 ms (equal share: 2.3)
+ *   1: 100 kB / 0.25 GB/s = 0.4 ms                     → ends at 2.4 ms
+ *   3: 200 kB: 100 kB by 2.4 ms, then alone on P0 at 0.5 GB/s for the other 100 kB
+ *                                                       → ends at 2.6 ms */
+Test(pd, max_min_fair_gives_a_bottlenecked_transfers_leftover_to_the_others)
+{
+    pd_setup su = default_pd();
+    su.prefill_replicas = 2;
+    su.lin.per_prefill_token_s = 0;
+    su.link.per_descriptor_s = 0;
+    su.decode_gpus = 2;
+    wl_request w[3] = {{.id = 1, .arrival_ns = 0, .prompt_tokens = 100, .output_tokens = 2},
+                       {.id = 2, .arrival_ns = 0, .prompt_tokens = 100, .output_tokens = 2},
+                       {.id = 3, .arrival_ns = 0, .prompt_tokens = 200, .output_tokens = 2}};
+    sink s = simulate(&su, w, 3, NULL);
+    cr_assert_eq(s.xfers->len, 3);
+    static const int64_t end_ns[4] = {0, 2400000, 2200000, 2600000};
+    static const uint32_t src[4] = {0, 0, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        const sim_transfer_record *x = &g_array_index(s.xfers, sim_transfer_record, i);
+        cr_assert_leq(x->request_id, 3);
+        cr_expect_eq(x->src_replica, src[x->request_id], "request %llu",
+                     (unsigned long long)x->request_id);
+        cr_expect_eq(x->start_ns, 1000000);
+        cr_expect_eq(x->data_start_ns, 2000000);
+        cr_expect_eq(x->end_ns, end_ns[x->request_id], "request %llu",
+                     (unsigned long long)x->request_id);
+        cr_expect_float_eq(x->dst_capacity_Bps, 1e9, 1e-6);
+    }
     sink_free(&s);
 }
 
@@ -357,6 +397,44 @@ Test(pd, a_decode_side_prefix_hit_shortens_the_transfer)
     cr_expect_eq(rec_by_id(&s, 1)->xfer_bytes, 400000);
     cr_expect_eq(rec_by_id(&s, 2)->xfer_bytes, 80000);
     cr_expect_eq(rec_by_id(&s, 2)->prefix_hit_tokens, 320, "the prefill replica hit it too");
+    sink_free(&s);
+}
+
+/* The decode side publishes a pulled prompt's blocks only once its KV has landed (vLLM
+ * allocates with delay_cache_blocks and calls cache_blocks in _update_waiting_for_remote_kv):
+ * a request sharing the prefix whose pull starts while the first is in flight gets no hit on
+ * data not yet there. Three requests with the same 320-token system prompt, 80 private tokens:
+ *   A (sent at 0): prefill 1 ms + 400 × 10 µs = 5 ms; pull from 5 ms: setup 1 ms + 4 layers ×
+ *     25 blocks × 10 µs = 2 ms, then 400 kB at 0.5 GB/s = 0.8 ms         → landed at 7.8 ms
+ *   B (sent at 1 ms): waits for A's step, prefills its 80 private tokens on P (320 hit
+ *     there) in 1.8 ms → 6.8 ms; on D A's blocks are allocated but not cached: all 400
+ *     tokens move (fixed 2 ms, data 0.8 ms alone; A's data phase ended at 7.8)  → 9.6 ms
+ *   C (sent at 20 ms): P hit again → 21.8 ms; on D the 20 blocks are cached now: 80 tokens,
+ *     80 kB (5 blocks: 1 + 4 × 5 × 0.01 = 1.2 ms fixed, 0.16 ms data)         → 23.16 ms */
+Test(pd, decode_side_blocks_are_published_only_once_the_kv_landed)
+{
+    pd_setup su = default_pd();
+    wl_segment seg[6] = {{1, 320}, {101, 80}, {1, 320}, {102, 80}, {1, 320}, {103, 80}};
+    wl_request w[3];
+    static const int64_t at[3] = {0, 1000000, 20000000};
+    for (int i = 0; i < 3; i++)
+        w[i] = (wl_request){.id = (uint64_t)i + 1,
+                            .arrival_ns = at[i],
+                            .prompt_tokens = 400,
+                            .output_tokens = 2,
+                            .nsegments = 2,
+                            .segments = &seg[2 * i]};
+    sink s = simulate(&su, w, 3, NULL);
+    const sim_request_record *a = rec_by_id(&s, 1), *b = rec_by_id(&s, 2), *c = rec_by_id(&s, 3);
+    cr_expect_eq(a->xfer_start_ns, 5000000);
+    cr_expect_eq(a->xfer_end_ns, 7800000);
+    cr_expect_eq(b->prefix_hit_tokens, 320, "the prefill replica had A's blocks");
+    cr_expect_eq(b->xfer_start_ns, 6800000, "B's pull starts while A's KV is in flight");
+    cr_expect_eq(b->xfer_bytes, 400000, "no decode-side hit on KV not yet landed");
+    cr_expect_eq(b->xfer_end_ns, 9600000);
+    cr_expect_eq(c->xfer_start_ns, 21800000);
+    cr_expect_eq(c->xfer_bytes, 80000, "after landing the prefix is cached on D");
+    cr_expect_eq(c->xfer_end_ns, 23160000);
     sink_free(&s);
 }
 

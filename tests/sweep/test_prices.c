@@ -70,8 +70,8 @@ Test(prices, gaps_are_named_on_their_dimension_rows)
     cr_assert(pp && dp && pd && tp);
     cr_expect_null(pp->gap, "the engine runs pipeline stages (steps in flight)");
     cr_expect_null(dp->gap, "the engine runs data-parallel ranks");
-    cr_expect_not_null(pd->gap);
-    cr_expect_null(pd->path, "PD is not a run setting yet");
+    cr_expect_null(pd->gap, "search counts and prices both pools of a split (docs/sweep.md)");
+    cr_expect_null(pd->path, "virtual: search turns P:D into the run's --pd itself");
     cr_expect_null(tp->gap);
     cr_expect_eq(byp, tp, "found by path too");
 }
