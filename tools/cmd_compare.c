@@ -203,32 +203,23 @@ write_file(const char *dir, const char *name, const GString *g, GError **error)
     return base_file_write_atomic(p, g->str, g->len, error);
 }
 
-/* --output-dir: compare.json, compare.csv, compare_requests.csv (when requests were matched)
- * and, with --report, report.html drawn from them. Each file is written whole or not at all;
- * report.html comes last, so a page is never older than the files it draws. */
+/* --output-dir DIR: DOC as compare.json, CSV as compare.csv, RQ (NULL: none) as
+ * compare_requests.csv and, with --report, report.html drawn from them. Each file is written
+ * whole or not at all; a per-request file of an earlier comparison is removed when this one
+ * has none, so it is never drawn with it; report.html comes last, so a page is never older
+ * than the files it draws. compare RESULT and compare A B both write through here. */
 static int
-write_outputs(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArray *warnings)
+write_dir(const copts *o, const json_t *doc, const GString *csv, const GString *rq)
 {
     GError *err = NULL;
     if (!base_dir_ensure_writable(o->output_dir, &err))
         return cli_fail(err, CLI_RUNTIME);
-    bool any_req = false;
-    for (guint i = 0; i < comparisons->len; i++)
-        any_req = any_req || cmp_comparison_has_requests(g_ptr_array_index(comparisons, i));
-    g_autoptr(GString) rq = g_string_new(NULL);
-    requests_csv(rq, comparisons);
-    g_autoptr(GString) csv = g_string_new(NULL);
-    for (guint i = 0; i < comparisons->len; i++)
-        cmp_report_csv(csv, g_ptr_array_index(comparisons, i), i == 0);
-    json_auto_t *doc =
-        comparisons_json(comparisons, skipped, warnings, any_req ? COMPARE_REQUESTS : NULL);
     g_autofree char *js = base_json_dumps(doc);
     g_autoptr(GString) jg = g_string_new(js);
-    /* a stale per-request file of an earlier comparison must not be drawn with this one */
     g_autofree char *old = g_build_filename(o->output_dir, COMPARE_REQUESTS, NULL);
-    if (!any_req)
+    if (rq == NULL)
         (void)g_unlink(old);
-    if ((any_req && !write_file(o->output_dir, COMPARE_REQUESTS, rq, &err)) ||
+    if ((rq != NULL && !write_file(o->output_dir, COMPARE_REQUESTS, rq, &err)) ||
         !write_file(o->output_dir, COMPARE_CSV, csv, &err) ||
         !write_file(o->output_dir, COMPARE_JSON, jg, &err))
         return cli_fail(err, CLI_RUNTIME);
@@ -239,6 +230,23 @@ write_outputs(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArra
             return cli_fail(err, CLI_RUNTIME);
     }
     return CLI_OK;
+}
+
+/* compare RESULT --output-dir: the comparisons' files (write_dir). */
+static int
+write_outputs(const copts *o, GPtrArray *comparisons, uint64_t skipped, GPtrArray *warnings)
+{
+    bool any_req = false;
+    for (guint i = 0; i < comparisons->len; i++)
+        any_req = any_req || cmp_comparison_has_requests(g_ptr_array_index(comparisons, i));
+    g_autoptr(GString) rq = g_string_new(NULL);
+    requests_csv(rq, comparisons);
+    g_autoptr(GString) csv = g_string_new(NULL);
+    for (guint i = 0; i < comparisons->len; i++)
+        cmp_report_csv(csv, g_ptr_array_index(comparisons, i), i == 0);
+    json_auto_t *doc =
+        comparisons_json(comparisons, skipped, warnings, any_req ? COMPARE_REQUESTS : NULL);
+    return write_dir(o, doc, csv, any_req ? rq : NULL);
 }
 
 static int
@@ -357,31 +365,6 @@ regressions_json(GPtrArray *regs, GPtrArray *warnings)
     return root;
 }
 
-/* compare A B --output-dir: compare.json (the --json document), compare.csv (the --csv rows)
- * and, with --report, report.html; a per-request file of an earlier compare RESULT in the same
- * directory is removed, as it belongs to no comparison here. */
-static int
-write_regression_outputs(const copts *o, const json_t *root, const GString *csv)
-{
-    GError *err = NULL;
-    if (!base_dir_ensure_writable(o->output_dir, &err))
-        return cli_fail(err, CLI_RUNTIME);
-    g_autofree char *old = g_build_filename(o->output_dir, COMPARE_REQUESTS, NULL);
-    (void)g_unlink(old);
-    g_autofree char *js = base_json_dumps(root);
-    g_autoptr(GString) jg = g_string_new(js);
-    if (!write_file(o->output_dir, COMPARE_CSV, csv, &err) ||
-        !write_file(o->output_dir, COMPARE_JSON, jg, &err))
-        return cli_fail(err, CLI_RUNTIME);
-    if (o->report) {
-        g_autofree char *page = g_build_filename(o->output_dir, COMPARE_REPORT, NULL);
-        const char *dir = o->output_dir;
-        if (!rp_report_write(&dir, 1, NULL, page, &err))
-            return cli_fail(err, CLI_RUNTIME);
-    }
-    return CLI_OK;
-}
-
 static int
 regress(const copts *o, const char *pa, const char *pb, uint64_t seed)
 {
@@ -452,7 +435,9 @@ regress(const copts *o, const char *pa, const char *pb, uint64_t seed)
     fputs(out->str, stdout);
     for (guint i = 0; i < warnings->len; i++)
         fprintf(stderr, "servesim: %s\n", (const char *)g_ptr_array_index(warnings, i));
-    return o->output_dir != NULL ? write_regression_outputs(o, root, csv) : CLI_OK;
+    /* compare A B --output-dir: compare.json (the --json document), compare.csv (the --csv
+     * rows), report.html; no per-request file */
+    return o->output_dir != NULL ? write_dir(o, root, csv, NULL) : CLI_OK;
 }
 
 int
