@@ -167,6 +167,16 @@ run_free(gpointer p)
 
 /* compare's JSON document (--json; compare.json with REQUESTS_FILE, the per-request CSV next
  * to it, or NULL). transfer full. */
+/* The strings of A as a JSON array. transfer full */
+static json_t *
+strings_json(GPtrArray *a)
+{
+    json_t *arr = json_array();
+    for (guint i = 0; i < a->len; i++)
+        json_array_append_new(arr, json_string(g_ptr_array_index(a, i)));
+    return arr;
+}
+
 static json_t *
 comparisons_json(GPtrArray *comparisons,
                  uint64_t skipped,
@@ -179,10 +189,7 @@ comparisons_json(GPtrArray *comparisons,
     for (guint i = 0; i < comparisons->len; i++)
         json_array_append_new(arr, cmp_report_json(g_ptr_array_index(comparisons, i)));
     json_object_set_new(root, "comparisons", arr);
-    json_t *sk = json_array();
-    for (guint i = 0; i < warnings->len; i++)
-        json_array_append_new(sk, json_string(g_ptr_array_index(warnings, i)));
-    json_object_set_new(root, "skipped", sk);
+    json_object_set_new(root, "skipped", strings_json(warnings));
     json_object_set_new(root, "skipped_count", json_integer((json_int_t)skipped));
     if (requests_file != NULL)
         json_object_set_new(root, "requests_file", json_string(requests_file));
@@ -358,10 +365,7 @@ regressions_json(GPtrArray *regs, GPtrArray *warnings)
     for (guint i = 0; i < regs->len; i++)
         json_array_append_new(arr, cmp_regress_json(g_ptr_array_index(regs, i)));
     json_object_set_new(root, "regressions", arr);
-    json_t *w = json_array();
-    for (guint i = 0; i < warnings->len; i++)
-        json_array_append_new(w, json_string(g_ptr_array_index(warnings, i)));
-    json_object_set_new(root, "unmatched", w);
+    json_object_set_new(root, "unmatched", strings_json(warnings));
     return root;
 }
 
