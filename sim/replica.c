@@ -134,7 +134,7 @@ sim_replica_load_attach(sim_replica *r, const sim_request *q)
 }
 
 void
-sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
+sim__replica_plan_slow(sim_replica *r, sim_request *req, uint32_t n)
 {
     g_assert(n > 0 && n <= r->budget);
     g_assert(!sim_replica_is_planned(r, req));
