@@ -32,6 +32,10 @@ running_chunk(const sim_replica *r, const sim_request *q, bool lpt)
 {
     const sim_sched_params *p = r->params;
     uint32_t n = sim_replica_schedulable(r, q);
+    /* a decode token (nearly every call): no threshold (≥ 1) or budget (the callers loop while
+     * it is > 0) cuts it, only the room left before max_model_len */
+    if (n == 1)
+        return p->max_model_len > q->num_computed + 1 ? 1 : 0;
     if (lpt && p->long_prefill_token_threshold > 0 && n > p->long_prefill_token_threshold)
         n = p->long_prefill_token_threshold;
     if (n > r->budget)

@@ -119,6 +119,8 @@ struct sim_cluster {
     int64_t step_now;
     int64_t *cur_api_busy; /* the committing core's replica's API servers; NULL: no egress */
     bool token_observers;
+    sim_observer_fn token_fn; /* the only token observer, called directly (NULL: publish) */
+    void *token_ctx;
 
     /* prefill/decode disaggregation (docs/design.md §5c) */
     bool pd;
@@ -381,7 +383,10 @@ on_token(void *ctx, sim_request *r, uint32_t ntokens)
     r->last_token_ns = t;
     if (c->token_observers) {
         sim_token_event tk = {r->id, r->replica, ntokens, t, gap, r->send_ns, r->stage};
-        sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
+        if (c->token_fn != NULL)
+            c->token_fn(c->token_ctx, SIM_TOPIC_TOKEN, &tk);
+        else
+            sim_engine_publish(c->e, SIM_TOPIC_TOKEN, &tk);
     }
 }
 
@@ -447,6 +452,8 @@ on_step_end(sim_engine *e, const sim_event *ev, void *ctx)
     c->cur_pool = pl;
     c->step_now = now;
     c->token_observers = sim_engine_has_observers(e, SIM_TOPIC_TOKEN);
+    if (!sim_engine_sole_observer(e, SIM_TOPIC_TOKEN, &c->token_fn, &c->token_ctx))
+        c->token_fn = NULL;
     g_assert(g->nflight > 0);
     for (uint32_t k = 0; k < g->n; k++) {
         sim_replica *r = &pl->cores[g->first + k];

@@ -149,6 +149,17 @@ sim_engine_has_observers(const sim_engine *e, uint32_t topic)
     return topic < SIM_NTOPICS && e->observers[topic] != NULL;
 }
 
+bool
+sim_engine_sole_observer(const sim_engine *e, uint32_t topic, sim_observer_fn *fn, void **ctx)
+{
+    if (topic >= SIM_NTOPICS || e->observers[topic] == NULL || e->observers[topic]->len != 1)
+        return false;
+    const observer *o = &g_array_index(e->observers[topic], observer, 0);
+    *fn = o->fn;
+    *ctx = o->ctx;
+    return true;
+}
+
 void
 sim_engine_publish(sim_engine *e, uint32_t topic, const void *payload)
 {

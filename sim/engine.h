@@ -96,3 +96,6 @@ void sim_engine_subscribe(sim_engine *e, uint32_t topic, sim_observer_fn fn, voi
 /* True if anyone listens (lets publishers skip building payloads). */
 bool sim_engine_has_observers(const sim_engine *e, uint32_t topic);
 void sim_engine_publish(sim_engine *e, uint32_t topic, const void *payload);
+/* True if exactly one observer listens to TOPIC, setting FN and CTX to it: a publisher on a hot
+ * path (one event per output token) may call it directly instead of publishing. */
+bool sim_engine_sole_observer(const sim_engine *e, uint32_t topic, sim_observer_fn *fn, void **ctx);

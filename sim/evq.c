@@ -6,7 +6,8 @@
 
 #include <string.h>
 
-#define ARITY 4
+#define ARITY          4
+#define CANCEL_BUCKETS 1024
 
 struct sim_evq {
     GArray *arr;    /* heap storage: sim_event by value; arr->len is the capacity */
@@ -15,6 +16,9 @@ struct sim_evq {
     size_t ncancel; /* entries in `cancelled` (avoids a call on the hot path) */
     uint64_t next_seq;
     GHashTable *cancelled; /* seq -> seq of cancelled events still in the heap */
+    /* cancelled events per seq % CANCEL_BUCKETS: an event whose bucket is empty was not
+     * cancelled, which spares the hash lookup at most pops while some are pending */
+    uint32_t cancel_count[CANCEL_BUCKETS];
     sim_evq_stats stats;
 };
 
@@ -114,8 +118,10 @@ skip_cancelled(sim_evq *q)
 {
     while (q->ncancel > 0 && q->len > 0) {
         uint64_t seq = sim_event_seq(&q->h[0]);
-        if (!g_hash_table_remove(q->cancelled, &seq))
+        uint32_t *bucket = &q->cancel_count[seq % CANCEL_BUCKETS];
+        if (*bucket == 0 || !g_hash_table_remove(q->cancelled, &seq))
             return;
+        (*bucket)--;
         q->ncancel--;
         remove_top(q);
     }
@@ -153,6 +159,7 @@ sim_evq_cancel(sim_evq *q, uint64_t handle)
         return false;
     }
     g_hash_table_add(q->cancelled, key);
+    q->cancel_count[handle % CANCEL_BUCKETS]++;
     q->ncancel++;
     q->stats.cancelled++;
     return true;

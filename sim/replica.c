@@ -134,7 +134,7 @@ sim_replica_load_attach(sim_replica *r, const sim_request *q)
 }
 
 void
-sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
+sim__replica_plan_slow(sim_replica *r, sim_request *req, uint32_t n)
 {
     g_assert(n > 0 && n <= r->budget);
     g_assert(!sim_replica_is_planned(r, req));
@@ -526,41 +526,50 @@ sim_replica_commit(sim_replica *r, int64_t now, sim_token_fn fn, void *ctx)
         /* one more output token leaves a decoding request's load unchanged (see plan); not
          * under speculative decoding, whose rejected drafts change num_computed */
         bool dec = r->params->spec_tokens == 0 && decoding(q);
-        if (!dec)
-            sim_replica_load_detach(r, q);
-        uint32_t emit = 1;
-        if (it->spec > 0) {
-            /* vLLM update_from_output: rejected drafts leave num_computed (and the async
-             * placeholders); a preempted request has nothing computed left to take back */
-            uint32_t rejected = it->spec - it->accepted;
-            if (q->num_computed > 0)
-                q->num_computed -= rejected < q->num_computed ? rejected : q->num_computed;
-            if (r->async)
-                q->placeholders -= rejected < q->placeholders ? rejected : q->placeholders;
-            emit += it->accepted;
-            q->spec_steps++;
-            q->spec_drafts += it->spec;
-            q->spec_accepted += it->accepted;
-        }
-        /* tokens past the output target are dropped, as vLLM's stop check does */
-        uint32_t left = q->output_target > q->num_output ? q->output_target - q->num_output : 1;
-        if (emit > left)
-            emit = left;
-        q->num_output += emit;
-        if (r->async)
-            q->placeholders -= emit < q->placeholders ? emit : q->placeholders;
-        /* the drafter proposes the next step's drafts right after this one (sync scheduling;
-         * async set them as placeholders at planning) */
-        if (!r->async && r->params->spec_tokens > 0 && q->state == SIM_REQ_RUNNING)
-            q->spec = r->params->spec_tokens;
-        if (!dec)
-            sim_replica_load_attach(r, q);
-        if (fn != NULL) {
-            fn(ctx, q, emit);
+        if (dec && fn != NULL) {
+            /* nearly every item: what the general case below does for one token without
+             * drafts (a request short of its target has a token left, so it is emitted) */
+            q->num_output++;
+            if (r->async && q->placeholders > 0)
+                q->placeholders--;
+            fn(ctx, q, 1);
         } else {
-            if (q->first_token_ns < 0)
-                q->first_token_ns = now;
-            q->last_token_ns = now;
+            if (!dec)
+                sim_replica_load_detach(r, q);
+            uint32_t emit = 1;
+            if (it->spec > 0) {
+                /* vLLM update_from_output: rejected drafts leave num_computed (and the async
+                 * placeholders); a preempted request has nothing computed left to take back */
+                uint32_t rejected = it->spec - it->accepted;
+                if (q->num_computed > 0)
+                    q->num_computed -= rejected < q->num_computed ? rejected : q->num_computed;
+                if (r->async)
+                    q->placeholders -= rejected < q->placeholders ? rejected : q->placeholders;
+                emit += it->accepted;
+                q->spec_steps++;
+                q->spec_drafts += it->spec;
+                q->spec_accepted += it->accepted;
+            }
+            /* tokens past the output target are dropped, as vLLM's stop check does */
+            uint32_t left = q->output_target > q->num_output ? q->output_target - q->num_output : 1;
+            if (emit > left)
+                emit = left;
+            q->num_output += emit;
+            if (r->async)
+                q->placeholders -= emit < q->placeholders ? emit : q->placeholders;
+            /* the drafter proposes the next step's drafts right after this one (sync scheduling;
+             * async set them as placeholders at planning) */
+            if (!r->async && r->params->spec_tokens > 0 && q->state == SIM_REQ_RUNNING)
+                q->spec = r->params->spec_tokens;
+            if (!dec)
+                sim_replica_load_attach(r, q);
+            if (fn != NULL) {
+                fn(ctx, q, emit);
+            } else {
+                if (q->first_token_ns < 0)
+                    q->first_token_ns = now;
+                q->last_token_ns = now;
+            }
         }
         if (sim_request_done(q) && q->state != SIM_REQ_FINISHED) {
             if (q->state != SIM_REQ_RUNNING) {

@@ -148,9 +148,6 @@ void sim_replica_clear(sim_replica *r);
 /* Starts planning a step into the next free slot (nflight < max_batches): empties the plan and
  * sets the budget to B. The caller sets r->now first. */
 void sim_replica_plan_begin(sim_replica *r, uint32_t budget);
-/* Plans REQ for N new tokens (after any hit blocks were allocated and added to num_computed).
- * Updates num_computed (vLLM advances it at planning time), the batch summary and budget. */
-void sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n);
 /* Undoes the plan of REQ in this step (a planned request chosen as preemption victim). */
 void sim_replica_unplan(sim_replica *r, sim_request *req);
 
@@ -159,6 +156,48 @@ static inline bool
 sim_replica_is_planned(const sim_replica *r, const sim_request *req)
 {
     return req->planned_step == r->step + 1;
+}
+
+/* The general case of sim_replica_plan (same contract). */
+void sim__replica_plan_slow(sim_replica *r, sim_request *req, uint32_t n);
+
+/* Plans REQ for N new tokens (after any hit blocks were allocated and added to num_computed).
+ * Updates num_computed (vLLM advances it at planning time), the batch summary and budget.
+ * Inline: nearly every call plans the next decode token of a decoding request without
+ * speculative decoding, in a slot with room for it; that case is done here without a call,
+ * with the updates the general path makes for it: the token samples iff it is the last known
+ * one (else async scheduling's placeholder covers it), no drafts, no prompt tokens, the
+ * request's remaining tokens drop by one and its remaining prefill stays 0. */
+static inline void
+sim_replica_plan(sim_replica *r, sim_request *req, uint32_t n)
+{
+    sim_step_slot *sl = r->plan;
+    uint32_t ctx = req->num_computed;
+    if (n == 1 && r->params->spec_tokens == 0 && ctx >= req->prompt_tokens && req->num_output > 0 &&
+        r->budget > 0 && r->nplanned < sl->cap) {
+        g_assert(!sim_replica_is_planned(r, req));
+        uint32_t ntok = req->prompt_tokens + req->num_output + req->placeholders;
+        g_assert(ctx < ntok && req->spec == 0);
+        bool samples = ctx + 1 == ntok;
+        req->planned_step = r->step + 1;
+        req->planned_new = 1;
+        req->planned_ctx = ctx;
+        req->planned_samples = samples;
+        req->planned_spec = 0;
+        req->planned_prev_spec = 0; /* spec stays 0 without speculative decoding */
+        if (samples && r->async)
+            req->placeholders++;
+        tm_batch_add(&r->batch, 1, ctx, samples);
+        req->num_computed = ctx + 1;
+        r->remaining_tokens--;
+        r->budget--;
+#ifndef NDEBUG
+        req->inflight++;
+#endif
+        sl->items[r->nplanned++] = (sim_batch_item){req, 1, ctx, samples, 0, 0};
+        return;
+    }
+    sim__replica_plan_slow(r, req, n);
 }
 
 /* Adds a newly routed request to the waiting queue. */

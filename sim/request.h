@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <glib.h>
@@ -33,13 +34,16 @@ typedef enum {
     SIM_REQ_FAILED,
 } sim_req_state;
 
-/* Per-request KV state: the block table and the chain hashes of its full blocks. */
+/* Per-request KV state: the block table and the chain hashes of its full blocks. nblocks,
+ * ncached and blocks come first: the scheduler's inline allocation check reads the first two
+ * for every running request of every step (they share the request's first cache line). */
 typedef struct sim_kvseq {
+    uint32_t nblocks;
+    uint32_t ncached; /* leading blocks already hashed + inserted in the prefix cache */
     uint32_t *blocks; /* block ids held, in sequence order (owned); after a release the
                          first prev_nblocks entries remember where its blocks were */
-    uint32_t nblocks, cap;
+    uint32_t cap;
     uint32_t prev_nblocks; /* blocks held before the last release (private-hit lookup) */
-    uint32_t ncached;      /* leading blocks already hashed + inserted in the prefix cache */
     uint64_t *hashes;      /* chain hashes of full blocks 0..nhashes-1 (owned) */
     uint32_t nhashes, hcap;
     bool private_chain; /* hashes[nhashes − 1] is a private tag (so are all later ones) */
@@ -48,65 +52,76 @@ typedef struct sim_kvseq {
     uint32_t cur_off; /* token offset inside that segment */
 } sim_kvseq;
 
+/* Fields are grouped by when they are touched, not by topic: a simulation touches every running
+ * request at every step, and the requests sit far apart in memory, so each cache line a step
+ * reads per request costs a miss. The request pool allocates requests 64-byte aligned, so
+ * bytes 0–63 are one line (what the scheduler loop, planning and commit read and write for a
+ * decode token), bytes 128–191 another (what a streamed token's way to the client reads);
+ * the rest is touched at arrival, admission, a new KV block or completion. */
 typedef struct sim_request {
-    uint64_t id;
-    uint64_t uid; /* unique per simulation (request pool counter) */
-    sim_req_state state;
-    uint32_t replica;
-    uint32_t core;    /* engine core (flat index over the pool's replicas × dp ranks) */
-    uint32_t dp_rank; /* data-parallel rank of that core inside its replica */
-    uint32_t api;     /* API server process of its replica that handles its stream */
-    uint32_t stage;
-    int32_t priority;
-    uint64_t session_id;
-    uint32_t turn;
-    int64_t think_ns;
-
+    /* ---- line 0: scheduling, planning, commit ---- */
     uint32_t prompt_tokens;
     uint32_t output_target; /* forced output length */
     uint32_t num_output;    /* generated so far */
     uint32_t num_computed;  /* tokens with KV in cache (or scheduled: advanced at planning) */
     uint32_t placeholders;  /* async scheduling: tokens scheduled to be sampled whose step has
                                not returned yet (vLLM num_output_placeholders) */
-    uint32_t inflight;      /* steps planned or in flight that include it (counted only in
-                               debug builds: asserts a finished request is in none) */
     uint32_t spec;          /* speculative decoding: drafts it holds for its next step (vLLM
                                len(spec_token_ids); placeholders under async scheduling) */
-    /* speculative decoding totals (docs/speculative.md) */
-    uint32_t spec_steps;    /* steps that verified drafts for it */
-    uint32_t spec_drafts;   /* draft tokens verified */
-    uint32_t spec_accepted; /* of those, accepted */
+    /* per-step planning scratch (owned by the replica's scheduler) */
+    uint64_t planned_step; /* step stamp when planned; valid iff == replica step + 1 */
+    uint32_t planned_new;  /* tokens planned this step */
+    uint32_t planned_ctx;  /* num_computed before this step's chunk */
+    uint32_t planned_spec; /* drafts scheduled this step (part of planned_new) */
+    bool planned_samples;  /* chunk reaches num_tokens: emits a token at step end */
+    sim_kvseq kv;          /* nblocks, ncached, blocks in line 0; the rest in line 1 */
+
+    /* ---- rest of line 1 ---- */
+    sim_req_state state;
+    uint32_t planned_prev_spec;      /* spec before this step's plan (to undo it) */
+    uint32_t computed_prompt_tokens; /* prompt tokens computed, over all admissions */
+    uint32_t inflight;               /* steps planned or in flight that include it (counted
+                                        only in debug builds: asserts a finished request is in
+                                        none) */
+    /* speculative decoding totals (docs/speculative.md; spec_accepted is in the cold part) */
+    uint32_t spec_steps;  /* steps that verified drafts for it */
+    uint32_t spec_drafts; /* draft tokens verified */
+
+    /* ---- line 2: a token's way to the client (API server, metrics) ---- */
+    sim_time first_token_ns; /* -1 until the first token (as the client sees it) */
+    sim_time last_token_ns;  /* latest token as the client sees it (after the API server) */
+    sim_time send_ns;
+    uint64_t id;
+    uint32_t replica;
+    uint32_t api; /* API server process of its replica that handles its stream */
+    uint32_t stage;
+    sim_pd_phase pd;             /* prefill/decode disaggregation (docs/design.md §5c) */
+    sim_time first_scheduled_ns; /* -1 until scheduled */
+
+    /* ---- cold: arrival, admission, completion ---- */
+    uint32_t spec_accepted; /* speculative decoding: drafts accepted (of spec_drafts) */
+    uint64_t uid;           /* unique per simulation (request pool counter) */
+    uint32_t core;          /* engine core (flat index over the pool's replicas × dp ranks) */
+    uint32_t dp_rank;       /* data-parallel rank of that core inside its replica */
+    int32_t priority;
+    uint32_t turn;
+    uint64_t session_id;
+    int64_t think_ns;
 
     /* content (docs/design.md §4) */
     wl_segment *segs; /* owned copy */
     uint32_t nsegs, segcap;
     uint64_t output_cid;
 
-    sim_kvseq kv;
-
     /* times (ns) */
     sim_time arrival_ns;
-    sim_time send_ns;
-    sim_time release_ns;         /* earliest send time allowed by gating (while queued) */
-    sim_time first_scheduled_ns; /* -1 until scheduled */
-    sim_time first_token_ns;     /* -1 until the first token (as the client sees it) */
-    sim_time last_token_ns;      /* latest token as the client sees it (after the API server) */
+    sim_time release_ns; /* earliest send time allowed by gating (while queued) */
 
     uint32_t preemptions;
-    uint32_t prefix_hit_tokens;      /* hit at first admission */
-    uint32_t computed_prompt_tokens; /* prompt tokens computed, over all admissions */
+    uint32_t prefix_hit_tokens; /* hit at first admission */
     bool admitted_once;
 
-    /* per-step planning scratch (owned by the replica's scheduler) */
-    uint64_t planned_step;      /* step stamp when planned; valid iff == replica step + 1 */
-    uint32_t planned_new;       /* tokens planned this step */
-    uint32_t planned_ctx;       /* num_computed before this step's chunk */
-    bool planned_samples;       /* chunk reaches num_tokens: emits a token at step end */
-    uint32_t planned_spec;      /* drafts scheduled this step (part of planned_new) */
-    uint32_t planned_prev_spec; /* spec before this step's plan (to undo it) */
-
     /* prefill/decode disaggregation (docs/design.md §5c) */
-    sim_pd_phase pd;
     uint32_t pd_output_target; /* the client's max_tokens while the prefill runs with 1 */
     uint32_t prefill_replica;  /* UINT32_MAX: none */
     uint32_t prefill_core;     /* flat core index of the prefill replica's core */
@@ -125,6 +140,14 @@ typedef struct sim_request {
     /* heap position / links for the waiting queue */
     uint64_t wseq; /* FIFO order stamp */
 } sim_request;
+
+/* Where the layout comment above puts the hot fields (a layout change that breaks them fails
+ * the build, not just the speed). */
+_Static_assert(offsetof(sim_request, kv) + offsetof(sim_kvseq, cap) <= 64,
+               "planning fields past the first cache line");
+_Static_assert(offsetof(sim_request, first_token_ns) == 128 &&
+                   offsetof(sim_request, first_scheduled_ns) + sizeof(sim_time) <= 192,
+               "token fields off their cache line");
 
 static inline uint32_t
 sim_request_num_tokens(const sim_request *r)

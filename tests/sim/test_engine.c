@@ -156,3 +156,24 @@ Test(engine, observers_called_in_subscription_order)
     g_string_free(log, TRUE);
     sim_engine_free(e);
 }
+
+Test(engine, sole_observer_only_when_exactly_one_listens)
+{
+    sim_engine *e = sim_engine_new();
+    GString *log = g_string_new(NULL);
+    sim_observer_fn fn = NULL;
+    void *ctx = NULL;
+    cr_expect(!sim_engine_sole_observer(e, SIM_TOPIC_TOKEN, &fn, &ctx), "nobody listens");
+    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, obs2, log);
+    cr_assert(sim_engine_sole_observer(e, SIM_TOPIC_TOKEN, &fn, &ctx));
+    cr_expect(fn == obs2 && ctx == log);
+    fn(ctx, SIM_TOPIC_TOKEN, NULL);
+    cr_expect_str_eq(log->str, "|", "the returned pair is the subscribed observer");
+    cr_expect(!sim_engine_sole_observer(e, SIM_TOPIC_STEP_END, &fn, &ctx), "another topic");
+    sim_engine_subscribe(e, SIM_TOPIC_TOKEN, obs2, log);
+    cr_expect(!sim_engine_sole_observer(e, SIM_TOPIC_TOKEN, &fn, &ctx),
+              "two observers: publish calls both");
+    cr_expect(!sim_engine_sole_observer(e, SIM_NTOPICS, &fn, &ctx), "out-of-range topic");
+    g_string_free(log, TRUE);
+    sim_engine_free(e);
+}

@@ -92,6 +92,33 @@ Test(evq, cancel_marks_and_pop_skips)
     sim_evq_free(q);
 }
 
+/* Handles 1024 apart share a bucket of the queue's cancel filter: cancelling one must not hide
+ * the other, and a bucket that empties must not hide a later cancel. */
+Test(evq, cancel_of_colliding_handles)
+{
+    enum { N = 3 * 1024 + 2 };
+
+    sim_evq *q = sim_evq_new(16);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(sim_evq_push(q, i, 0, 0, 0, (uint64_t)i), (uint64_t)i);
+    cr_expect(sim_evq_cancel(q, 1));
+    cr_expect(sim_evq_cancel(q, 2 * 1024 + 1));
+    sim_event e;
+    uint32_t n = 0;
+    bool seen_1025 = false;
+    while (sim_evq_pop(q, &e)) {
+        cr_expect(e.b != 1 && e.b != 2 * 1024 + 1, "cancelled event %" G_GUINT64_FORMAT " popped",
+                  e.b);
+        seen_1025 |= e.b == 1024 + 1;
+        n++;
+        if (e.b == 2 * 1024 + 2) /* bucket 1 is empty again: both its cancels were skipped */
+            cr_expect(sim_evq_cancel(q, 3 * 1024 + 1));
+    }
+    cr_expect(seen_1025, "the uncancelled event sharing a bucket is delivered");
+    cr_expect_eq(n, N - 3);
+    sim_evq_free(q);
+}
+
 /* Reference: an unsorted array of live (time, seq, payload) triples; pop = linear min scan.
  * O(n) per pop keeps it obviously correct; sizes stay in the low thousands. */
 typedef struct {
