@@ -86,6 +86,14 @@ struct tool_pd {
     sim_link_params link;
     const sim_link_preset *preset;
     double kv_prefill, kv_decode; /* bytes per token per engine core */
+
+    /* what each pool runs on (0 prefill, 1 decode), for the pools block and summary.json:
+     * the pools may differ in GPU and layout */
+    struct {
+        char *hardware;
+        int64_t tp, pp, dp;
+    } layout[2];
+
     /* per-link accumulators */
     hist xfer, data, queue;
     uint64_t n, bytes;
@@ -342,6 +350,27 @@ core_kv_bytes(const tm_setup *s)
            (double)(par->tp * par->pp);
 }
 
+static void
+set_layout(tool_pd *pd, int i, const tm_setup *s)
+{
+    const tm_parallel *par = tm_setup_parallel(s);
+    g_free(pd->layout[i].hardware);
+    pd->layout[i].hardware = g_strdup(tm_setup_hardware(s)->name);
+    pd->layout[i].tp = par->tp;
+    pd->layout[i].pp = par->pp;
+    pd->layout[i].dp = par->dp;
+}
+
+char *
+tool_pd_decode_desc(const tool_pd *pd)
+{
+    if (pd->layout[1].hardware == NULL)
+        return NULL;
+    return g_strdup_printf(
+        "decode pool: %s, TP %" G_GINT64_FORMAT " x PP %" G_GINT64_FORMAT " x DP %" G_GINT64_FORMAT,
+        pd->layout[1].hardware, pd->layout[1].tp, pd->layout[1].pp, pd->layout[1].dp);
+}
+
 gboolean
 tool_pd_complete(tool_pd *pd,
                  const sim_config *cfg,
@@ -361,6 +390,7 @@ tool_pd_complete(tool_pd *pd,
     P->kv_bytes_per_token = pd->kv_prefill;
     P->gpus_per_core = (uint32_t)(ppar->tp * ppar->pp);
     P->layers = (uint32_t)tm_setup_model(prefill)->layers;
+    set_layout(pd, 0, prefill);
 
     /* the decode pool: its own setup, from the settings as given plus its overrides */
     sim_config *dc = &pd->dcfg;
@@ -399,6 +429,7 @@ tool_pd_complete(tool_pd *pd,
     if (scaled)
         pd->dtm = tm_scaled_new(pd->dtm, scale);
     const tm_parallel *dpar = tm_setup_parallel(pd->dsetup);
+    set_layout(pd, 1, pd->dsetup);
     pd->dstages = g_ptr_array_new_with_free_func((GDestroyNotify)tm_timemodel_free);
     for (int64_t s = 0; dpar->pp > 1 && s < dpar->pp; s++) {
         tm_timemodel *st = tm_setup_stage_timemodel(pd->dsetup, s);
@@ -543,6 +574,12 @@ tool_pd_json(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result 
         const sim_pool_params *p = sim_cluster_pool_at(cl, i);
         json_t *j = json_object();
         json_object_set_new(j, "role", json_string(f.role));
+        if (i < 2 && pd->layout[i].hardware != NULL) {
+            json_object_set_new(j, "hardware", json_string(pd->layout[i].hardware));
+            json_object_set_new(j, "tensor_parallel_size", json_integer(pd->layout[i].tp));
+            json_object_set_new(j, "pipeline_parallel_size", json_integer(pd->layout[i].pp));
+            json_object_set_new(j, "data_parallel_size", json_integer(pd->layout[i].dp));
+        }
         json_object_set_new(j, "replicas", json_integer(f.replicas));
         json_object_set_new(j, "engine_cores", json_integer(f.cores));
         json_object_set_new(j, "gpus_per_core", json_integer(p->gpus_per_core));
@@ -661,6 +698,12 @@ tool_pd_table(const tool_pd *pd, const sim_cluster *cl, const sim_metrics_result
                                "link %5.1f %%\n",
                                f.role, f.replicas, 100 * f.busy, 100 * f.kv_mean, 100 * f.kv_max,
                                cap > 0 ? 100.0 * (double)pd->bytes / cap : 0.0);
+        if (i < 2 && pd->layout[i].hardware != NULL)
+            g_string_append_printf(t,
+                                   "         on %s, TP %" G_GINT64_FORMAT " x PP %" G_GINT64_FORMAT
+                                   " x DP %" G_GINT64_FORMAT " per replica\n",
+                                   pd->layout[i].hardware, pd->layout[i].tp, pd->layout[i].pp,
+                                   pd->layout[i].dp);
     }
     g_string_append_printf(t, "Link %s (%.1f GB/s per GPU × %.2f%s)\n", pd->link.name,
                            pd->link.bandwidth_Bps / 1e9, pd->link.efficiency,
@@ -698,6 +741,8 @@ tool_pd_free(tool_pd *pd)
     if (pd == NULL)
         return;
     sim_config_clear(&pd->dcfg);
+    g_free(pd->layout[0].hardware);
+    g_free(pd->layout[1].hardware);
     if (pd->dstages != NULL)
         g_ptr_array_free(pd->dstages, TRUE);
     tm_timemodel_free(pd->dtm);

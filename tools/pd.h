@@ -41,6 +41,10 @@ gboolean tool_pd_complete(tool_pd *pd,
                           sim_cluster_params *cp,
                           GError **error);
 
+/* "decode pool: h200, TP 2 x PP 1 x DP 1" (after tool_pd_complete), for the Simulated block
+ * whose other rows describe the prefill pool; NULL before. transfer full */
+char *tool_pd_decode_desc(const tool_pd *pd);
+
 /* Subscribes the per-link accumulators to E (transfer times, bytes). */
 void tool_pd_subscribe(tool_pd *pd, sim_engine *e);
 

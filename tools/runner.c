@@ -532,8 +532,16 @@ runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GError
         .max_num_seqs = o->max_num_seqs,
         .max_num_batched_tokens = o->max_num_batched_tokens,
     };
-    if (pd != NULL) /* both pools' replicas (docs/design.md §5c) */
+    g_autofree char *gpu_pd = NULL;
+    if (pd != NULL) { /* both pools' replicas (docs/design.md §5c); the rows above are the
+                       * prefill pool's, so the hardware row names the decode pool's too */
         simd.replicas += sim_cluster_pool_at(cl, 1)->nreplicas;
+        g_autofree char *d = tool_pd_decode_desc(pd);
+        if (d != NULL) {
+            gpu_pd = g_strdup_printf("%s; prefill pool, %s", simd.gpu, d);
+            simd.gpu = gpu_pd;
+        }
+    }
     op.info.simulated = &simd;
     if (fl->on_result != NULL)
         fl->on_result(fl->on_result_ctx, res);

@@ -252,6 +252,12 @@ Test(pd_cli, each_pool_has_its_own_hardware_parallelism_and_scheduler)
     const json_t *P = json_array_get(pools, 0), *D = json_array_get(pools, 1);
     cr_expect_eq(json_integer_value(json_object_get(P, "gpus_per_core")), 1);
     cr_expect_eq(json_integer_value(json_object_get(D, "gpus_per_core")), 2);
+    /* what each pool runs on, as given in its entry */
+    cr_expect_str_eq(json_string_value(json_object_get(P, "hardware")), "h100-sxm");
+    cr_expect_str_eq(json_string_value(json_object_get(D, "hardware")), "h200");
+    cr_expect_eq(json_integer_value(json_object_get(P, "tensor_parallel_size")), 1);
+    cr_expect_eq(json_integer_value(json_object_get(D, "tensor_parallel_size")), 2);
+    cr_expect_eq(json_integer_value(json_object_get(D, "pipeline_parallel_size")), 1);
     cr_expect_eq(json_integer_value(json_object_get(P, "max_num_batched_tokens")), 4096);
     cr_expect_eq(json_integer_value(json_object_get(D, "max_num_batched_tokens")), 1024);
     /* ports: ib-ndr-400, 50 GB/s × 0.8 per GPU */
@@ -277,6 +283,29 @@ Test(pd_cli, each_pool_has_its_own_hardware_parallelism_and_scheduler)
     /* KV moved: Llama-3.1-8B 2 · 32 layers · 8 KV heads · 128 · 2 B = 131,072 B per token
      * (docs/domain.md §2.1), whatever the TP on either side */
     cr_expect_eq(bytes_per_token_of(out), 131072.0);
+    remove_dir(dir);
+}
+
+/* The printed table names each pool's GPU and layout: the Simulated block's rows are the
+ * prefill pool's, its hardware row names the decode pool's too, and the pools block gives each
+ * pool a line "on HW, TP x PP x DP per replica". */
+Test(pd_cli, the_printed_table_names_each_pools_hardware)
+{
+    g_autofree char *dir = g_dir_make_tmp("servesim-pd-XXXXXX", NULL);
+    g_autofree char *cfg = write_tmp(dir, "het.json", het_config);
+    g_autofree char *out = g_build_filename(dir, "out", NULL);
+    clirun r = clirun_exec("run", "--config", cfg, "--workload", "synthetic", "--num-requests",
+                           "20", "--input-len", "fixed:1000", "--output-len", "fixed:20", "--rate",
+                           "5", "--output-dir", out, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    cr_expect_not_null(strstr(r.out, "prefill pool, decode pool: h200, TP 2 x PP 1 x DP 1)"), "%s",
+                       r.out);
+    const char *pb = strstr(r.out, "Prefill/decode pools");
+    cr_assert_not_null(pb, "%s", r.out);
+    const char *p1 = strstr(pb, "on h100-sxm, TP 1 x PP 1 x DP 1 per replica");
+    const char *p2 = strstr(pb, "on h200, TP 2 x PP 1 x DP 1 per replica");
+    cr_expect(p1 != NULL && p2 != NULL && p1 < p2, "%s", pb);
+    clirun_clear(&r);
     remove_dir(dir);
 }
 
