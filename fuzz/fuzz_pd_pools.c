@@ -44,10 +44,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autofree char *out = g_build_filename(fz_dir(), "out", NULL);
     const char *print[] = {"run", "--config", path, "--print-config", NULL};
     run(print, 4);
-    const char *sim[] = {"run",          "--config",   path,           "--workload",
-                         "synthetic",    "--rate",     "1",            "--num-requests",
-                         "2",            "--input-len", "fixed:64",    "--output-len",
-                         "fixed:4",      "--quiet",    "--output-dir", out,
+    const char *sim[] = {"run",
+                         "--config",
+                         path,
+                         "--workload",
+                         "synthetic",
+                         "--rate",
+                         "1",
+                         "--num-requests",
+                         "2",
+                         "--input-len",
+                         "fixed:64",
+                         "--output-len",
+                         "fixed:4",
+                         "--quiet",
+                         "--output-dir",
+                         out,
                          NULL};
     run(sim, 16);
     return 0;

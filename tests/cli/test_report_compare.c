@@ -164,6 +164,22 @@ csv_num(const char *s)
     return *s ? g_ascii_strtod(s, NULL) : (double)NAN;
 }
 
+/* `servesim report DIR -o NAME` (under the test directory) writes the same bytes as PAGE, the
+ * page `compare --report` left in DIR. */
+static void
+expect_report_dir_same_page(const char *dir_in, const char *name, const char *page)
+{
+    g_autofree char *again = path(name);
+    clirun r = clirun_exec("report", dir_in, "-o", again, NULL);
+    cr_assert_eq(r.code, 0, "%s", r.err);
+    clirun_clear(&r);
+    g_autofree char *p1 = NULL, *p2 = NULL;
+    gsize n1, n2;
+    cr_assert(g_file_get_contents(page, &p1, &n1, NULL));
+    cr_assert(g_file_get_contents(again, &p2, &n2, NULL));
+    cr_expect(n1 == n2 && memcmp(p1, p2, n1) == 0, "compare --report and report DIR differ");
+}
+
 /* compare RUN08 --output-dir DIR/NAME --report; returns the directory. */
 static char *
 compare_outputs(const char *name)
@@ -185,15 +201,7 @@ Test(report_compare, the_page_holds_every_figure_verdict_and_request_of_the_comp
     g_autofree char *page = g_build_filename(out, "report.html", NULL);
 
     /* compare --report and report DIR write the same page */
-    g_autofree char *again = path("again.html");
-    clirun r = clirun_exec("report", out, "-o", again, NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    clirun_clear(&r);
-    g_autofree char *p1 = NULL, *p2 = NULL;
-    gsize n1, n2;
-    cr_assert(g_file_get_contents(page, &p1, &n1, NULL));
-    cr_assert(g_file_get_contents(again, &p2, &n2, NULL));
-    cr_expect(n1 == n2 && memcmp(p1, p2, n1) == 0, "compare --report and report DIR differ");
+    expect_report_dir_same_page(out, "again.html", page);
 
     json_auto_t *cj = load_json(cj_path);
     cr_expect_str_eq(json_object_iter_key(json_object_iter(cj)), "format", "format comes first");
@@ -572,13 +580,5 @@ Test(report_compare, compare_a_b_writes_its_files_and_the_page_draws_every_chang
     cr_expect_eq(json_array_size(json_object_get(s, "charts")), 1);
 
     /* report DIR draws the same page */
-    g_autofree char *again = path("ab-again.html");
-    r = clirun_exec("report", ab, "-o", again, NULL);
-    cr_assert_eq(r.code, 0, "%s", r.err);
-    clirun_clear(&r);
-    g_autofree char *p1 = NULL, *p2 = NULL;
-    gsize n1, n2;
-    cr_assert(g_file_get_contents(page, &p1, &n1, NULL));
-    cr_assert(g_file_get_contents(again, &p2, &n2, NULL));
-    cr_expect(n1 == n2 && memcmp(p1, p2, n1) == 0, "compare --report and report DIR differ");
+    expect_report_dir_same_page(ab, "ab-again.html", page);
 }
