@@ -80,7 +80,14 @@ run(const memory_args *a)
                         .context_len = or_zero(a->context_len)};
     g_auto(tm_spec_config) spec = {0};
     if (a->speculative_config != NULL && !json_is_null(a->speculative_config)) {
-        if (!runner_spec_resolve(a->speculative_config, "vllm", s, &spec, NULL, &m, &err))
+        /* memory does not depend on acceptance: without an acceptance key, 0 stands in for the
+         * check run makes (a copy; the user's JSON is left as given) */
+        json_auto_t *sj = json_deep_copy(a->speculative_config);
+        if (json_is_object(sj) && json_object_get(sj, "acceptance_rate") == NULL &&
+            json_object_get(sj, "acceptance_file") == NULL &&
+            json_object_get(sj, "acceptance_preset") == NULL)
+            json_object_set_new(sj, "acceptance_rate", json_real(0.0));
+        if (!runner_spec_resolve(sj, "vllm", s, &spec, NULL, &m, &err))
             return cli_fail(err, CLI_USAGE);
         runner_spec_warn(&spec);
         m.lookahead_tokens = tm_spec_uses_lookahead(&spec) ? spec.k : 0;

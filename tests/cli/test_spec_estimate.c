@@ -343,4 +343,7 @@ Test(spec_estimate, memory_counts_the_drafter_and_the_lookahead_slots)
     cr_assert_not_null(sj);
     cr_expect_eq(json_integer_value(json_object_get(sj, "lookahead_slots")), 3);
     cr_expect_null(json_object_get(plain, "speculative"));
+    /* acceptance does not change memory: it may be left out here (run needs it) */
+    json_auto_t *bare = memory_json("{\"method\":\"eagle3\",\"num_speculative_tokens\":3}");
+    cr_expect_eq(json_integer_value(json_object_get(bare, "num_gpu_blocks")), b1);
 }
