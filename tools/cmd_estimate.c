@@ -116,7 +116,7 @@ typedef struct phase {
 typedef struct spec_ctx {
     tm_spec_config cfg;
     tm_timemodel *draft; /* one drafter pass; NULL without a drafter on the GPU (ngram) */
-    tm_memory_args ma;   /* the drafter's weights and KV bytes per token per GPU */
+    tm_memory_args ma;   /* the drafter's weights, KV bytes per token per GPU, lookahead slots */
 } spec_ctx;
 
 static void
@@ -233,14 +233,15 @@ check_memory(const tm_setup *s,
              GError **error)
 {
     tm_memory_args m = {0};
-    int64_t lookahead = 0;
     if (sp != NULL && sp->cfg.k > 0) {
         /* vLLM loads the drafter and gives its layers KV out of the same budget, and keeps
-         * k lookahead slots per running request (timemodel/spec.h) */
+         * k lookahead slots per running request (timemodel/spec.h); the plan's
+         * max_concurrent counts them too */
         m.drafter_weight_bytes = sp->ma.drafter_weight_bytes;
         m.drafter_kv_bytes_per_token = sp->ma.drafter_kv_bytes_per_token;
-        lookahead = tm_spec_uses_lookahead(&sp->cfg) ? sp->cfg.k : 0;
+        m.lookahead_tokens = sp->ma.lookahead_tokens;
     }
+    int64_t lookahead = m.lookahead_tokens;
     m.gpu_memory_utilization = a->gpu_memory_utilization;
     m.block_size = a->block_size != BASE_OPT_UNSET_INT ? a->block_size : 0;
     m.max_model_len = a->max_model_len != BASE_OPT_UNSET_INT ? a->max_model_len : in + out;

@@ -90,7 +90,6 @@ run(const memory_args *a)
         if (!runner_spec_resolve(sj, "vllm", s, &spec, NULL, &m, &err))
             return cli_fail(err, CLI_USAGE);
         runner_spec_warn(&spec);
-        m.lookahead_tokens = tm_spec_uses_lookahead(&spec) ? spec.k : 0;
     }
     tm_memory_plan p;
     if (!tm_setup_memory_plan(s, &m, &p, &err))

@@ -249,6 +249,8 @@ runner_spec_resolve(json_t *spec_json,
                     spec->method == TM_SPEC_DRAFT_MODEL ? " or less" : "");
         return FALSE;
     }
+    /* vLLM allocate_slots(num_lookahead_tokens = k) for methods that draft on the GPU */
+    ma->lookahead_tokens = tm_spec_uses_lookahead(spec) ? spec->k : 0;
     if (!tm_spec_has_drafter(spec))
         return TRUE;
     g_auto(tm_model_spec) drafter = {0};

@@ -53,11 +53,11 @@ int runner_run_e(sim_config *cfg, const runner_flags *fl, runner_result *out, GE
 /* Speculative decoding (docs/speculative.md), as runner_run resolves it: parses SPEC_JSON
  * (--speculative-config) for SETUP's model, refuses what is not modelled (SCHEDULER other
  * than vllm/sarathi, NULL = not checked; pipeline parallelism; a draft TP the method cannot
- * have) and, for a method with a drafter on the GPU, adds the drafter's weights and KV bytes
- * per token to MA and (DRAFT_TM non-NULL) builds the time model of one drafter pass: the
- * target's hardware, dtypes and efficiencies, no per-step overheads (the passes run inside the
- * target's step), tensor parallel as draft_tensor_parallel_size. The caller clears SPEC
- * (tm_spec_config_clear) either way. */
+ * have), sets MA's lookahead slots per request and, for a method with a drafter on the GPU,
+ * adds the drafter's weights and KV bytes per token to MA and (DRAFT_TM non-NULL) builds the time
+ * model of one drafter pass: the target's hardware, dtypes and efficiencies, no per-step overheads
+ * (the passes run inside the target's step), tensor parallel as draft_tensor_parallel_size. The
+ * caller clears SPEC (tm_spec_config_clear) either way. */
 gboolean runner_spec_resolve(json_t *spec_json,
                              const char *scheduler,
                              const tm_setup *setup,
