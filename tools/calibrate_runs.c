@@ -343,13 +343,8 @@ split_args(int argc, char **argv, ropts *o, GPtrArray *rest)
                 o->params = v;
             } else if (strcmp(a, "--out") == 0) {
                 o->out = v;
-            } else {
-                char *end = NULL;
-                long n = strtol(v, &end, 10);
-                if (end == v || *end != '\0' || n < 2 || n > 100000)
-                    return cli_usage_error(synopsis, "--max-evals: expected 2 to 100000, got '%s'",
-                                           v);
-                o->max_evals = (int)n;
+            } else if (!cli_parse_int(v, 2, 100000, &o->max_evals)) {
+                return cli_usage_error(synopsis, "--max-evals: expected 2 to 100000, got '%s'", v);
             }
             continue;
         }

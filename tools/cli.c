@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -72,6 +73,17 @@ cli_print_help_except(const char *synopsis,
         base_opts_help_except(set, skip, g);
     fputs(g->str, stdout);
     g_string_free(g, TRUE);
+}
+
+bool
+cli_parse_int(const char *v, long lo, long hi, int *out)
+{
+    char *end = NULL;
+    long n = strtol(v, &end, 10);
+    if (end == v || *end != '\0' || n < lo || n > hi)
+        return false;
+    *out = (int)n;
+    return true;
 }
 
 int

@@ -31,6 +31,8 @@ void cli_print_help_except(const char *synopsis,
                            const base_opt_set *set,
                            const char *const *skip);
 /* Prints the usage line to stderr and returns CLI_USAGE. */
+/* V as a decimal integer in [LO, HI] into *OUT; false (OUT untouched) for anything else. */
+bool cli_parse_int(const char *v, long lo, long hi, int *out);
 int cli_usage_error(const char *synopsis, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* The flags of a time-model subcommand (estimate, memory, calibrate): tm_options_table then

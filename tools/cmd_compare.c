@@ -111,13 +111,8 @@ split_args(int argc, char **argv, copts *o, GPtrArray *rest)
                 o->requests_csv = v;
             } else if (strcmp(a, "--output-dir") == 0) {
                 o->output_dir = v;
-            } else {
-                char *end = NULL;
-                long n = strtol(v, &end, 10);
-                if (end == v || *end != '\0' || n < 0 || n > 100000)
-                    return cli_usage_error(synopsis, "--bootstrap: expected 0 to 100000, got '%s'",
-                                           v);
-                o->boot = (int)n;
+            } else if (!cli_parse_int(v, 0, 100000, &o->boot)) {
+                return cli_usage_error(synopsis, "--bootstrap: expected 0 to 100000, got '%s'", v);
             }
         } else {
             g_ptr_array_add(rest, argv[i]);

@@ -280,3 +280,27 @@ Test(compare, help_lists_its_own_output_flags_once)
     cr_expect_not_null(strstr(r.out, "--tensor-parallel-size"));
     clirun_clear(&r);
 }
+
+/* Integer flags of compare and calibrate --from-runs out of range or not integers: exit 2 with
+ * the flag, its range and the value (tools/cli.c cli_parse_int). */
+Test(compare, integer_flags_out_of_range_are_usage_errors)
+{
+    static const char *const cases[][4] = {
+        {"compare", "--bootstrap", "1x", "--bootstrap: expected 0 to 100000, got '1x'"},
+        {"compare", "--bootstrap", "100001", "--bootstrap: expected 0 to 100000, got '100001'"},
+        {"compare", "--bootstrap", "-1", "--bootstrap: expected 0 to 100000, got '-1'"},
+        {"calibrate", "--max-evals", "1", "--max-evals: expected 2 to 100000, got '1'"},
+        {"calibrate", "--max-evals", "", "--max-evals: expected 2 to 100000, got ''"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        clirun r =
+            strcmp(cases[i][0], "compare") == 0
+                ? clirun_exec("compare", RUNS "/run-2026-08-20_max_num_seqs256", cases[i][1],
+                              cases[i][2], NULL)
+                : clirun_exec("calibrate", "--from-runs", RUNS "/run-2026-08-20_max_num_seqs256",
+                              cases[i][1], cases[i][2], NULL);
+        cr_expect_eq(r.code, 2, "%s %s %s: %s", cases[i][0], cases[i][1], cases[i][2], r.err);
+        cr_expect(strstr(r.err, cases[i][3]) != NULL, "%s", r.err);
+        clirun_clear(&r);
+    }
+}
